@@ -1,0 +1,3 @@
+module github.com/metastore/metastore
+
+go 1.26.8

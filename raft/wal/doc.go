@@ -1,0 +1,34 @@
+// Package wal is MetaStore's raft write-ahead log: the durable home of raft's
+// HardState, log entries and snapshot markers for one member.
+//
+// A WAL is a directory of segment files named "<seq>-<firstindex>.wal" (both
+// 16 hex digits), where seq counts segments from 1 and firstindex is the index
+// the first entry written to the segment was expected to have. A new segment
+// is cut once the current one passes Options.SegmentSize (64 MiB by default).
+// Every segment starts with a header of self-describing records: the member
+// metadata, the latest snapshot marker and the latest HardState, so segments
+// wholly covered by a snapshot can be removed (ReleaseTo) without losing state.
+//
+// Each record is
+//
+//	[length u32 LE][crc32c u32 LE][type u8][payload: length bytes]
+//
+// where the CRC covers the type byte and the payload. Record types are
+// metadata (member and cluster id), entry (a marshalled raftpb.Entry),
+// hardstate (a marshalled raftpb.HardState) and snapshot (a marshalled
+// raftpb.SnapshotMetadata: index, term and ConfState; the state itself lives
+// in the storage engine).
+//
+// Reading replays records in order. An entry whose index is at or below an
+// earlier one replaces that entry and everything after it, because raft may
+// rewrite an uncommitted tail. A snapshot marker discards the entries it
+// covers.
+//
+// Crash recovery: Open repairs a torn tail, that is an incomplete or damaged
+// last record of the last segment with nothing valid after it, by truncating
+// it away and logging a warning; such a record was never acknowledged as
+// durable. Any other damage is an error wrapping ErrCorrupt that names the
+// segment and offset; nothing is dropped silently.
+//
+// Package wal imports no other MetaStore package.
+package wal

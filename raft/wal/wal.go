@@ -1,0 +1,211 @@
+package wal
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+
+	"go.etcd.io/raft/v3/raftpb"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+)
+
+// DefaultSegmentSize is the size past which a new segment is cut.
+const DefaultSegmentSize = 64 << 20
+
+var (
+	// ErrCorrupt marks a WAL that cannot be read without losing data.
+	ErrCorrupt = errors.New("wal: corrupt")
+	// ErrNotExist is returned by Open when dir holds no segment.
+	ErrNotExist = errors.New("wal: does not exist")
+	// ErrExist is returned by Create when dir already holds segments.
+	ErrExist = errors.New("wal: already exists")
+	// ErrClosed is returned by writes after Close.
+	ErrClosed = errors.New("wal: closed")
+)
+
+// Options tune a WAL. The zero value is usable.
+type Options struct {
+	// Logger receives repair warnings; nil means zap.NewNop().
+	Logger *zap.Logger
+	// SegmentSize is the size past which a new segment is cut;
+	// 0 means DefaultSegmentSize.
+	SegmentSize int64
+}
+
+// WAL appends raft state to segment files. Its methods must be called from
+// one goroutine at a time, except SyncCount, which is safe anywhere.
+type WAL struct {
+	lg          *zap.Logger
+	dir         string
+	segmentSize int64
+	md          Metadata
+
+	f    *os.File  // the last segment, open for appending
+	size int64     // bytes in f
+	segs []segment // live segments, oldest first; the last one is f
+
+	lastIndex uint64                   // index of the last entry written
+	hardState *raftpb.HardState        // latest HardState written
+	snapshot  *raftpb.SnapshotMetadata // latest snapshot marker written
+
+	buf   []byte
+	syncs atomic.Uint64
+}
+
+// Exist reports whether dir holds a WAL.
+func Exist(dir string) (bool, error) {
+	segs, err := listSegments(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	return len(segs) > 0, err
+}
+
+// Create makes dir (if needed) and starts a new WAL in it owned by md.
+func Create(dir string, md Metadata, opts Options) (*WAL, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	if ok, err := Exist(dir); err != nil || ok {
+		return nil, errors.Join(err, fmt.Errorf("%w in %s", ErrExist, dir))
+	}
+	if err := removeTempFiles(dir); err != nil {
+		return nil, err
+	}
+	w := newWAL(dir, md, opts)
+	if err := w.startSegment(segment{seq: 1, firstIndex: 1}); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// Open replays the WAL in dir, truncates a torn tail (see the package doc)
+// and returns the WAL ready to append after its last record, with the state
+// it holds. It returns an error wrapping ErrNotExist if dir holds no WAL and
+// one wrapping ErrCorrupt if the WAL is damaged.
+func Open(dir string, opts Options) (*WAL, *State, error) {
+	segs, err := listSegments(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, nil, err
+	}
+	if len(segs) == 0 {
+		return nil, nil, fmt.Errorf("%w in %s", ErrNotExist, dir)
+	}
+	st, torn, size, err := readLog(dir, segs)
+	if err != nil {
+		return nil, nil, err
+	}
+	w := newWAL(dir, st.Metadata, opts)
+	if torn != nil {
+		if err := repairTail(w.lg, dir, torn); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := removeTempFiles(dir); err != nil {
+		return nil, nil, err
+	}
+	last := segs[len(segs)-1]
+	f, err := os.OpenFile(filepath.Join(dir, last.name()), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	w.f, w.size, w.segs = f, size, segs
+	w.lastIndex, w.hardState, w.snapshot = st.LastIndex(), st.HardState, st.Snapshot
+	return w, st, nil
+}
+
+func newWAL(dir string, md Metadata, opts Options) *WAL {
+	w := &WAL{lg: opts.Logger, dir: dir, segmentSize: opts.SegmentSize, md: md}
+	if w.lg == nil {
+		w.lg = zap.NewNop()
+	}
+	if w.segmentSize <= 0 {
+		w.segmentSize = DefaultSegmentSize
+	}
+	return w
+}
+
+// Metadata returns the metadata the WAL was created with.
+func (w *WAL) Metadata() Metadata { return w.md }
+
+// SyncCount returns how many times the WAL has fsynced a segment.
+func (w *WAL) SyncCount() uint64 { return w.syncs.Load() }
+
+// Save appends ents and then hs (if not empty) in one write, and fsyncs once
+// if sync is true. Entries go first so that a torn write never keeps a
+// HardState whose commit index points at lost entries. Save cuts a new
+// segment when the current one is full.
+func (w *WAL) Save(hs *raftpb.HardState, ents []*raftpb.Entry, sync bool) error {
+	if w.f == nil {
+		return ErrClosed
+	}
+	buf := w.buf[:0]
+	var err error
+	for _, e := range ents {
+		if buf, err = appendProto(buf, recEntry, e); err != nil {
+			return err
+		}
+	}
+	if hs != nil && (hs.GetTerm() != 0 || hs.GetVote() != 0 || hs.GetCommit() != 0) {
+		if buf, err = appendProto(buf, recHardState, hs); err != nil {
+			return err
+		}
+		w.hardState = proto.Clone(hs).(*raftpb.HardState)
+	}
+	if n := len(ents); n > 0 {
+		w.lastIndex = ents[n-1].GetIndex()
+	}
+	w.buf = buf
+	if err := w.write(buf, sync); err != nil {
+		return err
+	}
+	if w.size >= w.segmentSize {
+		return w.cut()
+	}
+	return nil
+}
+
+// SaveSnapshot durably appends a snapshot marker. Entries at or below its
+// index are dropped on the next replay.
+func (w *WAL) SaveSnapshot(md *raftpb.SnapshotMetadata) error {
+	if w.f == nil {
+		return ErrClosed
+	}
+	buf, err := appendProto(w.buf[:0], recSnapshot, md)
+	if err != nil {
+		return err
+	}
+	w.buf = buf
+	if err := w.write(buf, true); err != nil {
+		return err
+	}
+	w.snapshot = proto.Clone(md).(*raftpb.SnapshotMetadata)
+	w.lastIndex = max(w.lastIndex, md.GetIndex())
+	return nil
+}
+
+func (w *WAL) write(buf []byte, sync bool) error {
+	if len(buf) == 0 {
+		return nil
+	}
+	n, err := w.f.Write(buf)
+	w.size += int64(n)
+	if err != nil {
+		return fmt.Errorf("wal: write segment %s: %w", w.segs[len(w.segs)-1].name(), err)
+	}
+	if !sync {
+		return nil
+	}
+	return w.sync()
+}
+
+func (w *WAL) sync() error {
+	if err := w.f.Sync(); err != nil {
+		return fmt.Errorf("wal: sync segment %s: %w", w.segs[len(w.segs)-1].name(), err)
+	}
+	w.syncs.Add(1)
+	return nil
+}

@@ -1,0 +1,162 @@
+package mvcc
+
+import (
+	"context"
+	"fmt"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/metastore/metastore/pluginapi/storage"
+)
+
+// RangeOptions shape a Range.
+type RangeOptions struct {
+	// Limit caps the number of KVs returned; 0 means no limit.
+	Limit int64
+	// Rev is the revision to read at; 0 means the current revision.
+	Rev int64
+	// KeysOnly leaves Value nil in the returned KVs.
+	KeysOnly bool
+	// CountOnly returns only Count, no KVs.
+	CountOnly bool
+}
+
+// RangeResult answers a Range.
+type RangeResult struct {
+	// KVs are the live keys at the read revision, sorted by key, at most
+	// Limit of them.
+	KVs []*mvccpb.KeyValue
+	// Rev is the store's current revision (the transaction's, in a write
+	// transaction), whatever revision was read at, as in etcd.
+	Rev int64
+	// Count is the number of live keys in the range at the read revision,
+	// ignoring Limit.
+	Count int
+}
+
+// Range reads the live keys of a range at ro.Rev (0: the current revision).
+//
+// The range follows etcd: a nil end selects the single key key; an end of
+// []byte{0} (or empty but non-nil) selects every key >= key, so key and end
+// both []byte{0} select all keys; otherwise the range is [key, end).
+//
+// Range returns ErrFutureRev if ro.Rev is past the current revision and
+// ErrCompacted if it is before the compaction revision (it may equal it),
+// also when a compaction overtakes the read. Keys-only and count-only
+// ranges read the key index alone; other values come from the write buffer,
+// the value cache, then one engine GetMany. The returned KVs are the
+// caller's, but their Key and Value bytes are shared and must not be
+// modified.
+func (s *Store) Range(ctx context.Context, key, end []byte, ro RangeOptions) (*RangeResult, error) {
+	return s.rangeKeys(ctx, key, end, ro, s.currentRev.Load(), nil)
+}
+
+// rangeKeys reads at ro.Rev as seen from curRev; tw, when not nil, is the
+// write transaction whose unpublished changes the read may see.
+func (s *Store) rangeKeys(ctx context.Context, key, end []byte, ro RangeOptions, curRev int64, tw *TxnWrite) (*RangeResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	rev := ro.Rev
+	if rev > curRev {
+		return nil, ErrFutureRev
+	}
+	if rev <= 0 {
+		rev = curRev
+	}
+	if rev < s.compactRev.Load() {
+		return nil, ErrCompacted
+	}
+	res := &RangeResult{Rev: curRev}
+	if ro.CountOnly {
+		res.Count = s.index.count(key, end, rev)
+	} else {
+		metas, total := s.index.rangeMeta(key, end, rev, ro.Limit)
+		res.Count = total
+		res.KVs = newKeyValues(metas)
+		if !ro.KeysOnly {
+			if err := s.fillValues(ctx, rev, metas, res.KVs, tw); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// A compaction that started meanwhile may have trimmed what was read.
+	if rev < s.compactRev.Load() {
+		return nil, ErrCompacted
+	}
+	return res, nil
+}
+
+// newKeyValues builds KVs without values from index entries.
+func newKeyValues(metas []keyMeta) []*mvccpb.KeyValue {
+	if len(metas) == 0 {
+		return nil
+	}
+	kvs := make([]*mvccpb.KeyValue, len(metas))
+	for i, m := range metas {
+		kvs[i] = &mvccpb.KeyValue{
+			Key:            m.key,
+			CreateRevision: m.created,
+			ModRevision:    m.mod.main,
+			Version:        m.version,
+			Lease:          m.lease,
+		}
+	}
+	return kvs
+}
+
+// fillValues sets the values of kvs, read at rev: from tw's own changes,
+// the write buffer, the value cache, and the rest with one GetMany.
+func (s *Store) fillValues(ctx context.Context, rev int64, metas []keyMeta, kvs []*mvccpb.KeyValue, tw *TxnWrite) error {
+	var missing []int
+	for i, m := range metas {
+		if v, ok := tw.value(m.mod); ok {
+			kvs[i].Value = v
+		} else if v, ok := s.buf.get(m.mod); ok {
+			kvs[i].Value = v
+		} else if v, ok := s.cache.get(m.mod); ok {
+			kvs[i].Value = v
+		} else {
+			missing = append(missing, i)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	req := storage.GetManyRequest{Namespace: nsKey, Keys: make([][]byte, len(missing))}
+	for j, i := range missing {
+		req.Keys[j] = revBytes(metas[i].mod, false)
+	}
+	resp, err := s.eng.GetMany(ctx, req)
+	if err != nil {
+		return fmt.Errorf("mvcc: reading %d values: %w", len(missing), err)
+	}
+	if len(resp.Values) != len(missing) || len(resp.Found) != len(missing) {
+		return fmt.Errorf("mvcc: engine answered %d of %d values", len(resp.Values), len(missing))
+	}
+	for j, i := range missing {
+		v, err := s.decodeValue(rev, metas[i], resp.Values[j], resp.Found[j])
+		if err != nil {
+			return err
+		}
+		kvs[i].Value = v
+		s.cache.add(metas[i].mod, v)
+	}
+	return nil
+}
+
+// decodeValue extracts the value of an engine record of m.
+func (s *Store) decodeValue(rev int64, m keyMeta, data []byte, found bool) ([]byte, error) {
+	if !found {
+		if rev < s.compactRev.Load() {
+			return nil, ErrCompacted
+		}
+		return nil, fmt.Errorf("mvcc: revision %v of key %q missing from the engine", m.mod, m.key)
+	}
+	kv := &mvccpb.KeyValue{}
+	if err := proto.Unmarshal(data, kv); err != nil {
+		return nil, fmt.Errorf("%w: value of revision %v: %w", storage.ErrCorrupt, m.mod, err)
+	}
+	return kv.Value, nil
+}

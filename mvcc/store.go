@@ -1,0 +1,230 @@
+package mvcc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/metastore/metastore/pluginapi/storage"
+)
+
+var (
+	// ErrCompacted is returned for a read or compaction at a revision that
+	// has been compacted.
+	ErrCompacted = errors.New("mvcc: required revision has been compacted")
+	// ErrFutureRev is returned for a read or compaction at a revision the
+	// store has not reached.
+	ErrFutureRev = errors.New("mvcc: required revision is a future revision")
+)
+
+// Engine namespaces.
+const (
+	nsKey  = "key"  // revision bytes -> mvccpb.KeyValue
+	nsMeta = "meta" // compaction progress
+)
+
+// Config tunes a Store. Zero fields take their defaults.
+type Config struct {
+	// FlushInterval is the longest a change waits in the write buffer
+	// before it is flushed to the engine. Default 100ms.
+	FlushInterval time.Duration
+	// FlushOps flushes the write buffer early once this many engine ops
+	// are pending. Default 10000.
+	FlushOps int
+	// CacheEntries bounds the value cache, in values. Default 100000;
+	// negative disables the cache.
+	CacheEntries int
+	// CompactionBatch is how many engine keys one compaction batch
+	// examines; compaction releases the engine between batches. Default
+	// 1000.
+	CompactionBatch int
+}
+
+func (c Config) withDefaults() Config {
+	if c.FlushInterval <= 0 {
+		c.FlushInterval = 100 * time.Millisecond
+	}
+	if c.FlushOps <= 0 {
+		c.FlushOps = 10000
+	}
+	if c.CacheEntries == 0 {
+		c.CacheEntries = 100000
+	}
+	if c.CompactionBatch <= 0 {
+		c.CompactionBatch = 1000
+	}
+	return c
+}
+
+// Store is the multi-version key-value store. Any number of goroutines may
+// call Range, Rev and the other readers concurrently; writes (Write,
+// SetConsistentIndex, Compact) come from one goroutine, the raft apply loop.
+type Store struct {
+	lg    *zap.Logger
+	eng   storage.Engine
+	cfg   Config
+	index *treeIndex
+	buf   *writeBuffer
+	cache *valueCache
+
+	// writeMu is held by the TxnWrite in progress and by Compact.
+	writeMu         sync.Mutex
+	currentRev      atomic.Int64
+	compactRev      atomic.Int64
+	consistentIndex atomic.Uint64
+	persistedIndex  atomic.Uint64
+
+	// applySem admits one engine ApplyBatch at a time (flush or
+	// compaction batch).
+	applySem chan struct{}
+	flushc   chan struct{}
+	errMu    sync.Mutex
+	err      error
+
+	compaction compactionQueue
+	// compactMu is held by the running compaction and by HashKV, which
+	// must see the engine without revisions vanishing.
+	compactMu sync.Mutex
+
+	ctx       context.Context // canceled by Close
+	cancel    context.CancelFunc
+	stopc     chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// New returns a Store over eng, which the caller has opened; consistentIndex
+// is what Open returned. New rebuilds the key index by scanning the engine,
+// resumes a compaction a crash interrupted, and starts the flush loop. The
+// Store never closes eng.
+func New(lg *zap.Logger, eng storage.Engine, consistentIndex uint64, cfg Config) (*Store, error) {
+	if lg == nil {
+		lg = zap.NewNop()
+	}
+	cfg = cfg.withDefaults()
+	s := &Store{
+		lg:       lg,
+		eng:      eng,
+		cfg:      cfg,
+		index:    newTreeIndex(),
+		buf:      newWriteBuffer(consistentIndex),
+		cache:    newValueCache(cfg.CacheEntries),
+		applySem: make(chan struct{}, 1),
+		flushc:   make(chan struct{}, 1),
+		stopc:    make(chan struct{}),
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.compaction.init()
+	s.consistentIndex.Store(consistentIndex)
+	s.persistedIndex.Store(consistentIndex)
+
+	scheduled, err := s.restore(s.ctx)
+	if err != nil {
+		s.cancel()
+		return nil, err
+	}
+	s.wg.Add(2)
+	go s.flushLoop()
+	go s.compactLoop()
+	if scheduled > s.compactRev.Load() {
+		prev := s.compactRev.Swap(scheduled)
+		s.compaction.push(compactJob{rev: scheduled, prev: prev, done: make(chan struct{})})
+		lg.Info("resuming interrupted compaction", zap.Int64("compact-revision", scheduled))
+	}
+	return s, nil
+}
+
+// restore rebuilds the key index and revisions from the engine and returns
+// the scheduled compaction revision.
+func (s *Store) restore(ctx context.Context) (scheduled int64, err error) {
+	finished, scheduled, err := s.readCompactionMeta(ctx)
+	if err != nil {
+		return 0, err
+	}
+	s.compactRev.Store(finished)
+	var last int64
+	var decodeErr error
+	err = s.eng.Scan(ctx, storage.ScanRequest{Namespace: nsKey}, func(e storage.KeyValue) bool {
+		rev, tombstone, err := parseRevBytes(e.Key)
+		if err != nil {
+			decodeErr = fmt.Errorf("%w: %w", storage.ErrCorrupt, err)
+			return false
+		}
+		kv := &mvccpb.KeyValue{}
+		if err := proto.Unmarshal(e.Value, kv); err != nil {
+			decodeErr = fmt.Errorf("%w: value of revision %v: %w", storage.ErrCorrupt, rev, err)
+			return false
+		}
+		s.index.restore(kv.Key, rev, tombstone, kv.CreateRevision, kv.Version, kv.Lease)
+		last = rev.main
+		return true
+	})
+	if err == nil {
+		err = decodeErr
+	}
+	if err != nil {
+		return 0, fmt.Errorf("mvcc: rebuilding the key index: %w", err)
+	}
+	// Compaction may have removed the newest revisions (tombstones), so the
+	// store is at least at the compaction revision.
+	s.currentRev.Store(max(1, last, finished, scheduled))
+	s.lg.Info("restored key index",
+		zap.Int64("current-revision", s.currentRev.Load()),
+		zap.Int64("compact-revision", finished),
+		zap.Int("keys", s.index.len()))
+	return scheduled, nil
+}
+
+// Rev returns the current revision; an empty store is at 1.
+func (s *Store) Rev() int64 { return s.currentRev.Load() }
+
+// CompactRev returns the last compacted revision, 0 if never compacted.
+func (s *Store) CompactRev() int64 { return s.compactRev.Load() }
+
+// ConsistentIndex returns the last raft index applied (given to Write,
+// SetConsistentIndex or Compact).
+func (s *Store) ConsistentIndex() uint64 { return s.consistentIndex.Load() }
+
+// PersistedIndex returns the last consistent index durably flushed to the
+// engine.
+func (s *Store) PersistedIndex() uint64 { return s.persistedIndex.Load() }
+
+// SetConsistentIndex records an applied raft entry that did not touch the
+// key space. Indexes never go back: a lower index is ignored.
+func (s *Store) SetConsistentIndex(index uint64) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	s.recordIndex(index)
+}
+
+// recordIndex notes index as applied; the caller holds writeMu.
+func (s *Store) recordIndex(index uint64) {
+	if index <= s.consistentIndex.Load() {
+		return
+	}
+	s.buf.setIndex(index)
+	s.consistentIndex.Store(index)
+}
+
+// Close stops the flush loop and any running compaction (a later New
+// resumes it), then flushes the write buffer a last time and returns that
+// flush's error. It does not close the engine. Calling Close twice is
+// allowed; no other method may be called after Close.
+func (s *Store) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		s.cancel()
+		close(s.stopc)
+		s.wg.Wait()
+		s.compaction.abandon()
+		err = s.flush(context.Background())
+	})
+	return err
+}

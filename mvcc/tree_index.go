@@ -1,0 +1,174 @@
+package mvcc
+
+import (
+	"bytes"
+	"sync"
+
+	"github.com/google/btree"
+)
+
+// treeIndex maps keys to their keyIndex, ordered by key. It is safe for
+// concurrent use; readers at a revision never see revisions added after it,
+// so one writer and many readers need no other coordination.
+type treeIndex struct {
+	mu   sync.RWMutex
+	tree *btree.BTreeG[*keyIndex]
+}
+
+func newTreeIndex() *treeIndex {
+	return &treeIndex{tree: btree.NewG(32, func(a, b *keyIndex) bool {
+		return bytes.Compare(a.key, b.key) < 0
+	})}
+}
+
+// isFromKey reports whether end selects every key from the start key on:
+// etcd's "\x00" convention, or an empty non-nil end.
+func isFromKey(end []byte) bool {
+	return end != nil && (len(end) == 0 || (len(end) == 1 && end[0] == 0))
+}
+
+// visit calls fn, in key order, for each keyIndex selected by key and end
+// (see Store.Range) until fn returns false. The caller holds mu.
+func (ti *treeIndex) visit(key, end []byte, fn func(*keyIndex) bool) {
+	if end == nil {
+		if ki, ok := ti.tree.Get(&keyIndex{key: key}); ok {
+			fn(ki)
+		}
+		return
+	}
+	fromKey := isFromKey(end)
+	ti.tree.AscendGreaterOrEqual(&keyIndex{key: key}, func(ki *keyIndex) bool {
+		if !fromKey && bytes.Compare(ki.key, end) >= 0 {
+			return false
+		}
+		return fn(ki)
+	})
+}
+
+// get describes key at atRev; ok is false when it was not live then.
+func (ti *treeIndex) get(key []byte, atRev int64) (keyMeta, bool) {
+	ti.mu.RLock()
+	defer ti.mu.RUnlock()
+	ki, ok := ti.tree.Get(&keyIndex{key: key})
+	if !ok {
+		return keyMeta{}, false
+	}
+	return ki.get(atRev)
+}
+
+// rangeMeta returns, in key order, up to limit (all when limit <= 0) keys
+// of the range live at atRev, and how many are live in all.
+func (ti *treeIndex) rangeMeta(key, end []byte, atRev, limit int64) (metas []keyMeta, total int) {
+	ti.mu.RLock()
+	defer ti.mu.RUnlock()
+	ti.visit(key, end, func(ki *keyIndex) bool {
+		if m, ok := ki.get(atRev); ok {
+			if limit <= 0 || int64(len(metas)) < limit {
+				metas = append(metas, m)
+			}
+			total++
+		}
+		return true
+	})
+	return metas, total
+}
+
+// count returns how many keys of the range are live at atRev.
+func (ti *treeIndex) count(key, end []byte, atRev int64) (total int) {
+	ti.mu.RLock()
+	defer ti.mu.RUnlock()
+	ti.visit(key, end, func(ki *keyIndex) bool {
+		if _, ok := ki.get(atRev); ok {
+			total++
+		}
+		return true
+	})
+	return total
+}
+
+// put records a put of key at rev with lease. The index keeps key.
+func (ti *treeIndex) put(key []byte, rev revision, lease int64) {
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	ki, ok := ti.tree.Get(&keyIndex{key: key})
+	if !ok {
+		ki = &keyIndex{key: key}
+		ti.tree.ReplaceOrInsert(ki)
+	}
+	ki.put(rev, lease)
+}
+
+// tombstone records a delete of key at rev. It returns errRevisionNotFound
+// when key is not live.
+func (ti *treeIndex) tombstone(key []byte, rev revision) error {
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	ki, ok := ti.tree.Get(&keyIndex{key: key})
+	if !ok {
+		return errRevisionNotFound
+	}
+	return ki.tombstone(rev)
+}
+
+// restore adds one revision read back from the engine; the engine is read
+// in revision order. created and version describe a put (from its stored
+// mvccpb.KeyValue) and are used only for the key's oldest revision.
+func (ti *treeIndex) restore(key []byte, rev revision, tombstone bool, created, version, lease int64) {
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	ki, ok := ti.tree.Get(&keyIndex{key: key})
+	switch {
+	case ok && tombstone:
+		_ = ki.tombstone(rev) // a tombstone of a dead key: nothing to end
+	case ok:
+		ki.put(rev, lease)
+	case tombstone:
+		ki = &keyIndex{key: key}
+		ki.restoreTombstone(rev)
+		ti.tree.ReplaceOrInsert(ki)
+	default:
+		ki = &keyIndex{key: key}
+		ki.restore(revision{main: created}, rev, version, lease)
+		ti.tree.ReplaceOrInsert(ki)
+	}
+}
+
+// compact compacts every key at atRev, removing keys left empty, and
+// returns the revisions at or before atRev that stay. It locks one key at a
+// time, so readers and the writer proceed meanwhile.
+func (ti *treeIndex) compact(atRev int64) map[revision]struct{} {
+	available := make(map[revision]struct{})
+	ti.mu.Lock()
+	clone := ti.tree.Clone()
+	ti.mu.Unlock()
+	clone.Ascend(func(ki *keyIndex) bool {
+		ti.mu.Lock()
+		ki.compact(atRev, available)
+		if ki.isEmpty() {
+			ti.tree.Delete(ki)
+		}
+		ti.mu.Unlock()
+		return true
+	})
+	return available
+}
+
+// keep returns the revisions a compaction at atRev would keep at or before
+// atRev, tombstones excepted.
+func (ti *treeIndex) keep(atRev int64) map[revision]struct{} {
+	available := make(map[revision]struct{})
+	ti.mu.RLock()
+	defer ti.mu.RUnlock()
+	ti.tree.Ascend(func(ki *keyIndex) bool {
+		ki.keep(atRev, available)
+		return true
+	})
+	return available
+}
+
+// len returns the number of keys in the index, live or not.
+func (ti *treeIndex) len() int {
+	ti.mu.RLock()
+	defer ti.mu.RUnlock()
+	return ti.tree.Len()
+}

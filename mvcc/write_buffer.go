@@ -1,0 +1,177 @@
+package mvcc
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/metastore/metastore/pluginapi/storage"
+)
+
+// batch is a run of engine writes that is not yet durable.
+type batch struct {
+	ops    []storage.Op
+	values map[revision][]byte // the values of the puts in ops
+	index  uint64              // the consistent index after ops
+}
+
+// writeBuffer holds changes between End and their flush to the engine. It
+// has two parts: pending, which End appends to, and flushing, which a flush
+// is writing (or failed to write and will retry). Both stay readable until
+// the engine has the data.
+type writeBuffer struct {
+	mu       sync.RWMutex
+	pending  batch
+	flushing batch
+}
+
+func newWriteBuffer(index uint64) *writeBuffer {
+	return &writeBuffer{
+		pending:  batch{values: make(map[revision][]byte), index: index},
+		flushing: batch{values: make(map[revision][]byte), index: index},
+	}
+}
+
+// get returns the buffered value of rev.
+func (b *writeBuffer) get(rev revision) ([]byte, bool) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if v, ok := b.pending.values[rev]; ok {
+		return v, true
+	}
+	v, ok := b.flushing.values[rev]
+	return v, ok
+}
+
+// append adds ops, the values of their puts and the consistent index they
+// bring the store to; it returns how many ops are pending.
+func (b *writeBuffer) append(ops []storage.Op, values map[revision][]byte, index uint64) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.pending.ops = append(b.pending.ops, ops...)
+	for rev, v := range values {
+		b.pending.values[rev] = v
+	}
+	b.pending.index = max(b.pending.index, index)
+	return len(b.pending.ops)
+}
+
+// setIndex records an applied index that brought no ops.
+func (b *writeBuffer) setIndex(index uint64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.pending.index = max(b.pending.index, index)
+}
+
+// take moves pending behind whatever flushing still holds and returns what
+// flushing now holds. Only the flusher (holding Store.applySem) calls it,
+// and it leaves flushing alone until finish.
+func (b *writeBuffer) take() (ops []storage.Op, index uint64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	index = max(b.flushing.index, b.pending.index)
+	if len(b.flushing.ops) == 0 {
+		b.flushing = b.pending
+	} else {
+		b.flushing.ops = append(b.flushing.ops, b.pending.ops...)
+		for rev, v := range b.pending.values {
+			b.flushing.values[rev] = v
+		}
+	}
+	b.flushing.index = index
+	b.pending = batch{values: make(map[revision][]byte), index: index}
+	return b.flushing.ops, index
+}
+
+// finish drops flushing once the engine holds it, first handing its values
+// to keep (the value cache), so that a reader finds every value in one of
+// the two places.
+func (b *writeBuffer) finish(keep func(map[revision][]byte)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	keep(b.flushing.values)
+	b.flushing = batch{values: make(map[revision][]byte), index: b.flushing.index}
+}
+
+// pendingOps returns how many ops wait for a flush.
+func (b *writeBuffer) pendingOps() int {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return len(b.pending.ops) + len(b.flushing.ops)
+}
+
+// flushLoop flushes the write buffer every FlushInterval and whenever End
+// finds FlushOps ops pending, until the store closes.
+func (s *Store) flushLoop() {
+	defer s.wg.Done()
+	ticker := time.NewTicker(s.cfg.FlushInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ticker.C:
+		case <-s.flushc:
+		case <-s.stopc:
+			return
+		}
+		_ = s.flush(s.ctx) // logged and kept in Err; retried next time
+	}
+}
+
+// kickFlush asks the flush loop to flush now.
+func (s *Store) kickFlush() {
+	select {
+	case s.flushc <- struct{}{}:
+	default:
+	}
+}
+
+// flush writes the write buffer to the engine as one synced batch with the
+// consistent index. Engine writes never overlap: flushes and compaction
+// batches take applySem.
+func (s *Store) flush(ctx context.Context) error {
+	select {
+	case s.applySem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.applySem }()
+
+	ops, index := s.buf.take()
+	if len(ops) == 0 && index <= s.persistedIndex.Load() {
+		return nil
+	}
+	req := storage.ApplyBatchRequest{Ops: ops, ConsistentIndex: index, Sync: true}
+	if _, err := s.eng.ApplyBatch(ctx, req); err != nil {
+		err = fmt.Errorf("mvcc: flush of %d ops at consistent index %d: %w", len(ops), index, err)
+		if ctx.Err() == nil {
+			s.lg.Error("flushing the write buffer failed; will retry", zap.Error(err))
+			s.setErr(err)
+		}
+		return err
+	}
+	s.buf.finish(s.cache.addAll)
+	s.persistedIndex.Store(index)
+	s.setErr(nil)
+	return nil
+}
+
+// Flush writes every change applied so far to the engine, synced, before
+// it returns. It returns the engine's error, or ctx's if ctx ends first.
+func (s *Store) Flush(ctx context.Context) error { return s.flush(ctx) }
+
+// Err returns the error of the last flush when it failed, nil once a flush
+// succeeds. The failed changes stay buffered (and readable) and are retried.
+func (s *Store) Err() error {
+	s.errMu.Lock()
+	defer s.errMu.Unlock()
+	return s.err
+}
+
+func (s *Store) setErr(err error) {
+	s.errMu.Lock()
+	defer s.errMu.Unlock()
+	s.err = err
+}

@@ -135,12 +135,19 @@ type countingEngine struct {
 	storage.Engine
 	applies, getManys, scans atomic.Int64
 	failApply                atomic.Pointer[error]
+	// failIf, when set, fails the batches it returns an error for.
+	failIf atomic.Pointer[func(storage.ApplyBatchRequest) error]
 }
 
 func (c *countingEngine) ApplyBatch(ctx context.Context, req storage.ApplyBatchRequest) (storage.ApplyBatchResponse, error) {
 	c.applies.Add(1)
 	if err := c.failApply.Load(); err != nil {
 		return storage.ApplyBatchResponse{}, *err
+	}
+	if f := c.failIf.Load(); f != nil {
+		if err := (*f)(req); err != nil {
+			return storage.ApplyBatchResponse{}, err
+		}
 	}
 	return c.Engine.ApplyBatch(ctx, req)
 }

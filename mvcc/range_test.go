@@ -1,0 +1,143 @@
+package mvcc
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.etcd.io/etcd/api/v3/mvccpb"
+)
+
+// rangeFixture writes, one txn each: a=1 (2), b=1 (3), c=1 (4), b=2 (5),
+// delete a (6), d=1 (7), "" is never written.
+func rangeFixture(t *testing.T) *Store {
+	s, _ := newTestStore(t)
+	runSteps(s, []step{{"a=1"}, {"b=1"}, {"c=1"}, {"b=2"}, {"-a"}, {"d=1"}})
+	require.Equal(t, int64(7), s.Rev())
+	return s
+}
+
+func TestRange(t *testing.T) {
+	a1 := kv("a", "1", 2, 2, 1)
+	b1, b2 := kv("b", "1", 3, 3, 1), kv("b", "2", 3, 5, 2)
+	c1, d1 := kv("c", "1", 4, 4, 1), kv("d", "1", 7, 7, 1)
+	tests := []struct {
+		name      string
+		key, end  string // end "nil" means nil
+		ro        RangeOptions
+		want      []*mvccpb.KeyValue
+		wantCount int
+	}{
+		{"single key", "b", "nil", RangeOptions{}, []*mvccpb.KeyValue{b2}, 1},
+		{"single missing key", "x", "nil", RangeOptions{}, nil, 0},
+		{"single deleted key", "a", "nil", RangeOptions{}, nil, 0},
+		{"half-open range", "b", "d", RangeOptions{}, []*mvccpb.KeyValue{b2, c1}, 2},
+		{"empty range when end <= key", "c", "b", RangeOptions{}, nil, 0},
+		{"from key", "c", "\x00", RangeOptions{}, []*mvccpb.KeyValue{c1, d1}, 2},
+		{"all keys", "\x00", "\x00", RangeOptions{}, []*mvccpb.KeyValue{b2, c1, d1}, 3},
+		{"limit keeps count", "\x00", "\x00", RangeOptions{Limit: 2}, []*mvccpb.KeyValue{b2, c1}, 3},
+		{"limit above count", "\x00", "\x00", RangeOptions{Limit: 10}, []*mvccpb.KeyValue{b2, c1, d1}, 3},
+		{"past revision", "\x00", "\x00", RangeOptions{Rev: 4}, []*mvccpb.KeyValue{a1, b1, c1}, 3},
+		{"past revision of one key", "b", "nil", RangeOptions{Rev: 4}, []*mvccpb.KeyValue{b1}, 1},
+		{"before creation", "d", "nil", RangeOptions{Rev: 6}, nil, 0},
+		{"revision 1 is empty", "\x00", "\x00", RangeOptions{Rev: 1}, nil, 0},
+		{"keys only", "b", "d", RangeOptions{KeysOnly: true}, []*mvccpb.KeyValue{kv("b", "", 3, 5, 2), kv("c", "", 4, 4, 1)}, 2},
+		{"count only", "\x00", "\x00", RangeOptions{CountOnly: true, Limit: 1}, nil, 3},
+		{"count only at a past revision", "a", "b", RangeOptions{CountOnly: true, Rev: 5}, nil, 1},
+	}
+	s := rangeFixture(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var end []byte
+			if tt.end != "nil" {
+				end = []byte(tt.end)
+			}
+			res, err := s.Range(context.Background(), []byte(tt.key), end, tt.ro)
+			require.NoError(t, err)
+			assert.Equal(t, int64(7), res.Rev, "the current revision, whatever was read")
+			assert.Equal(t, tt.wantCount, res.Count)
+			requireKVs(t, tt.want, res.KVs)
+			if tt.ro.KeysOnly {
+				for _, kv := range res.KVs {
+					assert.Nil(t, kv.Value)
+				}
+			}
+		})
+	}
+}
+
+func TestRangeErrors(t *testing.T) {
+	s := rangeFixture(t)
+	_, err := s.Compact(100, 4)
+	require.NoError(t, err)
+	tests := []struct {
+		name string
+		rev  int64
+		want error
+	}{
+		{"future revision", 8, ErrFutureRev},
+		{"compacted revision", 3, ErrCompacted},
+		{"the compaction revision itself", 4, nil},
+		{"current", 7, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, ro := range []RangeOptions{{Rev: tt.rev}, {Rev: tt.rev, KeysOnly: true}, {Rev: tt.rev, CountOnly: true}} {
+				_, err := s.Range(context.Background(), []byte("a"), []byte("z"), ro)
+				if tt.want == nil {
+					require.NoError(t, err)
+				} else {
+					require.ErrorIs(t, err, tt.want)
+				}
+			}
+		})
+	}
+}
+
+func TestRangeCanceledContext(t *testing.T) {
+	s := rangeFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := s.Range(ctx, []byte("a"), nil, RangeOptions{})
+	require.ErrorIs(t, err, context.Canceled)
+}
+
+func TestRangeValueSources(t *testing.T) {
+	tests := []struct {
+		name         string
+		ro           RangeOptions
+		flush        bool
+		cache        int
+		wantGetManys int64
+	}{
+		{"keys only never reads the engine", RangeOptions{KeysOnly: true}, true, -1, 0},
+		{"count only never reads the engine", RangeOptions{CountOnly: true}, true, -1, 0},
+		{"unflushed values come from the buffer", RangeOptions{}, false, -1, 0},
+		{"flushed values come from the cache", RangeOptions{}, true, 100, 0},
+		{"without cache, one GetMany per range", RangeOptions{}, true, -1, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			eng := &countingEngine{Engine: newMemEngine()}
+			s := openStore(t, eng, Config{FlushInterval: time.Hour, CacheEntries: tt.cache})
+			for _, k := range []string{"a", "b", "c", "d"} {
+				put(s, k, "v"+k)
+			}
+			if tt.flush {
+				require.NoError(t, s.Flush(context.Background()))
+			}
+			getManys, scans := eng.getManys.Load(), eng.scans.Load()
+			res, err := s.Range(context.Background(), []byte("a"), []byte("z"), tt.ro)
+			require.NoError(t, err)
+			assert.Equal(t, 4, res.Count)
+			if !tt.ro.KeysOnly && !tt.ro.CountOnly {
+				require.Len(t, res.KVs, 4)
+				assert.Equal(t, "vc", string(res.KVs[2].Value))
+			}
+			assert.Equal(t, tt.wantGetManys, eng.getManys.Load()-getManys)
+			assert.Equal(t, scans, eng.scans.Load())
+		})
+	}
+}

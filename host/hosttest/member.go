@@ -1,0 +1,573 @@
+package hosttest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+)
+
+// ReadyLine is the log line a member prints once it serves client requests,
+// the same line etcd prints.
+const ReadyLine = "ready to serve client requests"
+
+// Environment variables naming the binaries.
+const (
+	EnvMetastoreBin = "METASTORE_BIN"
+	EnvEtcdctlBin   = "ETCDCTL_BIN"
+	EnvEtcdBin      = "ETCD_BIN"
+)
+
+const (
+	defaultReadyTimeout = 30 * time.Second
+	defaultStopTimeout  = 30 * time.Second
+	etcdctlTimeout      = 60 * time.Second
+)
+
+// Option configures StartMember and StartCluster.
+type Option func(*config)
+
+type config struct {
+	name         string
+	bin          string
+	args         []string
+	env          []string
+	readyTimeout time.Duration
+	stopTimeout  time.Duration
+}
+
+// WithName sets the member name (default "default", or "m1".."mN" in a
+// cluster).
+func WithName(name string) Option { return func(c *config) { c.name = name } }
+
+// WithArgs appends command-line arguments after the ones StartMember sets.
+func WithArgs(args ...string) Option {
+	return func(c *config) { c.args = append(c.args, args...) }
+}
+
+// WithEnv adds KEY=VALUE pairs to the member's environment.
+func WithEnv(kv ...string) Option {
+	return func(c *config) { c.env = append(c.env, kv...) }
+}
+
+// WithBinary runs the given binary instead of $METASTORE_BIN, for example
+// EtcdBin(t) to run the reference etcd with the same flags.
+func WithBinary(path string) Option { return func(c *config) { c.bin = path } }
+
+// WithReadyTimeout bounds the wait for ReadyLine (default 30s).
+func WithReadyTimeout(d time.Duration) Option {
+	return func(c *config) { c.readyTimeout = d }
+}
+
+// WithStopTimeout bounds the wait after SIGTERM in Stop before the member is
+// killed (default 30s).
+func WithStopTimeout(d time.Duration) Option {
+	return func(c *config) { c.stopTimeout = d }
+}
+
+// MetastoreBin returns $METASTORE_BIN, failing t if it is unset or missing.
+func MetastoreBin(t testing.TB) string {
+	t.Helper()
+	return binFromEnv(t, EnvMetastoreBin, "make build")
+}
+
+// EtcdctlBin returns $ETCDCTL_BIN, failing t if it is unset or missing.
+func EtcdctlBin(t testing.TB) string {
+	t.Helper()
+	return binFromEnv(t, EnvEtcdctlBin, "make tools")
+}
+
+// EtcdBin returns $ETCD_BIN, the reference etcd server, failing t if it is
+// unset or missing.
+func EtcdBin(t testing.TB) string {
+	t.Helper()
+	return binFromEnv(t, EnvEtcdBin, "make etcd")
+}
+
+func binFromEnv(t testing.TB, env, target string) string {
+	t.Helper()
+	p := os.Getenv(env)
+	if p == "" {
+		t.Fatalf("%s is not set: run `%s`, then run the tests with `make test` "+
+			"(or set %s to the binary's absolute path)", env, target, env)
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		t.Fatalf("%s=%s: %v: run `%s` first", env, p, err, target)
+	}
+	if st.IsDir() || st.Mode()&0o111 == 0 {
+		t.Fatalf("%s=%s is not an executable file: run `%s` first", env, p, target)
+	}
+	return p
+}
+
+// Member is one running (or stopped) server process.
+type Member struct {
+	t       testing.TB
+	cfg     config
+	name    string
+	dataDir string
+	client  string // client URL, http://127.0.0.1:port
+	peer    string // peer URL, http://127.0.0.1:port
+	cluster string // --initial-cluster value
+
+	out *logBuffer
+
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	done    chan struct{} // closed when cmd has exited
+	waitErr error
+	pgids   []int // process groups to kill on cleanup
+}
+
+// StartMember starts a single-member cluster and waits until it serves
+// client requests.
+func StartMember(t testing.TB, opts ...Option) *Member {
+	t.Helper()
+	cfg := newConfig(opts, "default")
+	ports := freePorts(t, 2)
+	m := newMember(t, cfg, cfg.name, ports[0], ports[1])
+	m.cluster = m.name + "=" + m.peer
+	m.start()
+	m.waitReady()
+	return m
+}
+
+// StartCluster starts n members that form one cluster, named m1..mN unless
+// WithName is given (then name1..nameN), and waits until each serves client
+// requests.
+func StartCluster(t testing.TB, n int, opts ...Option) []*Member {
+	t.Helper()
+	if n < 1 {
+		t.Fatalf("hosttest: StartCluster needs at least one member, got %d", n)
+	}
+	cfg := newConfig(opts, "m")
+	ports := freePorts(t, 2*n)
+	ms := make([]*Member, n)
+	peers := make([]string, n)
+	for i := range ms {
+		ms[i] = newMember(t, cfg, fmt.Sprintf("%s%d", cfg.name, i+1), ports[2*i], ports[2*i+1])
+		peers[i] = ms[i].name + "=" + ms[i].peer
+	}
+	for _, m := range ms {
+		m.cluster = strings.Join(peers, ",")
+		m.start()
+	}
+	for _, m := range ms {
+		m.waitReady()
+	}
+	return ms
+}
+
+func newConfig(opts []Option, name string) config {
+	cfg := config{name: name, readyTimeout: defaultReadyTimeout, stopTimeout: defaultStopTimeout}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return cfg
+}
+
+func newMember(t testing.TB, cfg config, name string, clientPort, peerPort int) *Member {
+	t.Helper()
+	if cfg.bin == "" {
+		cfg.bin = MetastoreBin(t)
+	}
+	m := &Member{
+		t:       t,
+		cfg:     cfg,
+		name:    name,
+		dataDir: filepath.Join(t.TempDir(), name+".data"),
+		client:  fmt.Sprintf("http://127.0.0.1:%d", clientPort),
+		peer:    fmt.Sprintf("http://127.0.0.1:%d", peerPort),
+		out:     &logBuffer{},
+	}
+	t.Cleanup(func() {
+		m.cleanup()
+		if t.Failed() {
+			t.Logf("output of member %s (%s):\n%s", m.name, m.cfg.bin, m.out.String())
+		}
+	})
+	return m
+}
+
+// Name is the member name.
+func (m *Member) Name() string { return m.name }
+
+// Endpoint is the client URL, e.g. http://127.0.0.1:40123.
+func (m *Member) Endpoint() string { return m.client }
+
+// PeerURL is the peer URL.
+func (m *Member) PeerURL() string { return m.peer }
+
+// DataDir is the member's data directory.
+func (m *Member) DataDir() string { return m.dataDir }
+
+// Output is everything the member has written to stdout and stderr, across
+// restarts.
+func (m *Member) Output() string { return m.out.String() }
+
+// Pid is the process id of the running process, or 0.
+func (m *Member) Pid() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cmd == nil || m.cmd.Process == nil {
+		return 0
+	}
+	return m.cmd.Process.Pid
+}
+
+// Running reports whether the process has been started and has not exited.
+func (m *Member) Running() bool {
+	m.mu.Lock()
+	done := m.done
+	m.mu.Unlock()
+	if done == nil {
+		return false
+	}
+	select {
+	case <-done:
+		return false
+	default:
+		return true
+	}
+}
+
+func (m *Member) args() []string {
+	args := []string{
+		"--name", m.name,
+		"--data-dir", m.dataDir,
+		"--listen-client-urls", m.client,
+		"--advertise-client-urls", m.client,
+		"--listen-peer-urls", m.peer,
+		"--initial-advertise-peer-urls", m.peer,
+		"--initial-cluster", m.cluster,
+	}
+	return append(args, m.cfg.args...)
+}
+
+// start launches the process without waiting for it to become ready.
+func (m *Member) start() {
+	m.t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.done != nil {
+		select {
+		case <-m.done:
+		default:
+			m.t.Fatalf("hosttest: member %s is already running", m.name)
+		}
+	}
+	fmt.Fprintf(m.out, "=== hosttest: starting %s %s\n", m.cfg.bin, strings.Join(m.args(), " "))
+	cmd := exec.Command(m.cfg.bin, m.args()...)
+	cmd.Env = append(os.Environ(), m.cfg.env...)
+	cmd.Stdout = m.out
+	cmd.Stderr = m.out
+	cmd.SysProcAttr = sysProcAttr()
+	mark := m.out.Len()
+	if err := cmd.Start(); err != nil {
+		m.t.Fatalf("hosttest: starting member %s: %v", m.name, err)
+	}
+	m.out.setMark(mark)
+	m.cmd = cmd
+	m.pgids = append(m.pgids, cmd.Process.Pid)
+	done := make(chan struct{})
+	m.done = done
+	m.waitErr = nil
+	go func() {
+		err := cmd.Wait()
+		m.mu.Lock()
+		m.waitErr = err
+		m.mu.Unlock()
+		fmt.Fprintf(m.out, "=== hosttest: member %s exited: %v\n", m.name, exitText(err))
+		close(done)
+	}()
+}
+
+// waitReady waits until ReadyLine appears in output written since the last
+// start, failing the test if the process exits first or the timeout passes.
+func (m *Member) waitReady() {
+	m.t.Helper()
+	m.mu.Lock()
+	done := m.done
+	m.mu.Unlock()
+	deadline := time.NewTimer(m.cfg.readyTimeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if m.out.containsSinceMark(ReadyLine) {
+			return
+		}
+		select {
+		case <-done:
+			if m.out.containsSinceMark(ReadyLine) {
+				return
+			}
+			m.mu.Lock()
+			err := m.waitErr
+			m.mu.Unlock()
+			m.t.Fatalf("hosttest: member %s exited before %q: %s (its output follows)",
+				m.name, ReadyLine, exitText(err))
+		case <-deadline.C:
+			m.Kill()
+			m.t.Fatalf("hosttest: member %s did not print %q within %v (its output follows)",
+				m.name, ReadyLine, m.cfg.readyTimeout)
+		case <-tick.C:
+		}
+	}
+}
+
+// Kill sends SIGKILL to the member process (not to processes it started) and
+// waits for it to exit. It does nothing if the member is not running.
+func (m *Member) Kill() {
+	m.mu.Lock()
+	cmd, done := m.cmd, m.done
+	m.mu.Unlock()
+	if cmd == nil || done == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	<-done
+}
+
+// Stop sends SIGTERM and waits for the process to exit. If it has not exited
+// within the stop timeout it is killed and Stop returns an error. Exiting
+// with any status after SIGTERM counts as stopped.
+func (m *Member) Stop() error {
+	m.mu.Lock()
+	cmd, done := m.cmd, m.done
+	m.mu.Unlock()
+	if cmd == nil || done == nil {
+		return nil
+	}
+	select {
+	case <-done:
+		return nil
+	default:
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	timer := time.NewTimer(m.cfg.stopTimeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-timer.C:
+		m.Kill()
+		return fmt.Errorf("hosttest: member %s did not exit within %v of SIGTERM; killed", m.name, m.cfg.stopTimeout)
+	}
+}
+
+// ExitErr is the result of the last process's Wait: nil while running or
+// after a zero exit status.
+func (m *Member) ExitErr() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.waitErr
+}
+
+// Restart stops the member if it is running (SIGTERM), then starts it again
+// with the same name, ports, data directory and arguments, and waits until it
+// serves client requests.
+func (m *Member) Restart(t testing.TB) {
+	t.Helper()
+	if err := m.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	m.start()
+	m.waitReady()
+}
+
+func (m *Member) cleanup() {
+	m.mu.Lock()
+	pgids := m.pgids
+	m.mu.Unlock()
+	// Kill every process group this member ever led, so that processes it
+	// started (plugins) do not outlive the test.
+	for _, pg := range pgids {
+		killGroup(pg)
+	}
+	m.Kill()
+}
+
+// Client returns a clientv3 client connected to this member; it is closed
+// when the test ends.
+func (m *Member) Client(t testing.TB) *clientv3.Client {
+	t.Helper()
+	return NewClient(t, m.client)
+}
+
+// NewClient returns a clientv3 client for the given endpoints, closed when
+// the test ends.
+func NewClient(t testing.TB, endpoints ...string) *clientv3.Client {
+	t.Helper()
+	c, err := clientv3.New(clientv3.Config{
+		Endpoints:   endpoints,
+		DialTimeout: 5 * time.Second,
+		Logger:      zap.NewNop(),
+	})
+	if err != nil {
+		t.Fatalf("hosttest: clientv3.New(%v): %v", endpoints, err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// Endpoints joins the members' client URLs with commas, as --endpoints takes
+// them.
+func Endpoints(ms ...*Member) string {
+	eps := make([]string, len(ms))
+	for i, m := range ms {
+		eps[i] = m.client
+	}
+	return strings.Join(eps, ",")
+}
+
+// Etcdctl runs $ETCDCTL_BIN --endpoints=<this member> args... and returns its
+// stdout. A non-zero exit yields a *CmdError carrying stderr.
+func (m *Member) Etcdctl(t testing.TB, args ...string) (string, error) {
+	t.Helper()
+	return Etcdctl(t, m.client, "", args...)
+}
+
+// EtcdctlStdin is Etcdctl with the given standard input (for `txn`, `put`
+// without a value, and the like).
+func (m *Member) EtcdctlStdin(t testing.TB, stdin string, args ...string) (string, error) {
+	t.Helper()
+	return Etcdctl(t, m.client, stdin, args...)
+}
+
+// Etcdctl runs $ETCDCTL_BIN --endpoints=endpoints args... with stdin as its
+// standard input and returns its stdout. ETCDCTL_* variables of the test's
+// environment are dropped (etcdctl 3.7 speaks only v3 and warns about an
+// ETCDCTL_API it does not recognise). A non-zero exit yields a *CmdError
+// carrying stderr.
+func Etcdctl(t testing.TB, endpoints, stdin string, args ...string) (string, error) {
+	t.Helper()
+	bin := EtcdctlBin(t)
+	ctx, cancel := context.WithTimeout(context.Background(), etcdctlTimeout)
+	defer cancel()
+	full := append([]string{"--endpoints=" + endpoints}, args...)
+	cmd := exec.CommandContext(ctx, bin, full...)
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "ETCDCTL_") {
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = env
+	cmd.Stdin = strings.NewReader(stdin)
+	var stdout, stderr strings.Builder
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("timed out after %v: %w", etcdctlTimeout, err)
+		}
+		return stdout.String(), &CmdError{Args: full, Stderr: stderr.String(), Err: err}
+	}
+	return stdout.String(), nil
+}
+
+// CmdError is a failed command run.
+type CmdError struct {
+	Args   []string
+	Stderr string
+	Err    error
+}
+
+func (e *CmdError) Error() string {
+	return fmt.Sprintf("etcdctl %s: %v: %s", strings.Join(e.Args, " "), e.Err, strings.TrimSpace(e.Stderr))
+}
+
+func (e *CmdError) Unwrap() error { return e.Err }
+
+// ExitCode is the command's exit status, or -1 if it did not exit normally.
+func (e *CmdError) ExitCode() int {
+	var ee *exec.ExitError
+	if errors.As(e.Err, &ee) {
+		return ee.ExitCode()
+	}
+	return -1
+}
+
+// freePorts returns n distinct free loopback TCP ports. All listeners are
+// held open until every port is chosen, so the ports differ; another process
+// can still take one before the member binds it, which on a test machine is
+// rare enough.
+func freePorts(t testing.TB, n int) []int {
+	t.Helper()
+	ports := make([]int, 0, n)
+	ls := make([]net.Listener, 0, n)
+	defer func() {
+		for _, l := range ls {
+			_ = l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("hosttest: finding a free port: %v", err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports
+}
+
+func exitText(err error) string {
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
+}
+
+// logBuffer collects a member's output. Writes come from one goroutine at a
+// time (exec uses one pipe when Stdout == Stderr); reads from any.
+type logBuffer struct {
+	mu   sync.Mutex
+	buf  []byte
+	mark int
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	return len(p), nil
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
+}
+
+func (b *logBuffer) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.buf)
+}
+
+func (b *logBuffer) setMark(n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.mark = n
+}
+
+func (b *logBuffer) containsSinceMark(s string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return strings.Contains(string(b.buf[b.mark:]), s)
+}

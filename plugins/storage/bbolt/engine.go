@@ -1,0 +1,213 @@
+package bbolt
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/metastore/metastore/pluginapi/storage"
+)
+
+// Name and Version identify the engine in Info.
+const (
+	Name    = "bbolt"
+	Version = "1.0.0"
+)
+
+// OptionInitialMmapSize is the option key for bbolt's initial mmap size in
+// bytes.
+const OptionInitialMmapSize = "initial-mmap-size"
+
+const (
+	dbFileName             = "db"
+	defaultInitialMmapSize = 10 << 30
+	// openTimeout bounds the wait for the file lock, which a dying
+	// previous owner may still hold.
+	openTimeout = 10 * time.Second
+)
+
+var (
+	metaBucket = []byte("meta")
+	indexKey   = []byte("consistent_index")
+)
+
+// nsPrefix starts every namespace bucket's name, so that no namespace can
+// collide with the meta bucket.
+const nsPrefix = "ns/"
+
+func nsBucket(ns string) []byte { return []byte(nsPrefix + ns) }
+
+type lifecycle uint8
+
+const (
+	stateNew lifecycle = iota
+	stateOpen
+	stateClosed
+)
+
+// Engine is the bbolt engine. Create it with New. Locks are taken in the
+// order maintMu, writeMu, mu.
+type Engine struct {
+	// maintMu lets one Defrag or Restore run at a time.
+	maintMu sync.Mutex
+	// writeMu serialises ApplyBatch with Restore and with the start and end
+	// of Defrag; it guards journal.
+	writeMu sync.Mutex
+	journal *journal // non-nil while Defrag copies
+	// mu guards state and db. Every call holds it shared while it uses db;
+	// swapping in a new file holds it exclusively.
+	mu      sync.RWMutex
+	state   lifecycle
+	db      *bolt.DB
+	dir     string
+	options bolt.Options
+}
+
+var _ storage.Engine = (*Engine)(nil)
+var _ storage.Defragmenter = (*Engine)(nil)
+
+// New returns an engine that is not yet open.
+func New() *Engine {
+	return &Engine{}
+}
+
+// Info names the engine and declares it durable and defragmentable.
+func (e *Engine) Info(context.Context) (storage.InfoResponse, error) {
+	return storage.InfoResponse{
+		Name:         Name,
+		Version:      Version,
+		Capabilities: []string{"durable", "defrag"},
+	}, nil
+}
+
+// Open opens or creates <Dir>/db and returns its consistent index. It
+// removes files a crashed Defrag or Restore left behind.
+func (e *Engine) Open(_ context.Context, req storage.OpenRequest) (storage.OpenResponse, error) {
+	options, err := parseOptions(req.Options)
+	if err != nil {
+		return storage.OpenResponse{}, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch e.state {
+	case stateOpen:
+		return storage.OpenResponse{}, fmt.Errorf("%w: engine already open", storage.ErrInvalidRequest)
+	case stateClosed:
+		return storage.OpenResponse{}, storage.ErrClosed
+	}
+	if err := os.MkdirAll(req.Dir, 0o700); err != nil {
+		return storage.OpenResponse{}, fmt.Errorf("bbolt: create dir: %w", err)
+	}
+	removeTemporaries(req.Dir)
+	db, err := bolt.Open(filepath.Join(req.Dir, dbFileName), 0o600, &options)
+	if err != nil {
+		return storage.OpenResponse{}, openError(err)
+	}
+	index, err := readIndex(db)
+	if err != nil {
+		_ = db.Close()
+		return storage.OpenResponse{}, err
+	}
+	e.db, e.dir, e.options, e.state = db, req.Dir, options, stateOpen
+	return storage.OpenResponse{ConsistentIndex: index}, nil
+}
+
+func parseOptions(opts map[string]string) (bolt.Options, error) {
+	options := bolt.Options{
+		Timeout:         openTimeout,
+		NoFreelistSync:  true,
+		FreelistType:    bolt.FreelistMapType,
+		InitialMmapSize: defaultInitialMmapSize,
+	}
+	for key, value := range opts {
+		if key != OptionInitialMmapSize {
+			return options, fmt.Errorf("%w: unknown option %q", storage.ErrInvalidRequest, key)
+		}
+		size, err := strconv.ParseInt(value, 10, strconv.IntSize)
+		if err != nil || size < 0 {
+			return options, fmt.Errorf("%w: option %s=%q: want a byte count", storage.ErrInvalidRequest, key, value)
+		}
+		options.InitialMmapSize = int(size)
+	}
+	return options, nil
+}
+
+// openError marks the errors bbolt returns for an unreadable file.
+func openError(err error) error {
+	if errors.Is(err, berrors.ErrInvalid) || errors.Is(err, berrors.ErrChecksum) ||
+		errors.Is(err, berrors.ErrVersionMismatch) {
+		return fmt.Errorf("%w: bbolt: %v", storage.ErrCorrupt, err)
+	}
+	return fmt.Errorf("bbolt: open: %w", err)
+}
+
+// readIndex creates the meta bucket if needed and reads the consistent index.
+func readIndex(db *bolt.DB) (uint64, error) {
+	var index uint64
+	err := db.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(metaBucket)
+		if err != nil {
+			return err
+		}
+		v := meta.Get(indexKey)
+		switch len(v) {
+		case 0:
+		case 8:
+			index = binary.BigEndian.Uint64(v)
+		default:
+			return fmt.Errorf("%w: consistent index of %d bytes", storage.ErrCorrupt, len(v))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, storage.ErrCorrupt) {
+		err = fmt.Errorf("bbolt: read consistent index: %w", err)
+	}
+	return index, err
+}
+
+// Close closes the file. It waits for running calls to finish.
+func (e *Engine) Close(context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch e.state {
+	case stateNew:
+		return storage.ErrNotOpen
+	case stateClosed:
+		return nil
+	}
+	e.state = stateClosed
+	if err := e.db.Close(); err != nil {
+		return fmt.Errorf("bbolt: close: %w", err)
+	}
+	return nil
+}
+
+// checkOpen reports the lifecycle error, if any; e.mu must be held.
+func (e *Engine) checkOpen() error {
+	switch e.state {
+	case stateNew:
+		return storage.ErrNotOpen
+	case stateClosed:
+		return storage.ErrClosed
+	}
+	return nil
+}
+
+// view runs fn in a read transaction of the current file.
+func (e *Engine) view(fn func(*bolt.Tx) error) error {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if err := e.checkOpen(); err != nil {
+		return err
+	}
+	return e.db.View(fn)
+}

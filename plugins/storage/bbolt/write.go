@@ -1,0 +1,118 @@
+package bbolt
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/metastore/metastore/pluginapi/storage"
+)
+
+// ApplyBatch applies req in one read-write transaction, committed with an
+// fsync. An invalid op fails the batch before anything changes.
+func (e *Engine) ApplyBatch(_ context.Context, req storage.ApplyBatchRequest) (storage.ApplyBatchResponse, error) {
+	for i, op := range req.Ops {
+		if err := checkOp(op); err != nil {
+			return storage.ApplyBatchResponse{}, fmt.Errorf("op %d: %w", i, err)
+		}
+	}
+	e.writeMu.Lock()
+	defer e.writeMu.Unlock()
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if err := e.checkOpen(); err != nil {
+		return storage.ApplyBatchResponse{}, err
+	}
+	if err := e.db.Update(func(tx *bolt.Tx) error { return applyOps(tx, req) }); err != nil {
+		return storage.ApplyBatchResponse{}, fmt.Errorf("bbolt: apply batch: %w", err)
+	}
+	if e.journal != nil {
+		e.journal.add(req)
+	}
+	return storage.ApplyBatchResponse{}, nil
+}
+
+// applyOps writes req's ops and consistent index within tx.
+func applyOps(tx *bolt.Tx, req storage.ApplyBatchRequest) error {
+	buckets := map[string]*bolt.Bucket{}
+	for _, op := range req.Ops {
+		b := buckets[op.Namespace]
+		if b == nil { // not cached, or a delete found no bucket yet
+			var err error
+			if b, err = openBucket(tx, op); err != nil {
+				return err
+			}
+			buckets[op.Namespace] = b
+		}
+		if err := applyOp(b, op); err != nil {
+			return err
+		}
+	}
+	if req.ConsistentIndex == 0 {
+		return nil
+	}
+	return tx.Bucket(metaBucket).Put(indexKey, binary.BigEndian.AppendUint64(nil, req.ConsistentIndex))
+}
+
+// openBucket returns op's namespace bucket, creating it for a put; for a
+// delete in a namespace that does not exist it returns nil.
+func openBucket(tx *bolt.Tx, op storage.Op) (*bolt.Bucket, error) {
+	if op.Kind == storage.OpDelete {
+		return tx.Bucket(nsBucket(op.Namespace)), nil
+	}
+	return tx.CreateBucketIfNotExists(nsBucket(op.Namespace))
+}
+
+func applyOp(b *bolt.Bucket, op storage.Op) error {
+	if op.Kind == storage.OpDelete {
+		if b == nil {
+			return nil
+		}
+		return b.Delete(op.Key)
+	}
+	value := op.Value
+	if value == nil {
+		value = []byte{}
+	}
+	return b.Put(op.Key, value)
+}
+
+func checkOp(op storage.Op) error {
+	switch {
+	case op.Namespace == "":
+		return fmt.Errorf("%w: empty namespace", storage.ErrInvalidRequest)
+	case op.Kind != storage.OpPut && op.Kind != storage.OpDelete:
+		return fmt.Errorf("%w: unknown op kind %d", storage.ErrInvalidRequest, op.Kind)
+	case len(op.Key) == 0:
+		return fmt.Errorf("%w: empty key", storage.ErrInvalidRequest)
+	case len(op.Key) > bolt.MaxKeySize:
+		return fmt.Errorf("%w: key of %d bytes, over %d", storage.ErrInvalidRequest, len(op.Key), bolt.MaxKeySize)
+	case int64(len(op.Value)) > bolt.MaxValueSize:
+		return fmt.Errorf("%w: value of %d bytes", storage.ErrInvalidRequest, len(op.Value))
+	case len(op.Namespace)+len(nsPrefix) > bolt.MaxKeySize:
+		return fmt.Errorf("%w: namespace of %d bytes", storage.ErrInvalidRequest, len(op.Namespace))
+	}
+	return nil
+}
+
+// journal records the batches applied while Defrag copies, to replay them
+// into the new file. It holds copies: the caller owns the request's slices.
+type journal struct {
+	batches []storage.ApplyBatchRequest
+}
+
+func (j *journal) add(req storage.ApplyBatchRequest) {
+	ops := make([]storage.Op, len(req.Ops))
+	for i, op := range req.Ops {
+		ops[i] = storage.Op{
+			Kind:      op.Kind,
+			Namespace: op.Namespace,
+			Key:       bytes.Clone(op.Key),
+			Value:     bytes.Clone(op.Value),
+		}
+	}
+	j.batches = append(j.batches, storage.ApplyBatchRequest{Ops: ops, ConsistentIndex: req.ConsistentIndex})
+}

@@ -103,7 +103,9 @@ const (
 	OpDelete
 )
 
-// Op is one write in a batch.
+// Op is one write in a batch. Namespace and Key must not be empty; an
+// engine returns ErrInvalidRequest for either, and for a key or value over
+// its own size limits, before applying any op of the batch.
 type Op struct {
 	Kind      OpKind
 	Namespace string

@@ -24,25 +24,13 @@ const (
 func (e *Engine) Defrag(ctx context.Context, _ storage.DefragRequest) (storage.DefragResponse, error) {
 	e.maintMu.Lock()
 	defer e.maintMu.Unlock()
-	src, sizeBefore, err := e.beginCopy()
+	db, path, sizeBefore, err := e.copyLive(ctx)
 	if err != nil {
 		return storage.DefragResponse{}, err
 	}
-	db, path, err := e.openRebuild(defragFileName)
-	if err == nil {
-		err = copyTx(ctx, src, db)
-		_ = src.Rollback()
-		if err == nil {
-			err = e.catchUp(db)
-		}
-	} else {
-		_ = src.Rollback()
-	}
-	if err != nil {
+	if err := e.catchUp(db); err != nil {
 		e.stopJournal()
-		if db != nil {
-			discardRebuild(db, path)
-		}
+		discardRebuild(db, path)
 		return storage.DefragResponse{}, err
 	}
 	if err := e.finishDefrag(db, path); err != nil {
@@ -69,6 +57,27 @@ func (e *Engine) beginCopy() (*bolt.Tx, int64, error) {
 	}
 	e.journal = &journal{}
 	return tx, tx.Size(), nil
+}
+
+// copyLive starts the journal and copies the current file's data into a new
+// file, returning it open, its path, and the old file's size.
+func (e *Engine) copyLive(ctx context.Context) (*bolt.DB, string, int64, error) {
+	src, sizeBefore, err := e.beginCopy()
+	if err != nil {
+		return nil, "", 0, err
+	}
+	defer func() { _ = src.Rollback() }()
+	db, path, err := e.openRebuild(defragFileName)
+	if err == nil {
+		if err = copyTx(ctx, src, db); err != nil {
+			discardRebuild(db, path)
+		}
+	}
+	if err != nil {
+		e.stopJournal()
+		return nil, "", 0, err
+	}
+	return db, path, sizeBefore, nil
 }
 
 // copyTx copies every bucket of src into dst in key order.

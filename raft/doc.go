@@ -1,0 +1,60 @@
+// Package raft runs one MetaStore member's replicated log on top of
+// go.etcd.io/raft/v3: the Ready loop, the write-ahead log (package
+// raft/wal), log snapshots and compaction, linearizable ReadIndex batching,
+// and the hand-off of committed entries to the host's state machine through
+// the Applier interface it declares. Peer networking is a Transport the host
+// supplies. It imports no other MetaStore package.
+//
+// # Loops
+//
+// A Node runs three goroutines:
+//
+//   - the raft loop owns the raft.RawNode, the MemoryStorage and the WAL.
+//     It ticks, steps proposals and peer messages into raft, and for each
+//     Ready: writes the snapshot marker (if any), then the HardState and
+//     entries with one fsync, installs the snapshot and appends the entries
+//     to MemoryStorage, sends the messages, applies committed conf changes
+//     to raft, queues the committed entries for the apply loop and calls
+//     Advance. It also takes log snapshots (see below).
+//   - the apply loop passes queued entries to Applier.Apply in log order and
+//     advances the applied index that WaitApplied waits on.
+//   - the read loop (readIndexBatcher) serves ReadIndex.
+//
+// # Why RawNode and not raft.Node
+//
+// raft.Node is RawNode behind a goroutine and channels: each Propose is a
+// channel round trip into that goroutine, and the application's loop then
+// receives Readies from a second channel. Driving RawNode from our own loop
+// removes that layer and lets the loop decide what goes into a Ready: it
+// steps every proposal and message that queued up while the previous Ready
+// was being fsynced, then takes one Ready, so however many proposals arrive
+// during an fsync they share the next one (group commit). It also makes the
+// order of persist, send, hand-off and Advance explicit code rather than a
+// contract between goroutines, and raft's state is never touched
+// concurrently. In raft v3.7 a leader's own entries count towards the
+// quorum only after Advance reports them persisted, so this order is what
+// commits entries, on a single node too.
+//
+// # Restart
+//
+// Start replays the WAL: the latest snapshot marker, the HardState and the
+// entries after the snapshot go into MemoryStorage. raft restarts with
+// Config.Applied at the snapshot index rather than the engine's applied
+// index, so the committed entries between the two come back through the
+// Ready loop: conf changes among them must reach raft again, as raft only
+// knows the membership recorded in the snapshot. The apply loop keeps
+// entries at or below the engine's applied index from the Applier. An
+// engine older than the WAL's snapshot cannot be caught up from the WAL and
+// is refused (ErrIndexMismatch).
+//
+// # Snapshots
+//
+// Every Config.SnapshotCount applied entries, the raft loop takes a
+// snapshot at the highest index that is both applied and durable in the
+// engine (Applier.PersistedIndex): it records the membership in force at
+// that index, compacts MemoryStorage keeping Config.SnapshotCatchUpEntries
+// for slow followers, writes a snapshot marker to the WAL and removes the
+// WAL segments the snapshot covers. Snapshot data is empty: the storage
+// engine holds the state, and streaming it to a follower that fell behind
+// the compacted log is a later change (see SnapshotApplier).
+package raft

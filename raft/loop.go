@@ -1,0 +1,254 @@
+package raft
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	etcdraft "go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+)
+
+// maxEventsPerReady bounds how many queued proposals and messages the raft
+// loop steps into raft before it handles the next Ready.
+const maxEventsPerReady = 4096
+
+// runRaftLoop owns the RawNode: it steps events into raft and handles each
+// Ready. Events that queue up while a Ready is being persisted all go into
+// the next Ready, so one fsync covers all of them (group commit).
+func (n *Node) runRaftLoop() {
+	defer n.wg.Done()
+	ticker := time.NewTicker(n.cfg.TickInterval)
+	defer ticker.Stop()
+	for {
+		if n.rn.HasReady() {
+			if err := n.handleReady(); err != nil {
+				n.fail(err)
+				return
+			}
+		}
+		n.maybeCampaign()
+		if err := n.maybeSnapshot(); err != nil {
+			n.fail(err)
+			return
+		}
+		if !n.processEvents(ticker.C, !n.rn.HasReady()) {
+			return
+		}
+	}
+}
+
+// processEvents steps queued events into raft: the first one waiting if
+// block is set, then up to maxEventsPerReady more that are already queued.
+// It returns false once the node is stopping.
+func (n *Node) processEvents(tick <-chan time.Time, block bool) bool {
+	if block {
+		select {
+		case <-tick:
+			n.rn.Tick()
+		case p := <-n.propc:
+			n.propose(p)
+		case m := <-n.recvc:
+			n.step(m)
+		case f := <-n.ctlc:
+			f(n.rn)
+		case <-n.stopc:
+			return false
+		}
+	}
+	for range maxEventsPerReady {
+		select {
+		case <-tick:
+			n.rn.Tick()
+		case p := <-n.propc:
+			n.propose(p)
+		case m := <-n.recvc:
+			n.step(m)
+		case f := <-n.ctlc:
+			f(n.rn)
+		case <-n.stopc:
+			return false
+		default:
+			return true
+		}
+	}
+	return true
+}
+
+func (n *Node) propose(p proposal) {
+	err := n.rn.Propose(p.data)
+	if errors.Is(err, etcdraft.ErrProposalDropped) {
+		err = ErrProposalDropped
+	}
+	p.errc <- err
+}
+
+func (n *Node) step(m *raftpb.Message) {
+	if err := n.rn.Step(m); err != nil {
+		n.lg.Debug("raft: dropped message", zap.Stringer("type", m.GetType()),
+			zap.String("from", idString(m.GetFrom())), zap.Error(err))
+	}
+}
+
+// handleReady persists, sends and hands off one Ready, then advances raft.
+func (n *Node) handleReady() error {
+	rd := n.rn.Ready()
+	if err := n.persist(rd); err != nil {
+		return err
+	}
+	n.cfg.Transport.Send(rd.Messages)
+	n.reads.deliver(rd.ReadStates)
+	if err := n.applyConfChanges(rd.CommittedEntries); err != nil {
+		return err
+	}
+	if len(rd.CommittedEntries) > 0 && !n.handOff(applyTask{entries: rd.CommittedEntries}) {
+		return nil
+	}
+	n.rn.Advance(rd)
+	if rd.SoftState != nil || rd.HardState != nil {
+		n.noteLeader(rd.SoftState)
+		n.publishStatus()
+	}
+	return nil
+}
+
+// persist writes the Ready's snapshot, HardState and entries to the WAL
+// (one fsync for the HardState and entries) and then to MemoryStorage.
+func (n *Node) persist(rd etcdraft.Ready) error {
+	snap := rd.Snapshot
+	hasSnap := !etcdraft.IsEmptySnap(snap)
+	if hasSnap {
+		if err := n.wal.SaveSnapshot(snap.GetMetadata()); err != nil {
+			return err
+		}
+	}
+	if err := n.wal.Save(rd.HardState, rd.Entries, rd.MustSync); err != nil {
+		return err
+	}
+	if hasSnap {
+		if err := n.installSnapshot(snap); err != nil {
+			return err
+		}
+	}
+	if rd.HardState != nil {
+		if err := n.storage.SetHardState(rd.HardState); err != nil {
+			return err
+		}
+	}
+	return n.storage.Append(rd.Entries)
+}
+
+// installSnapshot applies a snapshot received from the leader: it replaces
+// the log, is handed to the apply loop in order, and releases WAL segments
+// it covers.
+func (n *Node) installSnapshot(snap *raftpb.Snapshot) error {
+	if err := n.storage.ApplySnapshot(snap); err != nil {
+		return fmt.Errorf("raft: apply snapshot to storage: %w", err)
+	}
+	md := snap.GetMetadata()
+	n.lg.Info("raft: installed snapshot from leader",
+		zap.Uint64("index", md.GetIndex()), zap.Uint64("term", md.GetTerm()))
+	n.confs = newConfLog(md.GetIndex(), md.GetConfState())
+	n.updateLearner(md.GetConfState())
+	n.snapIndex = md.GetIndex()
+	n.snapAfter = n.snapIndex + n.cfg.SnapshotCount
+	if !n.handOff(applyTask{snapshot: snap}) {
+		return nil
+	}
+	return n.wal.ReleaseTo(md.GetIndex())
+}
+
+// applyConfChanges applies the committed conf changes in ents to raft, in
+// order, and records the resulting ConfStates for later snapshots.
+func (n *Node) applyConfChanges(ents []*raftpb.Entry) error {
+	for _, e := range ents {
+		var cc raftpb.ConfChangeI
+		switch e.GetType() {
+		case raftpb.EntryConfChange:
+			v1 := &raftpb.ConfChange{}
+			if err := proto.Unmarshal(e.GetData(), v1); err != nil {
+				return fmt.Errorf("raft: decode conf change at index %d: %w", e.GetIndex(), err)
+			}
+			cc = v1
+		case raftpb.EntryConfChangeV2:
+			v2 := &raftpb.ConfChangeV2{}
+			if err := proto.Unmarshal(e.GetData(), v2); err != nil {
+				return fmt.Errorf("raft: decode conf change at index %d: %w", e.GetIndex(), err)
+			}
+			cc = v2
+		default:
+			continue
+		}
+		cs := n.rn.ApplyConfChange(cc)
+		n.confs.add(e.GetIndex(), cs)
+		n.updateLearner(cs)
+		n.lg.Info("raft: applied conf change", zap.Uint64("index", e.GetIndex()),
+			zap.String("change", etcdraft.DescribeConfChange(cc)))
+	}
+	return nil
+}
+
+// handOff queues t for the apply loop, keeping log order. It returns false
+// if the node stopped first.
+func (n *Node) handOff(t applyTask) bool {
+	select {
+	case n.applyc <- t:
+		return true
+	case <-n.stopc:
+		return false
+	}
+}
+
+// maybeCampaign makes the sole voter of a cluster elect itself right away
+// instead of after an election timeout, once, when no leader is known.
+func (n *Node) maybeCampaign() {
+	if n.campaigned || n.lead != 0 {
+		return
+	}
+	cs := n.confs.current()
+	if len(cs.GetVoters()) != 1 || cs.GetVoters()[0] != n.md.MemberID || len(cs.GetVotersOutgoing()) != 0 {
+		return
+	}
+	n.campaigned = true
+	if err := n.rn.Campaign(); err != nil {
+		n.lg.Warn("raft: campaign", zap.Error(err))
+	}
+}
+
+// noteLeader records a change of leader and wakes LeaderChanged waiters.
+func (n *Node) noteLeader(ss *etcdraft.SoftState) {
+	if ss == nil || ss.Lead == n.lead {
+		return
+	}
+	n.lg.Info("raft: leader changed", zap.String("from", idString(n.lead)), zap.String("to", idString(ss.Lead)),
+		zap.Stringer("state", ss.RaftState))
+	n.lead = ss.Lead
+	n.leaderCh.notify()
+}
+
+// publishStatus stores a fresh Status for Status callers.
+func (n *Node) publishStatus() {
+	bs := n.rn.BasicStatus()
+	n.status.Store(&Status{
+		ID:          bs.ID,
+		Leader:      bs.Lead,
+		Term:        bs.HardState.GetTerm(),
+		CommitIndex: bs.HardState.GetCommit(),
+		IsLeader:    bs.RaftState == etcdraft.StateLeader,
+		IsLearner:   n.isLearner.Load(),
+	})
+}
+
+func (n *Node) updateLearner(cs *raftpb.ConfState) {
+	learner := false
+	for _, id := range cs.GetLearners() {
+		learner = learner || id == n.md.MemberID
+	}
+	n.isLearner.Store(learner)
+}
+
+// idString formats a member id as etcd does: lower-case hex.
+func idString(id uint64) string { return strconv.FormatUint(id, 16) }

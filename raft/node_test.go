@@ -1,0 +1,268 @@
+package raft
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.etcd.io/raft/v3/raftpb"
+)
+
+func TestSingleNodeProposeApply(t *testing.T) {
+	a := &testApplier{}
+	n := startNode(t, testConfig(t, t.TempDir()), a, 0)
+	waitLeader(t, n)
+
+	var want []string
+	for i := range 50 {
+		want = append(want, fmt.Sprintf("v%d", i))
+	}
+	proposeAndWait(t, n, want...)
+	require.Equal(t, want, a.normal())
+
+	st := n.Status()
+	require.True(t, st.IsLeader)
+	require.False(t, st.IsLearner)
+	require.EqualValues(t, 1, st.ID)
+	require.EqualValues(t, 1, st.Leader)
+	require.NotZero(t, st.Term)
+	require.GreaterOrEqual(t, st.CommitIndex, uint64(51))
+	require.Equal(t, st.AppliedIndex, n.AppliedIndex())
+	require.EqualValues(t, 1, n.MemberID())
+	require.EqualValues(t, 0xc1, n.ClusterID())
+
+	// The bootstrap conf change reached the applier with the peer's URLs.
+	a.mu.Lock()
+	first := a.entries[0]
+	a.mu.Unlock()
+	require.Equal(t, raftpb.EntryConfChange, first.GetType())
+	var cc raftpb.ConfChange
+	require.NoError(t, protoUnmarshal(first.GetData(), &cc))
+	p, err := PeerFromContext(cc.GetContext())
+	require.NoError(t, err)
+	require.Equal(t, Peer{ID: 1, URLs: []string{"http://127.0.0.1:2380"}}, p)
+}
+
+func TestAppliedIndicesAreIncreasingAndSkipEmpty(t *testing.T) {
+	a := &testApplier{}
+	n := startNode(t, testConfig(t, t.TempDir()), a, 0)
+	proposeAndWait(t, n, "a", "b", "c")
+	idx := a.indexes()
+	for i := 1; i < len(idx); i++ {
+		require.Greater(t, idx[i], idx[i-1])
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, e := range a.entries {
+		if e.GetType() == raftpb.EntryNormal {
+			require.NotEmpty(t, e.GetData(), "empty entries are not applied")
+		}
+	}
+	require.Greater(t, n.AppliedIndex(), idx[len(idx)-1]-1)
+}
+
+func TestRestartRedeliversEntriesAboveAppliedIndex(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(t, dir)
+	a := &testApplier{}
+	n, err := Start(cfg, a, 0)
+	require.NoError(t, err)
+	proposeAndWait(t, n, "a", "b", "c", "d", "e")
+	n.Stop()
+
+	a.mu.Lock()
+	all := a.entries
+	a.mu.Unlock()
+	// Pretend the engine persisted up to "b" only.
+	var applied uint64
+	for _, e := range all {
+		if string(e.GetData()) == "b" {
+			applied = e.GetIndex()
+		}
+	}
+	require.NotZero(t, applied)
+
+	cfg.Peers = nil // ignored for an existing WAL anyway
+	a2 := &testApplier{}
+	n2 := startNode(t, cfg, a2, applied)
+	require.NoError(t, n2.WaitApplied(testContext(t), all[len(all)-1].GetIndex()))
+	require.Equal(t, []string{"c", "d", "e"}, a2.normal())
+	for _, i := range a2.indexes() {
+		require.Greater(t, i, applied, "nothing at or below the applied index is passed")
+	}
+	// The restarted single member leads again and takes writes.
+	waitLeader(t, n2)
+	proposeAndWait(t, n2, "f")
+	require.Equal(t, []string{"c", "d", "e", "f"}, a2.normal())
+}
+
+func TestStartChecks(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(t, dir)
+	a := &testApplier{}
+	n, err := Start(cfg, a, 0)
+	require.NoError(t, err)
+	proposeAndWait(t, n, "a")
+	last := n.AppliedIndex()
+	n.Stop()
+
+	tests := []struct {
+		name    string
+		mutate  func(*Config)
+		dir     string
+		applied uint64
+		wantErr error
+	}{
+		{"applied index past the WAL", nil, dir, last + 100, ErrIndexMismatch},
+		{"engine has data but no WAL", nil, t.TempDir(), 5, ErrIndexMismatch},
+		{"member id mismatch", func(c *Config) { c.MemberID = 2 }, dir, 0, ErrIDMismatch},
+		{"cluster id mismatch", func(c *Config) { c.ClusterID = 9 }, dir, 0, ErrIDMismatch},
+		{"no member id for a new WAL", func(c *Config) { c.MemberID = 0 }, t.TempDir(), 0, ErrInvalidConfig},
+		{"no WAL dir", func(c *Config) { c.WALDir = "" }, "", 0, ErrInvalidConfig},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := testConfig(t, tt.dir)
+			if tt.mutate != nil {
+				tt.mutate(&c)
+			}
+			_, err := Start(c, &testApplier{}, tt.applied)
+			require.ErrorIs(t, err, tt.wantErr)
+		})
+	}
+
+	// Zero ids take the WAL's values.
+	c := testConfig(t, dir)
+	c.MemberID, c.ClusterID = 0, 0
+	n = startNode(t, c, &testApplier{}, last)
+	require.EqualValues(t, 1, n.MemberID())
+	require.EqualValues(t, 0xc1, n.ClusterID())
+}
+
+func TestGroupCommit(t *testing.T) {
+	a := &testApplier{}
+	n := startNode(t, testConfig(t, t.TempDir()), a, 0)
+	waitLeader(t, n)
+	proposeAndWait(t, n, "warm-up")
+
+	const writers, perWriter = 64, 32
+	before := n.WALSyncCount()
+	ctx := testContext(t)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range perWriter {
+				require.NoError(t, n.Propose(ctx, fmt.Appendf(nil, "w%d-%d", w, i)))
+			}
+		})
+	}
+	wg.Wait()
+	rindex, err := n.ReadIndex(ctx)
+	require.NoError(t, err)
+	require.NoError(t, n.WaitApplied(ctx, rindex))
+	syncs := n.WALSyncCount() - before
+	t.Logf("%d proposals, %d fsyncs", writers*perWriter, syncs)
+	require.Len(t, a.normal(), writers*perWriter+1)
+	require.Less(t, syncs, uint64(writers*perWriter/4), "proposals share fsyncs")
+}
+
+func TestReadIndexBatching(t *testing.T) {
+	n := startNode(t, testConfig(t, t.TempDir()), &testApplier{}, 0)
+	waitLeader(t, n)
+	proposeAndWait(t, n, "a")
+
+	const readers = 200
+	ctx := testContext(t)
+	before := n.reads.requests.Load()
+	commit := n.Status().CommitIndex
+	// Hold the raft loop so the readers pile up behind the first request,
+	// as they do behind a network round trip to the leader.
+	resume := pauseRaftLoop(t, n)
+	var wg sync.WaitGroup
+	var started sync.WaitGroup
+	started.Add(readers)
+	for range readers {
+		wg.Go(func() {
+			started.Done()
+			idx, err := n.ReadIndex(ctx)
+			require.NoError(t, err)
+			require.GreaterOrEqual(t, idx, commit)
+			require.NoError(t, n.WaitApplied(ctx, idx))
+		})
+	}
+	started.Wait()
+	time.Sleep(50 * time.Millisecond)
+	resume()
+	wg.Wait()
+	requests := n.reads.requests.Load() - before
+	t.Logf("%d ReadIndex calls, %d raft requests", readers, requests)
+	require.LessOrEqual(t, requests, uint64(3))
+}
+
+func TestReadIndexSeesEarlierWrites(t *testing.T) {
+	a := &testApplier{}
+	n := startNode(t, testConfig(t, t.TempDir()), a, 0)
+	waitLeader(t, n)
+	ctx := testContext(t)
+	for i := range 20 {
+		v := fmt.Sprintf("v%d", i)
+		require.NoError(t, n.Propose(ctx, []byte(v)))
+		// Wait for the write to apply, as a client waits for its response.
+		require.Eventually(t, func() bool {
+			got := a.normal()
+			return len(got) > 0 && got[len(got)-1] == v
+		}, 5*time.Second, time.Millisecond)
+		idx, err := n.ReadIndex(ctx)
+		require.NoError(t, err)
+		require.NoError(t, n.WaitApplied(ctx, idx))
+		require.GreaterOrEqual(t, n.AppliedIndex(), a.indexes()[len(a.indexes())-1])
+	}
+}
+
+func TestStopped(t *testing.T) {
+	n, err := Start(testConfig(t, t.TempDir()), &testApplier{}, 0)
+	require.NoError(t, err)
+	waitLeader(t, n)
+	n.Stop()
+	n.Stop()
+	ctx := testContext(t)
+	require.ErrorIs(t, n.Propose(ctx, []byte("x")), ErrStopped)
+	_, err = n.ReadIndex(ctx)
+	require.ErrorIs(t, err, ErrStopped)
+	require.ErrorIs(t, n.WaitApplied(ctx, n.AppliedIndex()+1), ErrStopped)
+	require.ErrorIs(t, n.Step(ctx, &raftpb.Message{}), ErrStopped)
+	require.NoError(t, n.Err())
+	select {
+	case <-n.Done():
+	default:
+		t.Fatal("Done is not closed after Stop")
+	}
+}
+
+func TestContextErrorsAsIs(t *testing.T) {
+	n := startNode(t, testConfig(t, t.TempDir()), &testApplier{}, 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.ErrorIs(t, n.WaitApplied(ctx, 1<<40), context.Canceled)
+	_, err := n.ReadIndex(ctx)
+	require.ErrorIs(t, err, context.Canceled)
+}
+
+func TestLeaderChanged(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	n, err := Start(cfg, &testApplier{}, 0)
+	require.NoError(t, err)
+	t.Cleanup(n.Stop)
+	ch := n.LeaderChanged()
+	if n.Status().Leader == 0 {
+		select {
+		case <-ch:
+		case <-time.After(5 * time.Second):
+			t.Fatal("no leader change notified")
+		}
+	}
+	require.EqualValues(t, 1, waitLeader(t, n))
+}

@@ -1,0 +1,125 @@
+package raft
+
+import (
+	"bytes"
+	"encoding/binary"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	etcdraft "go.etcd.io/raft/v3"
+)
+
+// readIndexBatcher turns concurrent ReadIndex calls into one raft ReadIndex
+// request at a time: callers that arrive while a request is in flight share
+// the next one. Like etcd's linearizableReadLoop, it retries a request raft
+// may have dropped (no leader yet) until it is answered or times out.
+type readIndexBatcher struct {
+	n      *Node
+	mu     sync.Mutex
+	next   *readBatch // callers waiting for the next request; nil if none
+	wake   chan struct{}
+	states chan etcdraft.ReadState
+	seq    uint64 // request id; only the run goroutine uses it
+	// requests counts raft ReadIndex requests, for tests.
+	requests atomic.Uint64
+}
+
+// readBatch is the shared outcome of one raft ReadIndex request.
+type readBatch struct {
+	done  chan struct{}
+	index uint64
+	err   error
+}
+
+func newReadIndexBatcher(n *Node) *readIndexBatcher {
+	return &readIndexBatcher{
+		n:      n,
+		wake:   make(chan struct{}, 1),
+		states: make(chan etcdraft.ReadState, 64),
+	}
+}
+
+// join adds a caller to the next batch and returns it.
+func (b *readIndexBatcher) join() *readBatch {
+	b.mu.Lock()
+	if b.next == nil {
+		b.next = &readBatch{done: make(chan struct{})}
+	}
+	rb := b.next
+	b.mu.Unlock()
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+	return rb
+}
+
+// run serves one batch at a time until the node stops.
+func (b *readIndexBatcher) run() {
+	defer b.n.wg.Done()
+	for {
+		select {
+		case <-b.wake:
+		case <-b.n.stopc:
+			return
+		}
+		b.mu.Lock()
+		rb := b.next
+		b.next = nil
+		b.mu.Unlock()
+		if rb == nil {
+			continue
+		}
+		rb.index, rb.err = b.request()
+		close(rb.done)
+	}
+}
+
+// request asks raft for a read index and waits for the answer.
+func (b *readIndexBatcher) request() (uint64, error) {
+	b.seq++
+	b.requests.Add(1)
+	rctx := binary.BigEndian.AppendUint64(nil, b.seq)
+	ask := func(rn *etcdraft.RawNode) { rn.ReadIndex(rctx) }
+	if !b.n.control(ask) {
+		return 0, ErrStopped
+	}
+	timeout := time.NewTimer(b.n.cfg.ReadIndexTimeout)
+	defer timeout.Stop()
+	retry := time.NewTicker(b.retryInterval())
+	defer retry.Stop()
+	for {
+		select {
+		case rs := <-b.states:
+			if bytes.Equal(rs.RequestCtx, rctx) {
+				return rs.Index, nil
+			}
+		case <-retry.C:
+			if !b.n.control(ask) {
+				return 0, ErrStopped
+			}
+		case <-timeout.C:
+			return 0, ErrTimeout
+		case <-b.n.stopc:
+			return 0, ErrStopped
+		}
+	}
+}
+
+// retryInterval is half an election timeout: long enough for a leader to
+// answer, short enough to catch a newly elected one quickly.
+func (b *readIndexBatcher) retryInterval() time.Duration {
+	return time.Duration(b.n.cfg.ElectionTicks) * b.n.cfg.TickInterval / 2
+}
+
+// deliver passes ReadStates from a Ready to the waiting request. It never
+// blocks the raft loop: an answer nobody waits for is dropped.
+func (b *readIndexBatcher) deliver(states []etcdraft.ReadState) {
+	for _, rs := range states {
+		select {
+		case b.states <- rs:
+		default:
+		}
+	}
+}

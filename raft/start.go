@@ -1,0 +1,144 @@
+package raft
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	etcdraft "go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+
+	"github.com/metastore/metastore/raft/wal"
+)
+
+// restored is what Start recovers or creates before the raft loop runs.
+type restored struct {
+	wal       *wal.WAL
+	storage   *etcdraft.MemoryStorage
+	md        wal.Metadata
+	snapshot  *raftpb.SnapshotMetadata // nil for none
+	bootstrap bool                     // a new cluster: bootstrap with cfg.Peers
+}
+
+// openStorage opens the WAL in cfg.WALDir, or creates it, and loads its
+// contents into a MemoryStorage.
+func openStorage(cfg Config, appliedIndex uint64) (*restored, error) {
+	w, st, err := wal.Open(cfg.WALDir, wal.Options{Logger: cfg.Logger, SegmentSize: cfg.WALSegmentSize})
+	if errors.Is(err, wal.ErrNotExist) {
+		return createStorage(cfg, appliedIndex)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r, err := restoreStorage(cfg, st, appliedIndex)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.wal = w
+	return r, nil
+}
+
+// createStorage starts a new WAL and an empty MemoryStorage.
+func createStorage(cfg Config, appliedIndex uint64) (*restored, error) {
+	if appliedIndex != 0 {
+		return nil, fmt.Errorf("%w: the engine has applied index %d but %s holds no WAL", ErrIndexMismatch, appliedIndex, cfg.WALDir)
+	}
+	if cfg.MemberID == 0 {
+		return nil, fmt.Errorf("%w: MemberID is required to create a WAL", ErrInvalidConfig)
+	}
+	md := wal.Metadata{MemberID: cfg.MemberID, ClusterID: cfg.ClusterID}
+	w, err := wal.Create(cfg.WALDir, md, wal.Options{Logger: cfg.Logger, SegmentSize: cfg.WALSegmentSize})
+	if err != nil {
+		return nil, err
+	}
+	return &restored{wal: w, storage: etcdraft.NewMemoryStorage(), md: md, bootstrap: len(cfg.Peers) > 0}, nil
+}
+
+// restoreStorage checks the WAL's state against cfg and appliedIndex and
+// loads it into a MemoryStorage.
+func restoreStorage(cfg Config, st *wal.State, appliedIndex uint64) (*restored, error) {
+	md := st.Metadata
+	if cfg.MemberID != 0 && cfg.MemberID != md.MemberID {
+		return nil, fmt.Errorf("%w: member id %x, WAL has %x", ErrIDMismatch, cfg.MemberID, md.MemberID)
+	}
+	if cfg.ClusterID != 0 && cfg.ClusterID != md.ClusterID {
+		return nil, fmt.Errorf("%w: cluster id %x, WAL has %x", ErrIDMismatch, cfg.ClusterID, md.ClusterID)
+	}
+	snapIndex := st.SnapshotIndex()
+	hs := st.HardState
+	if hs == nil {
+		hs = &raftpb.HardState{}
+	}
+	if hs.GetCommit() < snapIndex {
+		// A snapshot from the leader was saved but not the HardState
+		// after it; the snapshot itself proves the commit.
+		hs.Commit = &snapIndex
+	}
+	if appliedIndex < snapIndex {
+		return nil, fmt.Errorf("%w: the engine has applied index %d, older than the WAL snapshot at %d; restore the engine from a newer snapshot", ErrIndexMismatch, appliedIndex, snapIndex)
+	}
+	if appliedIndex > st.LastIndex() {
+		return nil, fmt.Errorf("%w: the engine has applied index %d, past the last WAL entry %d", ErrIndexMismatch, appliedIndex, st.LastIndex())
+	}
+	if appliedIndex > hs.GetCommit() {
+		// A HardState that only advanced the commit index is written
+		// without fsync; the engine applying the entries proves it.
+		hs.Commit = &appliedIndex
+	}
+	ms := etcdraft.NewMemoryStorage()
+	if st.Snapshot != nil {
+		if err := ms.ApplySnapshot(&raftpb.Snapshot{Metadata: st.Snapshot}); err != nil {
+			return nil, err
+		}
+	}
+	if err := ms.SetHardState(hs); err != nil {
+		return nil, err
+	}
+	if err := ms.Append(st.Entries); err != nil {
+		return nil, err
+	}
+	return &restored{storage: ms, md: md, snapshot: st.Snapshot}, nil
+}
+
+// raftConfig returns the raft library configuration. Applied is the
+// snapshot index, not the engine's applied index: the entries between the
+// two are delivered again so that conf changes among them reach raft, and
+// the apply loop keeps the ones the engine already has from the Applier.
+func raftConfig(cfg Config, r *restored) *etcdraft.Config {
+	return &etcdraft.Config{
+		ID:              r.md.MemberID,
+		ElectionTick:    cfg.ElectionTicks,
+		HeartbeatTick:   1,
+		Storage:         r.storage,
+		Applied:         r.snapshot.GetIndex(),
+		MaxSizePerMsg:   cfg.MaxSizePerMsg,
+		MaxInflightMsgs: cfg.MaxInflightMsgs,
+		CheckQuorum:     true,
+		PreVote:         true,
+		Logger:          newRaftLogger(cfg.Logger),
+	}
+}
+
+// newRawNode starts raft on r, bootstrapping cfg.Peers for a new cluster.
+func newRawNode(cfg Config, r *restored) (*etcdraft.RawNode, error) {
+	rn, err := etcdraft.NewRawNode(raftConfig(cfg, r))
+	if err != nil {
+		return nil, err
+	}
+	if !r.bootstrap {
+		return rn, nil
+	}
+	peers := make([]etcdraft.Peer, len(cfg.Peers))
+	for i, p := range cfg.Peers {
+		ctx, err := json.Marshal(p)
+		if err != nil {
+			return nil, err
+		}
+		peers[i] = etcdraft.Peer{ID: p.ID, Context: ctx}
+	}
+	if err := rn.Bootstrap(peers); err != nil {
+		return nil, fmt.Errorf("raft: bootstrap: %w", err)
+	}
+	return rn, nil
+}

@@ -55,12 +55,12 @@ type Node struct {
 	leaderCh  notifier
 	reads     *readIndexBatcher
 
-	stopc     chan struct{}
-	stopOnce  sync.Once
-	wg        sync.WaitGroup
-	done      chan struct{}
-	errMu     sync.Mutex
-	err       error
+	stopc    chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+	done     chan struct{}
+	errMu    sync.Mutex
+	err      error
 }
 
 // proposal is a Propose call waiting for raft to take or drop its data.

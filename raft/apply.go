@@ -18,7 +18,9 @@ type Applier interface {
 	// Apply is called from a single goroutine; entries at or below the
 	// applied index given to Start are never passed. entries and the
 	// entries they point to must not be mutated or retained after Apply
-	// returns; Data may be retained.
+	// returns; Data may be retained. Apply must not wait on the Node
+	// (Propose, ReadIndex, WaitApplied): the raft loop may be waiting for
+	// Apply to take the next batch.
 	Apply(entries []*raftpb.Entry)
 	// PersistedIndex returns the highest applied index that is durable in
 	// the storage engine. The node only snapshots, and so discards WAL

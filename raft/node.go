@@ -139,6 +139,9 @@ func newNode(cfg Config, applier Applier, appliedIndex uint64, r *restored, rn *
 // if ctx ends first, ErrProposalDropped if raft dropped it (no leader is
 // known, or leadership is being transferred) and ErrStopped after Stop.
 func (n *Node) Propose(ctx context.Context, data []byte) error {
+	if n.stopped() {
+		return ErrStopped
+	}
 	p := proposal{data: data, errc: make(chan error, 1)}
 	select {
 	case n.propc <- p:
@@ -160,6 +163,9 @@ func (n *Node) Propose(ctx context.Context, data []byte) error {
 // Step hands raft a message from a peer. It returns once the message is
 // queued for the raft loop; messages raft rejects are logged and dropped.
 func (n *Node) Step(ctx context.Context, m *raftpb.Message) error {
+	if n.stopped() {
+		return ErrStopped
+	}
 	select {
 	case n.recvc <- m:
 		return nil
@@ -184,6 +190,9 @@ func (n *Node) ReportSnapshot(id uint64, status etcdraft.SnapshotStatus) {
 
 // control runs f on the raft loop, unless the node is stopped.
 func (n *Node) control(f func(*etcdraft.RawNode)) bool {
+	if n.stopped() {
+		return false
+	}
 	select {
 	case n.ctlc <- f:
 		return true
@@ -239,6 +248,17 @@ func (n *Node) Err() error {
 func (n *Node) Stop() {
 	n.stopOnce.Do(func() { close(n.stopc) })
 	<-n.done
+}
+
+// stopped reports whether Stop was called or the node failed. Checking it
+// first keeps a buffered send from winning over a closed stopc.
+func (n *Node) stopped() bool {
+	select {
+	case <-n.stopc:
+		return true
+	default:
+		return false
+	}
 }
 
 // fail stops the node because of err, which the raft loop cannot recover

@@ -122,6 +122,7 @@ func TestStartChecks(t *testing.T) {
 		{"cluster id mismatch", func(c *Config) { c.ClusterID = 9 }, dir, 0, ErrIDMismatch},
 		{"no member id for a new WAL", func(c *Config) { c.MemberID = 0 }, t.TempDir(), 0, ErrInvalidConfig},
 		{"no WAL dir", func(c *Config) { c.WALDir = "" }, "", 0, ErrInvalidConfig},
+		{"member not among peers", func(c *Config) { c.MemberID = 7 }, t.TempDir(), 0, ErrInvalidConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

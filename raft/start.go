@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	etcdraft "go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
@@ -46,6 +47,9 @@ func createStorage(cfg Config, appliedIndex uint64) (*restored, error) {
 	}
 	if cfg.MemberID == 0 {
 		return nil, fmt.Errorf("%w: MemberID is required to create a WAL", ErrInvalidConfig)
+	}
+	if len(cfg.Peers) > 0 && !slices.ContainsFunc(cfg.Peers, func(p Peer) bool { return p.ID == cfg.MemberID }) {
+		return nil, fmt.Errorf("%w: member %x is not among the initial Peers", ErrInvalidConfig, cfg.MemberID)
 	}
 	md := wal.Metadata{MemberID: cfg.MemberID, ClusterID: cfg.ClusterID}
 	w, err := wal.Create(cfg.WALDir, md, wal.Options{Logger: cfg.Logger, SegmentSize: cfg.WALSegmentSize})

@@ -73,7 +73,7 @@ deps:
 		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	fi
 
-test: deps build tools
+test: deps build tools etcd
 	$(GO) test $(TEST_FLAGS) $(PKGS)
 
 vet:

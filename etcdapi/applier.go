@@ -1,0 +1,122 @@
+package etcdapi
+
+import (
+	"context"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/raft/v3/raftpb"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/metastore/metastore/mvcc"
+)
+
+// Lessor answers whether a lease exists. The lease service implements it;
+// until then no lease exists.
+type Lessor interface {
+	Exists(id int64) bool
+}
+
+type noLeases struct{}
+
+func (noLeases) Exists(int64) bool { return false }
+
+// applier is the state machine: it executes committed raft entries, in log
+// order, against the MVCC store and completes the requests waiting on them.
+// Only the raft apply goroutine calls it.
+type applier struct {
+	lg     *zap.Logger
+	store  *mvcc.Store
+	lessor Lessor
+	waits  *waitRegistry
+}
+
+// Apply executes entries. Entries that carry no request (leader no-ops,
+// membership changes) only advance the consistent index.
+func (a *applier) Apply(entries []*raftpb.Entry) {
+	for _, e := range entries {
+		index := e.GetIndex()
+		if e.GetType() != raftpb.EntryNormal || len(e.GetData()) == 0 {
+			a.store.SetConsistentIndex(index)
+			continue
+		}
+		var r pb.InternalRaftRequest
+		if err := proto.Unmarshal(e.GetData(), &r); err != nil {
+			// The entry was marshalled by this package and passed the WAL
+			// checksum: failing to decode it is a bug, not bad input.
+			a.lg.Panic("cannot decode committed entry", zap.Uint64("index", index), zap.Error(err))
+		}
+		res := a.applyRequest(index, &r)
+		a.waits.trigger(r.GetHeader().GetID(), res)
+	}
+}
+
+func (a *applier) applyRequest(index uint64, r *pb.InternalRaftRequest) applyResult {
+	switch {
+	case r.Put != nil:
+		return a.applyTxn(index, putAsTxn(r.Put), unwrapPut)
+	case r.DeleteRange != nil:
+		return a.applyTxn(index, deleteAsTxn(r.DeleteRange), unwrapDelete)
+	case r.Txn != nil:
+		return a.applyTxn(index, r.Txn, nil)
+	case r.Compaction != nil:
+		return a.applyCompaction(index, r.Compaction)
+	default:
+		a.store.SetConsistentIndex(index)
+		a.lg.Warn("ignoring unknown committed request", zap.Uint64("index", index))
+		return applyResult{}
+	}
+}
+
+// applyTxn runs one transaction as one mvcc write: compares and checks see
+// the state before it, ops see the writes of earlier ops. A Put or a
+// DeleteRange travels as a one-op txn so that there is one write path.
+func (a *applier) applyTxn(index uint64, r *pb.TxnRequest, unwrap func(*pb.TxnResponse) proto.Message) applyResult {
+	tw := a.store.Write(index)
+	path := txnPath(context.Background(), tw, r)
+	if err := a.checkTxn(tw, r, path); err != nil {
+		tw.End()
+		return applyResult{err: err}
+	}
+	resp := newTxnResponse(r, path)
+	if _, err := executeTxn(context.Background(), tw, r, path, resp); err != nil {
+		// checkTxn ruled out every error a write can meet.
+		a.lg.Panic("unexpected error during txn with writes", zap.Error(err))
+	}
+	resp.Header.Revision = tw.Rev()
+	tw.End()
+	if unwrap != nil {
+		return applyResult{resp: unwrap(resp)}
+	}
+	return applyResult{resp: resp}
+}
+
+func (a *applier) applyCompaction(index uint64, r *pb.CompactionRequest) applyResult {
+	physc, err := a.store.Compact(index, r.Revision)
+	if err != nil {
+		a.store.SetConsistentIndex(index)
+		return applyResult{err: err}
+	}
+	resp := &pb.CompactionResponse{Header: &pb.ResponseHeader{Revision: a.store.Rev()}}
+	return applyResult{resp: resp, physc: physc}
+}
+
+func putAsTxn(p *pb.PutRequest) *pb.TxnRequest {
+	return &pb.TxnRequest{Success: []*pb.RequestOp{{Request: &pb.RequestOp_RequestPut{RequestPut: p}}}}
+}
+
+func deleteAsTxn(d *pb.DeleteRangeRequest) *pb.TxnRequest {
+	return &pb.TxnRequest{Success: []*pb.RequestOp{{Request: &pb.RequestOp_RequestDeleteRange{RequestDeleteRange: d}}}}
+}
+
+func unwrapPut(t *pb.TxnResponse) proto.Message {
+	resp := t.Responses[0].GetResponsePut()
+	resp.Header = t.Header
+	return resp
+}
+
+func unwrapDelete(t *pb.TxnResponse) proto.Message {
+	resp := t.Responses[0].GetResponseDeleteRange()
+	resp.Header = t.Header
+	return resp
+}

@@ -1,0 +1,8 @@
+// Package etcdapi serves the etcd v3 gRPC API on top of the MVCC store and a
+// raft log: request validation, proposal and wait, the apply state machine
+// that executes committed requests against mvcc, and the mapping of every
+// error to the rpctypes value etcd returns.
+//
+// It imports mvcc and pluginapi of MetaStore's packages, never raft or host:
+// the raft node is reached through the Raft interface declared here.
+package etcdapi

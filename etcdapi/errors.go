@@ -1,0 +1,62 @@
+package etcdapi
+
+import (
+	"context"
+	"errors"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/metastore/metastore/mvcc"
+)
+
+// Errors raised by the apply state machine and the request path. They are
+// turned into rpctypes values by toGRPCError and never leave this package
+// any other way.
+var (
+	ErrKeyNotFound     = errors.New("etcdapi: key not found")
+	ErrLeaseNotFound   = errors.New("etcdapi: lease not found")
+	ErrRequestTooLarge = errors.New("etcdapi: request is too large")
+	ErrStopped         = errors.New("etcdapi: server stopped")
+	ErrTimeout         = errors.New("etcdapi: request timed out")
+	ErrNoLeader        = errors.New("etcdapi: no leader")
+)
+
+// grpcErrors pairs each sentinel with the error etcd returns for it. It is a
+// list, not a map, because errors are matched with errors.Is: a wrapped
+// sentinel keeps its meaning.
+var grpcErrors = []struct {
+	err  error
+	grpc error
+}{
+	{mvcc.ErrCompacted, rpctypes.ErrGRPCCompacted},
+	{mvcc.ErrFutureRev, rpctypes.ErrGRPCFutureRev},
+	{ErrKeyNotFound, rpctypes.ErrGRPCKeyNotFound},
+	{ErrLeaseNotFound, rpctypes.ErrGRPCLeaseNotFound},
+	{ErrRequestTooLarge, rpctypes.ErrGRPCRequestTooLarge},
+	{ErrStopped, rpctypes.ErrGRPCStopped},
+	{ErrTimeout, rpctypes.ErrGRPCTimeout},
+	{ErrNoLeader, rpctypes.ErrGRPCNoLeader},
+}
+
+// toGRPCError turns err into the gRPC status etcd sends for it. Context
+// errors pass through so gRPC reports Canceled or DeadlineExceeded; errors
+// that already carry a status are kept; anything else is Unknown.
+func toGRPCError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	for _, e := range grpcErrors {
+		if errors.Is(err, e.err) {
+			return e.grpc
+		}
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	return status.Error(codes.Unknown, err.Error())
+}

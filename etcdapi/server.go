@@ -1,0 +1,169 @@
+package etcdapi
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/raft/v3/raftpb"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/metastore/metastore/mvcc"
+)
+
+// Raft is the replicated log as the API needs it. The host adapts its raft
+// node to it.
+type Raft interface {
+	// Propose appends data to the log; the applier sees it once committed.
+	Propose(ctx context.Context, data []byte) error
+	// ReadIndex returns an index that, once applied locally, makes a read
+	// linearizable.
+	ReadIndex(ctx context.Context) (uint64, error)
+	// WaitApplied blocks until index has been applied.
+	WaitApplied(ctx context.Context, index uint64) error
+	// Status reports the member's view of raft.
+	Status() RaftStatus
+	// MemberID and ClusterID identify this member and its cluster.
+	MemberID() uint64
+	ClusterID() uint64
+}
+
+// RaftStatus is a member's view of raft.
+type RaftStatus struct {
+	Leader       uint64
+	Term         uint64
+	CommitIndex  uint64
+	AppliedIndex uint64
+	IsLearner    bool
+}
+
+// Config sets the limits of the API.
+type Config struct {
+	// MaxTxnOps bounds the ops of each txn branch (--max-txn-ops).
+	MaxTxnOps int
+	// MaxRequestBytes bounds a proposed request (--max-request-bytes).
+	MaxRequestBytes int
+	// RequestTimeout bounds the wait for a proposal to apply.
+	RequestTimeout time.Duration
+	// QuotaBackendBytes is reported by Status (--quota-backend-bytes).
+	QuotaBackendBytes int64
+	// Version is the server version Status reports.
+	Version string
+}
+
+// Server serves the etcd v3 API of one member.
+type Server struct {
+	lg      *zap.Logger
+	cfg     Config
+	store   *mvcc.Store
+	raft    Raft
+	waits   *waitRegistry
+	applier *applier
+	nextID  atomic.Uint64
+	stopped chan struct{}
+	dbSize  func() (size, inUse int64)
+}
+
+// New builds a Server on store. Call SetRaft before serving: the raft node
+// needs the server's applier to start, and the server needs the node.
+func New(lg *zap.Logger, cfg Config, store *mvcc.Store, dbSize func() (int64, int64)) *Server {
+	if lg == nil {
+		lg = zap.NewNop()
+	}
+	s := &Server{
+		lg: lg, cfg: cfg, store: store, waits: newWaitRegistry(),
+		stopped: make(chan struct{}), dbSize: dbSize,
+	}
+	s.applier = &applier{lg: lg, store: store, lessor: noLeases{}, waits: s.waits}
+	return s
+}
+
+// SetRaft attaches the raft node; it must happen before serving.
+func (s *Server) SetRaft(r Raft) {
+	s.raft = r
+	// Proposal ids: the member id's low 16 bits, then 40 bits of
+	// milliseconds, then a counter, so ids neither repeat across restarts
+	// of this member nor collide with other members' in one log.
+	ms := uint64(time.Now().UnixMilli()) & (1<<40 - 1)
+	s.nextID.Store(r.MemberID()<<48 | ms<<8)
+}
+
+// Apply implements the raft node's applier.
+func (s *Server) Apply(entries []*raftpb.Entry) { s.applier.Apply(entries) }
+
+// PersistedIndex implements the raft node's applier: the WAL may drop what
+// the engine holds durably.
+func (s *Server) PersistedIndex() uint64 { return s.store.PersistedIndex() }
+
+// Stop fails pending and future proposals with ErrStopped.
+func (s *Server) Stop() {
+	select {
+	case <-s.stopped:
+	default:
+		close(s.stopped)
+	}
+}
+
+// propose replicates r and waits for the applier's result.
+func (s *Server) propose(ctx context.Context, r *pb.InternalRaftRequest) (applyResult, error) {
+	id := s.nextID.Add(1)
+	r.Header = &pb.RequestHeader{ID: id}
+	data, err := proto.Marshal(r)
+	if err != nil {
+		return applyResult{}, err
+	}
+	if len(data) > s.cfg.MaxRequestBytes {
+		return applyResult{}, ErrRequestTooLarge
+	}
+	ch := s.waits.register(id)
+	cctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	if err := s.raft.Propose(cctx, data); err != nil {
+		s.waits.cancel(id)
+		return applyResult{}, s.proposeError(ctx, err)
+	}
+	select {
+	case res := <-ch:
+		return res, nil
+	case <-cctx.Done():
+		s.waits.cancel(id)
+		return applyResult{}, s.proposeError(ctx, cctx.Err())
+	case <-s.stopped:
+		return applyResult{}, ErrStopped
+	}
+}
+
+// proposeError tells the caller's own cancellation apart from our timeout.
+func (s *Server) proposeError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return ErrTimeout
+	}
+	return err
+}
+
+// linearizableBarrier waits until this member has applied everything
+// committed when the read arrived.
+func (s *Server) linearizableBarrier(ctx context.Context) error {
+	index, err := s.raft.ReadIndex(ctx)
+	if err != nil {
+		return s.proposeError(ctx, err)
+	}
+	return s.raft.WaitApplied(ctx, index)
+}
+
+// fillHeader completes a response header; a zero revision becomes the
+// current one.
+func (s *Server) fillHeader(h *pb.ResponseHeader) {
+	h.ClusterId = s.raft.ClusterID()
+	h.MemberId = s.raft.MemberID()
+	h.RaftTerm = s.raft.Status().Term
+	if h.Revision == 0 {
+		h.Revision = s.store.Rev()
+	}
+}

@@ -1,0 +1,116 @@
+package etcdapi
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/mvccpb"
+
+	"github.com/metastore/metastore/mvcc"
+)
+
+// txnPath records, depth first, which branch every (nested) txn of a request
+// takes: path[0] is the top level, then the nested txns of the taken branch
+// in order, each followed by its own nested ones. All compares are evaluated
+// against the state before the txn, as etcd does.
+func txnPath(ctx context.Context, rd rangeReader, r *pb.TxnRequest) []bool {
+	ok := compareAll(ctx, rd, r.Compare)
+	path := []bool{ok}
+	for _, op := range branch(r, ok) {
+		if t := op.GetRequestTxn(); t != nil {
+			path = append(path, txnPath(ctx, rd, t)...)
+		}
+	}
+	return path
+}
+
+func branch(r *pb.TxnRequest, succeeded bool) []*pb.RequestOp {
+	if succeeded {
+		return r.Success
+	}
+	return r.Failure
+}
+
+func compareAll(ctx context.Context, rd rangeReader, cs []*pb.Compare) bool {
+	for _, c := range cs {
+		if !compare(ctx, rd, c) {
+			return false
+		}
+	}
+	return true
+}
+
+// compare holds when it holds for every key in its range. A missing key
+// compares as a zero KeyValue, except that a value compare then fails.
+func compare(ctx context.Context, rd rangeReader, c *pb.Compare) bool {
+	rr, err := rd.Range(ctx, c.Key, rangeEnd(c.RangeEnd), mvcc.RangeOptions{})
+	if err != nil {
+		return false
+	}
+	if len(rr.KVs) == 0 {
+		if c.Target == pb.Compare_VALUE {
+			return false
+		}
+		return compareKV(c, &mvccpb.KeyValue{})
+	}
+	for _, kv := range rr.KVs {
+		if !compareKV(c, kv) {
+			return false
+		}
+	}
+	return true
+}
+
+func compareKV(c *pb.Compare, kv *mvccpb.KeyValue) bool {
+	var result int
+	switch c.Target {
+	case pb.Compare_VALUE:
+		result = bytes.Compare(kv.Value, c.GetValue())
+	case pb.Compare_CREATE:
+		result = cmp.Compare(kv.CreateRevision, c.GetCreateRevision())
+	case pb.Compare_MOD:
+		result = cmp.Compare(kv.ModRevision, c.GetModRevision())
+	case pb.Compare_VERSION:
+		result = cmp.Compare(kv.Version, c.GetVersion())
+	case pb.Compare_LEASE:
+		result = cmp.Compare(kv.Lease, c.GetLease())
+	}
+	switch c.Result {
+	case pb.Compare_EQUAL:
+		return result == 0
+	case pb.Compare_NOT_EQUAL:
+		return result != 0
+	case pb.Compare_GREATER:
+		return result > 0
+	case pb.Compare_LESS:
+		return result < 0
+	}
+	return true
+}
+
+// isTxnReadOnly reports whether r holds nothing but ranges, in which case it
+// is served without raft, like a range.
+func isTxnReadOnly(r *pb.TxnRequest) bool {
+	for _, ops := range [][]*pb.RequestOp{r.Success, r.Failure} {
+		for _, op := range ops {
+			if op.GetRequestRange() == nil {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// isTxnSerializable reports whether every op of r is a serializable range.
+func isTxnSerializable(r *pb.TxnRequest) bool {
+	for _, ops := range [][]*pb.RequestOp{r.Success, r.Failure} {
+		for _, op := range ops {
+			if rr := op.GetRequestRange(); rr == nil || !rr.Serializable {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -1,0 +1,197 @@
+package etcdapi
+
+import (
+	"context"
+	"fmt"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/mvccpb"
+
+	"github.com/metastore/metastore/mvcc"
+)
+
+// txnWriter is the write side a transaction executes against.
+type txnWriter interface {
+	rangeReader
+	Put(key, value []byte, lease int64) int64
+	DeleteRange(key, end []byte) (n, rev int64)
+}
+
+// revBounds gives the revisions a range may read: up to the current one and
+// not below the compacted one.
+type revBounds interface {
+	Rev() int64
+	CompactRev() int64
+}
+
+// checkTxn finds, before anything is written, every error the taken path
+// would meet: ranges at a future or compacted revision, puts on a missing
+// lease, and ignore_value or ignore_lease puts on a missing key. A txn that
+// fails here writes nothing.
+func (a *applier) checkTxn(rd rangeReader, r *pb.TxnRequest, path []bool) error {
+	_, err := a.checkOps(rd, a.store, branch(r, path[0]), path[1:])
+	return err
+}
+
+func (a *applier) checkOps(rd rangeReader, rb revBounds, ops []*pb.RequestOp, path []bool) (int, error) {
+	used := 0
+	for _, op := range ops {
+		var err error
+		switch v := op.GetRequest().(type) {
+		case *pb.RequestOp_RequestRange:
+			err = checkRangeRev(rb, v.RequestRange.Revision)
+		case *pb.RequestOp_RequestPut:
+			err = a.checkPut(rd, v.RequestPut)
+		case *pb.RequestOp_RequestTxn:
+			var n int
+			n, err = a.checkOps(rd, rb, branch(v.RequestTxn, path[0]), path[1:])
+			used += n + 1
+			path = path[n+1:]
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	return used, nil
+}
+
+func checkRangeRev(rb revBounds, rev int64) error {
+	switch {
+	case rev == 0:
+		return nil
+	case rev > rb.Rev():
+		return mvcc.ErrFutureRev
+	case rev < rb.CompactRev():
+		return mvcc.ErrCompacted
+	}
+	return nil
+}
+
+func (a *applier) checkPut(rd rangeReader, p *pb.PutRequest) error {
+	if p.Lease != 0 && !a.lessor.Exists(p.Lease) {
+		return ErrLeaseNotFound
+	}
+	if !p.IgnoreValue && !p.IgnoreLease {
+		return nil
+	}
+	prev, err := rd.Range(context.Background(), p.Key, nil, mvcc.RangeOptions{})
+	if err != nil {
+		return err
+	}
+	if len(prev.KVs) == 0 {
+		return ErrKeyNotFound
+	}
+	return nil
+}
+
+// newTxnResponse builds the response skeleton for the taken path, with one
+// empty response per op, nested txns included.
+func newTxnResponse(r *pb.TxnRequest, path []bool) *pb.TxnResponse {
+	resp, _ := newTxnResponseAt(r, path)
+	return resp
+}
+
+func newTxnResponseAt(r *pb.TxnRequest, path []bool) (*pb.TxnResponse, int) {
+	ops := branch(r, path[0])
+	resp := &pb.TxnResponse{
+		Succeeded: path[0],
+		Responses: make([]*pb.ResponseOp, len(ops)),
+		Header:    &pb.ResponseHeader{},
+	}
+	used := 0
+	rest := path[1:]
+	for i, op := range ops {
+		switch v := op.GetRequest().(type) {
+		case *pb.RequestOp_RequestRange:
+			resp.Responses[i] = &pb.ResponseOp{Response: &pb.ResponseOp_ResponseRange{}}
+		case *pb.RequestOp_RequestPut:
+			resp.Responses[i] = &pb.ResponseOp{Response: &pb.ResponseOp_ResponsePut{}}
+		case *pb.RequestOp_RequestDeleteRange:
+			resp.Responses[i] = &pb.ResponseOp{Response: &pb.ResponseOp_ResponseDeleteRange{}}
+		case *pb.RequestOp_RequestTxn:
+			nested, n := newTxnResponseAt(v.RequestTxn, rest)
+			resp.Responses[i] = &pb.ResponseOp{Response: &pb.ResponseOp_ResponseTxn{ResponseTxn: nested}}
+			rest = rest[n+1:]
+			used += n + 1
+		}
+	}
+	return resp, used
+}
+
+// executeTxn runs the ops of the taken path in order, filling resp. It
+// returns how many nested txns it walked, to advance the path.
+func executeTxn(ctx context.Context, tw txnWriter, r *pb.TxnRequest, path []bool, resp *pb.TxnResponse) (int, error) {
+	used := 0
+	rest := path[1:]
+	for i, op := range branch(r, path[0]) {
+		out := resp.Responses[i]
+		switch v := op.GetRequest().(type) {
+		case *pb.RequestOp_RequestRange:
+			rr, err := executeRange(ctx, tw, v.RequestRange)
+			if err != nil {
+				return 0, fmt.Errorf("txn range: %w", err)
+			}
+			out.Response = &pb.ResponseOp_ResponseRange{ResponseRange: rr}
+		case *pb.RequestOp_RequestPut:
+			pr, err := executePut(ctx, tw, v.RequestPut)
+			if err != nil {
+				return 0, fmt.Errorf("txn put: %w", err)
+			}
+			out.Response = &pb.ResponseOp_ResponsePut{ResponsePut: pr}
+		case *pb.RequestOp_RequestDeleteRange:
+			dr, err := executeDelete(ctx, tw, v.RequestDeleteRange)
+			if err != nil {
+				return 0, fmt.Errorf("txn delete: %w", err)
+			}
+			out.Response = &pb.ResponseOp_ResponseDeleteRange{ResponseDeleteRange: dr}
+		case *pb.RequestOp_RequestTxn:
+			n, err := executeTxn(ctx, tw, v.RequestTxn, rest, out.GetResponseTxn())
+			if err != nil {
+				return 0, err
+			}
+			rest = rest[n+1:]
+			used += n + 1
+		}
+	}
+	return used, nil
+}
+
+func executePut(ctx context.Context, tw txnWriter, p *pb.PutRequest) (*pb.PutResponse, error) {
+	resp := &pb.PutResponse{Header: &pb.ResponseHeader{}}
+	var prev *mvccpb.KeyValue
+	if p.PrevKv || p.IgnoreValue || p.IgnoreLease {
+		rr, err := tw.Range(ctx, p.Key, nil, mvcc.RangeOptions{})
+		if err != nil {
+			return nil, err
+		}
+		if len(rr.KVs) > 0 {
+			prev = rr.KVs[0]
+		}
+	}
+	value, lease := p.Value, p.Lease
+	if p.IgnoreValue {
+		value = prev.GetValue()
+	}
+	if p.IgnoreLease {
+		lease = prev.GetLease()
+	}
+	if p.PrevKv {
+		resp.PrevKv = prev
+	}
+	resp.Header.Revision = tw.Put(p.Key, value, lease)
+	return resp, nil
+}
+
+func executeDelete(ctx context.Context, tw txnWriter, d *pb.DeleteRangeRequest) (*pb.DeleteRangeResponse, error) {
+	resp := &pb.DeleteRangeResponse{Header: &pb.ResponseHeader{}}
+	end := rangeEnd(d.RangeEnd)
+	if d.PrevKv {
+		rr, err := tw.Range(ctx, d.Key, end, mvcc.RangeOptions{})
+		if err != nil {
+			return nil, err
+		}
+		resp.PrevKvs = rr.KVs
+	}
+	resp.Deleted, resp.Header.Revision = tw.DeleteRange(d.Key, end)
+	return resp, nil
+}

@@ -1,0 +1,100 @@
+package host
+
+import (
+	"math"
+	"net"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+
+	"github.com/metastore/metastore/etcdapi"
+)
+
+// grpcOverheadBytes is the room gRPC framing gets above --max-request-bytes,
+// as etcd allows, so that a request just under the limit is not cut off by
+// the transport before the server can answer "request is too large".
+const grpcOverheadBytes = 512 * 1024
+
+// clientListeners serves the client API on every --listen-client-urls.
+type clientListeners struct {
+	lg     *zap.Logger
+	server *grpc.Server
+	health *health.Server
+	lis    []net.Listener
+}
+
+func serveClients(lg *zap.Logger, cfg Config, api *etcdapi.Server) (*clientListeners, error) {
+	urls, err := parseURLs(cfg.ListenClientURLs)
+	if err != nil {
+		return nil, err
+	}
+	c := &clientListeners{lg: lg, server: newGRPCServer(cfg), health: health.NewServer()}
+	for _, u := range urls {
+		l, err := net.Listen("tcp", u.Host)
+		if err != nil {
+			c.stop()
+			return nil, err
+		}
+		c.lis = append(c.lis, l)
+	}
+	pb.RegisterKVServer(c.server, api.KV())
+	pb.RegisterMaintenanceServer(c.server, api.Maintenance())
+	healthpb.RegisterHealthServer(c.server, c.health)
+	c.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	for _, l := range c.lis {
+		go func() {
+			if err := c.server.Serve(l); err != nil {
+				lg.Debug("client listener stopped", zap.Error(err))
+			}
+		}()
+	}
+	return c, nil
+}
+
+func newGRPCServer(cfg Config) *grpc.Server {
+	return grpc.NewServer(
+		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes+grpcOverheadBytes),
+		grpc.MaxSendMsgSize(math.MaxInt32),
+		grpc.MaxConcurrentStreams(math.MaxUint32),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
+			MinTime:             5 * time.Second,
+			PermitWithoutStream: false,
+		}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{
+			Time:    2 * time.Hour,
+			Timeout: 20 * time.Second,
+		}),
+	)
+}
+
+func (c *clientListeners) urls() []string {
+	out := make([]string, len(c.lis))
+	for i, l := range c.lis {
+		out[i] = "http://" + l.Addr().String()
+	}
+	return out
+}
+
+// stop marks the member NOT_SERVING, lets in-flight calls finish for a
+// moment, then closes every connection.
+func (c *clientListeners) stop() {
+	c.health.Shutdown()
+	done := make(chan struct{})
+	go func() {
+		c.server.GracefulStop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		c.server.Stop()
+	}
+	for _, l := range c.lis {
+		_ = l.Close()
+	}
+}

@@ -1,0 +1,151 @@
+package host
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of a member. Field names follow etcd's
+// flags; the koanf tags are the keys in the config file, the flag names and,
+// upper-cased with dashes as underscores behind METASTORE_, the environment.
+type Config struct {
+	Name                     string `koanf:"name"`
+	DataDir                  string `koanf:"data-dir"`
+	WALDir                   string `koanf:"wal-dir"`
+	ListenClientURLs         string `koanf:"listen-client-urls"`
+	AdvertiseClientURLs      string `koanf:"advertise-client-urls"`
+	ListenPeerURLs           string `koanf:"listen-peer-urls"`
+	InitialAdvertisePeerURLs string `koanf:"initial-advertise-peer-urls"`
+	InitialCluster           string `koanf:"initial-cluster"`
+	InitialClusterState      string `koanf:"initial-cluster-state"`
+	InitialClusterToken      string `koanf:"initial-cluster-token"`
+	SnapshotCount            uint64 `koanf:"snapshot-count"`
+	HeartbeatMillis          int    `koanf:"heartbeat-interval"`
+	ElectionMillis           int    `koanf:"election-timeout"`
+	MaxTxnOps                int    `koanf:"max-txn-ops"`
+	MaxRequestBytes          int    `koanf:"max-request-bytes"`
+	QuotaBackendBytes        int64  `koanf:"quota-backend-bytes"`
+	LogLevel                 string `koanf:"log-level"`
+	Logger                   string `koanf:"logger"`
+	StorageEngine            string `koanf:"storage-engine"`
+}
+
+// DefaultQuotaBackendBytes is the quota reported when none is set, as etcd.
+const DefaultQuotaBackendBytes = 2 << 30
+
+// defaults returns etcd's defaults, with MetaStore's data dir name and the
+// client URL on 127.0.0.1.
+func defaults() map[string]any {
+	return map[string]any{
+		"name":                        "default",
+		"data-dir":                    "",
+		"wal-dir":                     "",
+		"listen-client-urls":          "http://127.0.0.1:2379",
+		"advertise-client-urls":       "http://127.0.0.1:2379",
+		"listen-peer-urls":            "http://127.0.0.1:2380",
+		"initial-advertise-peer-urls": "http://127.0.0.1:2380",
+		"initial-cluster":             "",
+		"initial-cluster-state":       "new",
+		"initial-cluster-token":       "etcd-cluster",
+		"snapshot-count":              uint64(10000),
+		"heartbeat-interval":          100,
+		"election-timeout":            1000,
+		"max-txn-ops":                 128,
+		"max-request-bytes":           1536 * 1024,
+		"quota-backend-bytes":         int64(0),
+		"log-level":                   "info",
+		"logger":                      "zap",
+		"storage-engine":              "bbolt",
+	}
+}
+
+// finish derives the settings that default from others and validates all.
+func (c *Config) finish() error {
+	if c.DataDir == "" {
+		c.DataDir = c.Name + ".metastore"
+	}
+	if c.WALDir == "" {
+		c.WALDir = filepath.Join(c.DataDir, "member", "wal")
+	}
+	if c.InitialCluster == "" {
+		c.InitialCluster = c.Name + "=" + c.InitialAdvertisePeerURLs
+	}
+	var errs []error
+	if c.InitialClusterState != "new" && c.InitialClusterState != "existing" {
+		errs = append(errs, fmt.Errorf("invalid value %q for --initial-cluster-state: want new or existing", c.InitialClusterState))
+	}
+	if c.HeartbeatMillis <= 0 || c.ElectionMillis < 5*c.HeartbeatMillis {
+		errs = append(errs, fmt.Errorf("--election-timeout (%d ms) must be at least 5 times --heartbeat-interval (%d ms)", c.ElectionMillis, c.HeartbeatMillis))
+	}
+	if c.MaxTxnOps <= 0 {
+		errs = append(errs, fmt.Errorf("--max-txn-ops must be positive"))
+	}
+	if c.MaxRequestBytes <= 0 {
+		errs = append(errs, fmt.Errorf("--max-request-bytes must be positive"))
+	}
+	if c.Logger != "zap" {
+		errs = append(errs, fmt.Errorf("invalid value %q for --logger: only zap is supported", c.Logger))
+	}
+	for _, f := range []struct{ flag, urls string }{
+		{"listen-client-urls", c.ListenClientURLs},
+		{"advertise-client-urls", c.AdvertiseClientURLs},
+		{"listen-peer-urls", c.ListenPeerURLs},
+		{"initial-advertise-peer-urls", c.InitialAdvertisePeerURLs},
+	} {
+		if _, err := parseURLs(f.urls); err != nil {
+			errs = append(errs, fmt.Errorf("--%s: %w", f.flag, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) heartbeat() time.Duration {
+	return time.Duration(c.HeartbeatMillis) * time.Millisecond
+}
+
+// electionTicks is the election timeout counted in heartbeats.
+func (c *Config) electionTicks() int { return c.ElectionMillis / c.HeartbeatMillis }
+
+// requestTimeout is how long a proposal may wait, as etcd: 5s plus two
+// election timeouts.
+func (c *Config) requestTimeout() time.Duration {
+	return 5*time.Second + 2*time.Duration(c.ElectionMillis)*time.Millisecond
+}
+
+func (c *Config) quota() int64 {
+	if c.QuotaBackendBytes <= 0 {
+		return DefaultQuotaBackendBytes
+	}
+	return c.QuotaBackendBytes
+}
+
+// parseURLs splits a comma-separated URL list. Only plain http URLs with a
+// host and port are served so far; https arrives with TLS support.
+func parseURLs(s string) ([]url.URL, error) {
+	var out []url.URL
+	for _, raw := range strings.Split(s, ",") {
+		raw = strings.TrimSpace(raw)
+		if raw == "" {
+			continue
+		}
+		u, err := url.Parse(raw)
+		if err != nil {
+			return nil, err
+		}
+		if u.Scheme != "http" {
+			return nil, fmt.Errorf("URL %q: scheme %q is not supported (use http)", raw, u.Scheme)
+		}
+		if u.Port() == "" {
+			return nil, fmt.Errorf("URL %q: a port is required", raw)
+		}
+		out = append(out, *u)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no URL given")
+	}
+	return out, nil
+}

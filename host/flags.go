@@ -1,0 +1,63 @@
+package host
+
+// flagHelp describes each setting for --help.
+var flagHelp = map[string]string{
+	"name":                        "human-readable name for this member",
+	"data-dir":                    "path to the data directory (default <name>.metastore)",
+	"wal-dir":                     "path to a dedicated WAL directory (default <data-dir>/member/wal)",
+	"listen-client-urls":          "comma-separated URLs to listen on for client traffic",
+	"advertise-client-urls":       "comma-separated client URLs to advertise to the rest of the cluster",
+	"listen-peer-urls":            "comma-separated URLs to listen on for peer traffic",
+	"initial-advertise-peer-urls": "comma-separated peer URLs of this member to advertise to the cluster",
+	"initial-cluster":             "initial cluster configuration for bootstrapping, name=peerURL,...",
+	"initial-cluster-state":       "initial cluster state: new or existing",
+	"initial-cluster-token":       "initial cluster token, part of the cluster and member IDs",
+	"snapshot-count":              "number of applied entries between raft snapshots",
+	"heartbeat-interval":          "time (in milliseconds) of a heartbeat interval",
+	"election-timeout":            "time (in milliseconds) for an election to timeout",
+	"max-txn-ops":                 "maximum number of operations permitted in a transaction branch",
+	"max-request-bytes":           "maximum client request size in bytes the server will accept",
+	"quota-backend-bytes":         "storage quota in bytes reported by status (0 means the 2 GiB default)",
+	"log-level":                   "log level: debug, info, warn, error, panic or fatal",
+	"logger":                      "logger implementation: zap",
+	"storage-engine":              "storage engine: bbolt (durable, default) or memory",
+}
+
+// unimplementedEtcdFlags are etcd 3.7 flags MetaStore does not implement
+// yet. Giving one is an error naming it: silently ignoring an operator's
+// setting would be worse than refusing to start.
+var unimplementedEtcdFlags = map[string]bool{
+	"listen-client-http-urls": true, "listen-metrics-urls": true,
+	"max-snapshots": true, "max-wals": true, "quota-backend-bytes-max": true,
+	"backend-batch-limit": true, "backend-batch-interval": true,
+	"max-concurrent-streams": true, "grpc-keepalive-min-time": true,
+	"grpc-keepalive-interval": true, "grpc-keepalive-timeout": true,
+	"socket-reuse-port": true, "socket-reuse-address": true,
+	"enable-grpc-gateway": true, "discovery": true, "discovery-fallback": true,
+	"discovery-proxy": true, "discovery-srv": true, "discovery-srv-name": true,
+	"discovery-endpoints": true, "discovery-token": true,
+	"strict-reconfig-check": true, "pre-vote": true, "auto-compaction-retention": true,
+	"auto-compaction-mode": true, "enable-v2": true, "cors": true, "host-whitelist": true,
+	"cert-file": true, "key-file": true, "client-cert-auth": true, "client-crl-file": true,
+	"trusted-ca-file": true, "auto-tls": true, "peer-cert-file": true, "peer-key-file": true,
+	"peer-client-cert-auth": true, "peer-trusted-ca-file": true, "peer-auto-tls": true,
+	"peer-cert-allowed-cn": true, "peer-cert-allowed-hostname": true, "cipher-suites": true,
+	"tls-min-version": true, "tls-max-version": true, "auth-token": true, "bcrypt-cost": true,
+	"auth-token-ttl": true, "experimental-initial-corrupt-check": true,
+	"initial-corrupt-check": true, "corrupt-check-time": true, "compact-hash-check-enabled": true,
+	"compact-hash-check-time": true, "experimental-enable-lease-checkpoint": true,
+	"experimental-compaction-batch-limit": true, "compaction-batch-limit": true,
+	"experimental-peer-skip-client-san-verification": true, "watch-progress-notify-interval": true,
+	"experimental-watch-progress-notify-interval": true, "warning-apply-duration": true,
+	"log-outputs": true, "log-format": true, "enable-log-rotation": true,
+	"log-rotation-config-json": true, "enable-pprof": true, "metrics": true,
+	"force-new-cluster": true, "proxy": true, "unsafe-no-fsync": true,
+	"feature-gates": true, "experimental-memory-mlock": true, "memory-mlock": true,
+	"snapshot-catchup-entries": true, "experimental-snapshot-catchup-entries": true,
+	"downgrade-check-time": true, "v2-deprecation": true, "self-signed-cert-validity": true,
+	"client-cert-file": true, "client-key-file": true, "peer-client-cert-file": true,
+	"peer-client-key-file": true, "next-cluster-version-compatible": true,
+	"distributed-tracing-address": true, "enable-distributed-tracing": true,
+	"distributed-tracing-service-name": true, "distributed-tracing-instance-id": true,
+	"distributed-tracing-sampling-rate": true, "max-learners": true,
+}

@@ -1,0 +1,105 @@
+package host
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestLoadPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "metastore.yaml")
+	require.NoError(t, os.WriteFile(file, []byte("name: fromfile\nmax-txn-ops: 64\nsnapshot-count: 5\n"), 0o600))
+
+	tests := []struct {
+		name    string
+		args    []string
+		env     []string
+		check   func(t *testing.T, c Config)
+		wantErr string
+	}{
+		{name: "defaults", check: func(t *testing.T, c Config) {
+			require.Equal(t, "default", c.Name)
+			require.Equal(t, "default.metastore", c.DataDir)
+			require.Equal(t, filepath.Join("default.metastore", "member", "wal"), c.WALDir)
+			require.Equal(t, "http://127.0.0.1:2379", c.ListenClientURLs)
+			require.Equal(t, "default=http://127.0.0.1:2380", c.InitialCluster)
+			require.Equal(t, 128, c.MaxTxnOps)
+			require.Equal(t, 1536*1024, c.MaxRequestBytes)
+			require.Equal(t, uint64(10000), c.SnapshotCount)
+			require.Equal(t, "bbolt", c.StorageEngine)
+		}},
+		{name: "file", args: []string{"--config-file", file}, check: func(t *testing.T, c Config) {
+			require.Equal(t, "fromfile", c.Name)
+			require.Equal(t, 64, c.MaxTxnOps)
+			require.Equal(t, uint64(5), c.SnapshotCount)
+		}},
+		{name: "env over file", args: []string{"--config-file", file}, env: []string{"METASTORE_MAX_TXN_OPS=32", "OTHER=1"},
+			check: func(t *testing.T, c Config) {
+				require.Equal(t, "fromfile", c.Name)
+				require.Equal(t, 32, c.MaxTxnOps)
+			}},
+		{name: "flag over env", args: []string{"--max-txn-ops=16"}, env: []string{"METASTORE_MAX_TXN_OPS=32"},
+			check: func(t *testing.T, c Config) { require.Equal(t, 16, c.MaxTxnOps) }},
+		{name: "config file from env", env: []string{"METASTORE_CONFIG_FILE=" + file},
+			check: func(t *testing.T, c Config) { require.Equal(t, "fromfile", c.Name) }},
+		{name: "single dash flags", args: []string{"-name", "n1", "-data-dir", "/tmp/x"},
+			check: func(t *testing.T, c Config) {
+				require.Equal(t, "n1", c.Name)
+				require.Equal(t, "/tmp/x", c.DataDir)
+			}},
+		{name: "unimplemented etcd flag", args: []string{"--auto-compaction-retention=1"}, wantErr: "etcd flag not implemented by MetaStore: --auto-compaction-retention"},
+		{name: "unknown flag", args: []string{"--no-such-flag"}, wantErr: "flag provided but not defined: -no-such-flag"},
+		{name: "bad cluster state", args: []string{"--initial-cluster-state=bogus"}, wantErr: "initial-cluster-state"},
+		{name: "https not yet", args: []string{"--listen-client-urls=https://127.0.0.1:2379"}, wantErr: "scheme \"https\" is not supported"},
+		{name: "election too short", args: []string{"--election-timeout=200"}, wantErr: "at least 5 times"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _, err := Load(tt.args, tt.env, io.Discard)
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestLoadUnknownEnvIsAWarning(t *testing.T) {
+	c, opts, err := Load(nil, []string{"METASTORE_BIN=/x", "METASTORE_NAME=n"}, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, "n", c.Name)
+	require.Equal(t, []string{"unrecognized environment variable METASTORE_BIN"}, opts.Warnings)
+}
+
+func TestLoadUnknownFileKey(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	require.NoError(t, os.WriteFile(file, []byte("nmae: typo\n"), 0o600))
+	_, _, err := Load([]string{"--config-file", file}, nil, io.Discard)
+	require.ErrorContains(t, err, "unknown setting: config file key nmae")
+}
+
+func TestMemberIDsMatchEtcd(t *testing.T) {
+	// A default etcd member (peer URL http://localhost:2380, token
+	// etcd-cluster) is the well-known member 8e9e05c52164694d of cluster
+	// cdf818194e3a8c32.
+	members, err := parseInitialCluster("default=http://localhost:2380", "etcd-cluster")
+	require.NoError(t, err)
+	require.Len(t, members, 1)
+	require.Equal(t, uint64(0x8e9e05c52164694d), members[0].ID)
+	require.Equal(t, uint64(0xcdf818194e3a8c32), clusterID(members))
+
+	other, err := parseInitialCluster("default=http://localhost:2380", "other")
+	require.NoError(t, err)
+	require.NotEqual(t, members[0].ID, other[0].ID)
+
+	_, err = self(members, "infra2", "http://localhost:2380")
+	require.ErrorContains(t, err, `member "infra2" is not in --initial-cluster`)
+	_, err = self(members, "default", "http://127.0.0.1:9999")
+	require.ErrorContains(t, err, "--initial-advertise-peer-urls")
+}

@@ -16,7 +16,9 @@ import (
 // namespace name "key", then, in revision order, the engine key and stored
 // value of every revision in (compactRev, rev], and of those at or before
 // compactRev that compaction keeps and that are still their key's latest at
-// rev, skipping a tombstone at exactly compactRev.
+// rev, skipping a tombstone at exactly compactRev. Unlike etcd, it applies
+// that rule also when no key is live at rev, where etcd would hash every
+// revision not yet physically compacted.
 //
 // It flushes the write buffer first and holds off compaction meanwhile.
 // It returns ErrCompacted if rev < CompactRev and ErrFutureRev if rev > Rev.
@@ -76,9 +78,12 @@ func (h *kvHasher) write(key, value []byte) bool {
 	if r.main > h.rev {
 		return true
 	}
-	if r.main <= h.compactRev && len(h.keep) > 0 {
+	if r.main <= h.compactRev {
+		// Compaction deletes it, or has already. etcd skips this check
+		// when keep is empty (every key deleted at rev), so its hash
+		// then depends on compaction progress; this one does not.
 		if _, ok := h.keep[r]; !ok {
-			return true // compaction deletes it, or has already
+			return true
 		}
 	}
 	if r.main == h.compactRev && tombstone {

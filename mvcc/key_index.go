@@ -157,12 +157,16 @@ func (ki *keyIndex) keep(atRev int64, available map[revision]struct{}) {
 }
 
 // compactionPoint finds the first generation a compaction at atRev keeps
-// (the first one not deleted before atRev) and the index in it of the
-// latest revision at or before atRev, -1 if there is none.
+// (the first one not deleted before atRev, nor followed by another created
+// at or before atRev) and the index in it of the latest revision at or
+// before atRev, -1 if there is none.
 func (ki *keyIndex) compactionPoint(atRev int64) (genIdx, revIdx int) {
 	for genIdx < len(ki.generations)-1 {
-		g := &ki.generations[genIdx]
-		if g.revs[len(g.revs)-1].main >= atRev {
+		tomb := ki.generations[genIdx].revs[len(ki.generations[genIdx].revs)-1]
+		next := ki.generations[genIdx+1].revs
+		// One transaction may delete and re-create a key: then the
+		// tombstone shares its main revision with the next generation.
+		if tomb.main >= atRev && (len(next) == 0 || next[0].main > atRev) {
 			break
 		}
 		genIdx++

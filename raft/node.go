@@ -43,11 +43,10 @@ type Node struct {
 	lead       uint64
 	campaigned bool
 
-	propc   chan proposal
-	recvc   chan *raftpb.Message
-	ctlc    chan func(*etcdraft.RawNode)
-	applyc  chan applyTask
-	walSync func() uint64
+	propc  chan proposal
+	recvc  chan *raftpb.Message
+	ctlc   chan func(*etcdraft.RawNode)
+	applyc chan applyTask
 
 	applied   appliedIndex
 	status    atomic.Pointer[Status]
@@ -121,7 +120,6 @@ func newNode(cfg Config, applier Applier, appliedIndex uint64, r *restored, rn *
 		recvc:        make(chan *raftpb.Message, 1024),
 		ctlc:         make(chan func(*etcdraft.RawNode), 16),
 		applyc:       make(chan applyTask, 128),
-		walSync:      r.wal.SyncCount,
 		stopc:        make(chan struct{}),
 		done:         make(chan struct{}),
 	}
@@ -229,7 +227,7 @@ func (n *Node) LeaderChanged() <-chan struct{} { return n.leaderCh.wait() }
 
 // WALSyncCount returns how many fsyncs the WAL has done; tests use it to
 // check group commit.
-func (n *Node) WALSyncCount() uint64 { return n.walSync() }
+func (n *Node) WALSyncCount() uint64 { return n.wal.SyncCount() }
 
 // Done returns a channel closed once the node has stopped, either by Stop
 // or because it failed; Err says which.

@@ -161,3 +161,8 @@ func (c *countingEngine) Scan(ctx context.Context, req storage.ScanRequest, fn f
 	c.scans.Add(1)
 	return c.Engine.Scan(ctx, req, fn)
 }
+
+// storageBatch is a batch of one put.
+func storageBatch(ns string, key, value []byte) storage.ApplyBatchRequest {
+	return storage.ApplyBatchRequest{Ops: []storage.Op{{Kind: storage.OpPut, Namespace: ns, Key: key, Value: value}}}
+}

@@ -2,6 +2,7 @@ package mvcc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -43,13 +44,22 @@ type RangeResult struct {
 //
 // Range returns ErrFutureRev if ro.Rev is past the current revision and
 // ErrCompacted if it is before the compaction revision (it may equal it),
-// also when a compaction overtakes the read. Keys-only and count-only
+// also when a compaction overtakes the read (a read at the current
+// revision is retried instead). Keys-only and count-only
 // ranges read the key index alone; other values come from the write buffer,
 // the value cache, then one engine GetMany. The returned KVs are the
 // caller's, but their Key and Value bytes are shared and must not be
 // modified.
 func (s *Store) Range(ctx context.Context, key, end []byte, ro RangeOptions) (*RangeResult, error) {
-	return s.rangeKeys(ctx, key, end, ro, s.currentRev.Load(), nil)
+	for {
+		res, err := s.rangeKeys(ctx, key, end, ro, s.currentRev.Load(), nil)
+		if ro.Rev <= 0 && errors.Is(err, ErrCompacted) {
+			// A compaction overtook a read at the then current
+			// revision; a read at the current revision never fails so.
+			continue
+		}
+		return res, err
+	}
 }
 
 // rangeKeys reads at ro.Rev as seen from curRev; tw, when not nil, is the

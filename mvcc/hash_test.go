@@ -1,0 +1,95 @@
+package mvcc
+
+import (
+	"context"
+	"hash/crc32"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestHashKV(t *testing.T) {
+	tests := []struct {
+		name     string
+		steps    []step
+		rev      int64
+		wantErr  error
+		wantHash uint32 // 0: do not check
+	}{
+		{"empty store hashes the namespace name", nil, 0, nil, crc32.Checksum([]byte("key"), crc32.MakeTable(crc32.Castagnoli))},
+		{"future revision", []step{{"a=1"}}, 3, ErrFutureRev, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := newTestStore(t)
+			runSteps(s, tt.steps)
+			h, _, _, err := s.HashKV(tt.rev)
+			if tt.wantErr != nil {
+				require.ErrorIs(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantHash, h)
+		})
+	}
+}
+
+func TestHashKVSameHistorySameHash(t *testing.T) {
+	a, _ := newTestStore(t)
+	b, _ := newTestStore(t)
+	runSteps(a, compactionHistory)
+	runSteps(b, compactionHistory)
+	for rev := int64(1); rev <= 9; rev++ {
+		ha, _, _, err := a.HashKV(rev)
+		require.NoError(t, err)
+		hb, _, hr, err := b.HashKV(rev)
+		require.NoError(t, err)
+		assert.Equal(t, ha, hb)
+		assert.Equal(t, rev, hr)
+	}
+	h8, _, _, _ := a.HashKV(8)
+	h9, _, _, _ := a.HashKV(9)
+	assert.NotEqual(t, h8, h9)
+
+	// A different value at one revision changes the hash.
+	put(a, "z", "1")
+	put(b, "z", "2")
+	ha, _, _, _ := a.HashKV(0)
+	hb, _, _, _ := b.HashKV(0)
+	assert.NotEqual(t, ha, hb)
+}
+
+// TestHashKVIgnoresCompactionProgress hashes the engine as it was before a
+// compaction deleted anything and compares with HashKV after it did.
+func TestHashKVIgnoresCompactionProgress(t *testing.T) {
+	for compactAt := int64(2); compactAt <= 9; compactAt++ {
+		for hashAt := compactAt; hashAt <= 9; hashAt++ {
+			s, eng := newTestStore(t)
+			runSteps(s, compactionHistory)
+			require.NoError(t, s.Flush(context.Background()))
+			before := eng.entries(nsKey)
+			keep := s.index.keep(hashAt)
+
+			done, err := s.Compact(50, compactAt)
+			require.NoError(t, err)
+			waitDone(t, done)
+			got, cr, hr, err := s.HashKV(hashAt)
+			require.NoError(t, err)
+			require.Equal(t, compactAt, cr)
+			require.Equal(t, hashAt, hr)
+
+			h := newKVHasher(compactAt, hashAt, keep)
+			for _, e := range before {
+				require.True(t, h.write(e.Key, e.Value))
+			}
+			require.Equal(t, h.hash.Sum32(), got, "compact at %d, hash at %d", compactAt, hashAt)
+		}
+	}
+	s, _ := newTestStore(t)
+	runSteps(s, compactionHistory)
+	_, err := s.Compact(1, 5)
+	require.NoError(t, err)
+	_, _, _, err = s.HashKV(4)
+	require.ErrorIs(t, err, ErrCompacted)
+}

@@ -44,6 +44,8 @@ func serveClients(lg *zap.Logger, cfg Config, api *etcdapi.Server) (*clientListe
 	}
 	pb.RegisterKVServer(c.server, api.KV())
 	pb.RegisterMaintenanceServer(c.server, api.Maintenance())
+	pb.RegisterWatchServer(c.server, api.Watch())
+	pb.RegisterLeaseServer(c.server, api.Lease())
 	healthpb.RegisterHealthServer(c.server, c.health)
 	c.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	for _, l := range c.lis {

@@ -67,12 +67,13 @@ func (b *writeBuffer) setIndex(index uint64) {
 }
 
 // take moves pending behind whatever flushing still holds and returns what
-// flushing now holds. Only the flusher (holding Store.applySem) calls it,
-// and it leaves flushing alone until finish.
-func (b *writeBuffer) take() (ops []storage.Op, index uint64) {
+// flushing now holds. Only the flusher (holding Store.applySem) calls it
+// or changes flushing, so the flusher may read what take returns without
+// the lock until finish.
+func (b *writeBuffer) take() batch {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	index = max(b.flushing.index, b.pending.index)
+	index := max(b.flushing.index, b.pending.index)
 	if len(b.flushing.ops) == 0 {
 		b.flushing = b.pending
 	} else {
@@ -83,16 +84,15 @@ func (b *writeBuffer) take() (ops []storage.Op, index uint64) {
 	}
 	b.flushing.index = index
 	b.pending = batch{values: make(map[revision][]byte), index: index}
-	return b.flushing.ops, index
+	return b.flushing
 }
 
-// finish drops flushing once the engine holds it, first handing its values
-// to keep (the value cache), so that a reader finds every value in one of
-// the two places.
-func (b *writeBuffer) finish(keep func(map[revision][]byte)) {
+// finish drops flushing once the engine holds it. The flusher first copies
+// its values to the value cache, so a reader always finds a value in one
+// of the buffer, the cache (unless evicted) or the engine.
+func (b *writeBuffer) finish() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	keep(b.flushing.values)
 	b.flushing = batch{values: make(map[revision][]byte), index: b.flushing.index}
 }
 
@@ -139,21 +139,22 @@ func (s *Store) flush(ctx context.Context) error {
 	}
 	defer func() { <-s.applySem }()
 
-	ops, index := s.buf.take()
-	if len(ops) == 0 && index <= s.persistedIndex.Load() {
+	b := s.buf.take()
+	if len(b.ops) == 0 && b.index <= s.persistedIndex.Load() {
 		return nil
 	}
-	req := storage.ApplyBatchRequest{Ops: ops, ConsistentIndex: index, Sync: true}
+	req := storage.ApplyBatchRequest{Ops: b.ops, ConsistentIndex: b.index, Sync: true}
 	if _, err := s.eng.ApplyBatch(ctx, req); err != nil {
-		err = fmt.Errorf("mvcc: flush of %d ops at consistent index %d: %w", len(ops), index, err)
+		err = fmt.Errorf("mvcc: flush of %d ops at consistent index %d: %w", len(b.ops), b.index, err)
 		if ctx.Err() == nil {
 			s.lg.Error("flushing the write buffer failed; will retry", zap.Error(err))
 			s.setErr(err)
 		}
 		return err
 	}
-	s.buf.finish(s.cache.addAll)
-	s.persistedIndex.Store(index)
+	s.cache.addAll(b.values)
+	s.buf.finish()
+	s.persistedIndex.Store(b.index)
 	s.setErr(nil)
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/metastore/metastore/mvcc"
 	"github.com/metastore/metastore/pluginapi/storage"
 	"github.com/metastore/metastore/raft"
+	"github.com/metastore/metastore/raft/wal"
 )
 
 // Member is one running metastore member: engine, MVCC store, raft node and
@@ -89,6 +90,20 @@ func (m *Member) open(ctx context.Context) error {
 }
 
 func (m *Member) raftConfig() (raft.Config, error) {
+	rcfg := raft.Config{
+		Logger:        m.lg.Named("raft"),
+		WALDir:        m.cfg.WALDir,
+		TickInterval:  m.cfg.heartbeat(),
+		ElectionTicks: m.cfg.electionTicks(),
+		SnapshotCount: m.cfg.SnapshotCount,
+	}
+	// A member that has a WAL already belongs to a cluster: as etcd does,
+	// it takes its identity and membership from there and ignores the
+	// --initial-* flags.
+	exists, err := wal.Exist(m.cfg.WALDir)
+	if err != nil || exists {
+		return rcfg, err
+	}
 	members, err := parseInitialCluster(m.cfg.InitialCluster, m.cfg.InitialClusterToken)
 	if err != nil {
 		return raft.Config{}, err
@@ -101,16 +116,8 @@ func (m *Member) raftConfig() (raft.Config, error) {
 	for i, p := range members {
 		peers[i] = raft.Peer{ID: p.ID, URLs: p.PeerURLs}
 	}
-	return raft.Config{
-		Logger:        m.lg.Named("raft"),
-		WALDir:        m.cfg.WALDir,
-		MemberID:      me.ID,
-		ClusterID:     clusterID(members),
-		Peers:         peers,
-		TickInterval:  m.cfg.heartbeat(),
-		ElectionTicks: m.cfg.electionTicks(),
-		SnapshotCount: m.cfg.SnapshotCount,
-	}, nil
+	rcfg.MemberID, rcfg.ClusterID, rcfg.Peers = me.ID, clusterID(members), peers
+	return rcfg, nil
 }
 
 // waitLeader waits until raft knows a leader, as etcd waits before it

@@ -96,13 +96,6 @@ func (b *writeBuffer) finish() {
 	b.flushing = batch{values: make(map[revision][]byte), index: b.flushing.index}
 }
 
-// pendingOps returns how many ops wait for a flush.
-func (b *writeBuffer) pendingOps() int {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	return len(b.pending.ops) + len(b.flushing.ops)
-}
-
 // flushLoop flushes the write buffer every FlushInterval and whenever End
 // finds FlushOps ops pending, until the store closes.
 func (s *Store) flushLoop() {

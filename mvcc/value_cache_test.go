@@ -1,0 +1,40 @@
+package mvcc
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestValueCache(t *testing.T) {
+	tests := []struct {
+		name    string
+		max     int
+		wantLen int
+		want    map[int64]bool // main revision -> still cached
+	}{
+		{"evicts the least recently used", 3, 3, map[int64]bool{1: true, 2: false, 3: true, 4: true}},
+		{"disabled", -1, 0, map[int64]bool{1: false, 4: false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newValueCache(tt.max)
+			c.add(revision{main: 1}, []byte("1"))
+			c.addAll(map[revision][]byte{{main: 2}: []byte("2")})
+			c.add(revision{main: 3}, []byte("3"))
+			c.get(revision{main: 1}) // 2 is now the oldest
+			c.add(revision{main: 4}, []byte("4"))
+			assert.Equal(t, tt.wantLen, c.len())
+			for main, cached := range tt.want {
+				v, ok := c.get(revision{main: main})
+				assert.Equal(t, cached, ok, "revision %d", main)
+				if ok {
+					assert.Equal(t, string(rune('0'+main)), string(v))
+				}
+			}
+			c.remove([]revision{{main: 1}})
+			_, ok := c.get(revision{main: 1})
+			assert.False(t, ok)
+		})
+	}
+}

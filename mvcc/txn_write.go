@@ -19,6 +19,7 @@ type TxnWrite struct {
 	index    uint64
 	beginRev int64
 	changes  []change
+	meta     []storage.Op // writes to meta namespaces, see PutMeta
 	ended    bool
 }
 
@@ -136,6 +137,7 @@ func (tw *TxnWrite) End() []mvccpb.Event {
 			s.kickFlush()
 		}
 	}
+	tw.endMeta()
 	s.recordIndex(tw.index)
 	return events
 }

@@ -7,6 +7,8 @@
 #   make tools      bin/etcdctl (etcdctl v3.7.3, from the tools module)
 #   make etcd       bin/etcd (the reference etcd v3.7.3 server)
 #   make benchmark  bin/benchmark (etcd's load generator, v3.6.8)
+#   make bench      MetaStore against etcd, same load, ratios (BENCH=short|full)
+#   make bench-smoke  the bench pipeline with tiny totals (part of make test)
 #   make deps       Debian packages the tests need (APT_PKGS), when missing
 #   make clean
 
@@ -20,6 +22,10 @@ DATA_DIR   ?= default.metastore
 FUZZTIME   ?= 20s
 TEST_FLAGS ?= -race -count=1 -timeout 25m
 PKGS       ?= ./...
+# `make bench` mode: short (about 5 minutes) or full; BENCH_FLAGS adds flags,
+# e.g. BENCH_FLAGS='-workloads put-1c,txn-put -servers metastore'.
+BENCH       ?= short
+BENCH_FLAGS ?=
 # Debian packages the tests need; `make deps` installs the missing ones.
 APT_PKGS   ?=
 
@@ -35,7 +41,7 @@ TOOLS_MOD := tools/go.mod tools/go.sum tools/tools.go
 BENCH_MOD := tools/benchmark/go.mod tools/benchmark/go.sum tools/benchmark/tools.go
 TOOLS_ENV := GOWORK=off
 
-.PHONY: build run test fuzz vet tools etcd benchmark deps clean
+.PHONY: build run test fuzz vet tools etcd benchmark bench bench-smoke deps clean
 
 # Every main package under cmd/ (cmd/metastore, cmd/metastore-<kind>-<name>,
 # ...) is written to bin/<dir name>.
@@ -63,6 +69,18 @@ $(BIN)/benchmark: $(BENCH_MOD)
 	@mkdir -p $(BIN)
 	cd tools/benchmark && $(TOOLS_ENV) $(GO) build -mod=readonly -trimpath -o $@ go.etcd.io/etcd/v3/tools/benchmark
 
+# Our load generator (tools/bench, in the tools module) runs etcd and
+# MetaStore side by side; results go to bench-results/<time>.json and .png.
+$(BIN)/metastore-bench: $(TOOLS_MOD) $(wildcard tools/bench/*.go)
+	@mkdir -p $(BIN)
+	cd tools && $(TOOLS_ENV) $(GO) build -mod=readonly -trimpath -o $@ ./bench
+
+bench: build etcd $(BIN)/metastore-bench
+	$(BIN)/metastore-bench -mode $(BENCH) -out bench-results $(BENCH_FLAGS)
+
+bench-smoke: build etcd $(BIN)/metastore-bench
+	$(BIN)/metastore-bench -mode smoke -check -out $(BIN)/bench-smoke
+
 deps:
 	@missing=""; \
 	for p in $(APT_PKGS); do dpkg -s "$$p" >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -73,7 +91,7 @@ deps:
 		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	fi
 
-test: deps build tools etcd
+test: deps build tools etcd bench-smoke
 	$(GO) test $(TEST_FLAGS) $(PKGS)
 
 vet:

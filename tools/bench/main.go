@@ -1,0 +1,293 @@
+// Command metastore-bench runs the same load against MetaStore and the
+// reference etcd, side by side in one run, and reports the ratios.
+//
+// Each run starts one server on a fresh data directory under a temporary
+// directory, listening on 127.0.0.1 only, runs one workload against it with
+// clientv3, reads the server's peak RSS and data directory size, and stops
+// it. Runs are interleaved: every round runs each workload against every
+// server in turn before the next workload, and the server order alternates
+// between rounds (etcd first in odd rounds, MetaStore first in even ones) so
+// neither always runs on a warmer machine. The table reports medians over
+// rounds; the ratios are metastore/etcd of those medians.
+//
+// Every run is bounded by an operation count and a deadline; the whole
+// benchmark is bounded by -timeout.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// mode is a preset of rounds and per-run bounds.
+type mode struct {
+	Name      string        `json:"name"`
+	Rounds    int           `json:"rounds"`
+	OpsScale  float64       `json:"ops_scale"`
+	FixedOps  int           `json:"fixed_ops,omitempty"` // when set, every run's op count
+	TimeScale float64       `json:"deadline_scale"`
+	Timeout   time.Duration `json:"timeout_ns"`
+}
+
+var modes = map[string]mode{
+	"smoke": {Name: "smoke", Rounds: 1, FixedOps: 200, TimeScale: 0.5, Timeout: 90 * time.Second},
+	"short": {Name: "short", Rounds: 3, OpsScale: 1, TimeScale: 1, Timeout: 15 * time.Minute},
+	"full":  {Name: "full", Rounds: 7, OpsScale: 5, TimeScale: 4, Timeout: 90 * time.Minute},
+}
+
+type options struct {
+	mode      mode
+	workloads []workload
+	servers   []serverSpec
+	members   int
+	outDir    string
+	tmpParent string
+	check     bool
+	keep      bool
+	settings  serverSettings
+}
+
+func main() {
+	opts, err := parseFlags()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "metastore-bench:", err)
+		os.Exit(2)
+	}
+	if opts.members != 1 {
+		fmt.Fprintf(os.Stderr, "metastore-bench: cluster mode (%d members): not available until peer transport lands; "+
+			"MetaStore runs as a single member only, so -members 1 is the only mode measured now\n", opts.members)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, opts.mode.Timeout)
+	defer cancel()
+	if err := run(ctx, opts); err != nil {
+		fmt.Fprintln(os.Stderr, "metastore-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func parseFlags() (options, error) {
+	var (
+		o        options
+		modeName = flag.String("mode", envOr("BENCH", "short"), "smoke, short or full (default $BENCH or short)")
+		wlist    = flag.String("workloads", "all", "comma-separated workloads: "+workloadNames(workloads()))
+		slist    = flag.String("servers", "etcd,metastore", "comma-separated servers to run: etcd, metastore")
+		etcdBin  = flag.String("etcd", envOr("ETCD_BIN", "bin/etcd"), "reference etcd binary")
+		msBin    = flag.String("metastore", envOr("METASTORE_BIN", "bin/metastore"), "metastore binary")
+		rounds   = flag.Int("rounds", 0, "rounds (0: the mode's default)")
+		ops      = flag.Int("ops", 0, "max operations per run for every workload (0: the mode's default)")
+		timeout  = flag.Duration("timeout", 0, "bound on the whole benchmark (0: the mode's default)")
+	)
+	flag.IntVar(&o.members, "members", 1, "members per server cluster (only 1 is available)")
+	flag.StringVar(&o.outDir, "out", "bench-results", "directory for the JSON results and PNG chart")
+	flag.StringVar(&o.tmpParent, "tmp", "", "parent of the temporary data directories (default the system temp dir)")
+	flag.BoolVar(&o.check, "check", false, "exit non-zero when a supported workload failed or had errors")
+	flag.BoolVar(&o.keep, "keep", false, "keep data directories and server logs")
+	flag.IntVar(&o.settings.SnapshotCount, "snapshot-count", 10000, "--snapshot-count for every server")
+	flag.IntVar(&o.settings.HeartbeatMillis, "heartbeat-interval", 100, "--heartbeat-interval (ms) for every server")
+	flag.IntVar(&o.settings.ElectionMillis, "election-timeout", 1000, "--election-timeout (ms) for every server")
+	flag.Parse()
+	o.settings.ReadyTimeoutMilli = 30000
+
+	m, ok := modes[*modeName]
+	if !ok {
+		return o, fmt.Errorf("unknown mode %q (smoke, short, full)", *modeName)
+	}
+	if *rounds > 0 {
+		m.Rounds = *rounds
+	}
+	if *ops > 0 {
+		m.FixedOps = *ops
+	}
+	if *timeout > 0 {
+		m.Timeout = *timeout
+	}
+	o.mode = m
+	var err error
+	if o.workloads, err = selectWorkloads(*wlist); err != nil {
+		return o, err
+	}
+	for _, name := range strings.Split(*slist, ",") {
+		switch strings.TrimSpace(name) {
+		case "etcd":
+			o.servers = append(o.servers, serverSpec{Name: "etcd", Bin: *etcdBin})
+		case "metastore":
+			o.servers = append(o.servers, serverSpec{Name: "metastore", Bin: *msBin})
+		default:
+			return o, fmt.Errorf("unknown server %q (etcd, metastore)", name)
+		}
+	}
+	for _, s := range o.servers {
+		if _, err := exec.LookPath(s.Bin); err != nil {
+			return o, fmt.Errorf("%s binary: %w (make build / make etcd)", s.Name, err)
+		}
+	}
+	return o, nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// bounds returns the op count and deadline of w in mode m.
+func (m mode) bounds(w workload) (int, time.Duration) {
+	ops := int(float64(w.Ops) * m.OpsScale)
+	if m.FixedOps > 0 {
+		ops = m.FixedOps
+	}
+	return max(ops, 1), time.Duration(float64(w.Deadline) * m.TimeScale)
+}
+
+func run(ctx context.Context, o options) error {
+	started := time.Now()
+	rep := &report{
+		Time: started.UTC().Format(time.RFC3339), Mode: o.mode, Members: o.members,
+		Settings: o.settings, Workloads: o.workloads,
+		Host: hostInfo{CPUs: runtime.NumCPU(), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, Kernel: kernel()},
+	}
+	for _, s := range o.servers {
+		rep.Servers = append(rep.Servers, serverInfo{serverSpec: s, Version: version(s.Bin)})
+	}
+	tmp, err := os.MkdirTemp(o.tmpParent, "metastore-bench-")
+	if err != nil {
+		return err
+	}
+	if !o.keep {
+		defer os.RemoveAll(tmp)
+	}
+	fmt.Printf("metastore-bench: mode %s, %d round(s), %d workload(s), servers %s, data under %s\n",
+		o.mode.Name, o.mode.Rounds, len(o.workloads), serverNames(o.servers), tmp)
+	for round := 1; round <= o.mode.Rounds; round++ {
+		for _, w := range o.workloads {
+			for _, s := range roundOrder(o.servers, round) {
+				if ctx.Err() != nil {
+					return fmt.Errorf("stopped before round %d %s on %s: %w", round, w.Name, s.Name, context.Cause(ctx))
+				}
+				r := runOne(ctx, o, tmp, s, w, round)
+				rep.Runs = append(rep.Runs, r)
+				fmt.Fprintf(os.Stderr, "  round %d  %-16s %-10s %s\n", round, w.Name, s.Name, r.line())
+			}
+		}
+	}
+	rep.ElapsedSec = time.Since(started).Seconds()
+	rep.summarize(o.servers)
+	rep.printTable(os.Stdout)
+	if err := rep.write(o.outDir, started); err != nil {
+		return err
+	}
+	if o.check {
+		return rep.check()
+	}
+	return nil
+}
+
+// roundOrder returns the servers in the order round runs them: as given in
+// odd rounds, reversed in even ones.
+func roundOrder(servers []serverSpec, round int) []serverSpec {
+	out := append([]serverSpec(nil), servers...)
+	if round%2 == 0 {
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+	}
+	return out
+}
+
+// runOne starts a fresh server, runs w against it and stops it.
+func runOne(ctx context.Context, o options, tmp string, spec serverSpec, w workload, round int) runResult {
+	r := runResult{Round: round, Workload: w.Name, Server: spec.Name, Status: statusOK}
+	fail := func(err error) runResult {
+		r.Status, r.Detail = statusFailed, err.Error()
+		if errors.Is(err, errUnsupported) {
+			r.Status = statusUnsupported
+		}
+		return r
+	}
+	srv, err := startServer(ctx, spec, o.settings, tmp)
+	if err != nil {
+		return fail(err)
+	}
+	defer func() {
+		srv.stop()
+		if !o.keep {
+			os.RemoveAll(srv.dir)
+		}
+	}()
+	env := &runEnv{clients: w.Clients, value: benchValue()}
+	for range w.Conns {
+		cli, err := newClient(srv.client)
+		if err != nil {
+			return fail(err)
+		}
+		defer cli.Close()
+		env.conns = append(env.conns, cli)
+	}
+	ops, deadline := o.mode.bounds(w)
+	env.maxOps = ops
+	rctx, cancel := context.WithTimeout(ctx, deadline)
+	defer cancel()
+	lat, err := w.run(rctx, env)
+	if err != nil {
+		return fail(err)
+	}
+	r.fill(lat)
+	if r.PeakRSS, err = srv.peakRSS(); err != nil {
+		return fail(err)
+	}
+	if r.DiskBytes, err = srv.diskUsage(); err != nil {
+		return fail(err)
+	}
+	if r.Ops == 0 {
+		return fail(fmt.Errorf("no operation completed within %v (%d errors)", deadline, r.Errors))
+	}
+	return r
+}
+
+// benchValue returns a value of valueSize bytes.
+func benchValue() []byte {
+	v := make([]byte, valueSize)
+	for i := range v {
+		v[i] = 'a' + byte(i%26)
+	}
+	return v
+}
+
+func serverNames(ss []serverSpec) string {
+	names := make([]string, len(ss))
+	for i, s := range ss {
+		names[i] = s.Name
+	}
+	return strings.Join(names, ",")
+}
+
+// version returns the first line of `bin --version`.
+func version(bin string) string {
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil {
+		return "unknown: " + err.Error()
+	}
+	line, _, _ := strings.Cut(string(out), "\n")
+	return strings.TrimSpace(line)
+}
+
+func kernel() string {
+	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		return runtime.GOOS
+	}
+	return strings.TrimSpace(string(b))
+}

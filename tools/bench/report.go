@@ -1,0 +1,236 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// report is everything one benchmark run wrote: its settings, every run and
+// the medians. It is saved as JSON so later runs can be compared.
+type report struct {
+	Time       string         `json:"time"`
+	Mode       mode           `json:"mode"`
+	Members    int            `json:"members"`
+	Host       hostInfo       `json:"host"`
+	Servers    []serverInfo   `json:"servers"`
+	Settings   serverSettings `json:"server_settings"`
+	Workloads  []workload     `json:"workloads"`
+	ElapsedSec float64        `json:"elapsed_s"`
+	Runs       []runResult    `json:"runs"`
+	Summaries  []summary      `json:"summaries"`
+	Ratios     []ratio        `json:"ratios"`
+}
+
+type hostInfo struct {
+	CPUs   int    `json:"cpus"`
+	GOOS   string `json:"goos"`
+	GOARCH string `json:"goarch"`
+	Kernel string `json:"kernel"`
+}
+
+type serverInfo struct {
+	serverSpec
+	Version string `json:"version"`
+}
+
+// ratio is metastore/etcd of the medians of one workload. Zero means not
+// available (a server did not run it or did not support it).
+type ratio struct {
+	Workload   string  `json:"workload"`
+	Throughput float64 `json:"throughput"` // higher is better for metastore
+	P99        float64 `json:"p99"`        // lower is better for metastore
+	PeakRSS    float64 `json:"peak_rss"`   // lower is better for metastore
+	// Note says why there is no ratio, e.g. "unsupported by metastore".
+	Note string `json:"note,omitempty"`
+}
+
+func (r *report) summarize(servers []serverSpec) {
+	for _, w := range r.Workloads {
+		by := map[string]summary{}
+		for _, s := range servers {
+			var runs []runResult
+			for _, run := range r.Runs {
+				if run.Workload == w.Name && run.Server == s.Name {
+					runs = append(runs, run)
+				}
+			}
+			by[s.Name] = summarize(w.Name, s.Name, runs)
+			r.Summaries = append(r.Summaries, by[s.Name])
+		}
+		e, eok := by["etcd"]
+		m, mok := by["metastore"]
+		if eok && mok && e.Status == statusOK && m.Status == statusOK {
+			r.Ratios = append(r.Ratios, ratio{
+				Workload:   w.Name,
+				Throughput: div(m.OpsPerSec, e.OpsPerSec),
+				P99:        div(m.P99Ms, e.P99Ms),
+				PeakRSS:    div(float64(m.PeakRSS), float64(e.PeakRSS)),
+			})
+		} else {
+			r.Ratios = append(r.Ratios, ratio{Workload: w.Name, Note: missingRatio(e, eok, m, mok)})
+		}
+	}
+}
+
+// missingRatio says why a workload has no ratio.
+func missingRatio(e summary, eok bool, m summary, mok bool) string {
+	switch {
+	case !eok || !mok:
+		return "not run on both"
+	case m.Status == statusUnsupported:
+		return "unsupported by metastore"
+	case e.Status == statusUnsupported:
+		return "unsupported by etcd"
+	}
+	return "failed"
+}
+
+func div(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+func (r *report) summary(workload, server string) (summary, bool) {
+	for _, s := range r.Summaries {
+		if s.Workload == workload && s.Server == server {
+			return s, true
+		}
+	}
+	return summary{}, false
+}
+
+func (r *report) ratio(workload string) ratio {
+	for _, x := range r.Ratios {
+		if x.Workload == workload {
+			return x
+		}
+	}
+	return ratio{}
+}
+
+// printTable writes the medians and ratios as an aligned table.
+func (r *report) printTable(out io.Writer) {
+	fmt.Fprintf(out, "\nMetaStore vs etcd (%s), %d member, mode %s: medians of %d round(s), %.0fs total, %d CPUs (shared)\n",
+		r.etcdVersion(), r.Members, r.Mode.Name, r.Mode.Rounds, r.ElapsedSec, r.Host.CPUs)
+	fmt.Fprintln(out, "ratios are metastore/etcd: thr× above 1 = metastore faster; p99× and rss× below 1 = metastore better")
+	const row = "%-16s %-7s %-9s %9s %8s %8s %8s %9s %9s %6s %6s %6s %6s\n"
+	fmt.Fprintf(out, row, "workload", "cli/con", "server", "ops/s", "avg ms", "p50 ms", "p99 ms",
+		"peak RSS", "data dir", "errors", "thr×", "p99×", "rss×")
+	for _, w := range r.Workloads {
+		for _, srv := range r.Servers {
+			s, ok := r.summary(w.Name, srv.Name)
+			if !ok {
+				continue
+			}
+			lead := fmt.Sprintf("%-16s %-7s %-9s ", w.Name, fmt.Sprintf("%d/%d", w.Clients, w.Conns), s.Server)
+			switch s.Status {
+			case statusUnsupported:
+				fmt.Fprintf(out, "%s%9s unsupported by %s\n", lead, "-", s.Server)
+				continue
+			case statusFailed:
+				fmt.Fprintf(out, "%s%9s failed: %s\n", lead, "-", firstLine(s.Detail, 70))
+				continue
+			}
+			thr, p99, rss := "", "", ""
+			if s.Server == "metastore" {
+				x := r.ratio(w.Name)
+				thr, p99, rss = fmtRatio(x.Throughput), fmtRatio(x.P99), fmtRatio(x.PeakRSS)
+			}
+			fmt.Fprintf(out, row, w.Name, fmt.Sprintf("%d/%d", w.Clients, w.Conns), s.Server,
+				fmt.Sprintf("%.0f", s.OpsPerSec), fmt.Sprintf("%.3f", s.AvgMs), fmt.Sprintf("%.3f", s.P50Ms),
+				fmt.Sprintf("%.3f", s.P99Ms), fmtBytes(s.PeakRSS), fmtBytes(s.DiskBytes),
+				fmt.Sprint(s.Errors), thr, p99, rss)
+		}
+	}
+	fmt.Fprintln(out, "watch-fanout counts events delivered; its latency is put-to-delivery. lease-keepalive counts keepalive round trips.")
+}
+
+func (r *report) etcdVersion() string {
+	for _, s := range r.Servers {
+		if s.Name == "etcd" {
+			return strings.TrimPrefix(s.Version, "etcd Version: ")
+		}
+	}
+	return "not run"
+}
+
+func fmtRatio(x float64) string {
+	if x == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", x)
+}
+
+func fmtBytes(n int64) string {
+	const mib = 1 << 20
+	if n < mib {
+		return fmt.Sprintf("%dKiB", n>>10)
+	}
+	if n >= 10*mib {
+		return fmt.Sprintf("%.0fMiB", float64(n)/mib)
+	}
+	return fmt.Sprintf("%.1fMiB", float64(n)/mib)
+}
+
+func firstLine(s string, n int) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return s
+}
+
+// write saves the report as <dir>/<timestamp>.json and the ratio chart as
+// <dir>/<timestamp>.png.
+func (r *report) write(dir string, started time.Time) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	stem := filepath.Join(dir, started.Format("20060102-150405"))
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(stem+".json", append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	if err := writeChart(stem+".png", r); err != nil {
+		return err
+	}
+	fmt.Printf("results: %s.json, chart: %s.png\n", stem, stem)
+	return nil
+}
+
+// check returns an error naming every run that failed or had errors;
+// unsupported runs are not failures.
+func (r *report) check() error {
+	var errs []error
+	for _, run := range r.Runs {
+		switch {
+		case run.Status == statusFailed:
+			errs = append(errs, fmt.Errorf("round %d %s on %s failed: %s", run.Round, run.Workload, run.Server, run.Detail))
+		case run.Errors > 0:
+			errs = append(errs, fmt.Errorf("round %d %s on %s: %d errors", run.Round, run.Workload, run.Server, run.Errors))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// line is the one-line progress report of a run.
+func (r runResult) line() string {
+	switch r.Status {
+	case statusOK:
+		return fmt.Sprintf("%6d ops %8.0f ops/s  p99 %8.3f ms  errors %d", r.Ops, r.OpsPerSec, r.P99Ms, r.Errors)
+	case statusUnsupported:
+		return "unsupported"
+	}
+	return "failed: " + firstLine(r.Detail, 100)
+}

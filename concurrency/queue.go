@@ -55,7 +55,9 @@ func (q *Queue) newKey() (string, error) {
 }
 
 // Dequeue removes the oldest item and returns its value, blocking until
-// there is one or ctx is done.
+// there is one or ctx is done. Removal and delivery are one step: if the
+// response to a removal is lost (the connection breaks, ctx ends), so is the
+// item. The queue delivers each item at most once.
 func (q *Queue) Dequeue(ctx context.Context) (string, error) {
 	for {
 		resp, err := q.client.Get(ctx, q.pfx, clientv3.WithFirstCreate()...)

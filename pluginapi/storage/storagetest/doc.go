@@ -15,5 +15,14 @@
 // declare the "durable" capability are also reopened on the same directory
 // and must give their data back.
 //
-// It imports only pluginapi/storage and testify.
+// The same suite runs through the plugin protocol: OverGRPC wraps an
+// engine in the gRPC client and server shims in one process, and
+// PluginFactory runs each engine in its own plugin process:
+//
+//	func TestConformancePlugin(t *testing.T) {
+//		bin := storagetest.BuildPlugin(t, "example.com/myengine/cmd/myengine-plugin")
+//		storagetest.Run(t, storagetest.PluginFactory(bin))
+//	}
+//
+// It imports only pluginapi, gRPC, go-plugin's logger and testify.
 package storagetest

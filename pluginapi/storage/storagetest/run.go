@@ -15,9 +15,9 @@ import (
 const (
 	// CapabilityDurable marks an engine whose data survives Close and a
 	// reopen on the same directory.
-	CapabilityDurable = "durable"
+	CapabilityDurable = storage.CapabilityDurable
 	// CapabilityDefrag marks an engine that implements storage.Defragmenter.
-	CapabilityDefrag = "defrag"
+	CapabilityDefrag = storage.CapabilityDefrag
 )
 
 // Factory returns a new engine, not yet opened, for the directory dir. The

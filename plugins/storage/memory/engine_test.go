@@ -15,6 +15,19 @@ func TestConformance(t *testing.T) {
 	storagetest.Run(t, func(*testing.T, string) storage.Engine { return memory.New() })
 }
 
+// TestConformanceOverGRPC runs the suite through the plugin protocol's
+// client and server shims in one process.
+func TestConformanceOverGRPC(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T, _ string) storage.Engine { return storagetest.OverGRPC(t, memory.New()) })
+}
+
+// TestConformancePlugin runs the suite against the plugin binary, one
+// process per engine.
+func TestConformancePlugin(t *testing.T) {
+	bin := storagetest.BuildPlugin(t, "github.com/metastore/metastore/cmd/metastore-storage-memory")
+	storagetest.Run(t, storagetest.PluginFactory(bin))
+}
+
 func TestReopenIsEmpty(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()

@@ -32,6 +32,8 @@ type Config struct {
 	LogLevel                 string `koanf:"log-level"`
 	Logger                   string `koanf:"logger"`
 	StorageEngine            string `koanf:"storage-engine"`
+	// Plugins is the plugin catalog; only the config file sets it.
+	Plugins []PluginConfig `koanf:"plugins"`
 }
 
 // DefaultQuotaBackendBytes is the quota reported when none is set, as etcd.
@@ -86,6 +88,9 @@ func (c *Config) finish() error {
 	}
 	if c.MaxRequestBytes <= 0 {
 		errs = append(errs, fmt.Errorf("--max-request-bytes must be positive"))
+	}
+	if err := c.finishPlugins(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Logger != "zap" {
 		errs = append(errs, fmt.Errorf("invalid value %q for --logger: only zap is supported", c.Logger))

@@ -3,7 +3,8 @@ package host
 import (
 	"fmt"
 	"sort"
-	"strings"
+
+	"go.uber.org/zap"
 
 	"github.com/metastore/metastore/pluginapi/storage"
 	"github.com/metastore/metastore/plugins/storage/bbolt"
@@ -17,16 +18,25 @@ var builtinEngines = map[string]func() storage.Engine{
 	"memory": func() storage.Engine { return memory.New() },
 }
 
-// newEngine returns a new engine by name, or an error listing the choices.
-func newEngine(name string) (storage.Engine, error) {
-	mk, ok := builtinEngines[name]
-	if !ok {
-		names := make([]string, 0, len(builtinEngines))
-		for n := range builtinEngines {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		return nil, fmt.Errorf("unknown storage engine %q (built in: %s)", name, strings.Join(names, ", "))
+func builtinEngineNames() []string {
+	names := make([]string, 0, len(builtinEngines))
+	for n := range builtinEngines {
+		names = append(names, n)
 	}
-	return mk(), nil
+	sort.Strings(names)
+	return names
+}
+
+// newEngine returns the engine cfg.StorageEngine names, not yet opened: a
+// built-in one, or one served by a newly started plugin process of the
+// catalog. The second result are the options to open it with.
+func newEngine(lg *zap.Logger, cfg Config) (storage.Engine, map[string]string, error) {
+	if mk, ok := builtinEngines[cfg.StorageEngine]; ok {
+		return mk(), nil, nil
+	}
+	if p := cfg.storagePlugin(); p != nil {
+		eng, err := startPluginEngine(lg, *p)
+		return eng, p.Options, err
+	}
+	return nil, nil, fmt.Errorf("unknown storage engine %q", cfg.StorageEngine)
 }

@@ -20,7 +20,7 @@ var flagHelp = map[string]string{
 	"quota-backend-bytes":         "storage quota in bytes reported by status (0 means the 2 GiB default)",
 	"log-level":                   "log level: debug, info, warn, error, panic or fatal",
 	"logger":                      "logger implementation: zap",
-	"storage-engine":              "storage engine: bbolt (durable, default) or memory",
+	"storage-engine":              "storage engine: bbolt (durable, default), memory, or the name of a storage plugin in the config file's plugins catalog",
 }
 
 // unimplementedEtcdFlags are etcd 3.7 flags MetaStore does not implement

@@ -140,8 +140,13 @@ func loadFile(k *koanf.Koanf, path string, defs map[string]any) error {
 	m := fk.All()
 	var unknown []string
 	for key := range m {
-		if _, ok := defs[key]; !ok {
+		if _, ok := defs[key]; !ok && !fileOnlyKeys[key] {
 			unknown = append(unknown, "config file key "+key)
+		}
+	}
+	if raw, ok := m["plugins"]; ok {
+		if err := checkPluginEntries(raw); err != nil {
+			return fmt.Errorf("config file %s: %w", path, err)
 		}
 	}
 	if len(unknown) > 0 {

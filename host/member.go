@@ -57,12 +57,13 @@ func (m *Member) open(ctx context.Context) error {
 	if err := os.MkdirAll(m.cfg.DataDir, 0o700); err != nil {
 		return err
 	}
-	eng, err := newEngine(m.cfg.StorageEngine)
+	eng, options, err := newEngine(m.lg, m.cfg)
 	if err != nil {
 		return err
 	}
-	opened, err := eng.Open(ctx, storage.OpenRequest{Dir: filepath.Join(m.cfg.DataDir, "member", "engine")})
+	opened, err := eng.Open(ctx, storage.OpenRequest{Dir: filepath.Join(m.cfg.DataDir, "member", "engine"), Options: options})
 	if err != nil {
+		_ = eng.Close(ctx) // a plugin engine ends its process
 		return fmt.Errorf("open %s engine: %w", m.cfg.StorageEngine, err)
 	}
 	m.engine = eng

@@ -1,0 +1,263 @@
+package host
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/metastore/metastore/pluginapi/pluginrpc"
+	"github.com/metastore/metastore/pluginapi/storage"
+)
+
+// pluginCloseTimeout bounds the engine's Close when the host stops a
+// healthy plugin.
+const pluginCloseTimeout = 30 * time.Second
+
+// pluginEngine is a storage engine served by a supervised plugin process.
+// It watches the process (its exit, and a ping every PingInterval) and
+// counts the engine as failed when the process exits, stops answering, or
+// a call fails with ErrUnavailable. A failed engine kills its process at
+// once and answers every later call with ErrUnavailable: the member fails
+// stop and opens a new engine, in a new process (see recoverEngine).
+type pluginEngine struct {
+	lg    *zap.Logger
+	entry PluginConfig
+	proc  *storage.PluginProcess
+	eng   storage.Engine
+
+	failOnce sync.Once
+	failed   chan struct{} // closed on failure, after cause is set
+	cause    error
+
+	closeOnce sync.Once
+	closeErr  error
+	stop      chan struct{} // ends supervision
+	wg        sync.WaitGroup
+}
+
+var _ storage.Engine = (*pluginEngine)(nil)
+
+// startPluginEngine starts the plugin process of entry and supervises it.
+func startPluginEngine(lg *zap.Logger, entry PluginConfig) (*pluginEngine, error) {
+	sum, err := hex.DecodeString(entry.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: sha256: %w", entry.Name, err)
+	}
+	plg := newPluginLogger(lg, entry.Kind, entry.Name)
+	cmd := exec.Command(entry.Path, entry.Args...)
+	cmd.Env = os.Environ()
+	for k, v := range entry.Env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.SysProcAttr = pluginSysProcAttr()
+	var proc *storage.PluginProcess
+	spawner().do(func() {
+		proc, err = storage.Launch(pluginrpc.ClientConfig{
+			Cmd:    cmd,
+			SHA256: sum,
+			Logger: plg,
+			Output: pluginOutput{plg.lg},
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage plugin %q: %w", entry.Name, err)
+	}
+	p := &pluginEngine{
+		lg:     plg.lg,
+		entry:  entry,
+		proc:   proc,
+		eng:    proc.Engine(),
+		failed: make(chan struct{}),
+		stop:   make(chan struct{}),
+	}
+	p.lg.Info("started plugin", zap.String("path", entry.Path), zap.Int("pid", proc.Pid()),
+		zap.Int("protocol-version", proc.ProtocolVersion()))
+	p.wg.Add(1)
+	go p.supervise()
+	return p, nil
+}
+
+// Failed is closed when the engine has failed; Cause then says why.
+func (p *pluginEngine) Failed() <-chan struct{} { return p.failed }
+
+// Cause is the reason the engine failed, nil while it has not.
+func (p *pluginEngine) Cause() error {
+	select {
+	case <-p.failed:
+		return p.cause
+	default:
+		return nil
+	}
+}
+
+// fail marks the engine failed and kills its process, so that a hung
+// plugin cannot hold the engine's files against the next one.
+func (p *pluginEngine) fail(cause error) {
+	p.failOnce.Do(func() {
+		p.cause = cause
+		close(p.failed)
+		p.lg.Error("storage plugin failed", zap.Error(cause), zap.Int("pid", p.proc.Pid()))
+		if pid := p.proc.Pid(); pid > 0 && !p.proc.Exited() {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+}
+
+// supervise checks the process every PingInterval until Close or failure.
+func (p *pluginEngine) supervise() {
+	defer p.wg.Done()
+	tick := time.NewTicker(p.entry.PingInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-p.failed:
+			return
+		case <-tick.C:
+		}
+		if p.proc.Exited() {
+			p.fail(errors.New("plugin process exited"))
+			return
+		}
+		if err := p.ping(); err != nil {
+			p.fail(err)
+			return
+		}
+	}
+}
+
+// ping asks go-plugin's health service of the process, waiting at most
+// PingTimeout (go-plugin's Ping takes no context).
+func (p *pluginEngine) ping() error {
+	done := make(chan error, 1)
+	go func() { done <- p.proc.Ping() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("plugin did not answer a ping: %w", err)
+		}
+		return nil
+	case <-time.After(p.entry.PingTimeout):
+		return fmt.Errorf("plugin did not answer a ping within %v", p.entry.PingTimeout)
+	}
+}
+
+// check returns the error of every call made after a failure.
+func (p *pluginEngine) check() error {
+	if cause := p.Cause(); cause != nil {
+		return fmt.Errorf("%w: storage plugin %s failed: %v", storage.ErrUnavailable, p.entry.Name, cause)
+	}
+	return nil
+}
+
+// observe counts err against the engine when the plugin could not serve.
+func (p *pluginEngine) observe(err error) error {
+	if errors.Is(err, storage.ErrUnavailable) {
+		p.fail(err)
+	}
+	return err
+}
+
+func (p *pluginEngine) Info(ctx context.Context) (storage.InfoResponse, error) {
+	if err := p.check(); err != nil {
+		return storage.InfoResponse{}, err
+	}
+	resp, err := p.eng.Info(ctx)
+	return resp, p.observe(err)
+}
+
+func (p *pluginEngine) Open(ctx context.Context, req storage.OpenRequest) (storage.OpenResponse, error) {
+	if err := p.check(); err != nil {
+		return storage.OpenResponse{}, err
+	}
+	resp, err := p.eng.Open(ctx, req)
+	return resp, p.observe(err)
+}
+
+func (p *pluginEngine) ApplyBatch(ctx context.Context, req storage.ApplyBatchRequest) (storage.ApplyBatchResponse, error) {
+	if err := p.check(); err != nil {
+		return storage.ApplyBatchResponse{}, err
+	}
+	resp, err := p.eng.ApplyBatch(ctx, req)
+	return resp, p.observe(err)
+}
+
+func (p *pluginEngine) GetMany(ctx context.Context, req storage.GetManyRequest) (storage.GetManyResponse, error) {
+	if err := p.check(); err != nil {
+		return storage.GetManyResponse{}, err
+	}
+	resp, err := p.eng.GetMany(ctx, req)
+	return resp, p.observe(err)
+}
+
+func (p *pluginEngine) Scan(ctx context.Context, req storage.ScanRequest, fn func(storage.KeyValue) bool) error {
+	if err := p.check(); err != nil {
+		return err
+	}
+	return p.observe(p.eng.Scan(ctx, req, fn))
+}
+
+func (p *pluginEngine) Snapshot(ctx context.Context, req storage.SnapshotRequest) (storage.SnapshotResponse, error) {
+	if err := p.check(); err != nil {
+		return storage.SnapshotResponse{}, err
+	}
+	resp, err := p.eng.Snapshot(ctx, req)
+	return resp, p.observe(err)
+}
+
+func (p *pluginEngine) Restore(ctx context.Context, req storage.RestoreRequest) (storage.RestoreResponse, error) {
+	if err := p.check(); err != nil {
+		return storage.RestoreResponse{}, err
+	}
+	resp, err := p.eng.Restore(ctx, req)
+	return resp, p.observe(err)
+}
+
+func (p *pluginEngine) Stats(ctx context.Context, req storage.StatsRequest) (storage.StatsResponse, error) {
+	if err := p.check(); err != nil {
+		return storage.StatsResponse{}, err
+	}
+	resp, err := p.eng.Stats(ctx, req)
+	return resp, p.observe(err)
+}
+
+// Defrag defragments when the plugin's engine can; otherwise it returns
+// ErrInvalidRequest.
+func (p *pluginEngine) Defrag(ctx context.Context, req storage.DefragRequest) (storage.DefragResponse, error) {
+	if err := p.check(); err != nil {
+		return storage.DefragResponse{}, err
+	}
+	d, ok := p.eng.(storage.Defragmenter)
+	if !ok {
+		return storage.DefragResponse{}, fmt.Errorf("%w: storage plugin %s does not defragment", storage.ErrInvalidRequest, p.entry.Name)
+	}
+	resp, err := d.Defrag(ctx, req)
+	return resp, p.observe(err)
+}
+
+// Close closes the engine, then ends its process. A healthy plugin gets
+// its Close first (go-plugin's Kill gives it no chance to flush); a failed
+// one is killed.
+func (p *pluginEngine) Close(ctx context.Context) error {
+	p.closeOnce.Do(func() {
+		close(p.stop)
+		p.wg.Wait()
+		if p.Cause() == nil {
+			cctx, cancel := context.WithTimeout(ctx, pluginCloseTimeout)
+			p.closeErr = p.eng.Close(cctx)
+			cancel()
+		}
+		p.proc.Kill()
+		p.lg.Info("stopped plugin")
+	})
+	return p.closeErr
+}

@@ -1,0 +1,10 @@
+package host
+
+import "syscall"
+
+// pluginSysProcAttr has the kernel kill a plugin when the host dies. The
+// plugin stays in the host's process group, so signals to the group reach
+// it too.
+func pluginSysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}

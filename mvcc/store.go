@@ -45,6 +45,10 @@ type Config struct {
 	// examines; compaction releases the engine between batches. Default
 	// 1000.
 	CompactionBatch int
+	// WatchBufferEvents bounds the events (and responses) each watch
+	// stream buffers for its consumer; a watcher that finds its stream
+	// full catches up from the store later. Default 4096.
+	WatchBufferEvents int
 }
 
 func (c Config) withDefaults() Config {
@@ -60,6 +64,9 @@ func (c Config) withDefaults() Config {
 	if c.CompactionBatch <= 0 {
 		c.CompactionBatch = 1000
 	}
+	if c.WatchBufferEvents <= 0 {
+		c.WatchBufferEvents = 4096
+	}
 	return c
 }
 
@@ -73,6 +80,7 @@ type Store struct {
 	index *treeIndex
 	buf   *writeBuffer
 	cache *valueCache
+	hub   *watchHub
 
 	// writeMu is held by the TxnWrite in progress and by Compact.
 	writeMu         sync.Mutex
@@ -120,6 +128,7 @@ func New(lg *zap.Logger, eng storage.Engine, consistentIndex uint64, cfg Config)
 		flushc:   make(chan struct{}, 1),
 		stopc:    make(chan struct{}),
 	}
+	s.hub = newWatchHub(lg.Named("watch"), s)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.compaction.init()
 	s.consistentIndex.Store(consistentIndex)
@@ -130,9 +139,10 @@ func New(lg *zap.Logger, eng storage.Engine, consistentIndex uint64, cfg Config)
 		s.cancel()
 		return nil, err
 	}
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.flushLoop()
 	go s.compactLoop()
+	go s.hub.syncLoop()
 	if scheduled > s.compactRev.Load() {
 		prev := s.compactRev.Swap(scheduled)
 		s.compaction.push(compactJob{rev: scheduled, prev: prev, done: make(chan struct{})})

@@ -118,9 +118,11 @@ func (tw *TxnWrite) Changes() []mvccpb.Event {
 }
 
 // End publishes the transaction: if it changed anything the store moves to
-// the next revision and the changes join the write buffer; the raft index
-// is recorded as applied either way. It releases the write lock and
-// returns the events (see Changes), which belong to the caller.
+// the next revision, the changes join the write buffer and the watchers of
+// the changed keys get the events (without waiting for any); the raft
+// index is recorded as applied either way. It releases the write lock and
+// returns the events (see Changes), which the watchers share: the caller
+// must not modify them.
 func (tw *TxnWrite) End() []mvccpb.Event {
 	if tw.ended {
 		panic("mvcc: TxnWrite ended twice")
@@ -132,7 +134,7 @@ func (tw *TxnWrite) End() []mvccpb.Event {
 	if len(tw.changes) > 0 {
 		ops, values := tw.encode()
 		pending := s.buf.append(ops, values, tw.index)
-		s.currentRev.Store(tw.beginRev + 1)
+		s.hub.commit(tw.beginRev+1, eventPointers(events))
 		if pending >= s.cfg.FlushOps {
 			s.kickFlush()
 		}
@@ -140,6 +142,15 @@ func (tw *TxnWrite) End() []mvccpb.Event {
 	tw.endMeta()
 	s.recordIndex(tw.index)
 	return events
+}
+
+// eventPointers points at each of evs.
+func eventPointers(evs []mvccpb.Event) []*mvccpb.Event {
+	ptrs := make([]*mvccpb.Event, len(evs))
+	for i := range evs {
+		ptrs[i] = &evs[i]
+	}
+	return ptrs
 }
 
 // encode turns the changes into engine ops and the values of the puts.

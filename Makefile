@@ -9,6 +9,8 @@
 #   make benchmark  bin/benchmark (etcd's load generator, v3.6.8)
 #   make bench      MetaStore against etcd, same load, ratios (BENCH=short|full)
 #   make bench-smoke  the bench pipeline with tiny totals (part of make test)
+#   make compat     etcd's own e2e suite against bin/metastore (docs/compat.md)
+#   make compat-ratchet  only the tests in tools/compat/passing.txt; fails if one regresses
 #   make deps       Debian packages the tests need (APT_PKGS), when missing
 #   make clean
 
@@ -41,7 +43,28 @@ TOOLS_MOD := tools/go.mod tools/go.sum tools/tools.go
 BENCH_MOD := tools/benchmark/go.mod tools/benchmark/go.sum tools/benchmark/tools.go
 TOOLS_ENV := GOWORK=off
 
-.PHONY: build run test fuzz vet tools etcd benchmark bench bench-smoke deps clean
+# etcd's own end-to-end suite (go.etcd.io/etcd/tests/v3, package common) runs
+# against bin/metastore as a drop-in etcd; see docs/compat.md. It is built in
+# tools/compat, a module of its own. $(COMPAT_BIN) is the suite's -bin-dir:
+# etcd -> ../metastore, etcdctl -> ../etcdctl, and etcdutl v3.7.3.
+COMPAT_MOD     := tools/compat/go.mod tools/compat/go.sum tools/compat/tools.go
+COMPAT_BIN     := $(BIN)/compat
+COMPAT_RESULTS ?= $(CURDIR)/compat-results
+COMPAT_PASSING := tools/compat/passing.txt
+# COMPAT_RUN selects top-level tests by regexp, e.g. COMPAT_RUN='^TestKV'.
+COMPAT_RUN     ?=
+# Each top-level test runs in its own process bounded by COMPAT_TIMEOUT; no
+# test starts after COMPAT_BUDGET. E2E_TEST_MINIMAL skips the auto-TLS variants.
+COMPAT_TIMEOUT ?= 5m
+COMPAT_BUDGET  ?= 45m
+COMPAT_MINIMAL ?= true
+# EXPECT_DEBUG copies every server and etcdctl output line into the logs.
+COMPAT_ENV      = E2E_TEST_MINIMAL=$(COMPAT_MINIMAL) EXPECT_DEBUG=1
+COMPAT_FLAGS    = -go $(GO) -test-bin $(COMPAT_BIN)/common.test -bin-dir $(COMPAT_BIN) \
+	-fixtures "$$(cd tools/compat && $(TOOLS_ENV) $(GO) list -m -f '{{.Dir}}' go.etcd.io/etcd/tests/v3)/fixtures" \
+	-test-timeout $(COMPAT_TIMEOUT) -budget $(COMPAT_BUDGET)
+
+.PHONY: build run test fuzz vet tools etcd benchmark bench bench-smoke deps clean compat compat-grow compat-ratchet compat-bin
 
 # Every main package under cmd/ (cmd/metastore, cmd/metastore-<kind>-<name>,
 # ...) is written to bin/<dir name>.
@@ -68,6 +91,38 @@ $(BIN)/etcd: $(TOOLS_MOD)
 $(BIN)/benchmark: $(BENCH_MOD)
 	@mkdir -p $(BIN)
 	cd tools/benchmark && $(TOOLS_ENV) $(GO) build -mod=readonly -trimpath -o $@ go.etcd.io/etcd/v3/tools/benchmark
+
+compat-bin: build tools $(COMPAT_BIN)/common.test $(COMPAT_BIN)/etcdutl $(COMPAT_BIN)/compatrun
+	ln -sfn ../metastore $(COMPAT_BIN)/etcd
+	ln -sfn ../etcdctl $(COMPAT_BIN)/etcdctl
+
+$(COMPAT_BIN)/common.test: $(COMPAT_MOD)
+	@mkdir -p $(COMPAT_BIN)
+	cd tools/compat && $(TOOLS_ENV) $(GO) test -c -mod=readonly -trimpath -tags e2e -o $@ go.etcd.io/etcd/tests/v3/common
+
+$(COMPAT_BIN)/etcdutl: $(COMPAT_MOD)
+	@mkdir -p $(COMPAT_BIN)
+	cd tools/compat && $(TOOLS_ENV) $(GO) build -mod=readonly -trimpath -o $@ go.etcd.io/etcd/etcdutl/v3
+
+$(COMPAT_BIN)/compatrun: $(COMPAT_MOD) $(wildcard tools/compat/compatrun/*.go)
+	@mkdir -p $(COMPAT_BIN)
+	cd tools/compat && $(TOOLS_ENV) $(GO) build -mod=readonly -o $@ ./compatrun
+
+# The whole suite; per-test report in $(COMPAT_RESULTS)/report.txt, logs in
+# $(COMPAT_RESULTS)/logs/, and the summary line last on stdout.
+compat: compat-bin
+	$(COMPAT_ENV) $(COMPAT_BIN)/compatrun $(COMPAT_FLAGS) \
+		-out $(COMPAT_RESULTS) -run '$(COMPAT_RUN)' -known $(COMPAT_PASSING)
+
+# As compat, then adds the tests that newly pass to $(COMPAT_PASSING).
+compat-grow: compat-bin
+	$(COMPAT_ENV) $(COMPAT_BIN)/compatrun $(COMPAT_FLAGS) \
+		-out $(COMPAT_RESULTS) -run '$(COMPAT_RUN)' -known $(COMPAT_PASSING) -grow
+
+# Only the tests in $(COMPAT_PASSING); fails if any of them does not pass.
+compat-ratchet: compat-bin
+	$(COMPAT_ENV) $(COMPAT_BIN)/compatrun $(COMPAT_FLAGS) \
+		-out $(COMPAT_RESULTS)/ratchet -list $(COMPAT_PASSING)
 
 # Our load generator (tools/bench, in the tools module) runs etcd and
 # MetaStore side by side; results go to bench-results/<time>.json and .png.

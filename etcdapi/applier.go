@@ -25,18 +25,27 @@ func (noLeases) Exists(int64) bool { return false }
 // order, against the MVCC store and completes the requests waiting on them.
 // Only the raft apply goroutine calls it.
 type applier struct {
-	lg     *zap.Logger
-	store  *mvcc.Store
-	lessor Lessor
-	waits  *waitRegistry
+	lg      *zap.Logger
+	store   *mvcc.Store
+	lessor  Lessor
+	waits   *waitRegistry
+	members *membership
 }
 
-// Apply executes entries. Entries that carry no request (leader no-ops,
-// membership changes) only advance the consistent index.
+// Apply executes entries. Entries the store already holds (after a
+// snapshot from the leader brought it past them) are skipped; conf changes
+// update the membership; other entries that carry no request (leader
+// no-ops) only advance the consistent index.
 func (a *applier) Apply(entries []*raftpb.Entry) {
 	for _, e := range entries {
 		index := e.GetIndex()
-		if e.GetType() != raftpb.EntryNormal || len(e.GetData()) == 0 {
+		switch {
+		case index <= a.store.ConsistentIndex():
+			continue
+		case e.GetType() == raftpb.EntryConfChange:
+			a.applyConfChange(e)
+			continue
+		case e.GetType() != raftpb.EntryNormal || len(e.GetData()) == 0:
 			a.store.SetConsistentIndex(index)
 			continue
 		}
@@ -61,6 +70,8 @@ func (a *applier) applyRequest(index uint64, r *pb.InternalRaftRequest) applyRes
 		return a.applyTxn(index, r.Txn, nil)
 	case r.Compaction != nil:
 		return a.applyCompaction(index, r.Compaction)
+	case r.ClusterMemberAttrSet != nil:
+		return a.applyMemberAttrs(index, r.ClusterMemberAttrSet)
 	default:
 		a.store.SetConsistentIndex(index)
 		a.lg.Warn("ignoring unknown committed request", zap.Uint64("index", index))

@@ -62,6 +62,7 @@ type Server struct {
 	raft    Raft
 	waits   *waitRegistry
 	applier *applier
+	members *membership
 	nextID  atomic.Uint64
 	stopped chan struct{}
 	dbSize  func() (size, inUse int64)
@@ -77,7 +78,8 @@ func New(lg *zap.Logger, cfg Config, store *mvcc.Store, dbSize func() (int64, in
 		lg: lg, cfg: cfg, store: store, waits: newWaitRegistry(),
 		stopped: make(chan struct{}), dbSize: dbSize,
 	}
-	s.applier = &applier{lg: lg, store: store, lessor: noLeases{}, waits: s.waits}
+	s.members = newMembership()
+	s.applier = &applier{lg: lg, store: store, lessor: noLeases{}, waits: s.waits, members: s.members}
 	return s
 }
 

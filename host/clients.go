@@ -46,6 +46,7 @@ func serveClients(lg *zap.Logger, cfg Config, api *etcdapi.Server) (*clientListe
 	pb.RegisterMaintenanceServer(c.server, api.Maintenance())
 	pb.RegisterWatchServer(c.server, api.Watch())
 	pb.RegisterLeaseServer(c.server, api.Lease())
+	pb.RegisterClusterServer(c.server, api.Cluster())
 	healthpb.RegisterHealthServer(c.server, c.health)
 	c.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	for _, l := range c.lis {

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -14,6 +17,7 @@ import (
 	"github.com/metastore/metastore/mvcc"
 	"github.com/metastore/metastore/pluginapi/storage"
 	"github.com/metastore/metastore/raft"
+	"github.com/metastore/metastore/raft/peer"
 	"github.com/metastore/metastore/raft/wal"
 )
 
@@ -26,13 +30,24 @@ type Member struct {
 	store   *mvcc.Store
 	api     *etcdapi.Server
 	node    *raft.Node
+	peers   *peerListeners
+	tr      *peer.Transport
 	clients *clientListeners
+	// removed is closed when this member learns it was removed from the
+	// cluster; the process then exits, as etcd does.
+	removed     chan struct{}
+	removedOnce sync.Once
+	stopPublish context.CancelFunc
+	// self is the member id once raft has started; startID the id the
+	// flags gave before (0 when it comes from the WAL).
+	self    atomic.Uint64
+	startID uint64
 }
 
 // StartMember opens the member's data and starts serving clients. It
 // returns once the member has a leader and serves, or with an error.
 func StartMember(ctx context.Context, lg *zap.Logger, cfg Config) (*Member, error) {
-	m := &Member{lg: lg, cfg: cfg}
+	m := &Member{lg: lg, cfg: cfg, removed: make(chan struct{})}
 	if err := m.open(ctx); err != nil {
 		m.Close()
 		return nil, err
@@ -48,7 +63,24 @@ func StartMember(ctx context.Context, lg *zap.Logger, cfg Config) (*Member, erro
 	}
 	m.clients = clients
 	lg.Info("ready to serve client requests", zap.Strings("urls", clients.urls()))
+	pctx, cancel := context.WithCancel(context.Background())
+	m.stopPublish = cancel
+	go m.publish(pctx)
 	return m, nil
+}
+
+// Removed returns a channel closed once this member has been removed from
+// the cluster.
+func (m *Member) Removed() <-chan struct{} { return m.removed }
+
+// noteRemoved stops the process the way SIGTERM does: a member removed
+// from the cluster has nothing left to serve, and etcd exits too.
+func (m *Member) noteRemoved() {
+	m.removedOnce.Do(func() {
+		m.lg.Error("the member has been permanently removed from the cluster")
+		close(m.removed)
+		_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	})
 }
 
 // open opens the engine, rebuilds the store, and starts raft, which replays
@@ -78,19 +110,70 @@ func (m *Member) open(ctx context.Context) error {
 		QuotaBackendBytes: m.cfg.quota(),
 		Version:           APIVersion,
 	}, m.store, m.dbSize)
-	rcfg, err := m.raftConfig()
+	if err := m.api.LoadMembership(ctx); err != nil {
+		return err
+	}
+	rcfg, initial, err := m.raftConfig(ctx)
 	if err != nil {
 		return err
 	}
+	m.startID = rcfg.MemberID
+	if err := m.startPeers(rcfg.MemberID, initial); err != nil {
+		return err
+	}
+	rcfg.Transport = m.tr
+	m.api.SetMembershipHook(m.membershipChanged)
 	m.node, err = raft.Start(rcfg, m.api, opened.ConsistentIndex)
 	if err != nil {
+		if errors.Is(err, raft.ErrIDMismatch) {
+			return fmt.Errorf("the WAL in %s belongs to another cluster or member than --initial-cluster and --initial-cluster-token describe: %w", m.cfg.WALDir, err)
+		}
 		return err
 	}
+	m.self.Store(m.node.MemberID())
+	m.tr.SetRaft(m.node)
 	m.api.SetRaft(raftAdapter{m.node})
+	m.membershipChanged(m.api.Members())
 	return nil
 }
 
-func (m *Member) raftConfig() (raft.Config, error) {
+// startPeers starts the transport with the known members as peers and
+// serves it on the peer URLs.
+func (m *Member) startPeers(self uint64, initial []etcdapi.Member) error {
+	m.tr = peer.New(peer.Config{
+		Logger:    m.lg.Named("peer"),
+		IsRemoved: m.api.IsRemoved,
+		OnRemoved: m.noteRemoved,
+		Members:   peerMembers(m.api),
+	})
+	known := m.api.Members()
+	if len(known) == 0 {
+		known = initial
+	}
+	syncPeers(m.tr, self, known)
+	var err error
+	m.peers, err = servePeers(m.lg, m.cfg, m.tr)
+	return err
+}
+
+// membershipChanged keeps the transport's peers in step with the members,
+// and notices this member's own removal.
+func (m *Member) membershipChanged(ms []etcdapi.Member) {
+	self := m.self.Load()
+	if self == 0 {
+		self = m.startID
+	}
+	if len(ms) > 0 {
+		syncPeers(m.tr, self, ms)
+	}
+	if self != 0 && m.api.IsRemoved(self) {
+		m.noteRemoved()
+	}
+}
+
+// raftConfig returns the raft configuration and, for a member without a
+// WAL, the members it starts with.
+func (m *Member) raftConfig(ctx context.Context) (raft.Config, []etcdapi.Member, error) {
 	rcfg := raft.Config{
 		Logger:        m.lg.Named("raft"),
 		WALDir:        m.cfg.WALDir,
@@ -99,26 +182,27 @@ func (m *Member) raftConfig() (raft.Config, error) {
 		SnapshotCount: m.cfg.SnapshotCount,
 	}
 	// A member that has a WAL already belongs to a cluster: as etcd does,
-	// it takes its identity and membership from there and ignores the
-	// --initial-* flags.
+	// it takes its identity and membership from there. Only a member of a
+	// new cluster checks that the WAL is the one its flags describe, so
+	// that a data dir of another cluster is refused rather than joined.
 	exists, err := wal.Exist(m.cfg.WALDir)
-	if err != nil || exists {
-		return rcfg, err
-	}
-	members, err := parseInitialCluster(m.cfg.InitialCluster, m.cfg.InitialClusterToken)
 	if err != nil {
-		return raft.Config{}, err
+		return rcfg, nil, err
 	}
-	me, err := self(members, m.cfg.Name, m.cfg.InitialAdvertisePeerURLs)
-	if err != nil {
-		return raft.Config{}, err
+	if exists {
+		if m.cfg.InitialClusterState == "new" {
+			members, err := parseInitialCluster(m.cfg.InitialCluster, m.cfg.InitialClusterToken)
+			if err != nil {
+				return rcfg, nil, err
+			}
+			if me, err := self(members, m.cfg.Name, m.cfg.InitialAdvertisePeerURLs); err == nil {
+				rcfg.MemberID, rcfg.ClusterID = me.ID, clusterID(members)
+			}
+		}
+		return rcfg, nil, nil
 	}
-	peers := make([]raft.Peer, len(members))
-	for i, p := range members {
-		peers[i] = raft.Peer{ID: p.ID, URLs: p.PeerURLs}
-	}
-	rcfg.MemberID, rcfg.ClusterID, rcfg.Peers = me.ID, clusterID(members), peers
-	return rcfg, nil
+	initial, err := m.identity(ctx, &rcfg)
+	return rcfg, initial, err
 }
 
 // waitLeader waits until raft knows a leader, as etcd waits before it
@@ -149,6 +233,9 @@ func (m *Member) dbSize() (int64, int64) {
 // Close stops serving, stops raft, flushes the store and closes the engine,
 // in that order, so that nothing acknowledged is lost.
 func (m *Member) Close() {
+	if m.stopPublish != nil {
+		m.stopPublish()
+	}
 	if m.clients != nil {
 		m.clients.stop()
 	}
@@ -157,6 +244,12 @@ func (m *Member) Close() {
 	}
 	if m.node != nil {
 		m.node.Stop()
+	}
+	if m.peers != nil {
+		m.peers.stop()
+	}
+	if m.tr != nil {
+		m.tr.Stop()
 	}
 	if m.store != nil {
 		if err := m.store.Close(); err != nil {

@@ -1,6 +1,8 @@
 package host
 
 import (
+	"context"
+
 	"github.com/metastore/metastore/etcdapi"
 	"github.com/metastore/metastore/raft"
 )
@@ -19,4 +21,18 @@ func (a raftAdapter) Status() etcdapi.RaftStatus {
 		AppliedIndex: st.AppliedIndex,
 		IsLearner:    st.IsLearner,
 	}
+}
+
+var _ etcdapi.ClusterRaft = raftAdapter{}
+
+func (a raftAdapter) LeaderProgress(ctx context.Context) (map[uint64]uint64, bool, error) {
+	pr, _, ok, err := a.Node.LeaderProgress(ctx)
+	if err != nil || !ok {
+		return nil, ok, err
+	}
+	match := make(map[uint64]uint64, len(pr))
+	for id, p := range pr {
+		match[id] = p.Match
+	}
+	return match, true, nil
 }

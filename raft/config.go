@@ -22,6 +22,7 @@ const (
 // Peer is an initial voter of a new cluster.
 type Peer struct {
 	ID   uint64   `json:"id"`
+	Name string   `json:"name,omitempty"`
 	URLs []string `json:"urls"`
 }
 

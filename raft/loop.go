@@ -3,6 +3,7 @@ package raft
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -79,7 +80,12 @@ func (n *Node) processEvents(tick <-chan time.Time, block bool) bool {
 }
 
 func (n *Node) propose(p proposal) {
-	err := n.rn.Propose(p.data)
+	var err error
+	if p.cc != nil {
+		err = n.rn.ProposeConfChange(p.cc)
+	} else {
+		err = n.rn.Propose(p.data)
+	}
 	if errors.Is(err, etcdraft.ErrProposalDropped) {
 		err = ErrProposalDropped
 	}
@@ -182,6 +188,7 @@ func (n *Node) applyConfChanges(ents []*raftpb.Entry) error {
 		default:
 			continue
 		}
+		cc = n.guardConfChange(cc)
 		cs := n.rn.ApplyConfChange(cc)
 		n.confs.add(e.GetIndex(), cs)
 		n.updateLearner(cs)
@@ -252,3 +259,20 @@ func (n *Node) updateLearner(cs *raftpb.ConfState) {
 
 // idString formats a member id as etcd does: lower-case hex.
 func idString(id uint64) string { return strconv.FormatUint(id, 16) }
+
+// guardConfChange turns a change raft cannot make (a voter demoted to a
+// learner, which the host refuses before proposing) into a no-op, so that a
+// racing proposal cannot stop the node.
+func (n *Node) guardConfChange(cc raftpb.ConfChangeI) raftpb.ConfChangeI {
+	v1, ok := cc.(*raftpb.ConfChange)
+	if !ok || v1.GetType() != raftpb.ConfChangeAddLearnerNode {
+		return cc
+	}
+	if slices.Contains(n.confs.current().GetVoters(), v1.GetNodeId()) {
+		n.lg.Warn("raft: ignoring conf change that would demote a voter", zap.String("member-id", idString(v1.GetNodeId())))
+		noop := proto.Clone(v1).(*raftpb.ConfChange)
+		noop.NodeId = new(uint64)
+		return noop
+	}
+	return cc
+}

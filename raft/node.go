@@ -62,9 +62,11 @@ type Node struct {
 	err      error
 }
 
-// proposal is a Propose call waiting for raft to take or drop its data.
+// proposal is a Propose or ProposeConfChange call waiting for raft to
+// take or drop it.
 type proposal struct {
 	data []byte
+	cc   raftpb.ConfChangeI // set for a conf change
 	errc chan error
 }
 
@@ -137,10 +139,20 @@ func newNode(cfg Config, applier Applier, appliedIndex uint64, r *restored, rn *
 // if ctx ends first, ErrProposalDropped if raft dropped it (no leader is
 // known, or leadership is being transferred) and ErrStopped after Stop.
 func (n *Node) Propose(ctx context.Context, data []byte) error {
+	return n.submit(ctx, proposal{data: data, errc: make(chan error, 1)})
+}
+
+// ProposeConfChange proposes a membership change. It returns as Propose
+// does; the change takes effect in raft when its entry is committed, and
+// the Applier sees the entry after that.
+func (n *Node) ProposeConfChange(ctx context.Context, cc raftpb.ConfChangeI) error {
+	return n.submit(ctx, proposal{cc: cc, errc: make(chan error, 1)})
+}
+
+func (n *Node) submit(ctx context.Context, p proposal) error {
 	if n.stopped() {
 		return ErrStopped
 	}
-	p := proposal{data: data, errc: make(chan error, 1)}
 	select {
 	case n.propc <- p:
 	case <-ctx.Done():

@@ -121,6 +121,7 @@ type Member struct {
 	client  string // client URL, http://127.0.0.1:port
 	peer    string // peer URL, http://127.0.0.1:port
 	cluster string // --initial-cluster value
+	state   string // --initial-cluster-state, when not the default
 
 	out *logBuffer
 
@@ -252,6 +253,9 @@ func (m *Member) args() []string {
 		"--listen-peer-urls", m.peer,
 		"--initial-advertise-peer-urls", m.peer,
 		"--initial-cluster", m.cluster,
+	}
+	if m.state != "" {
+		args = append(args, "--initial-cluster-state", m.state)
 	}
 	return append(args, m.cfg.args...)
 }

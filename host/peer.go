@@ -1,0 +1,177 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+
+	"github.com/metastore/metastore/etcdapi"
+	"github.com/metastore/metastore/raft"
+	"github.com/metastore/metastore/raft/peer"
+)
+
+// peerListeners serve the raft transport on every --listen-peer-urls.
+type peerListeners struct {
+	server *grpc.Server
+	lis    []net.Listener
+}
+
+func servePeers(lg *zap.Logger, cfg Config, tr *peer.Transport) (*peerListeners, error) {
+	urls, err := parseURLs(cfg.ListenPeerURLs)
+	if err != nil {
+		return nil, err
+	}
+	p := &peerListeners{server: grpc.NewServer(peer.ServerOptions()...)}
+	for _, u := range urls {
+		l, err := net.Listen("tcp", u.Host)
+		if err != nil {
+			p.stop()
+			return nil, fmt.Errorf("--listen-peer-urls: %w", err)
+		}
+		p.lis = append(p.lis, l)
+	}
+	tr.Register(p.server)
+	for _, l := range p.lis {
+		go func() {
+			if err := p.server.Serve(l); err != nil {
+				lg.Debug("peer listener stopped", zap.Error(err))
+			}
+		}()
+	}
+	lg.Info("serving peer traffic", zap.String("listen-peer-urls", cfg.ListenPeerURLs))
+	return p, nil
+}
+
+func (p *peerListeners) stop() {
+	p.server.Stop()
+	for _, l := range p.lis {
+		_ = l.Close()
+	}
+}
+
+// syncPeers makes the transport's peers the members of ms.
+func syncPeers(tr *peer.Transport, self uint64, ms []etcdapi.Member) {
+	want := map[uint64]bool{}
+	for _, m := range ms {
+		if m.ID == self {
+			continue
+		}
+		want[m.ID] = true
+		tr.SetPeer(m.ID, m.PeerURLs)
+	}
+	for _, id := range tr.PeerIDs() {
+		if !want[id] {
+			tr.RemovePeer(id)
+		}
+	}
+}
+
+// identity decides the member and cluster ids and the initial peers of a
+// member without a WAL, from --initial-cluster and
+// --initial-cluster-state, as etcd does: a new cluster derives them from
+// the flags; a member joining an existing cluster asks the other members.
+func (m *Member) identity(ctx context.Context, rcfg *raft.Config) ([]etcdapi.Member, error) {
+	members, err := parseInitialCluster(m.cfg.InitialCluster, m.cfg.InitialClusterToken)
+	if err != nil {
+		return nil, err
+	}
+	if m.cfg.InitialClusterState == "new" {
+		me, err := self(members, m.cfg.Name, m.cfg.InitialAdvertisePeerURLs)
+		if err != nil {
+			return nil, err
+		}
+		rcfg.MemberID, rcfg.ClusterID = me.ID, clusterID(members)
+		out := make([]etcdapi.Member, len(members))
+		for i, p := range members {
+			rcfg.Peers = append(rcfg.Peers, raft.Peer{ID: p.ID, Name: p.Name, URLs: p.PeerURLs})
+			out[i] = etcdapi.Member{ID: p.ID, Name: p.Name, PeerURLs: p.PeerURLs}
+		}
+		return out, nil
+	}
+	return m.join(ctx, rcfg, members)
+}
+
+// join asks the other members of --initial-cluster for the cluster id and
+// finds this member, added beforehand with MemberAdd, by its advertised
+// peer URLs.
+func (m *Member) join(ctx context.Context, rcfg *raft.Config, initial []clusterMember) ([]etcdapi.Member, error) {
+	mine := strings.Split(m.cfg.InitialAdvertisePeerURLs, ",")
+	var urls []string
+	for _, p := range initial {
+		if p.Name != m.cfg.Name {
+			urls = append(urls, p.PeerURLs...)
+		}
+	}
+	if len(urls) == 0 {
+		return nil, errors.New("--initial-cluster-state=existing needs the other members in --initial-cluster")
+	}
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cid, remote, err := peer.FetchMembers(fctx, urls)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]etcdapi.Member, 0, len(remote))
+	for _, r := range remote {
+		out = append(out, etcdapi.Member{ID: r.ID, Name: r.Name, PeerURLs: r.PeerURLs, IsLearner: r.IsLearner})
+		if sameURLs(r.PeerURLs, mine) {
+			rcfg.MemberID = r.ID
+		}
+	}
+	if rcfg.MemberID == 0 {
+		return nil, fmt.Errorf("no member of cluster %x has the peer URLs %s: add this member with `etcdctl member add` first",
+			cid, m.cfg.InitialAdvertisePeerURLs)
+	}
+	rcfg.ClusterID = cid
+	m.lg.Info("joining an existing cluster", zap.String("cluster-id", fmt.Sprintf("%x", cid)),
+		zap.String("member-id", fmt.Sprintf("%x", rcfg.MemberID)))
+	return out, nil
+}
+
+func sameURLs(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+// peerMembers lists the membership for a joining member's Members call.
+func peerMembers(api *etcdapi.Server) func() []peer.Member {
+	return func() []peer.Member {
+		ms := api.Members()
+		out := make([]peer.Member, len(ms))
+		for i, m := range ms {
+			out[i] = peer.Member{ID: m.ID, Name: m.Name, PeerURLs: m.PeerURLs, IsLearner: m.IsLearner}
+		}
+		return out
+	}
+}
+
+// publish proposes this member's name and client URLs until it succeeds,
+// as etcd's publish: until then other members list it without them.
+func (m *Member) publish(ctx context.Context) {
+	urls := strings.Split(m.cfg.AdvertiseClientURLs, ",")
+	for {
+		pctx, cancel := context.WithTimeout(ctx, m.cfg.requestTimeout())
+		err := m.api.PublishAttributes(pctx, m.cfg.Name, urls)
+		cancel()
+		if err == nil {
+			m.lg.Info("published local member attributes to the cluster", zap.String("name", m.cfg.Name),
+				zap.Strings("client-urls", urls))
+			return
+		}
+		m.lg.Warn("failed to publish local member attributes; retrying", zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}

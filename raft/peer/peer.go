@@ -1,0 +1,298 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	etcdraft "go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// Limits of one batch frame.
+const (
+	maxBatchMsgs  = 512
+	maxBatchBytes = 4 << 20
+)
+
+// peer is the sending side towards one member: a message queue drained
+// into a stream, and a snapshot slot drained into snapshot streams.
+type peer struct {
+	t           *Transport
+	lg          *zap.Logger
+	id          uint64
+	msgc        chan *raftpb.Message
+	snapc       chan *raftpb.Message
+	unreachable chan struct{}
+	stopc       chan struct{}
+	stopOnce    sync.Once
+
+	mu    sync.Mutex
+	urls  []string
+	conn  *grpc.ClientConn
+	fails int // consecutive stream failures, for log levels
+}
+
+func newPeer(t *Transport, id uint64, urls []string) *peer {
+	return &peer{
+		t: t, lg: t.lg.With(zap.String("peer-id", idString(id))), id: id, urls: urls,
+		msgc:        make(chan *raftpb.Message, t.cfg.QueueSize),
+		snapc:       make(chan *raftpb.Message, 1),
+		unreachable: make(chan struct{}, 1),
+		stopc:       make(chan struct{}),
+	}
+}
+
+// enqueue queues m without blocking; it runs on the raft loop, so raft is
+// told about drops from the peer's goroutines, never from here.
+func (p *peer) enqueue(m *raftpb.Message) {
+	if m.GetType() == raftpb.MsgSnap {
+		select {
+		case p.snapc <- m:
+		default:
+			if r := p.t.node(); r != nil {
+				go r.ReportSnapshot(p.id, etcdraft.SnapshotFailure)
+			}
+		}
+		return
+	}
+	select {
+	case p.msgc <- m:
+	default:
+		select {
+		case p.unreachable <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (p *peer) getURLs() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.urls
+}
+
+// setURLs changes the peer's URLs; the next stream dials the new ones.
+func (p *peer) setURLs(urls []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.urls = urls
+	if p.conn != nil {
+		_ = p.conn.Close()
+		p.conn = nil
+	}
+}
+
+func (p *peer) stop() {
+	p.stopOnce.Do(func() { close(p.stopc) })
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.conn != nil {
+		_ = p.conn.Close()
+		p.conn = nil
+	}
+}
+
+// connection returns the client connection, dialling the peer's first URL
+// that parses. gRPC connects lazily and reconnects by itself.
+func (p *peer) connection() (*grpc.ClientConn, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.conn != nil {
+		return p.conn, nil
+	}
+	var target string
+	for _, raw := range p.urls {
+		if u, err := url.Parse(raw); err == nil && u.Host != "" {
+			target = u.Host
+			break
+		}
+	}
+	if target == "" {
+		return nil, fmt.Errorf("peer: no usable URL in %v", p.urls)
+	}
+	conn, err := dial(target)
+	if err != nil {
+		return nil, err
+	}
+	p.conn = conn
+	return conn, nil
+}
+
+func dial(target string) (*grpc.ClientConn, error) {
+	return grpc.NewClient("passthrough:///"+target,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(
+			grpc.ForceCodec(frameCodec{}),
+			grpc.MaxCallRecvMsgSize(math.MaxInt32),
+			grpc.MaxCallSendMsgSize(math.MaxInt32)),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second}),
+	)
+}
+
+// streamContext carries the identities every peer stream announces.
+func (p *peer) streamContext(ctx context.Context) (context.Context, error) {
+	r := p.t.node()
+	if r == nil {
+		return nil, errors.New("peer: the local node is not started")
+	}
+	return metadata.AppendToOutgoingContext(ctx,
+		mdClusterID, idString(r.ClusterID()),
+		mdFrom, idString(r.MemberID()),
+		mdTo, idString(p.id)), nil
+}
+
+// runMessages drains the queue into one stream, a batch per frame, and
+// reopens the stream after a failure.
+func (p *peer) runMessages() {
+	defer p.t.wg.Done()
+	var s *msgStream
+	defer func() { s.close() }()
+	for {
+		var first *raftpb.Message
+		select {
+		case first = <-p.msgc:
+		case <-p.unreachable:
+			p.reportUnreachable()
+			continue
+		case <-p.stopc:
+			return
+		}
+		b, err := encodeBatch(p.drain(first))
+		if err != nil {
+			p.lg.Error("peer: dropping messages", zap.Error(err))
+			continue
+		}
+		if s == nil {
+			if s, err = p.openMsgStream(); err != nil {
+				p.failed(err)
+				continue
+			}
+		}
+		if err := s.s.SendMsg(&frame{b: b}); err != nil {
+			err = streamErr(s.s, err)
+			s.close()
+			s = nil
+			p.failed(err)
+			continue
+		}
+		p.succeeded()
+	}
+}
+
+// msgStream is an open message stream and the cancel that closes it.
+type msgStream struct {
+	s      grpc.ClientStream
+	cancel context.CancelFunc
+}
+
+func (s *msgStream) close() {
+	if s != nil {
+		s.cancel()
+	}
+}
+
+func (p *peer) openMsgStream() (*msgStream, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := p.openStream(ctx, &streamDesc, methodStream)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	return &msgStream{s: s, cancel: cancel}, nil
+}
+
+// drain returns first and the messages queued behind it, within the
+// batch limits.
+func (p *peer) drain(first *raftpb.Message) []*raftpb.Message {
+	batch := []*raftpb.Message{first}
+	size := entryBytes(first)
+	for len(batch) < maxBatchMsgs && size < maxBatchBytes {
+		select {
+		case m := <-p.msgc:
+			batch = append(batch, m)
+			size += entryBytes(m)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+func entryBytes(m *raftpb.Message) int {
+	n := 0
+	for _, e := range m.GetEntries() {
+		n += len(e.GetData())
+	}
+	return n
+}
+
+func (p *peer) openStream(ctx context.Context, desc *grpc.StreamDesc, method string) (grpc.ClientStream, error) {
+	conn, err := p.connection()
+	if err != nil {
+		return nil, err
+	}
+	ctx, err = p.streamContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return conn.NewStream(ctx, desc, method)
+}
+
+// failed reports the peer unreachable, logs why (louder for errors an
+// operator must fix), and pauses before the next attempt.
+func (p *peer) failed(err error) {
+	p.reportUnreachable()
+	p.mu.Lock()
+	p.fails++
+	fails := p.fails
+	p.mu.Unlock()
+	st, _ := status.FromError(err)
+	switch {
+	case st.Code() == codes.PermissionDenied && st.Message() == errRemovedMessage:
+		p.t.noteRemoved()
+	case st.Code() == codes.FailedPrecondition:
+		if fails%100 == 1 {
+			p.lg.Error("peer refused this member", zap.String("reason", st.Message()))
+		}
+	case fails == 1:
+		p.lg.Warn("peer unreachable", zap.Strings("urls", p.getURLs()), zap.Error(err))
+	default:
+		p.lg.Debug("peer still unreachable", zap.Error(err))
+	}
+	select {
+	case <-time.After(p.t.cfg.RetryInterval):
+	case <-p.stopc:
+	}
+}
+
+func (p *peer) succeeded() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.fails > 0 {
+		p.lg.Info("peer reachable again")
+	}
+	p.fails = 0
+}
+
+func (p *peer) reportUnreachable() {
+	if r := p.t.node(); r != nil {
+		r.ReportUnreachable(p.id)
+	}
+}
+
+func idString(id uint64) string { return strconv.FormatUint(id, 16) }
+
+func parseID(s string) (uint64, error) { return strconv.ParseUint(s, 16, 64) }

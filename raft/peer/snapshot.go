@@ -1,0 +1,188 @@
+package peer
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	etcdraft "go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+)
+
+const (
+	snapshotChunkBytes = 1 << 20
+	// snapshotTimeout bounds the transfer of one snapshot.
+	snapshotTimeout = 30 * time.Minute
+)
+
+// runSnapshots sends the MsgSnap messages raft gives this peer, one at a
+// time, each on its own stream.
+func (p *peer) runSnapshots() {
+	defer p.t.wg.Done()
+	for {
+		select {
+		case m := <-p.snapc:
+			p.sendSnapshot(m)
+		case <-p.stopc:
+			return
+		}
+	}
+}
+
+// sendSnapshot streams m, then the state behind it, and reports the
+// outcome to raft.
+func (p *peer) sendSnapshot(m *raftpb.Message) {
+	r := p.t.node()
+	if r == nil {
+		return
+	}
+	start := time.Now()
+	index := m.GetSnapshot().GetMetadata().GetIndex()
+	p.lg.Info("sending snapshot", zap.Uint64("index", index))
+	bytes, err := p.streamSnapshot(m)
+	if err != nil {
+		p.lg.Warn("sending snapshot failed", zap.Uint64("index", index), zap.Error(err))
+		r.ReportUnreachable(p.id)
+		r.ReportSnapshot(p.id, etcdraft.SnapshotFailure)
+		return
+	}
+	p.lg.Info("sent snapshot", zap.Uint64("index", index), zap.Int64("bytes", bytes),
+		zap.Duration("took", time.Since(start)))
+	r.ReportSnapshot(p.id, etcdraft.SnapshotFinish)
+}
+
+func (p *peer) streamSnapshot(m *raftpb.Message) (int64, error) {
+	if p.t.cfg.Snapshotter == nil {
+		return 0, errors.New("peer: no snapshotter configured")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), snapshotTimeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-p.stopc:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	s, err := p.openStream(ctx, &snapshotDesc, methodSnapshot)
+	if err != nil {
+		return 0, err
+	}
+	head, err := proto.Marshal(m)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.SendMsg(&frame{b: head}); err != nil {
+		return 0, streamErr(s, err)
+	}
+	cw := &chunkWriter{s: s}
+	bw := bufio.NewWriterSize(cw, snapshotChunkBytes)
+	if err := p.t.cfg.Snapshotter.WriteSnapshot(ctx, m, bw); err != nil {
+		return cw.n, streamErr(s, err)
+	}
+	if err := bw.Flush(); err != nil {
+		return cw.n, streamErr(s, err)
+	}
+	if err := s.CloseSend(); err != nil {
+		return cw.n, err
+	}
+	return cw.n, s.RecvMsg(&frame{})
+}
+
+// streamErr prefers the server's reason when the stream ended on its side.
+func streamErr(s grpc.ClientStream, err error) error {
+	if errors.Is(err, io.EOF) {
+		if rerr := s.RecvMsg(&frame{}); rerr != nil {
+			return rerr
+		}
+	}
+	return err
+}
+
+// chunkWriter sends each write as one frame.
+type chunkWriter struct {
+	s grpc.ClientStream
+	n int64
+}
+
+func (w *chunkWriter) Write(b []byte) (int, error) {
+	if err := w.s.SendMsg(&frame{b: append([]byte(nil), b...)}); err != nil {
+		return 0, err
+	}
+	w.n += int64(len(b))
+	return len(b), nil
+}
+
+// serveSnapshot receives a MsgSnap and its state, hands the state to the
+// Snapshotter and, once that has kept it, steps the message into raft.
+func (t *Transport) serveSnapshot(ss grpc.ServerStream) error {
+	r, from, err := t.accept(ss.Context())
+	if err != nil {
+		return err
+	}
+	head := &frame{}
+	if err := ss.RecvMsg(head); err != nil {
+		return err
+	}
+	m := &raftpb.Message{}
+	if err := proto.Unmarshal(head.b, m); err != nil || m.GetType() != raftpb.MsgSnap || m.GetFrom() != from {
+		return status.Error(codes.InvalidArgument, "peer: a snapshot stream must start with a MsgSnap from its sender")
+	}
+	if t.cfg.Snapshotter == nil {
+		return status.Error(codes.Unimplemented, "peer: this member cannot receive snapshots")
+	}
+	index := m.GetSnapshot().GetMetadata().GetIndex()
+	t.lg.Info("receiving snapshot", zap.String("from", idString(from)), zap.Uint64("index", index))
+	fr := &frameReader{ss: ss}
+	if err := t.cfg.Snapshotter.ReceiveSnapshot(ss.Context(), m, fr); err != nil {
+		t.lg.Warn("receiving snapshot failed", zap.Uint64("index", index), zap.Error(err))
+		return status.Errorf(codes.Internal, "peer: receive snapshot: %v", err)
+	}
+	// Whatever the Snapshotter left unread.
+	if _, err := io.Copy(io.Discard, fr); err != nil {
+		return err
+	}
+	t.lg.Info("received snapshot", zap.Uint64("index", index), zap.Int64("bytes", fr.n))
+	if err := r.Step(ss.Context(), m); err != nil {
+		return status.Errorf(codes.Unavailable, "peer: %v", err)
+	}
+	return ss.SendMsg(&frame{})
+}
+
+// frameReader reads the chunk frames of a snapshot stream as one stream of
+// bytes, up to the client's CloseSend.
+type frameReader struct {
+	ss  grpc.ServerStream
+	buf []byte
+	n   int64
+	eof bool
+}
+
+func (r *frameReader) Read(b []byte) (int, error) {
+	for len(r.buf) == 0 {
+		if r.eof {
+			return 0, io.EOF
+		}
+		f := &frame{}
+		if err := r.ss.RecvMsg(f); err != nil {
+			if errors.Is(err, io.EOF) {
+				r.eof = true
+				return 0, io.EOF
+			}
+			return 0, fmt.Errorf("peer: snapshot stream: %w", err)
+		}
+		r.buf = f.b
+	}
+	n := copy(b, r.buf)
+	r.buf = r.buf[n:]
+	r.n += int64(n)
+	return n, nil
+}

@@ -45,9 +45,11 @@ func Main(args []string, environ []string, stdout, stderr io.Writer) int {
 		lg.Error("failed to start", zap.Error(err))
 		return 1
 	}
-	<-ctx.Done()
+	m = superviseMember(ctx, lg, cfg, m)
 	lg.Info("received signal, shutting down")
-	m.Close()
+	if m != nil {
+		m.Close()
+	}
 	lg.Info("stopped")
 	return 0
 }

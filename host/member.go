@@ -123,7 +123,7 @@ func (m *Member) open(ctx context.Context) error {
 	}
 	rcfg.Transport = m.tr
 	m.api.SetMembershipHook(m.membershipChanged)
-	m.node, err = raft.Start(rcfg, m.api, opened.ConsistentIndex)
+	m.node, err = raft.Start(rcfg, m.applier(), opened.ConsistentIndex)
 	if err != nil {
 		if errors.Is(err, raft.ErrIDMismatch) {
 			return fmt.Errorf("the WAL in %s belongs to another cluster or member than --initial-cluster and --initial-cluster-token describe: %w", m.cfg.WALDir, err)

@@ -25,7 +25,7 @@ var _ hclog.Logger = (*pluginLogger)(nil)
 // name; its lines carry the logger name plugin.<kind>.<name>.
 func newPluginLogger(lg *zap.Logger, kind, name string) *pluginLogger {
 	full := "plugin." + kind + "." + name
-	return &pluginLogger{lg: lg.Named(full), name: full}
+	return &pluginLogger{lg: lg.Named(full).WithOptions(zap.WithCaller(false)), name: full}
 }
 
 func (l *pluginLogger) Log(level hclog.Level, msg string, args ...any) {

@@ -51,6 +51,7 @@ func Serve(cfg ServeConfig) {
 			cfg.Cleanup()
 		}
 	}
+	cfg.Logger.Info("plugin starting", "pid", os.Getpid(), "host-pid", os.Getppid())
 	go watchParent(cfg.Logger, cleanup)
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  cfg.Handshake,

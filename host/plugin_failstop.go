@@ -1,0 +1,127 @@
+package host
+
+import (
+	"context"
+	"time"
+
+	"go.etcd.io/raft/v3/raftpb"
+	"go.uber.org/zap"
+
+	"github.com/metastore/metastore/etcdapi"
+	"github.com/metastore/metastore/raft"
+)
+
+// A storage engine in a plugin process can die under a running member. The
+// member then fails stop and starts again in-process, the way it would
+// after a crash:
+//
+//  1. The engine is marked failed (its process exited, missed pings, or a
+//     call failed with ErrUnavailable); its process is killed and every
+//     later call answers ErrUnavailable, so nothing the member still
+//     holds in memory reaches the disk after the failure.
+//  2. The raft applier stops applying: entries committed from then on
+//     stay in the WAL only, and their waiting clients get no answer.
+//  3. superviseMember closes the member (clients get Unavailable: the
+//     listeners close and pending requests fail with "server stopped"),
+//     then starts a new one with the same configuration: a new plugin
+//     process, Open returns the engine's consistent index, and raft
+//     replays every WAL entry above it. Starts that fail are retried with
+//     backoff.
+//
+// An entry is acknowledged only after raft has made it durable in the WAL,
+// so the replay re-applies everything acknowledged that the engine had not
+// persisted. A full restart, rather than re-pointing the running store at
+// a new engine, keeps one recovery path for crashes and plugin failures.
+
+// failableEngine is an engine that can fail on its own: a plugin engine.
+type failableEngine interface {
+	Failed() <-chan struct{}
+	Cause() error
+}
+
+// Restart backoff after a failed engine.
+const (
+	recoverBackoffMin = 200 * time.Millisecond
+	recoverBackoffMax = 10 * time.Second
+)
+
+// EngineFailed returns a channel closed once the member's storage engine
+// has failed; it is nil, never ready, for an engine linked into the host.
+func (m *Member) EngineFailed() <-chan struct{} {
+	if f, ok := m.engine.(failableEngine); ok {
+		return f.Failed()
+	}
+	return nil
+}
+
+// engineFailure is why the engine failed, nil if it has not.
+func (m *Member) engineFailure() error {
+	if f, ok := m.engine.(failableEngine); ok {
+		return f.Cause()
+	}
+	return nil
+}
+
+// applier is what raft applies entries through: the API's state machine,
+// guarded for a plugin engine so that nothing is applied once the engine
+// has failed.
+func (m *Member) applier() raft.Applier {
+	if f, ok := m.engine.(failableEngine); ok {
+		return failStopApplier{Server: m.api, failed: f.Failed()}
+	}
+	return m.api
+}
+
+// failStopApplier applies entries until the engine fails, then drops them:
+// the member is about to restart and replay them from the WAL.
+type failStopApplier struct {
+	*etcdapi.Server
+	failed <-chan struct{}
+}
+
+func (a failStopApplier) Apply(entries []*raftpb.Entry) {
+	select {
+	case <-a.failed:
+	default:
+		a.Server.Apply(entries)
+	}
+}
+
+// superviseMember returns m's replacement once ctx is done, after
+// restarting the member whenever its storage engine fails. It returns nil
+// if ctx ended while no member was running.
+func superviseMember(ctx context.Context, lg *zap.Logger, cfg Config, m *Member) *Member {
+	for {
+		select {
+		case <-ctx.Done():
+			return m
+		case <-m.EngineFailed():
+		}
+		lg.Error("storage engine failed: the member stops serving, then reopens the engine and replays the WAL",
+			zap.Error(m.engineFailure()))
+		m.Close()
+		if m = restartMember(ctx, lg, cfg); m == nil {
+			return nil
+		}
+		lg.Info("member restarted after a storage engine failure")
+	}
+}
+
+// restartMember starts a member, retrying with backoff until it starts or
+// ctx ends (then it returns nil).
+func restartMember(ctx context.Context, lg *zap.Logger, cfg Config) *Member {
+	backoff := recoverBackoffMin
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		m, err := StartMember(ctx, lg, cfg)
+		if err == nil {
+			return m
+		}
+		lg.Error("restarting the member failed; retrying", zap.Error(err), zap.Duration("backoff", backoff))
+		backoff = min(2*backoff, recoverBackoffMax)
+	}
+}

@@ -59,7 +59,10 @@ COMPAT_TIMEOUT ?= 5m
 COMPAT_BUDGET  ?= 45m
 COMPAT_MINIMAL ?= true
 # EXPECT_DEBUG copies every server and etcdctl output line into the logs.
-COMPAT_ENV      = E2E_TEST_MINIMAL=$(COMPAT_MINIMAL) EXPECT_DEBUG=1
+# The *_BIN variables exported above are not for the suite: etcdctl would
+# warn about ETCDCTL_BIN, and the servers would see them as settings.
+COMPAT_ENV      = env -u METASTORE_BIN -u ETCDCTL_BIN -u ETCD_BIN -u BENCHMARK_BIN \
+	E2E_TEST_MINIMAL=$(COMPAT_MINIMAL) EXPECT_DEBUG=1
 COMPAT_FLAGS    = -go $(GO) -test-bin $(COMPAT_BIN)/common.test -bin-dir $(COMPAT_BIN) \
 	-fixtures "$$(cd tools/compat && $(TOOLS_ENV) $(GO) list -m -f '{{.Dir}}' go.etcd.io/etcd/tests/v3)/fixtures" \
 	-test-timeout $(COMPAT_TIMEOUT) -budget $(COMPAT_BUDGET)

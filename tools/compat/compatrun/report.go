@@ -174,11 +174,12 @@ func decode(r io.Reader, c *collector) error {
 
 var (
 	// locLine is how testing prefixes t.Error/t.Fatal/t.Skip output.
-	locLine = regexp.MustCompile(`^\s*([\w.-]+\.go:\d+): (.*)$`)
+	locLine = regexp.MustCompile(`^\s*([\w.-]+\.go:\d+): ?(.*)$`)
 	// testifyError is the message line of a testify assertion failure.
 	testifyError = regexp.MustCompile(`^\s*Error:\s+(.*)$`)
-	// continuation is a testify message's following lines.
-	continuation = regexp.MustCompile(`^\s+\t\s*(\S.*)$`)
+	// continuation is a line continuing a testify field: blank where the
+	// field name would be.
+	continuation = regexp.MustCompile(`^\s*\t\s+\t(.*)$`)
 )
 
 // noise are output lines of the suite that are logs, not verdicts.
@@ -244,19 +245,80 @@ func diedReason(lines []string) string {
 	return ""
 }
 
+// testifyReason reads a testify failure: its Error: field and the lines
+// continuing it. When the error is a command that failed (the framework's
+// "... after running [cmd], last lines:" followed by the command's output),
+// it becomes "<command>: <the command's last error line>".
 func testifyReason(lines []string) string {
 	for i, line := range lines {
 		m := testifyError.FindStringSubmatch(line)
 		if m == nil {
 			continue
 		}
-		r := m[1]
-		if i+1 < len(lines) {
-			if n := continuation.FindStringSubmatch(lines[i+1]); n != nil && !strings.Contains(n[1], ":\t") {
-				r += " " + n[1]
+		var cont []string
+		for _, next := range lines[i+1:] {
+			n := continuation.FindStringSubmatch(next)
+			if n == nil {
+				break
 			}
+			cont = append(cont, strings.TrimSpace(n[1]))
+		}
+		r := m[1]
+		if len(cont) > 0 {
+			r += " " + cont[0]
+		}
+		if !strings.Contains(r, "last lines:") {
+			return r + messages(lines[i+1:])
+		}
+		if c := failedCommand.FindStringSubmatch(r); c != nil {
+			r = c[1] + c[2]
+		}
+		if last := lastErrorLine(cont[1:]); last != "" {
+			r += ": " + last
 		}
 		return r
+	}
+	return ""
+}
+
+// testifyMessages is the field holding an assertion's own message.
+var testifyMessages = regexp.MustCompile(`^\s*\tMessages:\s*\t(.*)$`)
+
+// messages returns ": <the Messages field>" of the assertion whose other
+// fields follow, or "".
+func messages(fields []string) string {
+	for _, l := range fields {
+		if m := testifyMessages.FindStringSubmatch(l); m != nil {
+			return ": " + m[1]
+		}
+		if !strings.HasPrefix(strings.TrimLeft(l, " "), "\t") {
+			return ""
+		}
+	}
+	return ""
+}
+
+// failedCommand finds the command in the framework's error, without its
+// path and its leading --flags (endpoints, mostly).
+var failedCommand = regexp.MustCompile(`after running \[(?:\S*/)?((?:etcdctl|etcdutl|etcd)\b)(?: --\S+)*([^\]]*)\]`)
+
+// lastErrorLine is a command's last "Error:" line, else its last line with
+// a gRPC error, else its last line that is not a JSON log.
+func lastErrorLine(out []string) string {
+	for _, keep := range []func(string) bool{
+		func(l string) bool { return strings.HasPrefix(l, "Error:") },
+		func(l string) bool { return strings.Contains(l, "rpc error") && !strings.HasPrefix(l, "{") },
+		func(l string) bool { return l != "" && !strings.HasPrefix(l, "{") },
+	} {
+		last := ""
+		for _, l := range out {
+			if keep(l) {
+				last = l
+			}
+		}
+		if last != "" {
+			return last
+		}
 	}
 	return ""
 }
@@ -280,6 +342,9 @@ func locReason(lines []string, failed bool) string {
 		return ""
 	}
 	m := locLine.FindStringSubmatch(lines[i])
+	if strings.TrimSpace(m[2]) == "" {
+		return m[1] + ": (no message)"
+	}
 	if !strings.Contains(m[2], notReady) {
 		return m[1] + ": " + m[2]
 	}

@@ -29,6 +29,31 @@ func TestReason(t *testing.T) {
 			want: "Received unexpected error: etcdserver: request timed out",
 		},
 		{
+			name:   "command that failed",
+			status: Fail,
+			output: []string{
+				"        \tError:      \tReceived unexpected error:",
+				"        \t            \tRoleAdd failed: match not found.  Set EXPECT_DEBUG for more info Errs: [unexpected exit code [1] after running [/w/bin/etcdctl --endpoints=http://a:1,http://b:2 role add role0 -w json]], last lines:",
+				"        \t            \t{\"level\":\"warn\",\"msg\":\"retrying of unary invoker failed\"}",
+				"        \t            \tError: rpc error: code = Unimplemented desc = unknown service etcdserverpb.Auth",
+				"        \tTest:       \tTestDefragmentWithNoAuth",
+			},
+			want: "etcdctl role add role0 -w json: Error: rpc error: code = Unimplemented desc = unknown service etcdserverpb.Auth",
+		},
+		{
+			name:   "assertion with a message",
+			status: Fail,
+			output: []string{
+				"    e2e.go:146: ",
+				"        \tError Trace:\te2e.go:146",
+				"        \tError:      \tShould be true",
+				"        \tTest:       \tTestAuthority/x",
+				"        \tMessages:   \tGot \"a\" expected suffix \"b\"",
+				"    e2e.go:146: ",
+			},
+			want: `Should be true: Got "a" expected suffix "b"`,
+		},
+		{
 			name:   "fatal line after logs",
 			status: Fail,
 			output: []string{

@@ -283,3 +283,30 @@ func TestMutexServerRestart(t *testing.T) {
 		assert.Empty(t, keys(t, c, "restart/"))
 	})
 }
+
+func TestLocker(t *testing.T) {
+	eachServer(t, func(t *testing.T, m *hosttest.Member) {
+		c := m.Client(t)
+		const workers, rounds = 3, 3
+		// Load and Store apart: without exclusion, increments get lost.
+		var n atomic.Int32
+		var wg sync.WaitGroup
+		for range workers {
+			l := concurrency.NewLocker(newSession(t, c), "locker")
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range rounds {
+					l.Lock()
+					v := n.Load()
+					time.Sleep(time.Millisecond)
+					n.Store(v + 1)
+					l.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		assert.Equal(t, int32(workers*rounds), n.Load())
+		assert.Empty(t, keys(t, c, "locker/"))
+	})
+}

@@ -52,6 +52,10 @@ type Config struct {
 	QuotaBackendBytes int64
 	// Version is the server version Status reports.
 	Version string
+	// WatchProgressNotifyInterval is how often a watcher that asked for
+	// progress notifications and got no events hears the current
+	// revision (--watch-progress-notify-interval); 0 means 10 minutes.
+	WatchProgressNotifyInterval time.Duration
 }
 
 // Server serves the etcd v3 API of one member.

@@ -32,6 +32,8 @@ type Config struct {
 	LogLevel                 string `koanf:"log-level"`
 	Logger                   string `koanf:"logger"`
 	StorageEngine            string `koanf:"storage-engine"`
+	// WatchProgressNotifyInterval is a duration ("10m", "500ms").
+	WatchProgressNotifyInterval time.Duration `koanf:"watch-progress-notify-interval"`
 	// Plugins is the plugin catalog; only the config file sets it.
 	Plugins []PluginConfig `koanf:"plugins"`
 }
@@ -62,6 +64,9 @@ func defaults() map[string]any {
 		"log-level":                   "info",
 		"logger":                      "zap",
 		"storage-engine":              "bbolt",
+		// A string, so that the flag, the environment and the file all
+		// take Go durations.
+		"watch-progress-notify-interval": "10m0s",
 	}
 }
 
@@ -91,6 +96,9 @@ func (c *Config) finish() error {
 	}
 	if err := c.finishPlugins(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.WatchProgressNotifyInterval <= 0 {
+		errs = append(errs, fmt.Errorf("--watch-progress-notify-interval must be positive"))
 	}
 	if c.Logger != "zap" {
 		errs = append(errs, fmt.Errorf("invalid value %q for --logger: only zap is supported", c.Logger))

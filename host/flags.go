@@ -21,6 +21,8 @@ var flagHelp = map[string]string{
 	"log-level":                   "log level: debug, info, warn, error, panic or fatal",
 	"logger":                      "logger implementation: zap",
 	"storage-engine":              "storage engine: bbolt (durable, default), memory, or the name of a storage plugin in the config file's plugins catalog",
+	// A Go duration, such as 10m or 500ms.
+	"watch-progress-notify-interval": "duration of periodic watch progress notifications",
 }
 
 // unimplementedEtcdFlags are etcd 3.7 flags MetaStore does not implement
@@ -47,8 +49,8 @@ var unimplementedEtcdFlags = map[string]bool{
 	"initial-corrupt-check": true, "corrupt-check-time": true, "compact-hash-check-enabled": true,
 	"compact-hash-check-time": true, "experimental-enable-lease-checkpoint": true,
 	"experimental-compaction-batch-limit": true, "compaction-batch-limit": true,
-	"experimental-peer-skip-client-san-verification": true, "watch-progress-notify-interval": true,
-	"experimental-watch-progress-notify-interval": true, "warning-apply-duration": true,
+	"experimental-peer-skip-client-san-verification": true, "warning-apply-duration": true,
+	"experimental-watch-progress-notify-interval": true,
 	"log-outputs": true, "log-format": true, "enable-log-rotation": true,
 	"log-rotation-config-json": true, "enable-pprof": true, "metrics": true,
 	"force-new-cluster": true, "proxy": true, "unsafe-no-fsync": true,

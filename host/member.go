@@ -109,6 +109,8 @@ func (m *Member) open(ctx context.Context) error {
 		RequestTimeout:    m.cfg.requestTimeout(),
 		QuotaBackendBytes: m.cfg.quota(),
 		Version:           APIVersion,
+		// Progress notifications of idle watchers.
+		WatchProgressNotifyInterval: m.cfg.WatchProgressNotifyInterval,
 	}, m.store, m.dbSize)
 	if err := m.api.LoadMembership(ctx); err != nil {
 		return err

@@ -19,21 +19,31 @@ type server struct {
 }
 
 // servers are the servers every test runs against, as subtests named after
-// them. MetaStore joins once its Watch and Lease services exist.
+// them.
 var servers = []server{
 	{name: "etcd", opts: func(t testing.TB) []hosttest.Option {
 		return []hosttest.Option{hosttest.WithBinary(hosttest.EtcdBin(t))}
 	}},
+	{name: "metastore", opts: func(testing.TB) []hosttest.Option { return nil }},
 }
+
+// sessionServers are the servers with a Lease service, which every Session
+// needs. MetaStore joins as soon as its Lease service exists.
+var sessionServers = servers[:1]
 
 // testTimeout bounds every test body; the whole package stays well under
 // it.
 const testTimeout = 30 * time.Second
 
-// eachServer runs f once per server, each with a fresh single member that
-// f's subtests share (they use distinct key prefixes).
+// eachServer runs f once per server in sessionServers, each with a fresh
+// single member that f's subtests share (they use distinct key prefixes).
 func eachServer(t *testing.T, f func(t *testing.T, m *hosttest.Member)) {
-	for _, srv := range servers {
+	eachServerIn(t, sessionServers, f)
+}
+
+// eachServerIn is eachServer over the given servers.
+func eachServerIn(t *testing.T, in []server, f func(t *testing.T, m *hosttest.Member)) {
+	for _, srv := range in {
 		t.Run(srv.name, func(t *testing.T) {
 			f(t, startMember(t, srv))
 		})
@@ -43,7 +53,7 @@ func eachServer(t *testing.T, f func(t *testing.T, m *hosttest.Member)) {
 // eachServerKind runs f once per server without starting a member, for
 // tests that start (and kill) their own.
 func eachServerKind(t *testing.T, f func(t *testing.T, start func() *hosttest.Member)) {
-	for _, srv := range servers {
+	for _, srv := range sessionServers {
 		t.Run(srv.name, func(t *testing.T) {
 			f(t, func() *hosttest.Member { return startMember(t, srv) })
 		})

@@ -269,7 +269,7 @@ func barrierRounds(ctx context.Context, b *concurrency.DoubleBarrier, rounds int
 }
 
 func TestQueue(t *testing.T) {
-	eachServer(t, func(t *testing.T, m *hosttest.Member) {
+	eachServerIn(t, servers, func(t *testing.T, m *hosttest.Member) {
 		c := m.Client(t)
 		t.Run("first in, first out", func(t *testing.T) { testQueueOrder(t, c) })
 		t.Run("dequeue waits for an item", func(t *testing.T) { testQueueBlocks(t, c) })

@@ -30,6 +30,9 @@ BENCH       ?= short
 BENCH_FLAGS ?=
 # Debian packages the tests need; `make deps` installs the missing ones.
 APT_PKGS   ?=
+# The RocksDB storage plugin links Debian's librocksdb (7.8.3, which
+# grocksdb v1.7.15 matches).
+APT_PKGS   += librocksdb-dev
 
 # End-to-end tests (host/hosttest) find the binaries through these.
 export METASTORE_BIN := $(BIN)/metastore
@@ -70,10 +73,13 @@ COMPAT_FLAGS    = -go $(GO) -test-bin $(COMPAT_BIN)/common.test -bin-dir $(COMPA
 .PHONY: build run test fuzz vet tools etcd benchmark bench bench-smoke deps clean compat compat-grow compat-ratchet compat-bin
 
 # Every main package under cmd/ (cmd/metastore, cmd/metastore-<kind>-<name>,
-# ...) is written to bin/<dir name>.
-build:
+# ...) is written to bin/<dir name>. The host and the pure-Go plugins build
+# without cgo; the plugins in CGO_CMDS (RocksDB) with cgo, against APT_PKGS.
+CGO_CMDS := github.com/metastore/metastore/cmd/metastore-storage-rocksdb
+build: deps
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/ ./cmd/...
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/ $$($(GO) list ./cmd/... | grep -vxF $(addprefix -e ,$(CGO_CMDS)))
+	CGO_ENABLED=1 $(GO) build -o $(BIN)/ $(CGO_CMDS)
 	@test -x $(METASTORE_BIN) || { echo "make build: cmd/metastore produced no $(METASTORE_BIN)" >&2; exit 1; }
 
 run: build

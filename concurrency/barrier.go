@@ -48,10 +48,7 @@ func (b *DoubleBarrier) Enter(ctx context.Context) error {
 	_, err := client.Put(ctx, b.key, "", clientv3.WithLease(b.s.Lease()))
 	for err == nil {
 		var resp *clientv3.TxnResponse
-		resp, err = client.Txn(ctx).Then(
-			clientv3.OpGet(b.waiters, clientv3.WithPrefix(), clientv3.WithCountOnly()),
-			clientv3.OpGet(b.ready, clientv3.WithCountOnly()),
-		).Commit()
+		resp, err = b.count(ctx)
 		if err != nil {
 			break
 		}
@@ -82,10 +79,7 @@ func (b *DoubleBarrier) Leave(ctx context.Context) error {
 		return ErrNotEntered
 	}
 	for {
-		resp, err := client.Txn(ctx).Then(
-			clientv3.OpGet(b.waiters, clientv3.WithPrefix(), clientv3.WithCountOnly()),
-			clientv3.OpGet(b.ready, clientv3.WithCountOnly()),
-		).Commit()
+		resp, err := b.count(ctx)
 		if err != nil {
 			return err
 		}
@@ -100,6 +94,14 @@ func (b *DoubleBarrier) Leave(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// count reads, at one revision, how many participants are inside
+// (Responses[0]) and whether the ready key exists (Responses[1]).
+func (b *DoubleBarrier) count(ctx context.Context) (*clientv3.TxnResponse, error) {
+	return readTxn(ctx, b.s.client, nil,
+		clientv3.OpGet(b.waiters, clientv3.WithPrefix(), clientv3.WithCountOnly()),
+		clientv3.OpGet(b.ready, clientv3.WithCountOnly()))
 }
 
 // withdraw deletes the participant's key after a failed Enter or Leave.

@@ -78,7 +78,7 @@ func (sem *Semaphore) TryAcquire(ctx context.Context) error {
 func (sem *Semaphore) ahead(ctx context.Context) (n int, rev int64, err error) {
 	older := clientv3.OpGet(sem.pfx, clientv3.WithPrefix(), clientv3.WithKeysOnly(),
 		clientv3.WithMaxCreateRev(sem.t.rev-1), clientv3.WithLimit(int64(sem.n)))
-	resp, err := sem.t.s.client.Txn(ctx).If(sem.t.isHeld()).Then(older).Commit()
+	resp, err := readTxn(ctx, sem.t.s.client, []clientv3.Cmp{sem.t.isHeld()}, older)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -74,7 +74,7 @@ func (t *ticket) release(ctx context.Context) (held bool, err error) {
 // check reports whether the key still exists with the create revision it was
 // taken at.
 func (t *ticket) check(ctx context.Context) (bool, error) {
-	resp, err := t.s.client.Txn(ctx).If(t.isHeld()).Commit()
+	resp, err := readTxn(ctx, t.s.client, []clientv3.Cmp{t.isHeld()})
 	if err != nil {
 		return false, err
 	}

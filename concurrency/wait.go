@@ -3,10 +3,13 @@ package concurrency
 import (
 	"context"
 	"errors"
+	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // errWatchClosed is returned when a watch ends without the event waited for
@@ -28,7 +31,7 @@ func waitTurn(ctx context.Context, s *Session, pfx string, rev int64, own string
 		if own != "" {
 			ops = append(ops, clientv3.OpGet(own, clientv3.WithKeysOnly()))
 		}
-		resp, err := s.client.Txn(ctx).Then(ops...).Commit()
+		resp, err := readTxn(ctx, s.client, nil, ops...)
 		if err != nil {
 			return nil, err
 		}
@@ -89,3 +92,24 @@ func waitEvent(ctx context.Context, client *clientv3.Client, sessionDone <-chan 
 		}
 	}
 }
+
+// readTxn commits a transaction that only reads: If(cmps...).Then(ops...).
+// clientv3 retries a failed Range but never a Txn, so readTxn retries one
+// that failed with Unavailable (the connection broke, as when the server
+// restarts) until ctx is done: reading twice is harmless.
+func readTxn(ctx context.Context, client *clientv3.Client, cmps []clientv3.Cmp, ops ...clientv3.Op) (*clientv3.TxnResponse, error) {
+	for {
+		resp, err := client.Txn(ctx).If(cmps...).Then(ops...).Commit()
+		if err == nil || status.Code(err) != codes.Unavailable || ctx.Err() != nil {
+			return resp, err
+		}
+		select {
+		case <-time.After(retryDelay):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// retryDelay is the pause before readTxn tries again.
+const retryDelay = 50 * time.Millisecond

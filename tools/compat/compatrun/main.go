@@ -4,8 +4,8 @@
 //
 // Each top-level test gets its own process because the suite skips every
 // test that follows one whose goroutines leaked, and a failing e2e test
-// usually leaks (the etcdctl it was waiting on). A unit is a top-level test's
-// cluster configuration (TestKVPut/NoTLS), or a test without subtests.
+// usually leaks (the etcdctl it was waiting on). A unit is a leaf test, named
+// by its full name (TestKVPut/NoTLS, TestLeaseGrantAndList/NoTLS/one_lease).
 //
 // With -list, only the listed units run and the command fails when one of
 // them does not pass: the ratchet. Without it, every test runs and the units
@@ -187,27 +187,24 @@ func planFromList(names []string) []step {
 	return plan
 }
 
-// runPattern is the -test.run value for a step. testing matches a name
-// level by level, splitting it at every "/", so each level gets the
-// alternation of the listed names' elements at that level. That may select
-// a few unlisted units too; only the listed ones are checked.
+// runPattern is the -test.run value for a step: testing splits a name at
+// every "/" and matches it level by level against the pattern's own
+// "/"-separated levels, and a top-level "|" separates whole alternatives.
+// So each listed unit becomes one alternative, exact at every level.
 func (s step) runPattern() string {
-	p := "^" + regexp.QuoteMeta(s.top) + "$"
-	var levels [][]string
-	for _, sub := range s.subs {
-		for i, elem := range strings.Split(sub, "/") {
-			if i == len(levels) {
-				levels = append(levels, nil)
-			}
-			if q := regexp.QuoteMeta(elem); !contains(levels[i], q) {
-				levels[i] = append(levels[i], q)
-			}
+	top := "^" + regexp.QuoteMeta(s.top) + "$"
+	if len(s.subs) == 0 {
+		return top
+	}
+	alts := make([]string, len(s.subs))
+	for i, sub := range s.subs {
+		levels := []string{top}
+		for _, elem := range strings.Split(sub, "/") {
+			levels = append(levels, "^"+regexp.QuoteMeta(elem)+"$")
 		}
+		alts[i] = strings.Join(levels, "/")
 	}
-	for _, alts := range levels {
-		p += "/^(" + strings.Join(alts, "|") + ")$"
-	}
-	return p
+	return strings.Join(alts, "|")
 }
 
 func execute(cfg config, workDir string, plan []step) ([]*Unit, error) {

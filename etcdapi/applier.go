@@ -30,6 +30,7 @@ type applier struct {
 	lessor  Lessor
 	waits   *waitRegistry
 	members *membership
+	alarms  *alarmStore
 }
 
 // Apply executes entries. Entries the store already holds (after a
@@ -70,6 +71,8 @@ func (a *applier) applyRequest(index uint64, r *pb.InternalRaftRequest) applyRes
 		return a.applyTxn(index, r.Txn, nil)
 	case r.Compaction != nil:
 		return a.applyCompaction(index, r.Compaction)
+	case r.Alarm != nil:
+		return a.applyAlarm(index, r.Alarm)
 	case r.ClusterMemberAttrSet != nil:
 		return a.applyMemberAttrs(index, r.ClusterMemberAttrSet)
 	default:

@@ -38,6 +38,7 @@ var grpcErrors = []struct {
 	{ErrStopped, rpctypes.ErrGRPCStopped},
 	{ErrTimeout, rpctypes.ErrGRPCTimeout},
 	{ErrNoLeader, rpctypes.ErrGRPCNoLeader},
+	{ErrNoSpace, rpctypes.ErrGRPCNoSpace},
 }
 
 // toGRPCError turns err into the gRPC status etcd sends for it. Context

@@ -2,11 +2,38 @@ package etcdapi
 
 import (
 	"context"
+	"slices"
+	"sync"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"go.uber.org/zap"
+
+	"github.com/metastore/metastore/pluginapi/storage"
 )
+
+// maintenance is the state behind the Maintenance service, the quota gate
+// and the compactor.
+type maintenance struct {
+	engine    storage.Engine
+	alarms    *alarmStore
+	quota     *quotaGate
+	compactor *compactor
+	// defragMu runs one defragmentation at a time.
+	defragMu sync.Mutex
+}
+
+// SetEngine gives the Maintenance service the storage engine it snapshots,
+// hashes and defragments. Call it before serving.
+func (s *Server) SetEngine(eng storage.Engine) { s.maint.engine = eng }
+
+// LoadAlarms reads the persisted alarms; call it before raft starts.
+func (s *Server) LoadAlarms(ctx context.Context) error {
+	return s.maint.alarms.load(ctx, s.store)
+}
+
+// Alarms returns the active alarms, ordered by member then type.
+func (s *Server) Alarms() []*pb.AlarmMember { return s.maint.alarms.list(pb.AlarmType_NONE) }
 
 // MaintenanceServer serves the etcd Maintenance service.
 type MaintenanceServer struct {
@@ -17,7 +44,12 @@ type MaintenanceServer struct {
 // Maintenance returns the Maintenance service of s.
 func (s *Server) Maintenance() *MaintenanceServer { return &MaintenanceServer{s: s} }
 
-// Status reports the member: version, engine size, raft position, leader.
+// StorageVersion is the etcd storage schema version whose semantics the
+// store follows.
+const StorageVersion = "3.6.0"
+
+// Status reports the member: version, engine size and quota, raft
+// position, leader, and as errors a missing leader and the active alarms.
 func (m *MaintenanceServer) Status(ctx context.Context, _ *pb.StatusRequest) (*pb.StatusResponse, error) {
 	st := m.s.raft.Status()
 	size, inUse := m.s.dbSize()
@@ -32,23 +64,91 @@ func (m *MaintenanceServer) Status(ctx context.Context, _ *pb.StatusRequest) (*p
 		RaftTerm:         st.Term,
 		RaftAppliedIndex: st.AppliedIndex,
 		IsLearner:        st.IsLearner,
-		StorageVersion:   storageVersion,
+		StorageVersion:   StorageVersion,
+		DowngradeInfo:    &pb.DowngradeInfo{},
+	}
+	if st.Leader == 0 {
+		resp.Errors = append(resp.Errors, rpctypes.ErrorDesc(rpctypes.ErrGRPCNoLeader))
+	}
+	for _, a := range m.s.Alarms() {
+		resp.Errors = append(resp.Errors, a.String())
 	}
 	m.s.fillHeader(resp.Header)
 	return resp, nil
 }
 
-// storageVersion is the etcd storage schema version whose semantics the
-// store follows.
-const storageVersion = "3.6.0"
-
-// Alarm lists alarms. MetaStore raises none yet, so the list is empty;
-// activating or deactivating one is refused rather than pretended.
+// Alarm lists, raises or clears alarms. Every action goes through raft, as
+// etcd does, so a GET answers what the cluster has agreed on.
 func (m *MaintenanceServer) Alarm(ctx context.Context, r *pb.AlarmRequest) (*pb.AlarmResponse, error) {
-	if r.Action != pb.AlarmRequest_GET {
-		return nil, status.Error(codes.Unimplemented, "alarms cannot be activated or deactivated yet")
+	res, err := m.s.propose(ctx, &pb.InternalRaftRequest{Alarm: r})
+	if err = firstErr(err, res.err); err != nil {
+		return nil, toGRPCError(err)
 	}
-	resp := &pb.AlarmResponse{Header: &pb.ResponseHeader{}}
+	resp := res.resp.(*pb.AlarmResponse)
+	resp.Alarms = slices.Clone(resp.Alarms)
+	m.s.fillHeader(resp.Header)
+	return resp, nil
+}
+
+// Defragment gives the engine's free space back to the file system. An
+// engine that reclaims space by itself has nothing to do. Reads and writes
+// go on meanwhile; the engine holds them only for its final switch.
+func (m *MaintenanceServer) Defragment(ctx context.Context, _ *pb.DefragmentRequest) (*pb.DefragmentResponse, error) {
+	eng := m.s.maint.engine
+	d, ok := eng.(storage.Defragmenter)
+	if !ok || !canDefrag(ctx, eng) {
+		m.s.lg.Info("storage engine reclaims space by itself; nothing to defragment")
+		return &pb.DefragmentResponse{}, nil
+	}
+	m.s.maint.defragMu.Lock()
+	defer m.s.maint.defragMu.Unlock()
+	m.s.lg.Info("starting defragment")
+	resp, err := d.Defrag(ctx, storage.DefragRequest{})
+	if err != nil {
+		m.s.lg.Warn("failed to defragment", zap.Error(err))
+		return nil, toGRPCError(err)
+	}
+	m.s.lg.Info("finished defragment",
+		zap.Int64("size-before", resp.SizeBefore), zap.Int64("size-after", resp.SizeAfter))
+	return &pb.DefragmentResponse{}, nil
+}
+
+// canDefrag reports whether the engine says it defragments; an engine
+// served by a plugin implements Defragmenter whatever the plugin can do.
+func canDefrag(ctx context.Context, eng storage.Engine) bool {
+	info, err := eng.Info(ctx)
+	if err != nil {
+		return true // let Defrag report the failure
+	}
+	return len(info.Capabilities) == 0 || slices.Contains(info.Capabilities, "defrag")
+}
+
+// Hash returns a CRC-32 of the whole engine content but the member's own
+// bookkeeping (compaction progress), and the revision it was taken at.
+func (m *MaintenanceServer) Hash(ctx context.Context, _ *pb.HashRequest) (*pb.HashResponse, error) {
+	h, rev, err := m.s.hashEngine(ctx)
+	if err != nil {
+		return nil, toGRPCError(err)
+	}
+	resp := &pb.HashResponse{Header: &pb.ResponseHeader{Revision: rev}, Hash: h}
+	m.s.fillHeaderKeepRev(resp.Header)
+	return resp, nil
+}
+
+// HashKV returns the hash of the key space at r.Revision (0: now), with
+// the compaction revision it starts from and the revision it covers; the
+// header carries the current revision.
+func (m *MaintenanceServer) HashKV(ctx context.Context, r *pb.HashKVRequest) (*pb.HashKVResponse, error) {
+	h, compactRev, hashRev, err := m.s.store.HashKV(r.Revision)
+	if err != nil {
+		return nil, toGRPCError(err)
+	}
+	resp := &pb.HashKVResponse{
+		Header:          &pb.ResponseHeader{},
+		Hash:            h,
+		CompactRevision: compactRev,
+		HashRevision:    hashRev,
+	}
 	m.s.fillHeader(resp.Header)
 	return resp, nil
 }

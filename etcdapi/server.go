@@ -70,6 +70,7 @@ type Server struct {
 	nextID  atomic.Uint64
 	stopped chan struct{}
 	dbSize  func() (size, inUse int64)
+	maint   maintenance
 }
 
 // New builds a Server on store. Call SetRaft before serving: the raft node
@@ -83,7 +84,8 @@ func New(lg *zap.Logger, cfg Config, store *mvcc.Store, dbSize func() (int64, in
 		stopped: make(chan struct{}), dbSize: dbSize,
 	}
 	s.members = newMembership()
-	s.applier = &applier{lg: lg, store: store, lessor: noLeases{}, waits: s.waits, members: s.members}
+	s.maint.alarms = newAlarmStore()
+	s.applier = &applier{lg: lg, store: store, lessor: noLeases{}, waits: s.waits, members: s.members, alarms: s.maint.alarms}
 	return s
 }
 
@@ -115,6 +117,9 @@ func (s *Server) Stop() {
 
 // propose replicates r and waits for the applier's result.
 func (s *Server) propose(ctx context.Context, r *pb.InternalRaftRequest) (applyResult, error) {
+	if err := s.admit(ctx, r); err != nil {
+		return applyResult{}, err
+	}
 	id := s.nextID.Add(1)
 	r.Header = &pb.RequestHeader{ID: id}
 	data, err := proto.Marshal(r)

@@ -7,6 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/metastore/metastore/etcdapi"
+	"github.com/metastore/metastore/pluginapi/quota"
+	"github.com/metastore/metastore/plugins/quota/backendbytes"
 )
 
 // Config is the whole configuration of a member. Field names follow etcd's
@@ -32,6 +36,13 @@ type Config struct {
 	LogLevel                 string `koanf:"log-level"`
 	Logger                   string `koanf:"logger"`
 	StorageEngine            string `koanf:"storage-engine"`
+	AutoCompactionMode       string `koanf:"auto-compaction-mode"`
+	AutoCompactionRetention  string `koanf:"auto-compaction-retention"`
+	// AutoCompactionCheckInterval is how often revision-mode
+	// auto-compaction looks at the revision (etcd: fixed at 5m).
+	AutoCompactionCheckInterval string `koanf:"auto-compaction-check-interval"`
+	// compaction is the auto-compaction the settings above describe.
+	compaction etcdapi.CompactorConfig
 	// WatchProgressNotifyInterval is a duration ("10m", "500ms").
 	WatchProgressNotifyInterval time.Duration `koanf:"watch-progress-notify-interval"`
 	// Plugins is the plugin catalog; only the config file sets it.
@@ -45,25 +56,28 @@ const DefaultQuotaBackendBytes = 2 << 30
 // client URL on 127.0.0.1.
 func defaults() map[string]any {
 	return map[string]any{
-		"name":                        "default",
-		"data-dir":                    "",
-		"wal-dir":                     "",
-		"listen-client-urls":          "http://127.0.0.1:2379",
-		"advertise-client-urls":       "http://127.0.0.1:2379",
-		"listen-peer-urls":            "http://127.0.0.1:2380",
-		"initial-advertise-peer-urls": "http://127.0.0.1:2380",
-		"initial-cluster":             "",
-		"initial-cluster-state":       "new",
-		"initial-cluster-token":       "etcd-cluster",
-		"snapshot-count":              uint64(10000),
-		"heartbeat-interval":          100,
-		"election-timeout":            1000,
-		"max-txn-ops":                 128,
-		"max-request-bytes":           1536 * 1024,
-		"quota-backend-bytes":         int64(0),
-		"log-level":                   "info",
-		"logger":                      "zap",
-		"storage-engine":              "bbolt",
+		"name":                           "default",
+		"data-dir":                       "",
+		"wal-dir":                        "",
+		"listen-client-urls":             "http://127.0.0.1:2379",
+		"advertise-client-urls":          "http://127.0.0.1:2379",
+		"listen-peer-urls":               "http://127.0.0.1:2380",
+		"initial-advertise-peer-urls":    "http://127.0.0.1:2380",
+		"initial-cluster":                "",
+		"initial-cluster-state":          "new",
+		"initial-cluster-token":          "etcd-cluster",
+		"snapshot-count":                 uint64(10000),
+		"heartbeat-interval":             100,
+		"election-timeout":               1000,
+		"max-txn-ops":                    128,
+		"max-request-bytes":              1536 * 1024,
+		"quota-backend-bytes":            int64(0),
+		"log-level":                      "info",
+		"logger":                         "zap",
+		"storage-engine":                 "bbolt",
+		"auto-compaction-mode":           "periodic",
+		"auto-compaction-retention":      "0",
+		"auto-compaction-check-interval": "5m",
 		// A string, so that the flag, the environment and the file all
 		// take Go durations.
 		"watch-progress-notify-interval": "10m0s",
@@ -99,6 +113,9 @@ func (c *Config) finish() error {
 	}
 	if c.WatchProgressNotifyInterval <= 0 {
 		errs = append(errs, fmt.Errorf("--watch-progress-notify-interval must be positive"))
+	}
+	if err := c.finishCompaction(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Logger != "zap" {
 		errs = append(errs, fmt.Errorf("invalid value %q for --logger: only zap is supported", c.Logger))
@@ -161,4 +178,27 @@ func parseURLs(s string) ([]url.URL, error) {
 		return nil, errors.New("no URL given")
 	}
 	return out, nil
+}
+
+// finishCompaction parses the auto-compaction settings.
+func (c *Config) finishCompaction() error {
+	cc, err := etcdapi.ParseAutoCompaction(c.AutoCompactionMode, c.AutoCompactionRetention)
+	if err != nil {
+		return fmt.Errorf("--auto-compaction-mode/--auto-compaction-retention: %w", err)
+	}
+	cc.CheckInterval, err = time.ParseDuration(c.AutoCompactionCheckInterval)
+	if err != nil || cc.CheckInterval <= 0 {
+		return fmt.Errorf("invalid --auto-compaction-check-interval %q: want a positive duration", c.AutoCompactionCheckInterval)
+	}
+	c.compaction = cc
+	return nil
+}
+
+// quotaPolicy is the built-in backend-bytes policy for the quota, or nil
+// when a negative --quota-backend-bytes disables the quota, as in etcd.
+func (c *Config) quotaPolicy() quota.Policy {
+	if c.QuotaBackendBytes < 0 {
+		return nil
+	}
+	return backendbytes.New(c.quota())
 }

@@ -51,7 +51,7 @@ func TestLoadPrecedence(t *testing.T) {
 				require.Equal(t, "n1", c.Name)
 				require.Equal(t, "/tmp/x", c.DataDir)
 			}},
-		{name: "unimplemented etcd flag", args: []string{"--auto-compaction-retention=1"}, wantErr: "etcd flag not implemented by MetaStore: --auto-compaction-retention"},
+		{name: "unimplemented etcd flag", args: []string{"--max-wals=5"}, wantErr: "etcd flag not implemented by MetaStore: --max-wals"},
 		{name: "unknown flag", args: []string{"--no-such-flag"}, wantErr: "flag provided but not defined: -no-such-flag"},
 		{name: "bad cluster state", args: []string{"--initial-cluster-state=bogus"}, wantErr: "initial-cluster-state"},
 		{name: "https not yet", args: []string{"--listen-client-urls=https://127.0.0.1:2379"}, wantErr: "scheme \"https\" is not supported"},

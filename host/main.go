@@ -15,6 +15,9 @@ import (
 
 // Main runs the metastore command and returns its exit code.
 func Main(args []string, environ []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "snapshot" {
+		return snapshotMain(args[1:], stdout, stderr)
+	}
 	cfg, opts, err := Load(args, environ, stderr)
 	switch {
 	case errors.Is(err, ErrHelp):

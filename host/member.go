@@ -112,6 +112,11 @@ func (m *Member) open(ctx context.Context) error {
 		// Progress notifications of idle watchers.
 		WatchProgressNotifyInterval: m.cfg.WatchProgressNotifyInterval,
 	}, m.store, m.dbSize)
+	m.api.SetEngine(eng)
+	m.api.SetQuota(m.cfg.quotaPolicy(), nil)
+	if err := m.api.LoadAlarms(ctx); err != nil {
+		return err
+	}
 	if err := m.api.LoadMembership(ctx); err != nil {
 		return err
 	}
@@ -136,6 +141,7 @@ func (m *Member) open(ctx context.Context) error {
 	m.tr.SetRaft(m.node)
 	m.api.SetRaft(raftAdapter{m.node})
 	m.membershipChanged(m.api.Members())
+	m.api.StartCompactor(m.cfg.compaction)
 	return nil
 }
 
@@ -242,6 +248,7 @@ func (m *Member) Close() {
 		m.clients.stop()
 	}
 	if m.api != nil {
+		m.api.StopCompactor()
 		m.api.Stop()
 	}
 	if m.node != nil {

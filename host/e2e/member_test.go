@@ -26,10 +26,10 @@ func TestVersionFlag(t *testing.T) {
 }
 
 func TestUnimplementedEtcdFlagIsRefused(t *testing.T) {
-	cmd := exec.Command(hosttest.MetastoreBin(t), "--data-dir", t.TempDir(), "--auto-compaction-retention=1h")
+	cmd := exec.Command(hosttest.MetastoreBin(t), "--data-dir", t.TempDir(), "--max-wals=5")
 	out, err := cmd.CombinedOutput()
 	require.Error(t, err)
-	require.Contains(t, string(out), "etcd flag not implemented by MetaStore: --auto-compaction-retention")
+	require.Contains(t, string(out), "etcd flag not implemented by MetaStore: --max-wals")
 }
 
 func TestEndpointStatusAndHealth(t *testing.T) {

@@ -9,6 +9,7 @@
 #   make benchmark  bin/benchmark (etcd's load generator, v3.6.8)
 #   make bench      MetaStore against etcd, same load, ratios (BENCH=short|full)
 #   make bench-smoke  the bench pipeline with tiny totals (part of make test)
+#   make bench-plugins  in-process bbolt vs bbolt and RocksDB plugins, ratios
 #   make compat     etcd's own e2e suite against bin/metastore (docs/compat.md)
 #   make compat-ratchet  only the tests in tools/compat/passing.txt; fails if one regresses
 #   make deps       Debian packages the tests need (APT_PKGS), when missing
@@ -141,6 +142,18 @@ $(BIN)/metastore-bench: $(TOOLS_MOD) $(wildcard tools/bench/*.go)
 
 bench: build etcd $(BIN)/metastore-bench
 	$(BIN)/metastore-bench -mode $(BENCH) -out bench-results $(BENCH_FLAGS)
+
+# The cost of a storage engine out of process: the same put and cold-read
+# load on bbolt in process, bbolt as a plugin and the RocksDB plugin
+# (tools/benchplugins). BENCH_PLUGINS_FLAGS adds flags, e.g. '-keys 50000'.
+BENCH_PLUGINS_FLAGS ?=
+.PHONY: bench-plugins
+$(BIN)/metastore-bench-plugins: $(TOOLS_MOD) $(wildcard tools/benchplugins/*.go)
+	@mkdir -p $(BIN)
+	cd tools && $(TOOLS_ENV) $(GO) build -mod=readonly -trimpath -o $@ ./benchplugins
+
+bench-plugins: build $(BIN)/metastore-bench-plugins
+	$(BIN)/metastore-bench-plugins -bin $(BIN) $(BENCH_PLUGINS_FLAGS)
 
 bench-smoke: build etcd $(BIN)/metastore-bench
 	$(BIN)/metastore-bench -mode smoke -check -out $(BIN)/bench-smoke

@@ -28,7 +28,9 @@ type ClientConfig struct {
 	Handshake plugin.HandshakeConfig
 	Plugins   map[int]plugin.PluginSet
 	// Cmd is the unstarted plugin command. Its SysProcAttr, Env and Dir
-	// are kept; go-plugin adds its own variables to Env.
+	// are kept; go-plugin adds its own variables to Env. A nil Env means
+	// the host's environment; otherwise Env is the whole environment the
+	// plugin gets, so its settings win over the host's.
 	Cmd *exec.Cmd
 	// SHA256 is the expected checksum of Cmd.Path; nil skips the check.
 	SHA256 []byte
@@ -59,6 +61,9 @@ func NewClient(cfg ClientConfig) (*plugin.Client, error) {
 	if timeout <= 0 {
 		timeout = DefaultStartTimeout
 	}
+	if cfg.Cmd.Env == nil {
+		cfg.Cmd.Env = os.Environ()
+	}
 	out := cfg.Output
 	if out == nil {
 		out = io.Discard
@@ -71,6 +76,7 @@ func NewClient(cfg ClientConfig) (*plugin.Client, error) {
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		GRPCDialOptions:  DialOptions(),
+		SkipHostEnv:      true, // Cmd.Env holds it already, in the order wanted
 		Logger:           cfg.Logger,
 		StartTimeout:     timeout,
 		SyncStdout:       out,

@@ -28,6 +28,7 @@ type Config struct {
 	InitialClusterState      string `koanf:"initial-cluster-state"`
 	InitialClusterToken      string `koanf:"initial-cluster-token"`
 	SnapshotCount            uint64 `koanf:"snapshot-count"`
+	SnapshotCatchUpEntries   uint64 `koanf:"snapshot-catchup-entries"`
 	HeartbeatMillis          int    `koanf:"heartbeat-interval"`
 	ElectionMillis           int    `koanf:"election-timeout"`
 	MaxTxnOps                int    `koanf:"max-txn-ops"`
@@ -67,6 +68,7 @@ func defaults() map[string]any {
 		"initial-cluster-state":          "new",
 		"initial-cluster-token":          "etcd-cluster",
 		"snapshot-count":                 uint64(10000),
+		"snapshot-catchup-entries":       uint64(5000),
 		"heartbeat-interval":             100,
 		"election-timeout":               1000,
 		"max-txn-ops":                    128,

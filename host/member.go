@@ -32,6 +32,7 @@ type Member struct {
 	node    *raft.Node
 	peers   *peerListeners
 	tr      *peer.Transport
+	snaps   *raftSnapshots
 	clients *clientListeners
 	// removed is closed when this member learns it was removed from the
 	// cluster; the process then exits, as etcd does.
@@ -99,7 +100,12 @@ func (m *Member) open(ctx context.Context) error {
 		return fmt.Errorf("open %s engine: %w", m.cfg.StorageEngine, err)
 	}
 	m.engine = eng
-	m.store, err = mvcc.New(m.lg.Named("mvcc"), eng, opened.ConsistentIndex, mvcc.Config{})
+	m.snaps = newRaftSnapshots(m)
+	consistentIndex, err := m.snaps.recoverSnapshot(ctx, m.cfg.WALDir, opened.ConsistentIndex)
+	if err != nil {
+		return err
+	}
+	m.store, err = mvcc.New(m.lg.Named("mvcc"), eng, consistentIndex, mvcc.Config{})
 	if err != nil {
 		return err
 	}
@@ -130,7 +136,7 @@ func (m *Member) open(ctx context.Context) error {
 	}
 	rcfg.Transport = m.tr
 	m.api.SetMembershipHook(m.membershipChanged)
-	m.node, err = raft.Start(rcfg, m.applier(), opened.ConsistentIndex)
+	m.node, err = raft.Start(rcfg, snapshotApplier{Applier: m.applier(), snaps: m.snaps}, consistentIndex)
 	if err != nil {
 		if errors.Is(err, raft.ErrIDMismatch) {
 			return fmt.Errorf("the WAL in %s belongs to another cluster or member than --initial-cluster and --initial-cluster-token describe: %w", m.cfg.WALDir, err)
@@ -149,10 +155,11 @@ func (m *Member) open(ctx context.Context) error {
 // serves it on the peer URLs.
 func (m *Member) startPeers(self uint64, initial []etcdapi.Member) error {
 	m.tr = peer.New(peer.Config{
-		Logger:    m.lg.Named("peer"),
-		IsRemoved: m.api.IsRemoved,
-		OnRemoved: m.noteRemoved,
-		Members:   peerMembers(m.api),
+		Logger:      m.lg.Named("peer"),
+		Snapshotter: m.snaps,
+		IsRemoved:   m.api.IsRemoved,
+		OnRemoved:   m.noteRemoved,
+		Members:     peerMembers(m.api),
 	})
 	known := m.api.Members()
 	if len(known) == 0 {
@@ -188,6 +195,8 @@ func (m *Member) raftConfig(ctx context.Context) (raft.Config, []etcdapi.Member,
 		TickInterval:  m.cfg.heartbeat(),
 		ElectionTicks: m.cfg.electionTicks(),
 		SnapshotCount: m.cfg.SnapshotCount,
+		// Entries kept below a snapshot for slow followers.
+		SnapshotCatchUpEntries: m.cfg.SnapshotCatchUpEntries,
 	}
 	// A member that has a WAL already belongs to a cluster: as etcd does,
 	// it takes its identity and membership from there. Only a member of a

@@ -23,6 +23,8 @@ import (
 // It flushes the write buffer first and holds off compaction meanwhile.
 // It returns ErrCompacted if rev < CompactRev and ErrFutureRev if rev > Rev.
 func (s *Store) HashKV(rev int64) (hash uint32, compactRev int64, hashRev int64, err error) {
+	s.restoreMu.RLock()
+	defer s.restoreMu.RUnlock()
 	s.compactMu.Lock()
 	defer s.compactMu.Unlock()
 	compactRev, cur := s.compactRev.Load(), s.currentRev.Load()

@@ -24,6 +24,8 @@ import (
 // also when a compaction overtakes the read, and ErrFutureRev if toRev is
 // past the current revision. The events are the caller's.
 func (s *Store) Events(ctx context.Context, fromRev, toRev int64, limit int) (evs []*mvccpb.Event, next int64, err error) {
+	s.restoreMu.RLock()
+	defer s.restoreMu.RUnlock()
 	fromRev = max(fromRev, 1)
 	switch {
 	case toRev > s.currentRev.Load():

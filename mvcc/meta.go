@@ -51,6 +51,8 @@ func (tw *TxnWrite) endMeta() {
 // every meta write of an ended transaction; it is meant for rebuilding
 // state at start, before writes begin. fn must not retain key or value.
 func (s *Store) ScanMeta(ctx context.Context, ns string, fn func(key, value []byte) bool) error {
+	s.restoreMu.RLock()
+	defer s.restoreMu.RUnlock()
 	if err := s.flush(ctx); err != nil {
 		return err
 	}

@@ -51,6 +51,8 @@ type RangeResult struct {
 // caller's, but their Key and Value bytes are shared and must not be
 // modified.
 func (s *Store) Range(ctx context.Context, key, end []byte, ro RangeOptions) (*RangeResult, error) {
+	s.restoreMu.RLock()
+	defer s.restoreMu.RUnlock()
 	for {
 		res, err := s.rangeKeys(ctx, key, end, ro, s.currentRev.Load(), nil)
 		if ro.Rev <= 0 && errors.Is(err, ErrCompacted) {

@@ -82,6 +82,10 @@ type Store struct {
 	cache *valueCache
 	hub   *watchHub
 
+	// restoreMu is held for reading by every reader of the key space
+	// (Range, Events, HashKV) and for writing by Restore, which replaces
+	// it.
+	restoreMu sync.RWMutex
 	// writeMu is held by the TxnWrite in progress and by Compact.
 	writeMu         sync.Mutex
 	currentRev      atomic.Int64

@@ -55,6 +55,17 @@
 // that index, compacts MemoryStorage keeping Config.SnapshotCatchUpEntries
 // for slow followers, writes a snapshot marker to the WAL and removes the
 // WAL segments the snapshot covers. Snapshot data is empty: the storage
-// engine holds the state, and streaming it to a follower that fell behind
-// the compacted log is a later change (see SnapshotApplier).
+// engine holds the state. A follower that fell behind the compacted log
+// gets a MsgSnap; the host's transport streams the leader's engine with it
+// and keeps it durably before the message reaches raft. The raft loop then
+// writes the snapshot marker to the WAL, installs the snapshot in
+// MemoryStorage and hands it to the apply loop, where the Applier (a
+// SnapshotApplier) installs the state.
+//
+// The leader streams its engine as it is when sending, at or past the
+// snapshot's index, so a follower's engine can end up past its own log. A
+// restart then finds the engine's applied index above the WAL's last
+// entry; Start accepts that when the WAL holds a snapshot marker: raft
+// resumes at the end of its log and the entries up to the engine's index
+// are skipped as the leader sends them again.
 package raft

@@ -19,7 +19,8 @@ var (
 	ErrIDMismatch = errors.New("raft: id does not match the WAL")
 	// ErrIndexMismatch is returned by Start when the engine's applied index
 	// cannot be reconciled with the WAL: the engine is older than the WAL's
-	// snapshot, or newer than the WAL's commit index.
+	// snapshot, or newer than the WAL's last entry while the WAL records
+	// no snapshot (an engine restored from a leader's snapshot may be).
 	ErrIndexMismatch = errors.New("raft: engine applied index does not match the WAL")
 	// ErrProposalDropped is returned by Propose when raft dropped the
 	// proposal, for example because no leader is known.

@@ -75,7 +75,8 @@ type proposal struct {
 // node's loops. appliedIndex is the storage engine's consistent index:
 // committed entries above it are passed to applier, those at or below it
 // never are. It is an error (ErrIndexMismatch) for appliedIndex to be below
-// the WAL's snapshot index or above its last entry. A new cluster whose only
+// the WAL's snapshot index, or above its last entry unless the WAL records
+// a snapshot (then the engine was restored from one). A new cluster whose only
 // voter is this member elects itself at once.
 func Start(cfg Config, applier Applier, appliedIndex uint64) (*Node, error) {
 	cfg = cfg.withDefaults()

@@ -19,7 +19,11 @@ func (n *Node) maybeSnapshot() error {
 		return nil
 	}
 	n.snapAfter = applied + n.cfg.SnapshotCount
-	index := min(applied, n.applier.PersistedIndex())
+	// An engine restored from the leader's snapshot can be past the log.
+	index := min(applied, n.applier.PersistedIndex(), n.rn.BasicStatus().HardState.GetCommit())
+	if last, err := n.storage.LastIndex(); err == nil {
+		index = min(index, last)
+	}
 	if index <= n.snapIndex {
 		n.lg.Debug("raft: snapshot skipped, engine has not persisted past the last snapshot",
 			zap.Uint64("applied-index", applied), zap.Uint64("snapshot-index", n.snapIndex))

@@ -82,13 +82,18 @@ func restoreStorage(cfg Config, st *wal.State, appliedIndex uint64) (*restored, 
 	if appliedIndex < snapIndex {
 		return nil, fmt.Errorf("%w: the engine has applied index %d, older than the WAL snapshot at %d; restore the engine from a newer snapshot", ErrIndexMismatch, appliedIndex, snapIndex)
 	}
-	if appliedIndex > st.LastIndex() {
+	if appliedIndex > st.LastIndex() && st.Snapshot == nil {
 		return nil, fmt.Errorf("%w: the engine has applied index %d, past the last WAL entry %d", ErrIndexMismatch, appliedIndex, st.LastIndex())
 	}
-	if appliedIndex > hs.GetCommit() {
+	// An engine past the last WAL entry holds a snapshot from the leader,
+	// taken when the leader had applied more than the snapshot's index;
+	// the WAL recorded the snapshot before the engine installed it. Raft
+	// restarts at the end of its log and the entries up to appliedIndex
+	// are skipped as they come again.
+	if commit := min(appliedIndex, st.LastIndex()); commit > hs.GetCommit() {
 		// A HardState that only advanced the commit index is written
 		// without fsync; the engine applying the entries proves it.
-		hs.Commit = &appliedIndex
+		hs.Commit = &commit
 	}
 	ms := etcdraft.NewMemoryStorage()
 	if st.Snapshot != nil {

@@ -36,3 +36,5 @@ func (a raftAdapter) LeaderProgress(ctx context.Context) (map[uint64]uint64, boo
 	}
 	return match, true, nil
 }
+
+var _ etcdapi.LeaderTransferer = raftAdapter{}

@@ -1,12 +1,15 @@
 package host
 
 import (
+	"bufio"
 	"context"
 	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -121,4 +124,47 @@ func TestPluginEngineRefusesTamperedBinary(t *testing.T) {
 	_, err := startPluginEngine(zap.NewNop(), entry)
 	require.ErrorIs(t, err, pluginrpc.ErrChecksumMismatch)
 	require.ErrorContains(t, err, "refusing to start it")
+}
+
+// TestPluginExitsWhenParentDies: a plugin whose parent dies without a
+// parent-death signal (here a shell that started it) notices and exits.
+func TestPluginExitsWhenParentDies(t *testing.T) {
+	entry := memoryPlugin(t)
+	sh := exec.Command("sh", "-c", `"$0" & echo "pid $!"; wait`, entry.Path)
+	sh.Env = append(os.Environ(),
+		storage.Handshake.MagicCookieKey+"="+storage.Handshake.MagicCookieValue, "PLUGIN_PROTOCOL_VERSIONS=1")
+	out, err := sh.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, sh.Start())
+	lines := bufio.NewScanner(out)
+	pid := 0
+	for pid == 0 && lines.Scan() {
+		if rest, ok := strings.CutPrefix(lines.Text(), "pid "); ok {
+			pid, err = strconv.Atoi(rest)
+			require.NoError(t, err)
+		}
+	}
+	require.NotZero(t, pid, "the plugin's pid")
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	go func() {
+		for lines.Scan() { // the handshake line; keep the pipe drained
+		}
+	}()
+	require.Eventually(t, func() bool { return processRunning(pid) }, 5*time.Second, 10*time.Millisecond)
+	time.Sleep(time.Second) // past the plugin's first look at its parent
+	require.NoError(t, sh.Process.Kill())
+	_ = sh.Wait()
+	require.Eventually(t, func() bool { return !processRunning(pid) }, 10*time.Second, 20*time.Millisecond,
+		"the plugin outlived its parent")
+}
+
+// processRunning reports whether pid exists and is not a zombie.
+func processRunning(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(data)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	return len(fields) > 0 && fields[0] != "Z"
 }

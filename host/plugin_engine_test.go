@@ -168,3 +168,12 @@ func processRunning(pid int) bool {
 	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
 	return len(fields) > 0 && fields[0] != "Z"
 }
+
+// TestPluginRefusesToRunAlone: run by hand, without the host's handshake
+// cookie, a plugin binary exits with an explanation.
+func TestPluginRefusesToRunAlone(t *testing.T) {
+	out, err := exec.Command(memoryPlugin(t).Path).CombinedOutput()
+	var exitErr *exec.ExitError
+	require.ErrorAs(t, err, &exitErr)
+	require.Contains(t, string(out), "This binary is a plugin")
+}

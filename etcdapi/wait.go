@@ -2,6 +2,7 @@ package etcdapi
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"google.golang.org/protobuf/proto"
 )
@@ -22,6 +23,9 @@ type applyResult struct {
 type waitRegistry struct {
 	mu sync.Mutex
 	m  map[uint64]chan applyResult
+	// canceled counts proposals given up on (dropped, timed out, or the
+	// caller went away): etcd's failed proposals.
+	canceled atomic.Uint64
 }
 
 func newWaitRegistry() *waitRegistry {
@@ -41,6 +45,14 @@ func (w *waitRegistry) cancel(id uint64) {
 	w.mu.Lock()
 	delete(w.m, id)
 	w.mu.Unlock()
+	w.canceled.Add(1)
+}
+
+// pending returns how many proposals are waiting for their result.
+func (w *waitRegistry) pending() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.m)
 }
 
 func (w *waitRegistry) trigger(id uint64, res applyResult) {

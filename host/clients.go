@@ -11,8 +11,6 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
-
-	"github.com/metastore/metastore/etcdapi"
 )
 
 // grpcOverheadBytes is the room gRPC framing gets above --max-request-bytes,
@@ -26,14 +24,18 @@ type clientListeners struct {
 	server *grpc.Server
 	health *health.Server
 	lis    []net.Listener
+	http   *clientHTTP
 }
 
-func serveClients(lg *zap.Logger, cfg Config, api *etcdapi.Server) (*clientListeners, error) {
+// serveClients serves m's gRPC API and, on the same ports, its HTTP
+// endpoints.
+func serveClients(lg *zap.Logger, cfg Config, m *Member) (*clientListeners, error) {
 	urls, err := parseURLs(cfg.ListenClientURLs)
 	if err != nil {
 		return nil, err
 	}
-	c := &clientListeners{lg: lg, server: newGRPCServer(cfg), health: health.NewServer()}
+	mm := newMemberMetrics(m)
+	c := &clientListeners{lg: lg, server: newGRPCServer(cfg, lg, mm), health: health.NewServer()}
 	for _, u := range urls {
 		l, err := net.Listen("tcp", u.Host)
 		if err != nil {
@@ -42,6 +44,7 @@ func serveClients(lg *zap.Logger, cfg Config, api *etcdapi.Server) (*clientListe
 		}
 		c.lis = append(c.lis, l)
 	}
+	api := m.api
 	pb.RegisterKVServer(c.server, api.KV())
 	pb.RegisterMaintenanceServer(c.server, api.Maintenance())
 	pb.RegisterWatchServer(c.server, api.Watch())
@@ -49,19 +52,20 @@ func serveClients(lg *zap.Logger, cfg Config, api *etcdapi.Server) (*clientListe
 	pb.RegisterClusterServer(c.server, api.Cluster())
 	healthpb.RegisterHealthServer(c.server, c.health)
 	c.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
-	for _, l := range c.lis {
-		go func() {
-			if err := c.server.Serve(l); err != nil {
-				lg.Debug("client listener stopped", zap.Error(err))
-			}
-		}()
+	mm.grpc.InitializeMetrics(c.server)
+	c.http, err = serveHTTP(lg, cfg, m, mm, c.server, c.lis)
+	if err != nil {
+		c.stop()
+		return nil, err
 	}
 	return c, nil
 }
 
-func newGRPCServer(cfg Config) *grpc.Server {
-	return grpc.NewServer(
-		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes+grpcOverheadBytes),
+func newGRPCServer(cfg Config, lg *zap.Logger, mm *memberMetrics, extra ...grpc.ServerOption) *grpc.Server {
+	return grpc.NewServer(append([]grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(mm.grpc.UnaryServerInterceptor(), slowReadInterceptor(lg)),
+		grpc.ChainStreamInterceptor(mm.grpc.StreamServerInterceptor()),
+		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes + grpcOverheadBytes),
 		grpc.MaxSendMsgSize(math.MaxInt32),
 		grpc.MaxConcurrentStreams(math.MaxUint32),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
@@ -72,7 +76,7 @@ func newGRPCServer(cfg Config) *grpc.Server {
 			Time:    2 * time.Hour,
 			Timeout: 20 * time.Second,
 		}),
-	)
+	}, extra...)...)
 }
 
 func (c *clientListeners) urls() []string {
@@ -83,10 +87,17 @@ func (c *clientListeners) urls() []string {
 	return out
 }
 
-// stop marks the member NOT_SERVING, lets in-flight calls finish for a
-// moment, then closes every connection.
+// stop marks the member NOT_SERVING, stops accepting connections, lets
+// in-flight HTTP requests and then gRPC calls finish for a moment, then
+// closes every connection.
 func (c *clientListeners) stop() {
 	c.health.Shutdown()
+	for _, l := range c.lis {
+		_ = l.Close()
+	}
+	if c.http != nil {
+		c.http.shutdown()
+	}
 	done := make(chan struct{})
 	go func() {
 		c.server.GracefulStop()
@@ -97,7 +108,7 @@ func (c *clientListeners) stop() {
 	case <-time.After(2 * time.Second):
 		c.server.Stop()
 	}
-	for _, l := range c.lis {
-		_ = l.Close()
+	if c.http != nil {
+		c.http.close()
 	}
 }

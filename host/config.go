@@ -36,6 +36,9 @@ type Config struct {
 	QuotaBackendBytes        int64  `koanf:"quota-backend-bytes"`
 	LogLevel                 string `koanf:"log-level"`
 	Logger                   string `koanf:"logger"`
+	LogOutputs               string `koanf:"log-outputs"`
+	LogFormat                string `koanf:"log-format"`
+	ListenMetricsURLs        string `koanf:"listen-metrics-urls"`
 	StorageEngine            string `koanf:"storage-engine"`
 	AutoCompactionMode       string `koanf:"auto-compaction-mode"`
 	AutoCompactionRetention  string `koanf:"auto-compaction-retention"`
@@ -76,6 +79,9 @@ func defaults() map[string]any {
 		"quota-backend-bytes":            int64(0),
 		"log-level":                      "info",
 		"logger":                         "zap",
+		"log-outputs":                    "default",
+		"log-format":                     "json",
+		"listen-metrics-urls":            "",
 		"storage-engine":                 "bbolt",
 		"auto-compaction-mode":           "periodic",
 		"auto-compaction-retention":      "0",
@@ -118,6 +124,14 @@ func (c *Config) finish() error {
 	}
 	if err := c.finishCompaction(); err != nil {
 		errs = append(errs, err)
+	}
+	if err := checkLogFormat(c.LogFormat); err != nil {
+		errs = append(errs, err)
+	}
+	if strings.TrimSpace(c.ListenMetricsURLs) != "" {
+		if _, err := parseURLs(c.ListenMetricsURLs); err != nil {
+			errs = append(errs, fmt.Errorf("--listen-metrics-urls: %w", err))
+		}
 	}
 	if c.Logger != "zap" {
 		errs = append(errs, fmt.Errorf("invalid value %q for --logger: only zap is supported", c.Logger))

@@ -21,6 +21,9 @@ var flagHelp = map[string]string{
 	"quota-backend-bytes":            "raise NOSPACE and refuse writes that grow the store once the storage engine reaches this many bytes (0: the 2 GiB default; negative: no quota)",
 	"log-level":                      "log level: debug, info, warn, error, panic or fatal",
 	"logger":                         "logger implementation: zap",
+	"log-outputs":                    "comma-separated log outputs: default (stderr), stderr, stdout, or file paths",
+	"log-format":                     "log format: json or console",
+	"listen-metrics-urls":            "comma-separated URLs to serve /metrics and the health endpoints on, besides the client URLs",
 	"storage-engine":                 "storage engine: bbolt (durable, default), memory, or the name of a storage plugin in the config file's plugins catalog",
 	"auto-compaction-mode":           "auto-compaction mode: periodic (keep --auto-compaction-retention of time) or revision (keep that many revisions)",
 	"auto-compaction-retention":      "auto-compaction retention: a duration like 30m, or hours, in periodic mode, revisions in revision mode; 0 disables",
@@ -33,8 +36,7 @@ var flagHelp = map[string]string{
 // yet. Giving one is an error naming it: silently ignoring an operator's
 // setting would be worse than refusing to start.
 var unimplementedEtcdFlags = map[string]bool{
-	"listen-client-http-urls": true, "listen-metrics-urls": true,
-	"max-snapshots": true, "max-wals": true, "quota-backend-bytes-max": true,
+	"listen-client-http-urls": true, "max-snapshots": true, "max-wals": true, "quota-backend-bytes-max": true,
 	"backend-batch-limit": true, "backend-batch-interval": true,
 	"max-concurrent-streams": true, "grpc-keepalive-min-time": true,
 	"grpc-keepalive-interval": true, "grpc-keepalive-timeout": true,
@@ -53,8 +55,7 @@ var unimplementedEtcdFlags = map[string]bool{
 	"compact-hash-check-time": true, "experimental-enable-lease-checkpoint": true,
 	"experimental-compaction-batch-limit": true, "compaction-batch-limit": true,
 	"experimental-peer-skip-client-san-verification": true, "warning-apply-duration": true,
-	"experimental-watch-progress-notify-interval": true,
-	"log-outputs": true, "log-format": true, "enable-log-rotation": true,
+	"experimental-watch-progress-notify-interval": true, "enable-log-rotation": true,
 	"log-rotation-config-json": true, "enable-pprof": true, "metrics": true,
 	"force-new-cluster": true, "proxy": true, "unsafe-no-fsync": true,
 	"feature-gates": true, "experimental-memory-mlock": true, "memory-mlock": true,

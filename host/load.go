@@ -28,6 +28,8 @@ type Options struct {
 	// environment is shared with other programs, so, as etcd does with
 	// ETCD_*, those are reported, not refused).
 	Warnings []string
+	// ConfigFile is the config file loaded, if any.
+	ConfigFile string
 }
 
 // Load builds the configuration from, in increasing precedence: defaults,
@@ -59,6 +61,7 @@ func Load(args, environ []string, usage io.Writer) (Config, Options, error) {
 	if err := k.Load(confmap.Provider(defs, "."), nil); err != nil {
 		return Config{}, opts, err
 	}
+	opts.ConfigFile = configFile
 	if configFile != "" {
 		if err := loadFile(k, configFile, defs); err != nil {
 			return Config{}, opts, err

@@ -10,7 +10,6 @@ import (
 	"syscall"
 
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 )
 
 // Main runs the metastore command and returns its exit code.
@@ -29,12 +28,14 @@ func Main(args []string, environ []string, stdout, stderr io.Writer) int {
 		PrintVersion(stdout)
 		return 0
 	}
-	lg, err := newLogger(cfg.LogLevel)
+	lg, level, err := newLogger(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "metastore: %v\n", err)
 		return 2
 	}
 	defer func() { _ = lg.Sync() }()
+	reloader := startReloader(lg, &level, cfg, opts, args, environ)
+	defer reloader.stop()
 	for _, w := range opts.Warnings {
 		lg.Warn(w)
 	}
@@ -55,20 +56,4 @@ func Main(args []string, environ []string, stdout, stderr io.Writer) int {
 	}
 	lg.Info("stopped")
 	return 0
-}
-
-// newLogger builds the JSON logger etcd's --logger=zap writes, on stderr.
-func newLogger(level string) (*zap.Logger, error) {
-	var lvl zapcore.Level
-	if err := lvl.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("invalid --log-level %q", level)
-	}
-	zc := zap.NewProductionConfig()
-	zc.Level = zap.NewAtomicLevelAt(lvl)
-	zc.Sampling = nil
-	zc.EncoderConfig.TimeKey = "ts"
-	zc.EncoderConfig.EncodeTime = zapcore.RFC3339NanoTimeEncoder
-	zc.OutputPaths = []string{"stderr"}
-	zc.ErrorOutputPaths = []string{"stderr"}
-	return zc.Build()
 }

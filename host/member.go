@@ -57,7 +57,7 @@ func StartMember(ctx context.Context, lg *zap.Logger, cfg Config) (*Member, erro
 		m.Close()
 		return nil, err
 	}
-	clients, err := serveClients(lg, cfg, m.api)
+	clients, err := serveClients(lg, cfg, m)
 	if err != nil {
 		m.Close()
 		return nil, err
@@ -256,6 +256,7 @@ func (m *Member) Close() {
 	if m.clients != nil {
 		m.clients.stop()
 	}
+	m.handOverLeadership()
 	if m.api != nil {
 		m.api.StopCompactor()
 		m.api.Stop()

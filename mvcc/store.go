@@ -97,6 +97,7 @@ type Store struct {
 	// compaction batch).
 	applySem chan struct{}
 	flushc   chan struct{}
+	onCommit atomic.Pointer[func(time.Duration)]
 	errMu    sync.Mutex
 	err      error
 

@@ -137,7 +137,12 @@ func (s *Store) flush(ctx context.Context) error {
 		return nil
 	}
 	req := storage.ApplyBatchRequest{Ops: b.ops, ConsistentIndex: b.index, Sync: true}
-	if _, err := s.eng.ApplyBatch(ctx, req); err != nil {
+	start := time.Now()
+	_, err := s.eng.ApplyBatch(ctx, req)
+	if f := s.onCommit.Load(); f != nil && err == nil {
+		(*f)(time.Since(start))
+	}
+	if err != nil {
 		err = fmt.Errorf("mvcc: flush of %d ops at consistent index %d: %w", len(b.ops), b.index, err)
 		if ctx.Err() == nil {
 			s.lg.Error("flushing the write buffer failed; will retry", zap.Error(err))

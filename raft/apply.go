@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.etcd.io/raft/v3/raftpb"
 	"go.uber.org/zap"
@@ -68,7 +69,11 @@ func (n *Node) apply(t applyTask) {
 		return
 	}
 	if ents := n.applicable(t.entries); len(ents) > 0 {
+		start := time.Now()
 		n.applier.Apply(ents)
+		if f := n.onApply.Load(); f != nil {
+			(*f)(len(ents), time.Since(start))
+		}
 	}
 	n.applied.advance(t.entries[len(t.entries)-1].GetIndex())
 }

@@ -53,6 +53,7 @@ type Node struct {
 	isLearner atomic.Bool
 	leaderCh  notifier
 	reads     *readIndexBatcher
+	onApply   atomic.Pointer[ApplyObserver]
 
 	stopc    chan struct{}
 	stopOnce sync.Once

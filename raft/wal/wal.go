@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"time"
 
 	"go.etcd.io/raft/v3/raftpb"
 	"go.uber.org/zap"
@@ -53,6 +54,8 @@ type WAL struct {
 
 	buf   []byte
 	syncs atomic.Uint64
+	// onSync, when set, is told how long each fsync took.
+	onSync atomic.Pointer[func(time.Duration)]
 }
 
 // Exist reports whether dir holds a WAL.
@@ -134,6 +137,17 @@ func (w *WAL) Metadata() Metadata { return w.md }
 // SyncCount returns how many times the WAL has fsynced a segment.
 func (w *WAL) SyncCount() uint64 { return w.syncs.Load() }
 
+// SetSyncObserver makes f receive the duration of every later fsync, on
+// the writing goroutine, so f must be quick; nil removes it. It is safe to
+// call at any time.
+func (w *WAL) SetSyncObserver(f func(time.Duration)) {
+	if f == nil {
+		w.onSync.Store(nil)
+		return
+	}
+	w.onSync.Store(&f)
+}
+
 // Save appends ents and then hs (if not empty) in one write, and fsyncs once
 // if sync is true. Entries go first so that a torn write never keeps a
 // HardState whose commit index points at lost entries. Save cuts a new
@@ -203,7 +217,12 @@ func (w *WAL) write(buf []byte, sync bool) error {
 }
 
 func (w *WAL) sync() error {
-	if err := w.f.Sync(); err != nil {
+	start := time.Now()
+	err := w.f.Sync()
+	if f := w.onSync.Load(); f != nil {
+		(*f)(time.Since(start))
+	}
+	if err != nil {
 		return fmt.Errorf("wal: sync segment %s: %w", w.segs[len(w.segs)-1].name(), err)
 	}
 	w.syncs.Add(1)

@@ -1,0 +1,185 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/stretchr/testify/require"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/metastore/metastore/host/hosttest"
+)
+
+// etcdMetricNames are the etcd metrics dashboards and alerts use that
+// MetaStore serves from its first scrape.
+var etcdMetricNames = []string{
+	"etcd_server_has_leader",
+	"etcd_server_is_leader",
+	"etcd_server_leader_changes_seen_total",
+	"etcd_server_proposals_committed_total",
+	"etcd_server_proposals_applied_total",
+	"etcd_server_proposals_pending",
+	"etcd_server_proposals_failed_total",
+	"etcd_server_slow_apply_total",
+	"etcd_server_quota_backend_bytes",
+	"etcd_server_version",
+	"etcd_server_go_version",
+	"etcd_server_id",
+	"etcd_server_is_learner",
+	"etcd_cluster_version",
+	"etcd_mvcc_db_total_size_in_bytes",
+	"etcd_mvcc_db_total_size_in_use_in_bytes",
+	"etcd_debugging_mvcc_keys_total",
+	"etcd_debugging_mvcc_current_revision",
+	"etcd_debugging_mvcc_compact_revision",
+	"etcd_debugging_mvcc_watcher_total",
+	"etcd_debugging_mvcc_slow_watcher_total",
+	"etcd_disk_wal_fsync_duration_seconds",
+	"etcd_disk_backend_commit_duration_seconds",
+	"grpc_server_started_total",
+	"grpc_server_handled_total",
+	"process_cpu_seconds_total",
+	"process_resident_memory_bytes",
+	"process_open_fds",
+	"go_goroutines",
+	"go_memstats_alloc_bytes",
+}
+
+// scrape fetches and parses /metrics.
+func scrape(t *testing.T, base string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	require.NoError(t, err)
+	return families
+}
+
+// value returns the value of the family's series whose labels include
+// labels ("k=v" each): a gauge's or counter's value, a histogram's count.
+func value(t *testing.T, families map[string]*dto.MetricFamily, name string, labels ...string) float64 {
+	t.Helper()
+	f, ok := families[name]
+	require.True(t, ok, "metric %s missing", name)
+	for _, m := range f.GetMetric() {
+		if !hasLabels(m, labels) {
+			continue
+		}
+		switch {
+		case m.GetGauge() != nil:
+			return m.GetGauge().GetValue()
+		case m.GetCounter() != nil:
+			return m.GetCounter().GetValue()
+		case m.GetHistogram() != nil:
+			return float64(m.GetHistogram().GetSampleCount())
+		}
+	}
+	t.Fatalf("metric %s has no series with labels %v", name, labels)
+	return 0
+}
+
+func hasLabels(m *dto.Metric, labels []string) bool {
+	have := map[string]string{}
+	for _, lp := range m.GetLabel() {
+		have[lp.GetName()] = lp.GetValue()
+	}
+	for _, l := range labels {
+		k, v, _ := strings.Cut(l, "=")
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestMetricsScrape requires etcd's metric names with etcd's labels, on the
+// client URL and on --listen-metrics-urls, and values that move with load.
+func TestMetricsScrape(t *testing.T) {
+	metricsURL := freeURL(t)
+	m := hosttest.StartMember(t, hosttest.WithArgs("--listen-metrics-urls", metricsURL))
+	before := scrape(t, m.Endpoint())
+	for _, name := range etcdMetricNames {
+		require.Contains(t, before, name)
+	}
+	require.Equal(t, 1.0, value(t, before, "etcd_server_has_leader"))
+	require.Equal(t, 1.0, value(t, before, "etcd_server_is_leader"))
+	require.Equal(t, 1.0, value(t, before, "etcd_server_leader_changes_seen_total"))
+	require.Equal(t, 1.0, value(t, before, "etcd_server_version", "server_version=3.7.3"))
+	// Pre-initialized at zero, as etcd does, for every method.
+	require.Equal(t, 0.0, value(t, before, "grpc_server_handled_total",
+		"grpc_type=unary", "grpc_service=etcdserverpb.KV", "grpc_method=Put", "grpc_code=OK"))
+
+	cli := m.Client(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	const n = 50
+	for i := range n {
+		_, err := cli.Put(ctx, fmt.Sprintf("metrics/%03d", i), "v")
+		require.NoError(t, err)
+	}
+	_, err := cli.Get(ctx, "metrics/", clientv3.WithPrefix())
+	require.NoError(t, err)
+	_, err = cli.Put(ctx, "", "v")
+	require.Error(t, err)
+	time.Sleep(300 * time.Millisecond) // let the write buffer flush
+
+	after := scrape(t, metricsURL)
+	grew := func(name string, by float64, labels ...string) {
+		t.Helper()
+		b, a := value(t, before, name, labels...), value(t, after, name, labels...)
+		require.GreaterOrEqual(t, a-b, by, "%s%v: %v -> %v", name, labels, b, a)
+	}
+	grew("etcd_server_proposals_committed_total", n)
+	grew("etcd_server_proposals_applied_total", n)
+	grew("etcd_debugging_mvcc_current_revision", n)
+	grew("etcd_disk_wal_fsync_duration_seconds", 1)
+	grew("etcd_disk_backend_commit_duration_seconds", 1)
+	grew("grpc_server_handled_total", n, "grpc_method=Put", "grpc_code=OK")
+	grew("grpc_server_handled_total", 1, "grpc_method=Put", "grpc_code=InvalidArgument")
+	grew("grpc_server_handled_total", 1, "grpc_method=Range", "grpc_code=OK")
+	grew("grpc_server_handling_seconds", n, "grpc_method=Put")
+	require.Equal(t, float64(n), value(t, after, "etcd_debugging_mvcc_keys_total"))
+	require.Equal(t, 0.0, value(t, after, "etcd_server_proposals_pending"))
+	require.Greater(t, value(t, after, "etcd_mvcc_db_total_size_in_bytes"), 0.0)
+	require.Greater(t, value(t, after, "etcd_mvcc_db_total_size_in_use_in_bytes"), 0.0)
+}
+
+// TestMetricNamesServedByEtcd guards the names against drift: every etcd_*
+// metric MetaStore serves on a fresh member, real etcd serves too, with
+// the same type and label names.
+func TestMetricNamesServedByEtcd(t *testing.T) {
+	// etcd serves grpc_server_handling_seconds with --metrics=extensive.
+	etcd := hosttest.StartMember(t, hosttest.WithBinary(hosttest.EtcdBin(t)), hosttest.WithArgs("--metrics", "extensive"))
+	ms := hosttest.StartMember(t)
+	want, got := scrape(t, etcd.Endpoint()), scrape(t, ms.Endpoint())
+	for name, f := range got {
+		if !strings.HasPrefix(name, "etcd_") && !strings.HasPrefix(name, "grpc_server_") {
+			continue
+		}
+		wf, ok := want[name]
+		require.True(t, ok, "MetaStore serves %s, etcd does not", name)
+		require.Equal(t, wf.GetType(), f.GetType(), name)
+		require.Equal(t, labelNames(wf), labelNames(f), name)
+	}
+}
+
+func labelNames(f *dto.MetricFamily) []string {
+	if len(f.GetMetric()) == 0 {
+		return nil
+	}
+	var out []string
+	for _, lp := range f.GetMetric()[0].GetLabel() {
+		out = append(out, lp.GetName())
+	}
+	return out
+}

@@ -1,0 +1,283 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/version"
+	"go.uber.org/zap"
+)
+
+// The cluster and storage versions /version reports: etcd reports the
+// major.minor of the version every member runs.
+const (
+	clusterVersion = "3.7.0"
+	storageVersion = "3.7.0"
+)
+
+// healthChecker answers etcd's HTTP health endpoints from a member: /health
+// (JSON), and /livez and /readyz with their per-check sub-paths (plain
+// text), with the same checks, query parameters, status codes and bodies
+// as etcd 3.6.
+type healthChecker struct {
+	lg      *zap.Logger
+	m       *Member
+	metrics *healthMetrics
+}
+
+// healthCheck is one named check of /livez or /readyz.
+type healthCheck struct {
+	name  string
+	check func(context.Context) error
+}
+
+func (h *healthChecker) install(mux *http.ServeMux) {
+	mux.HandleFunc("/health", h.serveHealth)
+	h.installChecks(mux, "livez", []healthCheck{
+		{"serializable_read", h.readCheck(true)},
+	})
+	h.installChecks(mux, "readyz", []healthCheck{
+		{"data_corruption", h.alarmCheck(pb.AlarmType_CORRUPT)},
+		{"serializable_read", h.readCheck(true)},
+		{"linearizable_read", h.readCheck(false)},
+		{"non_learner", h.learnerCheck},
+	})
+	mux.HandleFunc("/version", serveVersion)
+}
+
+// healthResult is /health's JSON body.
+type healthResult struct {
+	Health string `json:"health"`
+	Reason string `json:"reason"`
+}
+
+// serveHealth checks, in etcd's order, the alarms not excluded with
+// ?exclude=, the leader (unless ?serializable=true), and a one-key read.
+func (h *healthChecker) serveHealth(w http.ResponseWriter, r *http.Request) {
+	if !getOnly(w, r) {
+		h.lg.Warn("/health error", zap.Int("status-code", http.StatusMethodNotAllowed))
+		return
+	}
+	q := r.URL.Query()
+	serializable := q.Get("serializable") == "true"
+	res := h.health(r.Context(), nonEmpty(q["exclude"]), serializable)
+	h.metrics.recordHealth(res.Health == "true")
+	body, _ := json.Marshal(res)
+	if res.Health != "true" {
+		http.Error(w, string(body), http.StatusServiceUnavailable)
+		h.lg.Warn("/health error", zap.String("output", string(body)), zap.Int("status-code", http.StatusServiceUnavailable))
+		return
+	}
+	_, _ = w.Write(body)
+}
+
+func (h *healthChecker) health(ctx context.Context, excluded []string, serializable bool) healthResult {
+	alarms, err := h.alarms(ctx)
+	if err != nil {
+		return healthResult{Health: "false", Reason: fmt.Sprintf("ALARM ERROR:%s", err)}
+	}
+	for _, a := range alarms {
+		if slices.Contains(excluded, a.Alarm.String()) {
+			continue
+		}
+		reason := "ALARM UNKNOWN"
+		switch a.Alarm {
+		case pb.AlarmType_NOSPACE:
+			reason = "ALARM NOSPACE"
+		case pb.AlarmType_CORRUPT:
+			reason = "ALARM CORRUPT"
+		}
+		h.lg.Warn("serving /health false due to an alarm", zap.String("alarm", a.String()))
+		return healthResult{Health: "false", Reason: reason}
+	}
+	if !serializable && h.m.node.Status().Leader == 0 {
+		h.lg.Warn("serving /health false; no leader")
+		return healthResult{Health: "false", Reason: "RAFT NO LEADER"}
+	}
+	if err := h.read(ctx, serializable); err != nil {
+		h.lg.Warn("serving /health false; Range fails", zap.Error(err))
+		return healthResult{Health: "false", Reason: fmt.Sprintf("RANGE ERROR:%s", err)}
+	}
+	return healthResult{Health: "true"}
+}
+
+// installChecks serves /<kind> (every check but those in ?exclude=) and
+// /<kind>/<check> (that check alone).
+func (h *healthChecker) installChecks(mux *http.ServeMux, kind string, checks []healthCheck) {
+	root := "/" + kind
+	mux.HandleFunc(root, func(w http.ResponseWriter, r *http.Request) {
+		excluded := nonEmpty(r.URL.Query()["exclude"])
+		var run []healthCheck
+		for _, c := range checks {
+			if !slices.Contains(excluded, c.name) {
+				run = append(run, c)
+			}
+		}
+		var missing []string
+		for _, x := range excluded {
+			if !slices.ContainsFunc(checks, func(c healthCheck) bool { return c.name == x }) {
+				missing = append(missing, fmt.Sprintf("%q", x))
+			}
+		}
+		if len(missing) > 0 {
+			h.lg.Warn("some health checks cannot be excluded", zap.String("missing-health-checks", strings.Join(missing, ",")))
+		}
+		h.serveChecks(w, r, kind, root, run)
+	})
+	for _, c := range checks {
+		path := root + "/" + c.name
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			h.serveChecks(w, r, kind, path, []healthCheck{c})
+		})
+	}
+}
+
+// serveChecks runs checks and answers "ok" or 503 with one "[+]name ok" or
+// "[-]name failed: reason" line per check (shown on success with
+// ?verbose).
+func (h *healthChecker) serveChecks(w http.ResponseWriter, r *http.Request, kind, path string, checks []healthCheck) {
+	if !getOnly(w, r) {
+		h.lg.Warn("Health request error", zap.String("path", path), zap.Int("status-code", http.StatusMethodNotAllowed))
+		return
+	}
+	var out strings.Builder
+	failed := false
+	for _, c := range checks {
+		err := c.check(r.Context())
+		h.metrics.recordCheck(kind, c.name, err == nil)
+		if err != nil {
+			failed = true
+			fmt.Fprintf(&out, "[-]%s failed: %v\n", c.name, err)
+		} else {
+			fmt.Fprintf(&out, "[+]%s ok\n", c.name)
+		}
+	}
+	if failed {
+		http.Error(w, out.String(), http.StatusServiceUnavailable)
+		h.lg.Error("Health check error", zap.String("path", path), zap.String("reason", out.String()),
+			zap.Int("status-code", http.StatusServiceUnavailable))
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if _, ok := r.URL.Query()["verbose"]; ok {
+		fmt.Fprint(w, out.String())
+	}
+	fmt.Fprint(w, "ok\n")
+}
+
+func (h *healthChecker) readCheck(serializable bool) func(context.Context) error {
+	return func(ctx context.Context) error { return h.read(ctx, serializable) }
+}
+
+// read does what etcd's checks do: a one-key, keys-only range.
+func (h *healthChecker) read(ctx context.Context, serializable bool) error {
+	ctx, cancel := context.WithTimeout(ctx, h.m.cfg.requestTimeout())
+	defer cancel()
+	_, err := h.m.api.KV().Range(ctx, &pb.RangeRequest{Key: []byte{0}, KeysOnly: true, Limit: 1, Serializable: serializable})
+	return err
+}
+
+func (h *healthChecker) alarmCheck(alarm pb.AlarmType) func(context.Context) error {
+	return func(ctx context.Context) error {
+		alarms, err := h.alarms(ctx)
+		if err != nil {
+			return err
+		}
+		for _, a := range alarms {
+			if a.Alarm == alarm {
+				return fmt.Errorf("alarm activated: %s", alarm)
+			}
+		}
+		return nil
+	}
+}
+
+func (h *healthChecker) learnerCheck(context.Context) error {
+	if h.m.node.Status().IsLearner {
+		return errors.New("not supported for learner")
+	}
+	return nil
+}
+
+// alarms returns the member's active alarms.
+func (h *healthChecker) alarms(ctx context.Context) ([]*pb.AlarmMember, error) {
+	resp, err := h.m.api.Maintenance().Alarm(ctx, &pb.AlarmRequest{Action: pb.AlarmRequest_GET})
+	if err != nil {
+		return nil, err
+	}
+	return resp.GetAlarms(), nil
+}
+
+// serveVersion answers /version as etcd does.
+func serveVersion(w http.ResponseWriter, r *http.Request) {
+	if !getOnly(w, r) {
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	body, _ := json.Marshal(version.Versions{Server: APIVersion, Cluster: clusterVersion, Storage: storageVersion})
+	_, _ = w.Write(body)
+}
+
+// getOnly answers 405 to anything but GET and reports whether the request
+// may go on.
+func getOnly(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodGet {
+		return true
+	}
+	w.Header().Set("Allow", http.MethodGet)
+	http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
+	return false
+}
+
+func nonEmpty(vs []string) []string {
+	return slices.DeleteFunc(slices.Clone(vs), func(s string) bool { return s == "" })
+}
+
+// healthMetrics are etcd's health check counters.
+type healthMetrics struct {
+	success, failures prometheus.Counter
+	check             *prometheus.GaugeVec
+	checks            *prometheus.CounterVec
+}
+
+func newHealthMetrics() healthMetrics {
+	return healthMetrics{
+		success: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "etcd", Subsystem: "server",
+			Name: "health_success", Help: "The total number of successful health checks"}),
+		failures: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "etcd", Subsystem: "server",
+			Name: "health_failures", Help: "The total number of failed health checks"}),
+		check: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "etcd", Subsystem: "server",
+			Name: "healthcheck", Help: "The result of each kind of healthcheck."}, []string{"type", "name"}),
+		checks: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "etcd", Subsystem: "server",
+			Name: "healthchecks_total", Help: "The total number of each kind of healthcheck."}, []string{"type", "name", "status"}),
+	}
+}
+
+func (hm *healthMetrics) register(reg prometheus.Registerer) {
+	reg.MustRegister(hm.success, hm.failures, hm.check, hm.checks)
+}
+
+func (hm *healthMetrics) recordHealth(ok bool) {
+	if ok {
+		hm.success.Inc()
+	} else {
+		hm.failures.Inc()
+	}
+}
+
+func (hm *healthMetrics) recordCheck(kind, name string, ok bool) {
+	val, status := 0.0, "error"
+	if ok {
+		val, status = 1, "success"
+	}
+	hm.check.WithLabelValues(kind, name).Set(val)
+	hm.checks.WithLabelValues(kind, name, status).Inc()
+}

@@ -1,0 +1,195 @@
+package host
+
+import (
+	"net/http"
+	"runtime"
+	"strconv"
+	"time"
+
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+)
+
+// etcd's histogram buckets: 1 ms to 8 s for disk, 0.1 ms to 0.8 s for
+// peer round trips.
+var (
+	diskBuckets = prometheus.ExponentialBuckets(0.001, 2, 14)
+	rttBuckets  = prometheus.ExponentialBuckets(0.0001, 2, 14)
+)
+
+// memberMetrics is one member's Prometheus registry, with etcd's metric
+// names and labels so that etcd dashboards and alerts work unchanged. A
+// registry per member (not the global one) keeps a member restarted in
+// the same process from registering twice. Most values are read from the
+// member when scraped; only timings and events are recorded as they happen.
+type memberMetrics struct {
+	reg  *prometheus.Registry
+	grpc *grpcprom.ServerMetrics
+
+	walFsync      prometheus.Histogram
+	backendCommit prometheus.Histogram
+	peerRTT       *prometheus.HistogramVec
+	leaderChanges prometheus.Counter
+	slowApplies   prometheus.Counter
+	slowFsyncs    prometheus.Counter
+	health        healthMetrics
+}
+
+func newMemberMetrics(m *Member) *memberMetrics {
+	mm := &memberMetrics{
+		reg: prometheus.NewRegistry(),
+		grpc: grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(
+			grpcprom.WithHistogramBuckets(prometheus.DefBuckets))),
+		walFsync: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "etcd", Subsystem: "disk", Name: "wal_fsync_duration_seconds",
+			Help:    "The latency distributions of fsync called by WAL.",
+			Buckets: diskBuckets,
+		}),
+		backendCommit: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "etcd", Subsystem: "disk", Name: "backend_commit_duration_seconds",
+			Help:    "The latency distributions of commit called by backend.",
+			Buckets: diskBuckets,
+		}),
+		peerRTT: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "etcd", Subsystem: "network", Name: "peer_round_trip_time_seconds",
+			Help:    "Round-Trip-Time histogram between peers",
+			Buckets: rttBuckets,
+		}, []string{"To"}),
+		leaderChanges: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "etcd", Subsystem: "server", Name: "leader_changes_seen_total",
+			Help: "The number of leader changes seen.",
+		}),
+		slowApplies: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "etcd", Subsystem: "server", Name: "slow_apply_total",
+			Help: "The total number of slow apply requests (likely overloaded from slow disk).",
+		}),
+		slowFsyncs: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "metastore", Subsystem: "disk", Name: "wal_slow_fsync_total",
+			Help: "The total number of WAL fsyncs slower than one second.",
+		}),
+		health: newHealthMetrics(),
+	}
+	mm.reg.MustRegister(
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewGoCollector(),
+		mm.grpc, mm.walFsync, mm.backendCommit, mm.peerRTT,
+		mm.leaderChanges, mm.slowApplies, mm.slowFsyncs,
+	)
+	mm.health.register(mm.reg)
+	mm.registerMemberGauges(m)
+	return mm
+}
+
+// registerMemberGauges registers the values read from the member at
+// scrape time.
+func (mm *memberMetrics) registerMemberGauges(m *Member) {
+	gauge := func(ns, sub, name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: name, Help: help}, f)
+	}
+	counter := func(ns, sub, name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: name, Help: help}, f)
+	}
+	b2f := func(b bool) float64 {
+		if b {
+			return 1
+		}
+		return 0
+	}
+	st := m.node.Status
+	mm.reg.MustRegister(
+		gauge("etcd", "server", "has_leader", "Whether or not a leader exists. 1 is existence, 0 is not.",
+			func() float64 { return b2f(st().Leader != 0) }),
+		gauge("etcd", "server", "is_leader", "Whether or not this member is a leader. 1 if is, 0 otherwise.",
+			func() float64 { return b2f(st().IsLeader) }),
+		gauge("etcd", "server", "is_learner", "Whether or not this member is a learner. 1 if is, 0 otherwise.",
+			func() float64 { return b2f(st().IsLearner) }),
+		gauge("etcd", "server", "proposals_committed_total", "The total number of consensus proposals committed.",
+			func() float64 { return float64(st().CommitIndex) }),
+		gauge("etcd", "server", "proposals_applied_total", "The total number of consensus proposals applied.",
+			func() float64 { return float64(m.node.AppliedIndex()) }),
+		gauge("etcd", "server", "proposals_pending", "The current number of pending proposals to commit.",
+			func() float64 { return float64(m.api.ProposalStats().Pending) }),
+		counter("etcd", "server", "proposals_failed_total", "The total number of failed proposals seen.",
+			func() float64 { return float64(m.api.ProposalStats().Failed) }),
+		gauge("etcd", "server", "quota_backend_bytes", "Current backend storage quota size in bytes.",
+			func() float64 { return float64(m.cfg.quota()) }),
+		gauge("etcd", "mvcc", "db_total_size_in_bytes", "Total size of the underlying database physically allocated in bytes.",
+			func() float64 { total, _ := m.dbSize(); return float64(total) }),
+		gauge("etcd", "mvcc", "db_total_size_in_use_in_bytes", "Total size of the underlying database logically in use in bytes.",
+			func() float64 { _, inUse := m.dbSize(); return float64(inUse) }),
+		gauge("etcd_debugging", "mvcc", "keys_total", "Total number of keys.",
+			func() float64 { return float64(m.store.KeyCount()) }),
+		gauge("etcd_debugging", "mvcc", "current_revision", "The current revision of store.",
+			func() float64 { return float64(m.store.Rev()) }),
+		gauge("etcd_debugging", "mvcc", "compact_revision", "The revision of the last compaction in store.",
+			func() float64 { return float64(m.store.CompactRev()) }),
+		gauge("etcd_debugging", "mvcc", "watcher_total", "Total number of watchers.",
+			func() float64 { ws := m.store.WatchStats(); return float64(ws.Synced + ws.Unsynced) }),
+		gauge("etcd_debugging", "mvcc", "slow_watcher_total", "Total number of unsynced slow watchers.",
+			func() float64 { return float64(m.store.WatchStats().Unsynced) }),
+		constGauge("etcd_server_version", "Which version is running. 1 for 'server_version' label with current version.",
+			"server_version", APIVersion),
+		constGauge("etcd_server_go_version", "Which Go version server is running with. 1 for 'server_go_version' label with current version.",
+			"server_go_version", runtime.Version()),
+		constGauge("etcd_cluster_version", "Which version is running. 1 for 'cluster_version' label with current cluster version",
+			"cluster_version", clusterVersion),
+		constGauge("etcd_server_id", "Server or member ID in hexadecimal format. 1 for 'server_id' label with current ID.",
+			"server_id", strconv.FormatUint(m.node.MemberID(), 16)),
+	)
+}
+
+// constGauge is a gauge fixed at 1 whose one label carries the value.
+func constGauge(name, help, label, value string) prometheus.Collector {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, []string{label})
+	g.WithLabelValues(value).Set(1)
+	return g
+}
+
+// handler serves the registry in the Prometheus text format.
+func (mm *memberMetrics) handler() http.Handler {
+	return promhttp.HandlerFor(mm.reg, promhttp.HandlerOpts{Registry: mm.reg})
+}
+
+// observe hooks the timings into raft and the store, and counts leader
+// changes until stop closes.
+func (mm *memberMetrics) observe(lg *zap.Logger, m *Member, stop <-chan struct{}) {
+	m.node.ObserveWALSync(func(d time.Duration) {
+		mm.walFsync.Observe(d.Seconds())
+		if d > slowFsyncThreshold {
+			mm.slowFsyncs.Inc()
+			lg.Warn("slow fdatasync", zap.Duration("took", d), zap.Duration("expected-duration", slowFsyncThreshold))
+		}
+	})
+	m.store.ObserveCommit(func(d time.Duration) { mm.backendCommit.Observe(d.Seconds()) })
+	m.node.ObserveApply(func(entries int, d time.Duration) {
+		if d > slowApplyThreshold {
+			mm.slowApplies.Inc()
+			lg.Warn("apply request took too long", zap.Duration("took", d),
+				zap.Duration("expected-duration", slowApplyThreshold), zap.Int("entries", entries))
+		}
+	})
+	go mm.countLeaderChanges(m, stop)
+}
+
+// countLeaderChanges counts, as etcd does, every change to a new known
+// leader.
+func (mm *memberMetrics) countLeaderChanges(m *Member, stop <-chan struct{}) {
+	last := uint64(0)
+	for {
+		changed := m.node.LeaderChanged()
+		if lead := m.node.Status().Leader; lead != 0 && lead != last {
+			mm.leaderChanges.Inc()
+			last = lead
+		}
+		select {
+		case <-changed:
+		case <-stop:
+			return
+		case <-m.node.Done():
+			return
+		}
+	}
+}

@@ -44,8 +44,9 @@ func NewMutex(s *Session, name string) *Mutex {
 // Lock blocks until the lock is held, ctx is done, or the Session ends
 // (ErrSessionExpired). While it waits it watches the deletion of the
 // contender just ahead, never polls. When it returns an error it has taken
-// itself out of line: no key is left behind to block the others. Locking a
-// Mutex that is held returns at once.
+// itself out of line: no key is left behind to block the others (if the
+// server cannot be reached, Lock waits for it to delete the key, at most one
+// TTL). Locking a Mutex that is held returns at once.
 func (m *Mutex) Lock(ctx context.Context) error {
 	resp, _, err := m.t.take(ctx, "", clientv3.OpGet(m.pfx, clientv3.WithFirstCreate()...))
 	if err != nil {

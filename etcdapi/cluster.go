@@ -75,7 +75,7 @@ func (c *ClusterServer) MemberAdd(ctx context.Context, r *pb.MemberAddRequest) (
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	m := &Member{ID: newMemberID(urls, time.Now()), PeerURLs: urls, IsLearner: r.IsLearner}
-	if !m.IsLearner && !c.s.members.readyToAddVoter() {
+	if c.s.cfg.StrictReconfigCheck && !m.IsLearner && !c.s.members.readyToAddVoter() {
 		return nil, clusterError(ErrNotEnoughStarted)
 	}
 	typ := raftpb.ConfChangeAddNode
@@ -92,7 +92,7 @@ func (c *ClusterServer) MemberAdd(ctx context.Context, r *pb.MemberAddRequest) (
 func (c *ClusterServer) MemberRemove(ctx context.Context, r *pb.MemberRemoveRequest) (*pb.MemberRemoveResponse, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if m := c.s.members.get(r.ID); m != nil && !m.IsLearner && !c.s.members.readyToRemoveVoter(r.ID) {
+	if m := c.s.members.get(r.ID); c.s.cfg.StrictReconfigCheck && m != nil && !m.IsLearner && !c.s.members.readyToRemoveVoter(r.ID) {
 		return nil, clusterError(ErrNotEnoughStarted)
 	}
 	if err := c.configure(ctx, raftpb.ConfChangeRemoveNode, r.ID, nil); err != nil {
@@ -139,7 +139,7 @@ func (c *ClusterServer) MemberPromote(ctx context.Context, r *pb.MemberPromoteRe
 	if leader := match[c.s.raft.MemberID()]; leader > 0 && float64(learner)/float64(leader) < learnerReadyPercent {
 		return nil, clusterError(ErrLearnerNotReady)
 	}
-	if !c.s.members.readyToPromote(r.ID) {
+	if c.s.cfg.StrictReconfigCheck && !c.s.members.readyToPromote(r.ID) {
 		return nil, clusterError(ErrNotEnoughStarted)
 	}
 	m := c.s.members.get(r.ID)

@@ -42,6 +42,9 @@ type RaftStatus struct {
 
 // Config sets the limits of the API.
 type Config struct {
+	// StrictReconfigCheck refuses membership changes that could cost the
+	// cluster its quorum (--strict-reconfig-check, on by default).
+	StrictReconfigCheck bool
 	// MaxTxnOps bounds the ops of each txn branch (--max-txn-ops).
 	MaxTxnOps int
 	// MaxRequestBytes bounds a proposed request (--max-request-bytes).

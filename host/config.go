@@ -31,6 +31,7 @@ type Config struct {
 	SnapshotCatchUpEntries   uint64 `koanf:"snapshot-catchup-entries"`
 	HeartbeatMillis          int    `koanf:"heartbeat-interval"`
 	ElectionMillis           int    `koanf:"election-timeout"`
+	StrictReconfigCheck      bool   `koanf:"strict-reconfig-check"`
 	MaxTxnOps                int    `koanf:"max-txn-ops"`
 	MaxRequestBytes          int    `koanf:"max-request-bytes"`
 	QuotaBackendBytes        int64  `koanf:"quota-backend-bytes"`
@@ -74,6 +75,7 @@ func defaults() map[string]any {
 		"snapshot-catchup-entries":       uint64(5000),
 		"heartbeat-interval":             100,
 		"election-timeout":               1000,
+		"strict-reconfig-check":          true,
 		"max-txn-ops":                    128,
 		"max-request-bytes":              1536 * 1024,
 		"quota-backend-bytes":            int64(0),

@@ -103,6 +103,8 @@ func newFlagSet(defs map[string]any, opts *Options, usage io.Writer) *flag.FlagS
 			fs.Int64(name, v, flagHelp[name])
 		case uint64:
 			fs.Uint64(name, v, flagHelp[name])
+		case bool:
+			fs.Bool(name, v, flagHelp[name])
 		}
 	}
 	fs.BoolVar(&opts.Version, "version", false, "print the version and exit")

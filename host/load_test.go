@@ -103,3 +103,15 @@ func TestMemberIDsMatchEtcd(t *testing.T) {
 	_, err = self(members, "default", "http://127.0.0.1:9999")
 	require.ErrorContains(t, err, "--initial-advertise-peer-urls")
 }
+
+func TestLoadStrictReconfigCheck(t *testing.T) {
+	c, _, err := Load(nil, nil, io.Discard)
+	require.NoError(t, err)
+	require.True(t, c.StrictReconfigCheck, "on by default, as etcd")
+	c, _, err = Load([]string{"--strict-reconfig-check=false"}, nil, io.Discard)
+	require.NoError(t, err)
+	require.False(t, c.StrictReconfigCheck)
+	c, _, err = Load(nil, []string{"METASTORE_STRICT_RECONFIG_CHECK=false"}, io.Discard)
+	require.NoError(t, err)
+	require.False(t, c.StrictReconfigCheck)
+}

@@ -110,11 +110,12 @@ func (m *Member) open(ctx context.Context) error {
 		return err
 	}
 	m.api = etcdapi.New(m.lg.Named("api"), etcdapi.Config{
-		MaxTxnOps:         m.cfg.MaxTxnOps,
-		MaxRequestBytes:   m.cfg.MaxRequestBytes,
-		RequestTimeout:    m.cfg.requestTimeout(),
-		QuotaBackendBytes: m.cfg.quota(),
-		Version:           APIVersion,
+		StrictReconfigCheck: m.cfg.StrictReconfigCheck,
+		MaxTxnOps:           m.cfg.MaxTxnOps,
+		MaxRequestBytes:     m.cfg.MaxRequestBytes,
+		RequestTimeout:      m.cfg.requestTimeout(),
+		QuotaBackendBytes:   m.cfg.quota(),
+		Version:             APIVersion,
 		// Progress notifications of idle watchers.
 		WatchProgressNotifyInterval: m.cfg.WatchProgressNotifyInterval,
 	}, m.store, m.dbSize)

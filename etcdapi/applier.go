@@ -31,6 +31,7 @@ type applier struct {
 	waits   *waitRegistry
 	members *membership
 	alarms  *alarmStore
+	auth    *authStore
 }
 
 // Apply executes entries. Entries the store already holds (after a
@@ -62,6 +63,9 @@ func (a *applier) Apply(entries []*raftpb.Entry) {
 }
 
 func (a *applier) applyRequest(index uint64, r *pb.InternalRaftRequest) applyResult {
+	if res, ok := a.authorizeEntry(index, r); !ok {
+		return res
+	}
 	switch {
 	case r.Put != nil:
 		return a.applyTxn(index, putAsTxn(r.Put), unwrapPut)
@@ -73,6 +77,8 @@ func (a *applier) applyRequest(index uint64, r *pb.InternalRaftRequest) applyRes
 		return a.applyCompaction(index, r.Compaction)
 	case r.Alarm != nil:
 		return a.applyAlarm(index, r.Alarm)
+	case isAuthRequest(r):
+		return a.applyAuth(index, r)
 	case r.ClusterMemberAttrSet != nil:
 		return a.applyMemberAttrs(index, r.ClusterMemberAttrSet)
 	default:

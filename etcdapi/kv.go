@@ -31,8 +31,12 @@ func (k *KVServer) Range(ctx context.Context, r *pb.RangeRequest) (*pb.RangeResp
 			return nil, toGRPCError(err)
 		}
 	}
-	resp, err := executeRange(ctx, k.s.store, r)
+	recheck, err := k.s.authorizeRange(ctx, r.Key, r.RangeEnd)
 	if err != nil {
+		return nil, toGRPCError(err)
+	}
+	resp, err := executeRange(ctx, k.s.store, r)
+	if err = firstErr(err, recheck()); err != nil {
 		return nil, toGRPCError(err)
 	}
 	k.s.fillHeader(resp.Header)
@@ -87,12 +91,21 @@ func (k *KVServer) Txn(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResponse, 
 	return resp, nil
 }
 
-func (k *KVServer) readOnlyTxn(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResponse, error) {
+func (k *KVServer) readOnlyTxn(ctx context.Context, r *pb.TxnRequest) (resp *pb.TxnResponse, retErr error) {
 	if !isTxnSerializable(r) {
 		if err := k.s.linearizableBarrier(ctx); err != nil {
 			return nil, toGRPCError(err)
 		}
 	}
+	recheck, err := k.s.authorizeReadTxn(ctx, r)
+	if err != nil {
+		return nil, toGRPCError(err)
+	}
+	defer func() {
+		if err := recheck(); err != nil && retErr == nil {
+			resp, retErr = nil, toGRPCError(err)
+		}
+	}()
 	// Every read of the txn is pinned to one revision, so the txn sees one
 	// state even while writes are applied.
 	view := pinnedView{store: k.s.store, rev: k.s.store.Rev()}
@@ -100,7 +113,7 @@ func (k *KVServer) readOnlyTxn(ctx context.Context, r *pb.TxnRequest) (*pb.TxnRe
 	if _, err := k.s.applier.checkOps(view, view, branch(r, path[0]), path[1:]); err != nil {
 		return nil, toGRPCError(err)
 	}
-	resp := newTxnResponse(r, path)
+	resp = newTxnResponse(r, path)
 	if _, err := executeTxn(ctx, readOnlyWriter{view}, r, path, resp); err != nil {
 		return nil, toGRPCError(err)
 	}
@@ -147,7 +160,11 @@ func (k *KVServer) RangeStream(r *pb.RangeRequest, stream pb.KV_RangeStreamServe
 			return toGRPCError(err)
 		}
 	}
-	if err := k.rangeStream(ctx, r, stream); err != nil {
+	recheck, err := k.s.authorizeRange(ctx, r.Key, r.RangeEnd)
+	if err != nil {
+		return toGRPCError(err)
+	}
+	if err := firstErr(k.rangeStream(ctx, r, stream), recheck()); err != nil {
 		return toGRPCError(err)
 	}
 	return nil

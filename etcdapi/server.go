@@ -74,6 +74,7 @@ type Server struct {
 	stopped chan struct{}
 	dbSize  func() (size, inUse int64)
 	maint   maintenance
+	auth    *authStore
 }
 
 // New builds a Server on store. Call SetRaft before serving: the raft node
@@ -89,6 +90,8 @@ func New(lg *zap.Logger, cfg Config, store *mvcc.Store, dbSize func() (int64, in
 	s.members = newMembership()
 	s.maint.alarms = newAlarmStore()
 	s.applier = &applier{lg: lg, store: store, lessor: noLeases{}, waits: s.waits, members: s.members, alarms: s.maint.alarms}
+	s.auth = newAuthStore(lg.Named("auth"))
+	s.applier.auth = s.auth
 	return s
 }
 
@@ -120,11 +123,16 @@ func (s *Server) Stop() {
 
 // propose replicates r and waits for the applier's result.
 func (s *Server) propose(ctx context.Context, r *pb.InternalRaftRequest) (applyResult, error) {
+	hdr, err := s.authorizeProposal(ctx, r)
+	if err != nil {
+		return applyResult{}, err
+	}
 	if err := s.admit(ctx, r); err != nil {
 		return applyResult{}, err
 	}
 	id := s.nextID.Add(1)
-	r.Header = &pb.RequestHeader{ID: id}
+	hdr.ID = id
+	r.Header = hdr
 	data, err := proto.Marshal(r)
 	if err != nil {
 		return applyResult{}, err

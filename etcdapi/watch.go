@@ -186,6 +186,10 @@ func (sws *watchStream) create(creq *pb.WatchCreateRequest) {
 	if len(req.Key) == 0 {
 		req.Key = []byte{0} // the smallest key
 	}
+	if reason := sws.s.watchDenied(sws.grpc.Context(), req.Key, creq.RangeEnd); reason != "" {
+		sws.fail(reason)
+		return
+	}
 	switch {
 	case len(req.End) == 0:
 		req.End = nil

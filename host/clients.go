@@ -35,7 +35,7 @@ func serveClients(lg *zap.Logger, cfg Config, m *Member) (*clientListeners, erro
 		return nil, err
 	}
 	mm := newMemberMetrics(m)
-	c := &clientListeners{lg: lg, server: newGRPCServer(cfg, lg, mm), health: health.NewServer()}
+	c := &clientListeners{lg: lg, server: newGRPCServer(cfg, lg, mm, authServerOptions(m.api)...), health: health.NewServer()}
 	for _, u := range urls {
 		l, err := net.Listen("tcp", u.Host)
 		if err != nil {
@@ -50,6 +50,7 @@ func serveClients(lg *zap.Logger, cfg Config, m *Member) (*clientListeners, erro
 	pb.RegisterWatchServer(c.server, api.Watch())
 	pb.RegisterLeaseServer(c.server, api.Lease())
 	pb.RegisterClusterServer(c.server, api.Cluster())
+	pb.RegisterAuthServer(c.server, api.Auth())
 	healthpb.RegisterHealthServer(c.server, c.health)
 	c.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	mm.grpc.InitializeMetrics(c.server)

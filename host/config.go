@@ -52,6 +52,12 @@ type Config struct {
 	WatchProgressNotifyInterval time.Duration `koanf:"watch-progress-notify-interval"`
 	// Plugins is the plugin catalog; only the config file sets it.
 	Plugins []PluginConfig `koanf:"plugins"`
+
+	// AuthToken is "simple" or "jwt,pub-key=…,priv-key=…,sign-method=…,ttl=…".
+	AuthToken string `koanf:"auth-token"`
+	// AuthTokenTTL is the life of an unused simple token, in seconds.
+	AuthTokenTTL int `koanf:"auth-token-ttl"`
+	BcryptCost   int `koanf:"bcrypt-cost"`
 }
 
 // DefaultQuotaBackendBytes is the quota reported when none is set, as etcd.
@@ -91,6 +97,10 @@ func defaults() map[string]any {
 		// A string, so that the flag, the environment and the file all
 		// take Go durations.
 		"watch-progress-notify-interval": "10m0s",
+
+		"auth-token":     "simple",
+		"auth-token-ttl": 300,
+		"bcrypt-cost":    10,
 	}
 }
 

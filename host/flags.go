@@ -31,6 +31,10 @@ var flagHelp = map[string]string{
 	"auto-compaction-check-interval": "how often revision-mode auto-compaction checks the revision",
 	// A Go duration, such as 10m or 500ms.
 	"watch-progress-notify-interval": "duration of periodic watch progress notifications",
+
+	"auth-token":     "authentication token type: simple, or jwt,pub-key=…,priv-key=…,sign-method=…,ttl=…",
+	"auth-token-ttl": "time (in seconds) an unused simple token lives",
+	"bcrypt-cost":    "bcrypt cost of password hashes (4 to 31)",
 }
 
 // unimplementedEtcdFlags are etcd 3.7 flags MetaStore does not implement
@@ -50,8 +54,7 @@ var unimplementedEtcdFlags = map[string]bool{
 	"trusted-ca-file": true, "auto-tls": true, "peer-cert-file": true, "peer-key-file": true,
 	"peer-client-cert-auth": true, "peer-trusted-ca-file": true, "peer-auto-tls": true,
 	"peer-cert-allowed-cn": true, "peer-cert-allowed-hostname": true, "cipher-suites": true,
-	"tls-min-version": true, "tls-max-version": true, "auth-token": true, "bcrypt-cost": true,
-	"auth-token-ttl": true, "experimental-initial-corrupt-check": true,
+	"tls-min-version": true, "tls-max-version": true, "experimental-initial-corrupt-check": true,
 	"initial-corrupt-check": true, "corrupt-check-time": true, "compact-hash-check-enabled": true,
 	"compact-hash-check-time": true, "experimental-enable-lease-checkpoint": true,
 	"experimental-compaction-batch-limit": true, "compaction-batch-limit": true,

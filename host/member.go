@@ -127,6 +127,9 @@ func (m *Member) open(ctx context.Context) error {
 	if err := m.api.LoadMembership(ctx); err != nil {
 		return err
 	}
+	if err := m.api.LoadAuth(ctx, m.cfg.authConfig()); err != nil {
+		return err
+	}
 	rcfg, initial, err := m.raftConfig(ctx)
 	if err != nil {
 		return err

@@ -1,0 +1,174 @@
+package etcdapi
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"go.uber.org/zap"
+	"golang.org/x/crypto/bcrypt"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+)
+
+// AuthConfig configures authentication on a member.
+type AuthConfig struct {
+	// Token selects and configures the token provider.
+	Token TokenOptions
+	// BcryptCost is the cost of password hashes (--bcrypt-cost); outside
+	// bcrypt's range it becomes bcrypt's default, as in etcd.
+	BcryptCost int
+	// ClientCertAuth makes the common name of a verified client
+	// certificate the user of a request that carries no token
+	// (--client-cert-auth).
+	ClientCertAuth bool
+}
+
+// LoadAuth configures authentication and rebuilds users and roles from the
+// engine. It must run before the first entry is applied.
+func (s *Server) LoadAuth(ctx context.Context, cfg AuthConfig) error {
+	tokens, err := newTokenProvider(s.lg.Named("auth"), cfg.Token, s.waitApplied)
+	if err != nil {
+		return err
+	}
+	cost := cfg.BcryptCost
+	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
+		s.lg.Warn("using the default bcrypt cost instead of the invalid one given",
+			zap.Int("given-cost", cost), zap.Int("default-cost", bcrypt.DefaultCost))
+		cost = bcrypt.DefaultCost
+	}
+	s.auth.configure(tokens, cost, cfg.ClientCertAuth)
+	return s.auth.load(ctx, s.store)
+}
+
+// waitApplied waits until this member has applied index.
+func (s *Server) waitApplied(ctx context.Context, index uint64) error {
+	if s.store.ConsistentIndex() >= index {
+		return nil
+	}
+	if s.raft == nil {
+		return fmt.Errorf("etcdapi: raft index %d not applied", index)
+	}
+	return s.raft.WaitApplied(ctx, index)
+}
+
+// callerAuthInfo returns who a request acts for: the user of its token
+// ("token" or "authorization" metadata, as clientv3 and the gateway send
+// it), else, with --client-cert-auth, the common name of its verified
+// client certificate, else nobody. With auth disabled it is nobody. A
+// request that did not arrive over gRPC is the member's own (a lease
+// expiring, a compaction it schedules) and acts as root, as in etcd.
+func (s *Server) callerAuthInfo(ctx context.Context) (authInfo, error) {
+	enabled, rev := s.auth.status()
+	if !enabled {
+		return authInfo{}, nil
+	}
+	if _, ok := peer.FromContext(ctx); !ok {
+		return authInfo{user: rootUser, revision: rev}, nil
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	ts := md.Get(rpctypes.TokenFieldNameGRPC)
+	if len(ts) == 0 {
+		ts = md.Get(rpctypes.TokenFieldNameSwagger)
+	}
+	if len(ts) > 0 {
+		ai, ok := s.auth.tokens.info(ctx, strings.TrimPrefix(ts[0], "Bearer "), rev)
+		if !ok {
+			return authInfo{}, ErrInvalidAuthToken
+		}
+		return ai, nil
+	}
+	if s.auth.clientCertAuth {
+		if cn := verifiedCommonName(ctx, md); cn != "" {
+			return authInfo{user: cn, revision: rev}, nil
+		}
+	}
+	return authInfo{}, nil
+}
+
+// verifiedCommonName returns the common name of the client certificate
+// of a TLS connection, if it was verified, unless the request came through
+// the gRPC gateway (whose certificate is not the user's).
+func verifiedCommonName(ctx context.Context, md metadata.MD) string {
+	p, ok := peer.FromContext(ctx)
+	if !ok || p.AuthInfo == nil {
+		return ""
+	}
+	tlsInfo, ok := p.AuthInfo.(credentials.TLSInfo)
+	if !ok {
+		return ""
+	}
+	if len(md.Get("grpcgateway-accept")) > 0 {
+		return ""
+	}
+	for _, chain := range tlsInfo.State.VerifiedChains {
+		if len(chain) > 0 {
+			return chain[0].Subject.CommonName
+		}
+	}
+	return ""
+}
+
+// authorizeProposal checks r, before it is proposed, as the applier will
+// check it, and returns the header that carries the caller's identity to
+// the applier. Authenticate carries none: its password was checked.
+func (s *Server) authorizeProposal(ctx context.Context, r *pb.InternalRaftRequest) (*pb.RequestHeader, error) {
+	hdr := &pb.RequestHeader{}
+	if r.Authenticate != nil {
+		return hdr, nil
+	}
+	ai, err := s.callerAuthInfo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	hdr.Username, hdr.AuthRevision = ai.user, ai.revision
+	if err := s.auth.authorize(ai, r, s.leaseKeys()); err != nil {
+		return nil, err
+	}
+	return hdr, nil
+}
+
+// authorizeRead checks a read that does not go through raft with chk,
+// as etcd does serialized requests; the returned recheck, called after
+// the read, fails with ErrAuthOldRevision if auth changed meanwhile.
+func (s *Server) authorizeRead(ctx context.Context, chk func(authInfo) error) (recheck func() error, err error) {
+	ai, err := s.callerAuthInfo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := chk(ai); err != nil {
+		return nil, err
+	}
+	return func() error {
+		if ai.revision != 0 && ai.revision != s.auth.currentRevision() {
+			return ErrAuthOldRevision
+		}
+		return nil
+	}, nil
+}
+
+// authorizeRange checks a range read of [key, rangeEnd).
+func (s *Server) authorizeRange(ctx context.Context, key, rangeEnd []byte) (func() error, error) {
+	return s.authorizeRead(ctx, func(ai authInfo) error { return s.auth.rangePermitted(ai, key, rangeEnd) })
+}
+
+// authorizeReadTxn checks a txn served without raft.
+func (s *Server) authorizeReadTxn(ctx context.Context, r *pb.TxnRequest) (func() error, error) {
+	return s.authorizeRead(ctx, func(ai authInfo) error { return s.auth.txnPermitted(ai, r, s.leaseKeys()) })
+}
+
+// watchDenied returns why a watch on [key, rangeEnd) may not be created,
+// as the cancel reason etcd gives, or "" if it may.
+func (s *Server) watchDenied(ctx context.Context, key, rangeEnd []byte) string {
+	ai, err := s.callerAuthInfo(ctx)
+	if err == nil {
+		err = s.auth.rangePermitted(ai, key, rangeEnd)
+	}
+	if err == nil {
+		return ""
+	}
+	return toGRPCError(err).Error()
+}

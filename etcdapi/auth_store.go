@@ -105,6 +105,8 @@ func (as *authStore) load(ctx context.Context, store *mvcc.Store) error {
 	as.refreshPermsLocked()
 	if as.enabled {
 		as.tokens.enable()
+	} else {
+		as.tokens.disable()
 	}
 	as.lg.Info("restored auth state", zap.Bool("enabled", as.enabled), zap.Uint64("revision", as.revision),
 		zap.Int("users", len(as.users)), zap.Int("roles", len(as.roles)))

@@ -37,7 +37,7 @@ func serveClients(lg *zap.Logger, cfg Config, m *Member) (*clientListeners, erro
 	mm := newMemberMetrics(m)
 	c := &clientListeners{lg: lg, server: newGRPCServer(cfg, lg, mm, authServerOptions(m.api)...), health: health.NewServer()}
 	for _, u := range urls {
-		l, err := net.Listen("tcp", u.Host)
+		l, err := listenClientURL(cfg, u)
 		if err != nil {
 			c.stop()
 			return nil, err

@@ -58,6 +58,15 @@ type Config struct {
 	// AuthTokenTTL is the life of an unused simple token, in seconds.
 	AuthTokenTTL int `koanf:"auth-token-ttl"`
 	BcryptCost   int `koanf:"bcrypt-cost"`
+
+	// Client TLS, as etcd's flags: https client URLs are served with
+	// CertFile and KeyFile; TrustedCAFile verifies client certificates,
+	// which ClientCertAuth requires and whose common name is then the user
+	// of a request without a token.
+	CertFile       string `koanf:"cert-file"`
+	KeyFile        string `koanf:"key-file"`
+	TrustedCAFile  string `koanf:"trusted-ca-file"`
+	ClientCertAuth bool   `koanf:"client-cert-auth"`
 }
 
 // DefaultQuotaBackendBytes is the quota reported when none is set, as etcd.
@@ -101,6 +110,11 @@ func defaults() map[string]any {
 		"auth-token":     "simple",
 		"auth-token-ttl": 300,
 		"bcrypt-cost":    10,
+
+		"cert-file":        "",
+		"key-file":         "",
+		"trusted-ca-file":  "",
+		"client-cert-auth": false,
 	}
 }
 
@@ -158,6 +172,9 @@ func (c *Config) finish() error {
 			errs = append(errs, fmt.Errorf("--%s: %w", f.flag, err))
 		}
 	}
+	if err := c.finishTLS(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -194,8 +211,8 @@ func parseURLs(s string) ([]url.URL, error) {
 		if err != nil {
 			return nil, err
 		}
-		if u.Scheme != "http" {
-			return nil, fmt.Errorf("URL %q: scheme %q is not supported (use http)", raw, u.Scheme)
+		if u.Scheme != "http" && u.Scheme != "https" {
+			return nil, fmt.Errorf("URL %q: scheme %q is not supported (use http or https)", raw, u.Scheme)
 		}
 		if u.Port() == "" {
 			return nil, fmt.Errorf("URL %q: a port is required", raw)

@@ -35,6 +35,11 @@ var flagHelp = map[string]string{
 	"auth-token":     "authentication token type: simple, or jwt,pub-key=…,priv-key=…,sign-method=…,ttl=…",
 	"auth-token-ttl": "time (in seconds) an unused simple token lives",
 	"bcrypt-cost":    "bcrypt cost of password hashes (4 to 31)",
+
+	"cert-file":        "path to the client server TLS certificate file (for https client URLs)",
+	"key-file":         "path to the client server TLS key file",
+	"trusted-ca-file":  "path to the CA bundle that verifies client certificates",
+	"client-cert-auth": "require client certificates signed by --trusted-ca-file; their common name is the user of requests without a token",
 }
 
 // unimplementedEtcdFlags are etcd 3.7 flags MetaStore does not implement
@@ -50,8 +55,7 @@ var unimplementedEtcdFlags = map[string]bool{
 	"discovery-proxy": true, "discovery-srv": true, "discovery-srv-name": true,
 	"discovery-endpoints": true, "discovery-token": true,
 	"pre-vote": true, "enable-v2": true, "cors": true, "host-whitelist": true,
-	"cert-file": true, "key-file": true, "client-cert-auth": true, "client-crl-file": true,
-	"trusted-ca-file": true, "auto-tls": true, "peer-cert-file": true, "peer-key-file": true,
+	"client-crl-file": true, "auto-tls": true, "peer-cert-file": true, "peer-key-file": true,
 	"peer-client-cert-auth": true, "peer-trusted-ca-file": true, "peer-auto-tls": true,
 	"peer-cert-allowed-cn": true, "peer-cert-allowed-hostname": true, "cipher-suites": true,
 	"tls-min-version": true, "tls-max-version": true, "experimental-initial-corrupt-check": true,

@@ -54,7 +54,10 @@ func TestLoadPrecedence(t *testing.T) {
 		{name: "unimplemented etcd flag", args: []string{"--max-wals=5"}, wantErr: "etcd flag not implemented by MetaStore: --max-wals"},
 		{name: "unknown flag", args: []string{"--no-such-flag"}, wantErr: "flag provided but not defined: -no-such-flag"},
 		{name: "bad cluster state", args: []string{"--initial-cluster-state=bogus"}, wantErr: "initial-cluster-state"},
-		{name: "https not yet", args: []string{"--listen-client-urls=https://127.0.0.1:2379"}, wantErr: "scheme \"https\" is not supported"},
+		{name: "https without a certificate", args: []string{"--listen-client-urls=https://127.0.0.1:2379"}, wantErr: "https URLs need --cert-file and --key-file"},
+		{name: "https peers not yet", args: []string{"--listen-peer-urls=https://127.0.0.1:2380"}, wantErr: "--listen-peer-urls: https is not supported yet"},
+		{name: "client cert auth without a CA", args: []string{"--client-cert-auth"}, wantErr: "--client-cert-auth needs --trusted-ca-file"},
+		{name: "unknown scheme", args: []string{"--listen-client-urls=unix://x:1"}, wantErr: "scheme \"unix\" is not supported"},
 		{name: "election too short", args: []string{"--election-timeout=200"}, wantErr: "at least 5 times"},
 	}
 	for _, tt := range tests {

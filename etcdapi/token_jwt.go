@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -28,14 +29,28 @@ type jwtTokens struct {
 	verifyKey  any
 	ttl        time.Duration
 	verifyOnly bool
+
+	// verified caches tokens whose signature checked out, until they
+	// expire: verifying an ES256 or RS256 signature costs tens of
+	// microseconds, on every request that carries the token.
+	mu       sync.RWMutex
+	verified map[string]verifiedJWT
 }
+
+type verifiedJWT struct {
+	ai      authInfo
+	expires time.Time
+}
+
+// maxVerifiedJWTs bounds the cache; when full it starts over.
+const maxVerifiedJWTs = 8192
 
 // ErrVerifyOnly is returned by Authenticate when the JWT provider has only
 // a public key.
 var ErrVerifyOnly = errors.New("auth: token signing attempted with verify-only key")
 
 func newJWTTokens(lg *zap.Logger, opts map[string]string) (*jwtTokens, error) {
-	t := &jwtTokens{lg: lg, ttl: jwtDefaultTTL}
+	t := &jwtTokens{lg: lg, ttl: jwtDefaultTTL, verified: make(map[string]verifiedJWT)}
 	for k := range opts {
 		switch k {
 		case "sign-method", "pub-key", "priv-key", "ttl":
@@ -165,6 +180,28 @@ func (t *jwtTokens) sign(user string, revision uint64) (string, error) {
 }
 
 func (t *jwtTokens) info(_ context.Context, token string, _ uint64) (authInfo, bool) {
+	now := time.Now()
+	t.mu.RLock()
+	v, ok := t.verified[token]
+	t.mu.RUnlock()
+	if ok && now.Before(v.expires) {
+		return v.ai, true
+	}
+	ai, expires, ok := t.verify(token)
+	if ok && !expires.IsZero() {
+		t.mu.Lock()
+		if len(t.verified) >= maxVerifiedJWTs {
+			t.verified = make(map[string]verifiedJWT)
+		}
+		t.verified[token] = verifiedJWT{ai: ai, expires: expires}
+		t.mu.Unlock()
+	}
+	return ai, ok
+}
+
+// verify checks token's signature, method and expiry and returns its
+// identity and expiry time (zero if it has none).
+func (t *jwtTokens) verify(token string) (authInfo, time.Time, bool) {
 	parsed, err := jwt.Parse(token, func(tk *jwt.Token) (any, error) {
 		if tk.Method.Alg() != t.method.Alg() {
 			return nil, errors.New("invalid signing method")
@@ -173,19 +210,23 @@ func (t *jwtTokens) info(_ context.Context, token string, _ uint64) (authInfo, b
 	}, jwt.WithValidMethods([]string{t.method.Alg()}))
 	if err != nil {
 		t.lg.Warn("failed to parse a JWT token", zap.Error(err))
-		return authInfo{}, false
+		return authInfo{}, time.Time{}, false
 	}
 	claims, ok := parsed.Claims.(jwt.MapClaims)
 	if !parsed.Valid || !ok {
-		return authInfo{}, false
+		return authInfo{}, time.Time{}, false
 	}
 	user, ok := claims["username"].(string)
 	if !ok {
-		return authInfo{}, false
+		return authInfo{}, time.Time{}, false
 	}
 	rev, ok := claims["revision"].(float64)
 	if !ok {
-		return authInfo{}, false
+		return authInfo{}, time.Time{}, false
 	}
-	return authInfo{user: user, revision: uint64(rev)}, true
+	var expires time.Time
+	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
+		expires = exp.Time
+	}
+	return authInfo{user: user, revision: uint64(rev)}, expires, true
 }

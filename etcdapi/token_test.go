@@ -24,9 +24,12 @@ const second = time.Second
 func timeAt(s int) time.Time { return time.Unix(1_000_000+int64(s), 0) }
 
 func writeECKeys(t *testing.T) (priv, pub string) {
+	return writeECKeysTo(t, t.TempDir())
+}
+
+func writeECKeysTo(t testing.TB, dir string) (priv, pub string) {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
-	dir := t.TempDir()
 	der, err := x509.MarshalECPrivateKey(k)
 	require.NoError(t, err)
 	priv = filepath.Join(dir, "priv.pem")

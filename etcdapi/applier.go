@@ -11,23 +11,13 @@ import (
 	"github.com/metastore/metastore/mvcc"
 )
 
-// Lessor answers whether a lease exists. The lease service implements it;
-// until then no lease exists.
-type Lessor interface {
-	Exists(id int64) bool
-}
-
-type noLeases struct{}
-
-func (noLeases) Exists(int64) bool { return false }
-
 // applier is the state machine: it executes committed raft entries, in log
 // order, against the MVCC store and completes the requests waiting on them.
 // Only the raft apply goroutine calls it.
 type applier struct {
 	lg      *zap.Logger
 	store   *mvcc.Store
-	lessor  Lessor
+	leases  *lessor
 	waits   *waitRegistry
 	members *membership
 	alarms  *alarmStore
@@ -75,6 +65,12 @@ func (a *applier) applyRequest(index uint64, r *pb.InternalRaftRequest) applyRes
 		return a.applyTxn(index, r.Txn, nil)
 	case r.Compaction != nil:
 		return a.applyCompaction(index, r.Compaction)
+	case r.LeaseGrant != nil:
+		return a.applyLeaseGrant(index, r.LeaseGrant)
+	case r.LeaseRevoke != nil:
+		return a.applyLeaseRevoke(index, r.LeaseRevoke)
+	case r.LeaseCheckpoint != nil:
+		return a.applyLeaseCheckpoint(index, r.LeaseCheckpoint)
 	case r.Alarm != nil:
 		return a.applyAlarm(index, r.Alarm)
 	case isAuthRequest(r):
@@ -104,7 +100,7 @@ func (a *applier) applyTxn(index uint64, r *pb.TxnRequest, unwrap func(*pb.TxnRe
 		a.lg.Panic("unexpected error during txn with writes", zap.Error(err))
 	}
 	resp.Header.Revision = tw.Rev()
-	tw.End()
+	a.leases.track(tw.End())
 	if unwrap != nil {
 		return applyResult{resp: unwrap(resp)}
 	}

@@ -48,6 +48,9 @@ func (m *MaintenanceServer) MoveLeader(ctx context.Context, r *pb.MoveLeaderRequ
 	}
 	start := time.Now()
 	s.lg.Info("leadership transfer starting", zap.String("transferee-member-id", fmt.Sprintf("%x", target.ID)))
+	cctx, ccancel := context.WithTimeout(ctx, time.Second)
+	_ = s.checkpointLeases(cctx, "leader transfer") // best effort: the TTLs are safe either way
+	ccancel()
 	if err := lt.TransferLeadership(target.ID); err != nil {
 		return nil, toGRPCError(err)
 	}

@@ -63,18 +63,20 @@ type Config struct {
 
 // Server serves the etcd v3 API of one member.
 type Server struct {
-	lg      *zap.Logger
-	cfg     Config
-	store   *mvcc.Store
-	raft    Raft
-	waits   *waitRegistry
-	applier *applier
-	members *membership
-	nextID  atomic.Uint64
-	stopped chan struct{}
-	dbSize  func() (size, inUse int64)
-	maint   maintenance
-	auth    *authStore
+	lg       *zap.Logger
+	cfg      Config
+	store    *mvcc.Store
+	raft     Raft
+	waits    *waitRegistry
+	applier  *applier
+	leases   *lessor
+	leaseRun leaseRunner
+	members  *membership
+	nextID   atomic.Uint64
+	stopped  chan struct{}
+	dbSize   func() (size, inUse int64)
+	maint    maintenance
+	auth     *authStore
 }
 
 // New builds a Server on store. Call SetRaft before serving: the raft node
@@ -88,8 +90,9 @@ func New(lg *zap.Logger, cfg Config, store *mvcc.Store, dbSize func() (int64, in
 		stopped: make(chan struct{}), dbSize: dbSize,
 	}
 	s.members = newMembership()
+	s.leases = newLessor(lg.Named("lessor"), LeaseConfig{}, time.Now)
 	s.maint.alarms = newAlarmStore()
-	s.applier = &applier{lg: lg, store: store, lessor: noLeases{}, waits: s.waits, members: s.members, alarms: s.maint.alarms}
+	s.applier = &applier{lg: lg, store: store, leases: s.leases, waits: s.waits, members: s.members, alarms: s.maint.alarms}
 	s.auth = newAuthStore(lg.Named("auth"))
 	s.applier.auth = s.auth
 	return s

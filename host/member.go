@@ -127,6 +127,14 @@ func (m *Member) open(ctx context.Context) error {
 	if err := m.api.LoadMembership(ctx); err != nil {
 		return err
 	}
+	err = m.api.LoadLeases(ctx, etcdapi.LeaseConfig{
+		MinTTL:           etcdapi.MinLeaseTTL(m.cfg.heartbeat(), m.cfg.electionTicks()),
+		PromoteExtension: time.Duration(m.cfg.ElectionMillis) * time.Millisecond,
+		RevokeRetry:      m.cfg.requestTimeout(),
+	})
+	if err != nil {
+		return err
+	}
 	if err := m.api.LoadAuth(ctx, m.cfg.authConfig()); err != nil {
 		return err
 	}
@@ -150,6 +158,7 @@ func (m *Member) open(ctx context.Context) error {
 	m.self.Store(m.node.MemberID())
 	m.tr.SetRaft(m.node)
 	m.api.SetRaft(raftAdapter{m.node})
+	m.api.StartLeases()
 	m.membershipChanged(m.api.Members())
 	m.api.StartCompactor(m.cfg.compaction)
 	return nil
@@ -259,6 +268,14 @@ func (m *Member) Close() {
 	}
 	if m.clients != nil {
 		m.clients.stop()
+	}
+	if m.api != nil && m.node != nil {
+		// While raft still runs: the leader checkpoints remaining TTLs.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if err := m.api.StopLeases(ctx); err != nil {
+			m.lg.Warn("checkpointing leases at stop", zap.Error(err))
+		}
+		cancel()
 	}
 	m.handOverLeadership()
 	if m.api != nil {

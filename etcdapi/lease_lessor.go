@@ -1,0 +1,295 @@
+package etcdapi
+
+import (
+	"math"
+	"sort"
+	"sync"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.uber.org/zap"
+)
+
+// MaxLeaseTTL is the largest TTL a lease may be granted, in seconds, as in
+// etcd.
+const MaxLeaseTTL = 9000000000
+
+// A lease's life, and what survives a restart or a change of leader:
+//
+//   - Replicated state, the same on every member and persisted in the
+//     storage engine's "lease" namespace in the batch of the raft entry that
+//     changed it: the lease ID, its granted TTL, its checkpointed remaining
+//     TTL (0: none) and, through the keys' own Lease field in mvcc, its keys.
+//   - Leader state: each lease's expiry. Only the leader (the primary
+//     lessor) counts time; it renews leases on keepalives and revokes
+//     expired ones by proposing a LeaseRevoke through raft, at most
+//     LeaseConfig.RevokeRate per second. Followers keep no expiry.
+//
+// The TTL rule. When a member becomes leader (after a restart, or when the
+// old leader fails), every lease expires at now + R + E, where E is the
+// election timeout (LeaseConfig.PromoteExtension, as etcd) and R is the
+// lease's durable remaining TTL: its last checkpointed remaining TTL, or its
+// granted TTL if none was checkpointed since it was granted or last renewed.
+// The leader checkpoints, through raft (LeaseCheckpoint entries):
+//
+//   - every lease, when it stops gracefully (Server.StopLeases: SIGTERM)
+//     and before it hands leadership over (MoveLeader);
+//   - every CheckpointInterval (default 5 minutes), each lease whose granted
+//     TTL is longer than the interval (a shorter one is never more than the
+//     interval stale at its granted TTL).
+//
+// A checkpoint records the remaining TTL rounded up to the second, and a
+// renewal of a lease that holds a checkpoint first resets it to 0 through
+// raft before answering. So R is never below the lease's true remaining TTL
+// (a lease never expires early because of a restart) and is at most
+// CheckpointInterval above it after a crash, a second above it after a
+// graceful stop.
+
+// LeaseConfig tunes the lessor. Zero fields take their defaults.
+type LeaseConfig struct {
+	// MinTTL is the shortest TTL granted, in seconds: a shorter request
+	// gets it. etcd derives it from the election timeout:
+	// ceil(((3*electionTicks)/2) * heartbeat).
+	MinTTL int64
+	// PromoteExtension is added to every lease's remaining TTL when this
+	// member becomes leader, so clients have time to find the new leader.
+	// etcd uses the election timeout.
+	PromoteExtension time.Duration
+	// CheckpointInterval is how often the leader checkpoints the remaining
+	// TTL of leases granted for longer than it. Default 5 minutes.
+	CheckpointInterval time.Duration
+	// RevokeRate bounds how many expired leases the leader revokes per
+	// second. Default 1000, as etcd.
+	RevokeRate int
+	// ExpiryInterval is how often the leader looks for expired leases.
+	// Default 500ms, as etcd.
+	ExpiryInterval time.Duration
+	// RevokeRetry is how long an expired lease whose revocation failed
+	// waits before it is revoked again. Default 10s.
+	RevokeRetry time.Duration
+	// CheckpointBatch bounds the checkpoints of one raft entry. Default
+	// 1000.
+	CheckpointBatch int
+}
+
+func (c LeaseConfig) withDefaults() LeaseConfig {
+	if c.MinTTL <= 0 {
+		c.MinTTL = 1
+	}
+	if c.CheckpointInterval <= 0 {
+		c.CheckpointInterval = 5 * time.Minute
+	}
+	if c.RevokeRate <= 0 {
+		c.RevokeRate = 1000
+	}
+	if c.ExpiryInterval <= 0 {
+		c.ExpiryInterval = 500 * time.Millisecond
+	}
+	if c.RevokeRetry <= 0 {
+		c.RevokeRetry = 10 * time.Second
+	}
+	if c.CheckpointBatch <= 0 {
+		c.CheckpointBatch = 1000
+	}
+	return c
+}
+
+// MinLeaseTTL is etcd's minimum lease TTL for a heartbeat interval and an
+// election timeout counted in heartbeats: one and a half election timeouts,
+// rounded up to the second.
+func MinLeaseTTL(heartbeat time.Duration, electionTicks int) int64 {
+	minTTL := time.Duration((3*electionTicks)/2) * heartbeat
+	return int64(math.Ceil(minTTL.Seconds()))
+}
+
+// lease is one granted lease.
+type lease struct {
+	id        int64
+	ttl       int64 // granted TTL in seconds, after the minimum rule
+	remaining int64 // checkpointed remaining TTL in seconds; 0: none
+	keys      map[string]struct{}
+	revoked   chan struct{} // closed once the lease is gone
+
+	// Primary only.
+	expiry  time.Time // zero when this member is not the primary
+	heapIdx int       // position in lessor.expiries, -1 when absent
+	// cpLogged: the log may hold a non-zero checkpoint of the lease, which
+	// a renewal must reset.
+	cpLogged bool
+}
+
+// durableTTL is the remaining TTL a new leader gives the lease.
+func (l *lease) durableTTL() int64 {
+	if l.remaining > 0 {
+		return l.remaining
+	}
+	return l.ttl
+}
+
+// lessor holds every lease. The apply goroutine changes the replicated
+// state (grant, revoke, checkpoint, key attachment); the primary-only
+// state changes on keepalives and in the lease loop. mu guards both.
+type lessor struct {
+	lg  *zap.Logger
+	cfg LeaseConfig
+	now func() time.Time
+
+	mu       sync.Mutex
+	leases   map[int64]*lease
+	keyLease map[string]int64
+	primary  bool
+	demoted  chan struct{} // closed when this member stops being primary
+	expiries leaseHeap
+	cpQueue  []checkpointJob // checkpoints to propose, in order
+	cpWake   chan struct{}
+	cpClosed bool // the checkpointer has stopped
+}
+
+func newLessor(lg *zap.Logger, cfg LeaseConfig, now func() time.Time) *lessor {
+	le := &lessor{
+		lg:       lg,
+		cfg:      cfg.withDefaults(),
+		now:      now,
+		leases:   make(map[int64]*lease),
+		keyLease: make(map[string]int64),
+		demoted:  make(chan struct{}),
+		cpWake:   make(chan struct{}, 1),
+	}
+	close(le.demoted)
+	return le
+}
+
+// exists reports whether lease id is granted.
+func (le *lessor) exists(id int64) bool {
+	le.mu.Lock()
+	defer le.mu.Unlock()
+	return le.leases[id] != nil
+}
+
+// grant adds a lease. It returns ErrLeaseNotFound for ID 0, as etcd,
+// ErrLeaseTTLTooLarge and ErrLeaseExist.
+func (le *lessor) grant(id, ttl int64) (*lease, error) {
+	switch {
+	case id == 0:
+		return nil, ErrLeaseNotFound
+	case ttl > MaxLeaseTTL:
+		return nil, ErrLeaseTTLTooLarge
+	}
+	le.mu.Lock()
+	defer le.mu.Unlock()
+	if le.leases[id] != nil {
+		return nil, ErrLeaseExist
+	}
+	l := &lease{id: id, ttl: max(ttl, le.cfg.MinTTL), keys: map[string]struct{}{},
+		revoked: make(chan struct{}), heapIdx: -1}
+	le.leases[id] = l
+	if le.primary {
+		le.refresh(l, l.ttl, 0)
+	}
+	return l, nil
+}
+
+// restore adds a lease read from the engine.
+func (le *lessor) restore(id, ttl, remaining int64) {
+	le.mu.Lock()
+	defer le.mu.Unlock()
+	le.leases[id] = &lease{id: id, ttl: ttl, remaining: remaining, keys: map[string]struct{}{},
+		revoked: make(chan struct{}), heapIdx: -1}
+}
+
+// keysOf returns the keys attached to lease id, sorted, and whether it
+// exists.
+func (le *lessor) keysOf(id int64) ([]string, bool) {
+	le.mu.Lock()
+	defer le.mu.Unlock()
+	l := le.leases[id]
+	if l == nil {
+		return nil, false
+	}
+	return sortedKeys(l), true
+}
+
+func sortedKeys(l *lease) []string {
+	keys := make([]string, 0, len(l.keys))
+	for k := range l.keys {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// remove forgets lease id once its revocation is applied.
+func (le *lessor) remove(id int64) {
+	le.mu.Lock()
+	defer le.mu.Unlock()
+	l := le.leases[id]
+	if l == nil {
+		return
+	}
+	for k := range l.keys {
+		delete(le.keyLease, k)
+	}
+	delete(le.leases, id)
+	le.expiries.remove(l)
+	close(l.revoked)
+}
+
+// checkpoint records a remaining TTL applied from the log; it returns the
+// lease, or nil if it is gone.
+func (le *lessor) checkpoint(id, remaining int64) *lease {
+	le.mu.Lock()
+	defer le.mu.Unlock()
+	l := le.leases[id]
+	if l == nil {
+		return nil
+	}
+	l.remaining = remaining
+	if remaining > 0 {
+		l.cpLogged = true
+	}
+	return l
+}
+
+// track moves keys between leases after a write: a put attaches its key to
+// the put's lease (detaching it from any other), a delete detaches it.
+func (le *lessor) track(events []mvccpb.Event) {
+	if len(events) == 0 {
+		return
+	}
+	le.mu.Lock()
+	defer le.mu.Unlock()
+	for i := range events {
+		ev := &events[i]
+		key := string(ev.Kv.Key)
+		var next int64
+		if ev.Type == mvccpb.Event_PUT {
+			next = ev.Kv.Lease
+		}
+		prev, had := le.keyLease[key]
+		if prev == next && had == (next != 0) {
+			continue
+		}
+		if had {
+			if l := le.leases[prev]; l != nil {
+				delete(l.keys, key)
+			}
+			delete(le.keyLease, key)
+		}
+		if l := le.leases[next]; next != 0 && l != nil {
+			l.keys[key] = struct{}{}
+			le.keyLease[key] = next
+		}
+	}
+}
+
+// ids returns every lease ID, sorted.
+func (le *lessor) ids() []int64 {
+	le.mu.Lock()
+	defer le.mu.Unlock()
+	out := make([]int64, 0, len(le.leases))
+	for id := range le.leases {
+		out = append(out, id)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}

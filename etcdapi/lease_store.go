@@ -1,0 +1,83 @@
+package etcdapi
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/metastore/metastore/mvcc"
+	"github.com/metastore/metastore/pluginapi/storage"
+)
+
+// LeaseNamespace is the storage engine namespace of leases: the 8-byte
+// big-endian lease ID maps to the 8-byte big-endian granted TTL followed by
+// the 8-byte big-endian checkpointed remaining TTL (0: none), in seconds.
+// It is written through mvcc's meta writes, in the batch of the raft entry
+// that changed it.
+const LeaseNamespace = "lease"
+
+func leaseKey(id int64) []byte {
+	return binary.BigEndian.AppendUint64(nil, uint64(id))
+}
+
+func encodeLease(l *lease) []byte {
+	b := binary.BigEndian.AppendUint64(make([]byte, 0, 16), uint64(l.ttl))
+	return binary.BigEndian.AppendUint64(b, uint64(l.remaining))
+}
+
+func decodeLease(key, value []byte) (id, ttl, remaining int64, err error) {
+	if len(key) != 8 || len(value) != 16 {
+		return 0, 0, 0, fmt.Errorf("%w: lease record of %d+%d bytes", storage.ErrCorrupt, len(key), len(value))
+	}
+	return int64(binary.BigEndian.Uint64(key)),
+		int64(binary.BigEndian.Uint64(value[:8])),
+		int64(binary.BigEndian.Uint64(value[8:])), nil
+}
+
+// persist writes l's replicated state in tw's batch.
+func persistLease(tw *mvcc.TxnWrite, l *lease) {
+	tw.PutMeta(LeaseNamespace, leaseKey(l.id), encodeLease(l))
+}
+
+// load rebuilds the leases from the engine and their keys from the key
+// index. It must run before the first entry is applied.
+func (le *lessor) load(ctx context.Context, store *mvcc.Store) error {
+	var decodeErr error
+	err := store.ScanMeta(ctx, LeaseNamespace, func(k, v []byte) bool {
+		id, ttl, remaining, err := decodeLease(k, v)
+		if err != nil {
+			decodeErr = err
+			return false
+		}
+		le.restore(id, ttl, remaining)
+		return true
+	})
+	if err == nil {
+		err = decodeErr
+	}
+	if err != nil {
+		return fmt.Errorf("etcdapi: loading leases: %w", err)
+	}
+	all, err := store.Range(ctx, []byte{0}, []byte{0}, mvcc.RangeOptions{KeysOnly: true})
+	if err != nil {
+		return fmt.Errorf("etcdapi: attaching keys to leases: %w", err)
+	}
+	orphans := 0
+	le.mu.Lock()
+	for _, kv := range all.KVs {
+		if kv.Lease == 0 {
+			continue
+		}
+		l := le.leases[kv.Lease]
+		if l == nil {
+			orphans++ // as etcd, a key whose lease is gone stays
+			continue
+		}
+		l.keys[string(kv.Key)] = struct{}{}
+		le.keyLease[string(kv.Key)] = kv.Lease
+	}
+	n := len(le.leases)
+	le.mu.Unlock()
+	le.lg.Sugar().Infof("restored %d leases (%d keys refer to missing leases)", n, orphans)
+	return nil
+}

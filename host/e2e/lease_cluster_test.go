@@ -1,0 +1,54 @@
+package e2e
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/metastore/metastore/host/hosttest"
+)
+
+// TestLeaseTTLContinuesAcrossLeaderTransfer: the leader checkpoints
+// remaining TTLs before it hands leadership over, so the new leader
+// continues them; keys and expiry follow the lease.
+func TestLeaseTTLContinuesAcrossLeaderTransfer(t *testing.T) {
+	ms := hosttest.StartCluster(t, 3, clusterFlags)
+	lead := leaderOf(t, ms...)
+	target := followersOf(lead, ms)[0]
+	ctx := context.Background()
+	cli := lead.Client(t)
+	long, err := cli.Grant(ctx, 60)
+	require.NoError(t, err)
+	_, err = cli.Put(ctx, "long", "v", clientv3.WithLease(long.ID))
+	require.NoError(t, err)
+	time.Sleep(3 * time.Second)
+
+	_, err = cli.MoveLeader(ctxFor(t, 10*time.Second), memberIDOf(t, target, ms...))
+	require.NoError(t, err)
+	require.Equal(t, target, leaderOf(t, ms...))
+
+	got, err := target.Client(t).TimeToLive(ctx, long.ID, clientv3.WithAttachedKeys())
+	require.NoError(t, err)
+	require.Less(t, got.TTL, int64(60), "the new leader continues the TTL")
+	require.Greater(t, got.TTL, int64(45))
+	require.Equal(t, [][]byte{[]byte("long")}, got.Keys)
+
+	// A follower does not count lease time: it answers "not leader".
+	_, err = lead.Client(t).TimeToLive(ctx, long.ID)
+	require.ErrorContains(t, err, "etcdserver: not leader")
+
+	// A short lease granted now expires on the new leader's clock, and its
+	// key is gone on every member.
+	short, err := target.Client(t).Grant(ctx, 3)
+	require.NoError(t, err)
+	_, err = target.Client(t).Put(ctx, "short", "v", clientv3.WithLease(short.ID))
+	require.NoError(t, err)
+	for _, m := range ms {
+		mc := m.Client(t)
+		require.Eventually(t, func() bool { return !keyExists(t, mc, "short") }, 15*time.Second, 100*time.Millisecond)
+	}
+}

@@ -13,15 +13,11 @@ import (
 	"github.com/metastore/metastore/host/hosttest"
 )
 
-// clusterServers are the servers the three-member tests run against.
-// MetaStore joins once it runs a multi-member cluster.
-var clusterServers = servers[:1]
-
 // The raft leader is killed while a lock is held and a waiter waits, and
 // while a candidate campaigns: clients move to the other members, sessions
 // stay alive, and the lock and the leadership pass on as before.
 func TestLeaderChange(t *testing.T) {
-	for _, srv := range clusterServers {
+	for _, srv := range servers {
 		t.Run(srv.name, func(t *testing.T) {
 			ms := hosttest.StartCluster(t, 3, srv.opts(t)...)
 			eps := make([]string, len(ms))

@@ -27,18 +27,14 @@ var servers = []server{
 	{name: "metastore", opts: func(testing.TB) []hosttest.Option { return nil }},
 }
 
-// sessionServers are the servers with a Lease service, which every Session
-// needs. MetaStore joins as soon as its Lease service exists.
-var sessionServers = servers[:1]
-
 // testTimeout bounds every test body; the whole package stays well under
 // it.
 const testTimeout = 30 * time.Second
 
-// eachServer runs f once per server in sessionServers, each with a fresh
+// eachServer runs f once per server in servers, each with a fresh
 // single member that f's subtests share (they use distinct key prefixes).
 func eachServer(t *testing.T, f func(t *testing.T, m *hosttest.Member)) {
-	eachServerIn(t, sessionServers, f)
+	eachServerIn(t, servers, f)
 }
 
 // eachServerIn is eachServer over the given servers.
@@ -53,7 +49,7 @@ func eachServerIn(t *testing.T, in []server, f func(t *testing.T, m *hosttest.Me
 // eachServerKind runs f once per server without starting a member, for
 // tests that start (and kill) their own.
 func eachServerKind(t *testing.T, f func(t *testing.T, start func() *hosttest.Member)) {
-	for _, srv := range sessionServers {
+	for _, srv := range servers {
 		t.Run(srv.name, func(t *testing.T) {
 			f(t, func() *hosttest.Member { return startMember(t, srv) })
 		})

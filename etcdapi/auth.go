@@ -75,11 +75,7 @@ func (s *Server) callerAuthInfo(ctx context.Context) (authInfo, error) {
 		ts = md.Get(rpctypes.TokenFieldNameSwagger)
 	}
 	if len(ts) > 0 {
-		ai, ok := s.auth.tokens.info(ctx, strings.TrimPrefix(ts[0], "Bearer "), rev)
-		if !ok {
-			return authInfo{}, ErrInvalidAuthToken
-		}
-		return ai, nil
+		return s.auth.verifyToken(ctx, strings.TrimPrefix(ts[0], "Bearer "), rev)
 	}
 	if s.auth.clientCertAuth {
 		if cn := verifiedCommonName(ctx, md); cn != "" {

@@ -104,3 +104,7 @@ func BenchmarkAuthTxnCheck(b *testing.B) {
 		}
 	}
 }
+
+func timeNow() time.Time { return time.Now() }
+
+func noWait(context.Context, uint64) error { return nil }

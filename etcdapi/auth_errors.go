@@ -4,6 +4,8 @@ import (
 	"errors"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Errors of users, roles, permissions and tokens.
@@ -54,6 +56,7 @@ var authGRPCErrors = []struct {
 	{ErrInvalidAuthToken, rpctypes.ErrGRPCInvalidAuthToken},
 	{ErrInvalidAuthMgmt, rpctypes.ErrGRPCInvalidAuthMgmt},
 	{ErrAuthOldRevision, rpctypes.ErrGRPCAuthOldRevision},
+	{ErrAuthUnavailable, status.Error(codes.Unavailable, "etcdserver: auth provider unavailable")},
 }
 
 func init() {

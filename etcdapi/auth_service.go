@@ -66,7 +66,7 @@ func (a *AuthServer) Authenticate(ctx context.Context, r *pb.AuthenticateRequest
 		return nil, toGRPCError(err)
 	}
 	for {
-		checked, err := s.auth.checkPassword(r.Name, r.Password)
+		checked, err := s.auth.authenticatePassword(ctx, r.Name, r.Password)
 		if err != nil {
 			return nil, toGRPCError(err)
 		}

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/metastore/metastore/mvcc"
+	"github.com/metastore/metastore/pluginapi/auth"
 	"github.com/metastore/metastore/pluginapi/storage"
 )
 
@@ -59,13 +60,14 @@ type authStore struct {
 	perms    map[string]*userPerms // by user name
 
 	// Member-local settings, fixed before serving.
+	provider       auth.Provider // who verifies passwords and tokens
 	tokens         tokenProvider
 	bcryptCost     int
 	clientCertAuth bool
 }
 
 func newAuthStore(lg *zap.Logger) *authStore {
-	return &authStore{
+	as := &authStore{
 		lg:         lg,
 		revision:   1, // a store that was never written starts at 1, as etcd's
 		users:      make(map[string]*authpb.User),
@@ -74,6 +76,8 @@ func newAuthStore(lg *zap.Logger) *authStore {
 		tokens:     newSimpleTokens(0, time.Now, func(context.Context, uint64) error { return nil }),
 		bcryptCost: bcrypt.DefaultCost,
 	}
+	as.provider = etcdProvider{as}
+	return as
 }
 
 // configure sets the member-local settings.

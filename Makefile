@@ -27,8 +27,12 @@ TEST_FLAGS ?= -race -count=1 -timeout 25m
 PKGS       ?= ./...
 # `make bench` mode: short (about 5 minutes) or full; BENCH_FLAGS adds flags,
 # e.g. BENCH_FLAGS='-workloads put-1c,txn-put -servers metastore'.
-BENCH       ?= short
-BENCH_FLAGS ?=
+# BENCH_MEMBERS=3 runs 3-member clusters of each server; BENCH_ENGINE=rocksdb
+# runs MetaStore on the RocksDB storage plugin.
+BENCH         ?= short
+BENCH_FLAGS   ?=
+BENCH_MEMBERS ?= 1
+BENCH_ENGINE  ?= bbolt
 # Debian packages the tests need; `make deps` installs the missing ones.
 APT_PKGS   ?=
 # The RocksDB storage plugin links Debian's librocksdb (7.8.3, which
@@ -141,7 +145,7 @@ $(BIN)/metastore-bench: $(TOOLS_MOD) $(wildcard tools/bench/*.go)
 	cd tools && $(TOOLS_ENV) $(GO) build -mod=readonly -trimpath -o $@ ./bench
 
 bench: build etcd $(BIN)/metastore-bench
-	$(BIN)/metastore-bench -mode $(BENCH) -out bench-results $(BENCH_FLAGS)
+	$(BIN)/metastore-bench -mode $(BENCH) -members $(BENCH_MEMBERS) -engine $(BENCH_ENGINE) -out bench-results $(BENCH_FLAGS)
 
 # The cost of a storage engine out of process: the same put and cold-read
 # load on bbolt in process, bbolt as a plugin and the RocksDB plugin

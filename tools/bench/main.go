@@ -1,10 +1,12 @@
 // Command metastore-bench runs the same load against MetaStore and the
 // reference etcd, side by side in one run, and reports the ratios.
 //
-// Each run starts one server on a fresh data directory under a temporary
-// directory, listening on 127.0.0.1 only, runs one workload against it with
-// clientv3, reads the server's peak RSS and data directory size, and stops
-// it. Runs are interleaved: every round runs each workload against every
+// Each run starts one server (or, with -members n, a cluster of n members)
+// on fresh data directories under a temporary directory, listening on
+// 127.0.0.1 only, runs one workload against it with clientv3 (connections
+// spread over the members), reads the peak RSS and data directory size
+// (summed over members), and stops it. -engine rocksdb runs MetaStore on the
+// RocksDB storage plugin. Runs are interleaved: every round runs each workload against every
 // server in turn before the next workload, and the server order alternates
 // between rounds (etcd first in odd rounds, MetaStore first in even ones) so
 // neither always runs on a warmer machine. The table reports medians over
@@ -22,7 +24,9 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -45,26 +49,23 @@ var modes = map[string]mode{
 }
 
 type options struct {
-	mode      mode
-	workloads []workload
-	servers   []serverSpec
-	members   int
-	outDir    string
-	tmpParent string
-	check     bool
-	keep      bool
-	settings  serverSettings
+	mode          mode
+	workloads     []workload
+	servers       []serverSpec
+	members       int
+	engine        string
+	rocksdbPlugin string
+	outDir        string
+	tmpParent     string
+	check         bool
+	keep          bool
+	settings      serverSettings
 }
 
 func main() {
 	opts, err := parseFlags()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "metastore-bench:", err)
-		os.Exit(2)
-	}
-	if opts.members != 1 {
-		fmt.Fprintf(os.Stderr, "metastore-bench: cluster mode (%d members): not available until peer transport lands; "+
-			"MetaStore runs as a single member only, so -members 1 is the only mode measured now\n", opts.members)
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -89,7 +90,9 @@ func parseFlags() (options, error) {
 		ops      = flag.Int("ops", 0, "max operations per run for every workload (0: the mode's default)")
 		timeout  = flag.Duration("timeout", 0, "bound on the whole benchmark (0: the mode's default)")
 	)
-	flag.IntVar(&o.members, "members", 1, "members per server cluster (only 1 is available)")
+	flag.IntVar(&o.members, "members", envInt("BENCH_MEMBERS", 1), "members per server: 1, or a cluster of n on loopback (default $BENCH_MEMBERS or 1)")
+	flag.StringVar(&o.engine, "engine", envOr("BENCH_ENGINE", "bbolt"), "MetaStore's storage engine: bbolt, or rocksdb (the plugin, see -rocksdb-plugin) (default $BENCH_ENGINE or bbolt)")
+	flag.StringVar(&o.rocksdbPlugin, "rocksdb-plugin", "", "RocksDB plugin binary for -engine rocksdb (default metastore-storage-rocksdb next to the metastore binary)")
 	flag.StringVar(&o.outDir, "out", "bench-results", "directory for the JSON results and PNG chart")
 	flag.StringVar(&o.tmpParent, "tmp", "", "parent of the temporary data directories (default the system temp dir)")
 	flag.BoolVar(&o.check, "check", false, "exit non-zero when a supported workload failed or had errors")
@@ -114,6 +117,17 @@ func parseFlags() (options, error) {
 		m.Timeout = *timeout
 	}
 	o.mode = m
+	if o.members < 1 {
+		return o, fmt.Errorf("-members %d: want at least 1", o.members)
+	}
+	switch o.engine {
+	case "bbolt", "rocksdb":
+	default:
+		return o, fmt.Errorf("unknown engine %q (bbolt, rocksdb)", o.engine)
+	}
+	if o.rocksdbPlugin == "" {
+		o.rocksdbPlugin = filepath.Join(filepath.Dir(*msBin), "metastore-storage-rocksdb")
+	}
 	var err error
 	if o.workloads, err = selectWorkloads(*wlist); err != nil {
 		return o, err
@@ -123,7 +137,11 @@ func parseFlags() (options, error) {
 		case "etcd":
 			o.servers = append(o.servers, serverSpec{Name: "etcd", Bin: *etcdBin})
 		case "metastore":
-			o.servers = append(o.servers, serverSpec{Name: "metastore", Bin: *msBin})
+			spec := serverSpec{Name: "metastore", Bin: *msBin}
+			if o.engine != "bbolt" {
+				spec.Engine = o.engine
+			}
+			o.servers = append(o.servers, spec)
 		default:
 			return o, fmt.Errorf("unknown server %q (etcd, metastore)", name)
 		}
@@ -134,6 +152,13 @@ func parseFlags() (options, error) {
 		}
 	}
 	return o, nil
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
 }
 
 func envOr(name, def string) string {
@@ -169,8 +194,18 @@ func run(ctx context.Context, o options) error {
 	if !o.keep {
 		defer os.RemoveAll(tmp)
 	}
-	fmt.Printf("metastore-bench: mode %s, %d round(s), %d workload(s), servers %s, data under %s\n",
-		o.mode.Name, o.mode.Rounds, len(o.workloads), serverNames(o.servers), tmp)
+	for i := range o.servers {
+		if o.servers[i].Engine == "rocksdb" {
+			if o.servers[i].Config, err = writePluginConfig(tmp, o.rocksdbPlugin); err != nil {
+				return err
+			}
+		}
+	}
+	for i, s := range o.servers {
+		rep.Servers[i].serverSpec = s
+	}
+	fmt.Printf("metastore-bench: mode %s, %d round(s), %d workload(s), servers %s, %d member(s) each, metastore engine %s, data under %s\n",
+		o.mode.Name, o.mode.Rounds, len(o.workloads), serverNames(o.servers), o.members, o.engine, tmp)
 	for round := 1; round <= o.mode.Rounds; round++ {
 		for _, w := range o.workloads {
 			for _, s := range roundOrder(o.servers, round) {
@@ -207,7 +242,7 @@ func roundOrder(servers []serverSpec, round int) []serverSpec {
 	return out
 }
 
-// runOne starts a fresh server, runs w against it and stops it.
+// runOne starts a fresh server (o.members members), runs w against it and stops it.
 func runOne(ctx context.Context, o options, tmp string, spec serverSpec, w workload, round int) runResult {
 	r := runResult{Round: round, Workload: w.Name, Server: spec.Name, Status: statusOK}
 	fail := func(err error) runResult {
@@ -217,19 +252,21 @@ func runOne(ctx context.Context, o options, tmp string, spec serverSpec, w workl
 		}
 		return r
 	}
-	srv, err := startServer(ctx, spec, o.settings, tmp)
-	if err != nil {
-		return fail(err)
-	}
+	srv, err := startCluster(ctx, spec, o.settings, tmp, o.members)
 	defer func() {
-		srv.stop()
-		if !o.keep {
+		if srv != nil && !o.keep {
 			os.RemoveAll(srv.dir)
 		}
 	}()
+	if err != nil {
+		return fail(err)
+	}
+	defer srv.stop()
+	// Connections are spread over the members round robin.
+	eps := srv.endpoints()
 	env := &runEnv{clients: w.Clients, value: benchValue()}
-	for range w.Conns {
-		cli, err := newClient(srv.client)
+	for i := range w.Conns {
+		cli, err := newClient(eps[i%len(eps)])
 		if err != nil {
 			return fail(err)
 		}

@@ -118,8 +118,12 @@ func (r *report) ratio(workload string) ratio {
 
 // printTable writes the medians and ratios as an aligned table.
 func (r *report) printTable(out io.Writer) {
-	fmt.Fprintf(out, "\nMetaStore vs etcd (%s), %d member, mode %s: medians of %d round(s), %.0fs total, %d CPUs (shared)\n",
-		r.etcdVersion(), r.Members, r.Mode.Name, r.Mode.Rounds, r.ElapsedSec, r.Host.CPUs)
+	members := "1 member"
+	if r.Members > 1 {
+		members = fmt.Sprintf("%d-member clusters on loopback (clients spread over the members; peak RSS and data dir summed over members)", r.Members)
+	}
+	fmt.Fprintf(out, "\nMetaStore%s vs etcd (%s), %s, mode %s: medians of %d round(s), %.0fs total, %d CPUs (shared)\n",
+		r.metastoreEngine(), r.etcdVersion(), members, r.Mode.Name, r.Mode.Rounds, r.ElapsedSec, r.Host.CPUs)
 	fmt.Fprintln(out, "ratios are metastore/etcd: thr× above 1 = metastore faster; p99× and rss× below 1 = metastore better")
 	const row = "%-16s %-7s %-9s %9s %8s %8s %8s %9s %9s %6s %6s %6s %6s\n"
 	fmt.Fprintf(out, row, "workload", "cli/con", "server", "ops/s", "avg ms", "p50 ms", "p99 ms",
@@ -151,6 +155,17 @@ func (r *report) printTable(out io.Writer) {
 		}
 	}
 	fmt.Fprintln(out, "watch-fanout counts events delivered; its latency is put-to-delivery. lease-keepalive counts keepalive round trips.")
+}
+
+// metastoreEngine names MetaStore's storage engine when it is not the
+// default.
+func (r *report) metastoreEngine() string {
+	for _, s := range r.Servers {
+		if s.Name == "metastore" && s.Engine != "" {
+			return " (storage engine: " + s.Engine + " plugin)"
+		}
+	}
+	return ""
 }
 
 func (r *report) etcdVersion() string {

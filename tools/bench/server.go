@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -27,6 +28,11 @@ const readyLine = "ready to serve client requests"
 type serverSpec struct {
 	Name string `json:"name"`
 	Bin  string `json:"bin"`
+	// Engine is MetaStore's storage engine ("" for the default, bbolt).
+	Engine string `json:"engine,omitempty"`
+	// Config is the --config-file every member gets (the plugin catalog
+	// of a plugin engine); empty for none.
+	Config string `json:"config,omitempty"`
 }
 
 // serverSettings are the flags every server is started with, so that both
@@ -39,71 +45,164 @@ type serverSettings struct {
 	ReadyTimeoutMilli int `json:"ready_timeout_ms"`
 }
 
-// server is one running single-member server process. It listens on
+// server is one running member process. It listens on
 // loopback only and keeps its data and log under dir.
 type server struct {
 	spec    serverSpec
+	name    string
 	dir     string
 	dataDir string
 	logPath string
 	client  string
+	peer    string
 	cmd     *exec.Cmd
 	done    chan struct{}
 	waitErr error
 }
 
-// startServer starts spec as a single member with a fresh data directory
-// under parent and waits until it prints readyLine and answers a
-// linearizable read.
-func startServer(ctx context.Context, spec serverSpec, set serverSettings, parent string) (*server, error) {
+// cluster is the members of one server under test, started together on
+// loopback with fresh data directories under dir.
+type cluster struct {
+	dir     string
+	members []*server
+}
+
+// endpoints returns the members' client URLs, in member order.
+func (c *cluster) endpoints() []string {
+	out := make([]string, len(c.members))
+	for i, m := range c.members {
+		out[i] = m.client
+	}
+	return out
+}
+
+func (c *cluster) stop() {
+	var wg sync.WaitGroup
+	for _, m := range c.members {
+		wg.Go(m.stop)
+	}
+	wg.Wait()
+}
+
+// peakRSS returns the sum over members of their peak RSS.
+func (c *cluster) peakRSS() (int64, error) {
+	var total int64
+	for _, m := range c.members {
+		n, err := m.peakRSS()
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// diskUsage returns the sum over members of their data directory size.
+func (c *cluster) diskUsage() (int64, error) {
+	var total int64
+	for _, m := range c.members {
+		n, err := m.diskUsage()
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// startCluster starts n members of spec with fresh data directories under
+// parent. One member runs as etcd's single-member default ("default", no
+// token); n > 1 bootstraps a new cluster with --initial-cluster-state new and
+// a token of its own. It waits until every member printed readyLine and
+// answered a linearizable read.
+func startCluster(ctx context.Context, spec serverSpec, set serverSettings, parent string, n int) (*cluster, error) {
 	dir, err := os.MkdirTemp(parent, spec.Name+"-")
 	if err != nil {
 		return nil, err
 	}
-	ports, err := freePorts(2)
+	c := &cluster{dir: dir}
+	ports, err := freePorts(2 * n)
 	if err != nil {
-		return nil, err
+		return c, err
 	}
-	s := &server{
-		spec:    spec,
-		dir:     dir,
-		dataDir: filepath.Join(dir, "data"),
-		logPath: filepath.Join(dir, "server.log"),
-		client:  fmt.Sprintf("http://127.0.0.1:%d", ports[0]),
-		done:    make(chan struct{}),
+	var initial []string
+	for i := range n {
+		name := "default"
+		if n > 1 {
+			name = fmt.Sprintf("m%d", i+1)
+		}
+		mdir := dir
+		if n > 1 {
+			mdir = filepath.Join(dir, name)
+			if err := os.Mkdir(mdir, 0o755); err != nil {
+				return c, err
+			}
+		}
+		m := &server{
+			spec:    spec,
+			name:    name,
+			dir:     mdir,
+			dataDir: filepath.Join(mdir, "data"),
+			logPath: filepath.Join(mdir, "server.log"),
+			client:  fmt.Sprintf("http://127.0.0.1:%d", ports[2*i]),
+			peer:    fmt.Sprintf("http://127.0.0.1:%d", ports[2*i+1]),
+			done:    make(chan struct{}),
+		}
+		c.members = append(c.members, m)
+		initial = append(initial, m.name+"="+m.peer)
 	}
-	peer := fmt.Sprintf("http://127.0.0.1:%d", ports[1])
+	var extra []string
+	if n > 1 {
+		extra = []string{"--initial-cluster-token", filepath.Base(dir), "--initial-cluster-state", "new"}
+	}
+	if spec.Config != "" {
+		extra = append(extra, "--config-file", spec.Config)
+	}
+	for _, m := range c.members {
+		if err := m.start(set, strings.Join(initial, ","), extra); err != nil {
+			c.stop()
+			return c, err
+		}
+	}
+	readyCtx, cancel := context.WithTimeout(ctx, time.Duration(set.ReadyTimeoutMilli)*time.Millisecond)
+	defer cancel()
+	for _, m := range c.members {
+		if err := m.waitReady(readyCtx); err != nil {
+			c.stop()
+			return c, fmt.Errorf("%s member %s not ready: %w; log tail:\n%s", spec.Name, m.name, err, m.logTail(20))
+		}
+	}
+	return c, nil
+}
+
+// start starts the member's process; initial is the --initial-cluster value.
+func (s *server) start(set serverSettings, initial string, extra []string) error {
 	args := []string{
-		"--name", "default",
+		"--name", s.name,
 		"--data-dir", s.dataDir,
 		"--listen-client-urls", s.client,
 		"--advertise-client-urls", s.client,
-		"--listen-peer-urls", peer,
-		"--initial-advertise-peer-urls", peer,
-		"--initial-cluster", "default=" + peer,
+		"--listen-peer-urls", s.peer,
+		"--initial-advertise-peer-urls", s.peer,
+		"--initial-cluster", initial,
 		"--snapshot-count", strconv.Itoa(set.SnapshotCount),
 		"--heartbeat-interval", strconv.Itoa(set.HeartbeatMillis),
 		"--election-timeout", strconv.Itoa(set.ElectionMillis),
 	}
+	args = append(args, extra...)
 	logFile, err := os.Create(s.logPath)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer logFile.Close()
-	s.cmd = exec.Command(spec.Bin, args...)
+	s.cmd = exec.Command(s.spec.Bin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+		return fmt.Errorf("start %s member %s: %w", s.spec.Name, s.name, err)
 	}
 	go func() { s.waitErr = s.cmd.Wait(); close(s.done) }()
-	readyCtx, cancel := context.WithTimeout(ctx, time.Duration(set.ReadyTimeoutMilli)*time.Millisecond)
-	defer cancel()
-	if err := s.waitReady(readyCtx); err != nil {
-		s.stop()
-		return nil, fmt.Errorf("%s not ready: %w; log tail:\n%s", spec.Name, err, s.logTail(20))
-	}
-	return s, nil
+	return nil
 }
 
 func (s *server) waitReady(ctx context.Context) error {
@@ -163,9 +262,40 @@ func (s *server) logTail(n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// peakRSS returns the process's peak resident set size (VmHWM) in bytes.
+// peakRSS returns the sum of the peak resident set sizes (VmHWM) of the
+// member's process group: the server and any process it started in its
+// group (a storage plugin).
 func (s *server) peakRSS() (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	pgid := s.cmd.Process.Pid
+	total, err := vmHWM(pgid)
+	if err != nil {
+		return 0, err
+	}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == pgid {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// Fields after the command's closing parenthesis: state ppid pgrp.
+		i := strings.LastIndexByte(string(b), ')')
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 3 || f[2] != strconv.Itoa(pgid) {
+			continue
+		}
+		if n, err := vmHWM(pid); err == nil {
+			total += n
+		}
+	}
+	return total, nil
+}
+
+func vmHWM(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
@@ -200,6 +330,9 @@ func (s *server) diskUsage() (int64, error) {
 
 // stop sends SIGTERM to the server's process group, then SIGKILL after 10s.
 func (s *server) stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
 	pgid := s.cmd.Process.Pid
 	_ = syscall.Kill(-pgid, syscall.SIGTERM)
 	select {

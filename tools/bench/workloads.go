@@ -100,6 +100,14 @@ func runRangeOne(serializable bool) func(context.Context, *runEnv) (latencies, e
 		var opts []clientv3.OpOption
 		if serializable {
 			opts = append(opts, clientv3.WithSerializable())
+			// A linearizable read through every connection first, so that
+			// in a cluster every member has applied the put before the
+			// serializable reads it answers locally.
+			for _, cli := range env.conns {
+				if _, err := cli.Get(ctx, k); err != nil {
+					return latencies{}, unsupportedOr(err)
+				}
+			}
 		}
 		return closedLoop(ctx, env, func(ctx context.Context, c, i int) error {
 			resp, err := env.conn(c).Get(ctx, k, opts...)

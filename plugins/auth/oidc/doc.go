@@ -1,0 +1,9 @@
+// Package oidc is an auth provider that verifies bearer tokens issued by an
+// OpenID Connect identity provider (or any JWT issuer): the signature
+// against a JSON Web Key Set, the issuer, the audience and the expiry. The
+// user is a claim of the token ("sub" unless configured), and the groups
+// another ("groups"). It takes no passwords.
+//
+// It runs as a plugin process (cmd/metastore-auth-oidc) or in process, and
+// imports nothing of MetaStore's outside pluginapi.
+package oidc

@@ -2,7 +2,7 @@
 // versions:
 // - protoc-gen-go-grpc v1.5.1
 // - protoc             v3.21.12
-// source: auth.proto
+// source: auth_provider.proto
 
 // The auth provider plugin protocol, version 1. The Go contract is
 // pluginapi/auth; these messages are its plain structs on the wire.
@@ -196,5 +196,5 @@ var AuthProvider_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
-	Metadata: "auth.proto",
+	Metadata: "auth_provider.proto",
 }

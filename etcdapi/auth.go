@@ -12,6 +12,8 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
+
+	"github.com/metastore/metastore/pluginapi/auth"
 )
 
 // AuthConfig configures authentication on a member.
@@ -25,6 +27,10 @@ type AuthConfig struct {
 	// certificate the user of a request that carries no token
 	// (--client-cert-auth).
 	ClientCertAuth bool
+	// Provider, when set, verifies the bearer tokens the member did not
+	// issue (--auth-provider): its identities' users are checked against
+	// etcd's users and roles. Nil: only the built-in etcd provider.
+	Provider auth.Provider
 }
 
 // LoadAuth configures authentication and rebuilds users and roles from the
@@ -40,7 +46,7 @@ func (s *Server) LoadAuth(ctx context.Context, cfg AuthConfig) error {
 			zap.Int("given-cost", cost), zap.Int("default-cost", bcrypt.DefaultCost))
 		cost = bcrypt.DefaultCost
 	}
-	s.auth.configure(tokens, cost, cfg.ClientCertAuth)
+	s.auth.configure(tokens, cost, cfg.ClientCertAuth, cfg.Provider)
 	return s.auth.load(ctx, s.store)
 }
 

@@ -17,7 +17,7 @@ import (
 // other roles' permissions, and a context carrying a token for it.
 func benchAuth(b *testing.B, tokens tokenProvider, mint func(rev uint64) string) (*Server, context.Context) {
 	s := &Server{lg: zap.NewNop(), auth: newAuthStore(zap.NewNop())}
-	s.auth.configure(tokens, 4, false)
+	s.auth.configure(tokens, 4, false, nil)
 	w := memMeta{}
 	must := func(err error) {
 		if err != nil {

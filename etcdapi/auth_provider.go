@@ -46,6 +46,9 @@ var ErrAuthUnavailable = errors.New("etcdapi: auth provider unavailable")
 // verifyToken asks the provider who token stands for.
 func (as *authStore) verifyToken(ctx context.Context, token string, revision uint64) (authInfo, error) {
 	resp, err := as.provider.VerifyToken(ctx, auth.VerifyTokenRequest{Token: token})
+	if errors.Is(err, auth.ErrInvalidToken) && as.external != nil {
+		return as.external.verify(ctx, token, revision)
+	}
 	switch {
 	case errors.Is(err, auth.ErrUnavailable):
 		return authInfo{}, fmt.Errorf("%w: %w", ErrAuthUnavailable, err)

@@ -3,9 +3,12 @@ package etcdapi
 import (
 	"context"
 	"net"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -65,4 +68,62 @@ func TestDeadProviderFailsClosed(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, authInfo{}, ai)
 	require.Equal(t, rpctypes.ErrGRPCUserEmpty, toGRPCError(s.auth.rangePermitted(ai, []byte("k"), nil)))
+}
+
+// fakeIdP verifies "ext-<user>" tokens until it goes down.
+type fakeIdP struct {
+	down  bool
+	calls int
+}
+
+func (f *fakeIdP) Info(context.Context) (auth.InfoResponse, error) {
+	return auth.InfoResponse{Name: "fake"}, nil
+}
+
+func (f *fakeIdP) Authenticate(context.Context, auth.AuthenticateRequest) (auth.AuthenticateResponse, error) {
+	return auth.AuthenticateResponse{}, auth.ErrNotSupported
+}
+
+func (f *fakeIdP) VerifyToken(_ context.Context, r auth.VerifyTokenRequest) (auth.VerifyTokenResponse, error) {
+	f.calls++
+	if f.down {
+		return auth.VerifyTokenResponse{}, auth.ErrUnavailable
+	}
+	user, ok := strings.CutPrefix(r.Token, "ext-")
+	if !ok {
+		return auth.VerifyTokenResponse{}, auth.ErrInvalidToken
+	}
+	return auth.VerifyTokenResponse{Identity: auth.Identity{User: user, Groups: []string{"g"}, Expires: time.Now().Add(time.Hour)}}, nil
+}
+
+func TestExternalProviderIdentitiesAreCachedAndFailClosed(t *testing.T) {
+	s, _ := benchAuth(&testing.B{}, newSimpleTokens(0, timeNow, noWait), nil)
+	idp := &fakeIdP{}
+	s.auth.external = newExternalTokens(idp)
+	ctxFor := func(token string) context.Context {
+		ctx := peer.NewContext(context.Background(), &peer.Peer{Addr: &net.TCPAddr{}})
+		return metadata.NewIncomingContext(ctx, metadata.Pairs("authorization", "Bearer "+token))
+	}
+
+	ai, err := s.callerAuthInfo(ctxFor("ext-u"))
+	require.NoError(t, err)
+	require.Equal(t, "u", ai.user)
+	require.NoError(t, s.auth.rangePermitted(ai, []byte("r1/a/x"), nil), "the user's etcd roles apply")
+	_, err = s.callerAuthInfo(ctxFor("ext-u"))
+	require.NoError(t, err)
+	require.Equal(t, 1, idp.calls, "verified once, then cached")
+
+	_, err = s.callerAuthInfo(ctxFor("forged"))
+	require.ErrorIs(t, err, ErrInvalidAuthToken)
+
+	idp.down = true
+	_, err = s.callerAuthInfo(ctxFor("ext-u"))
+	require.NoError(t, err, "a verified identity outlives the provider")
+	_, err = s.callerAuthInfo(ctxFor("ext-v"))
+	require.ErrorIs(t, err, ErrAuthUnavailable, "an unknown token fails closed")
+
+	// An auth change drops what was verified before it.
+	require.NoError(t, s.auth.roleAdd(memMeta{}, &pb.AuthRoleAddRequest{Name: "new"}))
+	_, err = s.callerAuthInfo(ctxFor("ext-u"))
+	require.ErrorIs(t, err, ErrAuthUnavailable)
 }

@@ -60,7 +60,8 @@ type authStore struct {
 	perms    map[string]*userPerms // by user name
 
 	// Member-local settings, fixed before serving.
-	provider       auth.Provider // who verifies passwords and tokens
+	provider       auth.Provider   // who verifies passwords and tokens
+	external       *externalTokens // tokens issued elsewhere, or nil
 	tokens         tokenProvider
 	bcryptCost     int
 	clientCertAuth bool
@@ -81,10 +82,13 @@ func newAuthStore(lg *zap.Logger) *authStore {
 }
 
 // configure sets the member-local settings.
-func (as *authStore) configure(tokens tokenProvider, bcryptCost int, clientCertAuth bool) {
+func (as *authStore) configure(tokens tokenProvider, bcryptCost int, clientCertAuth bool, external auth.Provider) {
 	as.mu.Lock()
 	defer as.mu.Unlock()
 	as.tokens, as.bcryptCost, as.clientCertAuth = tokens, bcryptCost, clientCertAuth
+	if external != nil {
+		as.external = newExternalTokens(external)
+	}
 }
 
 // load rebuilds the state from the engine. It must run before the first

@@ -67,6 +67,9 @@ type Config struct {
 	KeyFile        string `koanf:"key-file"`
 	TrustedCAFile  string `koanf:"trusted-ca-file"`
 	ClientCertAuth bool   `koanf:"client-cert-auth"`
+	// AuthProvider names an auth plugin of the catalog that verifies the
+	// bearer tokens the member did not issue; "etcd" or empty: none.
+	AuthProvider string `koanf:"auth-provider"`
 }
 
 // DefaultQuotaBackendBytes is the quota reported when none is set, as etcd.
@@ -115,6 +118,7 @@ func defaults() map[string]any {
 		"key-file":         "",
 		"trusted-ca-file":  "",
 		"client-cert-auth": false,
+		"auth-provider":    "etcd",
 	}
 }
 

@@ -40,6 +40,7 @@ var flagHelp = map[string]string{
 	"key-file":         "path to the client server TLS key file",
 	"trusted-ca-file":  "path to the CA bundle that verifies client certificates",
 	"client-cert-auth": "require client certificates signed by --trusted-ca-file; their common name is the user of requests without a token",
+	"auth-provider":    "auth provider that verifies bearer tokens the member did not issue: etcd (built in, none else) or an auth plugin of the config file's catalog",
 }
 
 // unimplementedEtcdFlags are etcd 3.7 flags MetaStore does not implement

@@ -34,6 +34,8 @@ type Member struct {
 	tr      *peer.Transport
 	snaps   *raftSnapshots
 	clients *clientListeners
+	// authPlugin is the auth provider plugin, or nil.
+	authPlugin *authPlugin
 	// removed is closed when this member learns it was removed from the
 	// cluster; the process then exits, as etcd does.
 	removed     chan struct{}
@@ -135,7 +137,10 @@ func (m *Member) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := m.api.LoadAuth(ctx, m.cfg.authConfig()); err != nil {
+	if m.authPlugin, err = startAuthPlugin(m.lg, m.cfg); err != nil {
+		return err
+	}
+	if err := m.api.LoadAuth(ctx, m.cfg.authConfig(m.authPlugin)); err != nil {
 		return err
 	}
 	rcfg, initial, err := m.raftConfig(ctx)
@@ -291,6 +296,7 @@ func (m *Member) Close() {
 	if m.tr != nil {
 		m.tr.Stop()
 	}
+	m.authPlugin.close()
 	if m.store != nil {
 		if err := m.store.Close(); err != nil {
 			m.lg.Error("closing the store", zap.Error(err))

@@ -102,13 +102,13 @@ func (c *Config) finishPlugins() error {
 		p := &c.Plugins[i]
 		where := fmt.Sprintf("plugins[%d] (%s %q)", i, p.Kind, p.Name)
 		switch {
-		case p.Kind != pluginKindStorage:
-			errs = append(errs, fmt.Errorf("%s: unknown kind %q (supported: %s)", where, p.Kind, pluginKindStorage))
+		case p.Kind != pluginKindStorage && p.Kind != pluginKindAuth:
+			errs = append(errs, fmt.Errorf("%s: unknown kind %q (supported: %s, %s)", where, p.Kind, pluginKindStorage, pluginKindAuth))
 			continue
 		case !pluginNamePattern.MatchString(p.Name):
 			errs = append(errs, fmt.Errorf("%s: name must be lower-case letters, digits, '.', '_' or '-'", where))
 			continue
-		case builtinEngines[p.Name] != nil:
+		case p.Kind == pluginKindStorage && builtinEngines[p.Name] != nil:
 			errs = append(errs, fmt.Errorf("%s: %q is the name of a built-in storage engine; give the plugin another name", where, p.Name))
 			continue
 		case seen[p.Kind+"/"+p.Name]:

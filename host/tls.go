@@ -19,8 +19,9 @@ import (
 	"github.com/metastore/metastore/etcdapi"
 )
 
-// authConfig is the member's authentication settings.
-func (c *Config) authConfig() etcdapi.AuthConfig {
+// authConfig is the member's authentication settings; provider is the
+// auth provider plugin, or nil.
+func (c *Config) authConfig(provider *authPlugin) etcdapi.AuthConfig {
 	return etcdapi.AuthConfig{
 		Token: etcdapi.TokenOptions{
 			Spec:      c.AuthToken,
@@ -28,6 +29,7 @@ func (c *Config) authConfig() etcdapi.AuthConfig {
 		},
 		BcryptCost:     c.BcryptCost,
 		ClientCertAuth: c.ClientCertAuth,
+		Provider:       provider.providerOrNil(),
 	}
 }
 
@@ -46,7 +48,7 @@ func authServerOptions(api *etcdapi.Server) []grpc.ServerOption {
 // and key, and client certificate auth needs the CA that verifies them.
 // Peer and metrics URLs are plain http: peer TLS is not implemented.
 func (c *Config) finishTLS() error {
-	var errs []error
+	errs := []error{c.finishAuthProvider()}
 	if hasHTTPS(c.ListenClientURLs) && (c.CertFile == "" || c.KeyFile == "") {
 		errs = append(errs, errors.New("--listen-client-urls: https URLs need --cert-file and --key-file"))
 	}

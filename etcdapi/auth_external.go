@@ -1,0 +1,70 @@
+package etcdapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/metastore/metastore/pluginapi/auth"
+)
+
+// externalTokens verifies bearer tokens the member did not issue with an
+// external auth provider (an OIDC identity provider's JWTs, say). The
+// identity's user is then checked against etcd's users and roles like any
+// other. Verified identities are cached until they expire or the auth
+// revision changes, so a call across the plugin boundary is made once per
+// token, and identities already verified keep working while the provider
+// is down; a token it has not verified yet is refused (fail closed).
+type externalTokens struct {
+	provider auth.Provider
+
+	mu    sync.Mutex
+	cache map[string]externalIdentity
+}
+
+type externalIdentity struct {
+	user     string
+	revision uint64 // the auth revision it was verified at
+	expires  time.Time
+}
+
+// externalCacheTTL bounds how long an identity without an expiry is kept.
+const externalCacheTTL = time.Minute
+
+// maxExternalIdentities bounds the cache; when full it starts over.
+const maxExternalIdentities = 8192
+
+func newExternalTokens(p auth.Provider) *externalTokens {
+	return &externalTokens{provider: p, cache: make(map[string]externalIdentity)}
+}
+
+// verify returns the identity of token at auth revision rev.
+func (e *externalTokens) verify(ctx context.Context, token string, rev uint64) (authInfo, error) {
+	now := time.Now()
+	e.mu.Lock()
+	id, ok := e.cache[token]
+	e.mu.Unlock()
+	if ok && id.revision == rev && now.Before(id.expires) {
+		return authInfo{user: id.user, revision: rev}, nil
+	}
+	resp, err := e.provider.VerifyToken(ctx, auth.VerifyTokenRequest{Token: token})
+	switch {
+	case errors.Is(err, auth.ErrUnavailable):
+		return authInfo{}, fmt.Errorf("%w: %w", ErrAuthUnavailable, err)
+	case err != nil || resp.Identity.User == "":
+		return authInfo{}, ErrInvalidAuthToken
+	}
+	expires := now.Add(externalCacheTTL)
+	if x := resp.Identity.Expires; !x.IsZero() && x.Before(expires) {
+		expires = x
+	}
+	e.mu.Lock()
+	if len(e.cache) >= maxExternalIdentities {
+		e.cache = make(map[string]externalIdentity)
+	}
+	e.cache[token] = externalIdentity{user: resp.Identity.User, revision: rev, expires: expires}
+	e.mu.Unlock()
+	return authInfo{user: resp.Identity.User, revision: rev}, nil
+}

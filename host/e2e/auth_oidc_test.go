@@ -1,0 +1,131 @@
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/metastore/metastore/host/hosttest"
+)
+
+// The oidc auth provider as a real plugin process behind a member:
+// externally issued tokens name etcd users, whose roles apply; forged
+// tokens are refused; when the plugin cannot run, tokens it verified keep
+// working and others are refused with Unavailable (fail closed).
+func TestAuthOIDCProviderPlugin(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "metastore-auth-oidc")
+	out, err := exec.Command("go", "build", "-o", bin, "../../plugins/auth/oidc/cmd/metastore-auth-oidc").CombinedOutput()
+	require.NoError(t, err, string(out))
+	code, err := os.ReadFile(bin)
+	require.NoError(t, err)
+	sum := sha256.Sum256(code)
+
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	b64 := base64.RawURLEncoding.EncodeToString
+	jwks, err := json.Marshal(map[string]any{"keys": []map[string]string{{
+		"kty": "RSA", "kid": "k1", "n": b64(key.N.Bytes()), "e": b64(big.NewInt(int64(key.E)).Bytes())}}})
+	require.NoError(t, err)
+	jwksFile := filepath.Join(dir, "jwks.json")
+	require.NoError(t, os.WriteFile(jwksFile, jwks, 0o600))
+	token := func(sub, aud string, ttl time.Duration) string {
+		tk := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{
+			"iss": "https://idp.example", "aud": aud, "sub": sub, "exp": time.Now().Add(ttl).Unix()})
+		tk.Header["kid"] = "k1"
+		s, err := tk.SignedString(key)
+		require.NoError(t, err)
+		return s
+	}
+
+	cfgFile := filepath.Join(dir, "metastore.yaml")
+	require.NoError(t, os.WriteFile(cfgFile, []byte(fmt.Sprintf(`auth-provider: oidc
+plugins:
+  - kind: auth
+    name: oidc
+    path: %s
+    sha256: %s
+    env:
+      METASTORE_OIDC_JWKS_FILE: %s
+      METASTORE_OIDC_ISSUER: https://idp.example
+      METASTORE_OIDC_AUDIENCE: metastore
+`, bin, hex.EncodeToString(sum[:]), jwksFile)), 0o600))
+	m := hosttest.StartMember(t, hosttest.WithArgs(append([]string{"--config-file", cfgFile}, authArgs...)...))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := dialRaw(t, m)
+	setupAlice(ctx, t, c)
+
+	alice := token("alice", "metastore", time.Hour)
+	require.NoError(t, c.put(ctx, alice, "/a/1"))
+	require.Equal(t, codes.PermissionDenied, status.Code(c.put(ctx, alice, "/b/1")))
+	require.Equal(t, codes.PermissionDenied, status.Code(c.get(ctx, token("mallory", "metastore", time.Hour), "/a/1")),
+		"a verified identity that is no etcd user has no permissions")
+	require.Equal(t, codes.Unauthenticated, status.Code(c.get(ctx, token("alice", "elsewhere", time.Hour), "/a/1")))
+	require.Equal(t, codes.Unauthenticated, status.Code(c.get(ctx, token("alice", "metastore", -time.Minute), "/a/1")))
+	own, err := c.login(ctx, "alice", "alicepw")
+	require.NoError(t, err)
+	require.NoError(t, c.get(ctx, own, "/a/1"), "the member's own tokens still work")
+
+	// The plugin cannot run: its binary changed, so it fails its checksum.
+	killChild(t, m.Pid(), bin)
+	require.NoError(t, os.Remove(bin)) // replace, not rewrite: it may still be closing
+	require.NoError(t, os.WriteFile(bin, []byte("#!/bin/sh\nexit 1\n"), 0o755))
+	time.Sleep(1500 * time.Millisecond) // past the restart backoff
+	require.NoError(t, c.get(ctx, alice, "/a/1"), "a verified identity keeps working")
+	require.Equal(t, codes.Unavailable, status.Code(c.get(ctx, token("alice", "metastore", 2*time.Hour), "/a/1")),
+		"an unverified token is refused while the provider is down")
+
+	// The binary is back: the next call starts the plugin again.
+	require.NoError(t, os.Remove(bin))
+	require.NoError(t, os.WriteFile(bin, code, 0o755))
+	time.Sleep(1500 * time.Millisecond)
+	require.NoError(t, c.get(ctx, token("alice", "metastore", 3*time.Hour), "/a/1"))
+}
+
+// killChild kills the child process of parent running exe.
+func killChild(t *testing.T, parent int, exe string) {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	require.NoError(t, err)
+	for _, e := range entries {
+		var pid int
+		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		var ppid int
+		var comm, state string
+		if _, err := fmt.Sscanf(string(stat), "%d %s %s %d", &pid, &comm, &state, &ppid); err != nil || ppid != parent {
+			continue
+		}
+		if path, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err != nil || path != exe {
+			continue
+		}
+		p, err := os.FindProcess(pid)
+		require.NoError(t, err)
+		require.NoError(t, p.Kill())
+		return
+	}
+	t.Fatalf("no child %s of %d", exe, parent)
+}

@@ -126,9 +126,6 @@ func TestOIDCInProcess(t *testing.T) {
 
 // The provider as a real plugin process, through the plugin protocol.
 func TestOIDCPluginProcess(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the plugin binary")
-	}
 	bin := filepath.Join(t.TempDir(), "metastore-auth-oidc")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/metastore-auth-oidc")
 	out, err := build.CombinedOutput()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"regexp"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,11 +29,19 @@ var leaseMaskers = []struct {
 	{regexp.MustCompile(`lease [0-9a-f]{9,16} granted`), "lease ID granted"},
 }
 
+// attachedKeys matches etcdctl's list of a lease's keys, which etcd gives
+// in map order: maskLease sorts it so that both servers compare equal.
+var attachedKeys = regexp.MustCompile(`attached keys\(\[([^\]]*)\]\)`)
+
 func maskLease(s string) string {
 	for _, m := range leaseMaskers {
 		s = m.re.ReplaceAllString(s, m.repl)
 	}
-	return s
+	return attachedKeys.ReplaceAllStringFunc(s, func(m string) string {
+		keys := strings.Fields(attachedKeys.FindStringSubmatch(m)[1])
+		sort.Strings(keys)
+		return "attached keys([" + strings.Join(keys, " ") + "])"
+	})
 }
 
 // grantFixedLeases grants leases 0x100 and 0x200 with a 60s TTL.

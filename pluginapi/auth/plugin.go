@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
@@ -84,19 +83,9 @@ type PluginProcess struct {
 func Launch(cfg pluginrpc.ClientConfig) (*PluginProcess, error) {
 	cfg.Handshake = Handshake
 	cfg.Plugins = VersionedPlugins(nil)
-	client, err := pluginrpc.NewClient(cfg)
+	client, raw, err := pluginrpc.Launch(cfg, "auth", PluginName)
 	if err != nil {
 		return nil, err
-	}
-	rpc, err := client.Client()
-	if err != nil {
-		client.Kill()
-		return nil, fmt.Errorf("auth: start plugin %s: %w", cfg.Cmd.Path, err)
-	}
-	raw, err := rpc.Dispense(PluginName)
-	if err != nil {
-		client.Kill()
-		return nil, fmt.Errorf("auth: plugin %s: %w", cfg.Cmd.Path, err)
 	}
 	return &PluginProcess{client: client, provider: raw.(Provider)}, nil
 }

@@ -111,3 +111,24 @@ func FileSHA256(path string) ([]byte, error) {
 	}
 	return h.Sum(nil), nil
 }
+
+// Launch starts the plugin process cfg describes and dispenses the plugin
+// called name from it. kind ("storage", "auth", ...) prefixes errors. On
+// error nothing is left running.
+func Launch(cfg ClientConfig, kind, name string) (*plugin.Client, any, error) {
+	client, err := NewClient(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	rpc, err := client.Client()
+	if err != nil {
+		client.Kill()
+		return nil, nil, fmt.Errorf("%s: start plugin %s: %w", kind, cfg.Cmd.Path, err)
+	}
+	raw, err := rpc.Dispense(name)
+	if err != nil {
+		client.Kill()
+		return nil, nil, fmt.Errorf("%s: plugin %s: %w", kind, cfg.Cmd.Path, err)
+	}
+	return client, raw, nil
+}

@@ -1,8 +1,6 @@
 package storage
 
 import (
-	"fmt"
-
 	"github.com/hashicorp/go-plugin"
 
 	"github.com/metastore/metastore/pluginapi/pluginrpc"
@@ -21,19 +19,9 @@ type PluginProcess struct {
 func Launch(cfg pluginrpc.ClientConfig) (*PluginProcess, error) {
 	cfg.Handshake = Handshake
 	cfg.Plugins = VersionedPlugins(nil)
-	client, err := pluginrpc.NewClient(cfg)
+	client, raw, err := pluginrpc.Launch(cfg, "storage", PluginName)
 	if err != nil {
 		return nil, err
-	}
-	rpc, err := client.Client()
-	if err != nil {
-		client.Kill()
-		return nil, fmt.Errorf("storage: start plugin %s: %w", cfg.Cmd.Path, err)
-	}
-	raw, err := rpc.Dispense(PluginName)
-	if err != nil {
-		client.Kill()
-		return nil, fmt.Errorf("storage: plugin %s: %w", cfg.Cmd.Path, err)
 	}
 	return &PluginProcess{client: client, engine: raw.(Engine)}, nil
 }

@@ -10,5 +10,12 @@
 // while NOSPACE is active, and falls back to its built-in check when a
 // policy cannot answer.
 //
+// Policies run built in or as plugin processes: proto/v1 is the wire
+// protocol, NewGRPCServer and NewGRPCClient its shims, Serve the whole
+// main of a plugin binary and Launch what hosts and tests start one with.
+// A policy that takes a configuration (per-prefix limits, say) implements
+// Configurer too; the prefixes it declares there are the ones whose usage
+// the host keeps, from the replicated store, and passes in each check.
+//
 // This package imports nothing of MetaStore's outside pluginapi.
 package quota

@@ -62,6 +62,29 @@ type CheckRequest struct {
 	Puts []Put
 	// Usage is the store's size as the host last measured it.
 	Usage Usage
+	// Prefixes are the usage of every prefix the policy declared (see
+	// Configurer) that at least one of Puts falls under, with what the
+	// write adds to it. Nil when no put falls under one.
+	Prefixes []PrefixUsage
+}
+
+// PrefixUsage is what the live keys under a prefix take, as of the
+// member's applied state, and what a write would add to it.
+//
+// A key counts len(key)+len(value) bytes. A put of a new key adds one key
+// and those bytes; a put over a live key adds no key and the change of the
+// value's size, which may be negative. For a txn the host takes, per
+// prefix, the larger of its two branches (it cannot know which will run);
+// deletes in the same write are not credited. A write that adds nothing
+// (AddKeys and AddBytes both <= 0) should be admitted whatever the usage,
+// so that a prefix over its limit can still shrink.
+type PrefixUsage struct {
+	// Prefix is the declared prefix. It belongs to the host.
+	Prefix []byte
+	// Keys and Bytes are the prefix's live keys and their bytes.
+	Keys, Bytes int64
+	// AddKeys and AddBytes are what the write would add.
+	AddKeys, AddBytes int64
 }
 
 // Usage is the size of the store.
@@ -94,6 +117,32 @@ type CheckResponse struct {
 	Reason string
 }
 
+// Configurer is implemented by policies that take a configuration: the
+// config mapping of their catalog entry. The host calls Configure before
+// the first Check, after every restart of the plugin process, and whenever
+// the operator changes the configuration (the config file changed, or
+// SIGHUP); checks made meanwhile see either the old or the new one.
+type Configurer interface {
+	// Configure replaces the policy's configuration. It returns
+	// ErrInvalidConfig, naming what is wrong, for a configuration it
+	// cannot use; the policy then keeps its previous one.
+	Configure(ctx context.Context, req ConfigureRequest) (ConfigureResponse, error)
+}
+
+// ConfigureRequest carries a configuration.
+type ConfigureRequest struct {
+	// Config is the catalog entry's config mapping encoded as JSON; "{}"
+	// or empty when the entry has none.
+	Config []byte
+}
+
+// ConfigureResponse declares what the policy needs from the host.
+type ConfigureResponse struct {
+	// Prefixes are the key prefixes whose usage the host keeps and passes
+	// in CheckRequest.Prefixes.
+	Prefixes [][]byte
+}
+
 // Sentinel errors a policy returns, wrapped or not; callers check them with
 // errors.Is.
 var (
@@ -102,4 +151,9 @@ var (
 	// ErrUnavailable marks a policy that cannot answer now, e.g. because
 	// its process died; the host falls back to its built-in check.
 	ErrUnavailable = errors.New("quota: policy unavailable")
+	// ErrInvalidConfig marks a configuration the policy cannot use.
+	ErrInvalidConfig = errors.New("quota: invalid configuration")
+	// ErrNotSupported marks a call the policy does not implement, such as
+	// Configure on a policy that takes no configuration.
+	ErrNotSupported = errors.New("quota: not supported")
 )

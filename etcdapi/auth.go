@@ -127,6 +127,7 @@ func (s *Server) authorizeProposal(ctx context.Context, r *pb.InternalRaftReques
 		return nil, err
 	}
 	hdr.Username, hdr.AuthRevision = ai.user, ai.revision
+	setHeaderGroups(hdr, ai.groups)
 	if err := s.auth.authorize(ai, r, s.leaseKeys()); err != nil {
 		return nil, err
 	}

@@ -10,7 +10,8 @@ import (
 // proposal and apply is honoured. A refused entry changes nothing but the
 // consistent index.
 func (a *applier) authorizeEntry(index uint64, r *pb.InternalRaftRequest) (applyResult, bool) {
-	ai := authInfo{user: r.GetHeader().GetUsername(), revision: r.GetHeader().GetAuthRevision()}
+	h := r.GetHeader()
+	ai := authInfo{user: h.GetUsername(), groups: headerGroups(h), revision: h.GetAuthRevision()}
 	if err := a.auth.authorize(ai, r, a.leaseKeys()); err != nil {
 		a.store.SetConsistentIndex(index)
 		return applyResult{err: err}, false

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -13,10 +14,11 @@ import (
 // externalTokens verifies bearer tokens the member did not issue with an
 // external auth provider (an OIDC identity provider's JWTs, say). The
 // identity's user is then checked against etcd's users and roles like any
-// other. Verified identities are cached until they expire or the auth
-// revision changes, so a call across the plugin boundary is made once per
-// token, and identities already verified keep working while the provider
-// is down; a token it has not verified yet is refused (fail closed).
+// other, together with the roles granted to its groups (auth_groups.go).
+// Verified identities are cached until they expire or the auth revision
+// changes, so a call across the plugin boundary is made once per token,
+// and identities already verified keep working while the provider is down;
+// a token it has not verified yet is refused (fail closed).
 type externalTokens struct {
 	provider auth.Provider
 
@@ -26,6 +28,7 @@ type externalTokens struct {
 
 type externalIdentity struct {
 	user     string
+	groups   []string
 	revision uint64 // the auth revision it was verified at
 	expires  time.Time
 }
@@ -47,15 +50,18 @@ func (e *externalTokens) verify(ctx context.Context, token string, rev uint64) (
 	id, ok := e.cache[token]
 	e.mu.Unlock()
 	if ok && id.revision == rev && now.Before(id.expires) {
-		return authInfo{user: id.user, revision: rev}, nil
+		return authInfo{user: id.user, groups: id.groups, revision: rev}, nil
 	}
 	resp, err := e.provider.VerifyToken(ctx, auth.VerifyTokenRequest{Token: token})
 	switch {
 	case errors.Is(err, auth.ErrUnavailable):
 		return authInfo{}, fmt.Errorf("%w: %w", ErrAuthUnavailable, err)
-	case err != nil || resp.Identity.User == "":
+	case err != nil || resp.Identity.User == "" || isGroupUser(resp.Identity.User):
 		return authInfo{}, ErrInvalidAuthToken
 	}
+	groups := slices.Clone(resp.Identity.Groups)
+	slices.Sort(groups)
+	groups = slices.Compact(groups)
 	expires := now.Add(externalCacheTTL)
 	if x := resp.Identity.Expires; !x.IsZero() && x.Before(expires) {
 		expires = x
@@ -64,7 +70,7 @@ func (e *externalTokens) verify(ctx context.Context, token string, rev uint64) (
 	if len(e.cache) >= maxExternalIdentities {
 		e.cache = make(map[string]externalIdentity)
 	}
-	e.cache[token] = externalIdentity{user: resp.Identity.User, revision: rev, expires: expires}
+	e.cache[token] = externalIdentity{user: resp.Identity.User, groups: groups, revision: rev, expires: expires}
 	e.mu.Unlock()
-	return authInfo{user: resp.Identity.User, revision: rev}, nil
+	return authInfo{user: resp.Identity.User, groups: groups, revision: rev}, nil
 }

@@ -59,6 +59,11 @@ type authStore struct {
 	roles    map[string]*authpb.Role
 	perms    map[string]*userPerms // by user name
 
+	// groupGrants caches the grants of identities with groups, by user
+	// and groups; refreshPermsLocked empties it.
+	groupMu     sync.Mutex
+	groupGrants map[string]identityGrants
+
 	// Member-local settings, fixed before serving.
 	provider       auth.Provider   // who verifies passwords and tokens
 	external       *externalTokens // tokens issued elsewhere, or nil
@@ -69,13 +74,14 @@ type authStore struct {
 
 func newAuthStore(lg *zap.Logger) *authStore {
 	as := &authStore{
-		lg:         lg,
-		revision:   1, // a store that was never written starts at 1, as etcd's
-		users:      make(map[string]*authpb.User),
-		roles:      make(map[string]*authpb.Role),
-		perms:      make(map[string]*userPerms),
-		tokens:     newSimpleTokens(0, time.Now, func(context.Context, uint64) error { return nil }),
-		bcryptCost: bcrypt.DefaultCost,
+		lg:          lg,
+		revision:    1, // a store that was never written starts at 1, as etcd's
+		users:       make(map[string]*authpb.User),
+		roles:       make(map[string]*authpb.Role),
+		perms:       make(map[string]*userPerms),
+		groupGrants: make(map[string]identityGrants),
+		tokens:      newSimpleTokens(0, time.Now, func(context.Context, uint64) error { return nil }),
+		bcryptCost:  bcrypt.DefaultCost,
 	}
 	as.provider = etcdProvider{as}
 	return as
@@ -203,6 +209,9 @@ func (as *authStore) refreshPermsLocked() {
 		perms[name] = mergePerms(roles)
 	}
 	as.perms = perms
+	as.groupMu.Lock()
+	as.groupGrants = make(map[string]identityGrants)
+	as.groupMu.Unlock()
 }
 
 // Readers.

@@ -78,20 +78,20 @@ func (as *authStore) opLocked(ai authInfo, key, rangeEnd []byte, typ authpb.Perm
 	case ai.revision < as.revision:
 		return ErrAuthOldRevision
 	}
-	u := as.users[ai.user]
-	if u == nil {
+	g := as.grantsLocked(ai)
+	switch {
+	case !g.known:
 		return ErrPermissionDenied
-	}
-	if hasRootRole(u) {
+	case g.root:
 		return nil
-	}
-	if p := as.perms[ai.user]; p != nil && p.allows(key, rangeEnd, typ) {
+	case g.perms != nil && g.perms.allows(key, rangeEnd, typ):
 		return nil
 	}
 	return ErrPermissionDenied
 }
 
-// adminLocked checks that ai is a user with the root role.
+// adminLocked checks that ai has the root role, its user's or one of its
+// groups'.
 func (as *authStore) adminLocked(ai authInfo) error {
 	if !as.enabled {
 		return nil
@@ -99,11 +99,11 @@ func (as *authStore) adminLocked(ai authInfo) error {
 	if ai.user == "" {
 		return ErrUserEmpty
 	}
-	u := as.users[ai.user]
-	if u == nil {
+	g := as.grantsLocked(ai)
+	if !g.known {
 		return ErrUserNotFound
 	}
-	if !hasRootRole(u) {
+	if !g.root {
 		return ErrPermissionDenied
 	}
 	return nil

@@ -11,10 +11,12 @@ import (
 	"go.uber.org/zap"
 )
 
-// authInfo is who a request acts for: a user name and the auth revision
-// its credentials were checked at. The zero value is nobody.
+// authInfo is who a request acts for: a user name, the groups its auth
+// provider puts it in (see auth_groups.go), and the auth revision its
+// credentials were checked at. The zero value is nobody.
 type authInfo struct {
 	user     string
+	groups   []string
 	revision uint64
 }
 

@@ -79,6 +79,7 @@ func newMemberMetrics(m *Member) *memberMetrics {
 		mm.leaderChanges, mm.slowApplies, mm.slowFsyncs,
 	)
 	mm.health.register(mm.reg)
+	mm.reg.MustRegister(processPluginMetrics().collectors()...)
 	mm.registerMemberGauges(m)
 	return mm
 }

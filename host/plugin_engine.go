@@ -65,6 +65,8 @@ func startPluginEngine(lg *zap.Logger, entry PluginConfig) (*pluginEngine, error
 			SHA256: sum,
 			Logger: plg,
 			Output: pluginOutput{plg.lg},
+			// Counts and times its calls; a restart after a failure.
+			DialOptions: observePluginLaunch(entry),
 		})
 	})
 	if err != nil {

@@ -92,7 +92,8 @@ func (p *authPlugin) launchLocked() error {
 	cmd.SysProcAttr = pluginSysProcAttr()
 	var proc *auth.PluginProcess
 	spawner().do(func() {
-		proc, err = auth.Launch(pluginrpc.ClientConfig{Cmd: cmd, SHA256: sum, Logger: plg, Output: pluginOutput{plg.lg}})
+		proc, err = auth.Launch(pluginrpc.ClientConfig{Cmd: cmd, SHA256: sum, Logger: plg, Output: pluginOutput{plg.lg},
+			DialOptions: observePluginLaunch(p.entry)})
 	})
 	if err != nil {
 		return fmt.Errorf("auth plugin %q: %w", p.entry.Name, err)

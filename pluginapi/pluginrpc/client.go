@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
 )
 
 // ErrChecksumMismatch is returned when a plugin binary's SHA-256 differs
@@ -42,6 +43,10 @@ type ClientConfig struct {
 	Output io.Writer
 	// StartTimeout bounds the handshake; zero means DefaultStartTimeout.
 	StartTimeout time.Duration
+	// DialOptions are added to the host's gRPC connection to the plugin,
+	// after the raised message limits: interceptors that count or time
+	// the calls, for instance.
+	DialOptions []grpc.DialOption
 }
 
 // NewClient returns an unstarted go-plugin client for cfg, with gRPC as the
@@ -75,7 +80,7 @@ func NewClient(cfg ClientConfig) (*plugin.Client, error) {
 		SecureConfig:     secure,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
-		GRPCDialOptions:  DialOptions(),
+		GRPCDialOptions:  append(DialOptions(), cfg.DialOptions...),
 		SkipHostEnv:      true, // Cmd.Env holds it already, in the order wanted
 		Logger:           cfg.Logger,
 		StartTimeout:     timeout,

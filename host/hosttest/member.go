@@ -45,6 +45,7 @@ type config struct {
 	env          []string
 	readyTimeout time.Duration
 	stopTimeout  time.Duration
+	faults       *Faults // peer proxies, when set
 }
 
 // WithName sets the member name (default "default", or "m1".."mN" in a
@@ -120,8 +121,11 @@ type Member struct {
 	dataDir string
 	client  string // client URL, http://127.0.0.1:port
 	peer    string // peer URL, http://127.0.0.1:port
-	cluster string // --initial-cluster value
-	state   string // --initial-cluster-state, when not the default
+	// listenPeer, when set, is the URL the member listens on for peers
+	// while it advertises peer (a fault proxy in front of it).
+	listenPeer string
+	cluster    string // --initial-cluster value
+	state      string // --initial-cluster-state, when not the default
 
 	out *logBuffer
 
@@ -193,6 +197,9 @@ func newMember(t testing.TB, cfg config, name string, clientPort, peerPort int) 
 		peer:    fmt.Sprintf("http://127.0.0.1:%d", peerPort),
 		out:     &logBuffer{},
 	}
+	if cfg.faults != nil {
+		cfg.faults.interpose(t, m)
+	}
 	t.Cleanup(func() {
 		m.cleanup()
 		if t.Failed() {
@@ -245,12 +252,16 @@ func (m *Member) Running() bool {
 }
 
 func (m *Member) args() []string {
+	listenPeer := m.peer
+	if m.listenPeer != "" {
+		listenPeer = m.listenPeer
+	}
 	args := []string{
 		"--name", m.name,
 		"--data-dir", m.dataDir,
 		"--listen-client-urls", m.client,
 		"--advertise-client-urls", m.client,
-		"--listen-peer-urls", m.peer,
+		"--listen-peer-urls", listenPeer,
 		"--initial-advertise-peer-urls", m.peer,
 		"--initial-cluster", m.cluster,
 	}

@@ -24,6 +24,9 @@ var (
 type compactJob struct {
 	rev, prev int64
 	done      chan struct{}
+	// noHash skips recording the compaction hash: the compaction before
+	// this one did not finish, so what it hashes differs between members.
+	noHash bool
 }
 
 // compactionQueue is the FIFO of compactions the compaction loop runs one
@@ -121,12 +124,21 @@ func (s *Store) runCompaction(j compactJob) {
 	s.compactMu.Lock()
 	defer s.compactMu.Unlock()
 	keep := s.index.compact(j.rev)
+	h := newKVHasher(j.prev, j.rev, keep)
+	h.allWhenNoneKept = true
 	err := s.flush(s.ctx)
 	if err == nil {
 		var deleted int
-		deleted, err = s.deleteCompacted(s.ctx, j.rev, keep)
-		s.lg.Info("finished compaction",
-			zap.Int64("compact-revision", j.rev), zap.Int("deleted-revisions", deleted))
+		deleted, err = s.deleteCompacted(s.ctx, j.rev, keep, h)
+		if h.err != nil {
+			s.lg.Warn("compaction could not hash what it compacted", zap.Error(h.err))
+			j.noHash = true
+		}
+		s.lg.Info("finished compaction", zap.Int64("compact-revision", j.rev),
+			zap.Int("deleted-revisions", deleted), zap.Uint32("hash", h.hash.Sum32()))
+	}
+	if err == nil && !j.noHash {
+		s.compactHashes.add(KeyValueHash{Hash: h.hash.Sum32(), CompactRevision: reportedCompactRev(j.prev), Revision: j.rev})
 	}
 	if err != nil && s.ctx.Err() == nil {
 		err = fmt.Errorf("mvcc: compaction at revision %d: %w", j.rev, err)
@@ -137,8 +149,8 @@ func (s *Store) runCompaction(j compactJob) {
 
 // deleteCompacted deletes from the engine every revision up to rev not in
 // keep, CompactionBatch keys at a time, and records rev as finished with
-// the last batch, synced.
-func (s *Store) deleteCompacted(ctx context.Context, rev int64, keep map[revision]struct{}) (deleted int, err error) {
+// the last batch, synced. It hashes every record it reads with h.
+func (s *Store) deleteCompacted(ctx context.Context, rev int64, keep map[revision]struct{}, h *kvHasher) (deleted int, err error) {
 	start := revBytes(revision{}, false)
 	end := revBytes(revision{main: rev + 1}, false)
 	for {
@@ -146,9 +158,10 @@ func (s *Store) deleteCompacted(ctx context.Context, rev int64, keep map[revisio
 		var revs []revision
 		var last []byte
 		seen := 0
-		req := storage.ScanRequest{Namespace: nsKey, Start: start, End: end, Limit: int64(s.cfg.CompactionBatch), KeysOnly: true}
+		req := storage.ScanRequest{Namespace: nsKey, Start: start, End: end, Limit: int64(s.cfg.CompactionBatch)}
 		scanErr := s.eng.Scan(ctx, req, func(e storage.KeyValue) bool {
 			seen++
+			h.write(e.Key, e.Value)
 			last = append(last[:0], e.Key...)
 			r, _, err := parseRevBytes(e.Key)
 			if _, ok := keep[r]; err == nil && !ok {

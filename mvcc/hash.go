@@ -5,13 +5,73 @@ import (
 	"fmt"
 	"hash"
 	"hash/crc32"
+	"slices"
+	"sync"
 
 	"github.com/metastore/metastore/pluginapi/storage"
 )
 
+// KeyValueHash is a hash of the key space: Hash covers the revisions up to
+// Revision from the compaction at CompactRevision on.
+type KeyValueHash struct {
+	Hash            uint32
+	CompactRevision int64
+	Revision        int64
+}
+
+// compactionHashesKept is how many compaction hashes a store keeps, as
+// etcd.
+const compactionHashesKept = 10
+
+// compactionHashes holds the hashes compactions took of what they
+// compacted, newest last. It lives in memory only, as in etcd.
+type compactionHashes struct {
+	mu     sync.RWMutex
+	hashes []KeyValueHash
+}
+
+func (c *compactionHashes) add(h KeyValueHash) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.hashes = append(c.hashes, h)
+	slices.SortFunc(c.hashes, func(a, b KeyValueHash) int { return int(a.Revision - b.Revision) })
+	if len(c.hashes) > compactionHashesKept {
+		c.hashes = c.hashes[len(c.hashes)-compactionHashesKept:]
+	}
+}
+
+func (c *compactionHashes) at(rev int64) (KeyValueHash, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, h := range c.hashes {
+		if h.Revision == rev {
+			return h, true
+		}
+	}
+	return KeyValueHash{}, false
+}
+
+// reportedCompactRev is rev as etcd reports a compaction revision: -1
+// before the first compaction.
+func reportedCompactRev(rev int64) int64 {
+	if rev == 0 {
+		return -1
+	}
+	return rev
+}
+
+// CompactionHashes returns the hashes the last compactions took, each
+// over the revisions from the compaction before it up to its own, oldest
+// first. A compaction that followed an interrupted one leaves none.
+func (s *Store) CompactionHashes() []KeyValueHash {
+	s.compactHashes.mu.RLock()
+	defer s.compactHashes.mu.RUnlock()
+	return slices.Clone(s.compactHashes.hashes)
+}
+
 // HashKV returns a CRC-32 (Castagnoli) of the key space up to rev (0: the
-// current revision), the compaction revision it starts from and the
-// revision it covers. It is computed as etcd's HashKV, so that members with
+// current revision), the compaction revision it starts from (-1 before
+// the first compaction, as etcd) and the revision it covers. It is computed as etcd's HashKV, so that members with
 // the same history agree whatever their compaction progress: over the
 // namespace name "key", then, in revision order, the engine key and stored
 // value of every revision in (compactRev, rev], and of those at or before
@@ -20,11 +80,19 @@ import (
 // that rule also when no key is live at rev, where etcd would hash every
 // revision not yet physically compacted.
 //
+// A rev at which one of the last compactions ran is answered, as etcd
+// does, with the hash that compaction took: its CompactRevision is the
+// compaction before (-1 for the first), whether or not rev is still above
+// CompactRev.
+//
 // It flushes the write buffer first and holds off compaction meanwhile.
 // It returns ErrCompacted if rev < CompactRev and ErrFutureRev if rev > Rev.
 func (s *Store) HashKV(rev int64) (hash uint32, compactRev int64, hashRev int64, err error) {
 	s.restoreMu.RLock()
 	defer s.restoreMu.RUnlock()
+	if h, ok := s.compactHashes.at(rev); ok && rev > 0 {
+		return h.Hash, h.CompactRevision, h.Revision, nil
+	}
 	s.compactMu.Lock()
 	defer s.compactMu.Unlock()
 	compactRev, cur := s.compactRev.Load(), s.currentRev.Load()
@@ -50,7 +118,7 @@ func (s *Store) HashKV(rev int64) (hash uint32, compactRev int64, hashRev int64,
 	if err != nil {
 		return 0, compactRev, 0, fmt.Errorf("mvcc: hashing the key space: %w", err)
 	}
-	return h.hash.Sum32(), compactRev, rev, nil
+	return h.hash.Sum32(), reportedCompactRev(compactRev), rev, nil
 }
 
 // kvHasher hashes engine records of the "key" namespace given in revision
@@ -60,7 +128,11 @@ type kvHasher struct {
 	compactRev int64
 	rev        int64
 	keep       map[revision]struct{} // from treeIndex.keep(rev)
-	err        error
+	// allWhenNoneKept hashes every revision at or before compactRev when
+	// keep is empty, as etcd's compaction hash does; the compaction
+	// before having finished, those are the same on every member.
+	allWhenNoneKept bool
+	err             error
 }
 
 func newKVHasher(compactRev, rev int64, keep map[revision]struct{}) *kvHasher {
@@ -84,7 +156,7 @@ func (h *kvHasher) write(key, value []byte) bool {
 		// Compaction deletes it, or has already. etcd skips this check
 		// when keep is empty (every key deleted at rev), so its hash
 		// then depends on compaction progress; this one does not.
-		if _, ok := h.keep[r]; !ok {
+		if _, ok := h.keep[r]; !ok && (len(h.keep) > 0 || !h.allWhenNoneKept) {
 			return true
 		}
 	}

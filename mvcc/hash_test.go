@@ -64,7 +64,7 @@ func TestHashKVSameHistorySameHash(t *testing.T) {
 // compaction deleted anything and compares with HashKV after it did.
 func TestHashKVIgnoresCompactionProgress(t *testing.T) {
 	for compactAt := int64(2); compactAt <= 9; compactAt++ {
-		for hashAt := compactAt; hashAt <= 9; hashAt++ {
+		for hashAt := compactAt + 1; hashAt <= 9; hashAt++ {
 			s, eng := newTestStore(t)
 			runSteps(s, compactionHistory)
 			require.NoError(t, s.Flush(context.Background()))
@@ -92,4 +92,55 @@ func TestHashKVIgnoresCompactionProgress(t *testing.T) {
 	require.NoError(t, err)
 	_, _, _, err = s.HashKV(4)
 	require.ErrorIs(t, err, ErrCompacted)
+}
+
+func TestHashKVAtCompactionRevisionAnswersCompactionHash(t *testing.T) {
+	s, eng := newTestStore(t)
+	runSteps(s, compactionHistory)
+	require.NoError(t, s.Flush(context.Background()))
+	before := eng.entries(nsKey)
+	keep := s.index.keep(5)
+	done, err := s.Compact(50, 5)
+	require.NoError(t, err)
+	waitDone(t, done)
+
+	// The first compaction hashes everything up to its revision that it
+	// reads, from no compaction on.
+	want := newKVHasher(0, 5, keep)
+	for _, e := range before {
+		want.write(e.Key, e.Value)
+	}
+	h, cr, hr, err := s.HashKV(5)
+	require.NoError(t, err)
+	assert.Equal(t, KeyValueHash{Hash: want.hash.Sum32(), CompactRevision: -1, Revision: 5}, KeyValueHash{h, cr, hr})
+
+	put(s, "e", "1")
+	done, err = s.Compact(51, 8)
+	require.NoError(t, err)
+	waitDone(t, done)
+	h8, cr, hr, err := s.HashKV(8)
+	require.NoError(t, err)
+	assert.Equal(t, int64(5), cr)
+	assert.Equal(t, int64(8), hr)
+	// Below the compaction revision, the kept hash still answers.
+	h5, cr, _, err := s.HashKV(5)
+	require.NoError(t, err)
+	assert.Equal(t, h, h5)
+	assert.Equal(t, int64(-1), cr)
+	_, _, _, err = s.HashKV(6)
+	require.ErrorIs(t, err, ErrCompacted)
+	assert.Equal(t, []KeyValueHash{{h, -1, 5}, {h8, 5, 8}}, s.CompactionHashes())
+}
+
+func TestCompactionHashesKeepsTheLastTen(t *testing.T) {
+	var c compactionHashes
+	for rev := int64(1); rev <= 15; rev++ {
+		c.add(KeyValueHash{Hash: uint32(rev), Revision: rev})
+	}
+	require.Len(t, c.hashes, compactionHashesKept)
+	_, ok := c.at(5)
+	assert.False(t, ok)
+	got, ok := c.at(15)
+	assert.True(t, ok)
+	assert.Equal(t, uint32(15), got.Hash)
 }

@@ -102,6 +102,8 @@ type Store struct {
 	err      error
 
 	compaction compactionQueue
+	// compactHashes are the hashes the last compactions took.
+	compactHashes compactionHashes
 	// compactMu is held by the running compaction and by HashKV, which
 	// must see the engine without revisions vanishing.
 	compactMu sync.Mutex
@@ -150,7 +152,7 @@ func New(lg *zap.Logger, eng storage.Engine, consistentIndex uint64, cfg Config)
 	go s.hub.syncLoop()
 	if scheduled > s.compactRev.Load() {
 		prev := s.compactRev.Swap(scheduled)
-		s.compaction.push(compactJob{rev: scheduled, prev: prev, done: make(chan struct{})})
+		s.compaction.push(compactJob{rev: scheduled, prev: prev, done: make(chan struct{}), noHash: true})
 		lg.Info("resuming interrupted compaction", zap.Int64("compact-revision", scheduled))
 	}
 	return s, nil

@@ -1,8 +1,12 @@
 package host
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"net"
+	"net/url"
+	"strings"
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -20,29 +24,31 @@ const grpcOverheadBytes = 512 * 1024
 
 // clientListeners serves the client API on every --listen-client-urls.
 type clientListeners struct {
-	lg     *zap.Logger
-	server *grpc.Server
-	health *health.Server
-	lis    []net.Listener
-	http   *clientHTTP
+	lg      *zap.Logger
+	server  *grpc.Server
+	health  *health.Server
+	lis     []net.Listener
+	schemes []string // of each listener's URL
+	http    *clientHTTP
 }
 
 // serveClients serves m's gRPC API and, on the same ports, its HTTP
 // endpoints.
 func serveClients(lg *zap.Logger, cfg Config, m *Member) (*clientListeners, error) {
-	urls, err := parseURLs(cfg.ListenClientURLs)
+	urls, err := parseClientURLs(cfg.ListenClientURLs)
 	if err != nil {
 		return nil, err
 	}
 	mm := newMemberMetrics(m)
 	c := &clientListeners{lg: lg, server: newGRPCServer(cfg, lg, mm, authServerOptions(m.api)...), health: health.NewServer()}
 	for _, u := range urls {
-		l, err := listenClientURL(cfg, u)
+		l, err := listenClientURL(lg, cfg, u)
 		if err != nil {
 			c.stop()
 			return nil, err
 		}
 		c.lis = append(c.lis, l)
+		c.schemes = append(c.schemes, u.Scheme)
 	}
 	api := m.api
 	pb.RegisterKVServer(c.server, api.KV())
@@ -83,7 +89,7 @@ func newGRPCServer(cfg Config, lg *zap.Logger, mm *memberMetrics, extra ...grpc.
 func (c *clientListeners) urls() []string {
 	out := make([]string, len(c.lis))
 	for i, l := range c.lis {
-		out[i] = "http://" + l.Addr().String()
+		out[i] = c.schemes[i] + "://" + l.Addr().String()
 	}
 	return out
 }
@@ -112,4 +118,41 @@ func (c *clientListeners) stop() {
 	if c.http != nil {
 		c.http.close()
 	}
+}
+
+// parseClientURLs parses --listen-client-urls or --advertise-client-urls:
+// http and https URLs with a host and a port, or, as etcd, unix and unixs
+// URLs whose host and path name a unix socket (unix://localhost:2379 is
+// the socket "localhost:2379" in the working directory).
+func parseClientURLs(s string) ([]url.URL, error) {
+	var out []url.URL
+	for _, raw := range strings.Split(s, ",") {
+		raw = strings.TrimSpace(raw)
+		if raw == "" {
+			continue
+		}
+		u, err := url.Parse(raw)
+		if err != nil {
+			return nil, err
+		}
+		switch u.Scheme {
+		case "http", "https":
+			one, err := parseURLs(raw)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, one...)
+		case "unix", "unixs":
+			if u.Host+u.Path == "" {
+				return nil, fmt.Errorf("URL %q: a unix socket path is required", raw)
+			}
+			out = append(out, *u)
+		default:
+			return nil, fmt.Errorf("URL %q: scheme %q is not supported (use http, https, unix or unixs)", raw, u.Scheme)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no URL given")
+	}
+	return out, nil
 }

@@ -67,6 +67,26 @@ type Config struct {
 	KeyFile        string `koanf:"key-file"`
 	TrustedCAFile  string `koanf:"trusted-ca-file"`
 	ClientCertAuth bool   `koanf:"client-cert-auth"`
+
+	// Peer TLS, as etcd's flags: https peer URLs are served with
+	// PeerCertFile and PeerKeyFile, which are also the certificate this
+	// member presents to the peers it dials; PeerTrustedCAFile verifies
+	// the certificates of both sides and, with it or PeerClientCertAuth,
+	// a peer needs one. PeerCertAllowedCN or PeerCertAllowedHostname
+	// further restrict whose certificates pass.
+	PeerCertFile            string `koanf:"peer-cert-file"`
+	PeerKeyFile             string `koanf:"peer-key-file"`
+	PeerTrustedCAFile       string `koanf:"peer-trusted-ca-file"`
+	PeerClientCertAuth      bool   `koanf:"peer-client-cert-auth"`
+	PeerCertAllowedCN       string `koanf:"peer-cert-allowed-cn"`
+	PeerCertAllowedHostname string `koanf:"peer-cert-allowed-hostname"`
+	// AutoTLS and PeerAutoTLS serve https (and unixs) URLs given no
+	// certificate with a self-signed one generated under
+	// <data-dir>/fixtures, valid SelfSignedCertValidity years.
+	AutoTLS                bool `koanf:"auto-tls"`
+	PeerAutoTLS            bool `koanf:"peer-auto-tls"`
+	SelfSignedCertValidity int  `koanf:"self-signed-cert-validity"`
+
 	// AuthProvider names an auth plugin of the catalog that verifies the
 	// bearer tokens the member did not issue; "etcd" or empty: none.
 	AuthProvider string `koanf:"auth-provider"`
@@ -113,6 +133,16 @@ func defaults() map[string]any {
 		"auth-token":     "simple",
 		"auth-token-ttl": 300,
 		"bcrypt-cost":    10,
+
+		"peer-cert-file":             "",
+		"peer-key-file":              "",
+		"peer-trusted-ca-file":       "",
+		"peer-client-cert-auth":      false,
+		"peer-cert-allowed-cn":       "",
+		"peer-cert-allowed-hostname": "",
+		"auto-tls":                   false,
+		"peer-auto-tls":              false,
+		"self-signed-cert-validity":  1,
 
 		"cert-file":        "",
 		"key-file":         "",
@@ -166,13 +196,16 @@ func (c *Config) finish() error {
 	if c.Logger != "zap" {
 		errs = append(errs, fmt.Errorf("invalid value %q for --logger: only zap is supported", c.Logger))
 	}
-	for _, f := range []struct{ flag, urls string }{
-		{"listen-client-urls", c.ListenClientURLs},
-		{"advertise-client-urls", c.AdvertiseClientURLs},
-		{"listen-peer-urls", c.ListenPeerURLs},
-		{"initial-advertise-peer-urls", c.InitialAdvertisePeerURLs},
+	for _, f := range []struct {
+		flag, urls string
+		parse      func(string) ([]url.URL, error)
+	}{
+		{"listen-client-urls", c.ListenClientURLs, parseClientURLs},
+		{"advertise-client-urls", c.AdvertiseClientURLs, parseClientURLs},
+		{"listen-peer-urls", c.ListenPeerURLs, parseURLs},
+		{"initial-advertise-peer-urls", c.InitialAdvertisePeerURLs, parseURLs},
 	} {
-		if _, err := parseURLs(f.urls); err != nil {
+		if _, err := f.parse(f.urls); err != nil {
 			errs = append(errs, fmt.Errorf("--%s: %w", f.flag, err))
 		}
 	}
@@ -202,8 +235,8 @@ func (c *Config) quota() int64 {
 	return c.QuotaBackendBytes
 }
 
-// parseURLs splits a comma-separated URL list. Only plain http URLs with a
-// host and port are served so far; https arrives with TLS support.
+// parseURLs splits a comma-separated list of http and https URLs, each
+// with a host and a port.
 func parseURLs(s string) ([]url.URL, error) {
 	var out []url.URL
 	for _, raw := range strings.Split(s, ",") {

@@ -54,10 +54,30 @@ func TestLoadPrecedence(t *testing.T) {
 		{name: "unimplemented etcd flag", args: []string{"--max-wals=5"}, wantErr: "etcd flag not implemented by MetaStore: --max-wals"},
 		{name: "unknown flag", args: []string{"--no-such-flag"}, wantErr: "flag provided but not defined: -no-such-flag"},
 		{name: "bad cluster state", args: []string{"--initial-cluster-state=bogus"}, wantErr: "initial-cluster-state"},
-		{name: "https without a certificate", args: []string{"--listen-client-urls=https://127.0.0.1:2379"}, wantErr: "https URLs need --cert-file and --key-file"},
-		{name: "https peers not yet", args: []string{"--listen-peer-urls=https://127.0.0.1:2380"}, wantErr: "--listen-peer-urls: https is not supported yet"},
+		{name: "https without a certificate", args: []string{"--listen-client-urls=https://127.0.0.1:2379"}, wantErr: "--listen-client-urls: https and unixs URLs need --cert-file and --key-file, or --auto-tls"},
+		{name: "unixs without a certificate", args: []string{"--listen-client-urls=unixs://localhost:2379"}, wantErr: "--listen-client-urls: https and unixs URLs need --cert-file and --key-file"},
+		{name: "https peers without a certificate", args: []string{"--listen-peer-urls=https://127.0.0.1:2380"}, wantErr: "--listen-peer-urls: https URLs need --peer-cert-file and --peer-key-file, or --peer-auto-tls"},
+		{name: "peer key without a certificate", args: []string{"--peer-key-file=k.pem"}, wantErr: "--peer-cert-file and --peer-key-file go together"},
 		{name: "client cert auth without a CA", args: []string{"--client-cert-auth"}, wantErr: "--client-cert-auth needs --trusted-ca-file"},
-		{name: "unknown scheme", args: []string{"--listen-client-urls=unix://x:1"}, wantErr: "scheme \"unix\" is not supported"},
+		{name: "peer client cert auth without a CA", args: []string{"--peer-client-cert-auth"}, wantErr: "--peer-client-cert-auth needs --peer-trusted-ca-file"},
+		{name: "allowed CN and host name", args: []string{"--peer-cert-allowed-cn=a", "--peer-cert-allowed-hostname=b"}, wantErr: "mutually exclusive"},
+		{name: "https metrics", args: []string{"--listen-metrics-urls=https://127.0.0.1:2381"}, wantErr: "--listen-metrics-urls: https is not supported yet"},
+		{name: "unknown scheme", args: []string{"--listen-client-urls=ftp://x:1"}, wantErr: "scheme \"ftp\" is not supported (use http, https, unix or unixs)"},
+		{name: "unix peers", args: []string{"--listen-peer-urls=unix://x:1"}, wantErr: "--listen-peer-urls: URL \"unix://x:1\": scheme \"unix\" is not supported"},
+		{name: "auto TLS", args: []string{"--auto-tls", "--peer-auto-tls", "--listen-client-urls=https://127.0.0.1:2379,unixs://localhost:2379",
+			"--listen-peer-urls=https://127.0.0.1:2380", "--initial-advertise-peer-urls=https://127.0.0.1:2380"},
+			check: func(t *testing.T, c Config) {
+				require.True(t, c.AutoTLS)
+				require.True(t, c.PeerAutoTLS)
+				require.Equal(t, 1, c.SelfSignedCertValidity)
+			}},
+		{name: "unix client URLs", args: []string{"--listen-client-urls=unix://localhost:2379,unix:///tmp/ms.sock", "--advertise-client-urls=unix://localhost:2379"},
+			check: func(t *testing.T, c Config) {
+				urls, err := parseClientURLs(c.ListenClientURLs)
+				require.NoError(t, err)
+				require.Equal(t, "localhost:2379", urls[0].Host+urls[0].Path)
+				require.Equal(t, "/tmp/ms.sock", urls[1].Host+urls[1].Path)
+			}},
 		{name: "election too short", args: []string{"--election-timeout=200"}, wantErr: "at least 5 times"},
 	}
 	for _, tt := range tests {

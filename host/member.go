@@ -172,7 +172,12 @@ func (m *Member) open(ctx context.Context) error {
 // startPeers starts the transport with the known members as peers and
 // serves it on the peer URLs.
 func (m *Member) startPeers(self uint64, initial []etcdapi.Member) error {
+	tlsCfg, err := m.cfg.peerClientTLS(m.lg)
+	if err != nil {
+		return err
+	}
 	m.tr = peer.New(peer.Config{
+		TLS:         tlsCfg,
 		Logger:      m.lg.Named("peer"),
 		Snapshotter: m.snaps,
 		IsRemoved:   m.api.IsRemoved,
@@ -184,7 +189,6 @@ func (m *Member) startPeers(self uint64, initial []etcdapi.Member) error {
 		known = initial
 	}
 	syncPeers(m.tr, self, known)
-	var err error
 	m.peers, err = servePeers(m.lg, m.cfg, m.tr)
 	return err
 }

@@ -2,9 +2,11 @@ package host
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -28,9 +30,10 @@ func servePeers(lg *zap.Logger, cfg Config, tr *peer.Transport) (*peerListeners,
 	if err != nil {
 		return nil, err
 	}
-	p := &peerListeners{server: grpc.NewServer(peer.ServerOptions()...)}
+	opts := append(peer.ServerOptions(), grpc.Creds(handshakenTLS{lg: lg.Named("peer")}))
+	p := &peerListeners{server: grpc.NewServer(opts...)}
 	for _, u := range urls {
-		l, err := net.Listen("tcp", u.Host)
+		l, err := listenPeerURL(lg, cfg, u)
 		if err != nil {
 			p.stop()
 			return nil, fmt.Errorf("--listen-peer-urls: %w", err)
@@ -47,6 +50,26 @@ func servePeers(lg *zap.Logger, cfg Config, tr *peer.Transport) (*peerListeners,
 	}
 	lg.Info("serving peer traffic", zap.String("listen-peer-urls", cfg.ListenPeerURLs))
 	return p, nil
+}
+
+// listenPeerURL listens on u, behind TLS for an https URL: with
+// --peer-trusted-ca-file or --peer-client-cert-auth only peers with a
+// certificate that CA signed get through.
+func listenPeerURL(lg *zap.Logger, cfg Config, u url.URL) (net.Listener, error) {
+	l, err := net.Listen("tcp", u.Host)
+	if err != nil || u.Scheme != "https" {
+		return l, err
+	}
+	f, err := cfg.peerTLS(lg)
+	var tcfg *tls.Config
+	if err == nil {
+		tcfg, err = f.serverConfig("h2")
+	}
+	if err != nil {
+		_ = l.Close()
+		return nil, err
+	}
+	return tls.NewListener(l, tcfg), nil
 }
 
 func (p *peerListeners) stop() {
@@ -112,9 +135,13 @@ func (m *Member) join(ctx context.Context, rcfg *raft.Config, initial []clusterM
 	if len(urls) == 0 {
 		return nil, errors.New("--initial-cluster-state=existing needs the other members in --initial-cluster")
 	}
+	tlsCfg, err := m.cfg.peerClientTLS(m.lg)
+	if err != nil {
+		return nil, err
+	}
 	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	cid, remote, err := peer.FetchMembers(fctx, urls)
+	cid, remote, err := peer.FetchMembers(fctx, urls, tlsCfg)
 	if err != nil {
 		return nil, err
 	}

@@ -3,14 +3,17 @@ package host
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
+
+	"go.uber.org/zap"
 
 	"github.com/soheilhy/cmux"
 	"google.golang.org/grpc"
@@ -44,77 +47,146 @@ func authServerOptions(api *etcdapi.Server) []grpc.ServerOption {
 	}
 }
 
-// finishTLS checks the TLS settings: https client URLs need a certificate
-// and key, and client certificate auth needs the CA that verifies them.
-// Peer and metrics URLs are plain http: peer TLS is not implemented.
+// finishTLS checks the TLS settings, as etcd does: https and unixs client
+// URLs need --cert-file and --key-file or --auto-tls, https peer URLs
+// need --peer-cert-file and --peer-key-file or --peer-auto-tls, and
+// client certificate auth needs the CA that verifies the certificates.
+// Metrics URLs are plain http.
 func (c *Config) finishTLS() error {
-	errs := []error{c.finishAuthProvider()}
-	if hasHTTPS(c.ListenClientURLs) && (c.CertFile == "" || c.KeyFile == "") {
-		errs = append(errs, errors.New("--listen-client-urls: https URLs need --cert-file and --key-file"))
+	errs := []error{c.finishAuthProvider(), c.clientTLSFiles().check(), c.peerTLSFiles().check()}
+	if c.SelfSignedCertValidity <= 0 {
+		errs = append(errs, errors.New("--self-signed-cert-validity must be at least 1 (year)"))
 	}
-	if c.ClientCertAuth && c.TrustedCAFile == "" {
-		errs = append(errs, errors.New("--client-cert-auth needs --trusted-ca-file"))
+	for _, f := range []struct{ flag, urls string }{
+		{"listen-client-urls", c.ListenClientURLs},
+		{"advertise-client-urls", c.AdvertiseClientURLs},
+	} {
+		if hasTLSURL(f.urls) && c.clientTLSFiles().empty() && !c.AutoTLS {
+			errs = append(errs, fmt.Errorf("--%s: https and unixs URLs need --cert-file and --key-file, or --auto-tls", f.flag))
+		}
 	}
 	for _, f := range []struct{ flag, urls string }{
 		{"listen-peer-urls", c.ListenPeerURLs},
 		{"initial-advertise-peer-urls", c.InitialAdvertisePeerURLs},
-		{"listen-metrics-urls", c.ListenMetricsURLs},
 	} {
-		if hasHTTPS(f.urls) {
-			errs = append(errs, fmt.Errorf("--%s: https is not supported yet (use http)", f.flag))
+		if hasTLSURL(f.urls) && c.peerTLSFiles().empty() && !c.PeerAutoTLS {
+			errs = append(errs, fmt.Errorf("--%s: https URLs need --peer-cert-file and --peer-key-file, or --peer-auto-tls", f.flag))
 		}
+	}
+	if hasTLSURL(c.ListenMetricsURLs) {
+		errs = append(errs, errors.New("--listen-metrics-urls: https is not supported yet (use http)"))
 	}
 	return errors.Join(errs...)
 }
 
-func hasHTTPS(urls string) bool {
+// hasTLSURL reports whether a comma-separated URL list has an https or
+// unixs URL.
+func hasTLSURL(urls string) bool {
 	for _, u := range strings.Split(urls, ",") {
-		if strings.HasPrefix(strings.TrimSpace(u), "https://") {
+		u = strings.TrimSpace(u)
+		if strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "unixs://") {
 			return true
 		}
 	}
 	return false
 }
 
-// clientTLSConfig is the server TLS configuration of https client URLs:
-// the member's certificate and, with --trusted-ca-file, the CAs client
-// certificates must chain to (required with --client-cert-auth).
-func (c *Config) clientTLSConfig() (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("--cert-file/--key-file: %w", err)
+// clientTLSFiles are the TLS settings of https and unixs client URLs.
+func (c *Config) clientTLSFiles() tlsFiles {
+	return tlsFiles{
+		prefix: "", certFile: c.CertFile, keyFile: c.KeyFile, caFile: c.TrustedCAFile,
+		clientCertAuth: c.ClientCertAuth,
 	}
-	cfg := &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		MinVersion:   tls.VersionTLS12,
-		NextProtos:   []string{"h2", "http/1.1"},
-	}
-	if c.TrustedCAFile != "" {
-		pem, err := os.ReadFile(c.TrustedCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("--trusted-ca-file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--trusted-ca-file: no certificate in %s", c.TrustedCAFile)
-		}
-		cfg.ClientCAs = pool
-		cfg.ClientAuth = tls.VerifyClientCertIfGiven
-	}
-	if c.ClientCertAuth {
-		cfg.ClientAuth = tls.RequireAndVerifyClientCert
-	}
-	return cfg, nil
 }
 
-// listenClientURL listens on u, behind TLS for an https URL. gRPC and
-// HTTP are told apart after the handshake, on the decrypted stream.
-func listenClientURL(c Config, u url.URL) (net.Listener, error) {
-	l, err := net.Listen("tcp", u.Host)
-	if err != nil || u.Scheme != "https" {
+// peerTLSFiles are the TLS settings of https peer URLs, for serving and
+// for dialling peers.
+func (c *Config) peerTLSFiles() tlsFiles {
+	return tlsFiles{
+		prefix: "peer-", certFile: c.PeerCertFile, keyFile: c.PeerKeyFile, caFile: c.PeerTrustedCAFile,
+		clientCertAuth: c.PeerClientCertAuth, allowedCN: c.PeerCertAllowedCN, allowedHostname: c.PeerCertAllowedHostname,
+	}
+}
+
+// clientTLS is the TLS of the client URLs, with auto TLS's certificate
+// (generated on first use) when --auto-tls and no certificate is given.
+func (c *Config) clientTLS(lg *zap.Logger) (tlsFiles, error) {
+	f := c.clientTLSFiles()
+	if !c.AutoTLS {
+		return f, nil
+	}
+	if !f.empty() {
+		lg.Warn("ignoring --auto-tls since --cert-file and --key-file are given")
+		return f, nil
+	}
+	urls, err := parseClientURLs(c.ListenClientURLs)
+	if err != nil {
+		return f, err
+	}
+	hosts := make([]string, len(urls))
+	for i, u := range urls {
+		hosts[i] = u.Host
+	}
+	return f.withSelfSignedCert(lg, filepath.Join(c.DataDir, "fixtures", "client"), hosts, c.SelfSignedCertValidity)
+}
+
+// peerTLS is the TLS of the peer URLs, with auto TLS's certificate
+// (generated on first use) when --peer-auto-tls and no certificate is
+// given.
+func (c *Config) peerTLS(lg *zap.Logger) (tlsFiles, error) {
+	f := c.peerTLSFiles()
+	if !c.PeerAutoTLS {
+		return f, nil
+	}
+	if !f.empty() {
+		lg.Warn("ignoring --peer-auto-tls since --peer-cert-file and --peer-key-file are given")
+		return f, nil
+	}
+	urls, err := parseURLs(c.ListenPeerURLs)
+	if err != nil {
+		return f, err
+	}
+	hosts := make([]string, len(urls))
+	for i, u := range urls {
+		hosts[i] = u.Host
+	}
+	return f.withSelfSignedCert(lg, filepath.Join(c.DataDir, "fixtures", "peer"), hosts, c.SelfSignedCertValidity)
+}
+
+// clientTLSConfig is the server configuration of https and unixs client
+// URLs (Certificates holds the member's certificate as it was at start).
+func (c *Config) clientTLSConfig() (*tls.Config, error) {
+	f, err := c.clientTLS(zap.NewNop())
+	if err != nil {
+		return nil, err
+	}
+	return f.serverConfig("h2", "http/1.1")
+}
+
+// peerClientTLS is the TLS configuration for dialling peers' https URLs,
+// or nil when this member has no peer TLS settings.
+func (c *Config) peerClientTLS(lg *zap.Logger) (*tls.Config, error) {
+	f, err := c.peerTLS(lg)
+	if err != nil || f.empty() {
+		return nil, err
+	}
+	return f.clientConfig()
+}
+
+// listenClientURL listens on u: a TCP port for http and https, a unix
+// socket (u's host and path) for unix and unixs, behind TLS for https
+// and unixs. gRPC and HTTP are told apart after the handshake, on the
+// decrypted stream.
+func listenClientURL(lg *zap.Logger, c Config, u url.URL) (net.Listener, error) {
+	l, err := listenURL(u)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "unixs") {
 		return l, err
 	}
-	cfg, err := c.clientTLSConfig()
+	f, err := c.clientTLS(lg)
+	var cfg *tls.Config
+	if err == nil {
+		cfg, err = f.serverConfig("h2", "http/1.1")
+	}
 	if err != nil {
 		_ = l.Close()
 		return nil, err
@@ -122,21 +194,38 @@ func listenClientURL(c Config, u url.URL) (net.Listener, error) {
 	return tls.NewListener(l, cfg), nil
 }
 
+// listenURL listens on u's TCP address, or on its unix socket, which it
+// first removes if a previous run left it behind.
+func listenURL(u url.URL) (net.Listener, error) {
+	if u.Scheme != "unix" && u.Scheme != "unixs" {
+		return net.Listen("tcp", u.Host)
+	}
+	path := u.Host + u.Path
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	return net.Listen("unix", path)
+}
+
 // handshakenTLS are the gRPC server's transport credentials: connections
 // arrive already decrypted (the listener did the TLS handshake, so that
 // gRPC and HTTP can share a port), and these report the TLS state of each
 // to the handlers, whose client certificate names the user with
-// --client-cert-auth. Plain connections pass with no auth info.
-type handshakenTLS struct{}
+// --client-cert-auth. Plain connections pass with no auth info. A failed
+// handshake is logged to lg, when set, as a rejected connection.
+type handshakenTLS struct{ lg *zap.Logger }
 
 var _ credentials.TransportCredentials = handshakenTLS{}
 
-func (handshakenTLS) ServerHandshake(c net.Conn) (net.Conn, credentials.AuthInfo, error) {
+func (h handshakenTLS) ServerHandshake(c net.Conn) (net.Conn, credentials.AuthInfo, error) {
 	tc := tlsConnOf(c)
 	if tc == nil {
 		return c, nil, nil
 	}
 	if err := tc.Handshake(); err != nil {
+		if h.lg != nil {
+			h.lg.Warn("rejected connection", zap.String("remote-addr", c.RemoteAddr().String()), zap.Error(err))
+		}
 		return nil, nil, err
 	}
 	return c, credentials.TLSInfo{

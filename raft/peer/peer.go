@@ -2,6 +2,7 @@ package peer
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math"
@@ -15,6 +16,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
@@ -113,17 +115,7 @@ func (p *peer) connection() (*grpc.ClientConn, error) {
 	if p.conn != nil {
 		return p.conn, nil
 	}
-	var target string
-	for _, raw := range p.urls {
-		if u, err := url.Parse(raw); err == nil && u.Host != "" {
-			target = u.Host
-			break
-		}
-	}
-	if target == "" {
-		return nil, fmt.Errorf("peer: no usable URL in %v", p.urls)
-	}
-	conn, err := dial(target)
+	conn, err := dialFirst(p.urls, p.t.cfg.TLS)
 	if err != nil {
 		return nil, err
 	}
@@ -131,9 +123,29 @@ func (p *peer) connection() (*grpc.ClientConn, error) {
 	return conn, nil
 }
 
-func dial(target string) (*grpc.ClientConn, error) {
+// dialFirst dials the first of urls that parses: over TLS with tlsCfg
+// for an https URL, in plain text for an http one.
+func dialFirst(urls []string, tlsCfg *tls.Config) (*grpc.ClientConn, error) {
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil || u.Host == "" {
+			continue
+		}
+		creds := insecure.NewCredentials()
+		if u.Scheme == "https" {
+			if tlsCfg == nil {
+				return nil, fmt.Errorf("%w: %s", ErrNoTLS, raw)
+			}
+			creds = credentials.NewTLS(tlsCfg)
+		}
+		return dial(u.Host, creds)
+	}
+	return nil, fmt.Errorf("peer: no usable URL in %v", urls)
+}
+
+func dial(target string, creds credentials.TransportCredentials) (*grpc.ClientConn, error) {
 	return grpc.NewClient("passthrough:///"+target,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(
 			grpc.ForceCodec(frameCodec{}),
 			grpc.MaxCallRecvMsgSize(math.MaxInt32),

@@ -2,6 +2,7 @@ package peer
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -165,11 +166,12 @@ type membersResponse struct {
 }
 
 // FetchMembers asks the members at urls, in turn, for the cluster id and
-// the member list, as a member joining an existing cluster does.
-func FetchMembers(ctx context.Context, urls []string) (clusterID uint64, members []Member, err error) {
+// the member list, as a member joining an existing cluster does. tlsCfg
+// is the client TLS configuration for https URLs, as Config.TLS.
+func FetchMembers(ctx context.Context, urls []string, tlsCfg *tls.Config) (clusterID uint64, members []Member, err error) {
 	var errs []error
 	for _, raw := range urls {
-		clusterID, members, err := fetchMembers(ctx, raw)
+		clusterID, members, err := fetchMembers(ctx, raw, tlsCfg)
 		if err == nil {
 			return clusterID, members, nil
 		}
@@ -178,9 +180,8 @@ func FetchMembers(ctx context.Context, urls []string) (clusterID uint64, members
 	return 0, nil, fmt.Errorf("peer: could not get the cluster's members: %w", errors.Join(errs...))
 }
 
-func fetchMembers(ctx context.Context, raw string) (uint64, []Member, error) {
-	p := &peer{urls: []string{raw}}
-	conn, err := p.connection()
+func fetchMembers(ctx context.Context, raw string, tlsCfg *tls.Config) (uint64, []Member, error) {
+	conn, err := dialFirst([]string{raw}, tlsCfg)
 	if err != nil {
 		return 0, nil, err
 	}

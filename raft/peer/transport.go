@@ -2,6 +2,8 @@ package peer
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"io"
 	"slices"
 	"sync"
@@ -59,7 +61,16 @@ type Config struct {
 	QueueSize int
 	// RetryInterval is the pause after a failed stream; 0 means 100ms.
 	RetryInterval time.Duration
+	// TLS is the client configuration for peers' https URLs: the
+	// certificate this member presents and the CAs that verify the
+	// peer's. Nil refuses to dial https URLs (ErrNoTLS). The transport
+	// never modifies it.
+	TLS *tls.Config
 }
+
+// ErrNoTLS is returned for an https peer URL when the transport has no
+// TLS configuration.
+var ErrNoTLS = errors.New("peer: https peer URL but no peer TLS configured")
 
 // Member is a cluster member as the Members call reports it.
 type Member struct {

@@ -41,6 +41,7 @@ type config struct {
 	grow        bool
 	testTimeout time.Duration
 	budget      time.Duration
+	retries     int
 }
 
 func main() {
@@ -56,6 +57,7 @@ func main() {
 	flag.BoolVar(&cfg.grow, "grow", false, "add the units that newly pass to -known (it never shrinks)")
 	flag.DurationVar(&cfg.testTimeout, "test-timeout", 5*time.Minute, "-test.timeout of each top-level test's process")
 	flag.DurationVar(&cfg.budget, "budget", 45*time.Minute, "start no new test after this long; the rest are reported as not run")
+	flag.IntVar(&cfg.retries, "retries", 0, "run a top-level test again up to this many times while a unit of it fails; the report names the units that passed only on a retry")
 	flag.Parse()
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "compatrun:", err)
@@ -210,28 +212,63 @@ func (s step) runPattern() string {
 func execute(cfg config, workDir string, plan []step) ([]*Unit, error) {
 	start := time.Now()
 	var units []*Unit
+	var flaky []string
 	for _, s := range plan {
 		if time.Since(start) > cfg.budget {
 			units = append(units, &Unit{Name: s.top, Status: NotRun})
 			continue
 		}
 		t0 := time.Now()
-		got, err := runStep(cfg, workDir, s)
+		got, err := runStep(cfg, workDir, s, "")
 		if err != nil {
 			return nil, err
+		}
+		// A retry reruns the whole step: the suite's units of one test
+		// share a cluster and its timing, and 10 s deadlines inside the
+		// suite are what a busy machine misses.
+		for attempt := 1; attempt <= cfg.retries && anyFailed(got); attempt++ {
+			failed := failedNames(got)
+			fmt.Printf("RETRY  %s (attempt %d; failed: %s)\n", s.top, attempt+1, strings.Join(failed, ", "))
+			if got, err = runStep(cfg, workDir, s, fmt.Sprintf(".retry%d", attempt)); err != nil {
+				return nil, err
+			}
+			for _, u := range got {
+				if u.Status == Pass && contains(failed, u.Name) {
+					u.Reason = fmt.Sprintf("passed on attempt %d", attempt+1)
+					flaky = append(flaky, u.Name)
+				}
+			}
 		}
 		for _, u := range got {
 			fmt.Printf("%-6s %s (%s)\n", u.Status, u.Name, time.Since(t0).Round(100*time.Millisecond))
 		}
 		units = append(units, got...)
 	}
+	if len(flaky) > 0 {
+		fmt.Fprintln(os.Stderr, "passed only on a retry (flaky here):")
+		for _, n := range flaky {
+			fmt.Fprintln(os.Stderr, "  "+n)
+		}
+	}
 	return units, nil
 }
 
+func anyFailed(units []*Unit) bool { return len(failedNames(units)) > 0 }
+
+func failedNames(units []*Unit) []string {
+	var names []string
+	for _, u := range units {
+		if u.Status == Fail {
+			names = append(names, u.Name)
+		}
+	}
+	return names
+}
+
 // runStep runs one top-level test through test2json, saving its output as
-// <out>/logs/<test>.log.
-func runStep(cfg config, workDir string, s step) ([]*Unit, error) {
-	logFile, err := os.Create(filepath.Join(cfg.out, "logs", s.top+".log"))
+// <out>/logs/<test><suffix>.log.
+func runStep(cfg config, workDir string, s step, suffix string) ([]*Unit, error) {
+	logFile, err := os.Create(filepath.Join(cfg.out, "logs", s.top+suffix+".log"))
 	if err != nil {
 		return nil, err
 	}

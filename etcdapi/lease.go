@@ -36,11 +36,20 @@ func leaseGRPCError(err error) error {
 // LeaseServer serves the etcd Lease service.
 type LeaseServer struct {
 	pb.UnimplementedLeaseServer
-	s *Server
+	s   *Server
+	fwd leaderConns // to the leader, for forwarded calls
 }
 
-// Lease returns the Lease service of s.
-func (s *Server) Lease() *LeaseServer { return &LeaseServer{s: s} }
+// Lease returns the Lease service of s. Its connections to the leader are
+// closed when s stops.
+func (s *Server) Lease() *LeaseServer {
+	ls := &LeaseServer{s: s}
+	go func() {
+		<-s.stopped
+		ls.fwd.closeAll()
+	}()
+	return ls
+}
 
 // LeaseGrant grants a lease, with the client's ID or, for ID 0, one the
 // server chooses. TTLs below the minimum are raised to it.
@@ -72,9 +81,22 @@ func (ls *LeaseServer) LeaseRevoke(ctx context.Context, r *pb.LeaseRevokeRequest
 }
 
 // LeaseTimeToLive reports a lease's remaining and granted TTL and, if
-// asked, its keys; a missing lease has TTL -1, as in etcd.
+// asked, its keys; a missing lease has TTL -1, as in etcd. A follower asks
+// the leader.
 func (ls *LeaseServer) LeaseTimeToLive(ctx context.Context, r *pb.LeaseTimeToLiveRequest) (*pb.LeaseTimeToLiveResponse, error) {
-	if err := ls.s.leaderCaughtUp(ctx); err != nil {
+	err := ls.s.leaderCaughtUp(ctx)
+	if errors.Is(err, ErrNotPrimary) {
+		var resp *pb.LeaseTimeToLiveResponse
+		if resp, err = ls.forwardTimeToLive(ctx, r); err == nil {
+			resp.Header = &pb.ResponseHeader{}
+			ls.s.fillHeader(resp.Header)
+			return resp, nil
+		}
+		if errors.Is(err, ErrNotPrimary) { // this member leads now
+			err = ls.s.leaderCaughtUp(ctx)
+		}
+	}
+	if err != nil {
 		return nil, leaseGRPCError(err)
 	}
 	resp := &pb.LeaseTimeToLiveResponse{Header: &pb.ResponseHeader{}, ID: r.ID}
@@ -109,7 +131,8 @@ func (ls *LeaseServer) LeaseLeases(ctx context.Context, _ *pb.LeaseLeasesRequest
 }
 
 // LeaseKeepAlive renews leases as the client asks, answering each request
-// with the lease's TTL, or TTL 0 for a lease that does not exist.
+// with the lease's TTL, or TTL 0 for a lease that does not exist. A
+// follower renews them on the leader.
 func (ls *LeaseServer) LeaseKeepAlive(stream pb.Lease_LeaseKeepAliveServer) error {
 	errc := make(chan error, 1)
 	go func() { errc <- ls.keepAlive(stream) }()
@@ -136,6 +159,11 @@ func (ls *LeaseServer) keepAlive(stream pb.Lease_LeaseKeepAliveServer) error {
 		resp := &pb.LeaseKeepAliveResponse{ID: req.ID, Header: &pb.ResponseHeader{}}
 		ls.s.fillHeader(resp.Header)
 		ttl, err := ls.s.renewLease(ctx, req.ID)
+		if errors.Is(err, ErrNotPrimary) {
+			if ttl, err = ls.forwardRenew(ctx, req.ID); errors.Is(err, ErrNotPrimary) {
+				ttl, err = ls.s.renewLease(ctx, req.ID) // this member leads now
+			}
+		}
 		if errors.Is(err, ErrLeaseNotFound) {
 			ttl, err = 0, nil
 		}

@@ -302,14 +302,17 @@ func TestLeaseTTLSurvivesRestart(t *testing.T) {
 	})
 }
 
-func TestLeaseFollowerRefusesKeepAlive(t *testing.T) {
+// A follower does not count lease time itself; it forwards to the leader,
+// and answers ErrNoLeader when no leader it knows of answers within the
+// request timeout.
+func TestLeaseFollowerForwardsToALeaderItKnows(t *testing.T) {
 	s, _ := leaseServer(t, t.TempDir(), newFakeClock(), LeaseConfig{})
 	grant(t, s, 1, 10)
 	s.raft = followerRaft{s.raft}
 	_, err := s.renewLease(context.Background(), 1)
 	require.ErrorIs(t, err, ErrNotPrimary)
 	_, err = s.Lease().LeaseTimeToLive(context.Background(), &pb.LeaseTimeToLiveRequest{ID: 1})
-	require.ErrorIs(t, err, rpctypes.ErrGRPCNotLeader)
+	require.ErrorIs(t, err, rpctypes.ErrGRPCNoLeader)
 	require.False(t, s.leases.isPrimary())
 }
 

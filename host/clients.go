@@ -40,7 +40,7 @@ func serveClients(lg *zap.Logger, cfg Config, m *Member) (*clientListeners, erro
 		return nil, err
 	}
 	mm := newMemberMetrics(m)
-	c := &clientListeners{lg: lg, server: newGRPCServer(cfg, lg, mm, authServerOptions(m.api)...), health: health.NewServer()}
+	c := &clientListeners{lg: lg, server: newGRPCServer(cfg, lg, mm, append(auditServerOptions(cfg.audit, m.api), authServerOptions(m.api)...)...), health: health.NewServer()}
 	for _, u := range urls {
 		l, err := listenClientURL(lg, cfg, u)
 		if err != nil {

@@ -35,6 +35,8 @@ type Config struct {
 	MaxTxnOps                int    `koanf:"max-txn-ops"`
 	MaxRequestBytes          int    `koanf:"max-request-bytes"`
 	QuotaBackendBytes        int64  `koanf:"quota-backend-bytes"`
+	// QuotaPolicy is backend-bytes or a quota plugin of the catalog.
+	QuotaPolicy string `koanf:"quota-policy"`
 	LogLevel                 string `koanf:"log-level"`
 	Logger                   string `koanf:"logger"`
 	LogOutputs               string `koanf:"log-outputs"`
@@ -90,6 +92,10 @@ type Config struct {
 	// AuthProvider names an auth plugin of the catalog that verifies the
 	// bearer tokens the member did not issue; "etcd" or empty: none.
 	AuthProvider string `koanf:"auth-provider"`
+	// AuditLog is the file audit records are appended to; "": none.
+	AuditLog string `koanf:"audit-log"`
+	// audit is the open audit log, nil without one; Main opens it.
+	audit *auditLog
 }
 
 // DefaultQuotaBackendBytes is the quota reported when none is set, as etcd.
@@ -117,6 +123,7 @@ func defaults() map[string]any {
 		"max-txn-ops":                    128,
 		"max-request-bytes":              1536 * 1024,
 		"quota-backend-bytes":            int64(0),
+		"quota-policy":                   "backend-bytes",
 		"log-level":                      "info",
 		"logger":                         "zap",
 		"log-outputs":                    "default",
@@ -149,6 +156,7 @@ func defaults() map[string]any {
 		"trusted-ca-file":  "",
 		"client-cert-auth": false,
 		"auth-provider":    "etcd",
+		"audit-log":        "",
 	}
 }
 

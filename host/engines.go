@@ -36,6 +36,7 @@ func newEngine(lg *zap.Logger, cfg Config) (storage.Engine, map[string]string, e
 	}
 	if p := cfg.storagePlugin(); p != nil {
 		eng, err := startPluginEngine(lg, *p)
+		cfg.audit.plugin(auditPluginStart, *p, err)
 		return eng, p.Options, err
 	}
 	return nil, nil, fmt.Errorf("unknown storage engine %q", cfg.StorageEngine)

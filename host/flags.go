@@ -20,6 +20,7 @@ var flagHelp = map[string]string{
 	"max-txn-ops":                    "maximum number of operations permitted in a transaction branch",
 	"max-request-bytes":              "maximum client request size in bytes the server will accept",
 	"quota-backend-bytes":            "raise NOSPACE and refuse writes that grow the store once the storage engine reaches this many bytes (0: the 2 GiB default; negative: no quota)",
+	"quota-policy":                   "quota policy checked after the backend quota: backend-bytes (built in, none else) or the name of a quota plugin in the config file's plugins catalog, such as prefix-quota",
 	"log-level":                      "log level: debug, info, warn, error, panic or fatal",
 	"logger":                         "logger implementation: zap",
 	"log-outputs":                    "comma-separated log outputs: default (stderr), stderr, stdout, or file paths",
@@ -51,6 +52,7 @@ var flagHelp = map[string]string{
 	"trusted-ca-file":  "path to the CA bundle that verifies client certificates",
 	"client-cert-auth": "require client certificates signed by --trusted-ca-file; their common name is the user of requests without a token",
 	"auth-provider":    "auth provider that verifies bearer tokens the member did not issue: etcd (built in, none else) or an auth plugin of the config file's catalog",
+	"audit-log":        "file to append the audit log to, one JSON object per line: authentication, auth, user, role and membership changes, alarms, defrag, snapshots, leader moves, compaction and plugin events (default: none)",
 }
 
 // unimplementedEtcdFlags are etcd 3.7 flags MetaStore does not implement

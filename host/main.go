@@ -34,6 +34,11 @@ func Main(args []string, environ []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	defer func() { _ = lg.Sync() }()
+	if cfg.audit, err = openAuditLog(lg, cfg.AuditLog); err != nil {
+		lg.Error("failed to start", zap.Error(err))
+		return 1
+	}
+	defer cfg.audit.close()
 	reloader := startReloader(lg, &level, cfg, opts, args, environ)
 	defer reloader.stop()
 	for _, w := range opts.Warnings {

@@ -99,10 +99,12 @@ func superviseMember(ctx context.Context, lg *zap.Logger, cfg Config, m *Member)
 		}
 		lg.Error("storage engine failed: the member stops serving, then reopens the engine and replays the WAL",
 			zap.Error(m.engineFailure()))
+		cfg.audit.plugin(auditPluginExit, *cfg.storagePlugin(), m.engineFailure())
 		m.Close()
 		if m = restartMember(ctx, lg, cfg); m == nil {
 			return nil
 		}
+		cfg.audit.plugin(auditPluginRestart, *cfg.storagePlugin(), nil)
 		lg.Info("member restarted after a storage engine failure")
 	}
 }

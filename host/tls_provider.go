@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -50,6 +51,7 @@ type authPlugin struct {
 	base  *zap.Logger // the member's
 	lg    *zap.Logger
 	entry PluginConfig
+	audit *auditLog
 
 	mu        sync.Mutex
 	proc      *auth.PluginProcess
@@ -68,10 +70,12 @@ func startAuthPlugin(lg *zap.Logger, cfg Config) (*authPlugin, error) {
 	if entry == nil {
 		return nil, nil
 	}
-	p := &authPlugin{base: lg, lg: lg.Named("plugin.auth." + entry.Name), entry: *entry}
+	p := &authPlugin{base: lg, lg: lg.Named("plugin.auth." + entry.Name), entry: *entry, audit: cfg.audit}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if err := p.launchLocked(); err != nil {
+	err := p.launchLocked()
+	p.audit.plugin(auditPluginStart, p.entry, err)
+	if err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -120,7 +124,13 @@ func (p *authPlugin) provider() (auth.Provider, error) {
 		return nil, fmt.Errorf("%w: plugin %q is restarting", auth.ErrUnavailable, p.entry.Name)
 	}
 	p.lg.Warn("the auth provider plugin exited; starting it again")
-	if err := p.launchLocked(); err != nil {
+	if p.proc != nil {
+		p.audit.plugin(auditPluginExit, p.entry, errors.New("the plugin process exited"))
+		p.proc = nil
+	}
+	err := p.launchLocked()
+	p.audit.plugin(auditPluginRestart, p.entry, err)
+	if err != nil {
 		p.lg.Error("restarting the auth provider plugin", zap.Error(err))
 		return nil, fmt.Errorf("%w: %w", auth.ErrUnavailable, err)
 	}

@@ -1,0 +1,192 @@
+package host
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// The audit log (--audit-log): one JSON object per line for every event an
+// operator may have to account for later: authentication, auth on and off,
+// user and role changes, membership changes, alarms, defragmentation,
+// snapshots, leader moves, compaction, and plugin processes starting,
+// exiting, restarting or falling back. Each record says who (the user, ""
+// when auth is off, and the client's address), what (the event and its
+// main arguments, never a password), when, and the result.
+
+// auditRecord is one line of the audit log.
+type auditRecord struct {
+	// Time is when the event ended, RFC 3339 with nanoseconds, UTC.
+	Time string `json:"time"`
+	// Event names what happened: the gRPC method's short name for client
+	// calls (MemberAdd, Authenticate, ...), plugin.<what> for plugins, or
+	// what the member did by itself (auto-compaction, alarm).
+	Event string `json:"event"`
+	// Method is the full gRPC method of a client call.
+	Method string `json:"method,omitempty"`
+	// User is who asked: the token's user or the certificate's common
+	// name; "" when auth is off or for the member's own events.
+	User string `json:"user"`
+	// Peer is the client's address, "" for the member's own events.
+	Peer string `json:"peer"`
+	// Args are the event's main arguments.
+	Args map[string]any `json:"args,omitempty"`
+	// Result is "ok" or the error.
+	Result string `json:"result"`
+}
+
+// auditQueueSize bounds the records waiting to be written. Past it a
+// record is written by its caller, so that none is ever dropped.
+const auditQueueSize = 4096
+
+// auditLog appends audit records to a file. Callers only queue a record;
+// one goroutine encodes and writes them, and flushes whenever the queue
+// is empty, so a record is in the file moments after its event. A nil
+// *auditLog records nothing.
+type auditLog struct {
+	lg    *zap.Logger
+	f     *os.File
+	queue chan auditRecord
+	done  chan struct{}
+
+	// queueMu is held for reading while queueing, for writing while
+	// closing the queue: no record is sent on a closed queue.
+	queueMu  sync.RWMutex
+	stopping bool
+
+	mu     sync.Mutex // guards w, closed
+	w      *bufio.Writer
+	closed bool
+	once   sync.Once
+}
+
+// openAuditLog opens path for appending, creating it (mode 0600) if need
+// be. An empty path means no audit log: it returns nil.
+func openAuditLog(lg *zap.Logger, path string) (*auditLog, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("--audit-log: %w", err)
+	}
+	a := &auditLog{lg: lg, f: f, w: bufio.NewWriter(f), queue: make(chan auditRecord, auditQueueSize), done: make(chan struct{})}
+	go a.writeLoop()
+	return a, nil
+}
+
+// record queues r, stamped with the current time.
+func (a *auditLog) record(r auditRecord) {
+	if a == nil {
+		return
+	}
+	r.Time = time.Now().UTC().Format(time.RFC3339Nano)
+	a.queueMu.RLock()
+	defer a.queueMu.RUnlock()
+	if a.stopping {
+		return
+	}
+	select {
+	case a.queue <- r:
+	default:
+		a.mu.Lock()
+		a.writeLocked(r)
+		a.mu.Unlock()
+	}
+}
+
+// result is the Result of an event that ended with err.
+func auditResult(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return err.Error()
+}
+
+func (a *auditLog) writeLoop() {
+	defer close(a.done)
+	for r := range a.queue {
+		a.mu.Lock()
+		a.writeLocked(r)
+		for more := true; more; {
+			select {
+			case r, ok := <-a.queue:
+				if !ok {
+					more = false
+					break
+				}
+				a.writeLocked(r)
+			default:
+				more = false
+			}
+		}
+		a.flushLocked()
+		a.mu.Unlock()
+	}
+}
+
+func (a *auditLog) writeLocked(r auditRecord) {
+	if a.closed {
+		return
+	}
+	line, err := json.Marshal(r)
+	if err != nil {
+		a.lg.Error("encoding an audit record", zap.String("event", r.Event), zap.Error(err))
+		return
+	}
+	line = append(line, '\n')
+	if _, err := a.w.Write(line); err != nil {
+		a.lg.Error("writing the audit log", zap.String("path", a.f.Name()), zap.Error(err))
+	}
+}
+
+func (a *auditLog) flushLocked() {
+	if a.closed {
+		return
+	}
+	if err := a.w.Flush(); err != nil {
+		a.lg.Error("writing the audit log", zap.String("path", a.f.Name()), zap.Error(err))
+	}
+}
+
+// close writes the queued records and closes the file. Records made after
+// close are dropped.
+func (a *auditLog) close() {
+	if a == nil {
+		return
+	}
+	a.once.Do(func() {
+		a.queueMu.Lock()
+		a.stopping = true
+		close(a.queue)
+		a.queueMu.Unlock()
+		<-a.done
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		a.flushLocked()
+		a.closed = true
+		if err := a.f.Sync(); err != nil {
+			a.lg.Warn("syncing the audit log", zap.Error(err))
+		}
+		_ = a.f.Close()
+	})
+}
+
+// Plugin events of the audit log.
+const (
+	auditPluginStart    = "plugin.start"
+	auditPluginExit     = "plugin.exit"
+	auditPluginRestart  = "plugin.restart"
+	auditPluginFallback = "plugin.fallback"
+)
+
+// plugin records a plugin event of the catalog entry p; err is the
+// event's error (for an exit, why the plugin ended).
+func (a *auditLog) plugin(event string, p PluginConfig, err error) {
+	a.record(auditRecord{Event: event, Args: map[string]any{"kind": p.Kind, "name": p.Name, "path": p.Path}, Result: auditResult(err)})
+}

@@ -20,11 +20,22 @@ import (
 	"github.com/metastore/metastore/pluginapi/auth"
 )
 
-// Config configures the provider.
+// Config configures the provider. Exactly one of JWKSFile and JWKSURL
+// names the key set.
 type Config struct {
 	// JWKSFile is a JSON Web Key Set document (RSA, EC P-256/P-384/P-521
-	// and Ed25519 keys).
+	// and Ed25519 keys), read once.
 	JWKSFile string
+	// JWKSURL is an https URL serving the key set (an identity provider's
+	// jwks_uri), fetched at start, every JWKSRefreshInterval (default
+	// 15m), and when a token names an unknown key, at most once per
+	// JWKSRefetchInterval (default 10s). See jwks.go.
+	JWKSURL             string
+	JWKSRefreshInterval time.Duration
+	JWKSRefetchInterval time.Duration
+	// JWKSCAFile holds the PEM certificates that verify JWKSURL's server;
+	// empty means the system's roots.
+	JWKSCAFile string
 	// Issuer, when set, must equal the token's "iss".
 	Issuer string
 	// Audience, when set, must be in the token's "aud".
@@ -36,6 +47,8 @@ type Config struct {
 	GroupsClaim string
 	// Leeway tolerates clock skew on exp and nbf.
 	Leeway time.Duration
+	// Logger logs key set fetches; nil logs nothing.
+	Logger Logger
 }
 
 // ErrConfig reports a configuration the provider cannot run with.
@@ -44,13 +57,15 @@ var ErrConfig = errors.New("oidc: invalid configuration")
 // Provider verifies OIDC tokens.
 type Provider struct {
 	cfg    Config
-	keys   map[string]crypto.PublicKey // by kid
+	keys   *keySet
 	parser *jwt.Parser
 }
 
 var _ auth.Provider = (*Provider)(nil)
 
-// New reads the key set and returns the provider.
+// New reads or fetches the key set and returns the provider. A key set
+// URL that cannot be fetched yet is no error: the provider answers
+// ErrUnavailable until it can. Close stops its refreshes.
 func New(cfg Config) (*Provider, error) {
 	if cfg.UserClaim == "" {
 		cfg.UserClaim = "sub"
@@ -58,13 +73,21 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.GroupsClaim == "" {
 		cfg.GroupsClaim = "groups"
 	}
-	raw, err := os.ReadFile(cfg.JWKSFile)
-	if err != nil {
-		return nil, fmt.Errorf("%w: key set: %w", ErrConfig, err)
+	if cfg.Logger == nil {
+		cfg.Logger = nopLogger{}
 	}
-	keys, err := parseJWKS(raw)
+	var keys *keySet
+	var err error
+	switch {
+	case (cfg.JWKSFile == "") == (cfg.JWKSURL == ""):
+		err = fmt.Errorf("%w: name the key set by exactly one of a file and a URL", ErrConfig)
+	case cfg.JWKSFile != "":
+		keys, err = fileKeySet(cfg.JWKSFile)
+	default:
+		keys, err = urlKeySet(cfg, cfg.Logger)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: key set %s: %w", ErrConfig, cfg.JWKSFile, err)
+		return nil, err
 	}
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}),
@@ -80,6 +103,9 @@ func New(cfg Config) (*Provider, error) {
 	return &Provider{cfg: cfg, keys: keys, parser: jwt.NewParser(opts...)}, nil
 }
 
+// Close stops refreshing a key set fetched from a URL.
+func (p *Provider) Close() { p.keys.close() }
+
 // Info names the provider.
 func (p *Provider) Info(context.Context) (auth.InfoResponse, error) {
 	return auth.InfoResponse{Name: "oidc", Version: "1", Capabilities: []string{auth.CapabilityToken}}, nil
@@ -93,10 +119,16 @@ func (p *Provider) Authenticate(context.Context, auth.AuthenticateRequest) (auth
 
 // VerifyToken checks the token's signature, issuer, audience and expiry
 // and returns the user and groups its claims name.
-func (p *Provider) VerifyToken(_ context.Context, req auth.VerifyTokenRequest) (auth.VerifyTokenResponse, error) {
+func (p *Provider) VerifyToken(ctx context.Context, req auth.VerifyTokenRequest) (auth.VerifyTokenResponse, error) {
 	claims := jwt.MapClaims{}
-	_, err := p.parser.ParseWithClaims(req.Token, claims, p.key)
-	if err != nil {
+	_, err := p.parser.ParseWithClaims(req.Token, claims, func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		return p.keys.key(ctx, kid)
+	})
+	switch {
+	case errors.Is(err, auth.ErrUnavailable):
+		return auth.VerifyTokenResponse{}, err
+	case err != nil:
 		return auth.VerifyTokenResponse{}, fmt.Errorf("%w: %w", auth.ErrInvalidToken, err)
 	}
 	user, _ := claims[p.cfg.UserClaim].(string)
@@ -115,21 +147,6 @@ func (p *Provider) VerifyToken(_ context.Context, req auth.VerifyTokenRequest) (
 		id.Expires = exp.Time
 	}
 	return auth.VerifyTokenResponse{Identity: id}, nil
-}
-
-// key picks the key of the token's "kid"; a token without one may be
-// signed by the only key of the set.
-func (p *Provider) key(t *jwt.Token) (any, error) {
-	kid, _ := t.Header["kid"].(string)
-	if k, ok := p.keys[kid]; ok {
-		return k, nil
-	}
-	if kid == "" && len(p.keys) == 1 {
-		for _, k := range p.keys {
-			return k, nil
-		}
-	}
-	return nil, fmt.Errorf("no key %q in the key set", kid)
 }
 
 type jwk struct {
@@ -214,23 +231,39 @@ func (k jwk) publicKey() (crypto.PublicKey, error) {
 }
 
 // ConfigFromEnv reads the configuration a plugin process is given:
-// METASTORE_OIDC_JWKS_FILE, METASTORE_OIDC_ISSUER, METASTORE_OIDC_AUDIENCE,
-// METASTORE_OIDC_USER_CLAIM, METASTORE_OIDC_GROUPS_CLAIM and
-// METASTORE_OIDC_LEEWAY (a Go duration).
+// METASTORE_OIDC_JWKS_FILE or METASTORE_OIDC_JWKS_URL (with
+// METASTORE_OIDC_JWKS_CA_FILE, METASTORE_OIDC_JWKS_REFRESH_INTERVAL and
+// METASTORE_OIDC_JWKS_REFETCH_INTERVAL), METASTORE_OIDC_ISSUER,
+// METASTORE_OIDC_AUDIENCE, METASTORE_OIDC_USER_CLAIM,
+// METASTORE_OIDC_GROUPS_CLAIM and METASTORE_OIDC_LEEWAY. Durations are Go
+// durations ("90s").
 func ConfigFromEnv() (Config, error) {
 	cfg := Config{
 		JWKSFile:    os.Getenv("METASTORE_OIDC_JWKS_FILE"),
+		JWKSURL:     os.Getenv("METASTORE_OIDC_JWKS_URL"),
+		JWKSCAFile:  os.Getenv("METASTORE_OIDC_JWKS_CA_FILE"),
 		Issuer:      os.Getenv("METASTORE_OIDC_ISSUER"),
 		Audience:    os.Getenv("METASTORE_OIDC_AUDIENCE"),
 		UserClaim:   os.Getenv("METASTORE_OIDC_USER_CLAIM"),
 		GroupsClaim: os.Getenv("METASTORE_OIDC_GROUPS_CLAIM"),
 	}
-	if v := os.Getenv("METASTORE_OIDC_LEEWAY"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return cfg, fmt.Errorf("%w: METASTORE_OIDC_LEEWAY: %w", ErrConfig, err)
+	for _, d := range []struct {
+		env string
+		to  *time.Duration
+	}{
+		{"METASTORE_OIDC_LEEWAY", &cfg.Leeway},
+		{"METASTORE_OIDC_JWKS_REFRESH_INTERVAL", &cfg.JWKSRefreshInterval},
+		{"METASTORE_OIDC_JWKS_REFETCH_INTERVAL", &cfg.JWKSRefetchInterval},
+	} {
+		v := os.Getenv(d.env)
+		if v == "" {
+			continue
 		}
-		cfg.Leeway = d
+		dur, err := time.ParseDuration(v)
+		if err != nil {
+			return cfg, fmt.Errorf("%w: %s: %w", ErrConfig, d.env, err)
+		}
+		*d.to = dur
 	}
 	return cfg, nil
 }

@@ -8,11 +8,13 @@ import (
 	"os"
 
 	"github.com/metastore/metastore/pluginapi/auth"
+	"github.com/metastore/metastore/pluginapi/pluginrpc"
 	"github.com/metastore/metastore/plugins/auth/oidc"
 )
 
 func main() {
 	cfg, err := oidc.ConfigFromEnv()
+	cfg.Logger = pluginrpc.NewLogger("auth.oidc")
 	var p *oidc.Provider
 	if err == nil {
 		p, err = oidc.New(cfg)

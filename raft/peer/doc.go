@@ -10,6 +10,11 @@
 // stream of their own that carries the state behind the snapshot in chunks
 // (Snapshotter), so that a large snapshot never holds up heartbeats.
 //
+// An https peer URL is dialled over TLS with Config.TLS (the member's
+// certificate and the CA that verifies the peer's); the host serves the
+// service behind TLS on its https URLs, so a peer whose certificate the
+// CA did not sign never reaches it.
+//
 // Every stream carries the sender's cluster and member ids, and the id of
 // the member it means to reach; a member refuses peers of another cluster
 // and members removed from its cluster, with an error naming both ids.

@@ -105,7 +105,8 @@ func (n *Node) handleReady() error {
 	if err := n.persist(rd); err != nil {
 		return err
 	}
-	n.cfg.Transport.Send(rd.Messages)
+	msgs, heldBack := n.holdBackSnapshots(rd.Messages)
+	n.cfg.Transport.Send(msgs)
 	n.reads.deliver(rd.ReadStates)
 	if err := n.applyConfChanges(rd.CommittedEntries); err != nil {
 		return err
@@ -114,6 +115,7 @@ func (n *Node) handleReady() error {
 		return nil
 	}
 	n.rn.Advance(rd)
+	n.reportHeldBack(heldBack)
 	if rd.SoftState != nil || rd.HardState != nil {
 		n.noteLeader(rd.SoftState)
 		n.publishStatus()

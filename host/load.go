@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"sort"
 	"strings"
 
@@ -42,6 +43,8 @@ func Load(args, environ []string, usage io.Writer) (Config, Options, error) {
 	fs := newFlagSet(defs, &opts, usage)
 	var configFile string
 	fs.StringVar(&configFile, "config-file", "", "path to a YAML config file with the same keys as the flags")
+	var aliases flagAliases
+	aliases.register(fs)
 	if err := checkUnimplementedFlags(args); err != nil {
 		return Config{}, opts, err
 	}
@@ -62,10 +65,13 @@ func Load(args, environ []string, usage io.Writer) (Config, Options, error) {
 		return Config{}, opts, err
 	}
 	opts.ConfigFile = configFile
+	explicit := map[string]any{} // what the file, environment and flags set
 	if configFile != "" {
-		if err := loadFile(k, configFile, defs); err != nil {
+		fileSettings, err := loadFile(k, configFile, defs)
+		if err != nil {
 			return Config{}, opts, err
 		}
+		maps.Copy(explicit, fileSettings)
 	}
 	for key := range env {
 		if _, ok := defs[key]; !ok {
@@ -77,12 +83,28 @@ func Load(args, environ []string, usage io.Writer) (Config, Options, error) {
 	if err := k.Load(confmap.Provider(env, "."), nil); err != nil {
 		return Config{}, opts, err
 	}
-	if err := k.Load(confmap.Provider(setFlags(fs), "."), nil); err != nil {
+	flags := setFlags(fs)
+	if err := k.Load(confmap.Provider(flags, "."), nil); err != nil {
+		return Config{}, opts, err
+	}
+	maps.Copy(explicit, env)
+	maps.Copy(explicit, flags)
+	derived, err := aliases.settings()
+	if err == nil {
+		err = aliasConflicts(derived, explicit)
+	}
+	if err == nil {
+		err = k.Load(confmap.Provider(derived, "."), nil)
+	}
+	if err != nil {
 		return Config{}, opts, err
 	}
 	var cfg Config
 	if err := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{Tag: "koanf"}); err != nil {
 		return Config{}, opts, fmt.Errorf("config: %w", err)
+	}
+	if err := cfg.addBundledRocksDB(&aliases); err != nil {
+		return Config{}, opts, err
 	}
 	if err := cfg.finish(); err != nil {
 		return Config{}, opts, err
@@ -115,7 +137,7 @@ func newFlagSet(defs map[string]any, opts *Options, usage io.Writer) *flag.FlagS
 func setFlags(fs *flag.FlagSet) map[string]any {
 	out := make(map[string]any)
 	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "config-file" || f.Name == "version" {
+		if f.Name == "config-file" || f.Name == "version" || isAlias(f.Name) {
 			return
 		}
 		out[f.Name] = f.Value.(flag.Getter).Get()
@@ -137,10 +159,11 @@ func envMap(environ []string) map[string]any {
 	return out
 }
 
-func loadFile(k *koanf.Koanf, path string, defs map[string]any) error {
+// loadFile loads the config file into k and returns the settings it has.
+func loadFile(k *koanf.Koanf, path string, defs map[string]any) (map[string]any, error) {
 	fk := koanf.New(".")
 	if err := fk.Load(file.Provider(path), yaml.Parser()); err != nil {
-		return fmt.Errorf("config file %s: %w", path, err)
+		return nil, fmt.Errorf("config file %s: %w", path, err)
 	}
 	m := fk.All()
 	var unknown []string
@@ -151,14 +174,14 @@ func loadFile(k *koanf.Koanf, path string, defs map[string]any) error {
 	}
 	if raw, ok := m["plugins"]; ok {
 		if err := checkPluginEntries(raw); err != nil {
-			return fmt.Errorf("config file %s: %w", path, err)
+			return nil, fmt.Errorf("config file %s: %w", path, err)
 		}
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return fmt.Errorf("unknown setting: %s", strings.Join(unknown, ", "))
+		return nil, fmt.Errorf("unknown setting: %s", strings.Join(unknown, ", "))
 	}
-	return k.Load(confmap.Provider(m, "."), nil)
+	return m, k.Load(confmap.Provider(m, "."), nil)
 }
 
 func sortedKeys(m map[string]any) []string {

@@ -92,8 +92,17 @@ func (c *ClusterServer) MemberAdd(ctx context.Context, r *pb.MemberAddRequest) (
 func (c *ClusterServer) MemberRemove(ctx context.Context, r *pb.MemberRemoveRequest) (*pb.MemberRemoveResponse, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if m := c.s.members.get(r.ID); c.s.cfg.StrictReconfigCheck && m != nil && !m.IsLearner && !c.s.members.readyToRemoveVoter(r.ID) {
-		return nil, clusterError(ErrNotEnoughStarted)
+	if m := c.s.members.get(r.ID); c.s.cfg.StrictReconfigCheck && m != nil && !m.IsLearner {
+		if !c.s.members.readyToRemoveVoter(r.ID) {
+			return nil, clusterError(ErrNotEnoughStarted)
+		}
+		resp, forwarded, err := c.checkRemoveKeepsQuorum(ctx, r)
+		if err != nil {
+			return nil, clusterError(err)
+		}
+		if forwarded {
+			return resp, nil
+		}
 	}
 	if err := c.configure(ctx, raftpb.ConfChangeRemoveNode, r.ID, nil); err != nil {
 		return nil, clusterError(err)
@@ -261,6 +270,7 @@ var clusterErrors = []struct {
 	{ErrTooManyLearners, rpctypes.ErrGRPCTooManyLearners},
 	{ErrNotEnoughStarted, rpctypes.ErrGRPCMemberNotEnoughStarted},
 	{ErrMemberBadURLs, rpctypes.ErrGRPCMemberBadURLs},
+	{ErrUnhealthy, rpctypes.ErrGRPCUnhealthy},
 }
 
 func clusterError(err error) error {

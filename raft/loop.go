@@ -93,6 +93,7 @@ func (n *Node) propose(p proposal) {
 }
 
 func (n *Node) step(m *raftpb.Message) {
+	n.activity.note(m.GetFrom(), time.Now(), n.electionTimeout())
 	if err := n.rn.Step(m); err != nil {
 		n.lg.Debug("raft: dropped message", zap.Stringer("type", m.GetType()),
 			zap.String("from", idString(m.GetFrom())), zap.Error(err))

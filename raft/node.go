@@ -54,6 +54,7 @@ type Node struct {
 	leaderCh  notifier
 	reads     *readIndexBatcher
 	onApply   atomic.Pointer[ApplyObserver]
+	activity  peerActivity
 
 	stopc    chan struct{}
 	stopOnce sync.Once

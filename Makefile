@@ -4,6 +4,8 @@
 #   make run        build, then run a single member on 127.0.0.1:2379
 #   make test       deps + build + etcdctl, the whole suite under -race, compat-ratchet
 #   make fuzz       every Go fuzz target for FUZZTIME each
+#   make fault      the long fault run: FAULT_ROUNDS rounds of kills, partitions and
+#                   emptied members under load, checked for linearizability
 #   make tools      bin/etcdctl (etcdctl v3.7.3, from the tools module)
 #   make etcd       bin/etcd (the reference etcd v3.7.3 server)
 #   make benchmark  bin/benchmark (etcd's load generator, v3.6.8)
@@ -184,6 +186,15 @@ test: deps build tools etcd bench-smoke
 
 vet:
 	$(GO) vet $(PKGS)
+
+# TestFaultsLinearizable runs one round of faults in `make test`; here
+# FAULT_ROUNDS rounds (1 to 20) after 20000 preloaded keys. Five rounds
+# take about two minutes.
+FAULT_ROUNDS ?= 5
+.PHONY: fault
+fault: build tools
+	METASTORE_FAULT_ROUNDS=$(FAULT_ROUNDS) $(GO) test -count=1 -p 1 -v -timeout 10m \
+		-run '^TestFaultsLinearizable$$' ./host/e2e/
 
 # `go test -list` prints a package's matching names, then "ok <pkg> <time>";
 # each target is then fuzzed on its own, as -fuzz requires.

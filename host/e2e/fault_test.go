@@ -36,7 +36,7 @@ func faultPlanFromEnv(t *testing.T) faultPlan {
 		n, err := strconv.Atoi(s)
 		require.NoError(t, err, "%s=%q", EnvFaultRounds, s)
 		require.True(t, n >= 1 && n <= 20, "%s=%d: 1 to 20 rounds", EnvFaultRounds, n)
-		p.rounds, p.maxOps, p.clients, p.preload, p.checkTime = n, 1500*n, 8, 20000, 3*time.Minute
+		p.rounds, p.maxOps, p.clients, p.pause, p.preload, p.checkTime = n, 4000*n, 8, 30*time.Millisecond, 20000, 3*time.Minute
 	}
 	return p
 }
@@ -66,22 +66,27 @@ func TestFaultsLinearizable(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	loadDone := make(chan struct{})
+	var loadTime time.Duration
+	start := time.Now()
 	go func() {
 		defer close(loadDone)
 		w.Run(ctx, h)
+		loadTime = time.Since(start)
 	}()
 
 	injected := map[string]int{}
 	for round := range plan.rounds {
 		injectFaults(t, faults, ms, round, injected)
 	}
+	faultTime := time.Since(start)
 	// Let the load run on the healed cluster, then stop it.
 	time.Sleep(time.Second)
 	cancel()
 	<-loadDone
 
 	stats := h.Stats()
-	t.Logf("faults injected: %v; history: %s", injected, stats)
+	t.Logf("faults injected: %v in %v; load ran %v; history: %s", injected,
+		faultTime.Round(time.Millisecond), loadTime.Round(time.Millisecond), stats)
 	require.Greater(t, stats.Ops-stats.Unknown, 100, "enough calls completed to check anything")
 
 	lead := leaderOf(t, ms...)
@@ -92,7 +97,7 @@ func TestFaultsLinearizable(t *testing.T) {
 
 	dir, err := os.MkdirTemp("", "metastore-fault-")
 	require.NoError(t, err)
-	start := time.Now()
+	start = time.Now()
 	err = linearize.Check(h.Operations(), plan.checkTime, dir)
 	t.Logf("linearizability check of %d ops took %v", stats.Ops, time.Since(start).Round(time.Millisecond))
 	require.NoError(t, err)

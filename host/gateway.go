@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"math"
 	"net"
@@ -12,6 +13,7 @@ import (
 	etcdgw "go.etcd.io/etcd/api/v3/etcdserverpb/gw"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protojson"
 )
@@ -25,11 +27,16 @@ type grpcGateway struct {
 	handler http.Handler
 }
 
-// newGRPCGateway connects to the gRPC server listening on addr.
-func newGRPCGateway(lg *zap.Logger, addr net.Addr) (*grpcGateway, error) {
+// newGRPCGateway connects to the gRPC server listening on addr, the first
+// of --listen-client-urls; authEnabled tells whether auth is on.
+func newGRPCGateway(lg *zap.Logger, cfg Config, addr net.Addr, authEnabled func() bool) (*grpcGateway, error) {
+	creds, err := gatewayCredentials(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("grpc gateway: %w", err)
+	}
 	target := loopbackTarget(addr)
 	conn, err := grpc.NewClient(target,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(math.MaxInt32)))
 	if err != nil {
 		return nil, fmt.Errorf("grpc gateway: connect to %s: %w", target, err)
@@ -65,7 +72,78 @@ func newGRPCGateway(lg *zap.Logger, addr net.Addr) (*grpcGateway, error) {
 		wsproxy.WithMaxRespBodyBufferSize(math.MaxInt32),
 		wsproxy.WithLogger(wsproxyLogger{lg}),
 	)
+	if cfg.ClientCertAuth {
+		h = refuseNamedCertificates(h, authEnabled)
+	}
 	return &grpcGateway{conn: conn, handler: h}, nil
+}
+
+// refuseNamedCertificates refuses, with etcd's status and text, gateway
+// requests over TLS whose verified client certificate has a common name,
+// while auth is on: the gateway cannot pass the certificate on, so the name
+// would silently not be the request's user.
+func refuseNamedCertificates(next http.Handler, authEnabled func() bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if st := requestTLS(r); st != nil && authEnabled() {
+			for _, chain := range st.VerifiedChains {
+				if len(chain) > 0 && chain[0].Subject.CommonName != "" {
+					http.Error(w, "CommonName of client sending a request against gateway will be ignored and not used as expected", http.StatusBadRequest)
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// gatewayCredentials are how the gateway reaches the member's gRPC server
+// on the first client URL: in plain text on an http or unix URL; on an
+// https or unixs URL over TLS, presenting the member's own certificate
+// (which --client-cert-auth then requires to be valid for client auth, as
+// etcd's gateway does) and trusting the member it dials without checking
+// its certificate's names, since it dials its own listener. The
+// certificate names no user: the member ignores the client certificate of
+// gateway requests and takes their identity from their token.
+func gatewayCredentials(cfg Config) (credentials.TransportCredentials, error) {
+	urls, err := parseClientURLs(cfg.ListenClientURLs)
+	if err != nil || len(urls) == 0 || (urls[0].Scheme != "https" && urls[0].Scheme != "unixs") {
+		return insecure.NewCredentials(), nil
+	}
+	tc, err := cfg.clientTLSConfig()
+	if err != nil {
+		return nil, err
+	}
+	dial := &tls.Config{
+		Certificates:       tc.Certificates,
+		MinVersion:         tls.VersionTLS12,
+		InsecureSkipVerify: true, // its own loopback listener
+	}
+	return credentials.NewTLS(dial), nil
+}
+
+// tlsStateKey is the context key of a request's TLS connection state.
+type tlsStateKey struct{}
+
+// withTLSState is the HTTP server's ConnContext: net/http fills in a
+// request's TLS state only for a *tls.Conn, and connections reach it
+// wrapped by the connection multiplexer, so it is kept in the context.
+func withTLSState(ctx context.Context, c net.Conn) context.Context {
+	if tc := tlsConnOf(c); tc != nil {
+		return context.WithValue(ctx, tlsStateKey{}, tc)
+	}
+	return ctx
+}
+
+// requestTLS returns the TLS state of the connection r came on, or nil.
+func requestTLS(r *http.Request) *tls.ConnectionState {
+	if r.TLS != nil {
+		return r.TLS
+	}
+	if tc, ok := r.Context().Value(tlsStateKey{}).(*tls.Conn); ok {
+		st := tc.ConnectionState()
+		return &st
+	}
+	return nil
 }
 
 // loopbackTarget turns a listener's address into one to dial: a wildcard

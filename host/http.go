@@ -35,7 +35,7 @@ type clientHTTP struct {
 // serves the metrics URLs. gs must have its services registered.
 func serveHTTP(lg *zap.Logger, cfg Config, m *Member, mm *memberMetrics, gs *grpc.Server, lis []net.Listener) (*clientHTTP, error) {
 	h := &clientHTTP{lg: lg, stopc: make(chan struct{})}
-	gateway, err := newGRPCGateway(lg.Named("grpc-gateway"), lis[0].Addr())
+	gateway, err := newGRPCGateway(lg.Named("grpc-gateway"), cfg, lis[0].Addr(), m.api.AuthEnabled)
 	if err != nil {
 		return nil, err
 	}
@@ -46,6 +46,7 @@ func serveHTTP(lg *zap.Logger, cfg Config, m *Member, mm *memberMetrics, gs *grp
 	hc.install(mux)
 	mux.Handle("/v3/", gateway.handler)
 	h.srv = newHTTPServer(lg, rewriteV3beta(mux))
+	h.srv.ConnContext = withTLSState
 	if err := h.serveMetricsURLs(cfg, mm, hc); err != nil {
 		h.gateway.close()
 		return nil, err

@@ -53,6 +53,9 @@ func (a *applier) Apply(entries []*raftpb.Entry) {
 }
 
 func (a *applier) applyRequest(index uint64, r *pb.InternalRaftRequest) applyResult {
+	if res, ok := a.refuseWhileCorrupt(index, r); !ok {
+		return res
+	}
 	if res, ok := a.authorizeEntry(index, r); !ok {
 		return res
 	}

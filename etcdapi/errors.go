@@ -39,6 +39,7 @@ var grpcErrors = []struct {
 	{ErrTimeout, rpctypes.ErrGRPCTimeout},
 	{ErrNoLeader, rpctypes.ErrGRPCNoLeader},
 	{ErrNoSpace, rpctypes.ErrGRPCNoSpace},
+	{ErrCorrupt, rpctypes.ErrGRPCCorrupt},
 }
 
 // toGRPCError turns err into the gRPC status etcd sends for it. Context

@@ -36,7 +36,7 @@ func (k *KVServer) Range(ctx context.Context, r *pb.RangeRequest) (*pb.RangeResp
 		return nil, toGRPCError(err)
 	}
 	resp, err := executeRange(ctx, k.s.store, r)
-	if err = firstErr(err, recheck()); err != nil {
+	if err = firstErr(k.s.noteEngineError(err), recheck()); err != nil {
 		return nil, toGRPCError(err)
 	}
 	k.s.fillHeader(resp.Header)

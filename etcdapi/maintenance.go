@@ -21,6 +21,8 @@ type maintenance struct {
 	compactor *compactor
 	// defragMu runs one defragmentation at a time.
 	defragMu sync.Mutex
+	// corruptOnce raises CORRUPT once for engine corruption.
+	corruptOnce engineCorruption
 }
 
 // SetEngine gives the Maintenance service the storage engine it snapshots,
@@ -140,7 +142,7 @@ func (m *MaintenanceServer) Hash(ctx context.Context, _ *pb.HashRequest) (*pb.Ha
 // header carries the current revision.
 func (m *MaintenanceServer) HashKV(ctx context.Context, r *pb.HashKVRequest) (*pb.HashKVResponse, error) {
 	h, compactRev, hashRev, err := m.s.store.HashKV(r.Revision)
-	if err != nil {
+	if err = m.s.noteEngineError(err); err != nil {
 		return nil, toGRPCError(err)
 	}
 	resp := &pb.HashKVResponse{

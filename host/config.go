@@ -3,6 +3,7 @@ package host
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -92,6 +93,8 @@ type Config struct {
 	// AuthProvider names an auth plugin of the catalog that verifies the
 	// bearer tokens the member did not issue; "etcd" or empty: none.
 	AuthProvider string `koanf:"auth-provider"`
+	// CorruptionConfig holds the corruption check settings.
+	CorruptionConfig `koanf:",squash"`
 	// AuditLog is the file audit records are appended to; "": none.
 	AuditLog string `koanf:"audit-log"`
 	// audit is the open audit log, nil without one; Main opens it.
@@ -104,7 +107,7 @@ const DefaultQuotaBackendBytes = 2 << 30
 // defaults returns etcd's defaults, with MetaStore's data dir name and the
 // client URL on 127.0.0.1.
 func defaults() map[string]any {
-	return map[string]any{
+	d := map[string]any{
 		"name":                           "default",
 		"data-dir":                       "",
 		"wal-dir":                        "",
@@ -158,6 +161,8 @@ func defaults() map[string]any {
 		"auth-provider":    "etcd",
 		"audit-log":        "",
 	}
+	maps.Copy(d, corruptionDefaults())
+	return d
 }
 
 // finish derives the settings that default from others and validates all.
@@ -191,6 +196,9 @@ func (c *Config) finish() error {
 		errs = append(errs, fmt.Errorf("--watch-progress-notify-interval must be positive"))
 	}
 	if err := c.finishCompaction(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.CorruptionConfig.finish(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := checkLogFormat(c.LogFormat); err != nil {

@@ -2,6 +2,10 @@ package host
 
 // flagHelp describes each setting for --help.
 var flagHelp = map[string]string{
+	"feature-gates":           "comma-separated Name=bool server feature gates, as etcd: InitialCorruptCheck (check the data against the peers' before joining the cluster) and CompactHashCheck (the leader checks the hashes compactions took); etcd's other gates only at their defaults",
+	"corrupt-check-time":      "duration between the leader's checks of the followers' hashes (0s: none)",
+	"compact-hash-check-time": "duration between the leader's checks of the compaction hashes, with CompactHashCheck",
+
 	"name":                           "human-readable name for this member",
 	"data-dir":                       "path to the data directory (default <name>.metastore)",
 	"wal-dir":                        "path to a dedicated WAL directory (default <data-dir>/member/wal)",
@@ -69,15 +73,13 @@ var unimplementedEtcdFlags = map[string]bool{
 	"discovery-endpoints": true, "discovery-token": true,
 	"pre-vote": true, "enable-v2": true, "cors": true, "host-whitelist": true,
 	"client-crl-file": true, "cipher-suites": true,
-	"tls-min-version": true, "tls-max-version": true, "experimental-initial-corrupt-check": true,
-	"initial-corrupt-check": true, "corrupt-check-time": true, "compact-hash-check-enabled": true,
-	"compact-hash-check-time": true, "experimental-enable-lease-checkpoint": true,
+	"tls-min-version": true, "tls-max-version": true, "experimental-enable-lease-checkpoint": true,
 	"experimental-compaction-batch-limit": true, "compaction-batch-limit": true,
 	"experimental-peer-skip-client-san-verification": true, "warning-apply-duration": true,
 	"experimental-watch-progress-notify-interval": true, "enable-log-rotation": true,
 	"log-rotation-config-json": true, "enable-pprof": true, "metrics": true,
 	"force-new-cluster": true, "proxy": true, "unsafe-no-fsync": true,
-	"feature-gates": true, "experimental-memory-mlock": true, "memory-mlock": true,
+	"experimental-memory-mlock": true, "memory-mlock": true,
 	"experimental-snapshot-catchup-entries": true, "downgrade-check-time": true,
 	"v2-deprecation":   true,
 	"client-cert-file": true, "client-key-file": true, "peer-client-cert-file": true,

@@ -36,6 +36,10 @@ type Member struct {
 	clients *clientListeners
 	// authPlugin is the auth provider plugin, or nil.
 	authPlugin *authPlugin
+	// calls answers peers' calls besides raft (HashKV).
+	calls *peer.Calls
+	// stopCorruptCheck stops the leader's corruption checks.
+	stopCorruptCheck context.CancelFunc
 	// removed is closed when this member learns it was removed from the
 	// cluster; the process then exits, as etcd does.
 	removed     chan struct{}
@@ -143,12 +147,19 @@ func (m *Member) open(ctx context.Context) error {
 	if err := m.api.LoadAuth(ctx, m.cfg.authConfig(m.authPlugin)); err != nil {
 		return err
 	}
+	hasData, err := wal.Exist(m.cfg.WALDir)
+	if err != nil {
+		return err
+	}
 	rcfg, initial, err := m.raftConfig(ctx)
 	if err != nil {
 		return err
 	}
 	m.startID = rcfg.MemberID
 	if err := m.startPeers(rcfg.MemberID, initial); err != nil {
+		return err
+	}
+	if err := m.initialCorruptCheck(ctx, m.selfBeforeRaft(rcfg.MemberID), rcfg.ClusterID, hasData); err != nil {
 		return err
 	}
 	rcfg.Transport = m.tr
@@ -166,6 +177,7 @@ func (m *Member) open(ctx context.Context) error {
 	m.api.StartLeases()
 	m.membershipChanged(m.api.Members())
 	m.api.StartCompactor(m.cfg.compaction)
+	m.stopCorruptCheck = m.startCorruptionMonitors()
 	return nil
 }
 
@@ -189,7 +201,9 @@ func (m *Member) startPeers(self uint64, initial []etcdapi.Member) error {
 		known = initial
 	}
 	syncPeers(m.tr, self, known)
-	m.peers, err = servePeers(m.lg, m.cfg, m.tr)
+	m.calls = peer.NewCalls()
+	m.calls.Handle(hashKVCall, m.serveHashKV)
+	m.peers, err = servePeers(m.lg, m.cfg, m.tr, m.calls)
 	return err
 }
 
@@ -272,6 +286,9 @@ func (m *Member) dbSize() (int64, int64) {
 // Close stops serving, stops raft, flushes the store and closes the engine,
 // in that order, so that nothing acknowledged is lost.
 func (m *Member) Close() {
+	if m.stopCorruptCheck != nil {
+		m.stopCorruptCheck()
+	}
 	if m.stopPublish != nil {
 		m.stopPublish()
 	}

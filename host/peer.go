@@ -25,7 +25,7 @@ type peerListeners struct {
 	lis    []net.Listener
 }
 
-func servePeers(lg *zap.Logger, cfg Config, tr *peer.Transport) (*peerListeners, error) {
+func servePeers(lg *zap.Logger, cfg Config, tr *peer.Transport, calls *peer.Calls) (*peerListeners, error) {
 	urls, err := parseURLs(cfg.ListenPeerURLs)
 	if err != nil {
 		return nil, err
@@ -41,6 +41,7 @@ func servePeers(lg *zap.Logger, cfg Config, tr *peer.Transport) (*peerListeners,
 		p.lis = append(p.lis, l)
 	}
 	tr.Register(p.server)
+	calls.Register(p.server)
 	for _, l := range p.lis {
 		go func() {
 			if err := p.server.Serve(l); err != nil {

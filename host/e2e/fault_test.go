@@ -75,8 +75,9 @@ func TestFaultsLinearizable(t *testing.T) {
 	}()
 
 	injected := map[string]int{}
+	var burst []ackedPut
 	for round := range plan.rounds {
-		injectFaults(t, faults, ms, round, injected)
+		burst = append(burst, injectFaults(t, faults, ms, round, injected)...)
 	}
 	faultTime := time.Since(start)
 	// Let the load run on the healed cluster, then stop it.
@@ -94,6 +95,8 @@ func TestFaultsLinearizable(t *testing.T) {
 	require.NoError(t, err)
 	requireSameState(t, resp.Header.Revision, ms...)
 	requireAckedWritesOnEveryMember(t, h.Operations(), ms)
+	requireAckedKeys(t, lead.Client(t), burst)
+	t.Logf("acknowledged puts of the bursts the leader was killed in: %d", len(burst))
 
 	dir, err := os.MkdirTemp("", "metastore-fault-")
 	require.NoError(t, err)
@@ -113,14 +116,15 @@ func memberEndpoints(ms []*hosttest.Member) []string {
 }
 
 // injectFaults runs one round of the fault schedule under the load: kill
-// and restart the leader, then a follower; partition one member (the
+// the leader in the middle of a burst of puts (whose acknowledged puts it
+// returns) and restart it, then a follower; partition one member (the
 // leader in odd rounds) and heal; replace a follower by an empty member.
-func injectFaults(t *testing.T, faults *hosttest.Faults, ms []*hosttest.Member, round int, injected map[string]int) {
+func injectFaults(t *testing.T, faults *hosttest.Faults, ms []*hosttest.Member, round int, injected map[string]int) []ackedPut {
 	t.Helper()
 	settle := func() { time.Sleep(700 * time.Millisecond) }
 
 	lead := leaderOf(t, ms...)
-	lead.Kill()
+	acked := writeUntilKilled(t, lead, round, 8, 250)
 	injected["kill leader"]++
 	settle()
 	leaderOf(t, followersOf(lead, ms)...)
@@ -167,6 +171,7 @@ func injectFaults(t *testing.T, faults *hosttest.Faults, ms []*hosttest.Member, 
 	injected["remove and re-add empty"]++
 	leaderOf(t, ms...)
 	settle()
+	return acked
 }
 
 // requireAckedWritesOnEveryMember reads, at the revision each

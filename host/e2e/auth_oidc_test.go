@@ -8,8 +8,11 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,11 +34,7 @@ import (
 // working and others are refused with Unavailable (fail closed).
 func TestAuthOIDCProviderPlugin(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "metastore-auth-oidc")
-	out, err := exec.Command("go", "build", "-o", bin, "../../plugins/auth/oidc/cmd/metastore-auth-oidc").CombinedOutput()
-	require.NoError(t, err, string(out))
-	code, err := os.ReadFile(bin)
-	require.NoError(t, err)
+	bin, code := buildOIDCPlugin(t, dir)
 	sum := sha256.Sum256(code)
 
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -100,6 +99,18 @@ plugins:
 	require.NoError(t, c.get(ctx, token("alice", "metastore", 3*time.Hour), "/a/1"))
 }
 
+// buildOIDCPlugin builds the oidc plugin binary into dir and returns its
+// path and contents.
+func buildOIDCPlugin(t *testing.T, dir string) (bin string, code []byte) {
+	t.Helper()
+	bin = filepath.Join(dir, "metastore-auth-oidc")
+	out, err := exec.Command("go", "build", "-o", bin, "../../plugins/auth/oidc/cmd/metastore-auth-oidc").CombinedOutput()
+	require.NoError(t, err, string(out))
+	code, err = os.ReadFile(bin)
+	require.NoError(t, err)
+	return bin, code
+}
+
 // killChild kills the child process of parent running exe.
 func killChild(t *testing.T, parent int, exe string) {
 	t.Helper()
@@ -128,4 +139,84 @@ func killChild(t *testing.T, parent int, exe string) {
 		return
 	}
 	t.Fatalf("no child %s of %d", exe, parent)
+}
+
+// Roles granted to a group, through the real oidc plugin process with its
+// key set served over https: a token whose groups claim holds dev may
+// write under /dev/ (the role granted to the etcd user group/dev), not
+// elsewhere; revoking the grant denies the same token; the grant survives
+// a restart; no token may stand for the group itself.
+func TestAuthOIDCGroupGrants(t *testing.T) {
+	dir := t.TempDir()
+	bin, code := buildOIDCPlugin(t, dir)
+	sum := sha256.Sum256(code)
+
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	b64 := base64.RawURLEncoding.EncodeToString
+	jwks, err := json.Marshal(map[string]any{"keys": []map[string]string{{
+		"kty": "RSA", "kid": "k1", "n": b64(key.N.Bytes()), "e": b64(big.NewInt(int64(key.E)).Bytes())}}})
+	require.NoError(t, err)
+	idp := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(jwks) }))
+	defer idp.Close()
+	caFile := filepath.Join(dir, "idp-ca.pem")
+	require.NoError(t, os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: idp.Certificate().Raw}), 0o600))
+	token := func(sub string, groups ...string) string {
+		c := jwt.MapClaims{"iss": "https://idp.example", "aud": "metastore", "sub": sub, "exp": time.Now().Add(time.Hour).Unix()}
+		if groups != nil {
+			c["groups"] = groups
+		}
+		tk := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
+		tk.Header["kid"] = "k1"
+		s, err := tk.SignedString(key)
+		require.NoError(t, err)
+		return s
+	}
+
+	cfgFile := filepath.Join(dir, "metastore.yaml")
+	require.NoError(t, os.WriteFile(cfgFile, []byte(fmt.Sprintf(`auth-provider: oidc
+plugins:
+  - kind: auth
+    name: oidc
+    path: %s
+    sha256: %s
+    env:
+      METASTORE_OIDC_JWKS_URL: %s/keys
+      METASTORE_OIDC_JWKS_CA_FILE: %s
+      METASTORE_OIDC_ISSUER: https://idp.example
+      METASTORE_OIDC_AUDIENCE: metastore
+`, bin, hex.EncodeToString(sum[:]), idp.URL, caFile)), 0o600))
+	m := hosttest.StartMember(t, hosttest.WithArgs(append([]string{"--config-file", cfgFile}, authArgs...)...))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := dialRaw(t, m)
+	setupAlice(ctx, t, c)
+	etcdctl := func(args ...string) {
+		t.Helper()
+		out, err := hosttest.Etcdctl(t, m.Endpoint(), "", append([]string{"--user", "root:rootpw"}, args...)...)
+		require.NoError(t, err, out)
+	}
+	etcdctl("role", "add", "dev-rw")
+	etcdctl("role", "grant-permission", "dev-rw", "readwrite", "/dev/", "--prefix")
+	etcdctl("user", "add", "group/dev", "--no-password")
+	etcdctl("user", "grant-role", "group/dev", "dev-rw")
+
+	carol := token("carol", "dev", "qa")
+	require.NoError(t, c.put(ctx, carol, "/dev/1"), "a member of dev who is no etcd user writes under /dev/")
+	require.NoError(t, c.get(ctx, carol, "/dev/1"))
+	require.Equal(t, codes.PermissionDenied, status.Code(c.put(ctx, carol, "/ops/1")))
+	require.Equal(t, codes.PermissionDenied, status.Code(c.put(ctx, token("carol"), "/dev/1")), "no group, no grant")
+	require.Equal(t, codes.PermissionDenied, status.Code(c.put(ctx, token("carol", "ops"), "/dev/1")))
+	require.NoError(t, c.put(ctx, token("alice", "dev"), "/a/1"), "own roles and group roles together")
+	require.NoError(t, c.put(ctx, token("alice", "dev"), "/dev/2"))
+	require.Equal(t, codes.Unauthenticated, status.Code(c.get(ctx, token("group/dev"), "/dev/1")), "no token stands for a group")
+
+	etcdctl("user", "revoke-role", "group/dev", "dev-rw")
+	require.Equal(t, codes.PermissionDenied, status.Code(c.put(ctx, carol, "/dev/3")), "the revoked grant denies the same token")
+
+	etcdctl("user", "grant-role", "group/dev", "dev-rw")
+	m.Restart(t)
+	c = dialRaw(t, m)
+	require.NoError(t, c.put(ctx, carol, "/dev/4"), "the grant survives a restart")
+	require.Equal(t, codes.PermissionDenied, status.Code(c.put(ctx, carol, "/ops/1")))
 }

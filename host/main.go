@@ -17,6 +17,9 @@ func Main(args []string, environ []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "snapshot" {
 		return snapshotMain(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "plugins" {
+		return pluginsMain(args[1:], environ, stdout, stderr)
+	}
 	cfg, opts, err := Load(args, environ, stderr)
 	switch {
 	case errors.Is(err, ErrHelp):

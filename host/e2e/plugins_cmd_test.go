@@ -1,0 +1,162 @@
+package e2e
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"math/big"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/metastore/metastore/host/hosttest"
+)
+
+// oidcPluginBin builds the oidc auth plugin into dir and returns its path
+// and a JWKS file it can start with.
+func oidcPluginBin(t *testing.T, dir string) (bin, jwks string) {
+	t.Helper()
+	bin = filepath.Join(dir, "metastore-auth-oidc")
+	out, err := exec.Command("go", "build", "-o", bin, "../../plugins/auth/oidc/cmd/metastore-auth-oidc").CombinedOutput()
+	require.NoError(t, err, string(out))
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	b64 := base64.RawURLEncoding.EncodeToString
+	set, err := json.Marshal(map[string]any{"keys": []map[string]string{{
+		"kty": "RSA", "kid": "k1", "n": b64(key.N.Bytes()), "e": b64(big.NewInt(int64(key.E)).Bytes())}}})
+	require.NoError(t, err)
+	jwks = filepath.Join(dir, "jwks.json")
+	require.NoError(t, os.WriteFile(jwks, set, 0o600))
+	return bin, jwks
+}
+
+// runPlugins runs `metastore plugins args...` and returns its stdout,
+// stderr and exit code.
+func runPlugins(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(hosttest.MetastoreBin(t), append([]string{"plugins"}, args...)...)
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return out.String(), errOut.String(), exit.ExitCode()
+	}
+	require.NoError(t, err)
+	return out.String(), errOut.String(), 0
+}
+
+// catalogFile writes a config file whose catalog holds the bbolt and
+// memory storage plugins and the oidc auth plugin, with the given
+// checksum of the bbolt one.
+func catalogFile(t *testing.T, dir, bboltSum string) string {
+	t.Helper()
+	bbolt, memory := pluginBin(t, "bbolt"), pluginBin(t, "memory")
+	oidc, jwks := oidcPluginBin(t, dir)
+	file := filepath.Join(dir, "metastore.yaml")
+	text := fmt.Sprintf(`plugins:
+  - kind: storage
+    name: bbolt-plugin
+    path: %s
+    sha256: %s
+  - kind: storage
+    name: memory-plugin
+    path: %s
+    sha256: %s
+  - kind: auth
+    name: oidc
+    path: %s
+    sha256: %s
+    env:
+      METASTORE_OIDC_JWKS_FILE: %s
+      METASTORE_OIDC_ISSUER: https://idp.example
+      METASTORE_OIDC_AUDIENCE: metastore
+`, bbolt, bboltSum, memory, fileSum(t, memory), oidc, fileSum(t, oidc), jwks)
+	require.NoError(t, os.WriteFile(file, []byte(text), 0o600))
+	return file
+}
+
+// `metastore plugins list` shows the built-in plugins and the catalog's,
+// with checksums and what each plugin reports when started; verify
+// passes.
+func TestPluginsListAndVerify(t *testing.T) {
+	dir := t.TempDir()
+	bboltSum := fileSum(t, pluginBin(t, "bbolt"))
+	file := catalogFile(t, dir, bboltSum)
+
+	out, errOut, code := runPlugins(t, "list", "--config-file", file)
+	require.Equal(t, 0, code, errOut)
+	rows := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		f := strings.Fields(line)
+		rows[f[0]+"/"+f[1]] = f
+	}
+	require.Contains(t, out, "KIND")
+	for _, builtin := range []string{"storage/bbolt", "storage/memory", "auth/etcd"} {
+		require.Contains(t, rows, builtin)
+		require.Equal(t, "built-in", rows[builtin][2], builtin)
+		require.Equal(t, "ok", rows[builtin][8], builtin)
+	}
+	bbolt := rows["storage/bbolt-plugin"]
+	require.Equal(t, []string{"storage", "bbolt-plugin", "process", pluginBin(t, "bbolt"), bboltSum, bboltSum}, bbolt[:6])
+	require.Contains(t, bbolt[7], "durable", "capabilities the plugin reported")
+	require.Equal(t, "ok", bbolt[8])
+	require.Equal(t, "process", rows["storage/memory-plugin"][2])
+	require.Equal(t, "ok", rows["storage/memory-plugin"][8])
+	oidc := rows["auth/oidc"]
+	require.Equal(t, "process", oidc[2])
+	require.Contains(t, oidc[7], "token")
+	require.Equal(t, "ok", oidc[8])
+	require.NotEqual(t, "-", oidc[6], "the version the plugin reported")
+
+	out, errOut, code = runPlugins(t, "verify", "--config-file", file)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "OK   storage bbolt-plugin")
+	require.Contains(t, out, "OK   storage memory-plugin")
+	require.Contains(t, out, "OK   auth oidc")
+	require.Contains(t, out, "3 catalog plugins verified")
+}
+
+// verify fails, naming the plugin and why, for a checksum that is not
+// the binary's and for a binary that is no plugin.
+func TestPluginsVerifyFailures(t *testing.T) {
+	dir := t.TempDir()
+	wrong := strings.Repeat("ab", 32)
+	file := catalogFile(t, dir, wrong)
+	out, errOut, code := runPlugins(t, "verify", "--config-file", file)
+	require.Equal(t, 1, code)
+	require.Contains(t, out, "FAIL storage bbolt-plugin")
+	require.Contains(t, out, "checksum mismatch: the config says sha256 "+wrong)
+	require.Contains(t, out, "OK   auth oidc")
+	require.Contains(t, errOut, "1 of 3 catalog plugins failed verification")
+
+	listOut, _, code := runPlugins(t, "list", "--config-file", file)
+	require.Equal(t, 0, code, "list shows, verify judges")
+	require.Contains(t, listOut, "checksum mismatch")
+
+	notPlugin := filepath.Join(dir, "not-a-plugin")
+	require.NoError(t, os.WriteFile(notPlugin, []byte("#!/bin/sh\necho hello\n"), 0o700))
+	file2 := filepath.Join(dir, "other.yaml")
+	require.NoError(t, os.WriteFile(file2, []byte(fmt.Sprintf(`plugins:
+  - kind: storage
+    name: fake
+    path: %s
+    sha256: %s
+`, notPlugin, fileSum(t, notPlugin))), 0o600))
+	out, errOut, code = runPlugins(t, "verify", "--config-file", file2)
+	require.Equal(t, 1, code)
+	require.Contains(t, out, "FAIL storage fake")
+	require.Contains(t, out, "handshake")
+	require.Contains(t, errOut, "1 of 1 catalog plugins failed verification")
+
+	_, errOut, code = runPlugins(t, "frobnicate")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "usage: metastore plugins list|verify")
+}

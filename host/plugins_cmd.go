@@ -1,0 +1,230 @@
+package host
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/metastore/metastore/pluginapi/auth"
+	"github.com/metastore/metastore/pluginapi/pluginrpc"
+	"github.com/metastore/metastore/pluginapi/quota"
+	"github.com/metastore/metastore/pluginapi/storage"
+	"github.com/metastore/metastore/plugins/quota/backendbytes"
+)
+
+// `metastore plugins list|verify [flags]`: the plugin catalog of the
+// configuration the flags, the environment and --config-file describe.
+// list shows every plugin, built in or a process, with its checksums and
+// what it reports about itself; verify checks each catalog binary's
+// checksum and handshake and exits 1 if any fails.
+
+const pluginsUsage = `usage: metastore plugins list|verify [--config-file FILE] [flags]
+
+  list     the built-in plugins and the config file's catalog: kind, name,
+           built-in or process, path, configured and actual sha256, and the
+           version and capabilities each plugin reports (a catalog plugin is
+           started briefly to ask it)
+  verify   check every catalog plugin: its binary's sha256 is the configured
+           one, and it starts and answers the handshake; exit status 1 and a
+           message naming each failure otherwise
+`
+
+// pluginInfoTimeout bounds starting a plugin and asking for its Info.
+const pluginInfoTimeout = 30 * time.Second
+
+// pluginReport is what list and verify learn about one plugin.
+type pluginReport struct {
+	kind, name, path string
+	builtin          bool
+	configuredSum    string
+	actualSum        string
+	version          string
+	capabilities     []string
+	err              error // why the plugin fails verification
+}
+
+func pluginsMain(args, environ []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || (args[0] != "list" && args[0] != "verify") {
+		fmt.Fprint(stderr, pluginsUsage)
+		return 2
+	}
+	verb := args[0]
+	cfg, _, err := Load(args[1:], environ, stderr)
+	switch {
+	case errors.Is(err, ErrHelp):
+		fmt.Fprint(stderr, pluginsUsage)
+		return 0
+	case err != nil:
+		fmt.Fprintf(stderr, "metastore plugins %s: %v\n", verb, err)
+		return 2
+	}
+	var reports []pluginReport
+	if verb == "list" {
+		reports = builtinPluginReports(cfg)
+	}
+	for _, p := range cfg.Plugins {
+		reports = append(reports, inspectPlugin(p))
+	}
+	if verb == "list" {
+		writePluginTable(stdout, reports)
+		return 0
+	}
+	return writeVerification(stdout, stderr, reports)
+}
+
+// builtinPluginReports describes the plugins linked into the host.
+func builtinPluginReports(cfg Config) []pluginReport {
+	ctx := context.Background()
+	var out []pluginReport
+	for _, name := range builtinEngineNames() {
+		r := pluginReport{kind: pluginKindStorage, name: name, builtin: true}
+		info, err := builtinEngines[name]().Info(ctx)
+		r.version, r.capabilities, r.err = info.Version, info.Capabilities, err
+		out = append(out, r)
+	}
+	out = append(out, pluginReport{kind: pluginKindAuth, name: "etcd", builtin: true, version: Version,
+		capabilities: []string{auth.CapabilityPassword, auth.CapabilityToken}})
+	info, err := backendbytes.New(cfg.quota()).Info(ctx)
+	out = append(out, pluginReport{kind: "quota", name: info.Name, builtin: true, version: info.Version, capabilities: info.Capabilities, err: err})
+	return out
+}
+
+// inspectPlugin checksums a catalog entry's binary and, if the checksum
+// is the configured one, starts it to ask for its Info.
+func inspectPlugin(p PluginConfig) pluginReport {
+	r := pluginReport{kind: p.Kind, name: p.Name, path: p.Path, configuredSum: p.SHA256}
+	data, err := os.ReadFile(p.Path)
+	if err != nil {
+		r.err = err
+		return r
+	}
+	sum := sha256.Sum256(data)
+	r.actualSum = hex.EncodeToString(sum[:])
+	if !strings.EqualFold(r.actualSum, p.SHA256) {
+		r.err = fmt.Errorf("checksum mismatch: the config says sha256 %s, the binary's is %s; not started", p.SHA256, r.actualSum)
+		return r
+	}
+	r.version, r.capabilities, r.err = pluginInfo(p, sum[:])
+	return r
+}
+
+// pluginInfo starts the plugin, performs the handshake, asks for its Info
+// and ends it.
+func pluginInfo(p PluginConfig, sum []byte) (version string, capabilities []string, err error) {
+	cmd := exec.Command(p.Path, p.Args...)
+	cmd.Env = os.Environ()
+	for k, v := range p.Env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.SysProcAttr = pluginSysProcAttr()
+	core, logs := observer.New(zapcore.DebugLevel)
+	plg := newPluginLogger(zap.New(core), p.Kind, p.Name)
+	cc := pluginrpc.ClientConfig{Cmd: cmd, SHA256: sum, Logger: plg, Output: pluginOutput{plg.lg}}
+	ctx, cancel := context.WithTimeout(context.Background(), pluginInfoTimeout)
+	defer cancel()
+	spawner().do(func() {
+		switch p.Kind {
+		case pluginKindStorage:
+			var proc *storage.PluginProcess
+			if proc, err = storage.Launch(cc); err == nil {
+				defer proc.Kill()
+				var info storage.InfoResponse
+				info, err = proc.Engine().Info(ctx)
+				version, capabilities = info.Version, info.Capabilities
+			}
+		case pluginKindAuth:
+			var proc *auth.PluginProcess
+			if proc, err = auth.Launch(cc); err == nil {
+				defer proc.Kill()
+				var info auth.InfoResponse
+				info, err = proc.Provider().Info(ctx)
+				version, capabilities = info.Version, info.Capabilities
+			}
+		case "quota":
+			var proc *quota.PluginProcess
+			if proc, err = quota.Launch(cc); err == nil {
+				defer proc.Kill()
+				var info quota.InfoResponse
+				info, err = proc.Policy().Info(ctx)
+				version, capabilities = info.Version, info.Capabilities
+			}
+		default:
+			err = fmt.Errorf("unknown plugin kind %q", p.Kind)
+		}
+	})
+	if err != nil {
+		// go-plugin's errors run over lines; the first says it.
+		first, _, _ := strings.Cut(strings.TrimSpace(err.Error()), "\n")
+		err = fmt.Errorf("handshake: %s%s", strings.TrimSuffix(strings.TrimSpace(first), ":"), pluginSaid(logs.All()))
+	}
+	return version, capabilities, err
+}
+
+func writePluginTable(w io.Writer, reports []pluginReport) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KIND\tNAME\tTYPE\tPATH\tSHA256 (CONFIGURED)\tSHA256 (ACTUAL)\tVERSION\tCAPABILITIES\tSTATUS")
+	for _, r := range reports {
+		typ, status := "process", "ok"
+		if r.builtin {
+			typ = "built-in"
+		}
+		if r.err != nil {
+			status = r.err.Error()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.kind, r.name, typ, dash(r.path), dash(r.configuredSum),
+			dash(r.actualSum), dash(r.version), dash(strings.Join(r.capabilities, ",")), status)
+	}
+	_ = tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// writeVerification prints one line per catalog plugin and returns the
+// exit status: 1 if any failed.
+func writeVerification(stdout, stderr io.Writer, reports []pluginReport) int {
+	failed := 0
+	for _, r := range reports {
+		if r.err != nil {
+			failed++
+			fmt.Fprintf(stdout, "FAIL %s %s (%s): %v\n", r.kind, r.name, r.path, r.err)
+			continue
+		}
+		fmt.Fprintf(stdout, "OK   %s %s (%s): sha256 %s, version %s\n", r.kind, r.name, r.path, r.actualSum, r.version)
+	}
+	if failed > 0 {
+		fmt.Fprintf(stderr, "metastore plugins verify: %d of %d catalog plugins failed verification\n", failed, len(reports))
+		return 1
+	}
+	fmt.Fprintf(stdout, "%d catalog plugins verified\n", len(reports))
+	return 0
+}
+
+// pluginSaid returns the last line a plugin wrote to stderr other than
+// through its logger, which go-plugin logs as a bare debug message: when
+// a plugin exits at start, that line usually says why.
+func pluginSaid(entries []observer.LoggedEntry) string {
+	for i := len(entries) - 1; i >= 0; i-- {
+		e := entries[i]
+		if e.Level == zapcore.DebugLevel && len(e.Context) == 0 && e.Message != "configuring client automatic mTLS" {
+			return "; the plugin said: " + e.Message
+		}
+	}
+	return ""
+}

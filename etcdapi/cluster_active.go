@@ -3,13 +3,9 @@ package etcdapi
 import (
 	"context"
 	"errors"
-	"net/url"
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
-	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 // ErrUnhealthy refuses a reconfiguration that would leave the members this
@@ -60,38 +56,4 @@ func (c *ClusterServer) checkRemoveKeepsQuorum(ctx context.Context, r *pb.Member
 		return nil, false, ErrUnhealthy
 	}
 	return nil, false, nil
-}
-
-// forwardRemove sends a MemberRemove to the leader's client URLs.
-func (c *ClusterServer) forwardRemove(ctx context.Context, r *pb.MemberRemoveRequest) (*pb.MemberRemoveResponse, error) {
-	lead := c.s.members.get(c.s.raft.Status().Leader)
-	if lead == nil {
-		return nil, ErrNoLeader
-	}
-	var err error
-	for _, raw := range lead.ClientURLs {
-		u, perr := url.Parse(raw)
-		if perr != nil || u.Host == "" {
-			continue
-		}
-		conn, cerr := grpc.NewClient("passthrough:///"+u.Host, grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if cerr != nil {
-			err = cerr
-			continue
-		}
-		var resp *pb.MemberRemoveResponse
-		resp, err = pb.NewClusterClient(conn).MemberRemove(forwardedContext(ctx), r)
-		_ = conn.Close()
-		if err == nil {
-			resp.Header = c.header()
-			return resp, nil
-		}
-		if _, etcd := rpctypes.Error(err).(rpctypes.EtcdError); etcd || ctx.Err() != nil {
-			return nil, err
-		}
-	}
-	if err == nil {
-		err = ErrNoLeader
-	}
-	return nil, err
 }

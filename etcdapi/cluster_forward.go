@@ -11,36 +11,63 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 )
 
-// forwardPromote sends a MemberPromote to the leader's client URLs, as
-// etcd forwards it over its peer URLs.
-func (c *ClusterServer) forwardPromote(ctx context.Context, r *pb.MemberPromoteRequest) (*pb.MemberPromoteResponse, error) {
+// callLeader makes call on the leader's Cluster service, through its
+// client URLs in turn, as etcd forwards such requests over its peer URLs.
+// It stops at the first success, at an error etcd defines (the leader's
+// answer), or when ctx ends; it returns ErrNoLeader when no leader is
+// known. The caller's token travels with the call.
+func (c *ClusterServer) callLeader(ctx context.Context, call func(context.Context, pb.ClusterClient) error) error {
 	lead := c.s.members.get(c.s.raft.Status().Leader)
 	if lead == nil {
-		return nil, rpctypes.ErrGRPCNoLeader
+		return ErrNoLeader
 	}
-	var errs []error
+	var err error
 	for _, raw := range lead.ClientURLs {
-		u, err := url.Parse(raw)
-		if err != nil || u.Host == "" {
+		u, perr := url.Parse(raw)
+		if perr != nil || u.Host == "" {
 			continue
 		}
-		conn, err := grpc.NewClient("passthrough:///"+u.Host, grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			errs = append(errs, err)
+		conn, cerr := grpc.NewClient("passthrough:///"+u.Host, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if cerr != nil {
+			err = cerr
 			continue
 		}
-		resp, err := pb.NewClusterClient(conn).MemberPromote(ctx, r)
+		err = call(forwardedContext(ctx), pb.NewClusterClient(conn))
 		_ = conn.Close()
 		if err == nil {
-			return resp, nil
+			return nil
 		}
-		errs = append(errs, err)
-		if errors.Is(ctx.Err(), context.Canceled) {
-			break
+		if _, etcd := rpctypes.Error(err).(rpctypes.EtcdError); etcd || errors.Is(ctx.Err(), context.Canceled) {
+			return err
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errs[len(errs)-1]
+	if err == nil {
+		err = rpctypes.ErrGRPCNotLeader
 	}
-	return nil, rpctypes.ErrGRPCNotLeader
+	return err
+}
+
+// forwardPromote sends a MemberPromote to the leader.
+func (c *ClusterServer) forwardPromote(ctx context.Context, r *pb.MemberPromoteRequest) (*pb.MemberPromoteResponse, error) {
+	var resp *pb.MemberPromoteResponse
+	err := c.callLeader(ctx, func(ctx context.Context, cc pb.ClusterClient) (err error) {
+		resp, err = cc.MemberPromote(ctx, r)
+		return err
+	})
+	return resp, err
+}
+
+// forwardRemove sends a MemberRemove to the leader; the response header
+// is this member's.
+func (c *ClusterServer) forwardRemove(ctx context.Context, r *pb.MemberRemoveRequest) (*pb.MemberRemoveResponse, error) {
+	var resp *pb.MemberRemoveResponse
+	err := c.callLeader(ctx, func(ctx context.Context, cc pb.ClusterClient) (err error) {
+		resp, err = cc.MemberRemove(ctx, r)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	resp.Header = c.header()
+	return resp, nil
 }

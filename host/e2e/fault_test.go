@@ -52,9 +52,10 @@ func TestFaultsLinearizable(t *testing.T) {
 	faults := hosttest.NewFaults()
 	ms := hosttest.StartCluster(t, 3, clusterFlags, snapshotFlags, hosttest.WithFaults(faults))
 	leaderOf(t, ms...)
-	if plan.preload > 0 {
-		rev := putMany(t, ms[0].Client(t), "preload", plan.preload)
-		t.Logf("preloaded %d keys, revision %d", plan.preload, rev)
+	// Preload in chunks, each within putMany's time bound.
+	for i := 0; i < plan.preload; i += 5000 {
+		rev := putMany(t, ms[0].Client(t), fmt.Sprintf("preload/%d", i/5000), min(5000, plan.preload-i))
+		t.Logf("preloaded %d keys, revision %d", min(i+5000, plan.preload), rev)
 	}
 
 	keys := []string{"k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7"}

@@ -42,6 +42,10 @@ type quotaGate struct {
 	fallback quota.Policy // asked when policy cannot answer; may be nil
 	measure  func() quota.Usage
 
+	// prefixes keeps the usage of the prefixes the policy declared; nil
+	// when it declared none.
+	prefixes QuotaUsage
+
 	mu         sync.Mutex
 	usage      quota.Usage
 	measuredAt time.Time
@@ -63,8 +67,39 @@ func (s *Server) SetQuota(policy, fallback quota.Policy) {
 	}
 }
 
+// QuotaUsage keeps, from the applied store, the usage of the key prefixes
+// a quota policy declared (see quota.Configurer), for the checks of writes
+// under them.
+type QuotaUsage interface {
+	// Covers reports whether key falls under a declared prefix.
+	Covers(key []byte) bool
+	// Usage returns, for each declared prefix that a put of branches falls
+	// under, its usage as of revision rev (waiting a little for the usage
+	// to reach it) and what the write adds: per prefix the larger of the
+	// branches, each of which is a list of puts done in order.
+	Usage(ctx context.Context, rev int64, branches [][]quota.Put) []quota.PrefixUsage
+}
+
+// SetQuotaUsage installs the usage of the declared prefixes, passed to the
+// policy in every check of a write under one of them. Call it after
+// SetQuota and before serving.
+func (s *Server) SetQuotaUsage(u QuotaUsage) {
+	if s.maint.quota != nil {
+		s.maint.quota.prefixes = u
+	}
+}
+
 // admit decides whether r may be proposed: nil, ErrNoSpace, or an error
 // naming the limit a policy refused it for.
+//
+// A policy's refusal that raises no alarm (a tenant's prefix over its
+// limit) is ResourceExhausted, not etcd's NOSPACE: etcd has no per-prefix
+// quota, and NOSPACE would tell clients and operators that the whole
+// cluster is out of space and needs an alarm disarmed. ResourceExhausted
+// is gRPC's code for "a per-user quota ran out" (FailedPrecondition would
+// invite a retry once the system state is fixed, which is not how a quota
+// clears), and clientv3 does not retry it. The message carries the
+// policy's reason, which names the prefix and the limit.
 func (s *Server) admit(ctx context.Context, r *pb.InternalRaftRequest) error {
 	req, grows := checkRequestOf(r)
 	if !grows {
@@ -76,6 +111,9 @@ func (s *Server) admit(ctx context.Context, r *pb.InternalRaftRequest) error {
 	g := s.maint.quota
 	if g == nil {
 		return nil
+	}
+	if err := s.addPrefixUsage(ctx, g, r, &req); err != nil {
+		return err
 	}
 	resp := g.check(ctx, req, false)
 	if !resp.Admit {
@@ -92,6 +130,55 @@ func (s *Server) admit(ctx context.Context, r *pb.InternalRaftRequest) error {
 	}
 }
 
+// addPrefixUsage fills req.Prefixes when a put of r falls under a
+// declared prefix. The usage is this member's applied state after a
+// linearizable barrier, so that a write checked on a follower counts every
+// write committed before it arrived, through whichever member.
+func (s *Server) addPrefixUsage(ctx context.Context, g *quotaGate, r *pb.InternalRaftRequest, req *quota.CheckRequest) error {
+	if g.prefixes == nil {
+		return nil
+	}
+	covered := false
+	for _, p := range req.Puts {
+		if g.prefixes.Covers(p.Key) {
+			covered = true
+			break
+		}
+	}
+	if !covered {
+		return nil
+	}
+	if err := s.linearizableBarrier(ctx); err != nil {
+		return err
+	}
+	req.Prefixes = g.prefixes.Usage(ctx, s.store.Rev(), writeBranches(r))
+	return nil
+}
+
+// writeBranches lists the puts of r by the branch they run in: one branch
+// for a put, two for a txn. A nested txn's puts count in the branch that
+// holds it, both of its own branches together, an estimate from above.
+func writeBranches(r *pb.InternalRaftRequest) [][]quota.Put {
+	switch {
+	case r.Put != nil:
+		return [][]quota.Put{{putOf(r.Put)}}
+	case r.Txn != nil:
+		return [][]quota.Put{branchPuts(r.Txn.Success, nil), branchPuts(r.Txn.Failure, nil)}
+	}
+	return nil
+}
+
+func branchPuts(ops []*pb.RequestOp, out []quota.Put) []quota.Put {
+	for _, op := range ops {
+		if p := op.GetRequestPut(); p != nil {
+			out = append(out, putOf(p))
+		} else if n := op.GetRequestTxn(); n != nil {
+			out = txnPuts(n, out)
+		}
+	}
+	return out
+}
+
 // raiseNoSpace proposes this member's NOSPACE alarm, as etcd does when a
 // write finds the quota exhausted. The refused write is answered either way.
 func (s *Server) raiseNoSpace(ctx context.Context, reason string) {
@@ -105,6 +192,9 @@ func (s *Server) raiseNoSpace(ctx context.Context, reason string) {
 // check asks the policy, falling back to the built-in one when it fails.
 // With fresh set it measures the store first.
 func (g *quotaGate) check(ctx context.Context, req quota.CheckRequest, fresh bool) quota.CheckResponse {
+	if g.policy == nil {
+		return quota.CheckResponse{Admit: true} // no quota (--quota-backend-bytes < 0)
+	}
 	req.Usage = g.currentUsage(fresh)
 	resp, err := g.policy.Check(ctx, req)
 	if err != nil && g.fallback != nil {
@@ -196,14 +286,5 @@ func costTxn(t *pb.TxnRequest) int64 {
 
 // txnPuts appends every put of either branch of t, nested txns included.
 func txnPuts(t *pb.TxnRequest, out []quota.Put) []quota.Put {
-	for _, ops := range [][]*pb.RequestOp{t.Success, t.Failure} {
-		for _, op := range ops {
-			if p := op.GetRequestPut(); p != nil {
-				out = append(out, putOf(p))
-			} else if n := op.GetRequestTxn(); n != nil {
-				out = txnPuts(n, out)
-			}
-		}
-	}
-	return out
+	return branchPuts(t.Failure, branchPuts(t.Success, out))
 }

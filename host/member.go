@@ -34,6 +34,8 @@ type Member struct {
 	tr      *peer.Transport
 	snaps   *raftSnapshots
 	clients *clientListeners
+	// quotaPlugin is the quota policy plugin, or nil.
+	quotaPlugin *quotaPlugin
 	// authPlugin is the auth provider plugin, or nil.
 	authPlugin *authPlugin
 	// calls answers peers' calls besides raft (HashKV).
@@ -126,7 +128,9 @@ func (m *Member) open(ctx context.Context) error {
 		WatchProgressNotifyInterval: m.cfg.WatchProgressNotifyInterval,
 	}, m.store, m.dbSize)
 	m.api.SetEngine(eng)
-	m.api.SetQuota(m.cfg.quotaPolicy(), nil)
+	if err := m.startQuota(); err != nil {
+		return err
+	}
 	if err := m.api.LoadAlarms(ctx); err != nil {
 		return err
 	}
@@ -318,6 +322,7 @@ func (m *Member) Close() {
 		m.tr.Stop()
 	}
 	m.authPlugin.close()
+	m.quotaPlugin.close()
 	if m.store != nil {
 		if err := m.store.Close(); err != nil {
 			m.lg.Error("closing the store", zap.Error(err))

@@ -20,7 +20,7 @@ const (
 // the config file: a plugin binary the host may start, and how. Built-in
 // implementations need no entry; they are chosen by name.
 type PluginConfig struct {
-	// Kind is the plugin kind: storage.
+	// Kind is the plugin kind: storage, auth or quota.
 	Kind string `koanf:"kind"`
 	// Name is how the rest of the configuration refers to the plugin
 	// (storage-engine: <name>). It must differ from the built-in names of
@@ -39,6 +39,9 @@ type PluginConfig struct {
 	Env map[string]string `koanf:"env"`
 	// Options are passed to the engine's Open (storage plugins).
 	Options map[string]string `koanf:"options"`
+	// Config is the policy's configuration (quota plugins), passed to it
+	// as JSON; a reload that changes only this applies it live.
+	Config map[string]any `koanf:"config"`
 	// PingInterval is how often the host checks that the plugin answers
 	// (default 1s); PingTimeout how long it waits for the answer (default
 	// 5s) before it counts the plugin as dead.
@@ -55,7 +58,7 @@ const (
 // pluginEntryKeys are the keys a catalog entry may have.
 var pluginEntryKeys = map[string]bool{
 	"kind": true, "name": true, "path": true, "sha256": true, "args": true,
-	"env": true, "options": true, "ping-interval": true, "ping-timeout": true,
+	"env": true, "options": true, "config": true, "ping-interval": true, "ping-timeout": true,
 }
 
 // fileOnlyKeys are settings only the config file can hold: they are
@@ -102,8 +105,8 @@ func (c *Config) finishPlugins() error {
 		p := &c.Plugins[i]
 		where := fmt.Sprintf("plugins[%d] (%s %q)", i, p.Kind, p.Name)
 		switch {
-		case p.Kind != pluginKindStorage && p.Kind != pluginKindAuth:
-			errs = append(errs, fmt.Errorf("%s: unknown kind %q (supported: %s, %s)", where, p.Kind, pluginKindStorage, pluginKindAuth))
+		case p.Kind != pluginKindStorage && p.Kind != pluginKindAuth && p.Kind != pluginKindQuota:
+			errs = append(errs, fmt.Errorf("%s: unknown kind %q (supported: %s, %s, %s)", where, p.Kind, pluginKindStorage, pluginKindAuth, pluginKindQuota))
 			continue
 		case !pluginNamePattern.MatchString(p.Name):
 			errs = append(errs, fmt.Errorf("%s: name must be lower-case letters, digits, '.', '_' or '-'", where))
@@ -131,6 +134,9 @@ func (c *Config) finishPlugins() error {
 		if p.PingTimeout <= 0 {
 			p.PingTimeout = defaultPingTimeout
 		}
+	}
+	if err := c.finishQuotaPolicy(); err != nil {
+		errs = append(errs, err)
 	}
 	if builtinEngines[c.StorageEngine] == nil && c.storagePlugin() == nil {
 		errs = append(errs, fmt.Errorf("unknown storage engine %q: built in are %s; plugins of kind storage in the config file's catalog are also accepted",

@@ -17,7 +17,9 @@ import (
 )
 
 // liveSettings are the config keys a running member applies without a
-// restart. A change to any other key is refused with a log line naming it.
+// restart. A change to any other key is refused with a log line naming it,
+// except one to the config of quota plugins in the catalog (plugins), which
+// their running plugins take (see reconfigureQuotaPlugins).
 var liveSettings = map[string]bool{"log-level": true}
 
 // configReloader reloads the configuration on SIGHUP and whenever the
@@ -159,15 +161,18 @@ func (r *configReloader) reload(why string) {
 	}
 	var applied, refused []string
 	for _, key := range changed {
-		if liveSettings[key] {
+		if liveSettings[key] || key == "plugins" && quotaConfigsOnly(r.current.Plugins, cfg.Plugins) {
 			applied = append(applied, key)
 		} else {
 			refused = append(refused, key)
 		}
 	}
 	for _, key := range applied {
-		if key == "log-level" {
+		switch key {
+		case "log-level":
 			r.setLevel(why, r.current.LogLevel, cfg.LogLevel)
+		case "plugins":
+			reconfigureQuotaPlugins(r.lg, why, cfg.Plugins)
 		}
 	}
 	if len(refused) > 0 {

@@ -1,0 +1,305 @@
+package e2e
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/metastore/metastore/host/hosttest"
+)
+
+// quotaPlugin is the prefix-quota plugin binary, built for the test.
+type quotaPlugin struct {
+	bin string
+	sum string
+}
+
+func buildQuotaPlugin(t *testing.T) quotaPlugin {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "metastore-quota-prefix")
+	out, err := exec.Command("go", "build", "-o", bin, "../../cmd/metastore-quota-prefix").CombinedOutput()
+	require.NoError(t, err, string(out))
+	code, err := os.ReadFile(bin)
+	require.NoError(t, err)
+	sum := sha256.Sum256(code)
+	return quotaPlugin{bin: bin, sum: hex.EncodeToString(sum[:])}
+}
+
+// config is a member config file running the plugin with the given
+// prefixes section of its config, pinged every 200ms.
+func (q quotaPlugin) config(prefixes string) string {
+	return fmt.Sprintf(`quota-policy: prefix-quota
+plugins:
+  - kind: quota
+    name: prefix-quota
+    path: %s
+    sha256: %s
+    ping-interval: 200ms
+    config:
+      prefixes:
+%s`, q.bin, q.sum, prefixes)
+}
+
+// twoTenants: /a/ at most 3 keys and 40 bytes, /b/ at most 100 keys.
+const twoTenants = `        - prefix: /a/
+          max-keys: 3
+          max-bytes: 40
+        - prefix: /b/
+          max-keys: 100
+`
+
+func writeConfig(t *testing.T, path, body string) {
+	t.Helper()
+	require.NoError(t, os.WriteFile(path, []byte(body), 0o600))
+}
+
+// requireQuotaRefused checks a refusal by the prefix-quota plugin, as
+// etcdctl shows it.
+func requireQuotaRefused(t *testing.T, err error, limit string) {
+	t.Helper()
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "etcdserver: quota exceeded: "+limit)
+}
+
+// Two tenants under the real plugin, through etcdctl: /a/ reaches its key
+// limit and its byte limit, /b/ keeps writing, deletes free room, and the
+// usage is the same after the member restarts.
+func TestQuotaPluginPrefixLimits(t *testing.T) {
+	q := buildQuotaPlugin(t)
+	cfgFile := filepath.Join(t.TempDir(), "metastore.yaml")
+	writeConfig(t, cfgFile, q.config(twoTenants))
+	m := hosttest.StartMember(t, hosttest.WithArgs("--config-file", cfgFile))
+	put := func(key, value string) error {
+		_, err := m.Etcdctl(t, "put", key, value)
+		return err
+	}
+
+	// A key counts len(key)+len(value): "/a/1"+"x" is 5 bytes.
+	for _, k := range []string{"/a/1", "/a/2", "/a/3"} {
+		require.NoError(t, put(k, "x"))
+	}
+	requireQuotaRefused(t, put("/a/4", "x"), `prefix "/a/" is limited to 3 keys (it holds 3, the write adds 1)`)
+	require.NoError(t, put("/a/1", "yyyy"), "an overwrite adds no key")
+	// 18 bytes held; 26 more bytes for /a/1 would make 44.
+	requireQuotaRefused(t, put("/a/1", strings.Repeat("z", 30)), `prefix "/a/" is limited to 40 bytes (it holds 18, the write adds 26)`)
+	require.NoError(t, put("/a/1", strings.Repeat("z", 26)), "exactly the byte limit")
+	for i := range 10 {
+		require.NoError(t, put(fmt.Sprintf("/b/%d", i), strings.Repeat("v", 100)), "the other tenant is not limited by /a/'s use")
+	}
+	require.NoError(t, put("/c/1", strings.Repeat("v", 1000)), "keys under no prefix are not limited")
+
+	// A txn is checked once, for all its puts; either branch may run, so
+	// the larger counts.
+	_, err := m.EtcdctlStdin(t, "\nput /b/x 1\nput /a/5 1\n\n\n", "txn")
+	requireQuotaRefused(t, err, `prefix "/a/" is limited to 3 keys`)
+	out, err := m.Etcdctl(t, "get", "/b/x")
+	require.NoError(t, err)
+	require.Empty(t, out, "a refused txn writes nothing")
+
+	// Deletes are always admitted and free room.
+	_, err = m.Etcdctl(t, "del", "/a/1")
+	require.NoError(t, err)
+	require.NoError(t, put("/a/4", "x"))
+	requireQuotaRefused(t, put("/a/5", "x"), `prefix "/a/" is limited to 3 keys (it holds 3, the write adds 1)`)
+
+	// A lease's keys count while it lives; its revocation frees them.
+	_, err = m.Etcdctl(t, "del", "/a/4")
+	require.NoError(t, err)
+	out, err = m.Etcdctl(t, "lease", "grant", "600")
+	require.NoError(t, err)
+	lease := strings.Fields(out)[1]
+	_, err = m.Etcdctl(t, "put", "--lease="+lease, "/a/leased", "x")
+	require.NoError(t, err)
+	requireQuotaRefused(t, put("/a/5", "x"), `prefix "/a/" is limited to 3 keys`)
+	_, err = m.Etcdctl(t, "lease", "revoke", lease)
+	require.NoError(t, err)
+	require.NoError(t, put("/a/5", "x"))
+
+	// The usage comes from the store: a restarted member has the same.
+	m.Restart(t)
+	requireQuotaRefused(t, put("/a/6", "x"), `prefix "/a/" is limited to 3 keys (it holds 3, the write adds 1)`)
+	requireQuotaRefused(t, put("/a/2", strings.Repeat("z", 30)), `prefix "/a/" is limited to 40 bytes (it holds 15, the write adds 29)`)
+	require.NoError(t, put("/b/10", "v"))
+}
+
+// On a three-member cluster a prefix's limit holds whichever member the
+// writes go through: each member checks against its applied state after a
+// linearizable barrier.
+func TestQuotaPluginCluster(t *testing.T) {
+	q := buildQuotaPlugin(t)
+	cfgFile := filepath.Join(t.TempDir(), "metastore.yaml")
+	writeConfig(t, cfgFile, q.config(twoTenants))
+	ms := hosttest.StartCluster(t, 3, hosttest.WithArgs("--config-file", cfgFile))
+	for i, m := range ms {
+		_, err := m.Etcdctl(t, "put", fmt.Sprintf("/a/%d", i), "x")
+		require.NoError(t, err, "via %s", m.Name())
+	}
+	for _, m := range ms {
+		_, err := m.Etcdctl(t, "put", "/a/9", "x")
+		requireQuotaRefused(t, err, `prefix "/a/" is limited to 3 keys (it holds 3, the write adds 1)`)
+		_, err = m.Etcdctl(t, "put", "/b/"+m.Name(), "x")
+		require.NoError(t, err)
+	}
+	_, err := ms[2].Etcdctl(t, "del", "/a/0")
+	require.NoError(t, err)
+	_, err = ms[0].Etcdctl(t, "put", "/a/9", "x")
+	require.NoError(t, err, "the delete through another member freed room")
+}
+
+// A dead plugin: writes go on under the built-in check alone, the plugin
+// is started again (a new process), and its limits hold again. The plugin
+// metrics count its calls and the restart.
+func TestQuotaPluginFallbackAndRestart(t *testing.T) {
+	q := buildQuotaPlugin(t)
+	cfgFile := filepath.Join(t.TempDir(), "metastore.yaml")
+	writeConfig(t, cfgFile, q.config(twoTenants))
+	m := hosttest.StartMember(t, hosttest.WithArgs("--config-file", cfgFile))
+	for _, k := range []string{"/a/1", "/a/2", "/a/3"} {
+		_, err := m.Etcdctl(t, "put", k, "x")
+		require.NoError(t, err)
+	}
+	_, err := m.Etcdctl(t, "put", "/a/4", "x")
+	requireQuotaRefused(t, err, `prefix "/a/" is limited to 3 keys`)
+
+	first := childPid(t, m.Pid(), q.bin)
+	require.NoError(t, syscall.Kill(first, syscall.SIGKILL))
+	_, err = m.Etcdctl(t, "put", "/a/4", "x")
+	require.NoError(t, err, "the built-in check alone decides while the plugin is down")
+	waitOutput(t, m, "the quota policy plugin is down", 1)
+
+	// Started again after its backoff, it decides again.
+	waitOutput(t, m, "the quota policy plugin answers again", 1)
+	second := childPid(t, m.Pid(), q.bin)
+	require.NotEqual(t, first, second)
+	_, err = m.Etcdctl(t, "put", "/a/5", "x")
+	requireQuotaRefused(t, err, `prefix "/a/" is limited to 3 keys (it holds 4, the write adds 1)`)
+
+	families := scrape(t, m.Endpoint())
+	labels := []string{"kind=quota", "name=prefix-quota"}
+	require.Equal(t, 1.0, value(t, families, "metastore_plugin_restarts_total", labels...))
+	require.GreaterOrEqual(t, value(t, families, "metastore_plugin_calls_total", append(labels, "method=Check")...), 3.0)
+	require.GreaterOrEqual(t, value(t, families, "metastore_plugin_calls_total", append(labels, "method=Configure")...), 2.0,
+		"configured at start and after the restart")
+	require.GreaterOrEqual(t, value(t, families, "metastore_plugin_call_duration_seconds", append(labels, "method=Check")...), 3.0)
+}
+
+// Changing the limits in the config file applies them to the running
+// member, as does SIGHUP; a broken config keeps the limits in force.
+func TestQuotaPluginReload(t *testing.T) {
+	q := buildQuotaPlugin(t)
+	cfgFile := filepath.Join(t.TempDir(), "metastore.yaml")
+	limit := func(keys int) string {
+		return q.config(fmt.Sprintf("        - prefix: /a/\n          max-keys: %d\n", keys))
+	}
+	writeConfig(t, cfgFile, limit(2))
+	m := hosttest.StartMember(t, hosttest.WithArgs("--config-file", cfgFile))
+	for _, k := range []string{"/a/1", "/a/2"} {
+		_, err := m.Etcdctl(t, "put", k, "x")
+		require.NoError(t, err)
+	}
+	_, err := m.Etcdctl(t, "put", "/a/3", "x")
+	requireQuotaRefused(t, err, `prefix "/a/" is limited to 2 keys`)
+
+	writeConfig(t, cfgFile, limit(3))
+	waitOutput(t, m, "config reloaded: the quota plugin took its new configuration", 1)
+	_, err = m.Etcdctl(t, "put", "/a/3", "x")
+	require.NoError(t, err)
+	_, err = m.Etcdctl(t, "put", "/a/4", "x")
+	requireQuotaRefused(t, err, `prefix "/a/" is limited to 3 keys`)
+
+	// A limit the plugin refuses keeps the one in force.
+	writeConfig(t, cfgFile, limit(-1))
+	waitOutput(t, m, "the quota plugin refused its new configuration", 1)
+	_, err = m.Etcdctl(t, "put", "/a/4", "x")
+	requireQuotaRefused(t, err, `prefix "/a/" is limited to 3 keys`)
+
+	// A new prefix, through SIGHUP after a rename (the watch follows it).
+	tmp := cfgFile + ".tmp"
+	writeConfig(t, tmp, q.config("        - prefix: /a/\n          max-keys: 5\n        - prefix: /b/\n          max-keys: 1\n"))
+	require.NoError(t, os.Rename(tmp, cfgFile))
+	require.NoError(t, syscall.Kill(m.Pid(), syscall.SIGHUP))
+	waitOutput(t, m, "config reloaded: the quota plugin took its new configuration", 2)
+	_, err = m.Etcdctl(t, "put", "/a/4", "x")
+	require.NoError(t, err)
+	_, err = m.Etcdctl(t, "put", "/b/1", "x")
+	require.NoError(t, err)
+	_, err = m.Etcdctl(t, "put", "/b/2", "x")
+	requireQuotaRefused(t, err, `prefix "/b/" is limited to 1 keys`)
+	require.NotContains(t, m.Output(), "config change refused", "a change of a quota plugin's config applies live")
+
+	// The refused configuration was a failed call.
+	families := scrape(t, m.Endpoint())
+	labels := []string{"kind=quota", "name=prefix-quota", "method=Configure"}
+	require.Equal(t, 1.0, value(t, families, "metastore_plugin_errors_total", labels...))
+	require.Equal(t, 4.0, value(t, families, "metastore_plugin_calls_total", labels...))
+}
+
+// configs/prefix-quota.yaml, with the test's binary and its checksum,
+// starts a member whose tenants have the limits it lists.
+func TestPrefixQuotaExampleConfig(t *testing.T) {
+	q := buildQuotaPlugin(t)
+	example, err := os.ReadFile(filepath.Join("..", "..", "configs", "prefix-quota.yaml"))
+	require.NoError(t, err)
+	body := strings.Replace(string(example), "path: bin/metastore-quota-prefix", "path: "+q.bin, 1)
+	body = strings.Replace(body, "sha256: "+strings.Repeat("0", 64), "sha256: "+q.sum, 1)
+	require.NotEqual(t, string(example), body)
+	cfgFile := filepath.Join(t.TempDir(), "prefix-quota.yaml")
+	writeConfig(t, cfgFile, body)
+	m := hosttest.StartMember(t, hosttest.WithArgs("--config-file", cfgFile))
+
+	// /tenant-b/ holds at most 100 keys: one txn of 100 puts fits, one more
+	// put does not.
+	var txn strings.Builder
+	txn.WriteString("\n") // no compares: the success branch runs
+	for i := range 100 {
+		fmt.Fprintf(&txn, "put /tenant-b/%03d v\n", i)
+	}
+	txn.WriteString("\n\n")
+	_, err = m.EtcdctlStdin(t, txn.String(), "txn")
+	require.NoError(t, err)
+	_, err = m.Etcdctl(t, "put", "/tenant-b/100", "v")
+	requireQuotaRefused(t, err, `prefix "/tenant-b/" is limited to 100 keys`)
+	_, err = m.Etcdctl(t, "put", "/tenant-a/1", "v")
+	require.NoError(t, err)
+}
+
+// childPid returns the pid of the child process of parent running exe.
+func childPid(t *testing.T, parent int, exe string) int {
+	t.Helper()
+	var found int
+	require.Eventually(t, func() bool {
+		entries, err := os.ReadDir("/proc")
+		require.NoError(t, err)
+		for _, e := range entries {
+			pid, err := strconv.Atoi(e.Name())
+			if err != nil {
+				continue
+			}
+			stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+			if err != nil {
+				continue
+			}
+			// pid (comm) state ppid ...: comm may hold spaces.
+			fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+			if len(fields) < 2 || fields[1] != strconv.Itoa(parent) {
+				continue
+			}
+			if path, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && path == exe {
+				found = pid
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, 50*time.Millisecond, "no child %s of %d", exe, parent)
+	return found
+}

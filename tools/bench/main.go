@@ -82,7 +82,7 @@ func parseFlags() (options, error) {
 	var (
 		o        options
 		modeName = flag.String("mode", envOr("BENCH", "short"), "smoke, short or full (default $BENCH or short)")
-		wlist    = flag.String("workloads", "all", "comma-separated workloads: "+workloadNames(workloads()))
+		wlist    = flag.String("workloads", "all", "comma-separated workloads: "+workloadNames(workloads())+"; or auth: "+workloadNames(authWorkloads()))
 		slist    = flag.String("servers", "etcd,metastore", "comma-separated servers to run: etcd, metastore")
 		etcdBin  = flag.String("etcd", envOr("ETCD_BIN", "bin/etcd"), "reference etcd binary")
 		msBin    = flag.String("metastore", envOr("METASTORE_BIN", "bin/metastore"), "metastore binary")
@@ -91,7 +91,7 @@ func parseFlags() (options, error) {
 		timeout  = flag.Duration("timeout", 0, "bound on the whole benchmark (0: the mode's default)")
 	)
 	flag.IntVar(&o.members, "members", envInt("BENCH_MEMBERS", 1), "members per server: 1, or a cluster of n on loopback (default $BENCH_MEMBERS or 1)")
-	flag.StringVar(&o.engine, "engine", envOr("BENCH_ENGINE", "bbolt"), "MetaStore's storage engine: bbolt, or rocksdb (the plugin, see -rocksdb-plugin) (default $BENCH_ENGINE or bbolt)")
+	flag.StringVar(&o.engine, "engine", envOr("BENCH_ENGINE", "bbolt"), "MetaStore's storage engine: bbolt, memory, or rocksdb (the plugin, see -rocksdb-plugin) (default $BENCH_ENGINE or bbolt)")
 	flag.StringVar(&o.rocksdbPlugin, "rocksdb-plugin", "", "RocksDB plugin binary for -engine rocksdb (default metastore-storage-rocksdb next to the metastore binary)")
 	flag.StringVar(&o.outDir, "out", "bench-results", "directory for the JSON results and PNG chart")
 	flag.StringVar(&o.tmpParent, "tmp", "", "parent of the temporary data directories (default the system temp dir)")
@@ -121,9 +121,9 @@ func parseFlags() (options, error) {
 		return o, fmt.Errorf("-members %d: want at least 1", o.members)
 	}
 	switch o.engine {
-	case "bbolt", "rocksdb":
+	case "bbolt", "memory", "rocksdb":
 	default:
-		return o, fmt.Errorf("unknown engine %q (bbolt, rocksdb)", o.engine)
+		return o, fmt.Errorf("unknown engine %q (bbolt, memory, rocksdb)", o.engine)
 	}
 	if o.rocksdbPlugin == "" {
 		o.rocksdbPlugin = filepath.Join(filepath.Dir(*msBin), "metastore-storage-rocksdb")
@@ -252,7 +252,11 @@ func runOne(ctx context.Context, o options, tmp string, spec serverSpec, w workl
 		}
 		return r
 	}
-	srv, err := startCluster(ctx, spec, o.settings, tmp, o.members)
+	authArgs, err := authServerArgs(w, tmp)
+	if err != nil {
+		return fail(err)
+	}
+	srv, err := startCluster(ctx, spec, o.settings, tmp, o.members, authArgs...)
 	defer func() {
 		if srv != nil && !o.keep {
 			os.RemoveAll(srv.dir)
@@ -264,9 +268,16 @@ func runOne(ctx context.Context, o options, tmp string, spec serverSpec, w workl
 	defer srv.stop()
 	// Connections are spread over the members round robin.
 	eps := srv.endpoints()
+	dial := newClient
+	if w.Auth != "" {
+		if err := enableAuth(ctx, eps[0]); err != nil {
+			return fail(err)
+		}
+		dial = newAuthClient
+	}
 	env := &runEnv{clients: w.Clients, value: benchValue()}
 	for i := range w.Conns {
-		cli, err := newClient(eps[i%len(eps)])
+		cli, err := dial(eps[i%len(eps)])
 		if err != nil {
 			return fail(err)
 		}

@@ -113,9 +113,9 @@ func (c *cluster) diskUsage() (int64, error) {
 // startCluster starts n members of spec with fresh data directories under
 // parent. One member runs as etcd's single-member default ("default", no
 // token); n > 1 bootstraps a new cluster with --initial-cluster-state new and
-// a token of its own. It waits until every member printed readyLine and
-// answered a linearizable read.
-func startCluster(ctx context.Context, spec serverSpec, set serverSettings, parent string, n int) (*cluster, error) {
+// a token of its own. more are flags every member gets. It waits until
+// every member printed readyLine and answered a linearizable read.
+func startCluster(ctx context.Context, spec serverSpec, set serverSettings, parent string, n int, more ...string) (*cluster, error) {
 	dir, err := os.MkdirTemp(parent, spec.Name+"-")
 	if err != nil {
 		return nil, err
@@ -158,6 +158,10 @@ func startCluster(ctx context.Context, spec serverSpec, set serverSettings, pare
 	if spec.Config != "" {
 		extra = append(extra, "--config-file", spec.Config)
 	}
+	if spec.Engine == "memory" {
+		extra = append(extra, "--storage-engine", "memory")
+	}
+	extra = append(extra, more...)
 	for _, m := range c.members {
 		if err := m.start(set, strings.Join(initial, ","), extra); err != nil {
 			c.stop()

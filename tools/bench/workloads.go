@@ -24,6 +24,9 @@ type workload struct {
 	Deadline time.Duration `json:"deadline_ns"`
 	// Unit names what Ops and the throughput count.
 	Unit string `json:"unit"`
+	// Auth, when set, runs the workload with auth on and this kind of
+	// token (auth.go).
+	Auth string `json:"auth,omitempty"`
 	run  func(ctx context.Context, env *runEnv) (latencies, error)
 }
 
@@ -52,12 +55,17 @@ func workloads() []workload {
 }
 
 // selectWorkloads returns the workloads named in the comma-separated list
-// (all for "" or "all").
+// (all but the auth ones for "" or "all"; the auth ones for "auth").
 func selectWorkloads(list string) ([]workload, error) {
 	all := workloads()
-	if list == "" || list == "all" {
+	switch list {
+	case "", "all":
 		return all, nil
+	case "auth":
+		return authWorkloads(), nil
 	}
+	all = append(all, authWorkloads()...)
+	all = append(all, pauseWorkloads()...)
 	var out []workload
 	for _, name := range strings.Split(list, ",") {
 		found := false

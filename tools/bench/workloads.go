@@ -65,7 +65,6 @@ func selectWorkloads(list string) ([]workload, error) {
 		return authWorkloads(), nil
 	}
 	all = append(all, authWorkloads()...)
-	all = append(all, pauseWorkloads()...)
 	var out []workload
 	for _, name := range strings.Split(list, ",") {
 		found := false

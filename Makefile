@@ -12,6 +12,7 @@
 #   make bench      MetaStore against etcd, same load, ratios (BENCH=short|full)
 #   make bench-smoke  the bench pipeline with tiny totals (part of make test)
 #   make bench-plugins  in-process bbolt vs bbolt and RocksDB plugins, ratios
+#   make bench-pause  put latency during defrag and compaction, against etcd (BENCH_ENGINE=bbolt|memory|rocksdb)
 #   make compat     etcd's own e2e suite against bin/metastore (docs/compat.md)
 #   make compat-ratchet  only the tests in tools/compat/passing.txt; fails if one regresses
 #   make deps       Debian packages the tests need (APT_PKGS), when missing
@@ -152,6 +153,13 @@ $(BIN)/metastore-bench: $(TOOLS_MOD) $(wildcard tools/bench/*.go)
 
 bench: build etcd $(BIN)/metastore-bench
 	$(BIN)/metastore-bench -mode $(BENCH) -members $(BENCH_MEMBERS) -engine $(BENCH_ENGINE) -out bench-results $(BENCH_FLAGS)
+
+# The longest pause clients see while a member defragments or compacts:
+# put latency during the operation next to before it, on each server.
+.PHONY: bench-pause
+bench-pause: build etcd $(BIN)/metastore-bench
+	$(BIN)/metastore-bench -mode $(BENCH) -members $(BENCH_MEMBERS) -engine $(BENCH_ENGINE) \
+		-workloads defrag-pause,compact-pause -out bench-results $(BENCH_FLAGS)
 
 # The cost of a storage engine out of process: the same put and cold-read
 # load on bbolt in process, bbolt as a plugin and the RocksDB plugin

@@ -91,7 +91,7 @@ func parseFlags() (options, error) {
 		timeout  = flag.Duration("timeout", 0, "bound on the whole benchmark (0: the mode's default)")
 	)
 	flag.IntVar(&o.members, "members", envInt("BENCH_MEMBERS", 1), "members per server: 1, or a cluster of n on loopback (default $BENCH_MEMBERS or 1)")
-	flag.StringVar(&o.engine, "engine", envOr("BENCH_ENGINE", "bbolt"), "MetaStore's storage engine: bbolt, or rocksdb (the plugin, see -rocksdb-plugin) (default $BENCH_ENGINE or bbolt)")
+	flag.StringVar(&o.engine, "engine", envOr("BENCH_ENGINE", "bbolt"), "MetaStore's storage engine: bbolt, memory, or rocksdb (the plugin, see -rocksdb-plugin) (default $BENCH_ENGINE or bbolt)")
 	flag.StringVar(&o.rocksdbPlugin, "rocksdb-plugin", "", "RocksDB plugin binary for -engine rocksdb (default metastore-storage-rocksdb next to the metastore binary)")
 	flag.StringVar(&o.outDir, "out", "bench-results", "directory for the JSON results and PNG chart")
 	flag.StringVar(&o.tmpParent, "tmp", "", "parent of the temporary data directories (default the system temp dir)")
@@ -121,9 +121,9 @@ func parseFlags() (options, error) {
 		return o, fmt.Errorf("-members %d: want at least 1", o.members)
 	}
 	switch o.engine {
-	case "bbolt", "rocksdb":
+	case "bbolt", "memory", "rocksdb":
 	default:
-		return o, fmt.Errorf("unknown engine %q (bbolt, rocksdb)", o.engine)
+		return o, fmt.Errorf("unknown engine %q (bbolt, memory, rocksdb)", o.engine)
 	}
 	if o.rocksdbPlugin == "" {
 		o.rocksdbPlugin = filepath.Join(filepath.Dir(*msBin), "metastore-storage-rocksdb")

@@ -155,6 +155,28 @@ func (r *report) printTable(out io.Writer) {
 		}
 	}
 	fmt.Fprintln(out, "watch-fanout counts events delivered; its latency is put-to-delivery. lease-keepalive counts keepalive round trips.")
+	r.printPauses(out)
+}
+
+// printPauses prints, for the pause workloads, the put latencies during
+// the operation next to those before it.
+func (r *report) printPauses(out io.Writer) {
+	header := false
+	for _, w := range r.Workloads {
+		for _, srv := range r.Servers {
+			s, ok := r.summary(w.Name, srv.Name)
+			if !ok || s.Status != statusOK || s.Extra == nil {
+				continue
+			}
+			if !header {
+				fmt.Fprintf(out, "\n%-16s %-9s %9s %14s %14s %14s %14s\n", "pause workload", "server", "op ms",
+					"during p99 ms", "during max ms", "before p99 ms", "before max ms")
+				header = true
+			}
+			fmt.Fprintf(out, "%-16s %-9s %9.0f %14.1f %14.1f %14.1f %14.1f\n", w.Name, s.Server, s.Extra["op_ms"],
+				s.P99Ms, s.Extra["during_max_ms"], s.Extra["before_p99_ms"], s.Extra["before_max_ms"])
+		}
+	}
 }
 
 // metastoreEngine names MetaStore's storage engine when it is not the
@@ -243,7 +265,12 @@ func (r *report) check() error {
 func (r runResult) line() string {
 	switch r.Status {
 	case statusOK:
-		return fmt.Sprintf("%6d ops %8.0f ops/s  p99 %8.3f ms  errors %d", r.Ops, r.OpsPerSec, r.P99Ms, r.Errors)
+		line := fmt.Sprintf("%6d ops %8.0f ops/s  p99 %8.3f ms  errors %d", r.Ops, r.OpsPerSec, r.P99Ms, r.Errors)
+		if r.Extra != nil {
+			line += fmt.Sprintf("  op %.0f ms  max during %.1f ms  before: p99 %.1f ms max %.1f ms",
+				r.Extra["op_ms"], r.Extra["during_max_ms"], r.Extra["before_p99_ms"], r.Extra["before_max_ms"])
+		}
+		return line
 	case statusUnsupported:
 		return "unsupported"
 	}

@@ -158,6 +158,9 @@ func startCluster(ctx context.Context, spec serverSpec, set serverSettings, pare
 	if spec.Config != "" {
 		extra = append(extra, "--config-file", spec.Config)
 	}
+	if spec.Engine == "memory" {
+		extra = append(extra, "--storage-engine", "memory")
+	}
 	extra = append(extra, more...)
 	for _, m := range c.members {
 		if err := m.start(set, strings.Join(initial, ","), extra); err != nil {

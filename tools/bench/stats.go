@@ -11,6 +11,9 @@ type latencies struct {
 	samples []time.Duration
 	errors  int
 	elapsed time.Duration
+	// extra holds workload-specific figures, such as a pause run's
+	// baseline.
+	extra map[string]float64
 }
 
 // runResult is one workload run against one server in one round.
@@ -29,6 +32,9 @@ type runResult struct {
 	P99Ms      float64 `json:"p99_ms"`
 	PeakRSS    int64   `json:"peak_rss_bytes"`
 	DiskBytes  int64   `json:"data_dir_bytes"`
+	// Extra holds workload-specific figures (pause runs: op_ms,
+	// during_max_ms, before_p99_ms, before_max_ms).
+	Extra map[string]float64 `json:"extra,omitempty"`
 }
 
 const (
@@ -40,6 +46,7 @@ const (
 // fill computes throughput and latency figures from l.
 func (r *runResult) fill(l latencies) {
 	r.Ops, r.Errors, r.ElapsedSec = len(l.samples), l.errors, l.elapsed.Seconds()
+	r.Extra = l.extra
 	if len(l.samples) == 0 || l.elapsed <= 0 {
 		return
 	}
@@ -92,6 +99,8 @@ type summary struct {
 	P99Ms     float64 `json:"p99_ms"`
 	PeakRSS   int64   `json:"peak_rss_bytes"`
 	DiskBytes int64   `json:"data_dir_bytes"`
+	// Extra holds the medians of the runs' extra figures.
+	Extra map[string]float64 `json:"extra,omitempty"`
 }
 
 // summarize takes the medians of the successful runs. A workload that any
@@ -99,6 +108,7 @@ type summary struct {
 func summarize(workload, server string, runs []runResult) summary {
 	s := summary{Workload: workload, Server: server, Status: statusOK}
 	var thr, avg, p50, p99, rss, disk []float64
+	extra := map[string][]float64{}
 	for _, r := range runs {
 		s.Errors += r.Errors
 		switch r.Status {
@@ -112,6 +122,9 @@ func summarize(workload, server string, runs []runResult) summary {
 			thr, avg = append(thr, r.OpsPerSec), append(avg, r.AvgMs)
 			p50, p99 = append(p50, r.P50Ms), append(p99, r.P99Ms)
 			rss, disk = append(rss, float64(r.PeakRSS)), append(disk, float64(r.DiskBytes))
+			for k, v := range r.Extra {
+				extra[k] = append(extra[k], v)
+			}
 		}
 	}
 	s.Rounds = len(thr)
@@ -120,5 +133,11 @@ func summarize(workload, server string, runs []runResult) summary {
 	}
 	s.OpsPerSec, s.AvgMs, s.P50Ms, s.P99Ms = median(thr), median(avg), median(p50), median(p99)
 	s.PeakRSS, s.DiskBytes = int64(median(rss)), int64(median(disk))
+	for k, vs := range extra {
+		if s.Extra == nil {
+			s.Extra = map[string]float64{}
+		}
+		s.Extra[k] = median(vs)
+	}
 	return s
 }

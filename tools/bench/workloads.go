@@ -65,6 +65,7 @@ func selectWorkloads(list string) ([]workload, error) {
 		return authWorkloads(), nil
 	}
 	all = append(all, authWorkloads()...)
+	all = append(all, pauseWorkloads()...)
 	var out []workload
 	for _, name := range strings.Split(list, ",") {
 		found := false

@@ -147,8 +147,11 @@ func requestTLS(r *http.Request) *tls.ConnectionState {
 }
 
 // loopbackTarget turns a listener's address into one to dial: a wildcard
-// host becomes the loopback address.
+// host becomes the loopback address; a unix socket is dialled at its path.
 func loopbackTarget(addr net.Addr) string {
+	if addr.Network() == "unix" {
+		return "unix:" + addr.String()
+	}
 	host, port, err := net.SplitHostPort(addr.String())
 	if err != nil {
 		return addr.String()

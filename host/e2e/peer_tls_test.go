@@ -1,7 +1,11 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -276,6 +280,24 @@ func TestUnixSocketClientURLs(t *testing.T) {
 	resp, err := c.Get(t.Context(), "k")
 	require.NoError(t, err)
 	require.Equal(t, "v", string(resp.Kvs[0].Value))
+
+	// HTTP shares the socket: the health endpoint and the JSON gateway.
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", plain)
+		},
+	}}
+	hr, err := hc.Get("http://localhost/health")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(hr.Body)
+	hr.Body.Close()
+	require.Equal(t, http.StatusOK, hr.StatusCode, string(body))
+	hr, err = hc.Post("http://localhost/v3/kv/range", "application/json", strings.NewReader(`{"key":"aw=="}`))
+	require.NoError(t, err)
+	body, _ = io.ReadAll(hr.Body)
+	hr.Body.Close()
+	require.Equal(t, http.StatusOK, hr.StatusCode, string(body))
+	require.Contains(t, string(body), `"value":"dg=="`)
 
 	require.NoError(t, m.Stop())
 	for _, sock := range []string{plain, secure} {

@@ -57,6 +57,8 @@ func TestLoadPrecedence(t *testing.T) {
 		{name: "https without a certificate", args: []string{"--listen-client-urls=https://127.0.0.1:2379"}, wantErr: "--listen-client-urls: https and unixs URLs need --cert-file and --key-file, or --auto-tls"},
 		{name: "unixs without a certificate", args: []string{"--listen-client-urls=unixs://localhost:2379"}, wantErr: "--listen-client-urls: https and unixs URLs need --cert-file and --key-file"},
 		{name: "https peers without a certificate", args: []string{"--listen-peer-urls=https://127.0.0.1:2380"}, wantErr: "--listen-peer-urls: https URLs need --peer-cert-file and --peer-key-file, or --peer-auto-tls"},
+		{name: "advertised https URLs of a TLS proxy", args: []string{"--advertise-client-urls=https://proxy:2379", "--initial-advertise-peer-urls=https://proxy:2380"},
+			check: func(t *testing.T, c Config) { require.Equal(t, "https://proxy:2379", c.AdvertiseClientURLs) }},
 		{name: "peer key without a certificate", args: []string{"--peer-key-file=k.pem"}, wantErr: "--peer-cert-file and --peer-key-file go together"},
 		{name: "client cert auth without a CA", args: []string{"--client-cert-auth"}, wantErr: "--client-cert-auth needs --trusted-ca-file"},
 		{name: "peer client cert auth without a CA", args: []string{"--peer-client-cert-auth"}, wantErr: "--peer-client-cert-auth needs --peer-trusted-ca-file"},

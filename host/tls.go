@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"io/fs"
 	"net"
 	"net/url"
@@ -48,8 +47,8 @@ func authServerOptions(api *etcdapi.Server) []grpc.ServerOption {
 }
 
 // finishTLS checks the TLS settings, as etcd does: https and unixs client
-// URLs need --cert-file and --key-file or --auto-tls, https peer URLs
-// need --peer-cert-file and --peer-key-file or --peer-auto-tls, and
+// URLs to listen on need --cert-file and --key-file or --auto-tls, https
+// peer URLs --peer-cert-file and --peer-key-file or --peer-auto-tls; and
 // client certificate auth needs the CA that verifies the certificates.
 // Metrics URLs are plain http.
 func (c *Config) finishTLS() error {
@@ -57,21 +56,13 @@ func (c *Config) finishTLS() error {
 	if c.SelfSignedCertValidity <= 0 {
 		errs = append(errs, errors.New("--self-signed-cert-validity must be at least 1 (year)"))
 	}
-	for _, f := range []struct{ flag, urls string }{
-		{"listen-client-urls", c.ListenClientURLs},
-		{"advertise-client-urls", c.AdvertiseClientURLs},
-	} {
-		if hasTLSURL(f.urls) && c.clientTLSFiles().empty() && !c.AutoTLS {
-			errs = append(errs, fmt.Errorf("--%s: https and unixs URLs need --cert-file and --key-file, or --auto-tls", f.flag))
-		}
+	// As etcd, only the URLs served need certificates: an advertised
+	// https URL may be a TLS proxy's.
+	if hasTLSURL(c.ListenClientURLs) && c.clientTLSFiles().empty() && !c.AutoTLS {
+		errs = append(errs, errors.New("--listen-client-urls: https and unixs URLs need --cert-file and --key-file, or --auto-tls"))
 	}
-	for _, f := range []struct{ flag, urls string }{
-		{"listen-peer-urls", c.ListenPeerURLs},
-		{"initial-advertise-peer-urls", c.InitialAdvertisePeerURLs},
-	} {
-		if hasTLSURL(f.urls) && c.peerTLSFiles().empty() && !c.PeerAutoTLS {
-			errs = append(errs, fmt.Errorf("--%s: https URLs need --peer-cert-file and --peer-key-file, or --peer-auto-tls", f.flag))
-		}
+	if hasTLSURL(c.ListenPeerURLs) && c.peerTLSFiles().empty() && !c.PeerAutoTLS {
+		errs = append(errs, errors.New("--listen-peer-urls: https URLs need --peer-cert-file and --peer-key-file, or --peer-auto-tls"))
 	}
 	if hasTLSURL(c.ListenMetricsURLs) {
 		errs = append(errs, errors.New("--listen-metrics-urls: https is not supported yet (use http)"))

@@ -1,0 +1,153 @@
+package etcdapi
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/metastore/metastore/mvcc"
+	"github.com/metastore/metastore/pluginapi/storage"
+	"github.com/metastore/metastore/plugins/storage/memory"
+)
+
+// corruptAlarms lists the members with CORRUPT raised.
+func corruptAlarms(s *Server) []uint64 {
+	var out []uint64
+	for _, a := range s.Alarms() {
+		if a.Alarm == pb.AlarmType_CORRUPT {
+			out = append(out, a.MemberID)
+		}
+	}
+	return out
+}
+
+func TestCorruptAlarmRefusesWritesNotReads(t *testing.T) {
+	s := newTestServer(t)
+	ctx := context.Background()
+	_, err := s.KV().Put(ctx, &pb.PutRequest{Key: []byte("k"), Value: []byte("v")})
+	require.NoError(t, err)
+	require.NoError(t, s.RaiseCorrupt(ctx, 5))
+	require.Equal(t, []uint64{5}, corruptAlarms(s))
+
+	_, err = s.KV().Put(ctx, &pb.PutRequest{Key: []byte("k"), Value: []byte("w")})
+	require.Equal(t, rpctypes.ErrGRPCCorrupt, err)
+	_, err = s.KV().DeleteRange(ctx, &pb.DeleteRangeRequest{Key: []byte("k")})
+	require.Equal(t, rpctypes.ErrGRPCCorrupt, err)
+	_, err = s.KV().Txn(ctx, &pb.TxnRequest{Success: []*pb.RequestOp{{Request: &pb.RequestOp_RequestPut{
+		RequestPut: &pb.PutRequest{Key: []byte("t"), Value: []byte("v")}}}}})
+	require.Equal(t, rpctypes.ErrGRPCCorrupt, err)
+	_, err = s.KV().Compact(ctx, &pb.CompactionRequest{Revision: 2})
+	require.Equal(t, rpctypes.ErrGRPCCorrupt, err)
+
+	resp, err := s.KV().Range(ctx, &pb.RangeRequest{Key: []byte("k")})
+	require.NoError(t, err)
+	require.Equal(t, "v", string(resp.Kvs[0].Value))
+	require.Equal(t, int64(2), resp.Header.Revision, "refused writes leave the revision alone")
+
+	// Disarming lets writes through again.
+	_, err = s.Maintenance().Alarm(ctx, &pb.AlarmRequest{Action: pb.AlarmRequest_DEACTIVATE, MemberID: 5, Alarm: pb.AlarmType_CORRUPT})
+	require.NoError(t, err)
+	_, err = s.KV().Put(ctx, &pb.PutRequest{Key: []byte("k"), Value: []byte("w")})
+	require.NoError(t, err)
+}
+
+// corruptReadsEngine is an engine whose reads fail with ErrCorrupt once
+// broken.
+type corruptReadsEngine struct {
+	storage.Engine
+	broken atomic.Bool
+}
+
+func (e *corruptReadsEngine) GetMany(ctx context.Context, req storage.GetManyRequest) (storage.GetManyResponse, error) {
+	if e.broken.Load() {
+		return storage.GetManyResponse{}, fmt.Errorf("%w: checksum mismatch", storage.ErrCorrupt)
+	}
+	return e.Engine.GetMany(ctx, req)
+}
+
+func (e *corruptReadsEngine) Scan(ctx context.Context, req storage.ScanRequest, fn func(storage.KeyValue) bool) error {
+	if e.broken.Load() {
+		return fmt.Errorf("%w: checksum mismatch", storage.ErrCorrupt)
+	}
+	return e.Engine.Scan(ctx, req, fn)
+}
+
+func TestEngineCorruptionRaisesCorruptForThisMember(t *testing.T) {
+	lg := zaptest.NewLogger(t)
+	eng := &corruptReadsEngine{Engine: memory.New()}
+	_, err := eng.Open(context.Background(), storage.OpenRequest{Dir: t.TempDir()})
+	require.NoError(t, err)
+	// No value cache: values are read from the engine.
+	store, err := mvcc.New(lg, eng, 0, mvcc.Config{FlushInterval: time.Hour, CacheEntries: -1})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = store.Close() })
+	s := New(lg, Config{MaxTxnOps: 8, MaxRequestBytes: 1 << 20, RequestTimeout: time.Second, Version: "3.7.3"},
+		store, func() (int64, int64) { return 0, 0 })
+	s.SetRaft(&localRaft{s: s})
+	ctx := context.Background()
+	_, err = s.KV().Put(ctx, &pb.PutRequest{Key: []byte("k"), Value: []byte("v")})
+	require.NoError(t, err)
+	require.NoError(t, store.Flush(ctx))
+	eng.broken.Store(true)
+	_, err = s.KV().Range(ctx, &pb.RangeRequest{Key: []byte("k")})
+	require.Error(t, err)
+	require.Eventually(t, func() bool { return len(corruptAlarms(s)) == 1 }, 5*time.Second, 10*time.Millisecond)
+	require.Equal(t, []uint64{1}, corruptAlarms(s))
+}
+
+func TestPeriodicCheckRaisesCorruptForTheFollowerThatDiffers(t *testing.T) {
+	s := newTestServer(t)
+	ctx := context.Background()
+	_, err := s.KV().Put(ctx, &pb.PutRequest{Key: []byte("k"), Value: []byte("v")})
+	require.NoError(t, err)
+	h, cr, rev, err := s.store.HashKV(0)
+	require.NoError(t, err)
+	peers := func(_ context.Context, at int64) []PeerHash {
+		require.Equal(t, rev, at)
+		return []PeerHash{
+			{MemberID: 2, Resp: &pb.HashKVResponse{Header: &pb.ResponseHeader{Revision: rev}, Hash: h, CompactRevision: cr}},
+			{MemberID: 3, Resp: &pb.HashKVResponse{Header: &pb.ResponseHeader{Revision: rev}, Hash: h + 1, CompactRevision: cr}},
+			{MemberID: 4, Err: mvcc.ErrFutureRev},
+		}
+	}
+	chk := s.NewCorruptionChecker(peers)
+	require.NoError(t, chk.PeriodicCheck(ctx, 1))
+	require.Equal(t, []uint64{3}, corruptAlarms(s))
+
+	err = chk.InitialCheck(ctx, 1)
+	require.EqualError(t, err, "1 found data inconsistency with peers")
+}
+
+func TestCompactHashCheckNamesTheMinority(t *testing.T) {
+	s := newTestServer(t)
+	ctx := context.Background()
+	for i := range 5 {
+		_, err := s.KV().Put(ctx, &pb.PutRequest{Key: []byte("k"), Value: []byte{byte(i)}})
+		require.NoError(t, err)
+	}
+	_, err := s.KV().Compact(ctx, &pb.CompactionRequest{Revision: 4, Physical: true})
+	require.NoError(t, err)
+	hashes := s.store.CompactionHashes()
+	require.Len(t, hashes, 1)
+	h := hashes[0]
+	answer := func(id uint64, hash uint32) PeerHash {
+		return PeerHash{MemberID: id, Resp: &pb.HashKVResponse{Hash: hash, CompactRevision: h.CompactRevision, HashRevision: h.Revision}}
+	}
+	// All agree: nothing raised.
+	s.NewCorruptionChecker(func(context.Context, int64) []PeerHash {
+		return []PeerHash{answer(2, h.Hash), answer(3, h.Hash)}
+	}).CompactHashCheck(ctx, 1)
+	require.Empty(t, corruptAlarms(s))
+	// Member 3 differs from the quorum.
+	s.NewCorruptionChecker(func(context.Context, int64) []PeerHash {
+		return []PeerHash{answer(2, h.Hash), answer(3, h.Hash+1)}
+	}).CompactHashCheck(ctx, 1)
+	require.Equal(t, []uint64{3}, corruptAlarms(s))
+}

@@ -147,7 +147,7 @@ func injectFaults(t *testing.T, faults *hosttest.Faults, ms []*hosttest.Member, 
 	if round%2 == 1 {
 		victim = lead
 	}
-	refusedBefore := faults.Refused()
+	inBefore, outBefore := faults.Refused()
 	faults.Isolate(victim)
 	injected["partition"]++
 	rest := followersOf(victim, ms)
@@ -159,7 +159,12 @@ func injectFaults(t *testing.T, faults *hosttest.Faults, ms []*hosttest.Member, 
 		st, err := victim.Client(t).Status(ctxFor(t, time.Second), victim.Endpoint())
 		return err == nil && st.Leader == 0
 	}, 20*time.Second, 50*time.Millisecond, "%s, partitioned, has no leader", victim.Name())
-	require.Greater(t, faults.Refused(), refusedBefore, "the proxies refused peer connections")
+	// Both directions were cut: the others' connections to it, and its
+	// own (pre-votes, or a leader's heartbeats) to them.
+	require.Eventually(t, func() bool {
+		in, out := faults.Refused()
+		return in > inBefore && out > outBefore
+	}, 10*time.Second, 50*time.Millisecond, "the proxies refused connections to and from %s", victim.Name())
 	settle()
 	faults.Heal()
 	injected["heal"]++

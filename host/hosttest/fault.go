@@ -61,16 +61,17 @@ func (f *Faults) Heal() {
 	f.apply()
 }
 
-// Refused is how many peer connections the proxies have refused, a
-// witness that a partition was in force.
-func (f *Faults) Refused() int {
+// Refused is how many peer connections the proxies have refused: towards
+// isolated members (inbound) and opened by them (outbound), witnesses
+// that a partition was in force in both directions.
+func (f *Faults) Refused() (inbound, outbound int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	n := 0
 	for _, p := range f.proxies {
-		n += p.refused()
+		in, out := p.refused()
+		inbound, outbound = inbound+in, outbound+out
 	}
-	return n
+	return inbound, outbound
 }
 
 func (f *Faults) apply() {

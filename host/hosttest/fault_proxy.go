@@ -31,7 +31,9 @@ type peerProxy struct {
 	conns    map[net.Conn]func() // open connections, each with its closer
 	closed   bool
 	wg       sync.WaitGroup
-	refusals int
+	// Connections refused because the member is isolated (inbound) and
+	// because an isolated member opened them (outbound).
+	refusedIn, refusedOut int
 }
 
 // newPeerProxy listens on addr and forwards to target until the test ends.
@@ -78,17 +80,22 @@ func (p *peerProxy) admit(c net.Conn) bool {
 		}
 	}
 	p.mu.Unlock()
-	ok := !isolated
-	if ok && len(pids) > 0 {
-		pid, err := ownerPID(c.RemoteAddr(), c.LocalAddr(), pids)
-		ok = err == nil && pid == 0
-	}
-	if !ok {
+	if isolated {
 		p.mu.Lock()
-		p.refusals++
+		p.refusedIn++
 		p.mu.Unlock()
+		return false
 	}
-	return ok
+	if len(pids) == 0 {
+		return true
+	}
+	if pid, err := ownerPID(c.RemoteAddr(), c.LocalAddr(), pids); err == nil && pid == 0 {
+		return true
+	}
+	p.mu.Lock()
+	p.refusedOut++
+	p.mu.Unlock()
+	return false
 }
 
 // forward copies between c and a new connection to the member until
@@ -142,11 +149,12 @@ func (p *peerProxy) set(isolated bool, from map[*Member]bool) {
 	}
 }
 
-// refused is how many connections the proxy has refused so far.
-func (p *peerProxy) refused() int {
+// refused is how many connections the proxy has refused so far, because
+// its member was isolated and because an isolated member opened them.
+func (p *peerProxy) refused() (in, out int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.refusals
+	return p.refusedIn, p.refusedOut
 }
 
 func (p *peerProxy) close() {

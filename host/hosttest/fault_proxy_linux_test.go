@@ -69,10 +69,13 @@ func TestPeerProxyIsolatesAndHeals(t *testing.T) {
 	require.True(t, roundTrip(dialProxy(t, p)))
 
 	// Refusing ours: cut and refused, and counted.
-	before := p.refused()
+	in, out := p.refused()
+	require.Positive(t, in)
 	p.set(false, map[*Member]bool{thisProcess(): true})
 	require.False(t, roundTrip(dialProxy(t, p)))
-	require.Greater(t, p.refused(), before)
+	in2, out2 := p.refused()
+	require.Equal(t, in, in2)
+	require.Greater(t, out2, out)
 
 	p.set(false, map[*Member]bool{})
 	require.True(t, roundTrip(dialProxy(t, p)))

@@ -183,6 +183,9 @@ func (r *report) printPauses(out io.Writer) {
 // default.
 func (r *report) metastoreEngine() string {
 	for _, s := range r.Servers {
+		if s.Name == "metastore" && s.Engine == "memory" {
+			return " (storage engine: memory, built in)"
+		}
 		if s.Name == "metastore" && s.Engine != "" {
 			return " (storage engine: " + s.Engine + " plugin)"
 		}

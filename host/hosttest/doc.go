@@ -13,4 +13,10 @@
 // Every member listens on free loopback ports, keeps its data under
 // t.TempDir(), and is killed, with any process it started, when the test
 // ends. Its combined stdout and stderr are logged when the test fails.
+//
+// For fault tests, WithFaults puts a TCP proxy in front of each member's
+// peer listener; Faults.Isolate partitions a member from the others in
+// both directions and Faults.Heal ends it. Member.Kill, Restart and Rejoin
+// (removed, wiped and added back empty) complete the faults, and the
+// linearize subpackage records and checks the clients' history.
 package hosttest

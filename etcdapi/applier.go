@@ -92,7 +92,15 @@ func (a *applier) applyRequest(index uint64, r *pb.InternalRaftRequest) applyRes
 // DeleteRange travels as a one-op txn so that there is one write path.
 func (a *applier) applyTxn(index uint64, r *pb.TxnRequest, unwrap func(*pb.TxnResponse) proto.Message) applyResult {
 	tw := a.store.Write(index)
-	path := txnPath(context.Background(), tw, r)
+	path, err := txnPath(context.Background(), tw, r)
+	if err != nil {
+		// Nothing is written. The engine failed under the read; a plugin
+		// engine's failure stops the member, which applies this entry
+		// again from the WAL once the engine is back.
+		a.lg.Error("reading a txn's compares failed", zap.Uint64("index", index), zap.Error(err))
+		tw.End()
+		return applyResult{err: err}
+	}
 	if err := a.checkTxn(tw, r, path); err != nil {
 		tw.End()
 		return applyResult{err: err}

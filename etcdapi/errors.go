@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/metastore/metastore/mvcc"
+	"github.com/metastore/metastore/pluginapi/storage"
 )
 
 // Errors raised by the apply state machine and the request path. They are
@@ -40,7 +41,14 @@ var grpcErrors = []struct {
 	{ErrNoLeader, rpctypes.ErrGRPCNoLeader},
 	{ErrNoSpace, rpctypes.ErrGRPCNoSpace},
 	{ErrCorrupt, rpctypes.ErrGRPCCorrupt},
+	{storage.ErrUnavailable, errGRPCEngineUnavailable},
 }
+
+// errGRPCEngineUnavailable answers requests while the storage engine
+// cannot serve (its plugin process died): the member stops and reopens it.
+// etcd has no such error; Unavailable, like etcd's "server stopped", tells
+// clients to retry, on another member when they know one.
+var errGRPCEngineUnavailable = status.Error(codes.Unavailable, "etcdserver: storage engine unavailable")
 
 // toGRPCError turns err into the gRPC status etcd sends for it. Context
 // errors pass through so gRPC reports Canceled or DeadlineExceeded; errors

@@ -109,7 +109,10 @@ func (k *KVServer) readOnlyTxn(ctx context.Context, r *pb.TxnRequest) (resp *pb.
 	// Every read of the txn is pinned to one revision, so the txn sees one
 	// state even while writes are applied.
 	view := pinnedView{store: k.s.store, rev: k.s.store.Rev()}
-	path := txnPath(ctx, view, r)
+	path, err := txnPath(ctx, view, r)
+	if err != nil {
+		return nil, toGRPCError(err)
+	}
 	if _, err := k.s.applier.checkOps(view, view, branch(r, path[0]), path[1:]); err != nil {
 		return nil, toGRPCError(err)
 	}

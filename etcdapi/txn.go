@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"fmt"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -14,16 +15,26 @@ import (
 // txnPath records, depth first, which branch every (nested) txn of a request
 // takes: path[0] is the top level, then the nested txns of the taken branch
 // in order, each followed by its own nested ones. All compares are evaluated
-// against the state before the txn, as etcd does.
-func txnPath(ctx context.Context, rd rangeReader, r *pb.TxnRequest) []bool {
-	ok := compareAll(ctx, rd, r.Compare)
+// against the state before the txn, as etcd does. A compare whose keys
+// cannot be read (the storage engine failed) fails the whole txn with that
+// error: taking the failure branch instead would run ops the state does not
+// call for.
+func txnPath(ctx context.Context, rd rangeReader, r *pb.TxnRequest) ([]bool, error) {
+	ok, err := compareAll(ctx, rd, r.Compare)
+	if err != nil {
+		return nil, err
+	}
 	path := []bool{ok}
 	for _, op := range branch(r, ok) {
 		if t := op.GetRequestTxn(); t != nil {
-			path = append(path, txnPath(ctx, rd, t)...)
+			nested, err := txnPath(ctx, rd, t)
+			if err != nil {
+				return nil, err
+			}
+			path = append(path, nested...)
 		}
 	}
-	return path
+	return path, nil
 }
 
 func branch(r *pb.TxnRequest, succeeded bool) []*pb.RequestOp {
@@ -33,34 +44,36 @@ func branch(r *pb.TxnRequest, succeeded bool) []*pb.RequestOp {
 	return r.Failure
 }
 
-func compareAll(ctx context.Context, rd rangeReader, cs []*pb.Compare) bool {
+func compareAll(ctx context.Context, rd rangeReader, cs []*pb.Compare) (bool, error) {
 	for _, c := range cs {
-		if !compare(ctx, rd, c) {
-			return false
+		ok, err := compare(ctx, rd, c)
+		if err != nil || !ok {
+			return false, err
 		}
 	}
-	return true
+	return true, nil
 }
 
 // compare holds when it holds for every key in its range. A missing key
-// compares as a zero KeyValue, except that a value compare then fails.
-func compare(ctx context.Context, rd rangeReader, c *pb.Compare) bool {
+// compares as a zero KeyValue, except that a value compare then fails. An
+// error reading the range is returned as is.
+func compare(ctx context.Context, rd rangeReader, c *pb.Compare) (bool, error) {
 	rr, err := rd.Range(ctx, c.Key, rangeEnd(c.RangeEnd), mvcc.RangeOptions{})
 	if err != nil {
-		return false
+		return false, fmt.Errorf("txn compare: %w", err)
 	}
 	if len(rr.KVs) == 0 {
 		if c.Target == pb.Compare_VALUE {
-			return false
+			return false, nil
 		}
-		return compareKV(c, &mvccpb.KeyValue{})
+		return compareKV(c, &mvccpb.KeyValue{}), nil
 	}
 	for _, kv := range rr.KVs {
 		if !compareKV(c, kv) {
-			return false
+			return false, nil
 		}
 	}
-	return true
+	return true, nil
 }
 
 func compareKV(c *pb.Compare, kv *mvccpb.KeyValue) bool {

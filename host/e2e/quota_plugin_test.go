@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -158,11 +157,17 @@ func TestQuotaPluginCluster(t *testing.T) {
 
 // A dead plugin: writes go on under the built-in check alone, the plugin
 // is started again (a new process), and its limits hold again. The plugin
-// metrics count its calls and the restart.
+// metrics count its calls and the restart, and the calls to the storage
+// plugin the member also runs.
 func TestQuotaPluginFallbackAndRestart(t *testing.T) {
 	q := buildQuotaPlugin(t)
 	cfgFile := filepath.Join(t.TempDir(), "metastore.yaml")
-	writeConfig(t, cfgFile, q.config(twoTenants))
+	bbolt := pluginBin(t, "bbolt")
+	writeConfig(t, cfgFile, "storage-engine: bbolt-plugin\n"+q.config(twoTenants)+fmt.Sprintf(`  - kind: storage
+    name: bbolt-plugin
+    path: %s
+    sha256: %s
+`, bbolt, fileSum(t, bbolt)))
 	m := hosttest.StartMember(t, hosttest.WithArgs("--config-file", cfgFile))
 	for _, k := range []string{"/a/1", "/a/2", "/a/3"} {
 		_, err := m.Etcdctl(t, "put", k, "x")
@@ -171,7 +176,7 @@ func TestQuotaPluginFallbackAndRestart(t *testing.T) {
 	_, err := m.Etcdctl(t, "put", "/a/4", "x")
 	requireQuotaRefused(t, err, `prefix "/a/" is limited to 3 keys`)
 
-	first := childPid(t, m.Pid(), q.bin)
+	first := quotaPluginPid(t, m)
 	require.NoError(t, syscall.Kill(first, syscall.SIGKILL))
 	_, err = m.Etcdctl(t, "put", "/a/4", "x")
 	require.NoError(t, err, "the built-in check alone decides while the plugin is down")
@@ -179,7 +184,7 @@ func TestQuotaPluginFallbackAndRestart(t *testing.T) {
 
 	// Started again after its backoff, it decides again.
 	waitOutput(t, m, "the quota policy plugin answers again", 1)
-	second := childPid(t, m.Pid(), q.bin)
+	second := quotaPluginPid(t, m)
 	require.NotEqual(t, first, second)
 	_, err = m.Etcdctl(t, "put", "/a/5", "x")
 	requireQuotaRefused(t, err, `prefix "/a/" is limited to 3 keys (it holds 4, the write adds 1)`)
@@ -191,6 +196,10 @@ func TestQuotaPluginFallbackAndRestart(t *testing.T) {
 	require.GreaterOrEqual(t, value(t, families, "metastore_plugin_calls_total", append(labels, "method=Configure")...), 2.0,
 		"configured at start and after the restart")
 	require.GreaterOrEqual(t, value(t, families, "metastore_plugin_call_duration_seconds", append(labels, "method=Check")...), 3.0)
+	storage := []string{"kind=storage", "name=bbolt-plugin"}
+	require.Equal(t, 1.0, value(t, families, "metastore_plugin_calls_total", append(storage, "method=Open")...))
+	require.GreaterOrEqual(t, value(t, families, "metastore_plugin_calls_total", append(storage, "method=ApplyBatch")...), 1.0)
+	require.GreaterOrEqual(t, value(t, families, "metastore_plugin_call_duration_seconds", append(storage, "method=ApplyBatch")...), 1.0)
 }
 
 // Changing the limits in the config file applies them to the running
@@ -273,33 +282,18 @@ func TestPrefixQuotaExampleConfig(t *testing.T) {
 	require.NoError(t, err)
 }
 
-// childPid returns the pid of the child process of parent running exe.
-func childPid(t *testing.T, parent int, exe string) int {
+// quotaPluginPid returns the pid of the member's one live quota plugin
+// process.
+func quotaPluginPid(t *testing.T, m *hosttest.Member) int {
 	t.Helper()
-	var found int
+	var pid int
 	require.Eventually(t, func() bool {
-		entries, err := os.ReadDir("/proc")
-		require.NoError(t, err)
-		for _, e := range entries {
-			pid, err := strconv.Atoi(e.Name())
-			if err != nil {
-				continue
-			}
-			stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-			if err != nil {
-				continue
-			}
-			// pid (comm) state ppid ...: comm may hold spaces.
-			fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-			if len(fields) < 2 || fields[1] != strconv.Itoa(parent) {
-				continue
-			}
-			if path, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && path == exe {
-				found = pid
-				return true
-			}
+		pids := childPids(m.Pid(), "metastore-quota") // comm is cut at 15 bytes
+		if len(pids) == 1 {
+			pid = pids[0]
+			return true
 		}
 		return false
-	}, 10*time.Second, 50*time.Millisecond, "no child %s of %d", exe, parent)
-	return found
+	}, 10*time.Second, 20*time.Millisecond, "the quota plugin process of member %d", m.Pid())
+	return pid
 }

@@ -29,6 +29,7 @@ var callChecks = map[string]callCheck{
 	"/etcdserverpb.Cluster/MemberRemove":   adminOnly,
 	"/etcdserverpb.Cluster/MemberUpdate":   adminOnly,
 	"/etcdserverpb.Cluster/MemberPromote":  adminOnly,
+	"/etcdserverpb.Cluster/MemberList":     anyUser,
 	"/etcdserverpb.Lease/LeaseGrant":       anyUser,
 	"/etcdserverpb.Lease/LeaseRevoke":      anyUser,
 	"/etcdserverpb.Lease/LeaseTimeToLive":  checkLeaseTimeToLive,

@@ -3,18 +3,15 @@ package etcdapi
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
-	"go.uber.org/zap/zaptest"
 
 	"github.com/metastore/metastore/mvcc"
 	"github.com/metastore/metastore/pluginapi/storage"
-	"github.com/metastore/metastore/plugins/storage/memory"
 )
 
 // corruptAlarms lists the members with CORRUPT raised.
@@ -58,44 +55,13 @@ func TestCorruptAlarmRefusesWritesNotReads(t *testing.T) {
 	require.NoError(t, err)
 }
 
-// corruptReadsEngine is an engine whose reads fail with ErrCorrupt once
-// broken.
-type corruptReadsEngine struct {
-	storage.Engine
-	broken atomic.Bool
-}
-
-func (e *corruptReadsEngine) GetMany(ctx context.Context, req storage.GetManyRequest) (storage.GetManyResponse, error) {
-	if e.broken.Load() {
-		return storage.GetManyResponse{}, fmt.Errorf("%w: checksum mismatch", storage.ErrCorrupt)
-	}
-	return e.Engine.GetMany(ctx, req)
-}
-
-func (e *corruptReadsEngine) Scan(ctx context.Context, req storage.ScanRequest, fn func(storage.KeyValue) bool) error {
-	if e.broken.Load() {
-		return fmt.Errorf("%w: checksum mismatch", storage.ErrCorrupt)
-	}
-	return e.Engine.Scan(ctx, req, fn)
-}
-
 func TestEngineCorruptionRaisesCorruptForThisMember(t *testing.T) {
-	lg := zaptest.NewLogger(t)
-	eng := &corruptReadsEngine{Engine: memory.New()}
-	_, err := eng.Open(context.Background(), storage.OpenRequest{Dir: t.TempDir()})
-	require.NoError(t, err)
-	// No value cache: values are read from the engine.
-	store, err := mvcc.New(lg, eng, 0, mvcc.Config{FlushInterval: time.Hour, CacheEntries: -1})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = store.Close() })
-	s := New(lg, Config{MaxTxnOps: 8, MaxRequestBytes: 1 << 20, RequestTimeout: time.Second, Version: "3.7.3"},
-		store, func() (int64, int64) { return 0, 0 })
-	s.SetRaft(&localRaft{s: s})
+	s, eng, store := newFaultServer(t)
 	ctx := context.Background()
-	_, err = s.KV().Put(ctx, &pb.PutRequest{Key: []byte("k"), Value: []byte("v")})
+	_, err := s.KV().Put(ctx, &pb.PutRequest{Key: []byte("k"), Value: []byte("v")})
 	require.NoError(t, err)
 	require.NoError(t, store.Flush(ctx))
-	eng.broken.Store(true)
+	eng.fail(fmt.Errorf("%w: checksum mismatch", storage.ErrCorrupt))
 	_, err = s.KV().Range(ctx, &pb.RangeRequest{Key: []byte("k")})
 	require.Error(t, err)
 	require.Eventually(t, func() bool { return len(corruptAlarms(s)) == 1 }, 5*time.Second, 10*time.Millisecond)

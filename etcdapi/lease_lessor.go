@@ -4,6 +4,7 @@ import (
 	"math"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -143,6 +144,9 @@ type lessor struct {
 	cpQueue  []checkpointJob // checkpoints to propose, in order
 	cpWake   chan struct{}
 	cpClosed bool // the checkpointer has stopped
+
+	// expiredRevoked counts the expired leases this member revoked.
+	expiredRevoked atomic.Uint64
 }
 
 func newLessor(lg *zap.Logger, cfg LeaseConfig, now func() time.Time) *lessor {

@@ -138,6 +138,8 @@ func (s *Server) revokeExpired(id int64) {
 	res, err := s.propose(ctx, &pb.InternalRaftRequest{LeaseRevoke: &pb.LeaseRevokeRequest{ID: id}})
 	if err = firstErr(err, res.err); err != nil && err != ErrLeaseNotFound {
 		s.lg.Warn("revoking an expired lease failed", zap.Int64("lease-id", id), zap.Error(err))
+	} else if err == nil {
+		s.leases.expiredRevoked.Add(1)
 	}
 }
 

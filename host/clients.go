@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,7 +41,7 @@ func serveClients(lg *zap.Logger, cfg Config, m *Member) (*clientListeners, erro
 		return nil, err
 	}
 	mm := newMemberMetrics(m)
-	c := &clientListeners{lg: lg, server: newGRPCServer(cfg, lg, mm, append(auditServerOptions(cfg.audit, m.api), authServerOptions(m.api)...)...), health: health.NewServer()}
+	c := &clientListeners{lg: lg, server: newGRPCServer(cfg, lg, mm, slices.Concat(mm.requests.serverOptions(), auditServerOptions(cfg.audit, m.api), authServerOptions(m.api))...), health: health.NewServer()}
 	for _, u := range urls {
 		l, err := listenClientURL(lg, cfg, u)
 		if err != nil {

@@ -40,6 +40,8 @@ type Member struct {
 	authPlugin *authPlugin
 	// calls answers peers' calls besides raft (HashKV).
 	calls *peer.Calls
+	// raftStats counts raft events for the metrics.
+	raftStats raftStats
 	// stopCorruptCheck stops the leader's corruption checks.
 	stopCorruptCheck context.CancelFunc
 	// removed is closed when this member learns it was removed from the
@@ -177,7 +179,7 @@ func (m *Member) open(ctx context.Context) error {
 	}
 	m.self.Store(m.node.MemberID())
 	m.tr.SetRaft(m.node)
-	m.api.SetRaft(raftAdapter{m.node})
+	m.api.SetRaft(readIndexObserver{raftAdapter{m.node}, &m.raftStats})
 	m.api.StartLeases()
 	m.membershipChanged(m.api.Members())
 	m.api.StartCompactor(m.cfg.compaction)

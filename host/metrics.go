@@ -36,6 +36,7 @@ type memberMetrics struct {
 	slowApplies   prometheus.Counter
 	slowFsyncs    prometheus.Counter
 	health        healthMetrics
+	requests      *requestMetrics
 }
 
 func newMemberMetrics(m *Member) *memberMetrics {
@@ -70,7 +71,8 @@ func newMemberMetrics(m *Member) *memberMetrics {
 			Namespace: "metastore", Subsystem: "disk", Name: "wal_slow_fsync_total",
 			Help: "The total number of WAL fsyncs slower than one second.",
 		}),
-		health: newHealthMetrics(),
+		health:   newHealthMetrics(),
+		requests: newRequestMetrics(),
 	}
 	mm.reg.MustRegister(
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -80,6 +82,8 @@ func newMemberMetrics(m *Member) *memberMetrics {
 	)
 	mm.health.register(mm.reg)
 	mm.reg.MustRegister(processPluginMetrics().collectors()...)
+	mm.reg.MustRegister(mm.requests.collectors()...)
+	mm.reg.MustRegister(fdCollectors()...)
 	mm.registerMemberGauges(m)
 	return mm
 }
@@ -131,6 +135,14 @@ func (mm *memberMetrics) registerMemberGauges(m *Member) {
 			func() float64 { ws := m.store.WatchStats(); return float64(ws.Synced + ws.Unsynced) }),
 		gauge("etcd_debugging", "mvcc", "slow_watcher_total", "Total number of unsynced slow watchers.",
 			func() float64 { return float64(m.store.WatchStats().Unsynced) }),
+		counter("etcd_debugging", "server", "lease_expired_total", "The total number of expired leases.",
+			func() float64 { return float64(m.api.LeaseStats().Expired) }),
+		gauge("etcd", "server", "snapshot_apply_in_progress_total", "1 if the server is applying the incoming snapshot. 0 if none.",
+			func() float64 { return float64(m.raftStats.snapshotsApplying.Load()) }),
+		counter("etcd", "server", "slow_read_indexes_total", "The total number of pending read indexes not in sync with leader's or timed out read index requests.",
+			func() float64 { return float64(m.raftStats.readIndexSlow.Load()) }),
+		counter("etcd", "server", "read_indexes_failed_total", "The total number of failed read indexes seen.",
+			func() float64 { return float64(m.raftStats.readIndexFailed.Load()) }),
 		constGauge("etcd_server_version", "Which version is running. 1 for 'server_version' label with current version.",
 			"server_version", APIVersion),
 		constGauge("etcd_server_go_version", "Which Go version server is running with. 1 for 'server_go_version' label with current version.",
@@ -173,6 +185,7 @@ func (mm *memberMetrics) observe(lg *zap.Logger, m *Member, stop <-chan struct{}
 		}
 	})
 	go mm.countLeaderChanges(m, stop)
+	go mm.probePeers(m, stop)
 }
 
 // countLeaderChanges counts, as etcd does, every change to a new known

@@ -183,3 +183,132 @@ func labelNames(f *dto.MetricFamily) []string {
 	}
 	return out
 }
+
+// TestMetricsScrapeCounters requires the etcd metrics MetaStore counts from
+// client traffic, leases, peers and the process, on a three-member
+// cluster, and that each moves with load.
+func TestMetricsScrapeCounters(t *testing.T) {
+	ms := hosttest.StartCluster(t, 3)
+	m := ms[0]
+	names := []string{
+		"etcd_network_peer_round_trip_time_seconds",
+		"etcd_debugging_lease_granted_total", "etcd_debugging_lease_revoked_total",
+		"etcd_debugging_lease_renewed_total", "etcd_debugging_lease_ttl_total",
+		"etcd_debugging_server_lease_expired_total",
+		"os_fd_used", "os_fd_limit",
+		"etcd_server_client_requests_total",
+		"etcd_server_snapshot_apply_in_progress_total",
+		"etcd_server_slow_apply_total", "etcd_server_slow_read_indexes_total", "etcd_server_read_indexes_failed_total",
+		"etcd_network_client_grpc_sent_bytes_total", "etcd_network_client_grpc_received_bytes_total",
+		"etcd_mvcc_put_total", "etcd_mvcc_delete_total", "etcd_mvcc_range_total", "etcd_mvcc_txn_total",
+		"etcd_debugging_mvcc_total_put_size_in_bytes", "etcd_debugging_mvcc_watch_stream_total",
+		"etcd_debugging_mvcc_events_total", "etcd_disk_defrag_inflight",
+		"etcd_disk_backend_defrag_duration_seconds", "etcd_mvcc_hash_rev_duration_seconds",
+	}
+	// The lessor's primary is the leader: its member revokes expired leases.
+	cli := hosttest.NewClient(t, ms[0].Endpoint(), ms[1].Endpoint(), ms[2].Endpoint())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := cli.Put(ctx, "warm", "up") // the first request: client_requests_total has a series
+	require.NoError(t, err)
+	before := scrapeAll(t, ms)
+	require.Greater(t, value(t, before[0], "os_fd_used"), 0.0)
+	require.Greater(t, value(t, before[0], "os_fd_limit"), value(t, before[0], "os_fd_used"))
+	require.Equal(t, 0.0, value(t, before[0], "etcd_server_snapshot_apply_in_progress_total"))
+
+	mc := m.Client(t)
+	w := mc.Watch(ctx, "load/", clientv3.WithPrefix())
+	const n = 20
+	for i := range n {
+		_, err := mc.Put(ctx, fmt.Sprintf("load/%02d", i), "value")
+		require.NoError(t, err)
+	}
+	for got := 0; got < n; {
+		wr := <-w
+		require.NoError(t, wr.Err())
+		got += len(wr.Events)
+	}
+	_, err = mc.Get(ctx, "load/", clientv3.WithPrefix())
+	require.NoError(t, err)
+	_, err = mc.Delete(ctx, "load/00")
+	require.NoError(t, err)
+	_, err = mc.Txn(ctx).If(clientv3.Compare(clientv3.Version("load/01"), ">", 0)).
+		Then(clientv3.OpPut("load/01", "x"), clientv3.OpGet("load/02")).Commit()
+	require.NoError(t, err)
+	lease, err := mc.Grant(ctx, 60)
+	require.NoError(t, err)
+	_, err = mc.KeepAliveOnce(ctx, lease.ID)
+	require.NoError(t, err)
+	_, err = mc.Revoke(ctx, lease.ID)
+	require.NoError(t, err)
+	short, err := cli.Grant(ctx, 1)
+	require.NoError(t, err)
+	_, err = mc.Defragment(ctx, m.Endpoint())
+	require.NoError(t, err)
+	_, err = mc.HashKV(ctx, m.Endpoint(), 0)
+	require.NoError(t, err)
+
+	var after []map[string]*dto.MetricFamily
+	require.Eventually(t, func() bool {
+		after = scrapeAll(t, ms)
+		ttl, err := cli.TimeToLive(ctx, short.ID)
+		return err == nil && ttl.TTL == -1 && sumOf(t, after, "etcd_debugging_server_lease_expired_total") >= 1 &&
+			value(t, after[0], "etcd_network_peer_round_trip_time_seconds", "To="+peerHex(t, cli, ms[1])) >= 1
+	}, 30*time.Second, 200*time.Millisecond, "the short lease expires; peers are probed")
+	for _, name := range names {
+		require.Contains(t, after[0], name)
+	}
+	grew := func(name string, by float64, labels ...string) {
+		t.Helper()
+		b, a := value(t, before[0], name, labels...), value(t, after[0], name, labels...)
+		require.GreaterOrEqual(t, a-b, by, "%s%v: %v -> %v", name, labels, b, a)
+	}
+	grew("etcd_mvcc_put_total", n+1)
+	grew("etcd_mvcc_range_total", 2)
+	grew("etcd_mvcc_delete_total", 1)
+	grew("etcd_mvcc_txn_total", 1)
+	grew("etcd_debugging_mvcc_total_put_size_in_bytes", float64(n*len("load/00value")))
+	grew("etcd_debugging_mvcc_events_total", n)
+	grew("etcd_debugging_lease_granted_total", 1)
+	grew("etcd_debugging_lease_renewed_total", 1)
+	grew("etcd_debugging_lease_revoked_total", 1)
+	grew("etcd_debugging_lease_ttl_total", 1)
+	grew("etcd_disk_backend_defrag_duration_seconds", 1)
+	grew("etcd_mvcc_hash_rev_duration_seconds", 1)
+	grew("etcd_network_client_grpc_received_bytes_total", float64(n*len("load/00value")))
+	grew("etcd_network_client_grpc_sent_bytes_total", 100)
+	grew("etcd_server_client_requests_total", n, "type=unary")
+	require.Equal(t, 1.0, value(t, after[0], "etcd_debugging_mvcc_watch_stream_total"))
+	require.Equal(t, 0.0, value(t, after[0], "etcd_disk_defrag_inflight"))
+	require.Equal(t, 0.0, value(t, after[0], "etcd_server_read_indexes_failed_total"))
+}
+
+// scrapeAll scrapes every member.
+func scrapeAll(t *testing.T, ms []*hosttest.Member) []map[string]*dto.MetricFamily {
+	t.Helper()
+	out := make([]map[string]*dto.MetricFamily, len(ms))
+	for i, m := range ms {
+		out[i] = scrape(t, m.Endpoint())
+	}
+	return out
+}
+
+// sumOf sums a counter over the members.
+func sumOf(t *testing.T, all []map[string]*dto.MetricFamily, name string) float64 {
+	t.Helper()
+	sum := 0.0
+	for _, f := range all {
+		sum += value(t, f, name)
+	}
+	return sum
+}
+
+// peerHex is m's member id as the peer metrics label it.
+func peerHex(t *testing.T, cli *clientv3.Client, m *hosttest.Member) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := cli.Status(ctx, m.Endpoint())
+	require.NoError(t, err)
+	return fmt.Sprintf("%x", st.Header.MemberId)
+}

@@ -1,0 +1,78 @@
+package host
+
+import (
+	"context"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// rttProbeCall is the peer call whose round trips
+// etcd_network_peer_round_trip_time_seconds measures: it carries nothing
+// and its handler answers at once.
+const rttProbeCall = "rtt-probe"
+
+// rttProbeInterval is how often each peer is probed.
+const rttProbeInterval = 2 * time.Second
+
+// probePeers measures the round trip to every peer over the raft
+// connection until stop closes. A peer that answers with an error still
+// made the round trip; one that cannot be reached is not timed.
+func (mm *memberMetrics) probePeers(m *Member, stop <-chan struct{}) {
+	m.calls.Handle(rttProbeCall, func(context.Context, []byte) ([]byte, error) { return nil, nil })
+	tick := time.NewTicker(rttProbeInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-m.node.Done():
+			return
+		case <-tick.C:
+		}
+		self := m.node.MemberID()
+		for _, id := range m.tr.PeerIDs() {
+			if id != self {
+				mm.probePeer(m, id)
+			}
+		}
+	}
+}
+
+func (mm *memberMetrics) probePeer(m *Member, id uint64) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := m.tr.Call(ctx, id, rttProbeCall, nil)
+	switch status.Code(err) {
+	case codes.OK, codes.Unimplemented, codes.InvalidArgument:
+		mm.peerRTT.WithLabelValues(idHex(id)).Observe(time.Since(start).Seconds())
+	}
+}
+
+// fdCollectors are etcd's os_fd_used and os_fd_limit: the open file
+// descriptors of the process and their limit.
+func fdCollectors() []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "os", Subsystem: "fd", Name: "used",
+			Help: "The number of used file descriptors."}, func() float64 {
+			fds, err := os.ReadDir("/proc/self/fd")
+			if err != nil {
+				return 0
+			}
+			return float64(len(fds))
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "os", Subsystem: "fd", Name: "limit",
+			Help: "The file descriptor limit."}, func() float64 {
+			var rl syscall.Rlimit
+			if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+				return 0
+			}
+			return float64(rl.Cur)
+		}),
+	}
+}

@@ -90,6 +90,7 @@ type quotaPlugin struct {
 	lg      *zap.Logger
 	builtin quota.Policy // nil when the backend quota is off
 	usage   *prefixUsage
+	audit   *auditLog
 
 	mu        sync.Mutex
 	entry     PluginConfig // its Config is the last one the plugin took
@@ -116,11 +117,12 @@ func startQuotaPlugin(lg *zap.Logger, cfg Config, builtin quota.Policy, usage *p
 	}
 	p := &quotaPlugin{
 		base: lg, lg: lg.Named("plugin.quota." + entry.Name), builtin: builtin, usage: usage,
-		entry: *entry, backoff: quotaRestartBackoff, stop: make(chan struct{}),
+		entry: *entry, backoff: quotaRestartBackoff, stop: make(chan struct{}), audit: cfg.audit,
 	}
 	p.mu.Lock()
 	err := p.launchLocked()
 	p.mu.Unlock()
+	p.audit.plugin(auditPluginStart, p.entry, err)
 	if err != nil {
 		return nil, err
 	}
@@ -272,6 +274,8 @@ func (p *quotaPlugin) down(proc *quota.PluginProcess, cause error) {
 	p.nextStart = time.Now().Add(p.backoff)
 	p.lg.Warn("the quota policy plugin is down; the built-in "+backendbytes.Name+" check alone decides until it answers again",
 		zap.Error(cause), zap.Int("pid", proc.Pid()), zap.Duration("restart-in", p.backoff))
+	p.audit.plugin(auditPluginExit, p.entry, cause)
+	p.audit.plugin(auditPluginFallback, p.entry, nil)
 	go proc.Kill()
 }
 
@@ -287,7 +291,9 @@ func (p *quotaPlugin) restart() {
 		return
 	default:
 	}
-	if err := p.launchLocked(); err != nil {
+	err := p.launchLocked()
+	p.audit.plugin(auditPluginRestart, p.entry, err)
+	if err != nil {
 		p.backoff = min(2*p.backoff, quotaRestartBackoffMax)
 		p.nextStart = time.Now().Add(p.backoff)
 		p.lg.Error("restarting the quota policy plugin", zap.Error(err), zap.Duration("next-attempt-in", p.backoff))

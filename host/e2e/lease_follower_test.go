@@ -1,9 +1,13 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"os/exec"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,8 +34,24 @@ func TestLeaseKeepAliveThroughAFollower(t *testing.T) {
 	require.NoError(t, err)
 	id := fmt.Sprintf("%x", grant.ID)
 
+	// The streaming keep-alive, for three TTLs, then single ones.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*ttl*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, hosttest.EtcdctlBin(t), "--endpoints="+f.Endpoint(), "lease", "keep-alive", id)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "ETCDCTL_") { // etcdctl warns about ETCDCTL_BIN
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Start())
+	_ = cmd.Wait() // killed when ctx ends
+	renewed := strings.Count(stdout.String(), fmt.Sprintf("lease %s keepalived with TTL(%d)", id, ttl))
+	require.GreaterOrEqual(t, renewed, 2, "stdout: %s\nstderr: %s", stdout.String(), stderr.String())
+	require.NotContains(t, stderr.String(), "Error")
 	start := time.Now()
-	for time.Since(start) < 3*ttl*time.Second {
+	for time.Since(start) < ttl*time.Second {
 		out, err := f.Etcdctl(t, "lease", "keep-alive", "--once", id)
 		require.NoError(t, err)
 		require.Contains(t, out, fmt.Sprintf("lease %s keepalived with TTL(%d)", id, ttl))
@@ -45,7 +65,7 @@ func TestLeaseKeepAliveThroughAFollower(t *testing.T) {
 	require.Equal(t, strconv.Itoa(ttl), m[1], out)
 	require.Positive(t, remaining, out)
 	require.Contains(t, out, "attached keys([kept])")
-	require.True(t, keyExists(t, f.Client(t), "kept"), "the lease outlived three TTLs")
+	require.True(t, keyExists(t, f.Client(t), "kept"), "the lease outlived four TTLs")
 
 	// Without keep-alives the lease expires, and the follower says so.
 	require.Eventually(t, func() bool { return !keyExists(t, f.Client(t), "kept") }, 20*time.Second, 100*time.Millisecond)

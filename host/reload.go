@@ -161,7 +161,8 @@ func (r *configReloader) reload(why string) {
 	}
 	var applied, refused []string
 	for _, key := range changed {
-		if liveSettings[key] || key == "plugins" && quotaConfigsOnly(r.current.Plugins, cfg.Plugins) {
+		if liveSettings[key] || key == "plugins" && pluginsChangeLive(r.current, cfg) ||
+			key == "auth-provider" && authProviderChangeLive(r.current, cfg) {
 			applied = append(applied, key)
 		} else {
 			refused = append(refused, key)
@@ -173,6 +174,9 @@ func (r *configReloader) reload(why string) {
 			r.setLevel(why, r.current.LogLevel, cfg.LogLevel)
 		case "plugins":
 			reconfigureQuotaPlugins(r.lg, why, cfg.Plugins)
+			reconfigureAuthPlugins(r.lg, why, cfg)
+		case "auth-provider":
+			reconfigureAuthPlugins(r.lg, why, cfg)
 		}
 	}
 	if len(refused) > 0 {

@@ -78,6 +78,7 @@ func startAuthPlugin(lg *zap.Logger, cfg Config) (*authPlugin, error) {
 	if err != nil {
 		return nil, err
 	}
+	runningAuthPlugins.add(p)
 	return p, nil
 }
 
@@ -166,6 +167,7 @@ func (p *authPlugin) close() {
 	if p == nil {
 		return
 	}
+	runningAuthPlugins.remove(p)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.closed = true

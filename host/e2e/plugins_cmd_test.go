@@ -23,18 +23,24 @@ import (
 // and a JWKS file it can start with.
 func oidcPluginBin(t *testing.T, dir string) (bin, jwks string) {
 	t.Helper()
-	bin = filepath.Join(dir, "metastore-auth-oidc")
-	out, err := exec.Command("go", "build", "-o", bin, "../../plugins/auth/oidc/cmd/metastore-auth-oidc").CombinedOutput()
-	require.NoError(t, err, string(out))
+	bin, _ = buildOIDCPlugin(t, dir)
+	jwks, _ = writeJWKS(t, dir, "jwks.json")
+	return bin, jwks
+}
+
+// writeJWKS writes a key set of one new RSA key (kid k1) into dir/name
+// and returns its path and the key.
+func writeJWKS(t *testing.T, dir, name string) (string, *rsa.PrivateKey) {
+	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
 	b64 := base64.RawURLEncoding.EncodeToString
 	set, err := json.Marshal(map[string]any{"keys": []map[string]string{{
 		"kty": "RSA", "kid": "k1", "n": b64(key.N.Bytes()), "e": b64(big.NewInt(int64(key.E)).Bytes())}}})
 	require.NoError(t, err)
-	jwks = filepath.Join(dir, "jwks.json")
-	require.NoError(t, os.WriteFile(jwks, set, 0o600))
-	return bin, jwks
+	path := filepath.Join(dir, name)
+	require.NoError(t, os.WriteFile(path, set, 0o600))
+	return path, key
 }
 
 // runPlugins runs `metastore plugins args...` and returns its stdout,

@@ -2,18 +2,14 @@ package host
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"sync"
 	"syscall"
 	"time"
 
 	"go.uber.org/zap"
 
-	"github.com/metastore/metastore/pluginapi/pluginrpc"
 	"github.com/metastore/metastore/pluginapi/storage"
 )
 
@@ -47,33 +43,17 @@ var _ storage.Engine = (*pluginEngine)(nil)
 
 // startPluginEngine starts the plugin process of entry and supervises it.
 func startPluginEngine(lg *zap.Logger, entry PluginConfig) (*pluginEngine, error) {
-	sum, err := hex.DecodeString(entry.SHA256)
+	cfg, plg, err := pluginClientConfig(lg, entry)
 	if err != nil {
-		return nil, fmt.Errorf("plugin %s: sha256: %w", entry.Name, err)
+		return nil, err
 	}
-	plg := newPluginLogger(lg, entry.Kind, entry.Name)
-	cmd := exec.Command(entry.Path, entry.Args...)
-	cmd.Env = os.Environ()
-	for k, v := range entry.Env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.SysProcAttr = pluginSysProcAttr()
 	var proc *storage.PluginProcess
-	spawner().do(func() {
-		proc, err = storage.Launch(pluginrpc.ClientConfig{
-			Cmd:    cmd,
-			SHA256: sum,
-			Logger: plg,
-			Output: pluginOutput{plg.lg},
-			// Counts and times its calls; a restart after a failure.
-			DialOptions: observePluginLaunch(entry),
-		})
-	})
+	spawner().do(func() { proc, err = storage.Launch(cfg) })
 	if err != nil {
 		return nil, fmt.Errorf("storage plugin %q: %w", entry.Name, err)
 	}
 	p := &pluginEngine{
-		lg:     plg.lg,
+		lg:     plg,
 		entry:  entry,
 		proc:   proc,
 		eng:    proc.Engine(),
@@ -139,19 +119,7 @@ func (p *pluginEngine) supervise() {
 
 // ping asks go-plugin's health service of the process, waiting at most
 // PingTimeout (go-plugin's Ping takes no context).
-func (p *pluginEngine) ping() error {
-	done := make(chan error, 1)
-	go func() { done <- p.proc.Ping() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("plugin did not answer a ping: %w", err)
-		}
-		return nil
-	case <-time.After(p.entry.PingTimeout):
-		return fmt.Errorf("plugin did not answer a ping within %v", p.entry.PingTimeout)
-	}
-}
+func (p *pluginEngine) ping() error { return pingWithin(p.proc.Ping, p.entry.PingTimeout) }
 
 // check returns the error of every call made after a failure.
 func (p *pluginEngine) check() error {

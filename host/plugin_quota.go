@@ -2,19 +2,15 @@ package host
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"reflect"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
-	"github.com/metastore/metastore/pluginapi/pluginrpc"
 	"github.com/metastore/metastore/pluginapi/quota"
 	"github.com/metastore/metastore/plugins/quota/backendbytes"
 )
@@ -135,22 +131,12 @@ func startQuotaPlugin(lg *zap.Logger, cfg Config, builtin quota.Policy, usage *p
 // launchLocked starts the process, gives it its configuration (the
 // pending one if any, else the last taken) and counts what it declares.
 func (p *quotaPlugin) launchLocked() error {
-	sum, err := hex.DecodeString(p.entry.SHA256)
+	cfg, _, err := pluginClientConfig(p.base, p.entry)
 	if err != nil {
-		return fmt.Errorf("quota plugin %q: sha256: %w", p.entry.Name, err)
+		return err
 	}
-	plg := newPluginLogger(p.base, p.entry.Kind, p.entry.Name)
-	cmd := exec.Command(p.entry.Path, p.entry.Args...)
-	cmd.Env = os.Environ()
-	for k, v := range p.entry.Env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.SysProcAttr = pluginSysProcAttr()
 	var proc *quota.PluginProcess
-	spawner().do(func() {
-		proc, err = quota.Launch(pluginrpc.ClientConfig{Cmd: cmd, SHA256: sum, Logger: plg, Output: pluginOutput{plg.lg},
-			DialOptions: observePluginLaunch(p.entry)})
-	})
+	spawner().do(func() { proc, err = quota.Launch(cfg) })
 	if err != nil {
 		return fmt.Errorf("quota plugin %q: %w", p.entry.Name, err)
 	}
@@ -252,14 +238,7 @@ func (p *quotaPlugin) ping(proc *quota.PluginProcess) error {
 	if proc.Exited() {
 		return errors.New("plugin process exited")
 	}
-	done := make(chan error, 1)
-	go func() { done <- proc.Ping() }()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(p.entry.PingTimeout):
-		return fmt.Errorf("plugin did not answer a ping within %v", p.entry.PingTimeout)
-	}
+	return pingWithin(proc.Ping, p.entry.PingTimeout)
 }
 
 // down hands checks to the built-in policy and kills proc, unless a newer

@@ -35,8 +35,7 @@ type peerHashResponse struct {
 	HashRevision    int64  `json:"hashRevision"`
 }
 
-// serveHashKV answers peers' HashKV requests. It needs the store only, so
-// it answers before raft runs too.
+// serveHashKV answers peers' HashKV requests.
 func (m *Member) serveHashKV(ctx context.Context, req []byte) ([]byte, error) {
 	var r peerHashRequest
 	if err := json.Unmarshal(req, &r); err != nil {
@@ -69,7 +68,7 @@ func (m *Member) peerHashes(ctx context.Context, self, clusterID uint64, rev int
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, p := range m.api.Members() {
-		if p.ID == self || p.IsLearner {
+		if p.ID == self {
 			continue
 		}
 		wg.Add(1)
@@ -145,7 +144,11 @@ func (m *Member) initialCorruptCheck(ctx context.Context, self, clusterID uint64
 // startCorruptionMonitors starts, on every member, the leader's periodic
 // and compaction hash checks that the settings ask for; they run while
 // this member leads.
+//
+// It also starts answering the peers' HashKV requests, which, as in etcd,
+// a member does once its raft node runs.
 func (m *Member) startCorruptionMonitors() context.CancelFunc {
+	m.calls.Handle(hashKVCall, m.serveHashKV)
 	ctx, cancel := context.WithCancel(context.Background())
 	self := m.node.MemberID()
 	chk := m.api.NewCorruptionChecker(func(ctx context.Context, rev int64) []etcdapi.PeerHash {

@@ -208,7 +208,6 @@ func (m *Member) startPeers(self uint64, initial []etcdapi.Member) error {
 	}
 	syncPeers(m.tr, self, known)
 	m.calls = peer.NewCalls()
-	m.calls.Handle(hashKVCall, m.serveHashKV)
 	m.peers, err = servePeers(m.lg, m.cfg, m.tr, m.calls)
 	return err
 }

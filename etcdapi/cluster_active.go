@@ -27,7 +27,9 @@ type PeerActivity interface {
 // member that is down may go; otherwise the voters active now, less the
 // one removed, must still be a majority of the voters left. Only the
 // leader hears from every member, so other members ask the leader
-// (forwarded is true, and resp is the leader's answer).
+// (forwarded is true, and resp is the leader's answer); when the leader
+// serves no plain http client URL they go ahead with the started-members
+// check alone.
 func (c *ClusterServer) checkRemoveKeepsQuorum(ctx context.Context, r *pb.MemberRemoveRequest) (resp *pb.MemberRemoveResponse, forwarded bool, err error) {
 	act, ok := c.s.raft.(PeerActivity)
 	if !ok {
@@ -37,6 +39,11 @@ func (c *ClusterServer) checkRemoveKeepsQuorum(ctx context.Context, r *pb.Member
 	self := c.s.raft.MemberID()
 	if st.Leader != self {
 		resp, err := c.forwardRemove(ctx, r)
+		if errors.Is(err, errNoForwardPath) {
+			// Only started members can be counted here; the leader
+			// cannot be asked.
+			return nil, false, nil
+		}
 		return resp, true, err
 	}
 	if r.ID != self && act.ActiveSince(r.ID).IsZero() {

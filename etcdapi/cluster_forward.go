@@ -3,7 +3,6 @@ package etcdapi
 import (
 	"context"
 	"errors"
-	"net/url"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -12,22 +11,23 @@ import (
 )
 
 // callLeader makes call on the leader's Cluster service, through its
-// client URLs in turn, as etcd forwards such requests over its peer URLs.
-// It stops at the first success, at an error etcd defines (the leader's
-// answer), or when ctx ends; it returns ErrNoLeader when no leader is
-// known. The caller's token travels with the call.
+// plain http client URLs in turn, as etcd forwards such requests over its
+// peer URLs. It stops at the first success, at an error etcd defines (the
+// leader's answer), or when ctx ends; it returns ErrNoLeader when no
+// leader is known, and errNoForwardPath when the leader serves only TLS
+// or unix socket client URLs. The caller's token travels with the call.
 func (c *ClusterServer) callLeader(ctx context.Context, call func(context.Context, pb.ClusterClient) error) error {
 	lead := c.s.members.get(c.s.raft.Status().Leader)
 	if lead == nil {
 		return ErrNoLeader
 	}
+	hosts := plainHTTPHosts(lead.ClientURLs)
+	if len(hosts) == 0 && len(lead.ClientURLs) > 0 {
+		return errNoForwardPath
+	}
 	var err error
-	for _, raw := range lead.ClientURLs {
-		u, perr := url.Parse(raw)
-		if perr != nil || u.Host == "" {
-			continue
-		}
-		conn, cerr := grpc.NewClient("passthrough:///"+u.Host, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	for _, host := range hosts {
+		conn, cerr := grpc.NewClient("passthrough:///"+host, grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if cerr != nil {
 			err = cerr
 			continue
@@ -54,6 +54,9 @@ func (c *ClusterServer) forwardPromote(ctx context.Context, r *pb.MemberPromoteR
 		resp, err = cc.MemberPromote(ctx, r)
 		return err
 	})
+	if errors.Is(err, errNoForwardPath) {
+		err = rpctypes.ErrGRPCNotLeader
+	}
 	return resp, err
 }
 

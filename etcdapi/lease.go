@@ -92,8 +92,11 @@ func (ls *LeaseServer) LeaseTimeToLive(ctx context.Context, r *pb.LeaseTimeToLiv
 			ls.s.fillHeader(resp.Header)
 			return resp, nil
 		}
-		if errors.Is(err, ErrNotPrimary) { // this member leads now
+		switch {
+		case errors.Is(err, ErrNotPrimary): // this member leads now
 			err = ls.s.leaderCaughtUp(ctx)
+		case errors.Is(err, errNoForwardPath):
+			err = ErrNotPrimary
 		}
 	}
 	if err != nil {
@@ -160,8 +163,11 @@ func (ls *LeaseServer) keepAlive(stream pb.Lease_LeaseKeepAliveServer) error {
 		ls.s.fillHeader(resp.Header)
 		ttl, err := ls.s.renewLease(ctx, req.ID)
 		if errors.Is(err, ErrNotPrimary) {
-			if ttl, err = ls.forwardRenew(ctx, req.ID); errors.Is(err, ErrNotPrimary) {
+			switch ttl, err = ls.forwardRenew(ctx, req.ID); {
+			case errors.Is(err, ErrNotPrimary):
 				ttl, err = ls.s.renewLease(ctx, req.ID) // this member leads now
+			case errors.Is(err, errNoForwardPath):
+				err = ErrNotPrimary
 			}
 		}
 		if errors.Is(err, ErrLeaseNotFound) {

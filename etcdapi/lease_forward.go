@@ -20,6 +20,10 @@ import (
 // again after a short pause if the leader did not answer (it may have
 // just lost its leadership). Auth is checked here before forwarding; the
 // caller's token travels with the call, as tokens are replicated.
+//
+// Calls go over plain http client URLs only: a member holds no client
+// certificate for its peers' TLS client URLs. A follower whose leader
+// serves no http client URL answers "not leader", as before forwarding.
 
 // forwardRetryPause is the pause between forwarding attempts.
 const forwardRetryPause = 50 * time.Millisecond
@@ -72,12 +76,12 @@ func (ls *LeaseServer) toLeader(ctx context.Context, f func(context.Context, *gr
 			return ErrNotPrimary
 		case m != nil:
 			sawLeader = true
-			for _, raw := range m.ClientURLs {
-				u, err := url.Parse(raw)
-				if err != nil || u.Host == "" {
-					continue
-				}
-				conn, err := ls.fwd.get(u.Host)
+			hosts := plainHTTPHosts(m.ClientURLs)
+			if len(hosts) == 0 && len(m.ClientURLs) > 0 {
+				return errNoForwardPath
+			}
+			for _, host := range hosts {
+				conn, err := ls.fwd.get(host)
 				if err != nil {
 					continue
 				}
@@ -100,6 +104,20 @@ func (ls *LeaseServer) toLeader(ctx context.Context, f func(context.Context, *gr
 		case <-time.After(forwardRetryPause):
 		}
 	}
+}
+
+// errNoForwardPath: the leader serves no client URL this member can call.
+var errNoForwardPath = errors.New("etcdapi: the leader has no plain http client URL")
+
+// plainHTTPHosts returns the host:port of each http URL in urls.
+func plainHTTPHosts(urls []string) []string {
+	var hosts []string
+	for _, raw := range urls {
+		if u, err := url.Parse(raw); err == nil && u.Scheme == "http" && u.Host != "" {
+			hosts = append(hosts, u.Host)
+		}
+	}
+	return hosts
 }
 
 // forwardedContext carries the caller's token to the leader.

@@ -82,7 +82,7 @@ func parseFlags() (options, error) {
 	var (
 		o        options
 		modeName = flag.String("mode", envOr("BENCH", "short"), "smoke, short or full (default $BENCH or short)")
-		wlist    = flag.String("workloads", "all", "comma-separated workloads: "+workloadNames(workloads())+"; or auth: "+workloadNames(authWorkloads()))
+		wlist    = flag.String("workloads", "all", "comma-separated workloads: "+workloadNames(workloads())+"; or auth: "+workloadNames(authWorkloads())+"; by name only: "+workloadNames(pauseWorkloads()))
 		slist    = flag.String("servers", "etcd,metastore", "comma-separated servers to run: etcd, metastore")
 		etcdBin  = flag.String("etcd", envOr("ETCD_BIN", "bin/etcd"), "reference etcd binary")
 		msBin    = flag.String("metastore", envOr("METASTORE_BIN", "bin/metastore"), "metastore binary")

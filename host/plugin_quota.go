@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -91,7 +92,10 @@ type quotaPlugin struct {
 	mu        sync.Mutex
 	entry     PluginConfig // its Config is the last one the plugin took
 	pending   map[string]any
-	proc      *quota.PluginProcess // nil while down
+	// live is the plugin process while it is up, nil while it is down;
+	// checks read it without the lock, so that a slow restart or
+	// reconfiguration never holds up a write.
+	live      atomic.Pointer[quota.PluginProcess]
 	prefixes  [][]byte
 	backoff   time.Duration
 	nextStart time.Time
@@ -144,7 +148,7 @@ func (p *quotaPlugin) launchLocked() error {
 		proc.Kill()
 		return err
 	}
-	p.proc = proc
+	p.live.Store(proc)
 	info, err := proc.Policy().Info(context.Background())
 	p.lg.Info("started quota policy plugin", zap.String("path", p.entry.Path), zap.Int("pid", proc.Pid()),
 		zap.String("policy", info.Name), zap.String("version", info.Version), zap.Error(err))
@@ -221,10 +225,7 @@ func (p *quotaPlugin) supervise() {
 			return
 		case <-tick.C:
 		}
-		p.mu.Lock()
-		proc := p.proc
-		p.mu.Unlock()
-		if proc != nil {
+		if proc := p.live.Load(); proc != nil {
 			if err := p.ping(proc); err != nil {
 				p.down(proc, err)
 			}
@@ -246,10 +247,9 @@ func (p *quotaPlugin) ping(proc *quota.PluginProcess) error {
 func (p *quotaPlugin) down(proc *quota.PluginProcess, cause error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.proc != proc {
+	if !p.live.CompareAndSwap(proc, nil) {
 		return
 	}
-	p.proc = nil
 	p.nextStart = time.Now().Add(p.backoff)
 	p.lg.Warn("the quota policy plugin is down; the built-in "+backendbytes.Name+" check alone decides until it answers again",
 		zap.Error(cause), zap.Int("pid", proc.Pid()), zap.Duration("restart-in", p.backoff))
@@ -262,7 +262,7 @@ func (p *quotaPlugin) down(proc *quota.PluginProcess, cause error) {
 func (p *quotaPlugin) restart() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.proc != nil || time.Now().Before(p.nextStart) {
+	if p.live.Load() != nil || time.Now().Before(p.nextStart) {
 		return
 	}
 	select {
@@ -279,15 +279,11 @@ func (p *quotaPlugin) restart() {
 		return
 	}
 	p.backoff = quotaRestartBackoff
-	p.lg.Info("the quota policy plugin answers again; it decides again", zap.Int("pid", p.proc.Pid()))
+	p.lg.Info("the quota policy plugin answers again; it decides again", zap.Int("pid", p.live.Load().Pid()))
 }
 
 // current returns the live plugin process, or nil while it is down.
-func (p *quotaPlugin) current() *quota.PluginProcess {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.proc
-}
+func (p *quotaPlugin) current() *quota.PluginProcess { return p.live.Load() }
 
 // Info describes the plugin's policy, or the built-in one while it is
 // down.
@@ -331,12 +327,13 @@ func (p *quotaPlugin) reconfigure(entry PluginConfig) {
 	if reflect.DeepEqual(entry.Config, p.entry.Config) && p.pending == nil {
 		return
 	}
-	if p.proc == nil {
+	proc := p.live.Load()
+	if proc == nil {
 		p.pending = entry.Config
 		p.lg.Info("config reloaded: the quota plugin takes its new configuration when it starts again")
 		return
 	}
-	resp, err := configure(p.proc.Policy(), entry.Config)
+	resp, err := configure(proc.Policy(), entry.Config)
 	if err != nil {
 		p.lg.Error("config reloaded: the quota plugin refused its new configuration; it keeps the previous one", zap.Error(err))
 		return
@@ -359,9 +356,8 @@ func (p *quotaPlugin) close() {
 	p.wg.Wait()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.proc != nil {
-		p.proc.Kill()
-		p.proc = nil
+	if proc := p.live.Swap(nil); proc != nil {
+		proc.Kill()
 	}
 	p.usage.close()
 }

@@ -69,7 +69,7 @@ func preloadPause(ctx context.Context, env *runEnv) error {
 			for i := lo; i < min(lo+100, pauseKeys); i++ {
 				ops = append(ops, clientv3.OpPut(key("/pause/", i), val))
 			}
-			if _, err := env.conn(lo/100).Txn(ctx).Then(ops...).Commit(); err != nil {
+			if _, err := env.conn(lo / 100).Txn(ctx).Then(ops...).Commit(); err != nil {
 				return fmt.Errorf("preload pass %d: %w", pass, unsupportedOr(err))
 			}
 		}

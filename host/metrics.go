@@ -163,7 +163,8 @@ func constGauge(name, help, label, value string) prometheus.Collector {
 
 // handler serves the registry in the Prometheus text format.
 func (mm *memberMetrics) handler() http.Handler {
-	return promhttp.HandlerFor(mm.reg, promhttp.HandlerOpts{Registry: mm.reg})
+	// promhttp_metric_handler_requests_*, as etcd serves them.
+	return promhttp.InstrumentMetricHandler(mm.reg, promhttp.HandlerFor(mm.reg, promhttp.HandlerOpts{Registry: mm.reg}))
 }
 
 // observe hooks the timings into raft and the store, and counts leader

@@ -209,14 +209,14 @@ func TestMetricsScrapeCounters(t *testing.T) {
 	cli := hosttest.NewClient(t, ms[0].Endpoint(), ms[1].Endpoint(), ms[2].Endpoint())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	_, err := cli.Put(ctx, "warm", "up") // the first request: client_requests_total has a series
+	mc := m.Client(t)
+	_, err := mc.Put(ctx, "warm", "up") // the first request: client_requests_total has a series
 	require.NoError(t, err)
 	before := scrapeAll(t, ms)
 	require.Greater(t, value(t, before[0], "os_fd_used"), 0.0)
 	require.Greater(t, value(t, before[0], "os_fd_limit"), value(t, before[0], "os_fd_used"))
 	require.Equal(t, 0.0, value(t, before[0], "etcd_server_snapshot_apply_in_progress_total"))
 
-	mc := m.Client(t)
 	w := mc.Watch(ctx, "load/", clientv3.WithPrefix())
 	const n = 20
 	for i := range n {

@@ -124,8 +124,9 @@ func (s *Store) runCompaction(j compactJob) {
 	s.compactMu.Lock()
 	defer s.compactMu.Unlock()
 	keep := s.index.compact(j.rev)
+	// The same rule as HashKV's, so that a member that has not run this
+	// compaction yet answers HashKV at j.rev with the same hash.
 	h := newKVHasher(j.prev, j.rev, keep)
-	h.allWhenNoneKept = true
 	err := s.flush(s.ctx)
 	if err == nil {
 		var deleted int

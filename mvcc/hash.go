@@ -83,7 +83,8 @@ func (s *Store) CompactionHashes() []KeyValueHash {
 // A rev at which one of the last compactions ran is answered, as etcd
 // does, with the hash that compaction took: its CompactRevision is the
 // compaction before (-1 for the first), whether or not rev is still above
-// CompactRev.
+// CompactRev. That hash follows the rule above too, so it equals what a
+// member that has not run the compaction yet computes at rev.
 //
 // It flushes the write buffer first and holds off compaction meanwhile.
 // It returns ErrCompacted if rev < CompactRev and ErrFutureRev if rev > Rev.
@@ -128,11 +129,7 @@ type kvHasher struct {
 	compactRev int64
 	rev        int64
 	keep       map[revision]struct{} // from treeIndex.keep(rev)
-	// allWhenNoneKept hashes every revision at or before compactRev when
-	// keep is empty, as etcd's compaction hash does; the compaction
-	// before having finished, those are the same on every member.
-	allWhenNoneKept bool
-	err             error
+	err        error
 }
 
 func newKVHasher(compactRev, rev int64, keep map[revision]struct{}) *kvHasher {
@@ -156,7 +153,7 @@ func (h *kvHasher) write(key, value []byte) bool {
 		// Compaction deletes it, or has already. etcd skips this check
 		// when keep is empty (every key deleted at rev), so its hash
 		// then depends on compaction progress; this one does not.
-		if _, ok := h.keep[r]; !ok && (len(h.keep) > 0 || !h.allWhenNoneKept) {
+		if _, ok := h.keep[r]; !ok {
 			return true
 		}
 	}

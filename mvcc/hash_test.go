@@ -3,6 +3,7 @@ package mvcc
 import (
 	"context"
 	"hash/crc32"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -143,4 +144,37 @@ func TestCompactionHashesKeepsTheLastTen(t *testing.T) {
 	got, ok := c.at(15)
 	assert.True(t, ok)
 	assert.Equal(t, uint32(15), got.Hash)
+}
+
+// A member that has not run a compaction yet must answer HashKV at its
+// revision with the hash the compaction takes elsewhere, or the
+// compaction hash check would raise CORRUPT for nothing; also when no key
+// is live at that revision.
+func TestCompactionHashEqualsHashKVBeforeTheCompaction(t *testing.T) {
+	histories := map[string][]step{
+		"keys live":    compactionHistory,
+		"all deleted":  append(slices.Clone(compactionHistory), step{"-a"}, step{"-d"}),
+		"recreated":    {{"a=1"}, {"-a"}, {"a=2"}, {"b=1"}, {"-b"}},
+		"single write": {{"a=1"}},
+	}
+	for name, history := range histories {
+		t.Run(name, func(t *testing.T) {
+			s, _ := newTestStore(t)
+			runSteps(s, history)
+			first := s.Rev() / 2
+			done, err := s.Compact(100, first)
+			require.NoError(t, err)
+			waitDone(t, done)
+			rev := s.Rev()
+			want, wantCR, _, err := s.HashKV(rev)
+			require.NoError(t, err)
+			done, err = s.Compact(101, rev)
+			require.NoError(t, err)
+			waitDone(t, done)
+			got, gotCR, _, err := s.HashKV(rev)
+			require.NoError(t, err)
+			assert.Equal(t, want, got)
+			assert.Equal(t, wantCR, gotCR)
+		})
+	}
 }

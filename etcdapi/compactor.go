@@ -36,6 +36,9 @@ type CompactorConfig struct {
 	// CheckInterval is how often revision mode looks at the revision;
 	// 0 means 5 minutes, as etcd.
 	CheckInterval time.Duration
+	// Observe, if set, is told of every auto-compaction this member
+	// proposed and how it ended (nil: done or compacted already).
+	Observe func(rev int64, err error)
 }
 
 // ParseAutoCompaction reads --auto-compaction-mode and
@@ -190,6 +193,13 @@ func (c *compactor) run(ctx context.Context, rev int64) bool {
 	start := time.Now()
 	c.lg.Info("starting auto compaction", zap.String("mode", c.cfg.Mode), zap.Int64("revision", rev))
 	err := c.compact(ctx, rev)
+	if c.cfg.Observe != nil && ctx.Err() == nil {
+		if errors.Is(err, mvcc.ErrCompacted) {
+			c.cfg.Observe(rev, nil)
+		} else {
+			c.cfg.Observe(rev, err)
+		}
+	}
 	if err != nil && !errors.Is(err, mvcc.ErrCompacted) {
 		if ctx.Err() == nil {
 			c.lg.Warn("auto compaction failed; will retry", zap.Int64("revision", rev), zap.Error(err))

@@ -190,3 +190,8 @@ const (
 func (a *auditLog) plugin(event string, p PluginConfig, err error) {
 	a.record(auditRecord{Event: event, Args: map[string]any{"kind": p.Kind, "name": p.Name, "path": p.Path}, Result: auditResult(err)})
 }
+
+// autoCompaction records an auto-compaction the member made by itself.
+func (a *auditLog) autoCompaction(rev int64, err error) {
+	a.record(auditRecord{Event: "auto-compaction", Args: map[string]any{"revision": rev}, Result: auditResult(err)})
+}

@@ -42,6 +42,7 @@ func Main(args []string, environ []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer cfg.audit.close()
+	cfg.compaction.Observe = cfg.audit.autoCompaction
 	reloader := startReloader(lg, &level, cfg, opts, args, environ)
 	defer reloader.stop()
 	for _, w := range opts.Warnings {

@@ -235,3 +235,18 @@ func TestAuditLogPluginEvents(t *testing.T) {
 	}
 	require.Equal(t, 2, starts, "the first start and the restart's")
 }
+
+// A compaction the member makes by itself is audited too.
+func TestAuditLogAutoCompaction(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	m := hosttest.StartMember(t, hosttest.WithArgs("--audit-log", path, "--auto-compaction-mode", "revision",
+		"--auto-compaction-retention", "10", "--auto-compaction-check-interval", "200ms"))
+	for i := range 20 {
+		_, err := m.Etcdctl(t, "put", fmt.Sprintf("k%d", i), "v")
+		require.NoError(t, err)
+	}
+	l := waitAudit(t, path, "auto-compaction", func(l auditLine) bool { return l.Result == "ok" })
+	require.Greater(t, l.Args["revision"], 1.0)
+	require.Equal(t, "", l.User)
+	require.Equal(t, "", l.Peer)
+}

@@ -141,12 +141,11 @@ func killChild(t *testing.T, parent int, exe string) {
 	t.Fatalf("no child %s of %d", exe, parent)
 }
 
-// Roles granted to a group, through the real oidc plugin process with its
-// key set served over https: a token whose groups claim holds dev may
-// write under /dev/ (the role granted to the etcd user group/dev), not
-// elsewhere; revoking the grant denies the same token; the grant survives
-// a restart; no token may stand for the group itself.
-func TestAuthOIDCGroupGrants(t *testing.T) {
+// oidcGroupsConfig builds the oidc plugin, serves its key set over https
+// on 127.0.0.1, and returns a config file running it as the member's auth
+// provider and a function minting its tokens (groups as given).
+func oidcGroupsConfig(t *testing.T) (cfgFile string, token func(sub string, groups ...string) string) {
+	t.Helper()
 	dir := t.TempDir()
 	bin, code := buildOIDCPlugin(t, dir)
 	sum := sha256.Sum256(code)
@@ -158,10 +157,10 @@ func TestAuthOIDCGroupGrants(t *testing.T) {
 		"kty": "RSA", "kid": "k1", "n": b64(key.N.Bytes()), "e": b64(big.NewInt(int64(key.E)).Bytes())}}})
 	require.NoError(t, err)
 	idp := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(jwks) }))
-	defer idp.Close()
+	t.Cleanup(idp.Close)
 	caFile := filepath.Join(dir, "idp-ca.pem")
 	require.NoError(t, os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: idp.Certificate().Raw}), 0o600))
-	token := func(sub string, groups ...string) string {
+	token = func(sub string, groups ...string) string {
 		c := jwt.MapClaims{"iss": "https://idp.example", "aud": "metastore", "sub": sub, "exp": time.Now().Add(time.Hour).Unix()}
 		if groups != nil {
 			c["groups"] = groups
@@ -173,7 +172,7 @@ func TestAuthOIDCGroupGrants(t *testing.T) {
 		return s
 	}
 
-	cfgFile := filepath.Join(dir, "metastore.yaml")
+	cfgFile = filepath.Join(dir, "metastore.yaml")
 	require.NoError(t, os.WriteFile(cfgFile, []byte(fmt.Sprintf(`auth-provider: oidc
 plugins:
   - kind: auth
@@ -186,6 +185,31 @@ plugins:
       METASTORE_OIDC_ISSUER: https://idp.example
       METASTORE_OIDC_AUDIENCE: metastore
 `, bin, hex.EncodeToString(sum[:]), idp.URL, caFile)), 0o600))
+	return cfgFile, token
+}
+
+// grantDevGroup gives the group dev read-write on /dev/ through the
+// member at endpoint, with etcdctl as root.
+func grantDevGroup(t *testing.T, endpoint string) {
+	t.Helper()
+	for _, args := range [][]string{
+		{"role", "add", "dev-rw"},
+		{"role", "grant-permission", "dev-rw", "readwrite", "/dev/", "--prefix"},
+		{"user", "add", "group/dev", "--no-password"},
+		{"user", "grant-role", "group/dev", "dev-rw"},
+	} {
+		out, err := hosttest.Etcdctl(t, endpoint, "", append([]string{"--user", "root:rootpw"}, args...)...)
+		require.NoError(t, err, out)
+	}
+}
+
+// Roles granted to a group, through the real oidc plugin process with its
+// key set served over https: a token whose groups claim holds dev may
+// write under /dev/ (the role granted to the etcd user group/dev), not
+// elsewhere; revoking the grant denies the same token; the grant survives
+// a restart; no token may stand for the group itself.
+func TestAuthOIDCGroupGrants(t *testing.T) {
+	cfgFile, token := oidcGroupsConfig(t)
 	m := hosttest.StartMember(t, hosttest.WithArgs(append([]string{"--config-file", cfgFile}, authArgs...)...))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -196,10 +220,7 @@ plugins:
 		out, err := hosttest.Etcdctl(t, m.Endpoint(), "", append([]string{"--user", "root:rootpw"}, args...)...)
 		require.NoError(t, err, out)
 	}
-	etcdctl("role", "add", "dev-rw")
-	etcdctl("role", "grant-permission", "dev-rw", "readwrite", "/dev/", "--prefix")
-	etcdctl("user", "add", "group/dev", "--no-password")
-	etcdctl("user", "grant-role", "group/dev", "dev-rw")
+	grantDevGroup(t, m.Endpoint())
 
 	carol := token("carol", "dev", "qa")
 	require.NoError(t, c.put(ctx, carol, "/dev/1"), "a member of dev who is no etcd user writes under /dev/")
@@ -219,4 +240,31 @@ plugins:
 	c = dialRaw(t, m)
 	require.NoError(t, c.put(ctx, carol, "/dev/4"), "the grant survives a restart")
 	require.Equal(t, codes.PermissionDenied, status.Code(c.put(ctx, carol, "/ops/1")))
+}
+
+// Group grants are replicated: made through one member of three, they
+// hold on the others, each with its own plugin process, and a revoke
+// through another member takes effect everywhere.
+func TestAuthOIDCGroupGrantsCluster(t *testing.T) {
+	cfgFile, token := oidcGroupsConfig(t)
+	ms := hosttest.StartCluster(t, 3, hosttest.WithArgs(append([]string{"--config-file", cfgFile}, authArgs...)...))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	setupAlice(ctx, t, dialRaw(t, ms[0]))
+	grantDevGroup(t, ms[0].Endpoint())
+
+	carol := token("carol", "dev")
+	for i, m := range ms {
+		c := dialRaw(t, m)
+		require.NoError(t, c.put(ctx, carol, fmt.Sprintf("/dev/%d", i)), "member %d", i)
+		require.Equal(t, codes.PermissionDenied, status.Code(c.put(ctx, carol, "/ops/1")), "member %d", i)
+	}
+	out, err := hosttest.Etcdctl(t, ms[1].Endpoint(), "", "--user", "root:rootpw", "user", "revoke-role", "group/dev", "dev-rw")
+	require.NoError(t, err, out)
+	for i, m := range ms {
+		c := dialRaw(t, m)
+		require.Eventually(t, func() bool { return status.Code(c.get(ctx, carol, "/dev/0")) == codes.PermissionDenied },
+			10*time.Second, 50*time.Millisecond, "member %d still grants the revoked role", i)
+		require.Equal(t, codes.PermissionDenied, status.Code(c.put(ctx, carol, "/dev/9")), "member %d", i)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -89,16 +90,19 @@ type quotaPlugin struct {
 	usage   *prefixUsage
 	audit   *auditLog
 
-	mu        sync.Mutex
-	entry     PluginConfig // its Config is the last one the plugin took
-	pending   map[string]any
+	mu      sync.Mutex
+	entry   PluginConfig // its Config is the last one the plugin took
+	pending map[string]any
 	// live is the plugin process while it is up, nil while it is down;
 	// checks read it without the lock, so that a slow restart or
 	// reconfiguration never holds up a write.
-	live      atomic.Pointer[quota.PluginProcess]
-	prefixes  [][]byte
-	backoff   time.Duration
-	nextStart time.Time
+	live atomic.Pointer[quota.PluginProcess]
+	// prefixesOnly is set when the live plugin declared
+	// quota.CapabilityPrefixesOnly.
+	prefixesOnly atomic.Bool
+	prefixes     [][]byte
+	backoff      time.Duration
+	nextStart    time.Time
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -148,8 +152,9 @@ func (p *quotaPlugin) launchLocked() error {
 		proc.Kill()
 		return err
 	}
-	p.live.Store(proc)
 	info, err := proc.Policy().Info(context.Background())
+	p.prefixesOnly.Store(slices.Contains(info.Capabilities, quota.CapabilityPrefixesOnly))
+	p.live.Store(proc)
 	p.lg.Info("started quota policy plugin", zap.String("path", p.entry.Path), zap.Int("pid", proc.Pid()),
 		zap.String("policy", info.Name), zap.String("version", info.Version), zap.Error(err))
 	return nil
@@ -309,7 +314,7 @@ func (p *quotaPlugin) Check(ctx context.Context, req quota.CheckRequest) (quota.
 		}
 	}
 	proc := p.current()
-	if proc == nil {
+	if proc == nil || len(req.Prefixes) == 0 && p.prefixesOnly.Load() {
 		return resp, nil
 	}
 	presp, err := proc.Policy().Check(ctx, req)

@@ -196,6 +196,11 @@ func TestQuotaPluginFallbackAndRestart(t *testing.T) {
 	require.GreaterOrEqual(t, value(t, families, "metastore_plugin_calls_total", append(labels, "method=Configure")...), 2.0,
 		"configured at start and after the restart")
 	require.GreaterOrEqual(t, value(t, families, "metastore_plugin_call_duration_seconds", append(labels, "method=Check")...), 3.0)
+	checks := value(t, families, "metastore_plugin_calls_total", append(labels, "method=Check")...)
+	_, err = m.Etcdctl(t, "put", "/c/1", "x")
+	require.NoError(t, err)
+	require.Equal(t, checks, value(t, scrape(t, m.Endpoint()), "metastore_plugin_calls_total", append(labels, "method=Check")...),
+		"the plugin judges only its prefixes: a write under none costs no call")
 	storage := []string{"kind=storage", "name=bbolt-plugin"}
 	require.Equal(t, 1.0, value(t, families, "metastore_plugin_calls_total", append(storage, "method=Open")...))
 	require.GreaterOrEqual(t, value(t, families, "metastore_plugin_calls_total", append(storage, "method=ApplyBatch")...), 1.0)

@@ -24,10 +24,20 @@ type Policy interface {
 
 // InfoResponse names a policy.
 type InfoResponse struct {
-	Name         string
-	Version      string
+	Name    string
+	Version string
+	// Capabilities lists optional behaviour: CapabilityPrefixesOnly.
 	Capabilities []string
 }
+
+// Capabilities a policy declares in InfoResponse.
+const (
+	// CapabilityPrefixesOnly: the policy judges only the prefixes it
+	// declared (CheckRequest.Prefixes), so the host need not ask it about
+	// writes with no put under one; the built-in check alone decides those.
+	// It saves a call across the process boundary per write.
+	CapabilityPrefixesOnly = "prefixes-only"
+)
 
 // WriteKind is the kind of a write being checked.
 type WriteKind uint8

@@ -45,9 +45,10 @@ var (
 // New returns a policy without limits; Configure gives it some.
 func New() *Policy { return &Policy{} }
 
-// Info names the policy.
+// Info names the policy. It judges only its prefixes, so it declares
+// quota.CapabilityPrefixesOnly.
 func (p *Policy) Info(context.Context) (quota.InfoResponse, error) {
-	return quota.InfoResponse{Name: Name, Version: Version}, nil
+	return quota.InfoResponse{Name: Name, Version: Version, Capabilities: []string{quota.CapabilityPrefixesOnly}}, nil
 }
 
 // Configure takes the limits of req.Config (a JSON Config) and declares

@@ -73,7 +73,7 @@ func Serve(impl Provider) {
 
 // PluginProcess is a running auth provider plugin, as Launch started it.
 type PluginProcess struct {
-	client   *plugin.Client
+	*pluginrpc.Process
 	provider Provider
 }
 
@@ -83,18 +83,12 @@ type PluginProcess struct {
 func Launch(cfg pluginrpc.ClientConfig) (*PluginProcess, error) {
 	cfg.Handshake = Handshake
 	cfg.Plugins = VersionedPlugins(nil)
-	client, raw, err := pluginrpc.Launch(cfg, "auth", PluginName)
+	proc, raw, err := pluginrpc.Launch(cfg, "auth", PluginName)
 	if err != nil {
 		return nil, err
 	}
-	return &PluginProcess{client: client, provider: raw.(Provider)}, nil
+	return &PluginProcess{Process: proc, provider: raw.(Provider)}, nil
 }
 
 // Provider is the plugin's provider.
 func (p *PluginProcess) Provider() Provider { return p.provider }
-
-// Exited reports whether the plugin process has exited.
-func (p *PluginProcess) Exited() bool { return p.client.Exited() }
-
-// Kill ends the plugin process.
-func (p *PluginProcess) Kill() { p.client.Kill() }

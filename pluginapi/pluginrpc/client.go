@@ -120,7 +120,7 @@ func FileSHA256(path string) ([]byte, error) {
 // Launch starts the plugin process cfg describes and dispenses the plugin
 // called name from it. kind ("storage", "auth", ...) prefixes errors. On
 // error nothing is left running.
-func Launch(cfg ClientConfig, kind, name string) (*plugin.Client, any, error) {
+func Launch(cfg ClientConfig, kind, name string) (*Process, any, error) {
 	client, err := NewClient(cfg)
 	if err != nil {
 		return nil, nil, err
@@ -135,5 +135,5 @@ func Launch(cfg ClientConfig, kind, name string) (*plugin.Client, any, error) {
 		client.Kill()
 		return nil, nil, fmt.Errorf("%s: plugin %s: %w", kind, cfg.Cmd.Path, err)
 	}
-	return client, raw, nil
+	return &Process{client: client}, raw, nil
 }

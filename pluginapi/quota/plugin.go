@@ -73,7 +73,7 @@ func Serve(impl Policy) {
 
 // PluginProcess is a running quota policy plugin, as Launch started it.
 type PluginProcess struct {
-	client *plugin.Client
+	*pluginrpc.Process
 	policy Policy
 }
 
@@ -83,35 +83,12 @@ type PluginProcess struct {
 func Launch(cfg pluginrpc.ClientConfig) (*PluginProcess, error) {
 	cfg.Handshake = Handshake
 	cfg.Plugins = VersionedPlugins(nil)
-	client, raw, err := pluginrpc.Launch(cfg, "quota", PluginName)
+	proc, raw, err := pluginrpc.Launch(cfg, "quota", PluginName)
 	if err != nil {
 		return nil, err
 	}
-	return &PluginProcess{client: client, policy: raw.(Policy)}, nil
+	return &PluginProcess{Process: proc, policy: raw.(Policy)}, nil
 }
 
 // Policy is the plugin's policy; it is also a Configurer.
 func (p *PluginProcess) Policy() Policy { return p.policy }
-
-// Ping checks that the process answers.
-func (p *PluginProcess) Ping() error {
-	rpc, err := p.client.Client()
-	if err != nil {
-		return err
-	}
-	return rpc.Ping()
-}
-
-// Exited reports whether the plugin process has exited.
-func (p *PluginProcess) Exited() bool { return p.client.Exited() }
-
-// Pid is the process id, or 0 if unknown.
-func (p *PluginProcess) Pid() int {
-	if rc := p.client.ReattachConfig(); rc != nil {
-		return rc.Pid
-	}
-	return 0
-}
-
-// Kill ends the plugin process.
-func (p *PluginProcess) Kill() { p.client.Kill() }

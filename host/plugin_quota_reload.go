@@ -1,16 +1,15 @@
 package host
 
 import (
-	"reflect"
 	"sync"
 
 	"go.uber.org/zap"
 )
 
 // A quota plugin's config (per-prefix limits, say) changes while the
-// member runs: when a reload finds the plugin catalog changed in nothing
-// but the config of quota entries, the running quota plugins take their
-// new config, and the change counts as applied.
+// member runs: when a reload finds the entry of the quota policy in use
+// changed in nothing but its config (see pluginsChangeLive), the running
+// quota plugins take their new config.
 
 // quotaPluginSet is the quota plugins of the running members of this
 // process, which a config reload reconfigures.
@@ -31,24 +30,6 @@ func (s *quotaPluginSet) remove(p *quotaPlugin) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.plugins, p)
-}
-
-// quotaConfigsOnly reports whether catalogs a and b differ at most in the
-// config of entries of kind quota.
-func quotaConfigsOnly(a, b []PluginConfig) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		x, y := a[i], b[i]
-		if x.Kind == pluginKindQuota && y.Kind == pluginKindQuota {
-			x.Config, y.Config = nil, nil
-		}
-		if !reflect.DeepEqual(x, y) {
-			return false
-		}
-	}
-	return true
 }
 
 // reconfigureQuotaPlugins gives every running quota plugin the config its

@@ -109,20 +109,6 @@ func TestPrefixRangeEnd(t *testing.T) {
 		coveringPrefixes([][]byte{[]byte("/b"), []byte("/a/x/"), []byte("/a/"), []byte("/bc")}))
 }
 
-func TestQuotaConfigsOnly(t *testing.T) {
-	base := []PluginConfig{
-		{Kind: pluginKindQuota, Name: "q", Path: "/p", Config: map[string]any{"a": 1}},
-		{Kind: pluginKindStorage, Name: "s", Path: "/s"},
-	}
-	quotaConfig := []PluginConfig{base[0], base[1]}
-	quotaConfig[0].Config = map[string]any{"a": 2}
-	quotaPath := []PluginConfig{base[0], base[1]}
-	quotaPath[0].Path = "/other"
-	require.True(t, quotaConfigsOnly(base, quotaConfig))
-	require.False(t, quotaConfigsOnly(base, quotaPath))
-	require.False(t, quotaConfigsOnly(base, base[:1]))
-}
-
 func TestQuotaPolicyConfig(t *testing.T) {
 	sum := "0000000000000000000000000000000000000000000000000000000000000000"
 	c := Config{QuotaPolicy: "prefix-quota"}

@@ -37,15 +37,15 @@ type Config struct {
 	MaxRequestBytes          int    `koanf:"max-request-bytes"`
 	QuotaBackendBytes        int64  `koanf:"quota-backend-bytes"`
 	// QuotaPolicy is backend-bytes or a quota plugin of the catalog.
-	QuotaPolicy string `koanf:"quota-policy"`
-	LogLevel                 string `koanf:"log-level"`
-	Logger                   string `koanf:"logger"`
-	LogOutputs               string `koanf:"log-outputs"`
-	LogFormat                string `koanf:"log-format"`
-	ListenMetricsURLs        string `koanf:"listen-metrics-urls"`
-	StorageEngine            string `koanf:"storage-engine"`
-	AutoCompactionMode       string `koanf:"auto-compaction-mode"`
-	AutoCompactionRetention  string `koanf:"auto-compaction-retention"`
+	QuotaPolicy             string `koanf:"quota-policy"`
+	LogLevel                string `koanf:"log-level"`
+	Logger                  string `koanf:"logger"`
+	LogOutputs              string `koanf:"log-outputs"`
+	LogFormat               string `koanf:"log-format"`
+	ListenMetricsURLs       string `koanf:"listen-metrics-urls"`
+	StorageEngine           string `koanf:"storage-engine"`
+	AutoCompactionMode      string `koanf:"auto-compaction-mode"`
+	AutoCompactionRetention string `koanf:"auto-compaction-retention"`
 	// AutoCompactionCheckInterval is how often revision-mode
 	// auto-compaction looks at the revision (etcd: fixed at 5m).
 	AutoCompactionCheckInterval string `koanf:"auto-compaction-check-interval"`

@@ -2,6 +2,7 @@ package etcdapi
 
 import (
 	"context"
+	"errors"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/raft/v3/raftpb"
@@ -9,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/metastore/metastore/mvcc"
+	"github.com/metastore/metastore/pluginapi/storage"
 )
 
 // applier is the state machine: it executes committed raft entries, in log
@@ -94,9 +96,15 @@ func (a *applier) applyTxn(index uint64, r *pb.TxnRequest, unwrap func(*pb.TxnRe
 	tw := a.store.Write(index)
 	path, err := txnPath(context.Background(), tw, r)
 	if err != nil {
-		// Nothing is written. The engine failed under the read; a plugin
-		// engine's failure stops the member, which applies this entry
-		// again from the WAL once the engine is back.
+		// Nothing is written. Only an engine that is away may leave an
+		// entry unapplied: a plugin engine's failure stops the member,
+		// which applies this entry again from the WAL once the engine is
+		// back. Any other read failure would make this member's state
+		// differ from the others', so the member stops here, as etcd
+		// does on a backend failure in its apply path.
+		if !errors.Is(err, storage.ErrUnavailable) {
+			a.lg.Panic("reading a txn's compares failed", zap.Uint64("index", index), zap.Error(err))
+		}
 		a.lg.Error("reading a txn's compares failed", zap.Uint64("index", index), zap.Error(err))
 		tw.End()
 		return applyResult{err: err}

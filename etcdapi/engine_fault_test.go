@@ -84,48 +84,60 @@ func TestEngineUnavailableIsUnavailable(t *testing.T) {
 // A txn whose compare cannot read its keys fails with the read's error; it
 // is not taken as a false compare, which would run the failure branch.
 func TestTxnCompareReadError(t *testing.T) {
-	tests := []struct {
-		name     string
-		err      error
-		wantCode codes.Code
-		wantMsg  string
-	}{
-		{"engine unavailable", fmt.Errorf("%w: plugin process exited", storage.ErrUnavailable),
-			codes.Unavailable, "etcdserver: storage engine unavailable"},
-		{"other engine error", errors.New("engine: page checksum mismatch"),
-			codes.Unknown, "engine: page checksum mismatch"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s, eng, store := newFaultServer(t)
-			kv := s.KV()
-			ctx := context.Background()
-			_, err := kv.Put(ctx, &pb.PutRequest{Key: []byte("k"), Value: []byte("v")})
-			require.NoError(t, err)
-			require.NoError(t, store.Flush(ctx))
-			cmp := []*pb.Compare{{Key: []byte("k"), Target: pb.Compare_VALUE, Result: pb.Compare_EQUAL,
-				TargetUnion: &pb.Compare_Value{Value: []byte("v")}}}
-			put := func(key string) []*pb.RequestOp {
-				return []*pb.RequestOp{{Request: &pb.RequestOp_RequestPut{RequestPut: &pb.PutRequest{Key: []byte(key), Value: []byte("1")}}}}
-			}
-			get := []*pb.RequestOp{{Request: &pb.RequestOp_RequestRange{RequestRange: &pb.RangeRequest{Key: []byte("k")}}}}
+	s, eng, store := newFaultServer(t)
+	kv := s.KV()
+	ctx := context.Background()
+	_, err := kv.Put(ctx, &pb.PutRequest{Key: []byte("k"), Value: []byte("v")})
+	require.NoError(t, err)
+	require.NoError(t, store.Flush(ctx))
 
-			eng.fail(tt.err)
-			_, err = kv.Txn(ctx, &pb.TxnRequest{Compare: cmp, Success: put("ok"), Failure: put("failed")})
-			require.Equal(t, tt.wantCode, status.Code(err), "got %v", err)
-			require.ErrorContains(t, err, tt.wantMsg)
-			_, err = kv.Txn(ctx, &pb.TxnRequest{Compare: cmp, Success: get, Failure: get})
-			require.Equal(t, tt.wantCode, status.Code(err), "a read-only txn fails too; got %v", err)
+	eng.fail(fmt.Errorf("%w: plugin process exited", storage.ErrUnavailable))
+	_, err = kv.Txn(ctx, &pb.TxnRequest{Compare: valueIsV(), Success: putOps("ok"), Failure: putOps("failed")})
+	require.Equal(t, codes.Unavailable, status.Code(err), "got %v", err)
+	require.ErrorContains(t, err, "etcdserver: storage engine unavailable")
+	_, err = kv.Txn(ctx, &pb.TxnRequest{Compare: valueIsV(), Success: getK(), Failure: getK()})
+	require.Equal(t, codes.Unavailable, status.Code(err), "a read-only txn fails too; got %v", err)
 
-			eng.err.Store(nil) // the engine is back
-			for _, key := range []string{"ok", "failed"} {
-				r, err := kv.Range(ctx, &pb.RangeRequest{Key: []byte(key)})
-				require.NoError(t, err)
-				require.Empty(t, r.Kvs, "the failed txn wrote %s", key)
-			}
-			resp, err := kv.Txn(ctx, &pb.TxnRequest{Compare: cmp, Success: put("ok"), Failure: put("failed")})
-			require.NoError(t, err)
-			require.True(t, resp.Succeeded, "with the engine back the compare holds")
-		})
+	eng.err.Store(nil) // the engine is back
+	for _, key := range []string{"ok", "failed"} {
+		r, err := kv.Range(ctx, &pb.RangeRequest{Key: []byte(key)})
+		require.NoError(t, err)
+		require.Empty(t, r.Kvs, "the failed txn wrote %s", key)
 	}
+	resp, err := kv.Txn(ctx, &pb.TxnRequest{Compare: valueIsV(), Success: putOps("ok"), Failure: putOps("failed")})
+	require.NoError(t, err)
+	require.True(t, resp.Succeeded, "with the engine back the compare holds")
+}
+
+// Any other engine failure under a compare fails a read-only txn with the
+// error, and stops the member when it meets a committed txn: skipping the
+// entry would leave this member's state unlike the others'.
+func TestTxnCompareEngineFailureAtApply(t *testing.T) {
+	s, eng, store := newFaultServer(t)
+	kv := s.KV()
+	ctx := context.Background()
+	_, err := kv.Put(ctx, &pb.PutRequest{Key: []byte("k"), Value: []byte("v")})
+	require.NoError(t, err)
+	require.NoError(t, store.Flush(ctx))
+
+	eng.fail(errors.New("engine: page checksum mismatch"))
+	_, err = kv.Txn(ctx, &pb.TxnRequest{Compare: valueIsV(), Success: getK(), Failure: getK()})
+	require.Equal(t, codes.Unknown, status.Code(err), "got %v", err)
+	require.ErrorContains(t, err, "engine: page checksum mismatch")
+	require.Panics(t, func() {
+		_, _ = kv.Txn(ctx, &pb.TxnRequest{Compare: valueIsV(), Success: putOps("ok"), Failure: putOps("failed")})
+	})
+}
+
+func valueIsV() []*pb.Compare {
+	return []*pb.Compare{{Key: []byte("k"), Target: pb.Compare_VALUE, Result: pb.Compare_EQUAL,
+		TargetUnion: &pb.Compare_Value{Value: []byte("v")}}}
+}
+
+func putOps(key string) []*pb.RequestOp {
+	return []*pb.RequestOp{{Request: &pb.RequestOp_RequestPut{RequestPut: &pb.PutRequest{Key: []byte(key), Value: []byte("1")}}}}
+}
+
+func getK() []*pb.RequestOp {
+	return []*pb.RequestOp{{Request: &pb.RequestOp_RequestRange{RequestRange: &pb.RangeRequest{Key: []byte("k")}}}}
 }

@@ -100,40 +100,30 @@ func (c *Config) peerTLSFiles() tlsFiles {
 }
 
 // clientTLS is the TLS of the client URLs, with auto TLS's certificate
-// (generated on first use) when --auto-tls and no certificate is given.
+// when --auto-tls and no certificate is given.
 func (c *Config) clientTLS(lg *zap.Logger) (tlsFiles, error) {
-	f := c.clientTLSFiles()
-	if !c.AutoTLS {
-		return f, nil
-	}
-	if !f.empty() {
-		lg.Warn("ignoring --auto-tls since --cert-file and --key-file are given")
-		return f, nil
-	}
-	urls, err := parseClientURLs(c.ListenClientURLs)
-	if err != nil {
-		return f, err
-	}
-	hosts := make([]string, len(urls))
-	for i, u := range urls {
-		hosts[i] = u.Host
-	}
-	return f.withSelfSignedCert(lg, filepath.Join(c.DataDir, "fixtures", "client"), hosts, c.SelfSignedCertValidity)
+	return c.withAutoTLS(lg, c.clientTLSFiles(), c.AutoTLS, "--auto-tls", "client", c.ListenClientURLs, parseClientURLs)
 }
 
-// peerTLS is the TLS of the peer URLs, with auto TLS's certificate
-// (generated on first use) when --peer-auto-tls and no certificate is
-// given.
+// peerTLS is the TLS of the peer URLs, with auto TLS's certificate when
+// --peer-auto-tls and no certificate is given.
 func (c *Config) peerTLS(lg *zap.Logger) (tlsFiles, error) {
-	f := c.peerTLSFiles()
-	if !c.PeerAutoTLS {
+	return c.withAutoTLS(lg, c.peerTLSFiles(), c.PeerAutoTLS, "--peer-auto-tls", "peer", c.ListenPeerURLs, parseURLs)
+}
+
+// withAutoTLS returns f or, when auto is set and f names no certificate,
+// f with a self-signed certificate for the hosts of the listen URLs,
+// generated on first use in <data-dir>/fixtures/<kind>, as etcd does.
+func (c *Config) withAutoTLS(lg *zap.Logger, f tlsFiles, auto bool, flag, kind, listen string,
+	parse func(string) ([]url.URL, error)) (tlsFiles, error) {
+	if !auto {
 		return f, nil
 	}
 	if !f.empty() {
-		lg.Warn("ignoring --peer-auto-tls since --peer-cert-file and --peer-key-file are given")
+		lg.Warn("ignoring " + flag + " since --" + f.prefix + "cert-file and --" + f.prefix + "key-file are given")
 		return f, nil
 	}
-	urls, err := parseURLs(c.ListenPeerURLs)
+	urls, err := parse(listen)
 	if err != nil {
 		return f, err
 	}
@@ -141,7 +131,7 @@ func (c *Config) peerTLS(lg *zap.Logger) (tlsFiles, error) {
 	for i, u := range urls {
 		hosts[i] = u.Host
 	}
-	return f.withSelfSignedCert(lg, filepath.Join(c.DataDir, "fixtures", "peer"), hosts, c.SelfSignedCertValidity)
+	return f.withSelfSignedCert(lg, filepath.Join(c.DataDir, "fixtures", kind), hosts, c.SelfSignedCertValidity)
 }
 
 // clientTLSConfig is the server configuration of https and unixs client

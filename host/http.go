@@ -51,12 +51,25 @@ func serveHTTP(lg *zap.Logger, cfg Config, m *Member, mm *memberMetrics, gs *grp
 		h.gateway.close()
 		return nil, err
 	}
+	// HTTP/2 carries both gRPC and, from clients such as curl on an https
+	// URL, the JSON gateway: as etcd, a connection goes to gRPC by its
+	// first request's content-type. The matcher answers with SETTINGS
+	// first, as some gRPC clients wait for them before sending headers.
+	// The HTTP server then speaks HTTP/2 without TLS of its own (TLS, if
+	// any, was ended by the listener under the mux), on connections that
+	// hide the mux's SETTINGS from it (http2conn.go).
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	h.srv.Protocols = &protocols
 	for _, l := range lis {
 		cm := cmux.New(l)
 		httpL := cm.Match(cmux.HTTP1())
-		grpcL := cm.Match(cmux.HTTP2())
+		grpcL := cm.MatchWithWriters(cmux.HTTP2MatchHeaderFieldPrefixSendSettings("content-type", "application/grpc"))
+		h2L := cm.Match(cmux.Any())
 		h.muxes = append(h.muxes, cm)
 		go h.run("http", func() error { return h.srv.Serve(httpL) })
+		go h.run("http2", func() error { return h.srv.Serve(muxSettingsAckListener{h2L}) })
 		go h.run("grpc", func() error { return gs.Serve(grpcL) })
 		go h.run("cmux", cm.Serve)
 	}

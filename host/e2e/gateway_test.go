@@ -280,3 +280,26 @@ func TestGatewayOverHTTPSMatchesEtcd(t *testing.T) {
 		})
 	}
 }
+
+// Over TLS, clients such as curl speak HTTP/2 to the gateway; as etcd, the
+// member tells those requests from gRPC's by their content-type.
+func TestGatewayOverHTTP2MatchesEtcd(t *testing.T) {
+	p := newTestPKI(t)
+	client := httpsClient(t, p, "")
+	client.Transport.(*http.Transport).ForceAttemptHTTP2 = true
+	etcdURL := startHTTPS(t, p, hosttest.EtcdBin(t))
+	msURL := startHTTPS(t, p, "")
+	for _, url := range []string{etcdURL, msURL} {
+		resp, err := client.Post(url+"/v3/kv/range", "application/json", strings.NewReader(`{"key":"`+b64("k")+`"}`))
+		require.NoError(t, err)
+		_, err = io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, 2, resp.ProtoMajor, "%s answered over %s", url, resp.Proto)
+		require.Equal(t, http.StatusOK, resp.StatusCode, url)
+	}
+	want := gatewayOverHTTPS(t, client, etcdURL)
+	got := gatewayOverHTTPS(t, client, msURL)
+	require.Equal(t, want, got)
+	require.Contains(t, got[1], `"value":"`+b64("v")+`"`, "the range over HTTP/2 read the put")
+}

@@ -273,6 +273,9 @@ func testifyReason(lines []string) string {
 		if c := failedCommand.FindStringSubmatch(r); c != nil {
 			r = c[1] + c[2]
 		}
+		if len(cont) < 2 {
+			return r
+		}
 		if last := lastErrorLine(cont[1:]); last != "" {
 			r += ": " + last
 		}

@@ -41,6 +41,15 @@ func TestReason(t *testing.T) {
 			want: "etcdctl role add role0 -w json: Error: rpc error: code = Unimplemented desc = unknown service etcdserverpb.Auth",
 		},
 		{
+			name:   "command that failed, its output cut off",
+			status: Fail,
+			output: []string{
+				"        \tError:      \tMemberRemove failed: Errs: [unexpected exit code [1] after running [/w/bin/etcdctl member remove 1]], last lines:",
+				"        \tTest:       \tTestMemberRemove",
+			},
+			want: "etcdctl member remove 1",
+		},
+		{
 			name:   "assertion with a message",
 			status: Fail,
 			output: []string{

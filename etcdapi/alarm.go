@@ -26,6 +26,31 @@ const AlarmNamespace = "alarm"
 type alarmStore struct {
 	mu     sync.RWMutex
 	alarms map[alarmKey]*pb.AlarmMember
+	// observe, set before serving, is told of the alarms this member
+	// raises by itself.
+	observe AlarmObserver
+}
+
+// AlarmObserver is told of each alarm a member raises by itself (NOSPACE
+// when a write finds the quota exhausted, CORRUPT from the corruption
+// checks or the storage engine): the raising member, the member the alarm
+// names, its type, and why raising it failed (nil once it is applied).
+type AlarmObserver func(raisedBy, member uint64, t pb.AlarmType, err error)
+
+// ObserveAlarms sets the observer of the alarms this member raises by
+// itself; call it before serving.
+func (s *Server) ObserveAlarms(fn AlarmObserver) { s.maint.alarms.observe = fn }
+
+// raiseAlarm proposes the alarm t of member, waits until it is applied
+// here, and tells the observer.
+func (s *Server) raiseAlarm(ctx context.Context, member uint64, t pb.AlarmType) error {
+	ar := &pb.AlarmRequest{Action: pb.AlarmRequest_ACTIVATE, MemberID: member, Alarm: t}
+	res, err := s.propose(ctx, &pb.InternalRaftRequest{Alarm: ar})
+	err = firstErr(err, res.err)
+	if s.maint.alarms.observe != nil {
+		s.maint.alarms.observe(s.raft.MemberID(), member, t, err)
+	}
+	return err
 }
 
 type alarmKey struct {
@@ -65,6 +90,14 @@ func (as *alarmStore) active(t pb.AlarmType) bool {
 		}
 	}
 	return false
+}
+
+// raised reports whether member has t raised.
+func (as *alarmStore) raised(member uint64, t pb.AlarmType) bool {
+	as.mu.RLock()
+	defer as.mu.RUnlock()
+	_, ok := as.alarms[alarmKey{member, t}]
+	return ok
 }
 
 // list returns the alarms of type t (every alarm for NONE), ordered by

@@ -34,37 +34,49 @@ func (a *applier) refuseWhileCorrupt(index uint64, r *pb.InternalRaftRequest) (a
 // check could not single out), as etcd's corruption checks do.
 func (s *Server) RaiseCorrupt(ctx context.Context, member uint64) error {
 	s.lg.Error("raising CORRUPT", zap.String("member-id", fmt.Sprintf("%x", member)))
-	ar := &pb.AlarmRequest{Action: pb.AlarmRequest_ACTIVATE, MemberID: member, Alarm: pb.AlarmType_CORRUPT}
-	res, err := s.propose(ctx, &pb.InternalRaftRequest{Alarm: ar})
-	return firstErr(err, res.err)
+	return s.raiseAlarm(ctx, member, pb.AlarmType_CORRUPT)
 }
 
 // LinearizableBarrier waits until this member has applied everything
 // committed when it was called.
 func (s *Server) LinearizableBarrier(ctx context.Context) error { return s.linearizableBarrier(ctx) }
 
-// engineCorruption remembers that this member raised CORRUPT for its
-// own engine.
+// engineCorruption keeps engine corruption from proposing CORRUPT on
+// every failed read: one proposal at a time, and none while this member's
+// CORRUPT is raised. Once an operator disarms it, the next corrupt read
+// raises it again.
 type engineCorruption struct {
-	once sync.Once
+	mu      sync.Mutex
+	raising bool
 }
 
-// noteEngineError raises this member's CORRUPT alarm, once, when err says
-// the storage engine returned data it could not decode or verify. It
-// returns err unchanged.
+// noteEngineError raises this member's CORRUPT alarm when err says the
+// storage engine returned data it could not decode or verify, unless it
+// is raised already or being raised. It returns err unchanged.
 func (s *Server) noteEngineError(err error) error {
 	if err == nil || !errors.Is(err, storage.ErrCorrupt) || s.raft == nil {
 		return err
 	}
-	s.maint.corruptOnce.once.Do(func() {
-		s.lg.Error("storage engine returned corrupt data", zap.Error(err))
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
-			defer cancel()
-			if err := s.RaiseCorrupt(ctx, s.raft.MemberID()); err != nil {
-				s.lg.Warn("raising CORRUPT failed", zap.Error(err))
-			}
+	c := &s.maint.corruptOnce
+	self := s.raft.MemberID()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.raising || s.maint.alarms.raised(self, pb.AlarmType_CORRUPT) {
+		return err
+	}
+	c.raising = true
+	s.lg.Error("storage engine returned corrupt data", zap.Error(err))
+	go func() {
+		defer func() {
+			c.mu.Lock()
+			c.raising = false
+			c.mu.Unlock()
 		}()
-	})
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
+		defer cancel()
+		if err := s.RaiseCorrupt(ctx, self); err != nil {
+			s.lg.Warn("raising CORRUPT failed", zap.Error(err))
+		}
+	}()
 	return err
 }

@@ -3,6 +3,8 @@ package etcdapi
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -66,6 +68,49 @@ func TestEngineCorruptionRaisesCorruptForThisMember(t *testing.T) {
 	require.Error(t, err)
 	require.Eventually(t, func() bool { return len(corruptAlarms(s)) == 1 }, 5*time.Second, 10*time.Millisecond)
 	require.Equal(t, []uint64{1}, corruptAlarms(s))
+}
+
+// Engine corruption proposes CORRUPT once while it is raised, however
+// many reads fail, and raises it again after an operator disarmed it.
+func TestEngineCorruptionRaisesCorruptAgainAfterDisarm(t *testing.T) {
+	s, eng, store := newFaultServer(t)
+	var mu sync.Mutex
+	var raised []string
+	s.ObserveAlarms(func(by, member uint64, a pb.AlarmType, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		raised = append(raised, fmt.Sprintf("%d %d %s %v", by, member, a, err))
+	})
+	observed := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(raised)
+	}
+	ctx := context.Background()
+	_, err := s.KV().Put(ctx, &pb.PutRequest{Key: []byte("k"), Value: []byte("v")})
+	require.NoError(t, err)
+	require.NoError(t, store.Flush(ctx))
+	eng.fail(fmt.Errorf("%w: checksum mismatch", storage.ErrCorrupt))
+	readFails := func(n int) {
+		for range n {
+			_, err := s.KV().Range(ctx, &pb.RangeRequest{Key: []byte("k")})
+			require.Error(t, err)
+		}
+	}
+	once := []string{"1 1 CORRUPT <nil>"}
+	readFails(20)
+	require.Eventually(t, func() bool { return len(corruptAlarms(s)) == 1 && len(observed()) == 1 }, 5*time.Second, 10*time.Millisecond)
+	readFails(20)
+	require.Equal(t, once, observed(), "one proposal while CORRUPT is raised")
+
+	_, err = s.Maintenance().Alarm(ctx, &pb.AlarmRequest{Action: pb.AlarmRequest_DEACTIVATE, MemberID: 1, Alarm: pb.AlarmType_CORRUPT})
+	require.NoError(t, err)
+	require.Empty(t, corruptAlarms(s))
+	readFails(20)
+	require.Eventually(t, func() bool { return len(corruptAlarms(s)) == 1 && len(observed()) == 2 }, 5*time.Second, 10*time.Millisecond)
+	require.Equal(t, []uint64{1}, corruptAlarms(s))
+	readFails(20)
+	require.Equal(t, append(once, once...), observed(), "raised again after the disarm, once")
 }
 
 func TestPeriodicCheckRaisesCorruptForTheFollowerThatDiffers(t *testing.T) {

@@ -21,7 +21,7 @@ type maintenance struct {
 	compactor *compactor
 	// defragMu runs one defragmentation at a time.
 	defragMu sync.Mutex
-	// corruptOnce raises CORRUPT once for engine corruption.
+	// corruptOnce raises CORRUPT for engine corruption, once until disarmed.
 	corruptOnce engineCorruption
 }
 

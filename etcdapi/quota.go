@@ -183,8 +183,7 @@ func branchPuts(ops []*pb.RequestOp, out []quota.Put) []quota.Put {
 // write finds the quota exhausted. The refused write is answered either way.
 func (s *Server) raiseNoSpace(ctx context.Context, reason string) {
 	s.lg.Warn("quota exhausted; raising NOSPACE", zap.String("reason", reason))
-	ar := &pb.AlarmRequest{Action: pb.AlarmRequest_ACTIVATE, MemberID: s.raft.MemberID(), Alarm: pb.AlarmType_NOSPACE}
-	if _, err := s.propose(ctx, &pb.InternalRaftRequest{Alarm: ar}); err != nil {
+	if err := s.raiseAlarm(ctx, s.raft.MemberID(), pb.AlarmType_NOSPACE); err != nil {
 		s.lg.Warn("raising NOSPACE failed", zap.Error(err))
 	}
 }

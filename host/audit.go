@@ -8,12 +8,14 @@ import (
 	"sync"
 	"time"
 
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.uber.org/zap"
 )
 
 // The audit log (--audit-log): one JSON object per line for every event an
 // operator may have to account for later: authentication, auth on and off,
-// user and role changes, membership changes, alarms, defragmentation,
+// user and role changes, membership changes, alarms (those clients raise
+// or clear and those the member raises by itself), defragmentation,
 // snapshots, leader moves, compaction, and plugin processes starting,
 // exiting, restarting or falling back. Each record says who (the user, ""
 // when auth is off, and the client's address), what (the event and its
@@ -194,4 +196,14 @@ func (a *auditLog) plugin(event string, p PluginConfig, err error) {
 // autoCompaction records an auto-compaction the member made by itself.
 func (a *auditLog) autoCompaction(rev int64, err error) {
 	a.record(auditRecord{Event: "auto-compaction", Args: map[string]any{"revision": rev}, Result: auditResult(err)})
+}
+
+// alarm records an alarm the member raised by itself (NOSPACE from the
+// quota check, CORRUPT from a corruption check or its storage engine):
+// raisedBy is this member, member the one the alarm names.
+func (a *auditLog) alarm(raisedBy, member uint64, t pb.AlarmType, err error) {
+	a.record(auditRecord{Event: "alarm", Args: map[string]any{
+		"action": pb.AlarmRequest_ACTIVATE.String(), "alarm": t.String(),
+		"member": memberIDString(member), "raised-by": memberIDString(raisedBy),
+	}, Result: auditResult(err)})
 }

@@ -130,6 +130,7 @@ func (m *Member) open(ctx context.Context) error {
 		WatchProgressNotifyInterval: m.cfg.WatchProgressNotifyInterval,
 	}, m.store, m.dbSize)
 	m.api.SetEngine(eng)
+	m.api.ObserveAlarms(m.cfg.audit.alarm)
 	if err := m.startQuota(); err != nil {
 		return err
 	}

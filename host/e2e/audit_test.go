@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -251,4 +252,41 @@ func TestAuditLogAutoCompaction(t *testing.T) {
 	})
 	require.Equal(t, "", l.User)
 	require.Equal(t, "", l.Peer)
+}
+
+// An alarm the member raises by itself (here NOSPACE, when a write finds
+// the quota exhausted) is audited once, as the member's own event.
+func TestAuditLogAlarmTheMemberRaises(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	m := hosttest.StartMember(t, hosttest.WithArgs("--audit-log", path, "--quota-backend-bytes", "400000"))
+	cli := m.Client(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	value := strings.Repeat("a", 20000)
+	var err error
+	for i := 0; i < 200 && err == nil; i++ {
+		_, err = cli.Put(ctx, fmt.Sprintf("big%d", i%4), value)
+	}
+	require.ErrorIs(t, err, rpctypes.ErrNoSpace)
+	st, err := cli.Status(ctx, m.Endpoint())
+	require.NoError(t, err)
+	self := strconv.FormatUint(st.Header.MemberId, 16)
+
+	l := waitAudit(t, path, "alarm", func(l auditLine) bool { return l.Args["alarm"] == "NOSPACE" })
+	require.Equal(t, auditLine{Time: l.Time, Event: "alarm", User: "", Peer: "", Result: "ok", Args: map[string]any{
+		"action": "ACTIVATE", "alarm": "NOSPACE", "member": self, "raised-by": self,
+	}}, l)
+	// Writes refused while the alarm is raised raise nothing more.
+	for range 3 {
+		_, err = cli.Put(ctx, "small", "x")
+		require.ErrorIs(t, err, rpctypes.ErrNoSpace)
+	}
+	require.NoError(t, m.Stop())
+	var alarms int
+	for _, l := range readAudit(t, path) {
+		if l.Event == "alarm" {
+			alarms++
+		}
+	}
+	require.Equal(t, 1, alarms)
 }

@@ -168,7 +168,8 @@ func TestQuotaPluginFallbackAndRestart(t *testing.T) {
     path: %s
     sha256: %s
 `, bbolt, fileSum(t, bbolt)))
-	m := hosttest.StartMember(t, hosttest.WithArgs("--config-file", cfgFile))
+	audit := filepath.Join(t.TempDir(), "audit.log")
+	m := hosttest.StartMember(t, hosttest.WithArgs("--config-file", cfgFile, "--audit-log", audit))
 	for _, k := range []string{"/a/1", "/a/2", "/a/3"} {
 		_, err := m.Etcdctl(t, "put", k, "x")
 		require.NoError(t, err)
@@ -186,6 +187,14 @@ func TestQuotaPluginFallbackAndRestart(t *testing.T) {
 	waitOutput(t, m, "the quota policy plugin answers again", 1)
 	second := quotaPluginPid(t, m)
 	require.NotEqual(t, first, second)
+	quotaPlugin := func(result string) func(auditLine) bool {
+		return func(l auditLine) bool {
+			return l.Args["kind"] == "quota" && l.Args["name"] == "prefix-quota" && (l.Result == "ok") == (result == "ok")
+		}
+	}
+	waitAudit(t, audit, "plugin.exit", quotaPlugin("the exit says why"))
+	waitAudit(t, audit, "plugin.fallback", quotaPlugin("ok"))
+	waitAudit(t, audit, "plugin.restart", quotaPlugin("ok"))
 	_, err = m.Etcdctl(t, "put", "/a/5", "x")
 	requireQuotaRefused(t, err, `prefix "/a/" is limited to 3 keys (it holds 4, the write adds 1)`)
 

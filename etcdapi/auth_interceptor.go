@@ -135,14 +135,20 @@ func (k *keepAliveAuthStream) RecvMsg(m any) error {
 	if !ok {
 		return nil
 	}
-	ctx := k.ServerStream.Context()
-	ai, err := k.s.requireUser(ctx)
-	if err == nil && k.s.auth.isEnabled() {
-		rev := k.s.auth.currentRevision()
-		err = k.s.auth.leaseKeysPermitted(ai, []int64{r.ID}, authpb.Permission_WRITE, k.s.leaseKeys())
-		if err == nil && rev != k.s.auth.currentRevision() {
+	return toGRPCError(checkLeaseRenew(k.s, k.ServerStream.Context(), r))
+}
+
+// checkLeaseRenew requires a user and write permission on the keys of
+// the lease a keep-alive request renews.
+func checkLeaseRenew(s *Server, ctx context.Context, req any) error {
+	r := req.(*pb.LeaseKeepAliveRequest)
+	ai, err := s.requireUser(ctx)
+	if err == nil && s.auth.isEnabled() {
+		rev := s.auth.currentRevision()
+		err = s.auth.leaseKeysPermitted(ai, []int64{r.ID}, authpb.Permission_WRITE, s.leaseKeys())
+		if err == nil && rev != s.auth.currentRevision() {
 			err = ErrAuthOldRevision
 		}
 	}
-	return toGRPCError(err)
+	return err
 }

@@ -45,7 +45,7 @@ type ClusterServer struct {
 }
 
 // Cluster returns the Cluster service of s.
-func (s *Server) Cluster() *ClusterServer { return &ClusterServer{s: s} }
+func (s *Server) Cluster() *ClusterServer { return s.cluster }
 
 func (c *ClusterServer) raft() (ClusterRaft, error) {
 	cr, ok := c.s.raft.(ClusterRaft)

@@ -27,9 +27,9 @@ type PeerActivity interface {
 // member that is down may go; otherwise the voters active now, less the
 // one removed, must still be a majority of the voters left. Only the
 // leader hears from every member, so other members ask the leader
-// (forwarded is true, and resp is the leader's answer); when the leader
-// serves no plain http client URL they go ahead with the started-members
-// check alone.
+// (forwarded is true, and resp is the leader's answer); a member that
+// cannot ask it (the call was forwarded to it) goes ahead with the
+// started-members check alone.
 func (c *ClusterServer) checkRemoveKeepsQuorum(ctx context.Context, r *pb.MemberRemoveRequest) (resp *pb.MemberRemoveResponse, forwarded bool, err error) {
 	act, ok := c.s.raft.(PeerActivity)
 	if !ok {

@@ -6,69 +6,47 @@ import (
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
 )
 
-// callLeader makes call on the leader's Cluster service, through its
-// plain http client URLs in turn, as etcd forwards such requests over its
-// peer URLs. It stops at the first success, at an error etcd defines (the
-// leader's answer), or when ctx ends; it returns ErrNoLeader when no
-// leader is known, and errNoForwardPath when the leader serves only TLS
-// or unix socket client URLs. The caller's token travels with the call.
-func (c *ClusterServer) callLeader(ctx context.Context, call func(context.Context, pb.ClusterClient) error) error {
-	lead := c.s.members.get(c.s.raft.Status().Leader)
-	if lead == nil {
+// callLeader sends req as call name to the leader and decodes its answer
+// into resp. It returns ErrNoLeader when no leader is known,
+// errNoForwardPath when this member cannot forward the call, else the
+// leader's error or the transport's.
+func (c *ClusterServer) callLeader(ctx context.Context, name string, req, resp proto.Message) error {
+	if err := c.s.canForward(ctx); err != nil {
+		return err
+	}
+	lead := c.s.raft.Status().Leader
+	if c.s.members.get(lead) == nil {
 		return ErrNoLeader
 	}
-	hosts := plainHTTPHosts(lead.ClientURLs)
-	if len(hosts) == 0 && len(lead.ClientURLs) > 0 {
-		return errNoForwardPath
-	}
-	var err error
-	for _, host := range hosts {
-		conn, cerr := grpc.NewClient("passthrough:///"+host, grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if cerr != nil {
-			err = cerr
-			continue
-		}
-		err = call(forwardedContext(ctx), pb.NewClusterClient(conn))
-		_ = conn.Close()
-		if err == nil {
-			return nil
-		}
-		if _, etcd := rpctypes.Error(err).(rpctypes.EtcdError); etcd || errors.Is(ctx.Err(), context.Canceled) {
-			return err
-		}
-	}
-	if err == nil {
-		err = rpctypes.ErrGRPCNotLeader
-	}
-	return err
+	return c.s.callPeer(ctx, lead, name, req, resp)
 }
 
 // forwardPromote sends a MemberPromote to the leader.
 func (c *ClusterServer) forwardPromote(ctx context.Context, r *pb.MemberPromoteRequest) (*pb.MemberPromoteResponse, error) {
-	var resp *pb.MemberPromoteResponse
-	err := c.callLeader(ctx, func(ctx context.Context, cc pb.ClusterClient) (err error) {
-		resp, err = cc.MemberPromote(ctx, r)
-		return err
-	})
-	if errors.Is(err, errNoForwardPath) {
-		err = rpctypes.ErrGRPCNotLeader
+	resp := &pb.MemberPromoteResponse{}
+	if err := c.callLeader(ctx, peerCallMemberPromote, r, resp); err != nil {
+		if errors.Is(err, errNoForwardPath) {
+			err = rpctypes.ErrGRPCNotLeader
+		}
+		return nil, err
 	}
-	return resp, err
+	return resp, nil
 }
 
 // forwardRemove sends a MemberRemove to the leader; the response header
-// is this member's.
+// is this member's. When the leader removes itself, this member drops
+// its connection to it as it applies the removal, perhaps before the
+// answer came: a call cut short whose member is gone has succeeded.
 func (c *ClusterServer) forwardRemove(ctx context.Context, r *pb.MemberRemoveRequest) (*pb.MemberRemoveResponse, error) {
-	var resp *pb.MemberRemoveResponse
-	err := c.callLeader(ctx, func(ctx context.Context, cc pb.ClusterClient) (err error) {
-		resp, err = cc.MemberRemove(ctx, r)
-		return err
-	})
-	if err != nil {
+	resp := &pb.MemberRemoveResponse{}
+	err := c.callLeader(ctx, peerCallMemberRemove, r, resp)
+	switch {
+	case err != nil && !leaderMeant(err) && c.s.members.get(r.ID) == nil:
+		resp.Members = c.protoMembers()
+	case err != nil:
 		return nil, err
 	}
 	resp.Header = c.header()

@@ -36,20 +36,11 @@ func leaseGRPCError(err error) error {
 // LeaseServer serves the etcd Lease service.
 type LeaseServer struct {
 	pb.UnimplementedLeaseServer
-	s   *Server
-	fwd leaderConns // to the leader, for forwarded calls
+	s *Server
 }
 
-// Lease returns the Lease service of s. Its connections to the leader are
-// closed when s stops.
-func (s *Server) Lease() *LeaseServer {
-	ls := &LeaseServer{s: s}
-	go func() {
-		<-s.stopped
-		ls.fwd.closeAll()
-	}()
-	return ls
-}
+// Lease returns the Lease service of s.
+func (s *Server) Lease() *LeaseServer { return &LeaseServer{s: s} }
 
 // LeaseGrant grants a lease, with the client's ID or, for ID 0, one the
 // server chooses. TTLs below the minimum are raised to it.

@@ -77,6 +77,11 @@ type Server struct {
 	dbSize   func() (size, inUse int64)
 	maint    maintenance
 	auth     *authStore
+	// cluster serves the Cluster service to clients and to followers
+	// that forward calls, so that its reconfigurations are serialised.
+	cluster *ClusterServer
+	// peerCaller reaches the leader for forwarded calls.
+	peerCaller PeerCaller
 }
 
 // New builds a Server on store. Call SetRaft before serving: the raft node
@@ -95,6 +100,7 @@ func New(lg *zap.Logger, cfg Config, store *mvcc.Store, dbSize func() (int64, in
 	s.applier = &applier{lg: lg, store: store, leases: s.leases, waits: s.waits, members: s.members, alarms: s.maint.alarms}
 	s.auth = newAuthStore(lg.Named("auth"))
 	s.applier.auth = s.auth
+	s.cluster = &ClusterServer{s: s}
 	return s
 }
 

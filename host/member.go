@@ -38,7 +38,8 @@ type Member struct {
 	quotaPlugin *quotaPlugin
 	// authPlugin is the auth provider plugin, or nil.
 	authPlugin *authPlugin
-	// calls answers peers' calls besides raft (HashKV).
+	// calls answers peers' calls besides raft (HashKV, calls followers
+	// forward to the leader).
 	calls *peer.Calls
 	// raftStats counts raft events for the metrics.
 	raftStats raftStats
@@ -209,6 +210,10 @@ func (m *Member) startPeers(self uint64, initial []etcdapi.Member) error {
 	}
 	syncPeers(m.tr, self, known)
 	m.calls = peer.NewCalls()
+	for name, h := range m.api.PeerCalls() {
+		m.calls.Handle(name, h)
+	}
+	m.api.SetPeerCaller(m.tr)
 	m.peers, err = servePeers(m.lg, m.cfg, m.tr, m.calls)
 	return err
 }
@@ -300,6 +305,13 @@ func (m *Member) Close() {
 	}
 	if m.clients != nil {
 		m.clients.stop()
+	}
+	if m.calls != nil {
+		// Peers' calls in flight, such as a forwarded removal of this
+		// member, are answered before the API stops.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		m.calls.Drain(ctx)
+		cancel()
 	}
 	if m.api != nil && m.node != nil {
 		// While raft still runs: the leader checkpoints remaining TTLs.

@@ -6,13 +6,13 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/metastore/metastore/host/hosttest"
 )
@@ -26,18 +26,61 @@ var remainingTTL = regexp.MustCompile(`granted with TTL\((\d+)s\), remaining\((-
 func TestLeaseKeepAliveThroughAFollower(t *testing.T) {
 	ms := hosttest.StartCluster(t, 3, clusterFlags)
 	lead := leaderOf(t, ms...)
-	f := followersOf(lead, ms)[0]
+	keepAliveThroughFollower(t, followersOf(lead, ms)[0].Endpoint())
+}
+
+// TestLeaseKeepAliveThroughAFollowerTLS: the same with https client URLs
+// only, peer TLS, and auth on: the follower forwards over the peer
+// connection, and the leader accepts the caller's token.
+func TestLeaseKeepAliveThroughAFollowerTLS(t *testing.T) {
+	p := newTestPKI(t)
+	cert, key := p.issue(t, "peer")
+	ms := newURLMembers(t, 3, "https", "https", append(peerTLSArgs(p, cert, key), "--heartbeat-interval", "50", "--election-timeout", "500")...)
+	startURLCluster(t, ms)
+	tlsFlags := []string{"--cacert", p.caFile, "--cert", cert, "--key", key}
+	var follower *urlMember
+	for _, m := range ms {
+		st, err := tlsClient(t, p, m.client, "peer").Status(ctxFor(t, 5*time.Second), m.client)
+		require.NoError(t, err)
+		if st.Leader != st.Header.MemberId {
+			follower = m
+			break
+		}
+	}
+	require.NotNil(t, follower)
+	out, err := hosttest.Etcdctl(t, ms[0].client, "", append(tlsFlags, "user", "add", "root", "--new-user-password=rootpw")...)
+	require.NoError(t, err, out)
+	out, err = hosttest.Etcdctl(t, ms[0].client, "", append(tlsFlags, "auth", "enable")...)
+	require.NoError(t, err, out)
+	keepAliveThroughFollower(t, follower.client, append(tlsFlags, "--user", "root:rootpw")...)
+}
+
+var grantedID = regexp.MustCompile(`lease ([0-9a-f]+) granted with TTL`)
+
+// keepAliveThroughFollower grants a lease through the follower at
+// endpoint with etcdctl and flags, keeps it alive through it past its
+// TTL with the streaming keep-alive and single ones, asks its TTL, and
+// then lets it expire.
+func keepAliveThroughFollower(t *testing.T, endpoint string, flags ...string) {
+	t.Helper()
+	ctl := func(args ...string) string {
+		t.Helper()
+		out, err := hosttest.Etcdctl(t, endpoint, "", append(slices.Clone(flags), args...)...)
+		require.NoError(t, err, out)
+		return out
+	}
 	const ttl = 4
-	grant, err := f.Client(t).Grant(ctxFor(t, 10*time.Second), ttl)
-	require.NoError(t, err)
-	_, err = f.Client(t).Put(ctxFor(t, 10*time.Second), "kept", "v", clientv3.WithLease(grant.ID))
-	require.NoError(t, err)
-	id := fmt.Sprintf("%x", grant.ID)
+	g := grantedID.FindStringSubmatch(ctl("lease", "grant", strconv.Itoa(ttl)))
+	require.NotNil(t, g)
+	id := g[1]
+	ctl("put", "kept", "v", "--lease="+id)
+	kept := func() bool { return ctl("get", "kept", "--print-value-only") == "v\n" }
 
 	// The streaming keep-alive, for three TTLs, then single ones.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*ttl*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, hosttest.EtcdctlBin(t), "--endpoints="+f.Endpoint(), "lease", "keep-alive", id)
+	args := append([]string{"--endpoints=" + endpoint}, flags...)
+	cmd := exec.CommandContext(ctx, hosttest.EtcdctlBin(t), append(args, "lease", "keep-alive", id)...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "ETCDCTL_") { // etcdctl warns about ETCDCTL_BIN
 			cmd.Env = append(cmd.Env, kv)
@@ -52,24 +95,20 @@ func TestLeaseKeepAliveThroughAFollower(t *testing.T) {
 	require.NotContains(t, stderr.String(), "Error")
 	start := time.Now()
 	for time.Since(start) < ttl*time.Second {
-		out, err := f.Etcdctl(t, "lease", "keep-alive", "--once", id)
-		require.NoError(t, err)
+		out := ctl("lease", "keep-alive", "--once", id)
 		require.Contains(t, out, fmt.Sprintf("lease %s keepalived with TTL(%d)", id, ttl))
 		time.Sleep(time.Second)
 	}
-	out, err := f.Etcdctl(t, "lease", "timetolive", id, "--keys")
-	require.NoError(t, err)
+	out := ctl("lease", "timetolive", id, "--keys")
 	m := remainingTTL.FindStringSubmatch(out)
 	require.NotNil(t, m, out)
 	remaining, _ := strconv.Atoi(m[2])
 	require.Equal(t, strconv.Itoa(ttl), m[1], out)
 	require.Positive(t, remaining, out)
 	require.Contains(t, out, "attached keys([kept])")
-	require.True(t, keyExists(t, f.Client(t), "kept"), "the lease outlived four TTLs")
+	require.True(t, kept(), "the lease outlived four TTLs")
 
 	// Without keep-alives the lease expires, and the follower says so.
-	require.Eventually(t, func() bool { return !keyExists(t, f.Client(t), "kept") }, 20*time.Second, 100*time.Millisecond)
-	out, err = f.Etcdctl(t, "lease", "timetolive", id)
-	require.NoError(t, err)
-	require.Contains(t, out, "already expired")
+	require.Eventually(t, func() bool { return !kept() }, 20*time.Second, 100*time.Millisecond)
+	require.Contains(t, ctl("lease", "timetolive", id), "already expired")
 }

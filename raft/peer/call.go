@@ -26,10 +26,13 @@ const (
 type CallHandler func(ctx context.Context, req []byte) ([]byte, error)
 
 // Calls serves named calls on the peer gRPC server. Handlers may be added
-// at any time; a call to a name without one fails with Unimplemented.
+// at any time; a call to a name without one fails with Unimplemented, and
+// a call after Drain with Unavailable.
 type Calls struct {
 	mu       sync.RWMutex
 	handlers map[string]CallHandler
+	draining bool
+	inflight sync.WaitGroup
 }
 
 // NewCalls returns a Calls without handlers.
@@ -52,12 +55,38 @@ func (c *Calls) serve(ctx context.Context, req []byte) ([]byte, error) {
 		return nil, status.Error(codes.InvalidArgument, "peer: call without a name")
 	}
 	c.mu.RLock()
-	h := c.handlers[names[0]]
+	h, draining := c.handlers[names[0]], c.draining
+	if h != nil && !draining {
+		c.inflight.Add(1)
+	}
 	c.mu.RUnlock()
-	if h == nil {
+	switch {
+	case draining:
+		return nil, status.Error(codes.Unavailable, "peer: the member is stopping")
+	case h == nil:
 		return nil, status.Errorf(codes.Unimplemented, "peer: no call %q", names[0])
 	}
+	defer c.inflight.Done()
 	return h(ctx, req)
+}
+
+// Drain refuses calls from now on and waits until those being answered
+// have returned, or until ctx ends. A member stopping drains before it
+// stops the services the handlers use, so that a call that changed
+// something (a forwarded membership change) is answered.
+func (c *Calls) Drain(ctx context.Context) {
+	c.mu.Lock()
+	c.draining = true
+	c.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		c.inflight.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }
 
 var callServiceDesc = grpc.ServiceDesc{

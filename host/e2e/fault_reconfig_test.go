@@ -45,74 +45,129 @@ func TestStrictReconfigCheckCountsDownMembers(t *testing.T) {
 	require.NoError(t, err, "the two left keep a quorum")
 }
 
+// tlsCluster is a cluster whose members serve https client URLs only and
+// talk to each other over peer TLS.
+type tlsCluster struct {
+	t         *testing.T
+	p         *testPKI
+	cert, key string
+	args      []string
+	ms        []*urlMember
+	ids       map[*urlMember]uint64
+}
+
+func startTLSCluster(t *testing.T, n int) *tlsCluster {
+	t.Helper()
+	c := &tlsCluster{t: t, p: newTestPKI(t), ids: map[*urlMember]uint64{}}
+	c.cert, c.key = c.p.issue(t, "peer")
+	c.args = append(peerTLSArgs(c.p, c.cert, c.key), "--heartbeat-interval", "50", "--election-timeout", "500")
+	c.ms = newURLMembers(t, n, "https", "https", c.args...)
+	startURLCluster(t, c.ms)
+	for _, m := range c.ms {
+		c.ids[m], _ = c.status(m)
+		require.NotZero(t, c.ids[m])
+	}
+	return c
+}
+
+// tlsFlags are etcdctl's flags to reach the members.
+func (c *tlsCluster) tlsFlags() []string {
+	return []string{"--cacert", c.p.caFile, "--cert", c.cert, "--key", c.key}
+}
+
+func (c *tlsCluster) ctl(m *urlMember, args ...string) (string, error) {
+	return hosttest.Etcdctl(c.t, m.client, "", append(c.tlsFlags(), args...)...)
+}
+
+// status returns m's id and the leader it knows, zeros if it does not answer.
+func (c *tlsCluster) status(m *urlMember) (id, lead uint64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	st, err := tlsClient(c.t, c.p, m.client, "peer").Status(ctx, m.client)
+	if err != nil {
+		return 0, 0
+	}
+	return st.Header.MemberId, st.Leader
+}
+
+// leaderOf returns the leader of the members up, once they agree on one.
+func (c *tlsCluster) leaderOf(up ...*urlMember) (lead *urlMember) {
+	c.t.Helper()
+	require.Eventually(c.t, func() bool {
+		lead = nil
+		var agreed uint64
+		for _, m := range up {
+			_, l := c.status(m)
+			if l == 0 || agreed != 0 && l != agreed {
+				return false
+			}
+			agreed = l
+			if l == c.ids[m] {
+				lead = m
+			}
+		}
+		return lead != nil
+	}, 10*time.Second, 100*time.Millisecond)
+	return lead
+}
+
+// without returns the members of of other than x.
+func without(x *urlMember, of []*urlMember) (out []*urlMember) {
+	for _, m := range of {
+		if m != x {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // TestStrictReconfigCheckCountsDownMembersTLS: the same with https client
 // URLs only and peer TLS, where the follower asks the leader over the
 // peer connection.
 func TestStrictReconfigCheckCountsDownMembersTLS(t *testing.T) {
-	p := newTestPKI(t)
-	cert, key := p.issue(t, "peer")
-	ms := newURLMembers(t, 3, "https", "https", append(peerTLSArgs(p, cert, key), "--heartbeat-interval", "50", "--election-timeout", "500")...)
-	startURLCluster(t, ms)
-	ctl := func(m *urlMember, args ...string) (string, error) {
-		return hosttest.Etcdctl(t, m.client, "", append([]string{"--cacert", p.caFile, "--cert", cert, "--key", key}, args...)...)
-	}
-	ids := map[*urlMember]uint64{}
-	statusOf := func(m *urlMember) (id, lead uint64) {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		st, err := tlsClient(t, p, m.client, "peer").Status(ctx, m.client)
-		if err != nil {
-			return 0, 0
-		}
-		return st.Header.MemberId, st.Leader
-	}
-	for _, m := range ms {
-		ids[m], _ = statusOf(m)
-		require.NotZero(t, ids[m])
-	}
-	// leaderOf returns the leader of the members in up, once they agree.
-	leaderOf := func(up ...*urlMember) (lead *urlMember) {
-		require.Eventually(t, func() bool {
-			lead = nil
-			var agreed uint64
-			for _, m := range up {
-				_, l := statusOf(m)
-				if l == 0 || agreed != 0 && l != agreed {
-					return false
-				}
-				agreed = l
-				if l == ids[m] {
-					lead = m
-				}
-			}
-			return lead != nil
-		}, 10*time.Second, 100*time.Millisecond)
-		return lead
-	}
-	others := func(x *urlMember, of []*urlMember) (out []*urlMember) {
-		for _, m := range of {
-			if m != x {
-				out = append(out, m)
-			}
-		}
-		return out
-	}
-	lead := leaderOf(ms...)
-	down := others(lead, ms)[0]
+	c := startTLSCluster(t, 3)
+	lead := c.leaderOf(c.ms...)
+	down := without(lead, c.ms)[0]
 	down.Kill()
 	time.Sleep(2 * time.Second)
-	lead = leaderOf(others(down, ms)...)
-	live := others(down, others(lead, ms))[0]
+	lead = c.leaderOf(without(down, c.ms)...)
+	live := without(down, without(lead, c.ms))[0]
 
-	_, err := ctl(live, "member", "remove", fmt.Sprintf("%x", ids[lead]))
+	_, err := c.ctl(live, "member", "remove", fmt.Sprintf("%x", c.ids[lead]))
 	require.ErrorContains(t, err, "etcdserver: unhealthy cluster", "the follower asked the leader")
-	out, err := ctl(lead, "member", "list")
+	out, err := c.ctl(lead, "member", "list")
 	require.NoError(t, err, out)
 	require.Equal(t, 3, strings.Count(out, "\n"), out)
 
-	out, err = ctl(live, "member", "remove", fmt.Sprintf("%x", ids[down]))
+	out, err = c.ctl(live, "member", "remove", fmt.Sprintf("%x", c.ids[down]))
 	require.NoError(t, err, out)
-	require.Contains(t, out, fmt.Sprintf("Member %16x removed", ids[down]))
-	out, err = ctl(lead, "put", "after", "1")
+	require.Contains(t, out, fmt.Sprintf("Member %16x removed", c.ids[down]))
+	out, err = c.ctl(lead, "put", "after", "1")
 	require.NoError(t, err, out)
+}
+
+// TestLearnerPromoteThroughAFollowerTLS: a follower forwards a learner's
+// promotion to the leader over peer TLS, the client URLs being https only.
+func TestLearnerPromoteThroughAFollowerTLS(t *testing.T) {
+	c := startTLSCluster(t, 3)
+	f := without(c.leaderOf(c.ms...), c.ms)[0]
+	l := newURLMembers(t, 1, "https", "https", c.args...)[0]
+	l.name = "p4"
+	out, err := c.ctl(f, "member", "add", l.name, "--learner", "--peer-urls", l.peer)
+	require.NoError(t, err, out)
+	require.Contains(t, out, "added as learner to cluster")
+	l.start(t, append(c.ms, l), "existing")
+	l.WaitReady()
+	list, err := c.ctl(f, "member", "list")
+	require.NoError(t, err, list)
+	id := memberID(t, list, l.peer)
+
+	require.Eventually(t, func() bool {
+		out, err = c.ctl(f, "member", "promote", id)
+		return err == nil
+	}, 20*time.Second, 200*time.Millisecond, "the learner is promoted once it caught up: %s %v", out, err)
+	require.Contains(t, out, "promoted in cluster")
+	list, err = c.ctl(f, "member", "list")
+	require.NoError(t, err, list)
+	require.Contains(t, list, fmt.Sprintf("started, p4, %s, %s, false", l.peer, l.client))
 }

@@ -33,26 +33,13 @@ func TestLeaseKeepAliveThroughAFollower(t *testing.T) {
 // only, peer TLS, and auth on: the follower forwards over the peer
 // connection, and the leader accepts the caller's token.
 func TestLeaseKeepAliveThroughAFollowerTLS(t *testing.T) {
-	p := newTestPKI(t)
-	cert, key := p.issue(t, "peer")
-	ms := newURLMembers(t, 3, "https", "https", append(peerTLSArgs(p, cert, key), "--heartbeat-interval", "50", "--election-timeout", "500")...)
-	startURLCluster(t, ms)
-	tlsFlags := []string{"--cacert", p.caFile, "--cert", cert, "--key", key}
-	var follower *urlMember
-	for _, m := range ms {
-		st, err := tlsClient(t, p, m.client, "peer").Status(ctxFor(t, 5*time.Second), m.client)
-		require.NoError(t, err)
-		if st.Leader != st.Header.MemberId {
-			follower = m
-			break
-		}
-	}
-	require.NotNil(t, follower)
-	out, err := hosttest.Etcdctl(t, ms[0].client, "", append(tlsFlags, "user", "add", "root", "--new-user-password=rootpw")...)
+	c := startTLSCluster(t, 3)
+	f := without(c.leaderOf(c.ms...), c.ms)[0]
+	out, err := c.ctl(c.ms[0], "user", "add", "root", "--new-user-password=rootpw")
 	require.NoError(t, err, out)
-	out, err = hosttest.Etcdctl(t, ms[0].client, "", append(tlsFlags, "auth", "enable")...)
+	out, err = c.ctl(c.ms[0], "auth", "enable")
 	require.NoError(t, err, out)
-	keepAliveThroughFollower(t, follower.client, append(tlsFlags, "--user", "root:rootpw")...)
+	keepAliveThroughFollower(t, f.client, append(c.tlsFlags(), "--user", "root:rootpw")...)
 }
 
 var grantedID = regexp.MustCompile(`lease ([0-9a-f]+) granted with TTL`)

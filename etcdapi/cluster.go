@@ -75,8 +75,17 @@ func (c *ClusterServer) MemberAdd(ctx context.Context, r *pb.MemberAddRequest) (
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	m := &Member{ID: newMemberID(urls, time.Now()), PeerURLs: urls, IsLearner: r.IsLearner}
-	if c.s.cfg.StrictReconfigCheck && !m.IsLearner && !c.s.members.readyToAddVoter() {
-		return nil, clusterError(ErrNotEnoughStarted)
+	if c.s.cfg.StrictReconfigCheck {
+		if !m.IsLearner && !c.s.members.readyToAddVoter() {
+			return nil, clusterError(ErrNotEnoughStarted)
+		}
+		resp, forwarded, err := c.checkAddKeepsQuorum(ctx, r)
+		if err != nil {
+			return nil, clusterError(err)
+		}
+		if forwarded {
+			return resp, nil
+		}
 	}
 	typ := raftpb.ConfChangeAddNode
 	if m.IsLearner {

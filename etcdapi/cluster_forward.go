@@ -36,6 +36,17 @@ func (c *ClusterServer) forwardPromote(ctx context.Context, r *pb.MemberPromoteR
 	return resp, nil
 }
 
+// forwardAdd sends a MemberAdd to the leader; the response header is this
+// member's.
+func (c *ClusterServer) forwardAdd(ctx context.Context, r *pb.MemberAddRequest) (*pb.MemberAddResponse, error) {
+	resp := &pb.MemberAddResponse{}
+	if err := c.callLeader(ctx, peerCallMemberAdd, r, resp); err != nil {
+		return nil, err
+	}
+	resp.Header = c.header()
+	return resp, nil
+}
+
 // forwardRemove sends a MemberRemove to the leader; the response header
 // is this member's. When the leader removes itself, this member drops
 // its connection to it as it applies the removal, perhaps before the

@@ -38,6 +38,7 @@ type PeerCallHandler = func(ctx context.Context, req []byte) ([]byte, error)
 const (
 	peerCallLeaseRenew      = "lease.renew"
 	peerCallLeaseTimeToLive = "lease.timetolive"
+	peerCallMemberAdd       = "member.add"
 	peerCallMemberPromote   = "member.promote"
 	peerCallMemberRemove    = "member.remove"
 )
@@ -58,6 +59,8 @@ func (s *Server) PeerCalls() map[string]PeerCallHandler {
 			func() *pb.LeaseTimeToLiveRequest { return &pb.LeaseTimeToLiveRequest{} }),
 		peerCallMemberPromote: serveForwarded(s, callChecks["/etcdserverpb.Cluster/MemberPromote"], cs.MemberPromote,
 			func() *pb.MemberPromoteRequest { return &pb.MemberPromoteRequest{} }),
+		peerCallMemberAdd: serveForwarded(s, callChecks["/etcdserverpb.Cluster/MemberAdd"], cs.MemberAdd,
+			func() *pb.MemberAddRequest { return &pb.MemberAddRequest{} }),
 		peerCallMemberRemove: serveForwarded(s, callChecks["/etcdserverpb.Cluster/MemberRemove"], cs.MemberRemove,
 			func() *pb.MemberRemoveRequest { return &pb.MemberRemoveRequest{} }),
 	}

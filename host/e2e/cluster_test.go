@@ -211,7 +211,9 @@ func TestClusterMemberAddAndRemove(t *testing.T) {
 	require.NoError(t, err)
 
 	m4 := hosttest.PrepareMember(t, "m4", clusterFlags)
-	out, err := ms[1].Etcdctl(t, "member", "add", "m4", "--peer-urls="+m4.PeerURL())
+	out, err := hosttest.UntilHealthy(t, func() (string, error) {
+		return ms[1].Etcdctl(t, "member", "add", "m4", "--peer-urls="+m4.PeerURL())
+	})
 	require.NoError(t, err)
 	require.Contains(t, out, "Member ")
 	require.Contains(t, out, " added to cluster ")
@@ -238,7 +240,9 @@ func TestClusterMemberAddAndRemove(t *testing.T) {
 			id = l.ID
 		}
 	}
-	out, err = ms[1].Etcdctl(t, "member", "remove", fmt.Sprintf("%x", id))
+	out, err = hosttest.UntilHealthy(t, func() (string, error) {
+		return ms[1].Etcdctl(t, "member", "remove", fmt.Sprintf("%x", id))
+	})
 	require.NoError(t, err)
 	// etcdctl prints the id as %16x: space-padded when it has fewer digits.
 	require.Contains(t, out, fmt.Sprintf("Member %16x removed from cluster", id))
@@ -255,7 +259,9 @@ func TestClusterMemberAddAndRemove(t *testing.T) {
 	// Errors as etcd words them.
 	_, err = ms[1].Etcdctl(t, "member", "remove", fmt.Sprintf("%x", id))
 	require.ErrorContains(t, err, "etcdserver: member not found")
-	_, err = ms[1].Etcdctl(t, "member", "add", "dup", "--peer-urls="+m4.PeerURL())
+	_, err = hosttest.UntilHealthy(t, func() (string, error) {
+		return ms[1].Etcdctl(t, "member", "add", "dup", "--peer-urls="+m4.PeerURL())
+	})
 	require.ErrorContains(t, err, "etcdserver: Peer URLs already exists")
 }
 
@@ -263,7 +269,9 @@ func TestClusterLearnerPromote(t *testing.T) {
 	ms := hosttest.StartCluster(t, 3, clusterFlags)
 	leaderOf(t, ms...)
 	l := hosttest.PrepareMember(t, "learner", clusterFlags)
-	out, err := ms[0].Etcdctl(t, "member", "add", "learner", "--learner", "--peer-urls="+l.PeerURL())
+	out, err := hosttest.UntilHealthy(t, func() (string, error) {
+		return ms[0].Etcdctl(t, "member", "add", "learner", "--learner", "--peer-urls="+l.PeerURL())
+	})
 	require.NoError(t, err)
 	require.Contains(t, out, "added as learner to cluster")
 	var id uint64

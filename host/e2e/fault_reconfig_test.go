@@ -153,7 +153,9 @@ func TestLearnerPromoteThroughAFollowerTLS(t *testing.T) {
 	f := without(c.leaderOf(c.ms...), c.ms)[0]
 	l := newURLMembers(t, 1, "https", "https", c.args...)[0]
 	l.name = "p4"
-	out, err := c.ctl(f, "member", "add", l.name, "--learner", "--peer-urls", l.peer)
+	out, err := hosttest.UntilHealthy(t, func() (string, error) {
+		return c.ctl(f, "member", "add", l.name, "--learner", "--peer-urls", l.peer)
+	})
 	require.NoError(t, err, out)
 	require.Contains(t, out, "added as learner to cluster")
 	l.start(t, append(c.ms, l), "existing")

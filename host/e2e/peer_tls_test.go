@@ -147,7 +147,7 @@ func TestPeerTLSJoinAndRefusal(t *testing.T) {
 
 	good := newURLMembers(t, 1, "https", "https", peerTLSArgs(p, cert, key)...)[0]
 	good.name = "p3"
-	out, err := ctl("member", "add", good.name, "--peer-urls", good.peer)
+	out, err := hosttest.UntilHealthy(t, func() (string, error) { return ctl("member", "add", good.name, "--peer-urls", good.peer) })
 	require.NoError(t, err, out)
 	good.start(t, append(ms, good), "existing")
 	good.WaitReady()
@@ -170,7 +170,7 @@ func TestPeerTLSJoinAndRefusal(t *testing.T) {
 				"--cert-file", tc.cert, "--key-file", tc.key, "--trusted-ca-file", p.caFile,
 				"--peer-cert-file", tc.cert, "--peer-key-file", tc.key, "--peer-trusted-ca-file", p.caFile)[0]
 			bad.name = fmt.Sprintf("bad%d", i)
-			out, err := ctl("member", "add", bad.name, "--peer-urls", bad.peer)
+			out, err := hosttest.UntilHealthy(t, func() (string, error) { return ctl("member", "add", bad.name, "--peer-urls", bad.peer) })
 			require.NoError(t, err, out)
 			bad.start(t, append(ms, bad), "existing")
 			waitExit(t, bad, 30*time.Second)
@@ -181,7 +181,7 @@ func TestPeerTLSJoinAndRefusal(t *testing.T) {
 			out, err = ctl("member", "list")
 			require.NoError(t, err)
 			require.Contains(t, out, "unstarted, , "+bad.peer)
-			out, err = ctl("member", "remove", memberID(t, out, bad.peer))
+			out, err = hosttest.UntilHealthy(t, func() (string, error) { return ctl("member", "remove", memberID(t, out, bad.peer)) })
 			require.NoError(t, err, out)
 			out, err = ctl("put", "after-"+bad.name, "ok")
 			require.NoError(t, err, out)

@@ -120,13 +120,13 @@ func (m *Member) Rejoin(t testing.TB, via *Member, others ...*Member) {
 	if id == 0 {
 		t.Fatalf("hosttest: %s is not in the member list of %s", m.name, via.name)
 	}
-	if _, err := cli.MemberRemove(ctx, id); err != nil {
+	if _, err := UntilHealthy(t, func() (any, error) { return cli.MemberRemove(ctx, id) }); err != nil {
 		t.Fatalf("hosttest: removing %s (%x): %v", m.name, id, err)
 	}
 	if err := os.RemoveAll(m.dataDir); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cli.MemberAdd(ctx, []string{m.peer}); err != nil {
+	if _, err := UntilHealthy(t, func() (any, error) { return cli.MemberAdd(ctx, []string{m.peer}) }); err != nil {
 		t.Fatalf("hosttest: adding %s back: %v", m.name, err)
 	}
 	m.Join(t, others...)

@@ -47,7 +47,12 @@ func TestClusterMoveLeader(t *testing.T) {
 	// An unknown member and a learner cannot lead.
 	_, err = hosttest.Etcdctl(t, all, "", "move-leader", "abcdef")
 	require.ErrorContains(t, err, "etcdserver: bad leader transferee")
-	out, err = target.Etcdctl(t, "member", "add", "learner", "--learner", "--peer-urls=http://127.0.0.1:1")
+	// The new leader counts a peer as connected once it has heard from it
+	// for 5 s (the strict reconfiguration check), which for a member that
+	// was a follower starts with its leadership.
+	out, err = hosttest.UntilHealthy(t, func() (string, error) {
+		return target.Etcdctl(t, "member", "add", "learner", "--learner", "--peer-urls=http://127.0.0.1:1")
+	})
 	require.NoError(t, err, out)
 	var learner uint64
 	for _, m := range memberList(t, target) {

@@ -287,7 +287,9 @@ func TestClusterLearnerPromote(t *testing.T) {
 	_, err = ms[1].Etcdctl(t, "member", "promote", hex)
 	require.ErrorContains(t, err, "etcdserver: can only promote a learner member which is in sync with leader")
 	// A second learner is one too many.
-	_, err = ms[0].Etcdctl(t, "member", "add", "l2", "--learner", "--peer-urls=http://127.0.0.1:1")
+	_, err = hosttest.UntilHealthy(t, func() (string, error) {
+		return ms[0].Etcdctl(t, "member", "add", "l2", "--learner", "--peer-urls=http://127.0.0.1:1")
+	})
 	require.ErrorContains(t, err, "etcdserver: too many learner members in cluster")
 
 	l.Join(t, ms...)

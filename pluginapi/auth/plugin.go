@@ -29,27 +29,11 @@ var Handshake = plugin.HandshakeConfig{
 // VersionedPlugins returns the go-plugin plugin sets by protocol version.
 // A plugin passes its provider; a host passes nil.
 func VersionedPlugins(impl Provider) map[int]plugin.PluginSet {
-	return map[int]plugin.PluginSet{ProtocolVersion: {PluginName: &GRPCPlugin{Impl: impl}}}
-}
-
-// GRPCPlugin is the go-plugin binding of Provider over gRPC.
-type GRPCPlugin struct {
-	plugin.NetRPCUnsupportedPlugin
-	// Impl is the provider served; nil on the host side.
-	Impl Provider
-}
-
-var _ plugin.GRPCPlugin = (*GRPCPlugin)(nil)
-
-// GRPCServer registers the server shim for p.Impl.
-func (p *GRPCPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
-	authv1.RegisterAuthProviderServer(s, NewGRPCServer(p.Impl))
-	return nil
-}
-
-// GRPCClient returns the client shim, a Provider.
-func (p *GRPCPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, cc *grpc.ClientConn) (any, error) {
-	return NewGRPCClient(cc), nil
+	return map[int]plugin.PluginSet{ProtocolVersion: {PluginName: &pluginrpc.Binding[Provider]{
+		Impl:      impl,
+		Register:  func(s *grpc.Server, impl Provider) { authv1.RegisterAuthProviderServer(s, NewGRPCServer(impl)) },
+		NewClient: func(cc *grpc.ClientConn) any { return NewGRPCClient(cc) },
+	}}}
 }
 
 // Serve serves impl as an auth provider plugin and returns when the host

@@ -29,27 +29,11 @@ var Handshake = plugin.HandshakeConfig{
 // VersionedPlugins returns the go-plugin plugin sets by protocol version.
 // A plugin passes its policy; a host passes nil.
 func VersionedPlugins(impl Policy) map[int]plugin.PluginSet {
-	return map[int]plugin.PluginSet{ProtocolVersion: {PluginName: &GRPCPlugin{Impl: impl}}}
-}
-
-// GRPCPlugin is the go-plugin binding of Policy over gRPC.
-type GRPCPlugin struct {
-	plugin.NetRPCUnsupportedPlugin
-	// Impl is the policy served; nil on the host side.
-	Impl Policy
-}
-
-var _ plugin.GRPCPlugin = (*GRPCPlugin)(nil)
-
-// GRPCServer registers the server shim for p.Impl.
-func (p *GRPCPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
-	quotav1.RegisterQuotaPolicyServer(s, NewGRPCServer(p.Impl))
-	return nil
-}
-
-// GRPCClient returns the client shim, a Policy that is also a Configurer.
-func (p *GRPCPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, cc *grpc.ClientConn) (any, error) {
-	return NewGRPCClient(cc), nil
+	return map[int]plugin.PluginSet{ProtocolVersion: {PluginName: &pluginrpc.Binding[Policy]{
+		Impl:      impl,
+		Register:  func(s *grpc.Server, impl Policy) { quotav1.RegisterQuotaPolicyServer(s, NewGRPCServer(impl)) },
+		NewClient: func(cc *grpc.ClientConn) any { return NewGRPCClient(cc) },
+	}}}
 }
 
 // Serve serves impl as a quota policy plugin and returns when the host

@@ -32,6 +32,7 @@ type testPKI struct {
 	ca     *x509.Certificate
 	caKey  *ecdsa.PrivateKey
 	caFile string
+	issued int // certificates issued so far; names their files
 }
 
 func newTestPKI(t *testing.T) *testPKI {
@@ -64,7 +65,9 @@ func (p *testPKI) write(t *testing.T, name, typ string, der []byte) string {
 }
 
 // issue makes a certificate for cn, for servers on 127.0.0.1 and for
-// clients, and returns its certificate and key files.
+// clients, and returns its certificate and key files. Each call writes new
+// files: servers (etcd among them) read theirs again on every handshake, so
+// a second server's certificate must not replace the first one's.
 func (p *testPKI) issue(t *testing.T, cn string) (certFile, keyFile string) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -85,7 +88,9 @@ func (p *testPKI) issue(t *testing.T, cn string) (certFile, keyFile string) {
 	require.NoError(t, err)
 	kder, err := x509.MarshalECPrivateKey(key)
 	require.NoError(t, err)
-	return p.write(t, cn+".crt", "CERTIFICATE", der), p.write(t, cn+".key", "EC PRIVATE KEY", kder)
+	p.issued++
+	base := fmt.Sprintf("%s-%d", cn, p.issued)
+	return p.write(t, base+".crt", "CERTIFICATE", der), p.write(t, base+".key", "EC PRIVATE KEY", kder)
 }
 
 func freePort(t *testing.T) int {

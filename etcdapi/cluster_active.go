@@ -50,10 +50,10 @@ func (c *ClusterServer) connectedVoters(act PeerActivity) (connected, voters int
 // that removing voter id leaves enough connected members for a quorum: a
 // member that is down may go; otherwise the voters connected for
 // healthInterval, less the one removed, must still be a majority of the
-// voters left. Only the leader hears from every member, so other members
-// ask the leader (forwarded is true, and resp is the leader's answer); a
-// member that cannot ask it (the call was forwarded to it) goes ahead
-// with the started-members check alone.
+// voters left. Other members ask the leader, so that one member's view
+// decides (forwarded is true, and resp is the leader's answer); a member
+// that cannot ask it (the call was forwarded to it) goes ahead with the
+// started-members check alone.
 func (c *ClusterServer) checkRemoveKeepsQuorum(ctx context.Context, r *pb.MemberRemoveRequest) (resp *pb.MemberRemoveResponse, forwarded bool, err error) {
 	act, ok := c.s.raft.(PeerActivity)
 	if !ok {

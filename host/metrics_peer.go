@@ -3,6 +3,8 @@ package host
 import (
 	"context"
 	"os"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -16,16 +18,25 @@ import (
 // and its handler answers at once.
 const rttProbeCall = "rtt-probe"
 
-// rttProbeInterval is how often each peer is probed.
-const rttProbeInterval = 2 * time.Second
+// rttProbeInterval is how often each peer is probed. Probes also tell the
+// raft node which peers it reaches (raft.Node.NoteReached), so the
+// interval stays well inside raft.ReachSilence.
+const rttProbeInterval = 500 * time.Millisecond
+
+// rttProbeTimeout bounds one probe.
+const rttProbeTimeout = time.Second
 
 // probePeers measures the round trip to every peer over the raft
-// connection until stop closes. A peer that answers with an error still
-// made the round trip; one that cannot be reached is not timed.
+// connection until stop closes, each peer on its own so that one that
+// hangs delays no other. A peer that answers with an error still made the
+// round trip; one that cannot be reached is not timed.
 func (mm *memberMetrics) probePeers(m *Member, stop <-chan struct{}) {
 	m.calls.Handle(rttProbeCall, func(context.Context, []byte) ([]byte, error) { return nil, nil })
 	tick := time.NewTicker(rttProbeInterval)
 	defer tick.Stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	inflight := map[uint64]*atomic.Bool{}
 	for {
 		select {
 		case <-stop:
@@ -36,21 +47,36 @@ func (mm *memberMetrics) probePeers(m *Member, stop <-chan struct{}) {
 		}
 		self := m.node.MemberID()
 		for _, id := range m.tr.PeerIDs() {
-			if id != self {
-				mm.probePeer(m, id)
+			if id == self {
+				continue
 			}
+			busy := inflight[id]
+			if busy == nil {
+				busy = new(atomic.Bool)
+				inflight[id] = busy
+			}
+			if !busy.CompareAndSwap(false, true) {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer busy.Store(false)
+				mm.probePeer(m, id)
+			}()
 		}
 	}
 }
 
 func (mm *memberMetrics) probePeer(m *Member, id uint64) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), rttProbeTimeout)
 	defer cancel()
 	start := time.Now()
 	_, err := m.tr.Call(ctx, id, rttProbeCall, nil)
 	switch status.Code(err) {
 	case codes.OK, codes.Unimplemented, codes.InvalidArgument:
 		mm.peerRTT.WithLabelValues(idHex(id)).Observe(time.Since(start).Seconds())
+		m.node.NoteReached(id)
 	}
 }
 

@@ -44,13 +44,34 @@ func (a *peerActivity) activeSince(id uint64, now time.Time, silence time.Durati
 	return h.since
 }
 
-// ActiveSince returns since when this member has been hearing from peer
-// id with no silence longer than an election timeout, or the zero time if
-// it has not heard from id within the last election timeout. A leader
-// hears from every live member each heartbeat; a follower hears from the
-// leader only.
+// ReachSilence is how long a peer that stops answering this member's
+// probes (NoteReached) still counts as reached.
+const ReachSilence = 1500 * time.Millisecond
+
+// NoteReached records that peer id answered a call of this member's just
+// now. Every member probes every peer (the host's round-trip probe), so
+// this is how a follower, which hears from the leader alone, knows the
+// other followers: etcd's members keep streams to every peer for the same
+// reason.
+func (n *Node) NoteReached(id uint64) {
+	n.reached.note(id, time.Now(), ReachSilence)
+}
+
+// ActiveSince returns since when this member has been in touch with peer
+// id, or the zero time if it is not now. In touch means hearing raft
+// messages from it with no silence longer than an election timeout (a
+// leader hears from every live member each heartbeat, a follower from the
+// leader only), or reaching it with probes with no silence longer than
+// ReachSilence; the earlier start of the two runs that are current counts,
+// so a member that becomes leader knows how long its peers have been up.
 func (n *Node) ActiveSince(id uint64) time.Time {
-	return n.activity.activeSince(id, time.Now(), n.electionTimeout())
+	now := time.Now()
+	heard := n.activity.activeSince(id, now, n.electionTimeout())
+	reached := n.reached.activeSince(id, now, ReachSilence)
+	if heard.IsZero() || (!reached.IsZero() && reached.Before(heard)) {
+		return reached
+	}
+	return heard
 }
 
 func (n *Node) electionTimeout() time.Duration {

@@ -54,7 +54,8 @@ type Node struct {
 	leaderCh  notifier
 	reads     *readIndexBatcher
 	onApply   atomic.Pointer[ApplyObserver]
-	activity  peerActivity
+	activity  peerActivity // raft messages received, by peer
+	reached   peerActivity // probes answered, by peer
 
 	stopc    chan struct{}
 	stopOnce sync.Once

@@ -39,7 +39,7 @@ func TestStrictReconfigCheckCountsDownMembers(t *testing.T) {
 
 	out, err := live.Etcdctl(t, "member", "remove", fmt.Sprintf("%x", downID))
 	require.NoError(t, err)
-	require.Contains(t, out, fmt.Sprintf("Member %x removed", downID))
+	require.Contains(t, out, fmt.Sprintf("Member %16x removed", downID))
 	require.Len(t, memberList(t, lead), 2)
 	_, err = lead.Client(t).Put(ctxFor(t, 10*time.Second), "after", "1")
 	require.NoError(t, err, "the two left keep a quorum")

@@ -50,6 +50,17 @@ type Config struct {
 	// exists. Empty means joining an existing cluster: the node waits for
 	// the leader to replicate the log to it.
 	Peers []Peer
+	// ForceNewCluster, when the WAL exists, makes this member a cluster
+	// of one that keeps its member and cluster ids and its committed log:
+	// entries past the commit index are discarded, and committed conf
+	// changes removing every other member are appended (see
+	// forceNewCluster). Without a WAL it changes nothing. Start returns
+	// ErrForceLearner for a learner.
+	ForceNewCluster bool
+	// Self describes this member (name, peer URLs) for the conf change
+	// that adds it when ForceNewCluster finds its log does not have it;
+	// its ID is the WAL's.
+	Self Peer
 	// TickInterval is the heartbeat interval (--heartbeat-interval).
 	TickInterval time.Duration
 	// ElectionTicks is the election timeout in ticks.

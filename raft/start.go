@@ -8,6 +8,7 @@ import (
 
 	etcdraft "go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
+	"go.uber.org/zap"
 
 	"github.com/metastore/metastore/raft/wal"
 )
@@ -31,7 +32,7 @@ func openStorage(cfg Config, appliedIndex uint64) (*restored, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := restoreStorage(cfg, st, appliedIndex)
+	r, err := restoreStorage(cfg, w, st, appliedIndex)
 	if err != nil {
 		w.Close()
 		return nil, err
@@ -60,8 +61,9 @@ func createStorage(cfg Config, appliedIndex uint64) (*restored, error) {
 }
 
 // restoreStorage checks the WAL's state against cfg and appliedIndex and
-// loads it into a MemoryStorage.
-func restoreStorage(cfg Config, st *wal.State, appliedIndex uint64) (*restored, error) {
+// loads it into a MemoryStorage; with cfg.ForceNewCluster it first
+// rewrites the log, through w, into that of a cluster of one.
+func restoreStorage(cfg Config, w *wal.WAL, st *wal.State, appliedIndex uint64) (*restored, error) {
 	md := st.Metadata
 	if cfg.MemberID != 0 && cfg.MemberID != md.MemberID {
 		return nil, fmt.Errorf("%w: member id %x, WAL has %x", ErrIDMismatch, cfg.MemberID, md.MemberID)
@@ -95,19 +97,30 @@ func restoreStorage(cfg Config, st *wal.State, appliedIndex uint64) (*restored, 
 		// without fsync; the engine applying the entries proves it.
 		hs.Commit = &commit
 	}
+	snap, ents := st.Snapshot, st.Entries
+	if cfg.ForceNewCluster {
+		f, err := forceNewCluster(cfg, w, md, snap, hs, ents, appliedIndex)
+		if err != nil {
+			return nil, err
+		}
+		snap, ents, hs = f.snapshot, f.entries, f.hs
+	} else {
+		cfg.Logger.Info("restarting local member", zap.String("cluster-id", idString(md.ClusterID)),
+			zap.String("local-member-id", idString(md.MemberID)), zap.Uint64("commit-index", hs.GetCommit()))
+	}
 	ms := etcdraft.NewMemoryStorage()
-	if st.Snapshot != nil {
-		if err := ms.ApplySnapshot(&raftpb.Snapshot{Metadata: st.Snapshot}); err != nil {
+	if snap != nil {
+		if err := ms.ApplySnapshot(&raftpb.Snapshot{Metadata: snap}); err != nil {
 			return nil, err
 		}
 	}
 	if err := ms.SetHardState(hs); err != nil {
 		return nil, err
 	}
-	if err := ms.Append(st.Entries); err != nil {
+	if err := ms.Append(ents); err != nil {
 		return nil, err
 	}
-	return &restored{storage: ms, md: md, snapshot: st.Snapshot}, nil
+	return &restored{storage: ms, md: md, snapshot: snap}, nil
 }
 
 // raftConfig returns the raft library configuration. Applied is the

@@ -24,6 +24,9 @@ type applier struct {
 	members *membership
 	alarms  *alarmStore
 	auth    *authStore
+	// leaseRole makes the lessor primary exactly when this member leads;
+	// see applyLeaseGrant.
+	leaseRole func() bool
 }
 
 // Apply executes entries. Entries the store already holds (after a

@@ -48,9 +48,6 @@ func (ls *LeaseServer) LeaseGrant(ctx context.Context, r *pb.LeaseGrantRequest) 
 	for r.ID == 0 {
 		r.ID = int64(ls.s.nextID.Add(1) & (1<<63 - 1))
 	}
-	// A leader that has not noticed it leads yet would give the lease the
-	// promotion's extension on top of its TTL.
-	ls.s.syncLeaseRole()
 	res, err := ls.s.propose(ctx, &pb.InternalRaftRequest{LeaseGrant: r})
 	if err = firstErr(err, res.err); err != nil {
 		return nil, leaseGRPCError(err)

@@ -8,6 +8,15 @@ import (
 // write, so the lease namespace changes in the batch of its raft entry.
 
 func (a *applier) applyLeaseGrant(index uint64, r *pb.LeaseGrantRequest) applyResult {
+	// A leader counts a lease's time from its grant. Its lessor becomes
+	// primary when the lease loop or a lease call notices the leadership,
+	// which may come after a grant proposed through a follower is applied:
+	// the lease would then get the promotion's extension on top of its TTL.
+	// etcd promotes on applying the term's first entry, before any grant of
+	// the term; noticing here has the same effect.
+	if a.leaseRole != nil {
+		a.leaseRole()
+	}
 	l, err := a.leases.grant(r.ID, r.TTL)
 	if err != nil {
 		a.store.SetConsistentIndex(index)

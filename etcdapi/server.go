@@ -100,6 +100,7 @@ func New(lg *zap.Logger, cfg Config, store *mvcc.Store, dbSize func() (int64, in
 	s.applier = &applier{lg: lg, store: store, leases: s.leases, waits: s.waits, members: s.members, alarms: s.maint.alarms}
 	s.auth = newAuthStore(lg.Named("auth"))
 	s.applier.auth = s.auth
+	s.applier.leaseRole = s.syncLeaseRole
 	s.cluster = &ClusterServer{s: s}
 	return s
 }

@@ -53,3 +53,30 @@ func TestLeaseTTLContinuesAcrossLeaderTransfer(t *testing.T) {
 		require.Eventually(t, func() bool { return !keyExists(t, mc, "short") }, 15*time.Second, 100*time.Millisecond)
 	}
 }
+
+// TestLeaseGrantedRightAfterLeaderChangeExpiresOnTime: the new leader
+// counts lease time from the moment it leads, as etcd's does once it has
+// applied its term's first entry, so a lease granted right after a leader
+// change, here through a follower, expires after its TTL and not later;
+// as in etcd's TestLeaseGrantTimeToLiveExpired, 3 s after a 2 s grant it
+// is gone.
+func TestLeaseGrantedRightAfterLeaderChangeExpiresOnTime(t *testing.T) {
+	ms := hosttest.StartCluster(t, 3, clusterFlags)
+	ctx := context.Background()
+	for round := range 3 {
+		lead := leaderOf(t, ms...)
+		target := followersOf(lead, ms)[0]
+		_, err := lead.Client(t).MoveLeader(ctxFor(t, 10*time.Second), memberIDOf(t, target, ms...))
+		require.NoError(t, err)
+		l, err := lead.Client(t).Grant(ctx, 2)
+		require.NoError(t, err)
+		_, err = lead.Client(t).Put(ctx, "k", "v", clientv3.WithLease(l.ID))
+		require.NoError(t, err)
+		time.Sleep(3 * time.Second)
+		require.Equal(t, target, leaderOf(t, ms...), "round %d: leadership stayed", round)
+		got, err := lead.Client(t).TimeToLive(ctx, l.ID)
+		require.NoError(t, err)
+		require.Equal(t, int64(-1), got.TTL, "round %d: the lease expired 1 s ago", round)
+		require.False(t, keyExists(t, target.Client(t), "k"), "round %d", round)
+	}
+}

@@ -101,7 +101,8 @@ func refuseNamedCertificates(next http.Handler, authEnabled func() bool) http.Ha
 // https or unixs URL over TLS, presenting the member's own certificate
 // (which --client-cert-auth then requires to be valid for client auth, as
 // etcd's gateway does) and trusting the member it dials without checking
-// its certificate's names, since it dials its own listener. The
+// its certificate's names, since it dials its own listener; with the
+// listener's TLS versions and cipher suites, as etcd's gateway. The
 // certificate names no user: the member ignores the client certificate of
 // gateway requests and takes their identity from their token.
 func gatewayCredentials(cfg Config) (credentials.TransportCredentials, error) {
@@ -115,7 +116,9 @@ func gatewayCredentials(cfg Config) (credentials.TransportCredentials, error) {
 	}
 	dial := &tls.Config{
 		Certificates:       tc.Certificates,
-		MinVersion:         tls.VersionTLS12,
+		MinVersion:         tc.MinVersion,
+		MaxVersion:         tc.MaxVersion,
+		CipherSuites:       tc.CipherSuites,
 		InsecureSkipVerify: true, // its own loopback listener
 	}
 	return credentials.NewTLS(dial), nil

@@ -63,7 +63,7 @@ func TestLoadPrecedence(t *testing.T) {
 		{name: "client cert auth without a CA", args: []string{"--client-cert-auth"}, wantErr: "--client-cert-auth needs --trusted-ca-file"},
 		{name: "peer client cert auth without a CA", args: []string{"--peer-client-cert-auth"}, wantErr: "--peer-client-cert-auth needs --peer-trusted-ca-file"},
 		{name: "allowed CN and host name", args: []string{"--peer-cert-allowed-cn=a", "--peer-cert-allowed-hostname=b"}, wantErr: "mutually exclusive"},
-		{name: "https metrics", args: []string{"--listen-metrics-urls=https://127.0.0.1:2381"}, wantErr: "--listen-metrics-urls: https is not supported yet"},
+		{name: "https metrics without a certificate", args: []string{"--listen-metrics-urls=https://127.0.0.1:2381"}, wantErr: "--listen-metrics-urls: client TLS key/cert (--cert-file, --key-file) must be provided for metrics secure url"},
 		{name: "unknown scheme", args: []string{"--listen-client-urls=ftp://x:1"}, wantErr: "scheme \"ftp\" is not supported (use http, https, unix or unixs)"},
 		{name: "unix peers", args: []string{"--listen-peer-urls=unix://x:1"}, wantErr: "--listen-peer-urls: URL \"unix://x:1\": scheme \"unix\" is not supported"},
 		{name: "auto TLS", args: []string{"--auto-tls", "--peer-auto-tls", "--listen-client-urls=https://127.0.0.1:2379,unixs://localhost:2379",

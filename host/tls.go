@@ -49,10 +49,11 @@ func authServerOptions(api *etcdapi.Server) []grpc.ServerOption {
 // finishTLS checks the TLS settings, as etcd does: https and unixs client
 // URLs to listen on need --cert-file and --key-file or --auto-tls, https
 // peer URLs --peer-cert-file and --peer-key-file or --peer-auto-tls; and
-// client certificate auth needs the CA that verifies the certificates.
-// Metrics URLs are plain http.
+// client certificate auth needs the CA that verifies the certificates;
+// https metrics URLs are served with the client URLs' settings.
 func (c *Config) finishTLS() error {
-	errs := []error{c.finishAuthProvider(), c.clientTLSFiles().check(), c.peerTLSFiles().check()}
+	errs := []error{c.finishAuthProvider(), c.finishTLSProtocol(), c.clientTLSFiles().check(), c.peerTLSFiles().check(),
+		checkCRLFile("client-crl-file", c.ClientCRLFile), checkCRLFile("peer-crl-file", c.PeerCRLFile)}
 	if c.SelfSignedCertValidity <= 0 {
 		errs = append(errs, errors.New("--self-signed-cert-validity must be at least 1 (year)"))
 	}
@@ -64,8 +65,8 @@ func (c *Config) finishTLS() error {
 	if hasTLSURL(c.ListenPeerURLs) && c.peerTLSFiles().empty() && !c.PeerAutoTLS {
 		errs = append(errs, errors.New("--listen-peer-urls: https URLs need --peer-cert-file and --peer-key-file, or --peer-auto-tls"))
 	}
-	if hasTLSURL(c.ListenMetricsURLs) {
-		errs = append(errs, errors.New("--listen-metrics-urls: https is not supported yet (use http)"))
+	if hasTLSURL(c.ListenMetricsURLs) && c.clientTLSFiles().empty() && !c.AutoTLS {
+		errs = append(errs, errors.New("--listen-metrics-urls: client TLS key/cert (--cert-file, --key-file) must be provided for metrics secure url"))
 	}
 	return errors.Join(errs...)
 }
@@ -86,7 +87,7 @@ func hasTLSURL(urls string) bool {
 func (c *Config) clientTLSFiles() tlsFiles {
 	return tlsFiles{
 		prefix: "", certFile: c.CertFile, keyFile: c.KeyFile, caFile: c.TrustedCAFile,
-		clientCertAuth: c.ClientCertAuth,
+		clientCertAuth: c.ClientCertAuth, crlFile: c.ClientCRLFile, protocol: c.tlsProtocol,
 	}
 }
 
@@ -96,6 +97,7 @@ func (c *Config) peerTLSFiles() tlsFiles {
 	return tlsFiles{
 		prefix: "peer-", certFile: c.PeerCertFile, keyFile: c.PeerKeyFile, caFile: c.PeerTrustedCAFile,
 		clientCertAuth: c.PeerClientCertAuth, allowedCN: c.PeerCertAllowedCN, allowedHostname: c.PeerCertAllowedHostname,
+		crlFile: c.PeerCRLFile, protocol: c.tlsProtocol,
 	}
 }
 
@@ -157,7 +159,8 @@ func (c *Config) peerClientTLS(lg *zap.Logger) (*tls.Config, error) {
 // listenClientURL listens on u: a TCP port for http and https, a unix
 // socket (u's host and path) for unix and unixs, behind TLS for https
 // and unixs. gRPC and HTTP are told apart after the handshake, on the
-// decrypted stream.
+// decrypted stream. Metrics URLs are listened on the same way: https
+// ones with the client URLs' TLS, as etcd.
 func listenClientURL(lg *zap.Logger, c Config, u url.URL) (net.Listener, error) {
 	l, err := listenURL(u)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "unixs") {

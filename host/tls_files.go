@@ -28,6 +28,9 @@ type tlsFiles struct {
 	certFile, keyFile, caFile  string
 	clientCertAuth             bool
 	allowedCN, allowedHostname string
+	// crlFile revokes the certificates of those who connect.
+	crlFile  string
+	protocol tlsProtocol
 	// autoTLS marks auto TLS's self-signed certificate: as etcd, a
 	// member then does not verify the certificates of those it dials.
 	autoTLS bool
@@ -59,15 +62,17 @@ func (f tlsFiles) certificate() (*tls.Certificate, error) {
 	return &cert, nil
 }
 
-// base is what the server and the client configurations share: TLS 1.2
-// at least, the certificate read again at each handshake (so renewed
-// files take effect without a restart), the CA bundle, and the allowed
-// common name or host name of the other side's certificate.
+// base is what the server and the client configurations share: the
+// protocol versions and cipher suites (TLS 1.2 at least), the certificate
+// read again at each handshake (so renewed files take effect without a
+// restart), the CA bundle, and the allowed common name or host name of
+// the other side's certificate.
 func (f tlsFiles) base() (*tls.Config, *x509.CertPool, error) {
 	if _, err := f.certificate(); err != nil {
 		return nil, nil, err
 	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	cfg := &tls.Config{}
+	f.protocol.apply(cfg)
 	var pool *x509.CertPool
 	if f.caFile != "" {
 		pem, err := os.ReadFile(f.caFile)
@@ -106,7 +111,7 @@ func (f tlsFiles) allowed() func(*x509.Certificate) bool {
 
 // serverConfig is the configuration of listeners. As etcd, a CA bundle
 // (or client certificate auth) makes a certificate it verifies required
-// of every client.
+// of every client, and the revocation list applies to listeners only.
 func (f tlsFiles) serverConfig(nextProtos ...string) (*tls.Config, error) {
 	cfg, pool, err := f.base()
 	if err != nil {
@@ -123,6 +128,7 @@ func (f tlsFiles) serverConfig(nextProtos ...string) (*tls.Config, error) {
 	if pool != nil || f.clientCertAuth {
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert
 	}
+	refuseRevoked(cfg, f.crlFile)
 	return cfg, nil
 }
 

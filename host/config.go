@@ -89,14 +89,21 @@ type Config struct {
 	AutoTLS                bool `koanf:"auto-tls"`
 	PeerAutoTLS            bool `koanf:"peer-auto-tls"`
 	SelfSignedCertValidity int  `koanf:"self-signed-cert-validity"`
+	// ClientCRLFile and PeerCRLFile revoke certificates of clients and
+	// peers; CipherSuites (comma-separated entries), TLSMinVersion and
+	// TLSMaxVersion ("TLS1.2", "TLS1.3") apply to client and peer TLS.
+	ClientCRLFile string   `koanf:"client-crl-file"`
+	PeerCRLFile   string   `koanf:"peer-crl-file"`
+	CipherSuites  []string `koanf:"cipher-suites"`
+	TLSMinVersion string   `koanf:"tls-min-version"`
+	TLSMaxVersion string   `koanf:"tls-max-version"`
+	tlsProtocol   tlsProtocol
 
 	// AuthProvider names an auth plugin of the catalog that verifies the
 	// bearer tokens the member did not issue; "etcd" or empty: none.
 	AuthProvider string `koanf:"auth-provider"`
 	// CorruptionConfig holds the corruption check settings.
 	CorruptionConfig `koanf:",squash"`
-	// ServerConfig holds etcd's server tuning settings.
-	ServerConfig `koanf:",squash"`
 	// AuditLog is the file audit records are appended to; "": none.
 	AuditLog string `koanf:"audit-log"`
 	// audit is the open audit log, nil without one; Main opens it.
@@ -155,6 +162,11 @@ func defaults() map[string]any {
 		"auto-tls":                   false,
 		"peer-auto-tls":              false,
 		"self-signed-cert-validity":  1,
+		"client-crl-file":            "",
+		"peer-crl-file":              "",
+		"cipher-suites":              "",
+		"tls-min-version":            "TLS1.2",
+		"tls-max-version":            "",
 
 		"cert-file":        "",
 		"key-file":         "",
@@ -164,7 +176,6 @@ func defaults() map[string]any {
 		"audit-log":        "",
 	}
 	maps.Copy(d, corruptionDefaults())
-	maps.Copy(d, serverDefaults())
 	return d
 }
 
@@ -202,9 +213,6 @@ func (c *Config) finish() error {
 		errs = append(errs, err)
 	}
 	if err := c.CorruptionConfig.finish(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := c.ServerConfig.finish(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := checkLogFormat(c.LogFormat); err != nil {

@@ -50,6 +50,11 @@ var flagHelp = map[string]string{
 	"auto-tls":                   "serve https and unixs client URLs with a generated self-signed certificate when --cert-file is not given",
 	"peer-auto-tls":              "serve https peer URLs with a generated self-signed certificate when --peer-cert-file is not given; peers' certificates are not verified",
 	"self-signed-cert-validity":  "validity, in years, of the certificates --auto-tls and --peer-auto-tls generate",
+	"client-crl-file":            "path to the certificate revocation list (DER or PEM) whose revoked client certificates https client and metrics URLs refuse",
+	"peer-crl-file":              "path to the certificate revocation list (DER or PEM) whose revoked peer certificates https peer URLs refuse",
+	"cipher-suites":              "comma-separated TLS 1.2 cipher suites (Go names) allowed on client and peer connections (empty: Go's defaults)",
+	"tls-min-version":            "minimum TLS version of client and peer connections: TLS1.2 or TLS1.3",
+	"tls-max-version":            "maximum TLS version of client and peer connections: TLS1.2 or TLS1.3 (empty: Go's highest)",
 
 	"cert-file":        "path to the client server TLS certificate file (for https client URLs)",
 	"key-file":         "path to the client server TLS key file",
@@ -57,11 +62,6 @@ var flagHelp = map[string]string{
 	"client-cert-auth": "require client certificates signed by --trusted-ca-file; their common name is the user of requests without a token",
 	"auth-provider":    "auth provider that verifies bearer tokens the member did not issue: etcd (built in, none else) or an auth plugin of the config file's catalog",
 	"audit-log":        "file to append the audit log to, one JSON object per line: authentication, auth, user, role and membership changes, alarms, defrag, snapshots, leader moves, compaction and plugin events (default: none)",
-
-	"max-concurrent-streams":  "maximum concurrent streams that each client connection can open at a time",
-	"grpc-keepalive-min-time": "minimum interval duration that a client should wait before pinging the server",
-	"grpc-keepalive-interval": "frequency duration of server-to-client pings to check if a connection is alive (0 to disable)",
-	"grpc-keepalive-timeout":  "additional duration of wait before closing a non-responsive connection (0 to disable)",
 }
 
 // unimplementedEtcdFlags are etcd 3.7 flags MetaStore does not implement
@@ -70,13 +70,14 @@ var flagHelp = map[string]string{
 var unimplementedEtcdFlags = map[string]bool{
 	"listen-client-http-urls": true, "max-snapshots": true, "max-wals": true, "quota-backend-bytes-max": true,
 	"backend-batch-limit": true, "backend-batch-interval": true,
+	"max-concurrent-streams": true, "grpc-keepalive-min-time": true,
+	"grpc-keepalive-interval": true, "grpc-keepalive-timeout": true,
 	"socket-reuse-port": true, "socket-reuse-address": true,
 	"enable-grpc-gateway": true, "discovery": true, "discovery-fallback": true,
 	"discovery-proxy": true, "discovery-srv": true, "discovery-srv-name": true,
 	"discovery-endpoints": true, "discovery-token": true,
-	"pre-vote": true, "enable-v2": true, "cors": true, "host-whitelist": true,
-	"client-crl-file": true, "cipher-suites": true,
-	"tls-min-version": true, "tls-max-version": true, "experimental-enable-lease-checkpoint": true,
+	"pre-vote": true, "enable-v2": true, "cors": true,
+	"host-whitelist": true, "experimental-enable-lease-checkpoint": true,
 	"experimental-compaction-batch-limit": true, "compaction-batch-limit": true,
 	"experimental-peer-skip-client-san-verification": true, "warning-apply-duration": true,
 	"experimental-watch-progress-notify-interval": true, "enable-log-rotation": true,

@@ -62,7 +62,6 @@ func serveHTTP(lg *zap.Logger, cfg Config, m *Member, mm *memberMetrics, gs *grp
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
 	h.srv.Protocols = &protocols
-	h.srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: cfg.http2MaxStreams()}
 	for _, l := range lis {
 		cm := cmux.New(l)
 		httpL := cm.Match(cmux.HTTP1())
@@ -89,7 +88,7 @@ func (h *clientHTTP) serveMetricsURLs(cfg Config, mm *memberMetrics, hc *healthC
 		return err
 	}
 	for _, u := range urls {
-		l, err := net.Listen("tcp", u.Host)
+		l, err := listenClientURL(h.lg, cfg, u)
 		if err != nil {
 			h.closeMetrics()
 			return err

@@ -15,7 +15,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/keepalive"
 )
 
 // grpcOverheadBytes is the room gRPC framing gets above --max-request-bytes,
@@ -75,16 +74,7 @@ func newGRPCServer(cfg Config, lg *zap.Logger, mm *memberMetrics, extra ...grpc.
 		grpc.ChainStreamInterceptor(mm.grpc.StreamServerInterceptor()),
 		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes + grpcOverheadBytes),
 		grpc.MaxSendMsgSize(math.MaxInt32),
-		grpc.MaxConcurrentStreams(math.MaxUint32),
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
-			MinTime:             5 * time.Second,
-			PermitWithoutStream: false,
-		}),
-		grpc.KeepaliveParams(keepalive.ServerParameters{
-			Time:    2 * time.Hour,
-			Timeout: 20 * time.Second,
-		}),
-	}, extra...)...)
+	}, slices.Concat(cfg.grpcServerOptions(), extra)...)...)
 }
 
 func (c *clientListeners) urls() []string {

@@ -104,6 +104,8 @@ type Config struct {
 	AuthProvider string `koanf:"auth-provider"`
 	// CorruptionConfig holds the corruption check settings.
 	CorruptionConfig `koanf:",squash"`
+	// ServerConfig holds etcd's server tuning settings.
+	ServerConfig `koanf:",squash"`
 	// AuditLog is the file audit records are appended to; "": none.
 	AuditLog string `koanf:"audit-log"`
 	// audit is the open audit log, nil without one; Main opens it.
@@ -176,6 +178,7 @@ func defaults() map[string]any {
 		"audit-log":        "",
 	}
 	maps.Copy(d, corruptionDefaults())
+	maps.Copy(d, serverDefaults())
 	return d
 }
 
@@ -213,6 +216,9 @@ func (c *Config) finish() error {
 		errs = append(errs, err)
 	}
 	if err := c.CorruptionConfig.finish(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.ServerConfig.finish(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := checkLogFormat(c.LogFormat); err != nil {

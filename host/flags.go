@@ -62,6 +62,11 @@ var flagHelp = map[string]string{
 	"client-cert-auth": "require client certificates signed by --trusted-ca-file; their common name is the user of requests without a token",
 	"auth-provider":    "auth provider that verifies bearer tokens the member did not issue: etcd (built in, none else) or an auth plugin of the config file's catalog",
 	"audit-log":        "file to append the audit log to, one JSON object per line: authentication, auth, user, role and membership changes, alarms, defrag, snapshots, leader moves, compaction and plugin events (default: none)",
+
+	"max-concurrent-streams":  "maximum concurrent streams that each client connection can open at a time",
+	"grpc-keepalive-min-time": "minimum interval duration that a client should wait before pinging the server",
+	"grpc-keepalive-interval": "frequency duration of server-to-client pings to check if a connection is alive (0 to disable)",
+	"grpc-keepalive-timeout":  "additional duration of wait before closing a non-responsive connection (0 to disable)",
 }
 
 // unimplementedEtcdFlags are etcd 3.7 flags MetaStore does not implement
@@ -70,8 +75,6 @@ var flagHelp = map[string]string{
 var unimplementedEtcdFlags = map[string]bool{
 	"listen-client-http-urls": true, "max-snapshots": true, "max-wals": true, "quota-backend-bytes-max": true,
 	"backend-batch-limit": true, "backend-batch-interval": true,
-	"max-concurrent-streams": true, "grpc-keepalive-min-time": true,
-	"grpc-keepalive-interval": true, "grpc-keepalive-timeout": true,
 	"socket-reuse-port": true, "socket-reuse-address": true,
 	"enable-grpc-gateway": true, "discovery": true, "discovery-fallback": true,
 	"discovery-proxy": true, "discovery-srv": true, "discovery-srv-name": true,

@@ -62,6 +62,7 @@ func serveHTTP(lg *zap.Logger, cfg Config, m *Member, mm *memberMetrics, gs *grp
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
 	h.srv.Protocols = &protocols
+	h.srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: cfg.http2MaxStreams()}
 	for _, l := range lis {
 		cm := cmux.New(l)
 		httpL := cm.Match(cmux.HTTP1())

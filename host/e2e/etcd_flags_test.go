@@ -1,0 +1,181 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/url"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+
+	"github.com/metastore/metastore/host/hosttest"
+)
+
+// bothServers runs f against a real etcd and a MetaStore member started
+// with the same arguments.
+func bothServers(t *testing.T, args []string, f func(t *testing.T, m *hosttest.Member)) {
+	t.Run("etcd", func(t *testing.T) {
+		f(t, hosttest.StartMember(t, hosttest.WithBinary(hosttest.EtcdBin(t)), hosttest.WithArgs(args...)))
+	})
+	t.Run("metastore", func(t *testing.T) {
+		f(t, hosttest.StartMember(t, hosttest.WithArgs(args...)))
+	})
+}
+
+// TestMaxConcurrentStreams requires that, as in etcd, a client connection
+// with --max-concurrent-streams=1 streams open cannot start another call
+// until one ends, and that without the flag it can.
+func TestMaxConcurrentStreams(t *testing.T) {
+	putBesideWatch := func(t *testing.T, m *hosttest.Member) error {
+		cli := m.Client(t)
+		wctx, stop := context.WithCancel(context.Background())
+		defer stop()
+		wch := cli.Watch(wctx, "streams", clientv3.WithCreatedNotify())
+		select {
+		case <-wch:
+		case <-time.After(10 * time.Second):
+			t.Fatal("watch not created")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_, err := cli.Put(ctx, "streams", "v")
+		return err
+	}
+	bothServers(t, []string{"--max-concurrent-streams=1"}, func(t *testing.T, m *hosttest.Member) {
+		err := putBesideWatch(t, m)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err = m.Client(t).Put(ctx, "streams", "v")
+		require.NoError(t, err, "once the watch stream ended")
+	})
+	bothServers(t, nil, func(t *testing.T, m *hosttest.Member) {
+		require.NoError(t, putBesideWatch(t, m))
+	})
+}
+
+// h2Conn is a raw HTTP/2 connection to a client URL with one gRPC stream
+// (a watch) open, for seeing the server's pings and GOAWAYs.
+type h2Conn struct {
+	c      net.Conn
+	fr     *http2.Framer
+	frames chan *http2.GoAwayFrame // closed at EOF
+	acks   chan struct{}
+	pinged atomic.Bool // the server sent a PING
+}
+
+func dialH2(t *testing.T, endpoint string) *h2Conn {
+	t.Helper()
+	u, err := url.Parse(endpoint)
+	require.NoError(t, err)
+	c, err := net.DialTimeout("tcp", u.Host, 5*time.Second)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	h := &h2Conn{c: c, fr: http2.NewFramer(c, c), frames: make(chan *http2.GoAwayFrame, 16), acks: make(chan struct{}, 16)}
+	h.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	_, err = io.WriteString(c, http2.ClientPreface)
+	require.NoError(t, err)
+	require.NoError(t, h.fr.WriteSettings())
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	for _, f := range [][2]string{
+		{":method", "POST"}, {":scheme", "http"}, {":path", "/etcdserverpb.Watch/Watch"},
+		{":authority", u.Host}, {"content-type", "application/grpc"}, {"te", "trailers"},
+	} {
+		require.NoError(t, enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]}))
+	}
+	require.NoError(t, h.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndHeaders: true}))
+	go h.read()
+	return h
+}
+
+// read answers the server's SETTINGS and passes on what the test watches;
+// it answers no PING.
+func (h *h2Conn) read() {
+	defer close(h.frames)
+	for {
+		f, err := h.fr.ReadFrame()
+		if err != nil {
+			return
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				_ = h.fr.WriteSettingsAck()
+			}
+		case *http2.PingFrame:
+			if f.IsAck() {
+				h.acks <- struct{}{}
+			} else {
+				h.pinged.Store(true)
+			}
+		case *http2.GoAwayFrame:
+			h.frames <- f
+		}
+	}
+}
+
+// pings sends n pings 20 ms apart and returns the first GOAWAY the server
+// answers with, or nil if it acknowledged them all.
+func (h *h2Conn) pings(t *testing.T, n int) *http2.GoAwayFrame {
+	t.Helper()
+	for i := range n {
+		if err := h.fr.WritePing(false, [8]byte{byte(i)}); err != nil {
+			break // closed: the GOAWAY is on its way
+		}
+		select {
+		case <-h.acks:
+		case g, ok := <-h.frames:
+			require.True(t, ok, "connection closed without GOAWAY")
+			return g
+		case <-time.After(10 * time.Second):
+			t.Fatal("no answer to a ping")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	select {
+	case g, ok := <-h.frames:
+		require.True(t, ok, "connection closed without GOAWAY")
+		return g
+	case <-time.After(200 * time.Millisecond):
+		return nil
+	}
+}
+
+// TestGRPCKeepAliveFlags requires etcd's keepalive enforcement and server
+// pings: by default a client pinging every 20 ms is sent GOAWAY
+// too_many_pings; with --grpc-keepalive-min-time=1ms it is not, and with
+// --grpc-keepalive-interval/--grpc-keepalive-timeout of 1s the server pings
+// an idle connection and closes it when no answer comes.
+func TestGRPCKeepAliveFlags(t *testing.T) {
+	bothServers(t, nil, func(t *testing.T, m *hosttest.Member) {
+		g := dialH2(t, m.Endpoint()).pings(t, 5)
+		require.NotNil(t, g, "pings every 20 ms were accepted")
+		require.Equal(t, http2.ErrCodeEnhanceYourCalm, g.ErrCode)
+		require.Equal(t, "too_many_pings", string(g.DebugData()))
+	})
+	args := []string{"--grpc-keepalive-min-time=1ms", "--grpc-keepalive-interval=1s", "--grpc-keepalive-timeout=1s"}
+	bothServers(t, args, func(t *testing.T, m *hosttest.Member) {
+		h := dialH2(t, m.Endpoint())
+		require.Nil(t, h.pings(t, 5))
+		deadline := time.After(20 * time.Second)
+		for {
+			select {
+			case _, ok := <-h.frames:
+				if !ok {
+					require.True(t, h.pinged.Load(), "closed without pinging")
+					return
+				}
+			case <-deadline:
+				t.Fatalf("unanswered connection not closed (server pinged: %t)", h.pinged.Load())
+			}
+		}
+	})
+}

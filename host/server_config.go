@@ -1,0 +1,77 @@
+package host
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
+)
+
+// ServerConfig holds the server settings that take etcd 3.7's flags and
+// defaults: the client listeners' gRPC limits and keepalives.
+type ServerConfig struct {
+	// MaxConcurrentStreams is how many streams each client connection
+	// may have open at a time (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS);
+	// a client wanting more waits for one to end. etcd's flag is a
+	// uint32.
+	MaxConcurrentStreams uint64 `koanf:"max-concurrent-streams"`
+	// GRPCKeepAliveMinTime is the shortest interval between a client's
+	// pings; a client pinging more often is sent GOAWAY. 0: gRPC's own
+	// policy.
+	GRPCKeepAliveMinTime time.Duration `koanf:"grpc-keepalive-min-time"`
+	// GRPCKeepAliveInterval is how long a connection may stay silent
+	// before the server pings it, and GRPCKeepAliveTimeout how long it
+	// then waits for the answer before closing it. Either 0: gRPC's own
+	// (no pings).
+	GRPCKeepAliveInterval time.Duration `koanf:"grpc-keepalive-interval"`
+	GRPCKeepAliveTimeout  time.Duration `koanf:"grpc-keepalive-timeout"`
+}
+
+// serverDefaults are etcd's defaults of the settings above. Durations are
+// strings, so that the flag, the environment and the file all take Go
+// durations.
+func serverDefaults() map[string]any {
+	return map[string]any{
+		"max-concurrent-streams":  uint64(math.MaxUint32),
+		"grpc-keepalive-min-time": "5s",
+		"grpc-keepalive-interval": "2h0m0s",
+		"grpc-keepalive-timeout":  "20s",
+	}
+}
+
+// finish validates the settings.
+func (c *ServerConfig) finish() error {
+	if c.MaxConcurrentStreams > math.MaxUint32 {
+		return fmt.Errorf("invalid value %d for --max-concurrent-streams: want at most %d", c.MaxConcurrentStreams, uint64(math.MaxUint32))
+	}
+	return nil
+}
+
+// grpcServerOptions are the client gRPC server's stream limit and
+// keepalives. As etcd, a zero min time keeps gRPC's enforcement policy,
+// and a zero interval or timeout gRPC's keepalive parameters.
+func (c *ServerConfig) grpcServerOptions() []grpc.ServerOption {
+	opts := []grpc.ServerOption{grpc.MaxConcurrentStreams(uint32(c.MaxConcurrentStreams))}
+	if c.GRPCKeepAliveMinTime > 0 {
+		opts = append(opts, grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
+			MinTime:             c.GRPCKeepAliveMinTime,
+			PermitWithoutStream: false,
+		}))
+	}
+	if c.GRPCKeepAliveInterval > 0 && c.GRPCKeepAliveTimeout > 0 {
+		opts = append(opts, grpc.KeepaliveParams(keepalive.ServerParameters{
+			Time:    c.GRPCKeepAliveInterval,
+			Timeout: c.GRPCKeepAliveTimeout,
+		}))
+	}
+	return opts
+}
+
+// http2MaxStreams is the stream limit for the HTTP server beside gRPC;
+// net/http takes an int and replaces values above MaxInt32 with its own
+// default, so the limit is clamped there.
+func (c *ServerConfig) http2MaxStreams() int {
+	return int(min(c.MaxConcurrentStreams, math.MaxInt32))
+}

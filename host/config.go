@@ -33,6 +33,7 @@ type Config struct {
 	HeartbeatMillis          int    `koanf:"heartbeat-interval"`
 	ElectionMillis           int    `koanf:"election-timeout"`
 	StrictReconfigCheck      bool   `koanf:"strict-reconfig-check"`
+	ForceNewCluster          bool   `koanf:"force-new-cluster"` // restart as a cluster of one
 	MaxTxnOps                int    `koanf:"max-txn-ops"`
 	MaxRequestBytes          int    `koanf:"max-request-bytes"`
 	QuotaBackendBytes        int64  `koanf:"quota-backend-bytes"`
@@ -134,6 +135,7 @@ func defaults() map[string]any {
 		"heartbeat-interval":             100,
 		"election-timeout":               1000,
 		"strict-reconfig-check":          true,
+		"force-new-cluster":              false,
 		"max-txn-ops":                    128,
 		"max-request-bytes":              1536 * 1024,
 		"quota-backend-bytes":            int64(0),

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -254,6 +255,7 @@ func (m *Member) raftConfig(ctx context.Context) (raft.Config, []etcdapi.Member,
 		return rcfg, nil, err
 	}
 	if exists {
+		m.forceNewCluster(&rcfg)
 		if m.cfg.InitialClusterState == "new" {
 			members, err := parseInitialCluster(m.cfg.InitialCluster, m.cfg.InitialClusterToken)
 			if err != nil {
@@ -265,8 +267,28 @@ func (m *Member) raftConfig(ctx context.Context) (raft.Config, []etcdapi.Member,
 		}
 		return rcfg, nil, nil
 	}
+	if m.cfg.ForceNewCluster {
+		m.lg.Warn("--force-new-cluster has no effect on a member without data; starting as --initial-cluster describes",
+			zap.String("wal-dir", m.cfg.WALDir))
+	}
 	initial, err := m.identity(ctx, &rcfg)
 	return rcfg, initial, err
+}
+
+// forceNewCluster asks raft, for --force-new-cluster, to restart this
+// member, which has a WAL, as a cluster of one. A member its log lacks is
+// added with its name and advertised peer URLs.
+func (m *Member) forceNewCluster(rcfg *raft.Config) {
+	if !m.cfg.ForceNewCluster {
+		return
+	}
+	rcfg.ForceNewCluster = true
+	rcfg.Self = raft.Peer{Name: m.cfg.Name}
+	for _, u := range strings.Split(m.cfg.InitialAdvertisePeerURLs, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			rcfg.Self.URLs = append(rcfg.Self.URLs, u)
+		}
+	}
 }
 
 // waitLeader waits until raft knows a leader, as etcd waits before it

@@ -1,0 +1,159 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/metastore/metastore/host/hosttest"
+)
+
+// fastElections are clusterFlags as plain arguments, for SetArgs.
+var fastElections = []string{"--heartbeat-interval", "50", "--election-timeout", "500"}
+
+// forceOutcome is what an operator sees recovering a three-member cluster
+// that lost two members with --force-new-cluster.
+type forceOutcome struct {
+	WritesRefusedWithoutQuorum bool
+	LogsForcingRestart         bool
+	MembersAfterForce          int
+	SameMemberID               bool
+	SameName                   bool
+	SameClusterID              bool
+	LeadsItself                bool
+	AcknowledgedKeysKept       bool
+	RevisionKept               bool
+	HashKVKept                 bool
+	NextWriteRevision          int64 // relative to the last before the loss
+	MembersAfterPlainRestart   int
+	MembersAfterJoin           int
+	JoinerHasEveryKey          bool
+	RemovedMemberExits         bool
+}
+
+// forceNewClusterScenario runs the recovery against the binary bin and
+// records what it observes.
+func forceNewClusterScenario(t *testing.T, bin string) forceOutcome {
+	const keys = 50
+	var out forceOutcome
+	binary := hosttest.WithBinary(bin)
+	ms := hosttest.StartCluster(t, 3, binary, hosttest.WithArgs(fastElections...))
+	leaderOf(t, ms...)
+	lost, survivor := ms[:2], ms[2]
+
+	acked := map[string]int64{}
+	var lastRev int64
+	for i := range keys {
+		k := fmt.Sprintf("key-%02d", i)
+		resp, err := ms[i%3].Client(t).Put(ctxFor(t, 10*time.Second), k, "v"+k)
+		require.NoError(t, err)
+		acked[k], lastRev = resp.Header.Revision, resp.Header.Revision
+	}
+	cli := survivor.Client(t)
+	_, err := cli.Get(ctxFor(t, 10*time.Second), "key-", clientv3.WithPrefix()) // the survivor has applied them all
+	require.NoError(t, err)
+	st, err := cli.Status(ctxFor(t, 10*time.Second), survivor.Endpoint())
+	require.NoError(t, err)
+	id, cluster := st.Header.MemberId, st.Header.ClusterId
+	hash, err := cli.HashKV(ctxFor(t, 10*time.Second), survivor.Endpoint(), lastRev)
+	require.NoError(t, err)
+
+	for _, m := range lost {
+		m.Kill()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	_, err = cli.Put(ctx, "no-quorum", "x")
+	cancel()
+	out.WritesRefusedWithoutQuorum = err != nil
+
+	survivor.SetArgs(append(fastElections, "--force-new-cluster")...)
+	survivor.Restart(t)
+	out.LogsForcingRestart = strings.Contains(survivor.Output(), "forcing restart member")
+	cli = survivor.Client(t)
+	members := memberList(t, survivor)
+	out.MembersAfterForce = len(members)
+	out.SameMemberID = len(members) == 1 && members[0].ID == id
+	out.SameName = len(members) == 1 && members[0].Name == survivor.Name()
+	st, err = cli.Status(ctxFor(t, 10*time.Second), survivor.Endpoint())
+	require.NoError(t, err)
+	out.SameClusterID = st.Header.ClusterId == cluster
+	out.LeadsItself = st.Leader == id
+
+	resp, err := cli.Get(ctxFor(t, 10*time.Second), "", clientv3.WithPrefix())
+	require.NoError(t, err)
+	out.RevisionKept = resp.Header.Revision == lastRev
+	out.AcknowledgedKeysKept = len(resp.Kvs) == keys
+	for _, kv := range resp.Kvs {
+		out.AcknowledgedKeysKept = out.AcknowledgedKeysKept && acked[string(kv.Key)] == kv.ModRevision
+	}
+	after, err := cli.HashKV(ctxFor(t, 10*time.Second), survivor.Endpoint(), lastRev)
+	require.NoError(t, err)
+	out.HashKVKept = after.Hash == hash.Hash && after.CompactRevision == hash.CompactRevision
+	put, err := cli.Put(ctxFor(t, 10*time.Second), "after-recovery", "1")
+	require.NoError(t, err)
+	out.NextWriteRevision = put.Header.Revision - lastRev
+
+	// Nothing brings the old membership back on a plain restart.
+	survivor.SetArgs(fastElections...)
+	survivor.Restart(t)
+	out.MembersAfterPlainRestart = len(memberList(t, survivor))
+
+	joiner := hosttest.PrepareMember(t, "m4", binary, hosttest.WithArgs(fastElections...))
+	_, err = hosttest.UntilHealthy(t, func() (string, error) {
+		return survivor.Etcdctl(t, "member", "add", "m4", "--peer-urls="+joiner.PeerURL())
+	})
+	require.NoError(t, err)
+	joiner.Join(t, survivor)
+	out.MembersAfterJoin = len(memberList(t, joiner))
+	resp, err = joiner.Client(t).Get(ctxFor(t, 10*time.Second), "", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	require.NoError(t, err)
+	out.JoinerHasEveryKey = resp.Count == keys+1
+
+	// A member the recovery removed is refused when it comes back.
+	lost[0].Start()
+	out.RemovedMemberExits = waitFor(30*time.Second, func() bool { return !lost[0].Running() })
+	return out
+}
+
+// waitFor polls cond until it holds or d passes and reports whether it held.
+func waitFor(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return true
+}
+
+func TestForceNewClusterRecoversALostQuorumAsEtcd(t *testing.T) {
+	want := forceOutcome{
+		WritesRefusedWithoutQuorum: true,
+		LogsForcingRestart:         true,
+		MembersAfterForce:          1,
+		SameMemberID:               true,
+		SameName:                   true,
+		SameClusterID:              true,
+		LeadsItself:                true,
+		AcknowledgedKeysKept:       true,
+		RevisionKept:               true,
+		HashKVKept:                 true,
+		NextWriteRevision:          1,
+		MembersAfterPlainRestart:   1,
+		MembersAfterJoin:           2,
+		JoinerHasEveryKey:          true,
+		RemovedMemberExits:         true,
+	}
+	t.Run("metastore", func(t *testing.T) {
+		require.Equal(t, want, forceNewClusterScenario(t, hosttest.MetastoreBin(t)))
+	})
+	t.Run("etcd", func(t *testing.T) {
+		require.Equal(t, want, forceNewClusterScenario(t, hosttest.EtcdBin(t)))
+	})
+}

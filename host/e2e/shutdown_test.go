@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -122,4 +123,29 @@ func TestSIGTERMLeaderHandsOver(t *testing.T) {
 	cli := hosttest.NewClient(t, rest[0].Endpoint(), rest[1].Endpoint())
 	_, err := cli.Put(ctx, "after-handover", "v")
 	require.NoError(t, err)
+}
+
+// TestSIGTERMLastMemberDoesNotWaitForStoppedPeers: the members of a
+// three-member cluster stop one after another, as a test harness or an
+// operator stopping a whole cluster does. A leader whose peers have gone
+// does not hand leadership to one of them and wait out the request
+// timeout: it stops at once.
+func TestSIGTERMLastMemberDoesNotWaitForStoppedPeers(t *testing.T) {
+	members := hosttest.StartCluster(t, 3)
+	cli := members[0].Client(t)
+	_, err := cli.Put(ctxFor(t, 10*time.Second), "before-stop", "v")
+	require.NoError(t, err)
+	for _, m := range members {
+		require.NoError(t, m.Stop())
+		require.NoError(t, m.ExitErr())
+	}
+	var abandoned int
+	for _, m := range members {
+		out := m.Output()
+		require.NotContains(t, out, "leadership transfer timed out", m.Name())
+		if strings.Contains(out, "skipped leadership transfer") || strings.Contains(out, "leadership transfer abandoned") {
+			abandoned++
+		}
+	}
+	require.Positive(t, abandoned, "the member left last found no one to hand over to")
 }

@@ -179,3 +179,16 @@ func TestForceNewClusterWithoutAWALChangesNothing(t *testing.T) {
 	require.Equal(t, []string{"ConfChangeAddNode 1", "ConfChangeAddNode 2"}, confs(t, a.entries))
 	require.False(t, n.Status().IsLeader, "one of two voters is no quorum")
 }
+
+func TestForceNewClusterRemovesLearnersToo(t *testing.T) {
+	dir := t.TempDir()
+	writeWAL(t, dir, &raftpb.HardState{Term: new(uint64(1)), Commit: new(uint64(3))},
+		confEntry(t, 1, 1, raftpb.ConfChangeAddNode, 1),
+		confEntry(t, 2, 1, raftpb.ConfChangeAddNode, 2),
+		confEntry(t, 3, 1, raftpb.ConfChangeAddLearnerNode, 3))
+	a := &testApplier{}
+	n := startNode(t, forceConfig(t, dir), a, 3)
+	require.Equal(t, uint64(1), waitLeader(t, n))
+	proposeAndWait(t, n, "z")
+	require.Equal(t, []string{"ConfChangeRemoveNode 2", "ConfChangeRemoveNode 3"}, confs(t, a.entries))
+}

@@ -157,3 +157,44 @@ func TestForceNewClusterRecoversALostQuorumAsEtcd(t *testing.T) {
 		require.Equal(t, want, forceNewClusterScenario(t, hosttest.EtcdBin(t)))
 	})
 }
+
+// forceLearnerScenario restarts the learner of a one-voter cluster, whose
+// voter is lost, with --force-new-cluster, and reports whether it exited
+// without serving clients.
+func forceLearnerScenario(t *testing.T, bin string) (exited bool, output string) {
+	binary := hosttest.WithBinary(bin)
+	voter := hosttest.StartCluster(t, 1, binary, hosttest.WithArgs(fastElections...))[0]
+	learner := hosttest.PrepareMember(t, "learner", binary, hosttest.WithArgs(fastElections...))
+	_, err := hosttest.UntilHealthy(t, func() (string, error) {
+		return voter.Etcdctl(t, "member", "add", "learner", "--learner", "--peer-urls="+learner.PeerURL())
+	})
+	require.NoError(t, err)
+	learner.Join(t, voter)
+	_, err = voter.Client(t).Put(ctxFor(t, 10*time.Second), "k", "v")
+	require.NoError(t, err)
+	require.True(t, waitFor(10*time.Second, func() bool {
+		resp, err := learner.Client(t).Get(ctxFor(t, 10*time.Second), "k", clientv3.WithSerializable())
+		return err == nil && len(resp.Kvs) == 1
+	}), "the learner has the key")
+
+	voter.Kill()
+	learner.Kill()
+	learner.SetArgs(append(fastElections, "--force-new-cluster")...)
+	learner.Start()
+	exited = waitFor(30*time.Second, func() bool { return !learner.Running() })
+	return exited && learner.ExitErr() != nil, learner.Output()
+}
+
+// TestForceNewClusterRefusesALearner: a learner cannot become a cluster of
+// one. etcd panics when raft is asked to remove its last voter; MetaStore
+// refuses before it changes the WAL, and says why.
+func TestForceNewClusterRefusesALearner(t *testing.T) {
+	exited, out := forceLearnerScenario(t, hosttest.EtcdBin(t))
+	require.True(t, exited, "etcd exits")
+	require.Contains(t, out, "removed all voters")
+	exited, out = forceLearnerScenario(t, hosttest.MetastoreBin(t))
+	require.True(t, exited, "metastore exits")
+	forced := out[strings.LastIndex(out, "--force-new-cluster\n"):]
+	require.Contains(t, forced, "a learner cannot force a new cluster")
+	require.NotContains(t, forced, hosttest.ReadyLine)
+}

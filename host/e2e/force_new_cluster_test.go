@@ -198,3 +198,17 @@ func TestForceNewClusterRefusesALearner(t *testing.T) {
 	require.Contains(t, forced, "a learner cannot force a new cluster")
 	require.NotContains(t, forced, hosttest.ReadyLine)
 }
+
+// TestForceNewClusterWithoutDataBootstrapsAsUsual: members without data
+// given --force-new-cluster form the cluster --initial-cluster describes,
+// in etcd and in MetaStore.
+func TestForceNewClusterWithoutDataBootstrapsAsUsual(t *testing.T) {
+	for _, bin := range []string{hosttest.EtcdBin(t), hosttest.MetastoreBin(t)} {
+		ms := hosttest.StartCluster(t, 3, hosttest.WithBinary(bin), hosttest.WithArgs(append(fastElections, "--force-new-cluster")...))
+		leaderOf(t, ms...)
+		require.Len(t, memberList(t, ms[0]), 3, bin)
+		for _, m := range ms {
+			require.NotContains(t, m.Output(), "forcing restart member", bin)
+		}
+	}
+}

@@ -68,6 +68,8 @@ var flagHelp = map[string]string{
 	"grpc-keepalive-min-time": "minimum interval duration that a client should wait before pinging the server",
 	"grpc-keepalive-interval": "frequency duration of server-to-client pings to check if a connection is alive (0 to disable)",
 	"grpc-keepalive-timeout":  "additional duration of wait before closing a non-responsive connection (0 to disable)",
+	"enable-pprof":            "serve runtime profiling data under /debug/pprof/ on the client URLs",
+	"metrics":                 "level of detail of the metrics, basic or extensive; both include the gRPC handling-time histograms etcd adds with extensive",
 }
 
 // unimplementedEtcdFlags are etcd 3.7 flags MetaStore does not implement
@@ -84,8 +86,7 @@ var unimplementedEtcdFlags = map[string]bool{
 	"host-whitelist": true, "experimental-enable-lease-checkpoint": true,
 	"experimental-compaction-batch-limit": true, "compaction-batch-limit": true,
 	"experimental-peer-skip-client-san-verification": true, "warning-apply-duration": true,
-	"experimental-watch-progress-notify-interval": true, "enable-log-rotation": true,
-	"log-rotation-config-json": true, "enable-pprof": true, "metrics": true,
+	"experimental-watch-progress-notify-interval": true, "enable-log-rotation": true, "log-rotation-config-json": true,
 	"proxy": true, "unsafe-no-fsync": true,
 	"experimental-memory-mlock": true, "memory-mlock": true,
 	"experimental-snapshot-catchup-entries": true, "downgrade-check-time": true,

@@ -44,6 +44,7 @@ func serveHTTP(lg *zap.Logger, cfg Config, m *Member, mm *memberMetrics, gs *grp
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", mm.handler())
 	hc.install(mux)
+	cfg.servePprof(lg, mux)
 	mux.Handle("/v3/", gateway.handler)
 	h.srv = newHTTPServer(lg, rewriteV3beta(mux))
 	h.srv.ConnContext = withTLSState

@@ -10,7 +10,8 @@ import (
 )
 
 // ServerConfig holds the server settings that take etcd 3.7's flags and
-// defaults: the client listeners' gRPC limits and keepalives.
+// defaults: the client listeners' gRPC limits and keepalives, profiling
+// and the metrics' detail.
 type ServerConfig struct {
 	// MaxConcurrentStreams is how many streams each client connection
 	// may have open at a time (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS);
@@ -27,6 +28,16 @@ type ServerConfig struct {
 	// (no pings).
 	GRPCKeepAliveInterval time.Duration `koanf:"grpc-keepalive-interval"`
 	GRPCKeepAliveTimeout  time.Duration `koanf:"grpc-keepalive-timeout"`
+	// EnablePprof serves Go's runtime profiles under /debug/pprof/ on the
+	// client URLs; as etcd, --log-level=debug does too.
+	EnablePprof bool `koanf:"enable-pprof"`
+	// Metrics is etcd's level of detail of the metrics, basic or
+	// extensive. etcd adds the gRPC handling-time histogram
+	// (grpc_server_handling_seconds) with extensive only; MetaStore
+	// serves it at either level, so the two are the same here: basic
+	// serves a superset of etcd's basic, extensive exactly etcd's. As
+	// etcd, any other value is taken for basic.
+	Metrics string `koanf:"metrics"`
 }
 
 // serverDefaults are etcd's defaults of the settings above. Durations are
@@ -38,6 +49,8 @@ func serverDefaults() map[string]any {
 		"grpc-keepalive-min-time": "5s",
 		"grpc-keepalive-interval": "2h0m0s",
 		"grpc-keepalive-timeout":  "20s",
+		"enable-pprof":            false,
+		"metrics":                 "basic",
 	}
 }
 

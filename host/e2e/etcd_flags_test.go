@@ -5,7 +5,10 @@ import (
 	"context"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -178,4 +181,55 @@ func TestGRPCKeepAliveFlags(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestEnablePprof requires /debug/pprof/ on the client URL with
+// --enable-pprof and a 404 without, as etcd.
+func TestEnablePprof(t *testing.T) {
+	get := func(t *testing.T, m *hosttest.Member, path string) int {
+		resp, err := http.Get(m.Endpoint() + path)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode
+	}
+	bothServers(t, []string{"--enable-pprof"}, func(t *testing.T, m *hosttest.Member) {
+		require.Equal(t, http.StatusOK, get(t, m, "/debug/pprof/"))
+		require.Equal(t, http.StatusOK, get(t, m, "/debug/pprof/goroutine?debug=1"))
+		require.Contains(t, m.Output(), `"pprof is enabled"`)
+	})
+	bothServers(t, nil, func(t *testing.T, m *hosttest.Member) {
+		require.Equal(t, http.StatusNotFound, get(t, m, "/debug/pprof/"))
+		require.Equal(t, http.StatusNotFound, get(t, m, "/debug/pprof/goroutine?debug=1"))
+	})
+	// The same setting from the environment and from the config file.
+	m := hosttest.StartMember(t, hosttest.WithEnv("METASTORE_ENABLE_PPROF=true"))
+	require.Equal(t, http.StatusOK, get(t, m, "/debug/pprof/"))
+	file := filepath.Join(t.TempDir(), "metastore.yaml")
+	require.NoError(t, os.WriteFile(file, []byte("enable-pprof: true\n"), 0o600))
+	m = hosttest.StartMember(t, hosttest.WithArgs("--config-file", file))
+	require.Equal(t, http.StatusOK, get(t, m, "/debug/pprof/"))
+}
+
+// TestMetricsLevel requires etcd's --metrics values: extensive serves the
+// gRPC handling-time histograms, as etcd; basic serves them too in
+// MetaStore (etcd leaves them out); any other value is accepted as basic,
+// as etcd does.
+func TestMetricsLevel(t *testing.T) {
+	histogram := func(t *testing.T, m *hosttest.Member) bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err := m.Client(t).Put(ctx, "metrics", "v")
+		require.NoError(t, err)
+		_, ok := scrape(t, m.Endpoint())["grpc_server_handling_seconds"]
+		return ok
+	}
+	for _, level := range []string{"extensive", "basic", "bogus"} {
+		t.Run(level, func(t *testing.T) {
+			etcd := hosttest.StartMember(t, hosttest.WithBinary(hosttest.EtcdBin(t)), hosttest.WithArgs("--metrics", level))
+			require.Equal(t, level == "extensive", histogram(t, etcd))
+			ms := hosttest.StartMember(t, hosttest.WithArgs("--metrics="+level))
+			require.True(t, histogram(t, ms))
+		})
+	}
 }

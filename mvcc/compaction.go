@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -149,8 +150,8 @@ func (s *Store) runCompaction(j compactJob) {
 }
 
 // deleteCompacted deletes from the engine every revision up to rev not in
-// keep, CompactionBatch keys at a time, and records rev as finished with
-// the last batch, synced. It hashes every record it reads with h.
+// keep, CompactionBatch keys at a time with CompactionSleep between
+// batches, and records rev as finished with the last batch, synced. It hashes every record it reads with h.
 func (s *Store) deleteCompacted(ctx context.Context, rev int64, keep map[revision]struct{}, h *kvHasher) (deleted int, err error) {
 	start := revBytes(revision{}, false)
 	end := revBytes(revision{main: rev + 1}, false)
@@ -184,6 +185,11 @@ func (s *Store) deleteCompacted(ctx context.Context, rev int64, keep map[revisio
 			return deleted, nil
 		}
 		start = append(last, 0) // the next key after last
+		select {
+		case <-time.After(s.cfg.CompactionSleep):
+		case <-ctx.Done():
+			return deleted, ctx.Err()
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -201,4 +202,25 @@ func TestCompactionOfTrailingTombstoneKeepsRevision(t *testing.T) {
 	s2 := openStore(t, eng, testConfig)
 	assert.Equal(t, int64(5), s2.Rev(), "the revision never goes back")
 	assert.Zero(t, rangeAll(t, s2, 0).Count)
+}
+
+// Compaction rests CompactionSleep between batches, as etcd's does, so
+// that it yields the engine to the writes it competes with.
+func TestCompactionSleepsBetweenBatches(t *testing.T) {
+	cfg := testConfig
+	cfg.CompactionBatch = 2
+	cfg.CompactionSleep = 40 * time.Millisecond
+	s := openStore(t, newMemEngine(), cfg)
+	var last int64
+	for i := range 10 {
+		last = put(s, "k", fmt.Sprint(i))
+	}
+	start := time.Now()
+	done, err := s.Compact(s.ConsistentIndex()+1, last)
+	require.NoError(t, err)
+	waitDone(t, done)
+	require.NoError(t, s.Err())
+	// 10 revisions in batches of 2: at least 5 batches, 4 rests between.
+	require.GreaterOrEqual(t, time.Since(start), 4*cfg.CompactionSleep)
+	requireKVs(t, []*mvccpb.KeyValue{kv("k", "9", 2, last, 10)}, rangeAll(t, s, last).KVs)
 }

@@ -45,6 +45,11 @@ type Config struct {
 	// examines; compaction releases the engine between batches. Default
 	// 1000.
 	CompactionBatch int
+	// CompactionSleep is how long compaction pauses between batches, so
+	// that the writes and reads it competes with for the engine and the
+	// CPU keep their latency (etcd's --compaction-sleep-interval). Default
+	// 10ms.
+	CompactionSleep time.Duration
 	// WatchBufferEvents bounds the events (and responses) each watch
 	// stream buffers for its consumer; a watcher that finds its stream
 	// full catches up from the store later. Default 4096.
@@ -63,6 +68,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CompactionBatch <= 0 {
 		c.CompactionBatch = 1000
+	}
+	if c.CompactionSleep <= 0 {
+		c.CompactionSleep = 10 * time.Millisecond
 	}
 	if c.WatchBufferEvents <= 0 {
 		c.WatchBufferEvents = 4096

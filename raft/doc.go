@@ -47,6 +47,16 @@
 // engine older than the WAL's snapshot cannot be caught up from the WAL and
 // is refused (ErrIndexMismatch).
 //
+// With Config.ForceNewCluster (etcd's --force-new-cluster), Start first
+// rewrites the log it replayed into that of a cluster of one: the entries
+// past the commit index are dropped, and conf changes that remove every
+// other member (adding this one first if its log lacks it) are appended in
+// the current term, committed and written to the WAL before raft starts.
+// They reach raft and the Applier as any committed conf change, so the
+// host's membership records the others as removed, and a later restart
+// without the flag finds the one-member cluster in the WAL. A learner is
+// refused (ErrForceLearner): raft cannot remove its last voter.
+//
 // # Snapshots
 //
 // Every Config.SnapshotCount applied entries, the raft loop takes a

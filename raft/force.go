@@ -68,6 +68,10 @@ func forceNewCluster(cfg Config, w *wal.WAL, md wal.Metadata, snap *raftpb.Snaps
 	if err != nil {
 		return nil, err
 	}
+	removed := len(members)
+	if _, ok := members[self]; ok {
+		removed--
+	}
 	out.entries = append(out.entries, forced...)
 	out.hs = proto.Clone(hs).(*raftpb.HardState)
 	if commit := last + uint64(len(forced)); commit != hs.GetCommit() {
@@ -81,7 +85,7 @@ func forceNewCluster(cfg Config, w *wal.WAL, md wal.Metadata, snap *raftpb.Snaps
 		zap.String("local-member-id", idString(self)),
 		zap.Uint64("wal-commit-index", hs.GetCommit()),
 		zap.Uint64("commit-index", out.hs.GetCommit()),
-		zap.Int("members-removed", len(members)-1))
+		zap.Int("members-removed", removed))
 	return out, nil
 }
 

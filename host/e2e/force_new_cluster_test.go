@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,13 +37,15 @@ type forceOutcome struct {
 	RemovedMemberExits         bool
 }
 
-// forceNewClusterScenario runs the recovery against the binary bin and
-// records what it observes.
-func forceNewClusterScenario(t *testing.T, bin string) forceOutcome {
+// forceNewClusterScenario runs the recovery against the binary bin,
+// started with args besides fastElections, and records what it observes
+// and the member it recovered.
+func forceNewClusterScenario(t *testing.T, bin string, args ...string) (forceOutcome, *hosttest.Member) {
 	const keys = 50
 	var out forceOutcome
 	binary := hosttest.WithBinary(bin)
-	ms := hosttest.StartCluster(t, 3, binary, hosttest.WithArgs(fastElections...))
+	args = append(slices.Clone(fastElections), args...)
+	ms := hosttest.StartCluster(t, 3, binary, hosttest.WithArgs(args...))
 	leaderOf(t, ms...)
 	lost, survivor := ms[:2], ms[2]
 
@@ -71,7 +74,7 @@ func forceNewClusterScenario(t *testing.T, bin string) forceOutcome {
 	cancel()
 	out.WritesRefusedWithoutQuorum = err != nil
 
-	survivor.SetArgs(append(fastElections, "--force-new-cluster")...)
+	survivor.SetArgs(append(slices.Clone(args), "--force-new-cluster")...)
 	survivor.Restart(t)
 	out.LogsForcingRestart = strings.Contains(survivor.Output(), "forcing restart member")
 	cli = survivor.Client(t)
@@ -99,11 +102,11 @@ func forceNewClusterScenario(t *testing.T, bin string) forceOutcome {
 	out.NextWriteRevision = put.Header.Revision - lastRev
 
 	// Nothing brings the old membership back on a plain restart.
-	survivor.SetArgs(fastElections...)
+	survivor.SetArgs(args...)
 	survivor.Restart(t)
 	out.MembersAfterPlainRestart = len(memberList(t, survivor))
 
-	joiner := hosttest.PrepareMember(t, "m4", binary, hosttest.WithArgs(fastElections...))
+	joiner := hosttest.PrepareMember(t, "m4", binary, hosttest.WithArgs(args...))
 	_, err = hosttest.UntilHealthy(t, func() (string, error) {
 		return survivor.Etcdctl(t, "member", "add", "m4", "--peer-urls="+joiner.PeerURL())
 	})
@@ -117,7 +120,7 @@ func forceNewClusterScenario(t *testing.T, bin string) forceOutcome {
 	// A member the recovery removed is refused when it comes back.
 	lost[0].Start()
 	out.RemovedMemberExits = waitFor(30*time.Second, func() bool { return !lost[0].Running() })
-	return out
+	return out, survivor
 }
 
 // waitFor polls cond until it holds or d passes and reports whether it held.
@@ -151,10 +154,20 @@ func TestForceNewClusterRecoversALostQuorumAsEtcd(t *testing.T) {
 		RemovedMemberExits:         true,
 	}
 	t.Run("metastore", func(t *testing.T) {
-		require.Equal(t, want, forceNewClusterScenario(t, hosttest.MetastoreBin(t)))
+		got, _ := forceNewClusterScenario(t, hosttest.MetastoreBin(t))
+		require.Equal(t, want, got)
 	})
 	t.Run("etcd", func(t *testing.T) {
-		require.Equal(t, want, forceNewClusterScenario(t, hosttest.EtcdBin(t)))
+		got, _ := forceNewClusterScenario(t, hosttest.EtcdBin(t))
+		require.Equal(t, want, got)
+	})
+	// The survivor's log was snapshotted and compacted: the membership
+	// comes from the WAL's snapshot marker.
+	t.Run("metastore with log snapshots", func(t *testing.T) {
+		got, survivor := forceNewClusterScenario(t, hosttest.MetastoreBin(t),
+			"--snapshot-count", "10", "--snapshot-catchup-entries", "5")
+		require.Equal(t, want, got)
+		require.Contains(t, survivor.Output(), "raft: snapshot taken")
 	})
 }
 

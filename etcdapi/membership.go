@@ -67,9 +67,9 @@ func (m *Member) toProto() *pb.Member {
 		ClientURLs: slices.Clone(m.ClientURLs), IsLearner: m.IsLearner}
 }
 
-// MaxLearners is how many learners a cluster may have (etcd's
-// --max-learners default).
-const MaxLearners = 1
+// DefaultMaxLearners is how many learners a cluster may have by default
+// (etcd's --max-learners default).
+const DefaultMaxLearners = 1
 
 // membership is the member list the apply loop maintains; readers take
 // copies.
@@ -77,6 +77,8 @@ type membership struct {
 	mu      sync.RWMutex
 	members map[uint64]*Member
 	removed map[uint64]bool
+	// maxLearners is Config.MaxLearners.
+	maxLearners int
 	// onChange, when set, is called by the apply loop after every change
 	// with the new list.
 	onChange func([]Member)
@@ -87,6 +89,17 @@ func newMembership() *membership {
 }
 
 // list returns copies of the members, sorted by id as etcd lists them.
+// learnerLimit is how many learners the cluster may have.
+func (ms *membership) learnerLimit() int {
+	switch {
+	case ms.maxLearners == 0:
+		return DefaultMaxLearners
+	case ms.maxLearners < 0:
+		return 0
+	}
+	return ms.maxLearners
+}
+
 func (ms *membership) list() []*Member {
 	ms.mu.RLock()
 	defer ms.mu.RUnlock()
@@ -203,7 +216,7 @@ func (ms *membership) validate(cc *raftpb.ConfChange, ctx *Member) error {
 				}
 			}
 		}
-		if cc.GetType() == raftpb.ConfChangeAddLearnerNode && learners >= MaxLearners {
+		if cc.GetType() == raftpb.ConfChangeAddLearnerNode && learners+1 > ms.learnerLimit() {
 			return ErrTooManyLearners
 		}
 	case raftpb.ConfChangeRemoveNode:

@@ -59,6 +59,10 @@ type Config struct {
 	// progress notifications and got no events hears the current
 	// revision (--watch-progress-notify-interval); 0 means 10 minutes.
 	WatchProgressNotifyInterval time.Duration
+	// MaxLearners is how many learners the cluster may have, checked as
+	// each member applies a learner's addition (--max-learners); 0 means
+	// DefaultMaxLearners, a negative value none.
+	MaxLearners int
 }
 
 // Server serves the etcd v3 API of one member.
@@ -95,6 +99,7 @@ func New(lg *zap.Logger, cfg Config, store *mvcc.Store, dbSize func() (int64, in
 		stopped: make(chan struct{}), dbSize: dbSize,
 	}
 	s.members = newMembership()
+	s.members.maxLearners = cfg.MaxLearners
 	s.leases = newLessor(lg.Named("lessor"), LeaseConfig{}, time.Now)
 	s.maint.alarms = newAlarmStore()
 	s.applier = &applier{lg: lg, store: store, leases: s.leases, waits: s.waits, members: s.members, alarms: s.maint.alarms}

@@ -70,6 +70,8 @@ var flagHelp = map[string]string{
 	"grpc-keepalive-timeout":  "additional duration of wait before closing a non-responsive connection (0 to disable)",
 	"enable-pprof":            "serve runtime profiling data under /debug/pprof/ on the client URLs",
 	"metrics":                 "level of detail of the metrics, basic or extensive; both include the gRPC handling-time histograms etcd adds with extensive",
+	"pre-vote":                "enable the raft Pre-Vote algorithm to prevent disruption when a member that has been partitioned away rejoins the cluster",
+	"max-learners":            "maximum number of learners the cluster membership may have",
 }
 
 // unimplementedEtcdFlags are etcd 3.7 flags MetaStore does not implement
@@ -82,7 +84,7 @@ var unimplementedEtcdFlags = map[string]bool{
 	"enable-grpc-gateway": true, "discovery": true, "discovery-fallback": true,
 	"discovery-proxy": true, "discovery-srv": true, "discovery-srv-name": true,
 	"discovery-endpoints": true, "discovery-token": true,
-	"pre-vote": true, "enable-v2": true, "cors": true,
+	"enable-v2": true, "cors": true,
 	"host-whitelist": true, "experimental-enable-lease-checkpoint": true,
 	"experimental-compaction-batch-limit": true, "compaction-batch-limit": true,
 	"experimental-peer-skip-client-san-verification": true, "warning-apply-duration": true,
@@ -95,5 +97,5 @@ var unimplementedEtcdFlags = map[string]bool{
 	"peer-client-key-file": true, "next-cluster-version-compatible": true,
 	"distributed-tracing-address": true, "enable-distributed-tracing": true,
 	"distributed-tracing-service-name": true, "distributed-tracing-instance-id": true,
-	"distributed-tracing-sampling-rate": true, "max-learners": true,
+	"distributed-tracing-sampling-rate": true,
 }

@@ -130,6 +130,7 @@ func (m *Member) open(ctx context.Context) error {
 		Version:             APIVersion,
 		// Progress notifications of idle watchers.
 		WatchProgressNotifyInterval: m.cfg.WatchProgressNotifyInterval,
+		MaxLearners:                 m.cfg.learnerLimit(),
 	}, m.store, m.dbSize)
 	m.api.SetEngine(eng)
 	m.api.ObserveAlarms(m.cfg.audit.alarm)
@@ -245,6 +246,7 @@ func (m *Member) raftConfig(ctx context.Context) (raft.Config, []etcdapi.Member,
 		SnapshotCount: m.cfg.SnapshotCount,
 		// Entries kept below a snapshot for slow followers.
 		SnapshotCatchUpEntries: m.cfg.SnapshotCatchUpEntries,
+		DisablePreVote:         !m.cfg.PreVote,
 	}
 	// A member that has a WAL already belongs to a cluster: as etcd does,
 	// it takes its identity and membership from there. Only a member of a

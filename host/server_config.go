@@ -10,8 +10,8 @@ import (
 )
 
 // ServerConfig holds the server settings that take etcd 3.7's flags and
-// defaults: the client listeners' gRPC limits and keepalives, profiling
-// and the metrics' detail.
+// defaults: the client listeners' gRPC limits and keepalives, profiling,
+// the metrics' detail, raft's pre-vote and the number of learners.
 type ServerConfig struct {
 	// MaxConcurrentStreams is how many streams each client connection
 	// may have open at a time (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS);
@@ -38,6 +38,12 @@ type ServerConfig struct {
 	// serves a superset of etcd's basic, extensive exactly etcd's. As
 	// etcd, any other value is taken for basic.
 	Metrics string `koanf:"metrics"`
+	// PreVote runs raft's Pre-Vote, so that a member cut off from the
+	// others does not disrupt them with a higher term when it returns.
+	PreVote bool `koanf:"pre-vote"`
+	// MaxLearners is how many learners the cluster may have: this member
+	// refuses to apply the addition of one more.
+	MaxLearners int `koanf:"max-learners"`
 }
 
 // serverDefaults are etcd's defaults of the settings above. Durations are
@@ -51,6 +57,8 @@ func serverDefaults() map[string]any {
 		"grpc-keepalive-timeout":  "20s",
 		"enable-pprof":            false,
 		"metrics":                 "basic",
+		"pre-vote":                true,
+		"max-learners":            1,
 	}
 }
 
@@ -80,6 +88,14 @@ func (c *ServerConfig) grpcServerOptions() []grpc.ServerOption {
 		}))
 	}
 	return opts
+}
+
+// learnerLimit is MaxLearners as etcdapi takes it, where 0 is the default.
+func (c *ServerConfig) learnerLimit() int {
+	if c.MaxLearners == 0 {
+		return -1
+	}
+	return c.MaxLearners
 }
 
 // http2MaxStreams is the stream limit for the HTTP server beside gRPC;

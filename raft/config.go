@@ -80,6 +80,9 @@ type Config struct {
 	MaxInflightMsgs int
 	// ReadIndexTimeout bounds how long one ReadIndex round may take.
 	ReadIndexTimeout time.Duration
+	// DisablePreVote turns raft's Pre-Vote off (--pre-vote=false): a
+	// member that was cut off then raises the term when it comes back.
+	DisablePreVote bool
 	// WALSegmentSize is the size past which a new WAL segment is cut;
 	// 0 means the wal package default (64 MiB).
 	WALSegmentSize int64

@@ -137,7 +137,7 @@ func raftConfig(cfg Config, r *restored) *etcdraft.Config {
 		MaxSizePerMsg:   cfg.MaxSizePerMsg,
 		MaxInflightMsgs: cfg.MaxInflightMsgs,
 		CheckQuorum:     true,
-		PreVote:         true,
+		PreVote:         !cfg.DisablePreVote,
 		Logger:          newRaftLogger(cfg.Logger),
 	}
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -232,4 +233,37 @@ func TestMetricsLevel(t *testing.T) {
 			require.True(t, histogram(t, ms))
 		})
 	}
+}
+
+// TestPreVote requires raft's Pre-Vote by default and none with
+// --pre-vote=false, as etcd: the first election of a new member goes
+// through the pre-candidate state only with it.
+func TestPreVote(t *testing.T) {
+	bothServers(t, nil, func(t *testing.T, m *hosttest.Member) {
+		require.Contains(t, m.Output(), "became pre-candidate at term 1")
+	})
+	bothServers(t, []string{"--pre-vote=false"}, func(t *testing.T, m *hosttest.Member) {
+		require.Contains(t, m.Output(), "became candidate at term 2")
+		require.NotContains(t, m.Output(), "pre-candidate")
+	})
+}
+
+// TestMaxLearners requires etcd's limit on learners: one by default, the
+// next refused with etcd's error; --max-learners=2 admits a second.
+func TestMaxLearners(t *testing.T) {
+	addLearner := func(t *testing.T, m *hosttest.Member, name string, port int) error {
+		_, err := hosttest.UntilHealthy(t, func() (string, error) {
+			return m.Etcdctl(t, "member", "add", name, "--learner", fmt.Sprintf("--peer-urls=http://127.0.0.1:%d", port))
+		})
+		return err
+	}
+	bothServers(t, nil, func(t *testing.T, m *hosttest.Member) {
+		require.NoError(t, addLearner(t, m, "l1", 1))
+		require.ErrorContains(t, addLearner(t, m, "l2", 2), "etcdserver: too many learner members in cluster")
+	})
+	bothServers(t, []string{"--max-learners=2"}, func(t *testing.T, m *hosttest.Member) {
+		require.NoError(t, addLearner(t, m, "l1", 1))
+		require.NoError(t, addLearner(t, m, "l2", 2))
+		require.ErrorContains(t, addLearner(t, m, "l3", 3), "etcdserver: too many learner members in cluster")
+	})
 }

@@ -32,9 +32,11 @@ type forceOutcome struct {
 	HashKVKept                 bool
 	NextWriteRevision          int64 // relative to the last before the loss
 	MembersAfterPlainRestart   int
+	KeysAfterPlainRestart      int64
 	MembersAfterJoin           int
 	JoinerHasEveryKey          bool
 	RemovedMemberExits         bool
+	WritesAfterRemovedReturns  bool
 }
 
 // forceNewClusterScenario runs the recovery against the binary bin,
@@ -105,6 +107,9 @@ func forceNewClusterScenario(t *testing.T, bin string, args ...string) (forceOut
 	survivor.SetArgs(args...)
 	survivor.Restart(t)
 	out.MembersAfterPlainRestart = len(memberList(t, survivor))
+	resp, err = survivor.Client(t).Get(ctxFor(t, 10*time.Second), "", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	require.NoError(t, err)
+	out.KeysAfterPlainRestart = resp.Count
 
 	joiner := hosttest.PrepareMember(t, "m4", binary, hosttest.WithArgs(args...))
 	_, err = hosttest.UntilHealthy(t, func() (string, error) {
@@ -120,6 +125,8 @@ func forceNewClusterScenario(t *testing.T, bin string, args ...string) (forceOut
 	// A member the recovery removed is refused when it comes back.
 	lost[0].Start()
 	out.RemovedMemberExits = waitFor(30*time.Second, func() bool { return !lost[0].Running() })
+	_, err = joiner.Client(t).Put(ctxFor(t, 10*time.Second), "after-removed-returned", "1")
+	out.WritesAfterRemovedReturns = err == nil
 	return out, survivor
 }
 
@@ -149,9 +156,11 @@ func TestForceNewClusterRecoversALostQuorumAsEtcd(t *testing.T) {
 		HashKVKept:                 true,
 		NextWriteRevision:          1,
 		MembersAfterPlainRestart:   1,
+		KeysAfterPlainRestart:      51,
 		MembersAfterJoin:           2,
 		JoinerHasEveryKey:          true,
 		RemovedMemberExits:         true,
+		WritesAfterRemovedReturns:  true,
 	}
 	t.Run("metastore", func(t *testing.T) {
 		got, _ := forceNewClusterScenario(t, hosttest.MetastoreBin(t))

@@ -13,11 +13,11 @@ import (
 	"go.uber.org/zap"
 )
 
-// etcd's histogram buckets: 1 ms to 8 s for disk, 0.1 ms to 0.8 s for
+// etcd's histogram buckets: 1 ms to 8 s for disk, 0.1 ms to 3.3 s for
 // peer round trips.
 var (
 	diskBuckets = prometheus.ExponentialBuckets(0.001, 2, 14)
-	rttBuckets  = prometheus.ExponentialBuckets(0.0001, 2, 14)
+	rttBuckets  = prometheus.ExponentialBuckets(0.0001, 2, 16)
 )
 
 // memberMetrics is one member's Prometheus registry, with etcd's metric
@@ -30,11 +30,15 @@ type memberMetrics struct {
 	grpc *grpcprom.ServerMetrics
 
 	walFsync      prometheus.Histogram
+	walWrite      prometheus.Histogram
+	walWriteBytes prometheus.Gauge // etcd's is a gauge that only grows
 	backendCommit prometheus.Histogram
 	peerRTT       *prometheus.HistogramVec
 	leaderChanges prometheus.Counter
 	slowApplies   prometheus.Counter
 	slowFsyncs    prometheus.Counter
+	heartbeats    *heartbeatWatch
+	snapshots     snapshotTransferMetrics
 	health        healthMetrics
 	requests      *requestMetrics
 }
@@ -48,6 +52,12 @@ func newMemberMetrics(m *Member) *memberMetrics {
 			Namespace: "etcd", Subsystem: "disk", Name: "wal_fsync_duration_seconds",
 			Help:    "The latency distributions of fsync called by WAL.",
 			Buckets: diskBuckets,
+		}),
+		walWrite: histogram("etcd", "disk", "wal_write_duration_seconds",
+			"The latency distributions of write called by WAL.", diskBuckets),
+		walWriteBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "etcd", Subsystem: "disk", Name: "wal_write_bytes_total",
+			Help: "Total number of bytes written in WAL.",
 		}),
 		backendCommit: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "etcd", Subsystem: "disk", Name: "backend_commit_duration_seconds",
@@ -71,15 +81,24 @@ func newMemberMetrics(m *Member) *memberMetrics {
 			Namespace: "metastore", Subsystem: "disk", Name: "wal_slow_fsync_total",
 			Help: "The total number of WAL fsyncs slower than one second.",
 		}),
-		health:   newHealthMetrics(),
-		requests: newRequestMetrics(),
+		snapshots: newSnapshotTransferMetrics(),
+		health:    newHealthMetrics(),
+		requests:  newRequestMetrics(),
 	}
+	heartbeatFailures := prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "etcd", Subsystem: "server", Name: "heartbeat_send_failures_total",
+		Help: "The total number of leader heartbeat send failures (likely overloaded from slow disk).",
+	})
+	mm.heartbeats = newHeartbeatWatch(m.lg, m.cfg.heartbeat(), heartbeatFailures)
 	mm.reg.MustRegister(
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewGoCollector(),
-		mm.grpc, mm.walFsync, mm.backendCommit, mm.peerRTT,
-		mm.leaderChanges, mm.slowApplies, mm.slowFsyncs,
+		mm.grpc, mm.walFsync, mm.walWrite, mm.walWriteBytes, mm.backendCommit, mm.peerRTT,
+		mm.leaderChanges, mm.slowApplies, mm.slowFsyncs, heartbeatFailures,
+		newPeerNetworkCollector(m),
+		featureGateMetric(m.cfg.CorruptionConfig),
 	)
+	mm.reg.MustRegister(mm.snapshots.collectors()...)
 	mm.health.register(mm.reg)
 	mm.reg.MustRegister(processPluginMetrics().collectors()...)
 	mm.reg.MustRegister(mm.requests.collectors()...)
@@ -177,7 +196,13 @@ func (mm *memberMetrics) observe(lg *zap.Logger, m *Member, stop <-chan struct{}
 			lg.Warn("slow fdatasync", zap.Duration("took", d), zap.Duration("expected-duration", slowFsyncThreshold))
 		}
 	})
+	m.node.ObserveWALWrite(func(n int, d time.Duration) {
+		mm.walWrite.Observe(d.Seconds())
+		mm.walWriteBytes.Add(float64(n))
+	})
 	m.store.ObserveCommit(func(d time.Duration) { mm.backendCommit.Observe(d.Seconds()) })
+	m.tr.ObserveSend(mm.heartbeats.observe)
+	m.tr.ObserveSnapshots(mm.snapshots.observe)
 	m.node.ObserveApply(func(entries int, d time.Duration) {
 		if d > slowApplyThreshold {
 			mm.slowApplies.Inc()
@@ -195,6 +220,7 @@ func (mm *memberMetrics) countLeaderChanges(m *Member, stop <-chan struct{}) {
 	last := uint64(0)
 	for {
 		changed := m.node.LeaderChanged()
+		mm.heartbeats.reset()
 		if lead := m.node.Status().Leader; lead != 0 && lead != last {
 			mm.leaderChanges.Inc()
 			last = lead

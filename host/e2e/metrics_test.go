@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +43,12 @@ var etcdMetricNames = []string{
 	"etcd_debugging_mvcc_watcher_total",
 	"etcd_debugging_mvcc_slow_watcher_total",
 	"etcd_disk_wal_fsync_duration_seconds",
+	"etcd_disk_wal_write_duration_seconds",
+	"etcd_disk_wal_write_bytes_total",
 	"etcd_disk_backend_commit_duration_seconds",
+	"etcd_server_heartbeat_send_failures_total",
+	"etcd_server_feature_enabled",
+	"etcd_network_known_peers",
 	"grpc_server_started_total",
 	"grpc_server_handled_total",
 	"process_cpu_seconds_total",
@@ -69,23 +75,31 @@ func scrape(t *testing.T, base string) map[string]*dto.MetricFamily {
 // labels ("k=v" each): a gauge's or counter's value, a histogram's count.
 func value(t *testing.T, families map[string]*dto.MetricFamily, name string, labels ...string) float64 {
 	t.Helper()
-	f, ok := families[name]
+	_, ok := families[name]
 	require.True(t, ok, "metric %s missing", name)
-	for _, m := range f.GetMetric() {
+	v, ok := lookup(families, name, labels...)
+	if !ok {
+		t.Fatalf("metric %s has no series with labels %v", name, labels)
+	}
+	return v
+}
+
+// lookup is value for a series that may be missing.
+func lookup(families map[string]*dto.MetricFamily, name string, labels ...string) (float64, bool) {
+	for _, m := range families[name].GetMetric() {
 		if !hasLabels(m, labels) {
 			continue
 		}
 		switch {
 		case m.GetGauge() != nil:
-			return m.GetGauge().GetValue()
+			return m.GetGauge().GetValue(), true
 		case m.GetCounter() != nil:
-			return m.GetCounter().GetValue()
+			return m.GetCounter().GetValue(), true
 		case m.GetHistogram() != nil:
-			return float64(m.GetHistogram().GetSampleCount())
+			return float64(m.GetHistogram().GetSampleCount()), true
 		}
 	}
-	t.Fatalf("metric %s has no series with labels %v", name, labels)
-	return 0
+	return 0, false
 }
 
 func hasLabels(m *dto.Metric, labels []string) bool {
@@ -106,7 +120,8 @@ func hasLabels(m *dto.Metric, labels []string) bool {
 // client URL and on --listen-metrics-urls, and values that move with load.
 func TestMetricsScrape(t *testing.T) {
 	metricsURL := freeURL(t)
-	m := hosttest.StartMember(t, hosttest.WithArgs("--listen-metrics-urls", metricsURL))
+	m := hosttest.StartMember(t, hosttest.WithArgs("--listen-metrics-urls", metricsURL,
+		"--feature-gates", "InitialCorruptCheck=true"))
 	before := scrape(t, m.Endpoint())
 	for _, name := range etcdMetricNames {
 		require.Contains(t, before, name)
@@ -115,6 +130,14 @@ func TestMetricsScrape(t *testing.T) {
 	require.Equal(t, 1.0, value(t, before, "etcd_server_is_leader"))
 	require.Equal(t, 1.0, value(t, before, "etcd_server_leader_changes_seen_total"))
 	require.Equal(t, 1.0, value(t, before, "etcd_server_version", "server_version=3.7.3"))
+	// Every etcd 3.7 feature gate, with its stage: on as set or by
+	// default.
+	require.Len(t, before["etcd_server_feature_enabled"].GetMetric(), 11)
+	require.Equal(t, 1.0, value(t, before, "etcd_server_feature_enabled", "name=InitialCorruptCheck", "stage=ALPHA"))
+	require.Equal(t, 0.0, value(t, before, "etcd_server_feature_enabled", "name=CompactHashCheck", "stage=ALPHA"))
+	require.Equal(t, 1.0, value(t, before, "etcd_server_feature_enabled", "name=FastLeaseKeepAlive", "stage=BETA"))
+	require.Equal(t, 0.0, value(t, before, "etcd_server_feature_enabled", "name=AllAlpha", "stage=ALPHA"))
+	require.Equal(t, 0.0, value(t, before, "etcd_server_heartbeat_send_failures_total"))
 	// Pre-initialized at zero, as etcd does, for every method.
 	require.Equal(t, 0.0, value(t, before, "grpc_server_handled_total",
 		"grpc_type=unary", "grpc_service=etcdserverpb.KV", "grpc_method=Put", "grpc_code=OK"))
@@ -143,6 +166,8 @@ func TestMetricsScrape(t *testing.T) {
 	grew("etcd_server_proposals_applied_total", n)
 	grew("etcd_debugging_mvcc_current_revision", n)
 	grew("etcd_disk_wal_fsync_duration_seconds", 1)
+	grew("etcd_disk_wal_write_duration_seconds", 1)
+	grew("etcd_disk_wal_write_bytes_total", float64(n*len("metrics/000v")))
 	grew("etcd_disk_backend_commit_duration_seconds", 1)
 	grew("grpc_server_handled_total", n, "grpc_method=Put", "grpc_code=OK")
 	grew("grpc_server_handled_total", 1, "grpc_method=Put", "grpc_code=InvalidArgument")
@@ -162,6 +187,15 @@ func TestMetricNamesServedByEtcd(t *testing.T) {
 	etcd := hosttest.StartMember(t, hosttest.WithBinary(hosttest.EtcdBin(t)), hosttest.WithArgs("--metrics", "extensive"))
 	ms := hosttest.StartMember(t)
 	want, got := scrape(t, etcd.Endpoint()), scrape(t, ms.Endpoint())
+	requireServedByEtcd(t, want, got)
+	// The same gates at the same stages.
+	require.Equal(t, featureGates(want), featureGates(got))
+}
+
+// requireServedByEtcd requires every etcd_* and grpc_server_* metric in
+// got to be in want too, with the same type and label names.
+func requireServedByEtcd(t *testing.T, want, got map[string]*dto.MetricFamily) {
+	t.Helper()
 	for name, f := range got {
 		if !strings.HasPrefix(name, "etcd_") && !strings.HasPrefix(name, "grpc_server_") {
 			continue
@@ -171,6 +205,25 @@ func TestMetricNamesServedByEtcd(t *testing.T) {
 		require.Equal(t, wf.GetType(), f.GetType(), name)
 		require.Equal(t, labelNames(wf), labelNames(f), name)
 	}
+}
+
+// featureGates lists etcd_server_feature_enabled's name and stage labels.
+func featureGates(families map[string]*dto.MetricFamily) []string {
+	var out []string
+	for _, m := range families["etcd_server_feature_enabled"].GetMetric() {
+		var name, stage string
+		for _, lp := range m.GetLabel() {
+			switch lp.GetName() {
+			case "name":
+				name = lp.GetValue()
+			case "stage":
+				stage = lp.GetValue()
+			}
+		}
+		out = append(out, name+"/"+stage)
+	}
+	slices.Sort(out)
+	return out
 }
 
 func labelNames(f *dto.MetricFamily) []string {
@@ -311,4 +364,155 @@ func peerHex(t *testing.T, cli *clientv3.Client, m *hosttest.Member) string {
 	st, err := cli.Status(ctx, m.Endpoint())
 	require.NoError(t, err)
 	return fmt.Sprintf("%x", st.Header.MemberId)
+}
+
+// memberIDs maps each member to its id as the peer metrics label it.
+func memberIDs(t *testing.T, ms []*hosttest.Member) map[*hosttest.Member]string {
+	t.Helper()
+	cli := ms[0].Client(t)
+	ids := map[*hosttest.Member]string{}
+	for _, m := range ms {
+		ids[m] = peerHex(t, cli, m)
+	}
+	return ids
+}
+
+// activePairs reports whether each of ms counts each other as an active
+// peer (want true) or none of them does (want false).
+func activePairs(t *testing.T, ms []*hosttest.Member, ids map[*hosttest.Member]string, want bool) bool {
+	t.Helper()
+	wantValue := 0.0
+	if want {
+		wantValue = 1
+	}
+	for i, f := range scrapeAll(t, ms) {
+		for _, p := range ms {
+			if p == ms[i] {
+				continue
+			}
+			v, ok := lookup(f, "etcd_network_active_peers", "Local="+ids[ms[i]], "Remote="+ids[p])
+			if !ok || v != wantValue {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// TestMetricsPeerNetwork requires etcd's peer network metrics on a
+// three-member cluster. The bytes members send and receive move with
+// writes, and every member has a working connection to every other. Once
+// a follower is SIGKILLed the leader counts the messages it fails to send
+// it, on and on (what etcd's etcdMembersDown alert rates), and both
+// survivors count it disconnected and inactive. Restarted far behind, it
+// gets a snapshot, which both ends count.
+func TestMetricsPeerNetwork(t *testing.T) {
+	ms := hosttest.StartCluster(t, 3, snapshotFlags)
+	lead := leaderOf(t, ms...)
+	fs := followersOf(lead, ms)
+	ids := memberIDs(t, ms)
+	require.Eventually(t, func() bool { return activePairs(t, ms, ids, true) },
+		20*time.Second, 100*time.Millisecond, "every member reaches every other")
+
+	before := scrapeAll(t, ms)
+	index := map[*hosttest.Member]int{}
+	for i, m := range ms {
+		index[m] = i
+		for _, p := range ms {
+			require.Equal(t, 1.0, value(t, before[i], "etcd_network_known_peers", "Local="+ids[m], "Remote="+ids[p]))
+		}
+	}
+	cli := lead.Client(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const n, size = 50, 1024
+	for i := range n {
+		_, err := cli.Put(ctx, fmt.Sprintf("net/%02d", i), strings.Repeat("v", size))
+		require.NoError(t, err)
+	}
+	after := scrapeAll(t, ms)
+	grew := func(m *hosttest.Member, name string, by float64, label string) {
+		t.Helper()
+		b, _ := lookup(before[index[m]], name, label)
+		a := value(t, after[index[m]], name, label)
+		require.GreaterOrEqual(t, a-b, by, "%s of %s{%s}: %v -> %v", name, m.Name(), label, b, a)
+	}
+	for _, f := range fs {
+		grew(lead, "etcd_network_peer_sent_bytes_total", n*size, "To="+ids[f])
+		grew(f, "etcd_network_peer_received_bytes_total", n*size, "From="+ids[lead])
+		grew(f, "etcd_network_peer_sent_bytes_total", 1, "To="+ids[lead]) // its acknowledgements
+		grew(lead, "etcd_network_peer_received_bytes_total", 1, "From="+ids[f])
+	}
+
+	victim, survivors := fs[0], []*hosttest.Member{lead, fs[1]}
+	victim.Kill()
+	var failures float64
+	require.Eventually(t, func() bool {
+		now := scrapeAll(t, survivors)
+		failures, _ = lookup(now[0], "etcd_network_peer_sent_failures_total", "To="+ids[victim])
+		for i, f := range now {
+			local := ids[survivors[i]]
+			active, _ := lookup(f, "etcd_network_active_peers", "Local="+local, "Remote="+ids[victim])
+			lost, _ := lookup(f, "etcd_network_disconnected_peers_total", "Local="+local, "Remote="+ids[victim])
+			if active != 0 || lost < 1 {
+				return false
+			}
+		}
+		return failures > 0
+	}, 20*time.Second, 100*time.Millisecond, "the survivors notice %s is gone", victim.Name())
+	require.Eventually(t, func() bool {
+		v, _ := lookup(scrape(t, lead.Endpoint()), "etcd_network_peer_sent_failures_total", "To="+ids[victim])
+		return v > failures
+	}, 10*time.Second, 100*time.Millisecond, "the leader keeps failing to reach %s", victim.Name())
+	require.True(t, activePairs(t, survivors, ids, true), "the survivors still reach each other")
+
+	// Far more entries than the leader keeps for slow followers: the
+	// victim needs a snapshot when it comes back.
+	putMany(t, cli, "behind", 300)
+	victim.Restart(t)
+	require.Eventually(t, func() bool {
+		l, v := scrape(t, lead.Endpoint()), scrape(t, victim.Endpoint())
+		sent, _ := lookup(l, "etcd_network_snapshot_send_success", "To="+ids[victim])
+		took, _ := lookup(l, "etcd_network_snapshot_send_total_duration_seconds", "To="+ids[victim])
+		got, _ := lookup(v, "etcd_network_snapshot_receive_success", "From="+ids[lead])
+		gotTook, _ := lookup(v, "etcd_network_snapshot_receive_total_duration_seconds", "From="+ids[lead])
+		return sent >= 1 && took >= 1 && got >= 1 && gotTook >= 1
+	}, 30*time.Second, 100*time.Millisecond, "the leader sends %s a snapshot", victim.Name())
+	require.Eventually(t, func() bool { return activePairs(t, ms, ids, true) },
+		20*time.Second, 100*time.Millisecond, "every member reaches every other again")
+	l := scrape(t, lead.Endpoint())
+	require.Equal(t, 0.0, value(t, l, "etcd_network_snapshot_send_failures", "To="+ids[victim]))
+	require.Equal(t, 0.0, value(t, l, "etcd_network_snapshot_send_inflights_total", "To="+ids[victim]))
+}
+
+// TestPeerMetricNamesServedByEtcd is TestMetricNamesServedByEtcd for the
+// peer metrics: on three-member clusters of each, one follower SIGKILLed,
+// every etcd_* metric MetaStore's leader serves, etcd's leader serves too,
+// with the same type and label names.
+func TestPeerMetricNamesServedByEtcd(t *testing.T) {
+	leaderAfterKill := func(ms []*hosttest.Member) map[string]*dto.MetricFamily {
+		lead := leaderOf(t, ms...)
+		victim := followersOf(lead, ms)[0]
+		ids := memberIDs(t, ms)
+		_, err := lead.Client(t).Put(ctxFor(t, 10*time.Second), "k", "v")
+		require.NoError(t, err)
+		victim.Kill()
+		var got map[string]*dto.MetricFamily
+		require.Eventually(t, func() bool {
+			got = scrape(t, lead.Endpoint())
+			failures, _ := lookup(got, "etcd_network_peer_sent_failures_total", "To="+ids[victim])
+			lost, _ := lookup(got, "etcd_network_disconnected_peers_total", "Remote="+ids[victim])
+			return failures > 0 && lost > 0
+		}, 20*time.Second, 100*time.Millisecond, "the leader counts %s lost", victim.Name())
+		return got
+	}
+	want := leaderAfterKill(hosttest.StartCluster(t, 3, hosttest.WithBinary(hosttest.EtcdBin(t)),
+		hosttest.WithArgs("--metrics", "extensive")))
+	got := leaderAfterKill(hosttest.StartCluster(t, 3))
+	for _, name := range []string{"etcd_network_peer_sent_bytes_total", "etcd_network_peer_received_bytes_total",
+		"etcd_network_peer_sent_failures_total", "etcd_network_active_peers", "etcd_network_disconnected_peers_total"} {
+		require.Contains(t, want, name)
+		require.Contains(t, got, name)
+	}
+	requireServedByEtcd(t, want, got)
 }

@@ -19,6 +19,11 @@
 // the member it means to reach; a member refuses peers of another cluster
 // and members removed from its cluster, with an error naming both ids.
 //
+// The transport counts its traffic with each peer (Stats: bytes, failed
+// sends and receives, whether a connection works now, snapshots) and
+// tells observers about every message it is given and every snapshot it
+// moves; it exports no metrics itself.
+//
 // The package imports nothing of MetaStore's beyond package raft's
 // interfaces; the host wires it to the node and the membership.
 package peer

@@ -41,10 +41,14 @@ type peer struct {
 	stopc       chan struct{}
 	stopOnce    sync.Once
 
+	stats *peerCounters
+
 	mu    sync.Mutex
 	urls  []string
 	conn  *grpc.ClientConn
 	fails int // consecutive stream failures, for log levels
+	// activeConn is the connection that is ready now, if any.
+	activeConn *grpc.ClientConn
 }
 
 func newPeer(t *Transport, id uint64, urls []string) *peer {
@@ -54,6 +58,7 @@ func newPeer(t *Transport, id uint64, urls []string) *peer {
 		snapc:       make(chan *raftpb.Message, 1),
 		unreachable: make(chan struct{}, 1),
 		stopc:       make(chan struct{}),
+		stats:       t.stats.of(id),
 	}
 }
 
@@ -64,6 +69,7 @@ func (p *peer) enqueue(m *raftpb.Message) {
 		select {
 		case p.snapc <- m:
 		default:
+			p.stats.sentFailures.Add(1)
 			if r := p.t.node(); r != nil {
 				go r.ReportSnapshot(p.id, etcdraft.SnapshotFailure)
 			}
@@ -73,6 +79,7 @@ func (p *peer) enqueue(m *raftpb.Message) {
 	select {
 	case p.msgc <- m:
 	default:
+		p.stats.sentFailures.Add(1)
 		select {
 		case p.unreachable <- struct{}{}:
 		default:
@@ -120,6 +127,7 @@ func (p *peer) connection() (*grpc.ClientConn, error) {
 		return nil, err
 	}
 	p.conn = conn
+	go p.watchConnectivity(conn)
 	return conn, nil
 }
 
@@ -182,24 +190,29 @@ func (p *peer) runMessages() {
 		case <-p.stopc:
 			return
 		}
-		b, err := encodeBatch(p.drain(first))
+		batch := p.drain(first)
+		b, err := encodeBatch(batch)
 		if err != nil {
+			p.stats.sentFailures.Add(uint64(len(batch)))
 			p.lg.Error("peer: dropping messages", zap.Error(err))
 			continue
 		}
 		if s == nil {
 			if s, err = p.openMsgStream(); err != nil {
+				p.stats.sentFailures.Add(uint64(len(batch)))
 				p.failed(err)
 				continue
 			}
 		}
 		if err := s.s.SendMsg(&frame{b: b}); err != nil {
+			p.stats.sentFailures.Add(uint64(len(batch)))
 			err = streamErr(s.s, err)
 			s.close()
 			s = nil
 			p.failed(err)
 			continue
 		}
+		p.stats.sentBytes.Add(uint64(len(b)))
 		p.succeeded()
 	}
 }

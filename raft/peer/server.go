@@ -120,6 +120,7 @@ func (t *Transport) serveStream(ss grpc.ServerStream) error {
 	if err != nil {
 		return err
 	}
+	stats := t.stats.of(from)
 	for {
 		f := &frame{}
 		if err := ss.RecvMsg(f); err != nil {
@@ -128,15 +129,18 @@ func (t *Transport) serveStream(ss grpc.ServerStream) error {
 			}
 			return err
 		}
+		stats.receivedBytes.Add(uint64(len(f.b)))
 		msgs, err := decodeBatch(f.b)
 		if err != nil {
+			stats.receivedFailures.Add(1)
 			return status.Error(codes.InvalidArgument, err.Error())
 		}
-		for _, m := range msgs {
+		for i, m := range msgs {
 			if m.GetFrom() != from {
 				continue
 			}
 			if err := r.Step(ss.Context(), m); err != nil {
+				stats.receivedFailures.Add(uint64(len(msgs) - i))
 				return status.Errorf(codes.Unavailable, "peer: %v", err)
 			}
 		}

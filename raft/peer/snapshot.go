@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	etcdraft "go.etcd.io/raft/v3"
@@ -47,15 +48,22 @@ func (p *peer) sendSnapshot(m *raftpb.Message) {
 	start := time.Now()
 	index := m.GetSnapshot().GetMetadata().GetIndex()
 	p.lg.Info("sending snapshot", zap.Uint64("index", index))
+	p.stats.snapsSending.Add(1)
 	bytes, err := p.streamSnapshot(m)
+	p.stats.snapsSending.Add(-1)
 	if err != nil {
+		p.stats.sentFailures.Add(1)
+		p.stats.snapSendFailures.Add(1)
 		p.lg.Warn("sending snapshot failed", zap.Uint64("index", index), zap.Error(err))
 		r.ReportUnreachable(p.id)
 		r.ReportSnapshot(p.id, etcdraft.SnapshotFailure)
 		return
 	}
+	took := time.Since(start)
+	p.stats.snapsSent.Add(1)
+	p.t.snapshotDone(p.id, true, took)
 	p.lg.Info("sent snapshot", zap.Uint64("index", index), zap.Int64("bytes", bytes),
-		zap.Duration("took", time.Since(start)))
+		zap.Duration("took", took))
 	r.ReportSnapshot(p.id, etcdraft.SnapshotFinish)
 }
 
@@ -83,7 +91,8 @@ func (p *peer) streamSnapshot(m *raftpb.Message) (int64, error) {
 	if err := s.SendMsg(&frame{b: head}); err != nil {
 		return 0, streamErr(s, err)
 	}
-	cw := &chunkWriter{s: s}
+	p.stats.sentBytes.Add(uint64(len(head)))
+	cw := &chunkWriter{s: s, sent: &p.stats.sentBytes}
 	bw := bufio.NewWriterSize(cw, snapshotChunkBytes)
 	if err := p.t.cfg.Snapshotter.WriteSnapshot(ctx, m, bw); err != nil {
 		return cw.n, streamErr(s, err)
@@ -107,10 +116,12 @@ func streamErr(s grpc.ClientStream, err error) error {
 	return err
 }
 
-// chunkWriter sends each write as one frame.
+// chunkWriter sends each write as one frame, and adds the bytes sent to
+// sent.
 type chunkWriter struct {
-	s grpc.ClientStream
-	n int64
+	s    grpc.ClientStream
+	n    int64
+	sent *atomic.Uint64
 }
 
 func (w *chunkWriter) Write(b []byte) (int, error) {
@@ -118,22 +129,37 @@ func (w *chunkWriter) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	w.n += int64(len(b))
+	w.sent.Add(uint64(len(b)))
 	return len(b), nil
 }
 
 // serveSnapshot receives a MsgSnap and its state, hands the state to the
 // Snapshotter and, once that has kept it, steps the message into raft.
-func (t *Transport) serveSnapshot(ss grpc.ServerStream) error {
+func (t *Transport) serveSnapshot(ss grpc.ServerStream) (err error) {
 	r, from, err := t.accept(ss.Context())
 	if err != nil {
 		return err
 	}
+	stats := t.stats.of(from)
+	start := time.Now()
+	stats.snapsReceiving.Add(1)
+	defer func() {
+		stats.snapsReceiving.Add(-1)
+		if err != nil {
+			stats.snapRecvFailures.Add(1)
+			return
+		}
+		stats.snapsReceived.Add(1)
+		t.snapshotDone(from, false, time.Since(start))
+	}()
 	head := &frame{}
 	if err := ss.RecvMsg(head); err != nil {
 		return err
 	}
+	stats.receivedBytes.Add(uint64(len(head.b)))
 	m := &raftpb.Message{}
 	if err := proto.Unmarshal(head.b, m); err != nil || m.GetType() != raftpb.MsgSnap || m.GetFrom() != from {
+		stats.receivedFailures.Add(1)
 		return status.Error(codes.InvalidArgument, "peer: a snapshot stream must start with a MsgSnap from its sender")
 	}
 	if t.cfg.Snapshotter == nil {
@@ -141,7 +167,7 @@ func (t *Transport) serveSnapshot(ss grpc.ServerStream) error {
 	}
 	index := m.GetSnapshot().GetMetadata().GetIndex()
 	t.lg.Info("receiving snapshot", zap.String("from", idString(from)), zap.Uint64("index", index))
-	fr := &frameReader{ss: ss}
+	fr := &frameReader{ss: ss, received: &stats.receivedBytes}
 	if err := t.cfg.Snapshotter.ReceiveSnapshot(ss.Context(), m, fr); err != nil {
 		t.lg.Warn("receiving snapshot failed", zap.Uint64("index", index), zap.Error(err))
 		return status.Errorf(codes.Internal, "peer: receive snapshot: %v", err)
@@ -152,6 +178,7 @@ func (t *Transport) serveSnapshot(ss grpc.ServerStream) error {
 	}
 	t.lg.Info("received snapshot", zap.Uint64("index", index), zap.Int64("bytes", fr.n))
 	if err := r.Step(ss.Context(), m); err != nil {
+		stats.receivedFailures.Add(1)
 		return status.Errorf(codes.Unavailable, "peer: %v", err)
 	}
 	return ss.SendMsg(&frame{})
@@ -160,10 +187,11 @@ func (t *Transport) serveSnapshot(ss grpc.ServerStream) error {
 // frameReader reads the chunk frames of a snapshot stream as one stream of
 // bytes, up to the client's CloseSend.
 type frameReader struct {
-	ss  grpc.ServerStream
-	buf []byte
-	n   int64
-	eof bool
+	ss       grpc.ServerStream
+	buf      []byte
+	n        int64
+	eof      bool
+	received *atomic.Uint64
 }
 
 func (r *frameReader) Read(b []byte) (int, error) {
@@ -180,6 +208,7 @@ func (r *frameReader) Read(b []byte) (int, error) {
 			return 0, fmt.Errorf("peer: snapshot stream: %w", err)
 		}
 		r.buf = f.b
+		r.received.Add(uint64(len(f.b)))
 	}
 	n := copy(b, r.buf)
 	r.buf = r.buf[n:]

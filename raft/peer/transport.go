@@ -88,6 +88,10 @@ type Transport struct {
 	raft    atomic.Pointer[raftRef]
 	removed atomic.Bool
 
+	stats      statsTable
+	onSnapshot atomic.Pointer[SnapshotObserver]
+	onSend     atomic.Pointer[SendObserver]
+
 	mu    sync.Mutex
 	peers map[uint64]*peer
 	stopc chan struct{}
@@ -124,9 +128,13 @@ func (t *Transport) node() Raft {
 // Send queues msgs for their peers without blocking. Messages to unknown
 // peers, or beyond a full queue, are dropped; raft retransmits.
 func (t *Transport) Send(msgs []*raftpb.Message) {
+	observe := t.onSend.Load()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, m := range msgs {
+		if observe != nil {
+			(*observe)(m)
+		}
 		if p := t.peers[m.GetTo()]; p != nil {
 			p.enqueue(m)
 		}

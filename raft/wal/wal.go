@@ -56,6 +56,8 @@ type WAL struct {
 	syncs atomic.Uint64
 	// onSync, when set, is told how long each fsync took.
 	onSync atomic.Pointer[func(time.Duration)]
+	// onWrite, when set, is told the bytes and duration of each write.
+	onWrite atomic.Pointer[func(int, time.Duration)]
 }
 
 // Exist reports whether dir holds a WAL.
@@ -148,6 +150,18 @@ func (w *WAL) SetSyncObserver(f func(time.Duration)) {
 	w.onSync.Store(&f)
 }
 
+// SetWriteObserver makes f receive the size and duration of every later
+// write of records to a segment (the write alone, not its fsync), on the
+// writing goroutine, so f must be quick; nil removes it. It is safe to
+// call at any time.
+func (w *WAL) SetWriteObserver(f func(bytes int, took time.Duration)) {
+	if f == nil {
+		w.onWrite.Store(nil)
+		return
+	}
+	w.onWrite.Store(&f)
+}
+
 // Save appends ents and then hs (if not empty) in one write, and fsyncs once
 // if sync is true. Entries go first so that a torn write never keeps a
 // HardState whose commit index points at lost entries. Save cuts a new
@@ -205,7 +219,11 @@ func (w *WAL) write(buf []byte, sync bool) error {
 	if len(buf) == 0 {
 		return nil
 	}
+	start := time.Now()
 	n, err := w.f.Write(buf)
+	if f := w.onWrite.Load(); f != nil {
+		(*f)(n, time.Since(start))
+	}
 	w.size += int64(n)
 	if err != nil {
 		return fmt.Errorf("wal: write segment %s: %w", w.segs[len(w.segs)-1].name(), err)

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.etcd.io/raft/v3/raftpb"
@@ -249,4 +250,30 @@ func TestIgnoresUnrelatedFiles(t *testing.T) {
 	requireEntries(t, ents(1, 3, 1), st.Entries)
 	_, err := os.Stat(filepath.Join(dir, "0000000000000002-0000000000000004.wal.tmp"))
 	require.ErrorIs(t, err, os.ErrNotExist, "a leftover temporary segment is removed")
+}
+
+func TestWriteObserverSeesTheBytesAppended(t *testing.T) {
+	dir := t.TempDir()
+	w := mustCreate(t, dir, testOpts(t))
+	defer w.Close()
+	segSize := func() int64 {
+		fi, err := os.Stat(filepath.Join(dir, w.segs[len(w.segs)-1].name()))
+		require.NoError(t, err)
+		return fi.Size()
+	}
+	before := segSize()
+	writes, bytes := 0, 0
+	w.SetWriteObserver(func(n int, took time.Duration) {
+		require.GreaterOrEqual(t, took, time.Duration(0))
+		writes++
+		bytes += n
+	})
+	require.NoError(t, w.Save(hardState(1, 1, 0), ents(1, 100, 1), true))
+	require.NoError(t, w.Save(nil, nil, false))
+	require.NoError(t, w.SaveSnapshot(snapMeta(50, 1)))
+	require.Equal(t, 2, writes, "one write per Save or SaveSnapshot with records, none without")
+	require.EqualValues(t, segSize()-before, bytes)
+	w.SetWriteObserver(nil)
+	require.NoError(t, w.Save(nil, ents(101, 101, 1), false))
+	require.Equal(t, 2, writes)
 }

@@ -1,0 +1,108 @@
+package peer
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	etcdraft "go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+)
+
+// stepRecorder is a Raft that keeps the messages stepped into it.
+type stepRecorder struct {
+	id    uint64
+	steps chan *raftpb.Message
+}
+
+func (r *stepRecorder) Step(_ context.Context, m *raftpb.Message) error {
+	r.steps <- m
+	return nil
+}
+func (r *stepRecorder) ReportUnreachable(uint64)                       {}
+func (r *stepRecorder) ReportSnapshot(uint64, etcdraft.SnapshotStatus) {}
+func (r *stepRecorder) MemberID() uint64                               { return r.id }
+func (r *stepRecorder) ClusterID() uint64                              { return 7 }
+
+// servedTransport is member id's transport, serving on a loopback port.
+func servedTransport(t *testing.T, id uint64) (*Transport, *stepRecorder, *grpc.Server, string) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	tr := New(Config{RetryInterval: 10 * time.Millisecond})
+	r := &stepRecorder{id: id, steps: make(chan *raftpb.Message, 1024)}
+	tr.SetRaft(r)
+	srv := grpc.NewServer(ServerOptions()...)
+	tr.Register(srv)
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(srv.Stop)
+	t.Cleanup(tr.Stop)
+	return tr, r, srv, "http://" + l.Addr().String()
+}
+
+func statsOf(tr *Transport, id uint64) PeerStats {
+	for _, s := range tr.Stats() {
+		if s.ID == id {
+			return s
+		}
+	}
+	return PeerStats{ID: id}
+}
+
+func app(from, to uint64, data string) *raftpb.Message {
+	return &raftpb.Message{Type: raftpb.MsgApp.Enum(), From: proto.Uint64(from), To: proto.Uint64(to),
+		Entries: []*raftpb.Entry{{Data: []byte(data)}}}
+}
+
+// The bytes one member counts as sent are the bytes its peer counts as
+// received; the connection is active while the peer serves and counted
+// as lost once when the peer goes away, after which messages to it fail.
+func TestStatsCountBytesConnectionsAndFailures(t *testing.T) {
+	a, _, _, _ := servedTransport(t, 1)
+	b, rb, srvB, urlB := servedTransport(t, 2)
+	a.SetPeer(2, []string{urlB})
+
+	const n = 20
+	for i := range n {
+		a.Send([]*raftpb.Message{app(1, 2, "payload")})
+		select {
+		case m := <-rb.steps:
+			require.Equal(t, "payload", string(m.GetEntries()[0].GetData()), "message %d", i)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("message %d not delivered", i)
+		}
+	}
+	require.Eventually(t, func() bool { return statsOf(a, 2).Active }, 10*time.Second, 10*time.Millisecond)
+	sent, received := statsOf(a, 2), statsOf(b, 1)
+	require.GreaterOrEqual(t, sent.SentBytes, uint64(n*len("payload")))
+	require.Equal(t, sent.SentBytes, received.ReceivedBytes)
+	require.Zero(t, sent.SentFailures)
+	require.Zero(t, sent.Disconnects)
+
+	srvB.Stop()
+	require.Eventually(t, func() bool { return !statsOf(a, 2).Active }, 10*time.Second, 10*time.Millisecond)
+	require.Equal(t, uint64(1), statsOf(a, 2).Disconnects)
+	require.Eventually(t, func() bool {
+		a.Send([]*raftpb.Message{app(1, 2, "lost")})
+		return statsOf(a, 2).SentFailures > 0
+	}, 10*time.Second, 20*time.Millisecond)
+	require.Equal(t, sent.SentBytes, statsOf(a, 2).SentBytes, "nothing counts as sent to a peer that is gone")
+}
+
+// A send observer sees every message, whatever its peer.
+func TestObserveSendSeesEveryMessage(t *testing.T) {
+	tr := New(Config{})
+	t.Cleanup(tr.Stop)
+	var seen []raftpb.MessageType
+	tr.ObserveSend(func(m *raftpb.Message) { seen = append(seen, m.GetType()) })
+	hb := &raftpb.Message{Type: raftpb.MsgHeartbeat.Enum(), From: proto.Uint64(1), To: proto.Uint64(9)}
+	tr.Send([]*raftpb.Message{app(1, 9, "x"), hb})
+	require.Equal(t, []raftpb.MessageType{raftpb.MsgApp, raftpb.MsgHeartbeat}, seen)
+	tr.ObserveSend(nil)
+	tr.Send([]*raftpb.Message{hb})
+	require.Len(t, seen, 2)
+}

@@ -28,8 +28,9 @@ func (p tlsProtocol) apply(cfg *tls.Config) {
 
 // finishTLSProtocol parses the protocol settings and refuses those etcd
 // refuses, with etcd's messages: an unknown version or cipher suite name,
-// a minimum version above the maximum, and cipher suites when TLS 1.3,
-// whose suites Go does not let anyone choose, is the minimum.
+// a minimum version above the maximum, cipher suites when TLS 1.3,
+// whose suites Go does not let anyone choose, is the minimum, and, with
+// https or unixs client URLs, suites without one HTTP/2 requires.
 func (c *Config) finishTLSProtocol() error {
 	var errs []error
 	minVersion, err := parseTLSVersion(c.TLSMinVersion)
@@ -45,8 +46,23 @@ func (c *Config) finishTLSProtocol() error {
 	}
 	suites, err := parseCipherSuites(names)
 	errs = append(errs, err)
+	if len(suites) > 0 && minVersion < tls.VersionTLS13 && hasTLSURL(c.ListenClientURLs) && !hasHTTP2Suite(suites) {
+		errs = append(errs, errors.New("http2: TLSConfig.CipherSuites is missing an HTTP/2-required AES_128_GCM_SHA256 cipher (need at least one of TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 or TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)"))
+	}
 	c.tlsProtocol = tlsProtocol{cipherSuites: suites, minVersion: minVersion, maxVersion: maxVersion}
 	return errors.Join(errs...)
+}
+
+// hasHTTP2Suite reports whether suites has one of the two TLS 1.2 suites
+// HTTP/2 requires (RFC 7540 section 9.2.2, and its ECDSA sibling): gRPC
+// and the JSON gateway run over HTTP/2, and etcd refuses to start without.
+func hasHTTP2Suite(suites []uint16) bool {
+	for _, s := range suites {
+		if s == tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 || s == tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 {
+			return true
+		}
+	}
+	return false
 }
 
 // parseTLSVersion reads a version as etcd names it: "TLS1.2", "TLS1.3",

@@ -35,6 +35,11 @@ func TestLoadTLSProtocol(t *testing.T) {
 		{name: "suites with TLS 1.3 only", args: []string{"--tls-min-version", "TLS1.3", "--cipher-suites", "TLS_AES_128_GCM_SHA256"},
 			wantErr: "cipher suites cannot be configured when only TLS1.3 is enabled"},
 		{name: "unknown suite", args: []string{"--cipher-suites", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,FOO,BAR"}, wantErr: `unexpected TLS cipher suite "FOO"`},
+		{name: "https client URLs need an HTTP/2 suite", args: []string{"--cipher-suites", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+			"--listen-client-urls", "https://127.0.0.1:2379", "--cert-file", "c", "--key-file", "k"},
+			wantErr: "http2: TLSConfig.CipherSuites is missing an HTTP/2-required AES_128_GCM_SHA256 cipher"},
+		{name: "http client URLs need none", args: []string{"--cipher-suites", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"},
+			want: tlsProtocol{minVersion: tls.VersionTLS12, cipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384}}},
 		{name: "missing CRL", args: []string{"--client-crl-file", "/nonexistent.crl"}, wantErr: "--client-crl-file: open /nonexistent.crl"},
 	}
 	for _, tt := range tests {

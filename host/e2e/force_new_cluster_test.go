@@ -234,3 +234,45 @@ func TestForceNewClusterWithoutDataBootstrapsAsUsual(t *testing.T) {
 		}
 	}
 }
+
+// forceUncommittedScenario kills both followers of a three-member cluster
+// and writes through the leader, which appends the write to its log but
+// cannot commit it; the leader, forced into a cluster of one, must drop
+// it. A long election timeout keeps the leader leading while it takes the
+// write. It returns whether the member logged the discard, whether the
+// write is absent and whether the member then leads itself.
+func forceUncommittedScenario(t *testing.T, bin string) (logged, absent, leads bool) {
+	args := []string{"--heartbeat-interval", "100", "--election-timeout", "3000"}
+	ms := hosttest.StartCluster(t, 3, hosttest.WithBinary(bin), hosttest.WithArgs(args...))
+	lead := leaderOf(t, ms...)
+	_, err := lead.Client(t).Put(ctxFor(t, 10*time.Second), "committed", "1")
+	require.NoError(t, err)
+	for _, m := range ms {
+		if m != lead {
+			m.Kill()
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	_, err = lead.Client(t).Put(ctx, "uncommitted", "1")
+	cancel()
+	require.Error(t, err, "no quorum commits it")
+
+	lead.SetArgs(append(args, "--force-new-cluster")...)
+	lead.Restart(t)
+	logged = strings.Contains(lead.Output(), "discarding uncommitted WAL entries")
+	resp, err := lead.Client(t).Get(ctxFor(t, 10*time.Second), "", clientv3.WithPrefix())
+	require.NoError(t, err)
+	absent = len(resp.Kvs) == 1 && string(resp.Kvs[0].Key) == "committed"
+	st, err := lead.Client(t).Status(ctxFor(t, 10*time.Second), lead.Endpoint())
+	require.NoError(t, err)
+	return logged, absent, st.Leader == st.Header.MemberId
+}
+
+func TestForceNewClusterDiscardsUncommittedEntriesAsEtcd(t *testing.T) {
+	for _, bin := range []string{hosttest.EtcdBin(t), hosttest.MetastoreBin(t)} {
+		logged, absent, leads := forceUncommittedScenario(t, bin)
+		require.True(t, logged, "%s logs the discard", bin)
+		require.True(t, absent, "%s drops the uncommitted write", bin)
+		require.True(t, leads, "%s leads itself", bin)
+	}
+}

@@ -108,6 +108,23 @@ func getOutcome(u string, cfg *tls.Config, want string) string {
 	return "ok"
 }
 
+// gatewayOutcome is "ok" when a JSON gateway range on the client URL
+// answers 200: the gateway dials the member's own TLS listener.
+func gatewayOutcome(client string, cfg *tls.Config) string {
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}
+	defer hc.CloseIdleConnections()
+	resp, err := hc.Post(client+"/v3/kv/range", "application/json", strings.NewReader(`{"key":"aw=="}`))
+	if err != nil {
+		return "refused"
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"value":"dg=="`) {
+		return fmt.Sprintf("status %d: %s", resp.StatusCode, body)
+	}
+	return "ok"
+}
+
 // handshakeOutcome is the version and cipher suite a TLS handshake with
 // the server at rawURL's host negotiates, or "refused".
 func handshakeOutcome(rawURL string, cfg *tls.Config) string {
@@ -263,7 +280,8 @@ func TestTLSVersionsAndCipherSuitesAsEtcd(t *testing.T) {
 		for _, s := range servers {
 			cert, key := p.issue(t, "server")
 			client, peer, metrics := startTLSMember(t, bin, cert, key, s.args...)
-			r = append(r, s.name+": put: "+putOutcome(t, client, clientTLS(t, p, "", "")))
+			r = append(r, s.name+": put: "+putOutcome(t, client, clientTLS(t, p, "", "")),
+				s.name+": gateway range: "+gatewayOutcome(client, clientTLS(t, p, "", "")))
 			for _, c := range clients {
 				for _, port := range []struct{ name, url string }{{"client", client}, {"peer", peer}, {"metrics", metrics}} {
 					r = append(r, fmt.Sprintf("%s: %s on the %s URL: %s", s.name, c.name, port.name, handshakeOutcome(port.url, c.cfg())))
@@ -278,6 +296,7 @@ func TestTLSVersionsAndCipherSuitesAsEtcd(t *testing.T) {
 	require.Equal(t, strings.Join(want, "\n"), strings.Join(got, "\n"))
 	for _, line := range []string{
 		"min TLS1.3: put: ok",
+		"min TLS1.3: gateway range: ok",
 		"min TLS1.3: TLS1.2 only on the client URL: refused",
 		"min TLS1.3: TLS1.2 only on the peer URL: refused",
 		"min TLS1.3: TLS1.2 only on the metrics URL: refused",
@@ -286,6 +305,7 @@ func TestTLSVersionsAndCipherSuitesAsEtcd(t *testing.T) {
 		"max TLS1.2: TLS1.3 only on the client URL: refused",
 		"max TLS1.2: TLS1.2 ChaCha20 only on the client URL: TLS 1.2 TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
 		"max TLS1.2, two suites: put: ok",
+		"max TLS1.2, two suites: gateway range: ok",
 		"max TLS1.2, two suites: TLS1.2 ChaCha20 only on the client URL: refused",
 		"max TLS1.2, two suites: TLS1.2 ChaCha20 only on the peer URL: refused",
 		"max TLS1.2, two suites: TLS1.2 ChaCha20 only on the metrics URL: refused",

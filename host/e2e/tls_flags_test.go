@@ -381,3 +381,32 @@ func TestTLSFlagValuesRefusedAsEtcd(t *testing.T) {
 		})
 	}
 }
+
+// A member dials its peers with --tls-min-version too: one that asks for
+// TLS 1.3 cannot reach members that serve TLS 1.2 at most, so it cannot
+// join, and the cluster carries on.
+func TestPeerDialHonoursTLSMinVersion(t *testing.T) {
+	p := newTestPKI(t)
+	cert, key := p.issue(t, "peer")
+	ms := newURLMembers(t, 2, "https", "https", append(peerTLSArgs(p, cert, key), "--tls-max-version", "TLS1.2")...)
+	startURLCluster(t, ms)
+	ctl := func(args ...string) (string, error) {
+		return hosttest.Etcdctl(t, ms[0].client, "", append([]string{"--cacert", p.caFile, "--cert", cert, "--key", key}, args...)...)
+	}
+	bad := newURLMembers(t, 1, "https", "https", append(peerTLSArgs(p, cert, key), "--tls-min-version", "TLS1.3")...)[0]
+	bad.name = "p3"
+	out, err := hosttest.UntilHealthy(t, func() (string, error) { return ctl("member", "add", bad.name, "--peer-urls", bad.peer) })
+	require.NoError(t, err, out)
+	bad.start(t, append(ms, bad), "existing")
+	waitExit(t, bad, 30*time.Second)
+	require.Error(t, bad.ExitErr())
+	require.Contains(t, bad.Output(), "could not get the cluster's members")
+	require.Contains(t, bad.Output(), "protocol version not supported")
+
+	out, err = ctl("member", "list")
+	require.NoError(t, err)
+	out, err = hosttest.UntilHealthy(t, func() (string, error) { return ctl("member", "remove", memberID(t, out, bad.peer)) })
+	require.NoError(t, err, out)
+	out, err = ctl("put", "after", "ok")
+	require.NoError(t, err, out)
+}

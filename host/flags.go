@@ -72,6 +72,8 @@ var flagHelp = map[string]string{
 	"metrics":                 "level of detail of the metrics, basic or extensive; both include the gRPC handling-time histograms etcd adds with extensive",
 	"pre-vote":                "enable the raft Pre-Vote algorithm to prevent disruption when a member that has been partitioned away rejoins the cluster",
 	"max-learners":            "maximum number of learners the cluster membership may have",
+	"socket-reuse-port":       "set SO_REUSEPORT on the listeners, allowing rebinding of a port already in use",
+	"socket-reuse-address":    "set SO_REUSEADDR on the listeners, allowing binding to an address in TIME_WAIT state",
 }
 
 // unimplementedEtcdFlags are etcd 3.7 flags MetaStore does not implement
@@ -80,7 +82,6 @@ var flagHelp = map[string]string{
 var unimplementedEtcdFlags = map[string]bool{
 	"listen-client-http-urls": true, "max-snapshots": true, "max-wals": true, "quota-backend-bytes-max": true,
 	"backend-batch-limit": true, "backend-batch-interval": true,
-	"socket-reuse-port": true, "socket-reuse-address": true,
 	"enable-grpc-gateway": true, "discovery": true, "discovery-fallback": true,
 	"discovery-proxy": true, "discovery-srv": true, "discovery-srv-name": true,
 	"discovery-endpoints": true, "discovery-token": true,

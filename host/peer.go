@@ -57,7 +57,7 @@ func servePeers(lg *zap.Logger, cfg Config, tr *peer.Transport, calls *peer.Call
 // --peer-trusted-ca-file or --peer-client-cert-auth only peers with a
 // certificate that CA signed get through.
 func listenPeerURL(lg *zap.Logger, cfg Config, u url.URL) (net.Listener, error) {
-	l, err := net.Listen("tcp", u.Host)
+	l, err := cfg.listenTCP(u.Host)
 	if err != nil || u.Scheme != "https" {
 		return l, err
 	}

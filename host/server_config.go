@@ -11,7 +11,8 @@ import (
 
 // ServerConfig holds the server settings that take etcd 3.7's flags and
 // defaults: the client listeners' gRPC limits and keepalives, profiling,
-// the metrics' detail, raft's pre-vote and the number of learners.
+// the metrics' detail, raft's pre-vote, the number of learners and the
+// listeners' socket options.
 type ServerConfig struct {
 	// MaxConcurrentStreams is how many streams each client connection
 	// may have open at a time (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS);
@@ -44,6 +45,10 @@ type ServerConfig struct {
 	// MaxLearners is how many learners the cluster may have: this member
 	// refuses to apply the addition of one more.
 	MaxLearners int `koanf:"max-learners"`
+	// SocketReusePort and SocketReuseAddress set SO_REUSEPORT and
+	// SO_REUSEADDR on the client, peer and metrics listeners.
+	SocketReusePort    bool `koanf:"socket-reuse-port"`
+	SocketReuseAddress bool `koanf:"socket-reuse-address"`
 }
 
 // serverDefaults are etcd's defaults of the settings above. Durations are
@@ -59,6 +64,8 @@ func serverDefaults() map[string]any {
 		"metrics":                 "basic",
 		"pre-vote":                true,
 		"max-learners":            1,
+		"socket-reuse-port":       false,
+		"socket-reuse-address":    false,
 	}
 }
 

@@ -162,7 +162,7 @@ func (c *Config) peerClientTLS(lg *zap.Logger) (*tls.Config, error) {
 // decrypted stream. Metrics URLs are listened on the same way: https
 // ones with the client URLs' TLS, as etcd.
 func listenClientURL(lg *zap.Logger, c Config, u url.URL) (net.Listener, error) {
-	l, err := listenURL(u)
+	l, err := c.listenURL(u)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "unixs") {
 		return l, err
 	}
@@ -178,11 +178,12 @@ func listenClientURL(lg *zap.Logger, c Config, u url.URL) (net.Listener, error) 
 	return tls.NewListener(l, cfg), nil
 }
 
-// listenURL listens on u's TCP address, or on its unix socket, which it
-// first removes if a previous run left it behind.
-func listenURL(u url.URL) (net.Listener, error) {
+// listenURL listens on u's TCP address, with the socket options asked
+// for, or on its unix socket, which it first removes if a previous run
+// left it behind.
+func (c *ServerConfig) listenURL(u url.URL) (net.Listener, error) {
 	if u.Scheme != "unix" && u.Scheme != "unixs" {
-		return net.Listen("tcp", u.Host)
+		return c.listenTCP(u.Host)
 	}
 	path := u.Host + u.Path
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+	"golang.org/x/sys/unix"
 
 	"github.com/metastore/metastore/host/hosttest"
 )
@@ -265,5 +268,41 @@ func TestMaxLearners(t *testing.T) {
 		require.NoError(t, addLearner(t, m, "l1", 1))
 		require.NoError(t, addLearner(t, m, "l2", 2))
 		require.ErrorContains(t, addLearner(t, m, "l3", 3), "etcdserver: too many learner members in cluster")
+	})
+}
+
+// TestSocketReusePort requires SO_REUSEPORT on the client and peer
+// listeners with --socket-reuse-port, as etcd: another socket with the
+// option may then bind the same ports while the member runs, and without
+// the flag it may not. --socket-reuse-address is accepted (Go sets
+// SO_REUSEADDR on every listener already).
+func TestSocketReusePort(t *testing.T) {
+	bindBeside := func(t *testing.T, endpoint string) error {
+		u, err := url.Parse(endpoint)
+		require.NoError(t, err)
+		lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+			var serr error
+			err := rc.Control(func(fd uintptr) {
+				serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+			})
+			return errors.Join(err, serr)
+		}}
+		l, err := lc.Listen(context.Background(), "tcp", u.Host)
+		if err == nil {
+			_ = l.Close()
+		}
+		return err
+	}
+	bothServers(t, []string{"--socket-reuse-port", "--socket-reuse-address"}, func(t *testing.T, m *hosttest.Member) {
+		require.NoError(t, bindBeside(t, m.Endpoint()))
+		require.NoError(t, bindBeside(t, m.PeerURL()))
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err := m.Client(t).Put(ctx, "k", "v")
+		require.NoError(t, err)
+	})
+	bothServers(t, nil, func(t *testing.T, m *hosttest.Member) {
+		require.ErrorIs(t, bindBeside(t, m.Endpoint()), syscall.EADDRINUSE)
+		require.ErrorIs(t, bindBeside(t, m.PeerURL()), syscall.EADDRINUSE)
 	})
 }

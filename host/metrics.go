@@ -210,27 +210,37 @@ func (mm *memberMetrics) observe(lg *zap.Logger, m *Member, stop <-chan struct{}
 				zap.Duration("expected-duration", slowApplyThreshold), zap.Int("entries", entries))
 		}
 	})
-	go mm.countLeaderChanges(m, stop)
+	mm.countLeaderChanges(m, stop)
 	go mm.probePeers(m, stop)
 }
 
 // countLeaderChanges counts, as etcd does, every change to a new known
-// leader.
+// leader: the leader known now at once, so that a scrape right after the
+// member serves sees it, and later ones until stop closes.
 func (mm *memberMetrics) countLeaderChanges(m *Member, stop <-chan struct{}) {
-	last := uint64(0)
-	for {
-		changed := m.node.LeaderChanged()
-		mm.heartbeats.reset()
-		if lead := m.node.Status().Leader; lead != 0 && lead != last {
-			mm.leaderChanges.Inc()
-			last = lead
+	changed, last := mm.noteLeader(m, 0)
+	go func() {
+		for {
+			select {
+			case <-changed:
+			case <-stop:
+				return
+			case <-m.node.Done():
+				return
+			}
+			changed, last = mm.noteLeader(m, last)
 		}
-		select {
-		case <-changed:
-		case <-stop:
-			return
-		case <-m.node.Done():
-			return
-		}
+	}()
+}
+
+// noteLeader counts the leader known now if it is not last, and returns
+// it with the channel that signals the next change.
+func (mm *memberMetrics) noteLeader(m *Member, last uint64) (<-chan struct{}, uint64) {
+	changed := m.node.LeaderChanged()
+	mm.heartbeats.reset()
+	if lead := m.node.Status().Leader; lead != 0 && lead != last {
+		mm.leaderChanges.Inc()
+		last = lead
 	}
+	return changed, last
 }

@@ -74,6 +74,7 @@ var flagHelp = map[string]string{
 	"max-learners":            "maximum number of learners the cluster membership may have",
 	"socket-reuse-port":       "set SO_REUSEPORT on the listeners, allowing rebinding of a port already in use",
 	"socket-reuse-address":    "set SO_REUSEADDR on the listeners, allowing binding to an address in TIME_WAIT state",
+	"unsafe-no-fsync":         "disable fsync of the WAL and the storage engine's commits; unsafe, will cause data loss on a crash",
 }
 
 // unimplementedEtcdFlags are etcd 3.7 flags MetaStore does not implement
@@ -90,8 +91,7 @@ var unimplementedEtcdFlags = map[string]bool{
 	"experimental-compaction-batch-limit": true, "compaction-batch-limit": true,
 	"experimental-peer-skip-client-san-verification": true, "warning-apply-duration": true,
 	"experimental-watch-progress-notify-interval": true, "enable-log-rotation": true, "log-rotation-config-json": true,
-	"proxy": true, "unsafe-no-fsync": true,
-	"experimental-memory-mlock": true, "memory-mlock": true,
+	"proxy": true, "experimental-memory-mlock": true, "memory-mlock": true,
 	"experimental-snapshot-catchup-entries": true, "downgrade-check-time": true,
 	"v2-deprecation":   true,
 	"client-cert-file": true, "client-key-file": true, "peer-client-cert-file": true,

@@ -117,7 +117,10 @@ func (m *Member) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.store, err = mvcc.New(m.lg.Named("mvcc"), eng, consistentIndex, mvcc.Config{})
+	if m.cfg.UnsafeNoFsync {
+		m.lg.Warn("fsync is disabled (--unsafe-no-fsync): a crash of the machine may lose acknowledged writes")
+	}
+	m.store, err = mvcc.New(m.lg.Named("mvcc"), eng, consistentIndex, mvcc.Config{NoSync: m.cfg.UnsafeNoFsync})
 	if err != nil {
 		return err
 	}
@@ -247,6 +250,7 @@ func (m *Member) raftConfig(ctx context.Context) (raft.Config, []etcdapi.Member,
 		// Entries kept below a snapshot for slow followers.
 		SnapshotCatchUpEntries: m.cfg.SnapshotCatchUpEntries,
 		DisablePreVote:         !m.cfg.PreVote,
+		UnsafeNoFsync:          m.cfg.UnsafeNoFsync,
 	}
 	// A member that has a WAL already belongs to a cluster: as etcd does,
 	// it takes its identity and membership from there. Only a member of a

@@ -12,7 +12,7 @@ import (
 // ServerConfig holds the server settings that take etcd 3.7's flags and
 // defaults: the client listeners' gRPC limits and keepalives, profiling,
 // the metrics' detail, raft's pre-vote, the number of learners and the
-// listeners' socket options.
+// listeners' socket options and fsync.
 type ServerConfig struct {
 	// MaxConcurrentStreams is how many streams each client connection
 	// may have open at a time (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS);
@@ -49,6 +49,10 @@ type ServerConfig struct {
 	// SO_REUSEADDR on the client, peer and metrics listeners.
 	SocketReusePort    bool `koanf:"socket-reuse-port"`
 	SocketReuseAddress bool `koanf:"socket-reuse-address"`
+	// UnsafeNoFsync skips the WAL's fsyncs and asks the storage engine
+	// not to fsync its commits: a crash of the machine may lose
+	// acknowledged writes, or leave the member unable to start.
+	UnsafeNoFsync bool `koanf:"unsafe-no-fsync"`
 }
 
 // serverDefaults are etcd's defaults of the settings above. Durations are
@@ -66,6 +70,7 @@ func serverDefaults() map[string]any {
 		"max-learners":            1,
 		"socket-reuse-port":       false,
 		"socket-reuse-address":    false,
+		"unsafe-no-fsync":         false,
 	}
 }
 

@@ -54,6 +54,9 @@ type Config struct {
 	// stream buffers for its consumer; a watcher that finds its stream
 	// full catches up from the store later. Default 4096.
 	WatchBufferEvents int
+	// NoSync flushes the write buffer without asking the engine to fsync
+	// (--unsafe-no-fsync); an engine may sync anyway.
+	NoSync bool
 }
 
 func (c Config) withDefaults() Config {

@@ -136,7 +136,7 @@ func (s *Store) flush(ctx context.Context) error {
 	if len(b.ops) == 0 && b.index <= s.persistedIndex.Load() {
 		return nil
 	}
-	req := storage.ApplyBatchRequest{Ops: b.ops, ConsistentIndex: b.index, Sync: true}
+	req := storage.ApplyBatchRequest{Ops: b.ops, ConsistentIndex: b.index, Sync: !s.cfg.NoSync}
 	start := time.Now()
 	_, err := s.eng.ApplyBatch(ctx, req)
 	if f := s.onCommit.Load(); f != nil && err == nil {

@@ -83,6 +83,8 @@ type Config struct {
 	// DisablePreVote turns raft's Pre-Vote off (--pre-vote=false): a
 	// member that was cut off then raises the term when it comes back.
 	DisablePreVote bool
+	// UnsafeNoFsync makes the WAL skip its fsyncs (--unsafe-no-fsync).
+	UnsafeNoFsync bool
 	// WALSegmentSize is the size past which a new WAL segment is cut;
 	// 0 means the wal package default (64 MiB).
 	WALSegmentSize int64

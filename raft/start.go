@@ -25,7 +25,7 @@ type restored struct {
 // openStorage opens the WAL in cfg.WALDir, or creates it, and loads its
 // contents into a MemoryStorage.
 func openStorage(cfg Config, appliedIndex uint64) (*restored, error) {
-	w, st, err := wal.Open(cfg.WALDir, wal.Options{Logger: cfg.Logger, SegmentSize: cfg.WALSegmentSize})
+	w, st, err := wal.Open(cfg.WALDir, wal.Options{Logger: cfg.Logger, SegmentSize: cfg.WALSegmentSize, UnsafeNoFsync: cfg.UnsafeNoFsync})
 	if errors.Is(err, wal.ErrNotExist) {
 		return createStorage(cfg, appliedIndex)
 	}
@@ -53,7 +53,7 @@ func createStorage(cfg Config, appliedIndex uint64) (*restored, error) {
 		return nil, fmt.Errorf("%w: member %x is not among the initial Peers", ErrInvalidConfig, cfg.MemberID)
 	}
 	md := wal.Metadata{MemberID: cfg.MemberID, ClusterID: cfg.ClusterID}
-	w, err := wal.Create(cfg.WALDir, md, wal.Options{Logger: cfg.Logger, SegmentSize: cfg.WALSegmentSize})
+	w, err := wal.Create(cfg.WALDir, md, wal.Options{Logger: cfg.Logger, SegmentSize: cfg.WALSegmentSize, UnsafeNoFsync: cfg.UnsafeNoFsync})
 	if err != nil {
 		return nil, err
 	}

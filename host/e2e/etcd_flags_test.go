@@ -306,3 +306,32 @@ func TestSocketReusePort(t *testing.T) {
 		require.ErrorIs(t, bindBeside(t, m.PeerURL()), syscall.EADDRINUSE)
 	})
 }
+
+// TestUnsafeNoFsync requires that, as etcd, writes add no WAL fsync with
+// --unsafe-no-fsync, while without it each is fsynced; MetaStore also
+// warns of the flag. (etcd turns the fsyncs off only after creating its
+// WAL, so it counts those of the creation.)
+func TestUnsafeNoFsync(t *testing.T) {
+	fsyncsAfterWrites := func(t *testing.T, m *hosttest.Member) float64 {
+		const metric = "etcd_disk_wal_fsync_duration_seconds"
+		before := value(t, scrape(t, m.Endpoint()), metric)
+		cli := m.Client(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for i := range 20 {
+			_, err := cli.Put(ctx, fmt.Sprintf("fsync/%d", i), "v")
+			require.NoError(t, err)
+		}
+		return value(t, scrape(t, m.Endpoint()), metric) - before
+	}
+	bothServers(t, []string{"--unsafe-no-fsync"}, func(t *testing.T, m *hosttest.Member) {
+		require.Zero(t, fsyncsAfterWrites(t, m))
+	})
+	bothServers(t, nil, func(t *testing.T, m *hosttest.Member) {
+		require.GreaterOrEqual(t, fsyncsAfterWrites(t, m), 20.0)
+	})
+	m := hosttest.StartMember(t, hosttest.WithEnv("METASTORE_UNSAFE_NO_FSYNC=true"))
+	require.Contains(t, m.Output(), "fsync is disabled (--unsafe-no-fsync)")
+	require.Zero(t, fsyncsAfterWrites(t, m))
+	require.Zero(t, value(t, scrape(t, m.Endpoint()), "etcd_disk_wal_fsync_duration_seconds"))
+}

@@ -34,6 +34,9 @@ type Options struct {
 	// SegmentSize is the size past which a new segment is cut;
 	// 0 means DefaultSegmentSize.
 	SegmentSize int64
+	// UnsafeNoFsync skips the fsync of every write (--unsafe-no-fsync):
+	// a crash of the machine may then lose what the WAL acknowledged.
+	UnsafeNoFsync bool
 }
 
 // WAL appends raft state to segment files. Its methods must be called from
@@ -43,6 +46,7 @@ type WAL struct {
 	dir         string
 	segmentSize int64
 	md          Metadata
+	noFsync     bool
 
 	f    *os.File  // the last segment, open for appending
 	size int64     // bytes in f
@@ -123,7 +127,7 @@ func Open(dir string, opts Options) (*WAL, *State, error) {
 }
 
 func newWAL(dir string, md Metadata, opts Options) *WAL {
-	w := &WAL{lg: opts.Logger, dir: dir, segmentSize: opts.SegmentSize, md: md}
+	w := &WAL{lg: opts.Logger, dir: dir, segmentSize: opts.SegmentSize, md: md, noFsync: opts.UnsafeNoFsync}
 	if w.lg == nil {
 		w.lg = zap.NewNop()
 	}
@@ -235,6 +239,9 @@ func (w *WAL) write(buf []byte, sync bool) error {
 }
 
 func (w *WAL) sync() error {
+	if w.noFsync {
+		return nil
+	}
 	start := time.Now()
 	err := w.f.Sync()
 	if f := w.onSync.Load(); f != nil {

@@ -75,6 +75,7 @@ var flagHelp = map[string]string{
 	"socket-reuse-port":       "set SO_REUSEPORT on the listeners, allowing rebinding of a port already in use",
 	"socket-reuse-address":    "set SO_REUSEADDR on the listeners, allowing binding to an address in TIME_WAIT state",
 	"unsafe-no-fsync":         "disable fsync of the WAL and the storage engine's commits; unsafe, will cause data loss on a crash",
+	"compaction-batch-limit":  "maximum revisions deleted in each compaction batch (0: 1000)",
 }
 
 // unimplementedEtcdFlags are etcd 3.7 flags MetaStore does not implement
@@ -87,8 +88,7 @@ var unimplementedEtcdFlags = map[string]bool{
 	"discovery-proxy": true, "discovery-srv": true, "discovery-srv-name": true,
 	"discovery-endpoints": true, "discovery-token": true,
 	"enable-v2": true, "cors": true,
-	"host-whitelist": true, "experimental-enable-lease-checkpoint": true,
-	"experimental-compaction-batch-limit": true, "compaction-batch-limit": true,
+	"host-whitelist": true, "experimental-enable-lease-checkpoint": true, "experimental-compaction-batch-limit": true,
 	"experimental-peer-skip-client-san-verification": true, "warning-apply-duration": true,
 	"experimental-watch-progress-notify-interval": true, "enable-log-rotation": true, "log-rotation-config-json": true,
 	"proxy": true, "experimental-memory-mlock": true, "memory-mlock": true,

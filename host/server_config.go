@@ -12,7 +12,7 @@ import (
 // ServerConfig holds the server settings that take etcd 3.7's flags and
 // defaults: the client listeners' gRPC limits and keepalives, profiling,
 // the metrics' detail, raft's pre-vote, the number of learners and the
-// listeners' socket options and fsync.
+// listeners' socket options, fsync and the compaction batches.
 type ServerConfig struct {
 	// MaxConcurrentStreams is how many streams each client connection
 	// may have open at a time (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS);
@@ -53,6 +53,11 @@ type ServerConfig struct {
 	// not to fsync its commits: a crash of the machine may lose
 	// acknowledged writes, or leave the member unable to start.
 	UnsafeNoFsync bool `koanf:"unsafe-no-fsync"`
+	// CompactionBatchLimit is how many revisions one compaction batch
+	// examines and deletes from (etcd: "maximum revisions deleted in each
+	// compaction batch"); compaction lets writes in between batches. 0:
+	// the default, 1000; negative, as etcd's unlimited range: one batch.
+	CompactionBatchLimit int `koanf:"compaction-batch-limit"`
 }
 
 // serverDefaults are etcd's defaults of the settings above. Durations are
@@ -71,6 +76,7 @@ func serverDefaults() map[string]any {
 		"socket-reuse-port":       false,
 		"socket-reuse-address":    false,
 		"unsafe-no-fsync":         false,
+		"compaction-batch-limit":  0,
 	}
 }
 
@@ -108,6 +114,15 @@ func (c *ServerConfig) learnerLimit() int {
 		return -1
 	}
 	return c.MaxLearners
+}
+
+// compactionBatch is CompactionBatchLimit as mvcc takes it, where 0 is
+// the default.
+func (c *ServerConfig) compactionBatch() int {
+	if c.CompactionBatchLimit < 0 {
+		return math.MaxInt32
+	}
+	return c.CompactionBatchLimit
 }
 
 // http2MaxStreams is the stream limit for the HTTP server beside gRPC;

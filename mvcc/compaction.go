@@ -130,14 +130,14 @@ func (s *Store) runCompaction(j compactJob) {
 	h := newKVHasher(j.prev, j.rev, keep)
 	err := s.flush(s.ctx)
 	if err == nil {
-		var deleted int
-		deleted, err = s.deleteCompacted(s.ctx, j.rev, keep, h)
+		var deleted, batches int
+		deleted, batches, err = s.deleteCompacted(s.ctx, j.rev, keep, h)
 		if h.err != nil {
 			s.lg.Warn("compaction could not hash what it compacted", zap.Error(h.err))
 			j.noHash = true
 		}
 		s.lg.Info("finished compaction", zap.Int64("compact-revision", j.rev),
-			zap.Int("deleted-revisions", deleted), zap.Uint32("hash", h.hash.Sum32()))
+			zap.Int("deleted-revisions", deleted), zap.Int("batches", batches), zap.Uint32("hash", h.hash.Sum32()))
 	}
 	if err == nil && !j.noHash {
 		s.compactHashes.add(KeyValueHash{Hash: h.hash.Sum32(), CompactRevision: reportedCompactRev(j.prev), Revision: j.rev})
@@ -152,7 +152,7 @@ func (s *Store) runCompaction(j compactJob) {
 // deleteCompacted deletes from the engine every revision up to rev not in
 // keep, CompactionBatch keys at a time with CompactionSleep between
 // batches, and records rev as finished with the last batch, synced. It hashes every record it reads with h.
-func (s *Store) deleteCompacted(ctx context.Context, rev int64, keep map[revision]struct{}, h *kvHasher) (deleted int, err error) {
+func (s *Store) deleteCompacted(ctx context.Context, rev int64, keep map[revision]struct{}, h *kvHasher) (deleted, batches int, err error) {
 	start := revBytes(revision{}, false)
 	end := revBytes(revision{main: rev + 1}, false)
 	for {
@@ -173,22 +173,23 @@ func (s *Store) deleteCompacted(ctx context.Context, rev int64, keep map[revisio
 			return true
 		})
 		if scanErr != nil {
-			return deleted, scanErr
+			return deleted, batches, scanErr
 		}
 		finished := seen < s.cfg.CompactionBatch
 		if err := s.applyCompactionBatch(ctx, dels, rev, finished); err != nil {
-			return deleted, err
+			return deleted, batches, err
 		}
+		batches++
 		s.cache.remove(revs)
 		deleted += len(dels)
 		if finished {
-			return deleted, nil
+			return deleted, batches, nil
 		}
 		start = append(last, 0) // the next key after last
 		select {
 		case <-time.After(s.cfg.CompactionSleep):
 		case <-ctx.Done():
-			return deleted, ctx.Err()
+			return deleted, batches, ctx.Err()
 		}
 	}
 }

@@ -43,7 +43,7 @@ type Config struct {
 	CacheEntries int
 	// CompactionBatch is how many engine keys one compaction batch
 	// examines; compaction releases the engine between batches. Default
-	// 1000.
+	// 1000 (etcd's --compaction-batch-limit, which counts the same).
 	CompactionBatch int
 	// CompactionSleep is how long compaction pauses between batches, so
 	// that the writes and reads it competes with for the engine and the

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -334,4 +335,51 @@ func TestUnsafeNoFsync(t *testing.T) {
 	require.Contains(t, m.Output(), "fsync is disabled (--unsafe-no-fsync)")
 	require.Zero(t, fsyncsAfterWrites(t, m))
 	require.Zero(t, value(t, scrape(t, m.Endpoint()), "etcd_disk_wal_fsync_duration_seconds"))
+}
+
+// TestCompactionBatchLimit requires --compaction-batch-limit to bound the
+// revisions each compaction batch goes through, as etcd's: 50 revisions
+// take one batch by default and several with a limit of 10, and the
+// compaction's result is the same.
+func TestCompactionBatchLimit(t *testing.T) {
+	compact := func(t *testing.T, m *hosttest.Member) {
+		cli := m.Client(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var rev int64
+		for i := range 50 {
+			r, err := cli.Put(ctx, "batch", fmt.Sprint(i))
+			require.NoError(t, err)
+			rev = r.Header.Revision
+		}
+		_, err := cli.Compact(ctx, rev, clientv3.WithCompactPhysical())
+		require.NoError(t, err)
+		_, err = cli.Get(ctx, "batch", clientv3.WithRev(rev-1))
+		require.ErrorContains(t, err, "mvcc: required revision has been compacted")
+		r, err := cli.Get(ctx, "batch")
+		require.NoError(t, err)
+		require.Equal(t, "49", string(r.Kvs[0].Value))
+	}
+	batches := func(t *testing.T, m *hosttest.Member) int {
+		var n int
+		require.Eventually(t, func() bool {
+			_, after, ok := strings.Cut(m.Output(), `"msg":"finished compaction"`)
+			if ok {
+				_, after, ok = strings.Cut(after, `"batches":`)
+			}
+			if !ok {
+				return false
+			}
+			_, err := fmt.Sscanf(after, "%d", &n)
+			return err == nil
+		}, 10*time.Second, 50*time.Millisecond)
+		return n
+	}
+	bothServers(t, []string{"--compaction-batch-limit=10"}, compact)
+	m := hosttest.StartMember(t, hosttest.WithArgs("--compaction-batch-limit=10"))
+	compact(t, m)
+	require.GreaterOrEqual(t, batches(t, m), 5)
+	m = hosttest.StartMember(t)
+	compact(t, m)
+	require.Equal(t, 1, batches(t, m))
 }

@@ -3,6 +3,8 @@ package etcdapi
 import (
 	"context"
 	"errors"
+	"sync/atomic"
+	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/raft/v3/raftpb"
@@ -27,6 +29,7 @@ type applier struct {
 	// leaseRole makes the lessor primary exactly when this member leads;
 	// see applyLeaseGrant.
 	leaseRole func() bool
+	observe   atomic.Pointer[RequestApplyObserver]
 }
 
 // Apply executes entries. Entries the store already holds (after a
@@ -52,7 +55,9 @@ func (a *applier) Apply(entries []*raftpb.Entry) {
 			// checksum: failing to decode it is a bug, not bad input.
 			a.lg.Panic("cannot decode committed entry", zap.Uint64("index", index), zap.Error(err))
 		}
+		start := time.Now()
 		res := a.applyRequest(index, &r)
+		a.observed(&r, res, start)
 		a.waits.trigger(r.GetHeader().GetID(), res)
 	}
 }

@@ -97,6 +97,7 @@ func newMemberMetrics(m *Member) *memberMetrics {
 		mm.leaderChanges, mm.slowApplies, mm.slowFsyncs, heartbeatFailures,
 		newPeerNetworkCollector(m),
 		featureGateMetric(m.cfg.CorruptionConfig),
+		mm.applyRequests(m),
 	)
 	mm.reg.MustRegister(mm.snapshots.collectors()...)
 	mm.health.register(mm.reg)
@@ -105,6 +106,20 @@ func newMemberMetrics(m *Member) *memberMetrics {
 	mm.reg.MustRegister(fdCollectors()...)
 	mm.registerMemberGauges(m)
 	return mm
+}
+
+// applyRequests is etcd_server_apply_duration_seconds: how long each
+// request took to apply, by etcd's version, op and success labels.
+func (mm *memberMetrics) applyRequests(m *Member) prometheus.Collector {
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "etcd", Subsystem: "server", Name: "apply_duration_seconds",
+		Help:    "The latency distributions of v2 apply called by backend.",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 20),
+	}, []string{"version", "op", "success"})
+	m.api.ObserveRequestApply(func(op string, success bool, took time.Duration) {
+		h.WithLabelValues("v3", op, strconv.FormatBool(success)).Observe(took.Seconds())
+	})
+	return h
 }
 
 // registerMemberGauges registers the values read from the member at
@@ -144,6 +159,8 @@ func (mm *memberMetrics) registerMemberGauges(m *Member) {
 			func() float64 { total, _ := m.dbSize(); return float64(total) }),
 		gauge("etcd", "mvcc", "db_total_size_in_use_in_bytes", "Total size of the underlying database logically in use in bytes.",
 			func() float64 { _, inUse := m.dbSize(); return float64(inUse) }),
+		gauge("etcd_debugging", "auth", "revision", "The current revision of auth store.",
+			func() float64 { return float64(m.api.AuthRevision()) }),
 		gauge("etcd_debugging", "mvcc", "keys_total", "Total number of keys.",
 			func() float64 { return float64(m.store.KeyCount()) }),
 		gauge("etcd_debugging", "mvcc", "current_revision", "The current revision of store.",

@@ -49,6 +49,7 @@ var etcdMetricNames = []string{
 	"etcd_server_heartbeat_send_failures_total",
 	"etcd_server_feature_enabled",
 	"etcd_network_known_peers",
+	"etcd_debugging_auth_revision",
 	"grpc_server_started_total",
 	"grpc_server_handled_total",
 	"process_cpu_seconds_total",
@@ -154,6 +155,10 @@ func TestMetricsScrape(t *testing.T) {
 	require.NoError(t, err)
 	_, err = cli.Put(ctx, "", "v")
 	require.Error(t, err)
+	_, err = cli.UserAdd(ctx, "metrics-user", "pw")
+	require.NoError(t, err)
+	_, err = cli.UserAdd(ctx, "metrics-user", "pw")
+	require.Error(t, err, "a user that exists")
 	time.Sleep(300 * time.Millisecond) // let the write buffer flush
 
 	after := scrape(t, metricsURL)
@@ -173,6 +178,11 @@ func TestMetricsScrape(t *testing.T) {
 	grew("grpc_server_handled_total", 1, "grpc_method=Put", "grpc_code=InvalidArgument")
 	grew("grpc_server_handled_total", 1, "grpc_method=Range", "grpc_code=OK")
 	grew("grpc_server_handling_seconds", n, "grpc_method=Put")
+	// Series appear with the first request of their kind, as in etcd.
+	require.Equal(t, float64(n), value(t, after, "etcd_server_apply_duration_seconds", "version=v3", "op=Put", "success=true"))
+	require.Equal(t, 1.0, value(t, after, "etcd_server_apply_duration_seconds", "version=v3", "op=AuthUserAdd", "success=true"))
+	require.Equal(t, 1.0, value(t, after, "etcd_server_apply_duration_seconds", "version=v3", "op=AuthUserAdd", "success=false"))
+	grew("etcd_debugging_auth_revision", 1)
 	require.Equal(t, float64(n), value(t, after, "etcd_debugging_mvcc_keys_total"))
 	require.Equal(t, 0.0, value(t, after, "etcd_server_proposals_pending"))
 	require.Greater(t, value(t, after, "etcd_mvcc_db_total_size_in_bytes"), 0.0)

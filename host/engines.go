@@ -32,6 +32,9 @@ func builtinEngineNames() []string {
 // catalog. The second result are the options to open it with.
 func newEngine(lg *zap.Logger, cfg Config) (storage.Engine, map[string]string, error) {
 	if mk, ok := builtinEngines[cfg.StorageEngine]; ok {
+		if cfg.StorageEngine == "bbolt" && cfg.UnsafeNoFsync {
+			return mk(), map[string]string{bbolt.OptionUnsafeNoFsync: "true"}, nil
+		}
 		return mk(), nil, nil
 	}
 	if p := cfg.storagePlugin(); p != nil {

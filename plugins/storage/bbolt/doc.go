@@ -21,6 +21,9 @@
 //	initial-mmap-size  bytes to map at open (default 10 GiB, as etcd); a
 //	                   larger map means the file rarely has to be remapped,
 //	                   which waits for all read transactions.
+//	unsafe-no-fsync    "true": commit without fsync, as etcd's
+//	                   --unsafe-no-fsync; a crash of the machine may lose
+//	                   or corrupt committed data.
 //
 // The package imports only pluginapi/storage and third-party libraries.
 package bbolt

@@ -27,6 +27,11 @@ const (
 // bytes.
 const OptionInitialMmapSize = "initial-mmap-size"
 
+// OptionUnsafeNoFsync is the option key that, set to "true", makes the
+// engine commit without fsync (etcd's --unsafe-no-fsync): a crash of the
+// machine may lose or corrupt what it committed.
+const OptionUnsafeNoFsync = "unsafe-no-fsync"
+
 const (
 	dbFileName             = "db"
 	defaultInitialMmapSize = 10 << 30
@@ -129,6 +134,14 @@ func parseOptions(opts map[string]string) (bolt.Options, error) {
 		InitialMmapSize: defaultInitialMmapSize,
 	}
 	for key, value := range opts {
+		if key == OptionUnsafeNoFsync {
+			on, err := strconv.ParseBool(value)
+			if err != nil {
+				return options, fmt.Errorf("%w: option %s=%q: want true or false", storage.ErrInvalidRequest, key, value)
+			}
+			options.NoSync, options.NoGrowSync = on, on
+			continue
+		}
 		if key != OptionInitialMmapSize {
 			return options, fmt.Errorf("%w: unknown option %q", storage.ErrInvalidRequest, key)
 		}

@@ -38,6 +38,8 @@ func TestOpenOptions(t *testing.T) {
 		"bad mmap size":     {options: map[string]string{bbolt.OptionInitialMmapSize: "lots"}, wantErr: storage.ErrInvalidRequest},
 		"negative size":     {options: map[string]string{bbolt.OptionInitialMmapSize: "-1"}, wantErr: storage.ErrInvalidRequest},
 		"unknown option":    {options: map[string]string{"no-such-option": "1"}, wantErr: storage.ErrInvalidRequest},
+		"no fsync":          {options: map[string]string{bbolt.OptionUnsafeNoFsync: "true"}},
+		"bad no fsync":      {options: map[string]string{bbolt.OptionUnsafeNoFsync: "maybe"}, wantErr: storage.ErrInvalidRequest},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

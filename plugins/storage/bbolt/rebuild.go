@@ -110,7 +110,7 @@ func (l *bulkLoader) rollback() {
 // path over <Dir>/db and closes the old file. Reads and writes wait while
 // it runs, and it waits for running ones. On error db is discarded.
 func (e *Engine) swapIn(db *bolt.DB, path string) error {
-	db.NoSync = false
+	db.NoSync = e.options.NoSync
 	if err := db.Sync(); err != nil {
 		discardRebuild(db, path)
 		return fmt.Errorf("bbolt: sync new file: %w", err)

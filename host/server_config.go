@@ -58,6 +58,10 @@ type ServerConfig struct {
 	// compaction batch"); compaction lets writes in between batches. 0:
 	// the default, 1000; negative, as etcd's unlimited range: one batch.
 	CompactionBatchLimit int `koanf:"compaction-batch-limit"`
+	// CompactionSleepInterval is how long compaction rests between
+	// batches, so that the writes it competes with keep their latency.
+	// 0: the default, 10ms, as etcd.
+	CompactionSleepInterval time.Duration `koanf:"compaction-sleep-interval"`
 }
 
 // serverDefaults are etcd's defaults of the settings above. Durations are
@@ -65,18 +69,19 @@ type ServerConfig struct {
 // durations.
 func serverDefaults() map[string]any {
 	return map[string]any{
-		"max-concurrent-streams":  uint64(math.MaxUint32),
-		"grpc-keepalive-min-time": "5s",
-		"grpc-keepalive-interval": "2h0m0s",
-		"grpc-keepalive-timeout":  "20s",
-		"enable-pprof":            false,
-		"metrics":                 "basic",
-		"pre-vote":                true,
-		"max-learners":            1,
-		"socket-reuse-port":       false,
-		"socket-reuse-address":    false,
-		"unsafe-no-fsync":         false,
-		"compaction-batch-limit":  0,
+		"max-concurrent-streams":    uint64(math.MaxUint32),
+		"grpc-keepalive-min-time":   "5s",
+		"grpc-keepalive-interval":   "2h0m0s",
+		"grpc-keepalive-timeout":    "20s",
+		"enable-pprof":              false,
+		"metrics":                   "basic",
+		"pre-vote":                  true,
+		"max-learners":              1,
+		"socket-reuse-port":         false,
+		"socket-reuse-address":      false,
+		"unsafe-no-fsync":           false,
+		"compaction-batch-limit":    0,
+		"compaction-sleep-interval": "10ms",
 	}
 }
 

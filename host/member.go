@@ -147,6 +147,9 @@ func (m *Member) open(ctx context.Context) error {
 	if err := m.api.LoadMembership(ctx); err != nil {
 		return err
 	}
+	if err := m.cfg.checkLearners(m.api.Members()); err != nil {
+		return err
+	}
 	err = m.api.LoadLeases(ctx, etcdapi.LeaseConfig{
 		MinTTL:           etcdapi.MinLeaseTTL(m.cfg.heartbeat(), m.cfg.electionTicks()),
 		PromoteExtension: time.Duration(m.cfg.ElectionMillis) * time.Millisecond,

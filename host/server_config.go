@@ -7,6 +7,8 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
+
+	"github.com/metastore/metastore/etcdapi"
 )
 
 // ServerConfig holds the server settings that take etcd 3.7's flags and
@@ -128,6 +130,21 @@ func (c *ServerConfig) compactionBatch() int {
 		return math.MaxInt32
 	}
 	return c.CompactionBatchLimit
+}
+
+// checkLearners refuses, as etcd at start, a membership with more
+// learners than --max-learners allows.
+func (c *ServerConfig) checkLearners(members []etcdapi.Member) error {
+	n := 0
+	for _, m := range members {
+		if m.IsLearner {
+			n++
+		}
+	}
+	if n > c.MaxLearners {
+		return fmt.Errorf("too many learner members in cluster: it has %d, --max-learners is %d", n, c.MaxLearners)
+	}
+	return nil
 }
 
 // http2MaxStreams is the stream limit for the HTTP server beside gRPC;

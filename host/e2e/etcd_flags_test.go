@@ -252,15 +252,17 @@ func TestPreVote(t *testing.T) {
 	})
 }
 
+// addLearner adds a learner that never starts.
+func addLearner(t *testing.T, m *hosttest.Member, name string, port int) error {
+	_, err := hosttest.UntilHealthy(t, func() (string, error) {
+		return m.Etcdctl(t, "member", "add", name, "--learner", fmt.Sprintf("--peer-urls=http://127.0.0.1:%d", port))
+	})
+	return err
+}
+
 // TestMaxLearners requires etcd's limit on learners: one by default, the
 // next refused with etcd's error; --max-learners=2 admits a second.
 func TestMaxLearners(t *testing.T) {
-	addLearner := func(t *testing.T, m *hosttest.Member, name string, port int) error {
-		_, err := hosttest.UntilHealthy(t, func() (string, error) {
-			return m.Etcdctl(t, "member", "add", name, "--learner", fmt.Sprintf("--peer-urls=http://127.0.0.1:%d", port))
-		})
-		return err
-	}
 	bothServers(t, nil, func(t *testing.T, m *hosttest.Member) {
 		require.NoError(t, addLearner(t, m, "l1", 1))
 		require.ErrorContains(t, addLearner(t, m, "l2", 2), "etcdserver: too many learner members in cluster")
@@ -382,4 +384,29 @@ func TestCompactionBatchLimit(t *testing.T) {
 	m = hosttest.StartMember(t)
 	compact(t, m)
 	require.Equal(t, 1, batches(t, m))
+}
+
+// TestMaxLearnersAtRestart requires that, as etcd, a member restarted with
+// a --max-learners below the learners its cluster has refuses to start.
+func TestMaxLearnersAtRestart(t *testing.T) {
+	for _, bin := range []string{hosttest.EtcdBin(t), hosttest.MetastoreBin(t)} {
+		t.Run(filepath.Base(bin), func(t *testing.T) {
+			// The binary behind a script that takes --max-learners from a
+			// file, so that the restart can lower it.
+			dir := t.TempDir()
+			limit := filepath.Join(dir, "max-learners")
+			require.NoError(t, os.WriteFile(limit, []byte("2"), 0o600))
+			script := filepath.Join(dir, "server")
+			require.NoError(t, os.WriteFile(script, []byte("#!/bin/sh\nexec "+bin+` "$@" --max-learners=$(cat `+limit+")\n"), 0o700))
+			m := hosttest.StartMember(t, hosttest.WithBinary(script))
+			require.NoError(t, addLearner(t, m, "l1", 1))
+			require.NoError(t, addLearner(t, m, "l2", 2))
+			require.NoError(t, m.Stop())
+			require.NoError(t, os.WriteFile(limit, []byte("1"), 0o600))
+			m.Start()
+			require.Eventually(t, func() bool { return !m.Running() }, 30*time.Second, 100*time.Millisecond)
+			require.Error(t, m.ExitErr())
+			require.Contains(t, m.Output(), "too many learner members in cluster")
+		})
+	}
 }

@@ -70,7 +70,7 @@ func serveClients(lg *zap.Logger, cfg Config, m *Member) (*clientListeners, erro
 
 func newGRPCServer(cfg Config, lg *zap.Logger, mm *memberMetrics, extra ...grpc.ServerOption) *grpc.Server {
 	return grpc.NewServer(append([]grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(mm.grpc.UnaryServerInterceptor(), slowReadInterceptor(lg)),
+		grpc.ChainUnaryInterceptor(mm.grpc.UnaryServerInterceptor(), slowReadInterceptor(lg, cfg.warningApplyDuration())),
 		grpc.ChainStreamInterceptor(mm.grpc.StreamServerInterceptor()),
 		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes + grpcOverheadBytes),
 		grpc.MaxSendMsgSize(math.MaxInt32),

@@ -77,6 +77,7 @@ var flagHelp = map[string]string{
 	"unsafe-no-fsync":           "disable fsync of the WAL and the storage engine's commits; unsafe, will cause data loss on a crash",
 	"compaction-batch-limit":    "maximum revisions deleted in each compaction batch (0: 1000)",
 	"compaction-sleep-interval": "sets the sleep interval between each compaction batch",
+	"warning-apply-duration":    "time duration after which a warning is generated if request takes more time",
 }
 
 // unimplementedEtcdFlags are etcd 3.7 flags MetaStore does not implement
@@ -90,8 +91,8 @@ var unimplementedEtcdFlags = map[string]bool{
 	"discovery-endpoints": true, "discovery-token": true,
 	"enable-v2": true, "cors": true,
 	"host-whitelist": true, "experimental-enable-lease-checkpoint": true, "experimental-compaction-batch-limit": true,
-	"experimental-peer-skip-client-san-verification": true, "warning-apply-duration": true,
-	"experimental-watch-progress-notify-interval": true, "enable-log-rotation": true, "log-rotation-config-json": true,
+	"experimental-peer-skip-client-san-verification": true,
+	"experimental-watch-progress-notify-interval":    true, "enable-log-rotation": true, "log-rotation-config-json": true,
 	"proxy": true, "experimental-memory-mlock": true, "memory-mlock": true,
 	"experimental-snapshot-catchup-entries": true, "downgrade-check-time": true,
 	"v2-deprecation":   true,

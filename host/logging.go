@@ -14,8 +14,8 @@ import (
 )
 
 // etcd's thresholds for its slow-request warnings: an apply (and a read)
-// slower than slowApplyThreshold (--warning-apply-duration's default), a
-// WAL fsync slower than slowFsyncThreshold.
+// slower than slowApplyThreshold (--warning-apply-duration's default,
+// which sets it), a WAL fsync slower than slowFsyncThreshold.
 const (
 	slowApplyThreshold = 100 * time.Millisecond
 	slowFsyncThreshold = time.Second
@@ -81,9 +81,9 @@ func checkLogFormat(format string) error {
 	return nil
 }
 
-// slowReadInterceptor warns, as etcd does, of a range slower than
-// slowApplyThreshold. Writes are timed where they are applied.
-func slowReadInterceptor(lg *zap.Logger) grpc.UnaryServerInterceptor {
+// slowReadInterceptor warns, as etcd does, of a range slower than slow
+// (--warning-apply-duration). Writes are timed where they are applied.
+func slowReadInterceptor(lg *zap.Logger, slow time.Duration) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		rr, ok := req.(*pb.RangeRequest)
 		if !ok {
@@ -91,10 +91,10 @@ func slowReadInterceptor(lg *zap.Logger) grpc.UnaryServerInterceptor {
 		}
 		start := time.Now()
 		resp, err := handler(ctx, req)
-		if took := time.Since(start); took > slowApplyThreshold {
+		if took := time.Since(start); took > slow {
 			fields := []zap.Field{
 				zap.Duration("took", took),
-				zap.Duration("expected-duration", slowApplyThreshold),
+				zap.Duration("expected-duration", slow),
 				zap.String("prefix", "read-only range "),
 				zap.Stringer("request", rangeSummary{rr}),
 			}

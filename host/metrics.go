@@ -109,15 +109,24 @@ func newMemberMetrics(m *Member) *memberMetrics {
 }
 
 // applyRequests is etcd_server_apply_duration_seconds: how long each
-// request took to apply, by etcd's version, op and success labels.
+// request took to apply, by etcd's version, op and success labels. As
+// etcd, a request slower than --warning-apply-duration is counted in
+// etcd_server_slow_apply_total and logged.
 func (mm *memberMetrics) applyRequests(m *Member) prometheus.Collector {
 	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: "etcd", Subsystem: "server", Name: "apply_duration_seconds",
 		Help:    "The latency distributions of v2 apply called by backend.",
 		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 20),
 	}, []string{"version", "op", "success"})
+	slow := m.cfg.warningApplyDuration()
+	lg := m.lg
 	m.api.ObserveRequestApply(func(op string, success bool, took time.Duration) {
 		h.WithLabelValues("v3", op, strconv.FormatBool(success)).Observe(took.Seconds())
+		if took > slow {
+			mm.slowApplies.Inc()
+			lg.Warn("apply request took too long", zap.Duration("took", took),
+				zap.Duration("expected-duration", slow), zap.String("op", op))
+		}
 	})
 	return h
 }
@@ -220,13 +229,6 @@ func (mm *memberMetrics) observe(lg *zap.Logger, m *Member, stop <-chan struct{}
 	m.store.ObserveCommit(func(d time.Duration) { mm.backendCommit.Observe(d.Seconds()) })
 	m.tr.ObserveSend(mm.heartbeats.observe)
 	m.tr.ObserveSnapshots(mm.snapshots.observe)
-	m.node.ObserveApply(func(entries int, d time.Duration) {
-		if d > slowApplyThreshold {
-			mm.slowApplies.Inc()
-			lg.Warn("apply request took too long", zap.Duration("took", d),
-				zap.Duration("expected-duration", slowApplyThreshold), zap.Int("entries", entries))
-		}
-	})
 	mm.countLeaderChanges(m, stop)
 	go mm.probePeers(m, stop)
 }

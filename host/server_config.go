@@ -64,6 +64,10 @@ type ServerConfig struct {
 	// batches, so that the writes it competes with keep their latency.
 	// 0: the default, 10ms, as etcd.
 	CompactionSleepInterval time.Duration `koanf:"compaction-sleep-interval"`
+	// WarningApplyDuration is how long applying a request or serving a
+	// range may take before the member warns of it and counts it in
+	// etcd_server_slow_apply_total. 0: the default, 100ms, as etcd.
+	WarningApplyDuration time.Duration `koanf:"warning-apply-duration"`
 }
 
 // serverDefaults are etcd's defaults of the settings above. Durations are
@@ -84,6 +88,7 @@ func serverDefaults() map[string]any {
 		"unsafe-no-fsync":           false,
 		"compaction-batch-limit":    0,
 		"compaction-sleep-interval": "10ms",
+		"warning-apply-duration":    "100ms",
 	}
 }
 
@@ -145,6 +150,14 @@ func (c *ServerConfig) checkLearners(members []etcdapi.Member) error {
 		return fmt.Errorf("too many learner members in cluster: it has %d, --max-learners is %d", n, c.MaxLearners)
 	}
 	return nil
+}
+
+// warningApplyDuration is WarningApplyDuration, where 0 is the default.
+func (c *ServerConfig) warningApplyDuration() time.Duration {
+	if c.WarningApplyDuration <= 0 {
+		return slowApplyThreshold
+	}
+	return c.WarningApplyDuration
 }
 
 // http2MaxStreams is the stream limit for the HTTP server beside gRPC;

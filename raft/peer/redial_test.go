@@ -7,7 +7,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.etcd.io/raft/v3/raftpb"
-	"google.golang.org/grpc"
 )
 
 // A peer that was down for a while is reached again soon after it comes
@@ -29,14 +28,7 @@ func TestPeerBackAfterALongOutageIsReachedWithinSeconds(t *testing.T) {
 
 	l, err = net.Listen("tcp", addr)
 	require.NoError(t, err, "the peer's port was taken meanwhile")
-	b := New(Config{RetryInterval: 10 * time.Millisecond})
-	rb := &stepRecorder{id: 2, steps: make(chan *raftpb.Message, 1024)}
-	b.SetRaft(rb)
-	srv := grpc.NewServer(ServerOptions()...)
-	b.Register(srv)
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(srv.Stop)
-	t.Cleanup(b.Stop)
+	_, rb, _, _ := serveTransport(t, 2, l)
 
 	back := time.Now()
 	require.Eventually(t, func() bool {

@@ -33,6 +33,12 @@ func servedTransport(t *testing.T, id uint64) (*Transport, *stepRecorder, *grpc.
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
+	return serveTransport(t, id, l)
+}
+
+// serveTransport is member id's transport, serving on l.
+func serveTransport(t *testing.T, id uint64, l net.Listener) (*Transport, *stepRecorder, *grpc.Server, string) {
+	t.Helper()
 	tr := New(Config{RetryInterval: 10 * time.Millisecond})
 	r := &stepRecorder{id: id, steps: make(chan *raftpb.Message, 1024)}
 	tr.SetRaft(r)

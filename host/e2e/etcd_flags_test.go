@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -74,6 +75,7 @@ func TestMaxConcurrentStreams(t *testing.T) {
 type h2Conn struct {
 	c      net.Conn
 	fr     *http2.Framer
+	wmu    sync.Mutex              // the reader and the test both write frames
 	frames chan *http2.GoAwayFrame // closed at EOF
 	acks   chan struct{}
 	pinged atomic.Bool // the server sent a PING
@@ -116,7 +118,9 @@ func (h *h2Conn) read() {
 		switch f := f.(type) {
 		case *http2.SettingsFrame:
 			if !f.IsAck() {
+				h.wmu.Lock()
 				_ = h.fr.WriteSettingsAck()
+				h.wmu.Unlock()
 			}
 		case *http2.PingFrame:
 			if f.IsAck() {
@@ -135,7 +139,10 @@ func (h *h2Conn) read() {
 func (h *h2Conn) pings(t *testing.T, n int) *http2.GoAwayFrame {
 	t.Helper()
 	for i := range n {
-		if err := h.fr.WritePing(false, [8]byte{byte(i)}); err != nil {
+		h.wmu.Lock()
+		err := h.fr.WritePing(false, [8]byte{byte(i)})
+		h.wmu.Unlock()
+		if err != nil {
 			break // closed: the GOAWAY is on its way
 		}
 		select {

@@ -11,10 +11,10 @@ import (
 // handOverLeadership, as etcd does at stop, hands leadership to the most
 // up-to-date voter this member is in touch with, when it leads a cluster of
 // several voters, and waits for it to take over, so that the cluster does
-// not stay leaderless for an election timeout. A voter that is not active
-// (raft.Node.ActiveSince) could not take over: with none, as when the other
-// members stopped first, there is no transfer, and the wait ends when the
-// transferee stops being active. It gives up after the request timeout;
+// not stay leaderless for an election timeout. A voter this member is not
+// in touch with (inTouchWith) could not take over: with none, as when the
+// other members stopped first, there is no transfer, and the wait ends when
+// the transferee goes away. It gives up after the request timeout;
 // stopping goes on either way.
 func (m *Member) handOverLeadership() {
 	if m.node == nil || !m.node.Status().IsLeader {
@@ -34,7 +34,7 @@ func (m *Member) handOverLeadership() {
 			continue
 		}
 		voters++
-		if m.node.ActiveSince(id).IsZero() {
+		if !m.inTouchWith(id) {
 			continue
 		}
 		if to == 0 || pr.Match > match {
@@ -59,7 +59,7 @@ func (m *Member) handOverLeadership() {
 			m.lg.Info("leadership transfer finished", zap.String("leader", strconv.FormatUint(lead, 16)), zap.Duration("took", time.Since(start)))
 			return
 		}
-		if m.node.ActiveSince(to).IsZero() {
+		if !m.inTouchWith(to) {
 			m.lg.Warn("leadership transfer abandoned: the transferee is not connected; stopping anyway",
 				zap.String("transferee", strconv.FormatUint(to, 16)))
 			return
@@ -72,4 +72,20 @@ func (m *Member) handOverLeadership() {
 			return
 		}
 	}
+}
+
+// inTouchWith reports whether peer id is active (raft.Node.ActiveSince)
+// and this member's connection to it works: a peer that stopped closes
+// the connection at once, before it has been silent long enough to stop
+// counting as active.
+func (m *Member) inTouchWith(id uint64) bool {
+	if m.node.ActiveSince(id).IsZero() {
+		return false
+	}
+	for _, st := range m.tr.Stats() {
+		if st.ID == id {
+			return st.Active
+		}
+	}
+	return false
 }

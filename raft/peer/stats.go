@@ -112,13 +112,32 @@ func (t *Transport) Stats() []PeerStats {
 }
 
 // ObserveSnapshots makes f receive every later successful snapshot
-// transfer; nil removes it. It is safe to call at any time.
+// transfer, and first the ones that ended before any observer was set
+// (up to maxEarlySnapshots: a member that was behind may receive one as
+// soon as it starts, before its metrics are up); nil removes it. It is
+// safe to call at any time.
 func (t *Transport) ObserveSnapshots(f SnapshotObserver) {
+	t.snapMu.Lock()
+	defer t.snapMu.Unlock()
 	if f == nil {
 		t.onSnapshot.Store(nil)
 		return
 	}
+	for _, e := range t.earlySnaps {
+		f(e.peer, e.sent, e.took)
+	}
+	t.earlySnaps = nil
 	t.onSnapshot.Store(&f)
+}
+
+// maxEarlySnapshots bounds the transfers kept for the first observer.
+const maxEarlySnapshots = 16
+
+// snapshotEvent is one successful transfer, as a SnapshotObserver sees it.
+type snapshotEvent struct {
+	peer uint64
+	sent bool
+	took time.Duration
 }
 
 // ObserveSend makes f see every message later given to Send; nil removes
@@ -134,6 +153,16 @@ func (t *Transport) ObserveSend(f SendObserver) {
 func (t *Transport) snapshotDone(peer uint64, sent bool, took time.Duration) {
 	if f := t.onSnapshot.Load(); f != nil {
 		(*f)(peer, sent, took)
+		return
+	}
+	t.snapMu.Lock()
+	defer t.snapMu.Unlock()
+	if f := t.onSnapshot.Load(); f != nil { // set meanwhile
+		(*f)(peer, sent, took)
+		return
+	}
+	if len(t.earlySnaps) < maxEarlySnapshots {
+		t.earlySnaps = append(t.earlySnaps, snapshotEvent{peer, sent, took})
 	}
 }
 

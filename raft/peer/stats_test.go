@@ -112,3 +112,22 @@ func TestObserveSendSeesEveryMessage(t *testing.T) {
 	tr.Send([]*raftpb.Message{hb})
 	require.Len(t, seen, 2)
 }
+
+// Snapshot transfers that end before any observer is set, as when a
+// member that was behind receives one as it starts, reach the first
+// observer; later ones reach it directly.
+func TestSnapshotObserverGetsTransfersBeforeIt(t *testing.T) {
+	tr := New(Config{})
+	t.Cleanup(tr.Stop)
+	tr.snapshotDone(2, false, time.Second)
+	tr.snapshotDone(3, true, 2*time.Second)
+	type ev struct {
+		peer uint64
+		sent bool
+		took time.Duration
+	}
+	var seen []ev
+	tr.ObserveSnapshots(func(peer uint64, sent bool, took time.Duration) { seen = append(seen, ev{peer, sent, took}) })
+	tr.snapshotDone(4, true, 3*time.Second)
+	require.Equal(t, []ev{{2, false, time.Second}, {3, true, 2 * time.Second}, {4, true, 3 * time.Second}}, seen)
+}

@@ -90,6 +90,8 @@ type Transport struct {
 
 	stats      statsTable
 	onSnapshot atomic.Pointer[SnapshotObserver]
+	snapMu     sync.Mutex      // orders earlySnaps with setting onSnapshot
+	earlySnaps []snapshotEvent // transfers before any observer was set
 	onSend     atomic.Pointer[SendObserver]
 
 	mu    sync.Mutex

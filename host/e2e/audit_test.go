@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -189,13 +190,12 @@ func TestAuditLogEtcdctl(t *testing.T) {
 // learnerID is the hex id in `etcdctl member add` output.
 func learnerID(t *testing.T, out string) string {
 	t.Helper()
-	for _, f := range strings.Fields(out) {
-		if _, err := strconv.ParseUint(f, 16, 64); err == nil && len(f) == 16 {
-			return f
-		}
+	// etcdctl pads the id to 16 hex digits with spaces: "Member  8a5... added".
+	m := regexp.MustCompile(`Member\s+([0-9a-f]+)\s+added`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no member id in %q", out)
 	}
-	t.Fatalf("no member id in %q", out)
-	return ""
+	return m[1]
 }
 
 // fieldValue returns the value after `name :` in etcdctl's fields output.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"go.etcd.io/raft/v3/raftpb"
 	"go.uber.org/zap"
@@ -69,11 +68,7 @@ func (n *Node) apply(t applyTask) {
 		return
 	}
 	if ents := n.applicable(t.entries); len(ents) > 0 {
-		start := time.Now()
 		n.applier.Apply(ents)
-		if f := n.onApply.Load(); f != nil {
-			(*f)(len(ents), time.Since(start))
-		}
 	}
 	n.applied.advance(t.entries[len(t.entries)-1].GetIndex())
 }

@@ -53,7 +53,6 @@ type Node struct {
 	isLearner atomic.Bool
 	leaderCh  notifier
 	reads     *readIndexBatcher
-	onApply   atomic.Pointer[ApplyObserver]
 	activity  peerActivity // raft messages received, by peer
 	reached   peerActivity // probes answered, by peer
 

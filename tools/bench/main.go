@@ -44,8 +44,8 @@ type mode struct {
 
 var modes = map[string]mode{
 	"smoke": {Name: "smoke", Rounds: 1, FixedOps: 200, TimeScale: 0.5, Timeout: 90 * time.Second},
-	"short": {Name: "short", Rounds: 3, OpsScale: 1, TimeScale: 1, Timeout: 15 * time.Minute},
-	"full":  {Name: "full", Rounds: 7, OpsScale: 5, TimeScale: 4, Timeout: 90 * time.Minute},
+	"short": {Name: "short", Rounds: 3, OpsScale: 1, TimeScale: 1, Timeout: 45 * time.Minute},
+	"full":  {Name: "full", Rounds: 7, OpsScale: 5, TimeScale: 4, Timeout: 4 * time.Hour},
 }
 
 type options struct {
@@ -275,7 +275,7 @@ func runOne(ctx context.Context, o options, tmp string, spec serverSpec, w workl
 		}
 		dial = newAuthClient
 	}
-	env := &runEnv{clients: w.Clients, value: benchValue()}
+	env := &runEnv{clients: w.Clients, value: benchValue(), cluster: srv}
 	for i := range w.Conns {
 		cli, err := dial(eps[i%len(eps)])
 		if err != nil {
@@ -295,6 +295,9 @@ func runOne(ctx context.Context, o options, tmp string, spec serverSpec, w workl
 	r.fill(lat)
 	if r.PeakRSS, err = srv.peakRSS(); err != nil {
 		return fail(err)
+	}
+	if peak, ok := r.Extra["load_peak_rss_bytes"]; ok {
+		r.PeakRSS = int64(peak) // the workload restarted the server
 	}
 	if r.DiskBytes, err = srv.diskUsage(); err != nil {
 		return fail(err)

@@ -156,6 +156,17 @@ func (r *report) printTable(out io.Writer) {
 	}
 	fmt.Fprintln(out, "watch-fanout counts events delivered; its latency is put-to-delivery. lease-keepalive counts keepalive round trips.")
 	r.printPauses(out)
+	r.printScale(out)
+}
+
+// isPause reports whether workload is one of the pause workloads.
+func isPause(workload string) bool {
+	for _, w := range pauseWorkloads() {
+		if w.Name == workload {
+			return true
+		}
+	}
+	return false
 }
 
 // printPauses prints, for the pause workloads, the put latencies during
@@ -165,7 +176,7 @@ func (r *report) printPauses(out io.Writer) {
 	for _, w := range r.Workloads {
 		for _, srv := range r.Servers {
 			s, ok := r.summary(w.Name, srv.Name)
-			if !ok || s.Status != statusOK || s.Extra == nil {
+			if !ok || s.Status != statusOK || s.Extra == nil || !isPause(w.Name) {
 				continue
 			}
 			if !header {
@@ -269,7 +280,11 @@ func (r runResult) line() string {
 	switch r.Status {
 	case statusOK:
 		line := fmt.Sprintf("%6d ops %8.0f ops/s  p99 %8.3f ms  errors %d", r.Ops, r.OpsPerSec, r.P99Ms, r.Errors)
-		if r.Extra != nil {
+		if r.Extra != nil && r.Workload == "scale" {
+			line += fmt.Sprintf("  keys %.0f  final RSS %s (%.0f B/key)  count %.0f ms  keys-only %.0f ms  restart %.0f ms",
+				r.Extra["keys"], fmtBytes(int64(r.Extra["final_rss_bytes"])), r.Extra["bytes_per_key"],
+				r.Extra["count_ms"], r.Extra["keys_only_ms"], r.Extra["restart_ms"])
+		} else if r.Extra != nil {
 			line += fmt.Sprintf("  op %.0f ms  max during %.1f ms  before: p99 %.1f ms max %.1f ms",
 				r.Extra["op_ms"], r.Extra["during_max_ms"], r.Extra["before_p99_ms"], r.Extra["before_max_ms"])
 		}

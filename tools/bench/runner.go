@@ -30,6 +30,8 @@ func unsupportedOr(err error) error {
 type runEnv struct {
 	conns   []*clientv3.Client
 	clients int
+	// cluster is the server under test, for workloads that restart it.
+	cluster *cluster
 	maxOps  int
 	value   []byte
 }

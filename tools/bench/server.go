@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"net"
@@ -57,7 +56,12 @@ type server struct {
 	peer    string
 	cmd     *exec.Cmd
 	done    chan struct{}
-	waitErr error
+	// settings, initial and extra are what the member was started with,
+	// kept for a restart.
+	settings serverSettings
+	initial  string
+	extra    []string
+	waitErr  error
 }
 
 // cluster is the members of one server under test, started together on
@@ -181,6 +185,7 @@ func startCluster(ctx context.Context, spec serverSpec, set serverSettings, pare
 
 // start starts the member's process; initial is the --initial-cluster value.
 func (s *server) start(set serverSettings, initial string, extra []string) error {
+	s.settings, s.initial, s.extra = set, initial, extra
 	args := []string{
 		"--name", s.name,
 		"--data-dir", s.dataDir,
@@ -271,7 +276,7 @@ func (s *server) logTail(n int) string {
 // group (a storage plugin).
 func (s *server) peakRSS() (int64, error) {
 	pgid := s.cmd.Process.Pid
-	total, err := vmHWM(pgid)
+	total, err := procField(pgid, "VmHWM:")
 	if err != nil {
 		return 0, err
 	}
@@ -291,25 +296,27 @@ func (s *server) peakRSS() (int64, error) {
 		if len(f) < 3 || f[2] != strconv.Itoa(pgid) {
 			continue
 		}
-		if n, err := vmHWM(pid); err == nil {
+		if n, err := procField(pid, "VmHWM:"); err == nil {
 			total += n
 		}
 	}
 	return total, nil
 }
 
-func vmHWM(pid int) (int64, error) {
+// procField reads one kB field (such as "VmHWM:") of /proc/<pid>/status, in
+// bytes.
+func procField(pid int, field string) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(line, field); ok {
 			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
 			return kb << 10, err
 		}
 	}
-	return 0, errors.New("no VmHWM in /proc status")
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
 }
 
 // diskUsage returns the bytes allocated on disk under the data directory

@@ -34,6 +34,11 @@ type workload struct {
 // Keys are 10 to 13 bytes; each run starts on a fresh server, so runs never
 // see each other's keys.
 func workloads() []workload {
+	return append(basicWorkloads(), scaleWorkloads()...)
+}
+
+// basicWorkloads are the workloads on a small store.
+func basicWorkloads() []workload {
 	return []workload{
 		{Name: "put-1c", Desc: "put, 1 client (sequential latency)", Clients: 1, Conns: 1,
 			Ops: 2000, Deadline: 6 * time.Second, Unit: "puts", run: runPut},

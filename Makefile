@@ -78,6 +78,17 @@ COMPAT_FLAGS    = -go $(GO) -test-bin $(COMPAT_BIN)/common.test -bin-dir $(COMPA
 	-fixtures "$$(cd tools/compat && $(TOOLS_ENV) $(GO) list -m -f '{{.Dir}}' go.etcd.io/etcd/tests/v3)/fixtures" \
 	-test-timeout $(COMPAT_TIMEOUT) -budget $(COMPAT_BUDGET)
 
+# The plugin protocols' generated code (pluginapi/*/proto/v1). protoc comes
+# from Debian; the Go generators at the versions the checked-in code names.
+PROTOC_GEN_GO      := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.11
+PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.5.1
+.PHONY: proto
+proto:
+	@command -v protoc >/dev/null || { apt-get update -qq && apt-get install -y -qq protobuf-compiler; }
+	GOBIN=$(BIN) $(GO) install $(PROTOC_GEN_GO)
+	GOBIN=$(BIN) $(GO) install $(PROTOC_GEN_GO_GRPC)
+	PATH=$(BIN):$$PATH $(GO) generate ./pluginapi/...
+
 .PHONY: build run test fuzz vet tools etcd benchmark bench bench-smoke deps clean compat compat-grow compat-ratchet compat-bin
 
 # Every main package under cmd/ (cmd/metastore, cmd/metastore-<kind>-<name>,

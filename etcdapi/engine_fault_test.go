@@ -56,7 +56,7 @@ func newFaultServer(t *testing.T) (*Server, *failingEngine, *mvcc.Store) {
 	eng := &failingEngine{Engine: memory.New()}
 	_, err := eng.Open(context.Background(), storage.OpenRequest{Dir: t.TempDir()})
 	require.NoError(t, err)
-	store, err := mvcc.New(lg, eng, 0, mvcc.Config{FlushInterval: time.Hour, CacheEntries: -1})
+	store, err := mvcc.New(lg, eng, 0, mvcc.Config{FlushInterval: time.Hour, CacheBytes: -1})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = store.Close() })
 	s := New(lg, Config{MaxTxnOps: 8, MaxRequestBytes: 1 << 20, RequestTimeout: time.Second, Version: "3.7.3"},

@@ -107,6 +107,8 @@ type Config struct {
 	CorruptionConfig `koanf:",squash"`
 	// ServerConfig holds etcd's server tuning settings.
 	ServerConfig `koanf:",squash"`
+	// MemoryConfig holds MetaStore's memory settings.
+	MemoryConfig `koanf:",squash"`
 	// AuditLog is the file audit records are appended to; "": none.
 	AuditLog string `koanf:"audit-log"`
 	// audit is the open audit log, nil without one; Main opens it.
@@ -181,6 +183,7 @@ func defaults() map[string]any {
 	}
 	maps.Copy(d, corruptionDefaults())
 	maps.Copy(d, serverDefaults())
+	maps.Copy(d, memoryDefaults())
 	return d
 }
 

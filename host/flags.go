@@ -78,6 +78,9 @@ var flagHelp = map[string]string{
 	"compaction-batch-limit":    "maximum revisions deleted in each compaction batch (0: 1000)",
 	"compaction-sleep-interval": "sets the sleep interval between each compaction batch",
 	"warning-apply-duration":    "time duration after which a warning is generated if request takes more time",
+
+	"value-cache-bytes": "bytes of recently read and written values kept in memory (0: 16 MiB; negative: no cache)",
+	"memory-limit":      "soft memory limit of the Go runtime in bytes (0: GOMEMLIMIT if set, else 90% of the cgroup's memory limit if any; negative: none)",
 }
 
 // unimplementedEtcdFlags are etcd 3.7 flags MetaStore does not implement

@@ -48,6 +48,7 @@ func Main(args []string, environ []string, stdout, stderr io.Writer) int {
 	for _, w := range opts.Warnings {
 		lg.Warn(w)
 	}
+	applyMemoryLimit(lg, cfg.MemoryConfig, environ)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -120,7 +120,7 @@ func (m *Member) open(ctx context.Context) error {
 	if m.cfg.UnsafeNoFsync {
 		m.lg.Warn("fsync is disabled (--unsafe-no-fsync): a crash of the machine may lose acknowledged writes")
 	}
-	m.store, err = mvcc.New(m.lg.Named("mvcc"), eng, consistentIndex, mvcc.Config{NoSync: m.cfg.UnsafeNoFsync,
+	m.store, err = mvcc.New(m.lg.Named("mvcc"), eng, consistentIndex, mvcc.Config{NoSync: m.cfg.UnsafeNoFsync, CacheBytes: m.cfg.ValueCacheBytes,
 		CompactionBatch: m.cfg.compactionBatch(), CompactionSleep: m.cfg.CompactionSleepInterval})
 	if err != nil {
 		return err

@@ -20,7 +20,7 @@ import (
 func TestConcurrentReadersSeeWholeTxns(t *testing.T) {
 	const keys = 10
 	eng := &countingEngine{Engine: newMemEngine()}
-	s := openStore(t, eng, Config{FlushInterval: time.Millisecond, CacheEntries: 8, CompactionBatch: 7, CompactionSleep: time.Microsecond})
+	s := openStore(t, eng, Config{FlushInterval: time.Millisecond, CacheBytes: 8 * (cacheEntryOverhead + 8), CompactionBatch: 7, CompactionSleep: time.Microsecond})
 	ctx := context.Background()
 	var stop atomic.Bool
 	var reads atomic.Int64

@@ -13,7 +13,7 @@ import (
 )
 
 // testConfig flushes only when asked, so tests see the buffer at work.
-var testConfig = Config{FlushInterval: time.Hour, CacheEntries: 1000, CompactionBatch: 3, CompactionSleep: time.Microsecond}
+var testConfig = Config{FlushInterval: time.Hour, CacheBytes: 1 << 20, CompactionBatch: 3, CompactionSleep: time.Microsecond}
 
 // openStore opens a Store over eng, as the host would after Open.
 func openStore(t *testing.T, eng storage.Engine, cfg Config) *Store {

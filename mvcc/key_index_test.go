@@ -1,6 +1,8 @@
 package mvcc
 
 import (
+	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -11,7 +13,7 @@ import (
 // tombstone(16):
 // {2 4 6(t)} {8 10 12(t)} {14 14.1 16(t)} {}.
 func newTestKeyIndex() *keyIndex {
-	ki := &keyIndex{key: []byte("foo")}
+	ki := newKeyIndex([]byte("foo"))
 	ki.put(revision{main: 2}, 0)
 	ki.put(revision{main: 4}, 7)
 	_ = ki.tombstone(revision{main: 6})
@@ -88,7 +90,7 @@ func TestKeyIndexCompact(t *testing.T) {
 		for _, r := range tt.wantAvail {
 			assert.Contains(t, avail, r, "at %d", tt.atRev)
 		}
-		assert.Len(t, ki.generations, tt.wantGens, "at %d", tt.atRev)
+		assert.Equal(t, tt.wantGens, ki.generationCount(), "at %d", tt.atRev)
 		assert.Equal(t, tt.wantEmpty, ki.isEmpty(), "at %d", tt.atRev)
 		// Reads at and after atRev are unchanged.
 		ref := newTestKeyIndex()
@@ -122,13 +124,13 @@ func TestKeyIndexKeep(t *testing.T) {
 		for _, r := range tt.want {
 			assert.Contains(t, avail, r, "at %d", tt.atRev)
 		}
-		assert.Len(t, ki.generations, 4, "keep changes nothing")
+		assert.Equal(t, 4, ki.generationCount(), "keep changes nothing")
 	}
 }
 
 func TestKeyIndexRecreatedInOneTxn(t *testing.T) {
 	// put(2) then, in txn 3: tombstone(3.0) put(3.1).
-	ki := &keyIndex{key: []byte("k")}
+	ki := newKeyIndex([]byte("k"))
 	ki.put(revision{main: 2}, 0)
 	_ = ki.tombstone(revision{main: 3})
 	ki.put(revision{main: 3, sub: 1}, 0)
@@ -138,4 +140,64 @@ func TestKeyIndexRecreatedInOneTxn(t *testing.T) {
 	m, ok := ki.get(3)
 	assert.True(t, ok)
 	assert.Equal(t, int64(1), m.version)
+}
+
+func TestKeyIndexCompactForm(t *testing.T) {
+	ki := newKeyIndex([]byte("k"))
+	assert.True(t, ki.isEmpty())
+	ki.put(revision{main: 2}, 9)
+	assert.True(t, ki.isCompact(), "one live revision stays compact")
+	m, ok := ki.get(2)
+	assert.True(t, ok)
+	assert.Equal(t, keyMeta{key: []byte("k"), mod: revision{main: 2}, created: 2, version: 1, lease: 9}, m)
+
+	ki.put(revision{main: 3}, 0)
+	ki.put(revision{main: 4}, 9)
+	assert.False(t, ki.isCompact(), "a second revision needs the history")
+	for rev, want := range map[int64]keyMeta{
+		2: {key: []byte("k"), mod: revision{main: 2}, created: 2, version: 1, lease: 9},
+		3: {key: []byte("k"), mod: revision{main: 3}, created: 2, version: 2, lease: 0},
+		4: {key: []byte("k"), mod: revision{main: 4}, created: 2, version: 3, lease: 9},
+	} {
+		got, ok := ki.get(rev)
+		assert.True(t, ok, "get %d", rev)
+		assert.Equal(t, want, got, "get %d", rev)
+	}
+
+	avail := map[revision]struct{}{}
+	ki.compact(4, avail)
+	assert.True(t, ki.isCompact(), "compaction down to one live revision shrinks it back")
+	assert.Equal(t, map[revision]struct{}{{main: 4}: {}}, avail)
+	m, ok = ki.get(5)
+	assert.True(t, ok)
+	assert.Equal(t, keyMeta{key: []byte("k"), mod: revision{main: 4}, created: 2, version: 3, lease: 9}, m)
+
+	assert.NoError(t, ki.tombstone(revision{main: 5}))
+	assert.False(t, ki.isCompact())
+	_, ok = ki.get(5)
+	assert.False(t, ok, "deleted at 5")
+	ki.compact(6, map[revision]struct{}{})
+	assert.True(t, ki.isEmpty(), "a compaction past the tombstone empties the key")
+}
+
+// TestTreeIndexBytesPerKey bounds what the index costs for a key with one
+// revision, the shape of most keys of a large store. The compact form costs
+// about 64 bytes, the key's own bytes and a share of the B-tree; the form
+// with a generation per key cost about 200.
+func TestTreeIndexBytesPerKey(t *testing.T) {
+	const keys = 200000
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	ti := newTreeIndex()
+	for i := range keys {
+		ti.put(fmt.Appendf(nil, "/registry/%06d", i), revision{main: int64(i + 1)}, 0)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perKey := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / keys
+	t.Logf("%.1f bytes per key of 16 bytes", perKey)
+	assert.Less(t, perKey, 120.0, "bytes per key")
+	assert.Equal(t, keys, ti.len())
+	runtime.KeepAlive(ti)
 }

@@ -109,19 +109,19 @@ func TestRangeValueSources(t *testing.T) {
 		name         string
 		ro           RangeOptions
 		flush        bool
-		cache        int
+		cache        int64
 		wantGetManys int64
 	}{
 		{"keys only never reads the engine", RangeOptions{KeysOnly: true}, true, -1, 0},
 		{"count only never reads the engine", RangeOptions{CountOnly: true}, true, -1, 0},
 		{"unflushed values come from the buffer", RangeOptions{}, false, -1, 0},
-		{"flushed values come from the cache", RangeOptions{}, true, 100, 0},
+		{"flushed values come from the cache", RangeOptions{}, true, 1 << 20, 0},
 		{"without cache, one GetMany per range", RangeOptions{}, true, -1, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			eng := &countingEngine{Engine: newMemEngine()}
-			s := openStore(t, eng, Config{FlushInterval: time.Hour, CacheEntries: tt.cache})
+			s := openStore(t, eng, Config{FlushInterval: time.Hour, CacheBytes: tt.cache})
 			for _, k := range []string{"a", "b", "c", "d"} {
 				put(s, k, "v"+k)
 			}

@@ -30,6 +30,12 @@ const (
 	nsMeta = "meta" // compaction progress
 )
 
+// DefaultCacheBytes is the value cache's default bound. Reads of values the
+// cache misses cost one engine GetMany per range (a memory-mapped read for
+// the built-in bbolt engine), so the cache serves hot keys only and is kept
+// small: memory a large store needs goes to its key index.
+const DefaultCacheBytes = 16 << 20
+
 // Config tunes a Store. Zero fields take their defaults.
 type Config struct {
 	// FlushInterval is the longest a change waits in the write buffer
@@ -38,9 +44,9 @@ type Config struct {
 	// FlushOps flushes the write buffer early once this many engine ops
 	// are pending. Default 10000.
 	FlushOps int
-	// CacheEntries bounds the value cache, in values. Default 100000;
-	// negative disables the cache.
-	CacheEntries int
+	// CacheBytes bounds the value cache, in bytes of values and their
+	// entries. Default DefaultCacheBytes; negative disables the cache.
+	CacheBytes int64
 	// CompactionBatch is how many engine keys one compaction batch
 	// examines; compaction releases the engine between batches. Default
 	// 1000 (etcd's --compaction-batch-limit, which counts the same).
@@ -66,8 +72,8 @@ func (c Config) withDefaults() Config {
 	if c.FlushOps <= 0 {
 		c.FlushOps = 10000
 	}
-	if c.CacheEntries == 0 {
-		c.CacheEntries = 100000
+	if c.CacheBytes == 0 {
+		c.CacheBytes = DefaultCacheBytes
 	}
 	if c.CompactionBatch <= 0 {
 		c.CompactionBatch = 1000
@@ -141,7 +147,7 @@ func New(lg *zap.Logger, eng storage.Engine, consistentIndex uint64, cfg Config)
 		cfg:      cfg,
 		index:    newTreeIndex(),
 		buf:      newWriteBuffer(consistentIndex),
-		cache:    newValueCache(cfg.CacheEntries),
+		cache:    newValueCache(cfg.CacheBytes),
 		applySem: make(chan struct{}, 1),
 		flushc:   make(chan struct{}, 1),
 		stopc:    make(chan struct{}),

@@ -179,7 +179,7 @@ func TestNoOpTxnRecordsIndexOnly(t *testing.T) {
 
 func TestFlushFailureKeepsData(t *testing.T) {
 	eng := &countingEngine{Engine: newMemEngine()}
-	s := openStore(t, eng, Config{FlushInterval: time.Hour, CacheEntries: -1})
+	s := openStore(t, eng, Config{FlushInterval: time.Hour, CacheBytes: -1})
 	ctx := context.Background()
 	boom := errors.New("disk on fire")
 	eng.failApply.Store(&boom)

@@ -1,7 +1,6 @@
 package mvcc
 
 import (
-	"bytes"
 	"sync"
 
 	"github.com/google/btree"
@@ -17,9 +16,15 @@ type treeIndex struct {
 
 func newTreeIndex() *treeIndex {
 	return &treeIndex{tree: btree.NewG(32, func(a, b *keyIndex) bool {
-		return bytes.Compare(a.key, b.key) < 0
+		return a.key < b.key
 	})}
 }
+
+// probe returns a keyIndex to look key up with; it must not be kept.
+func probe(key []byte) *keyIndex { return &keyIndex{key: stringOf(key)} }
+
+// newKeyIndex returns an empty keyIndex that owns a copy of key.
+func newKeyIndex(key []byte) *keyIndex { return &keyIndex{key: string(key)} }
 
 // isFromKey reports whether end selects every key from the start key on:
 // etcd's "\x00" convention, or an empty non-nil end.
@@ -31,14 +36,15 @@ func isFromKey(end []byte) bool {
 // (see Store.Range) until fn returns false. The caller holds mu.
 func (ti *treeIndex) visit(key, end []byte, fn func(*keyIndex) bool) {
 	if end == nil {
-		if ki, ok := ti.tree.Get(&keyIndex{key: key}); ok {
+		if ki, ok := ti.tree.Get(probe(key)); ok {
 			fn(ki)
 		}
 		return
 	}
 	fromKey := isFromKey(end)
-	ti.tree.AscendGreaterOrEqual(&keyIndex{key: key}, func(ki *keyIndex) bool {
-		if !fromKey && bytes.Compare(ki.key, end) >= 0 {
+	endKey := stringOf(end)
+	ti.tree.AscendGreaterOrEqual(probe(key), func(ki *keyIndex) bool {
+		if !fromKey && ki.key >= endKey {
 			return false
 		}
 		return fn(ki)
@@ -49,7 +55,7 @@ func (ti *treeIndex) visit(key, end []byte, fn func(*keyIndex) bool) {
 func (ti *treeIndex) get(key []byte, atRev int64) (keyMeta, bool) {
 	ti.mu.RLock()
 	defer ti.mu.RUnlock()
-	ki, ok := ti.tree.Get(&keyIndex{key: key})
+	ki, ok := ti.tree.Get(probe(key))
 	if !ok {
 		return keyMeta{}, false
 	}
@@ -86,13 +92,14 @@ func (ti *treeIndex) count(key, end []byte, atRev int64) (total int) {
 	return total
 }
 
-// put records a put of key at rev with lease. The index keeps key.
+// put records a put of key at rev with lease. The index keeps a copy of
+// key.
 func (ti *treeIndex) put(key []byte, rev revision, lease int64) {
 	ti.mu.Lock()
 	defer ti.mu.Unlock()
-	ki, ok := ti.tree.Get(&keyIndex{key: key})
+	ki, ok := ti.tree.Get(probe(key))
 	if !ok {
-		ki = &keyIndex{key: key}
+		ki = newKeyIndex(key)
 		ti.tree.ReplaceOrInsert(ki)
 	}
 	ki.put(rev, lease)
@@ -103,7 +110,7 @@ func (ti *treeIndex) put(key []byte, rev revision, lease int64) {
 func (ti *treeIndex) tombstone(key []byte, rev revision) error {
 	ti.mu.Lock()
 	defer ti.mu.Unlock()
-	ki, ok := ti.tree.Get(&keyIndex{key: key})
+	ki, ok := ti.tree.Get(probe(key))
 	if !ok {
 		return errRevisionNotFound
 	}
@@ -116,19 +123,19 @@ func (ti *treeIndex) tombstone(key []byte, rev revision) error {
 func (ti *treeIndex) restore(key []byte, rev revision, tombstone bool, created, version, lease int64) {
 	ti.mu.Lock()
 	defer ti.mu.Unlock()
-	ki, ok := ti.tree.Get(&keyIndex{key: key})
+	ki, ok := ti.tree.Get(probe(key))
 	switch {
 	case ok && tombstone:
 		_ = ki.tombstone(rev) // a tombstone of a dead key: nothing to end
 	case ok:
 		ki.put(rev, lease)
 	case tombstone:
-		ki = &keyIndex{key: key}
+		ki = newKeyIndex(key)
 		ki.restoreTombstone(rev)
 		ti.tree.ReplaceOrInsert(ki)
 	default:
-		ki = &keyIndex{key: key}
-		ki.restore(revision{main: created}, rev, version, lease)
+		ki = newKeyIndex(key)
+		ki.restore(created, rev, version, lease)
 		ti.tree.ReplaceOrInsert(ki)
 	}
 }

@@ -5,24 +5,28 @@ import (
 	"sync"
 )
 
-// valueCache is a least-recently-used cache of values by revision. A
-// revision's value never changes, so entries never go stale; compaction
-// removes the ones it deletes. It is safe for concurrent use.
+// valueCache is a least-recently-used cache of values by revision, bounded
+// in bytes. A revision's value never changes, so entries never go stale;
+// compaction removes the ones it deletes. It is safe for concurrent use.
 type valueCache struct {
 	mu      sync.Mutex
-	max     int
+	max     int64      // bytes
+	size    int64      // bytes held, entries' overhead included
 	order   *list.List // of *cacheEntry, most recently used first
 	entries map[revision]*list.Element
 }
+
+// cacheEntryOverhead is what an entry costs beside its value: the entry,
+// its list element and its share of the map.
+const cacheEntryOverhead = 160
 
 type cacheEntry struct {
 	rev   revision
 	value []byte
 }
 
-// newValueCache returns a cache of at most max entries; max <= 0 disables
-// it.
-func newValueCache(max int) *valueCache {
+// newValueCache returns a cache of at most max bytes; max <= 0 disables it.
+func newValueCache(max int64) *valueCache {
 	return &valueCache{max: max, order: list.New(), entries: make(map[revision]*list.Element)}
 }
 
@@ -66,12 +70,23 @@ func (c *valueCache) addLocked(rev revision, value []byte) {
 		c.order.MoveToFront(e)
 		return
 	}
-	c.entries[rev] = c.order.PushFront(&cacheEntry{rev: rev, value: value})
-	for c.order.Len() > c.max {
-		oldest := c.order.Back()
-		c.order.Remove(oldest)
-		delete(c.entries, oldest.Value.(*cacheEntry).rev)
+	cost := entryCost(value)
+	if cost > c.max {
+		return
 	}
+	c.entries[rev] = c.order.PushFront(&cacheEntry{rev: rev, value: value})
+	c.size += cost
+	for c.size > c.max {
+		c.removeLocked(c.order.Back())
+	}
+}
+
+func entryCost(value []byte) int64 { return int64(cap(value)) + cacheEntryOverhead }
+
+func (c *valueCache) removeLocked(e *list.Element) {
+	ce := c.order.Remove(e).(*cacheEntry)
+	delete(c.entries, ce.rev)
+	c.size -= entryCost(ce.value)
 }
 
 // remove drops the given revisions.
@@ -80,10 +95,16 @@ func (c *valueCache) remove(revs []revision) {
 	defer c.mu.Unlock()
 	for _, rev := range revs {
 		if e, ok := c.entries[rev]; ok {
-			c.order.Remove(e)
-			delete(c.entries, rev)
+			c.removeLocked(e)
 		}
 	}
+}
+
+// bytes returns the bytes the cache holds, entries' overhead included.
+func (c *valueCache) bytes() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.size
 }
 
 // len returns the number of cached values.

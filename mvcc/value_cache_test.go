@@ -9,11 +9,11 @@ import (
 func TestValueCache(t *testing.T) {
 	tests := []struct {
 		name    string
-		max     int
+		max     int64
 		wantLen int
 		want    map[int64]bool // main revision -> still cached
 	}{
-		{"evicts the least recently used", 3, 3, map[int64]bool{1: true, 2: false, 3: true, 4: true}},
+		{"evicts the least recently used", 3 * entryCost([]byte("1")), 3, map[int64]bool{1: true, 2: false, 3: true, 4: true}},
 		{"disabled", -1, 0, map[int64]bool{1: false, 4: false}},
 	}
 	for _, tt := range tests {
@@ -37,4 +37,27 @@ func TestValueCache(t *testing.T) {
 			assert.False(t, ok)
 		})
 	}
+}
+
+func TestValueCacheBoundInBytes(t *testing.T) {
+	small := make([]byte, 100)
+	c := newValueCache(4 * entryCost(small))
+	for i := range int64(10) {
+		c.add(revision{main: i + 1}, small)
+		assert.LessOrEqual(t, c.bytes(), 4*entryCost(small))
+	}
+	assert.Equal(t, 4, c.len(), "the four latest fit")
+	_, ok := c.get(revision{main: 10})
+	assert.True(t, ok)
+
+	c.add(revision{main: 11}, make([]byte, 12*len(small)))
+	_, ok = c.get(revision{main: 11})
+	assert.False(t, ok, "a value larger than the whole cache is not cached")
+	assert.Equal(t, 4, c.len(), "and evicts nothing")
+
+	c.add(revision{main: 12}, make([]byte, 2*len(small)))
+	assert.LessOrEqual(t, c.bytes(), 4*entryCost(small))
+	assert.Equal(t, 3, c.len(), "a value twice the size takes the place of two")
+	c.remove([]revision{{main: 12}, {main: 10}, {main: 9}})
+	assert.Zero(t, c.bytes(), "removal gives the bytes back")
 }

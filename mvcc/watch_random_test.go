@@ -66,7 +66,7 @@ func TestWatchRandom(t *testing.T) {
 
 func runWatchRandom(t *testing.T, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 7))
-	cfg := Config{FlushInterval: 2 * time.Millisecond, FlushOps: 50, CacheEntries: 16, WatchBufferEvents: 64}
+	cfg := Config{FlushInterval: 2 * time.Millisecond, FlushOps: 50, CacheBytes: 16 * (cacheEntryOverhead + 8), WatchBufferEvents: 64}
 	s := openStore(t, newMemEngine(), cfg)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup

@@ -211,8 +211,8 @@ func sendChunks(stream storagev1.Storage_RestoreClient, r io.Reader) error {
 }
 
 // Stats implements Engine.
-func (c *GRPCClient) Stats(ctx context.Context, _ StatsRequest) (StatsResponse, error) {
-	resp, err := c.rpc.Stats(ctx, &storagev1.StatsRequest{})
+func (c *GRPCClient) Stats(ctx context.Context, req StatsRequest) (StatsResponse, error) {
+	resp, err := c.rpc.Stats(ctx, &storagev1.StatsRequest{CountKeys: req.CountKeys})
 	if err != nil {
 		return StatsResponse{}, fromStatus(ctx, err)
 	}

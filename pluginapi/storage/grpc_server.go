@@ -208,8 +208,8 @@ func (s *grpcServer) Restore(stream storagev1.Storage_RestoreServer) error {
 
 var errRestoreEnded = errors.New("storage: restore ended")
 
-func (s *grpcServer) Stats(ctx context.Context, _ *storagev1.StatsRequest) (*storagev1.StatsResponse, error) {
-	resp, err := s.impl.Stats(ctx, StatsRequest{})
+func (s *grpcServer) Stats(ctx context.Context, req *storagev1.StatsRequest) (*storagev1.StatsResponse, error) {
+	resp, err := s.impl.Stats(ctx, StatsRequest{CountKeys: req.GetCountKeys()})
 	if err != nil {
 		return nil, toStatus(err)
 	}

@@ -175,7 +175,13 @@ type RestoreResponse struct {
 }
 
 // StatsRequest asks for statistics.
-type StatsRequest struct{}
+type StatsRequest struct {
+	// CountKeys asks for StatsResponse.Keys. Counting may cost a read of
+	// every key (bbolt walks all its pages), so the host asks for sizes
+	// alone on its frequent paths (quota checks, metrics); an engine may
+	// leave Keys nil when CountKeys is false.
+	CountKeys bool
+}
 
 // StatsResponse holds engine statistics.
 type StatsResponse struct {
@@ -183,7 +189,7 @@ type StatsResponse struct {
 	SizeBytes int64
 	// SizeInUseBytes is the part of SizeBytes holding live data.
 	SizeInUseBytes int64
-	// Keys counts keys per namespace.
+	// Keys counts keys per namespace when StatsRequest.CountKeys is set.
 	Keys map[string]int64
 }
 

@@ -1013,7 +1013,10 @@ func (x *RestoreResponse) GetConsistentIndex() uint64 {
 }
 
 type StatsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// count_keys asks for the key counts of StatsResponse.keys, which may cost
+	// the engine a read of all its data; without it keys may be empty.
+	CountKeys     bool `protobuf:"varint,1,opt,name=count_keys,json=countKeys,proto3" json:"count_keys,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1046,6 +1049,13 @@ func (x *StatsRequest) ProtoReflect() protoreflect.Message {
 // Deprecated: Use StatsRequest.ProtoReflect.Descriptor instead.
 func (*StatsRequest) Descriptor() ([]byte, []int) {
 	return file_storage_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *StatsRequest) GetCountKeys() bool {
+	if x != nil {
+		return x.CountKeys
+	}
+	return false
 }
 
 type StatsResponse struct {
@@ -1327,8 +1337,10 @@ const file_storage_proto_rawDesc = "" +
 	"\x0eRestoreRequest\x12\x14\n" +
 	"\x05chunk\x18\x01 \x01(\fR\x05chunk\"<\n" +
 	"\x0fRestoreResponse\x12)\n" +
-	"\x10consistent_index\x18\x01 \x01(\x04R\x0fconsistentIndex\"\x0e\n" +
-	"\fStatsRequest\"\xd5\x01\n" +
+	"\x10consistent_index\x18\x01 \x01(\x04R\x0fconsistentIndex\"-\n" +
+	"\fStatsRequest\x12\x1d\n" +
+	"\n" +
+	"count_keys\x18\x01 \x01(\bR\tcountKeys\"\xd5\x01\n" +
 	"\rStatsResponse\x12\x1d\n" +
 	"\n" +
 	"size_bytes\x18\x01 \x01(\x03R\tsizeBytes\x12)\n" +

@@ -1,0 +1,85 @@
+package host
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
+
+	"go.uber.org/zap"
+)
+
+// MemoryConfig holds MetaStore's own memory settings (etcd has none).
+type MemoryConfig struct {
+	// ValueCacheBytes bounds the cache of recently read and written
+	// values, in bytes. 0: the default, 16 MiB; negative: no cache.
+	ValueCacheBytes int64 `koanf:"value-cache-bytes"`
+	// MemoryLimit is the Go runtime's soft memory limit (GOMEMLIMIT), in
+	// bytes: near it the garbage collector runs more often and returns
+	// freed memory to the OS sooner. 0: set from the GOMEMLIMIT
+	// environment variable if given, else to 90% of the cgroup's memory
+	// limit if the process runs under one, else none; negative: none.
+	MemoryLimit int64 `koanf:"memory-limit"`
+}
+
+func memoryDefaults() map[string]any {
+	return map[string]any{"value-cache-bytes": int64(0), "memory-limit": int64(0)}
+}
+
+// cgroupMemoryFiles are where the cgroup v2 and v1 memory limits of the
+// process's cgroup are read, in that order.
+var cgroupMemoryFiles = []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}
+
+// memoryLimitShare is the part of a cgroup's limit the Go heap is held to.
+// The rest is for what the runtime does not count: the engine's mapped
+// file, thread stacks, and the kernel's own accounting.
+const memoryLimitShare = 0.9
+
+// applyMemoryLimit sets the Go runtime's soft memory limit as MemoryLimit
+// says, and logs where it came from.
+func applyMemoryLimit(lg *zap.Logger, c MemoryConfig, environ []string) {
+	limit, source := c.MemoryLimit, "--memory-limit"
+	switch {
+	case limit < 0:
+		return
+	case limit == 0 && envSet(environ, "GOMEMLIMIT"):
+		lg.Info("memory limit", zap.String("source", "GOMEMLIMIT"), zap.Int64("bytes", debug.SetMemoryLimit(-1)))
+		return
+	case limit == 0:
+		cg, file, ok := cgroupMemoryLimit(cgroupMemoryFiles)
+		if !ok {
+			return
+		}
+		limit, source = int64(float64(cg)*memoryLimitShare), fmt.Sprintf("90%% of %s (%d)", file, cg)
+	}
+	debug.SetMemoryLimit(limit)
+	lg.Info("memory limit", zap.String("source", source), zap.Int64("bytes", limit))
+}
+
+// cgroupMemoryLimit returns the first limit files hold, with its file; ok is
+// false when none holds one ("max", or v1's near-MaxInt64 value).
+func cgroupMemoryLimit(files []string) (limit int64, file string, ok bool) {
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		if err != nil || n <= 0 || n >= math.MaxInt64/2 {
+			continue
+		}
+		return n, f, true
+	}
+	return 0, "", false
+}
+
+func envSet(environ []string, name string) bool {
+	for _, kv := range environ {
+		if k, v, _ := strings.Cut(kv, "="); k == name && v != "" {
+			return true
+		}
+	}
+	return false
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/metastore/metastore/pluginapi/storage"
 )
@@ -100,20 +99,19 @@ func (s *Store) rangeKeys(ctx context.Context, key, end []byte, ro RangeOptions,
 	return res, nil
 }
 
-// newKeyValues builds KVs without values from index entries.
+// newKeyValues builds KVs without values from index entries, all in one
+// allocation.
 func newKeyValues(metas []keyMeta) []*mvccpb.KeyValue {
 	if len(metas) == 0 {
 		return nil
 	}
 	kvs := make([]*mvccpb.KeyValue, len(metas))
+	slab := make([]mvccpb.KeyValue, len(metas))
 	for i, m := range metas {
-		kvs[i] = &mvccpb.KeyValue{
-			Key:            m.key,
-			CreateRevision: m.created,
-			ModRevision:    m.mod.main,
-			Version:        m.version,
-			Lease:          m.lease,
-		}
+		kv := &slab[i]
+		kv.Key, kv.CreateRevision, kv.ModRevision = m.key, m.created, m.mod.main
+		kv.Version, kv.Lease = m.version, m.lease
+		kvs[i] = kv
 	}
 	return kvs
 }
@@ -166,9 +164,9 @@ func (s *Store) decodeValue(rev int64, m keyMeta, data []byte, found bool) ([]by
 		}
 		return nil, fmt.Errorf("mvcc: revision %v of key %q missing from the engine", m.mod, m.key)
 	}
-	kv := &mvccpb.KeyValue{}
-	if err := proto.Unmarshal(data, kv); err != nil {
+	v, err := decodeStoredValue(data)
+	if err != nil {
 		return nil, fmt.Errorf("%w: value of revision %v: %w", storage.ErrCorrupt, m.mod, err)
 	}
-	return kv.Value, nil
+	return v, nil
 }

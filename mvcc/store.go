@@ -8,9 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.uber.org/zap"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/metastore/metastore/pluginapi/storage"
 )
@@ -183,26 +181,7 @@ func (s *Store) restore(ctx context.Context) (scheduled int64, err error) {
 		return 0, err
 	}
 	s.compactRev.Store(finished)
-	var last int64
-	var decodeErr error
-	err = s.eng.Scan(ctx, storage.ScanRequest{Namespace: nsKey}, func(e storage.KeyValue) bool {
-		rev, tombstone, err := parseRevBytes(e.Key)
-		if err != nil {
-			decodeErr = fmt.Errorf("%w: %w", storage.ErrCorrupt, err)
-			return false
-		}
-		kv := &mvccpb.KeyValue{}
-		if err := proto.Unmarshal(e.Value, kv); err != nil {
-			decodeErr = fmt.Errorf("%w: value of revision %v: %w", storage.ErrCorrupt, rev, err)
-			return false
-		}
-		s.index.restore(kv.Key, rev, tombstone, kv.CreateRevision, kv.Version, kv.Lease)
-		last = rev.main
-		return true
-	})
-	if err == nil {
-		err = decodeErr
-	}
+	last, err := rebuildIndex(ctx, s.eng, s.index)
 	if err != nil {
 		return 0, fmt.Errorf("mvcc: rebuilding the key index: %w", err)
 	}

@@ -194,6 +194,15 @@ func (ki *keyIndex) get(atRev int64) (m keyMeta, ok bool) {
 	return keyMeta{}, false
 }
 
+// liveAt reports whether the key existed at atRev, as get does, without
+// describing it.
+func (ki *keyIndex) liveAt(atRev int64) bool {
+	if ki.hist == nil {
+		return ki.mod != (revision{}) && ki.mod.main <= atRev
+	}
+	return ki.findGeneration(atRev) != nil
+}
+
 // findGeneration returns the generation of the full form live at rev, or
 // nil when the key did not exist at rev.
 func (ki *keyIndex) findGeneration(rev int64) *generation {

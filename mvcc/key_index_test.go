@@ -52,6 +52,7 @@ func TestKeyIndexGet(t *testing.T) {
 	for _, tt := range tests {
 		m, ok := ki.get(tt.rev)
 		assert.Equal(t, tt.ok, ok, "rev %d", tt.rev)
+		assert.Equal(t, tt.ok, ki.liveAt(tt.rev), "liveAt %d", tt.rev)
 		assert.Equal(t, tt.mod, m.mod, "rev %d", tt.rev)
 		assert.Equal(t, tt.created, m.created, "rev %d", tt.rev)
 		assert.Equal(t, tt.version, m.version, "rev %d", tt.rev)

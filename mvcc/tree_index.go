@@ -68,10 +68,15 @@ func (ti *treeIndex) rangeMeta(key, end []byte, atRev, limit int64) (metas []key
 	ti.mu.RLock()
 	defer ti.mu.RUnlock()
 	ti.visit(key, end, func(ki *keyIndex) bool {
-		if m, ok := ki.get(atRev); ok {
-			if limit <= 0 || int64(len(metas)) < limit {
-				metas = append(metas, m)
+		if limit > 0 && int64(len(metas)) >= limit {
+			// Past the limit only the count is wanted.
+			if ki.liveAt(atRev) {
+				total++
 			}
+			return true
+		}
+		if m, ok := ki.get(atRev); ok {
+			metas = append(metas, m)
 			total++
 		}
 		return true
@@ -84,7 +89,7 @@ func (ti *treeIndex) count(key, end []byte, atRev int64) (total int) {
 	ti.mu.RLock()
 	defer ti.mu.RUnlock()
 	ti.visit(key, end, func(ki *keyIndex) bool {
-		if _, ok := ki.get(atRev); ok {
+		if ki.liveAt(atRev) {
 			total++
 		}
 		return true

@@ -58,24 +58,17 @@ func (le *lessor) load(ctx context.Context, store *mvcc.Store) error {
 	if err != nil {
 		return fmt.Errorf("etcdapi: loading leases: %w", err)
 	}
-	all, err := store.Range(ctx, []byte{0}, []byte{0}, mvcc.RangeOptions{KeysOnly: true})
-	if err != nil {
-		return fmt.Errorf("etcdapi: attaching keys to leases: %w", err)
-	}
 	orphans := 0
 	le.mu.Lock()
-	for _, kv := range all.KVs {
-		if kv.Lease == 0 {
-			continue
-		}
-		l := le.leases[kv.Lease]
+	store.LeasedKeys(func(key []byte, id int64) {
+		l := le.leases[id]
 		if l == nil {
 			orphans++ // as etcd, a key whose lease is gone stays
-			continue
+			return
 		}
-		l.keys[string(kv.Key)] = struct{}{}
-		le.keyLease[string(kv.Key)] = kv.Lease
-	}
+		l.keys[string(key)] = struct{}{}
+		le.keyLease[string(key)] = id
+	})
 	n := len(le.leases)
 	le.mu.Unlock()
 	le.lg.Sugar().Infof("restored %d leases (%d keys refer to missing leases)", n, orphans)

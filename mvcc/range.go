@@ -63,6 +63,17 @@ func (s *Store) Range(ctx context.Context, key, end []byte, ro RangeOptions) (*R
 	}
 }
 
+// LeasedKeys calls fn, in key order, for every key live at the current
+// revision that has a lease, with its lease. It reads the key index alone
+// and holds it for reading meanwhile, so fn must not write to the store;
+// key is shared and must not be modified or retained (copy it). It is
+// meant for rebuilding the leases' keys at start.
+func (s *Store) LeasedKeys(fn func(key []byte, lease int64)) {
+	s.restoreMu.RLock()
+	defer s.restoreMu.RUnlock()
+	s.index.leased(s.currentRev.Load(), fn)
+}
+
 // rangeKeys reads at ro.Rev as seen from curRev; tw, when not nil, is the
 // write transaction whose unpublished changes the read may see.
 func (s *Store) rangeKeys(ctx context.Context, key, end []byte, ro RangeOptions, curRev int64, tw *TxnWrite) (*RangeResult, error) {

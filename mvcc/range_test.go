@@ -141,3 +141,18 @@ func TestRangeValueSources(t *testing.T) {
 		})
 	}
 }
+
+func TestLeasedKeys(t *testing.T) {
+	s := openStore(t, newMemEngine(), testConfig)
+	for key, lease := range map[string]int64{"a": 7, "b": 0, "c": 7, "d": 9} {
+		tw := s.Write(0)
+		tw.Put([]byte(key), []byte("v"), lease)
+		tw.End()
+	}
+	tw := s.Write(0)
+	tw.DeleteRange([]byte("c"), nil)
+	tw.End()
+	got := map[string]int64{}
+	s.LeasedKeys(func(key []byte, lease int64) { got[string(key)] = lease })
+	assert.Equal(t, map[string]int64{"a": 7, "d": 9}, got, "live keys with a lease, the deleted one left out")
+}

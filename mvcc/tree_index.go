@@ -84,6 +84,19 @@ func (ti *treeIndex) rangeMeta(key, end []byte, atRev, limit int64) (metas []key
 	return metas, total
 }
 
+// leased calls fn, in key order, for each key live at atRev with a lease.
+// It holds the index's read lock meanwhile.
+func (ti *treeIndex) leased(atRev int64, fn func(key []byte, lease int64)) {
+	ti.mu.RLock()
+	defer ti.mu.RUnlock()
+	ti.tree.Ascend(func(ki *keyIndex) bool {
+		if m, ok := ki.get(atRev); ok && m.lease != 0 {
+			fn(m.key, m.lease)
+		}
+		return true
+	})
+}
+
 // count returns how many keys of the range are live at atRev.
 func (ti *treeIndex) count(key, end []byte, atRev int64) (total int) {
 	ti.mu.RLock()

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/metastore/metastore/etcdapi/lease"
 	"github.com/metastore/metastore/mvcc"
 	"github.com/metastore/metastore/pluginapi/storage"
 )
@@ -21,7 +22,7 @@ import (
 type applier struct {
 	lg      *zap.Logger
 	store   *mvcc.Store
-	leases  *lessor
+	leases  *lease.Lessor
 	waits   *waitRegistry
 	members *membership
 	alarms  *alarmStore
@@ -127,7 +128,7 @@ func (a *applier) applyTxn(index uint64, r *pb.TxnRequest, unwrap func(*pb.TxnRe
 		a.lg.Panic("unexpected error during txn with writes", zap.Error(err))
 	}
 	resp.Header.Revision = tw.Rev()
-	a.leases.track(tw.End())
+	a.leases.Track(tw.End())
 	if unwrap != nil {
 		return applyResult{resp: unwrap(resp)}
 	}

@@ -4,8 +4,8 @@ package etcdapi
 // lease, a revoke, a keep-alive or a TTL query with keys needs permission
 // on each) and the list of leases (for LeaseLeases).
 
-func (s *Server) leaseKeys() leaseKeysFunc { return s.leases.keysOf }
+func (s *Server) leaseKeys() leaseKeysFunc { return s.leases.KeysOf }
 
-func (s *Server) leaseIDs() []int64 { return s.leases.ids() }
+func (s *Server) leaseIDs() []int64 { return s.leases.IDs() }
 
-func (a *applier) leaseKeys() leaseKeysFunc { return a.leases.keysOf }
+func (a *applier) leaseKeys() leaseKeysFunc { return a.leases.KeysOf }

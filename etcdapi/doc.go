@@ -3,6 +3,10 @@
 // that executes committed requests against mvcc, and the mapping of every
 // error to the rpctypes value etcd returns.
 //
-// It imports mvcc and pluginapi of MetaStore's packages, never raft or host:
-// the raft node is reached through the Raft interface declared here.
+// Domain state machines live in packages of their own under etcdapi
+// (lease); this package ties them together in the applier and serves them.
+//
+// It imports its domain packages, mvcc and pluginapi of MetaStore's
+// packages, never raft or host: the raft node is reached through the Raft
+// interface declared here.
 package etcdapi

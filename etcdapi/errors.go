@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/metastore/metastore/etcdapi/lease"
 	"github.com/metastore/metastore/mvcc"
 	"github.com/metastore/metastore/pluginapi/storage"
 )
@@ -17,7 +18,7 @@ import (
 // any other way.
 var (
 	ErrKeyNotFound     = errors.New("etcdapi: key not found")
-	ErrLeaseNotFound   = errors.New("etcdapi: lease not found")
+	ErrLeaseNotFound   = lease.ErrNotFound
 	ErrRequestTooLarge = errors.New("etcdapi: request is too large")
 	ErrStopped         = errors.New("etcdapi: server stopped")
 	ErrTimeout         = errors.New("etcdapi: request timed out")
@@ -37,6 +38,7 @@ var grpcErrors = []struct {
 	{ErrLeaseNotFound, rpctypes.ErrGRPCLeaseNotFound},
 	{ErrRequestTooLarge, rpctypes.ErrGRPCRequestTooLarge},
 	{ErrStopped, rpctypes.ErrGRPCStopped},
+	{lease.ErrStopped, rpctypes.ErrGRPCStopped},
 	{ErrTimeout, rpctypes.ErrGRPCTimeout},
 	{ErrNoLeader, rpctypes.ErrGRPCNoLeader},
 	{ErrNoSpace, rpctypes.ErrGRPCNoSpace},

@@ -8,16 +8,18 @@ import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"go.uber.org/zap"
+
+	"github.com/metastore/metastore/etcdapi/lease"
 )
 
-// Errors of the lease service, besides ErrLeaseNotFound.
+// Errors of the lease service, besides ErrLeaseNotFound: the lessor's.
 var (
-	ErrLeaseExist       = errors.New("etcdapi: lease already exists")
-	ErrLeaseTTLTooLarge = errors.New("etcdapi: lease TTL is too large")
+	ErrLeaseExist       = lease.ErrExist
+	ErrLeaseTTLTooLarge = lease.ErrTTLTooLarge
 	// ErrNotPrimary is returned for keepalives and TTL queries on a member
 	// that is not the leader: only the leader counts lease time. It becomes
 	// rpctypes.ErrGRPCNotLeader.
-	ErrNotPrimary = errors.New("etcdapi: lease time is kept by the leader only")
+	ErrNotPrimary = lease.ErrNotPrimary
 )
 
 // leaseGRPCError is toGRPCError with the lease service's own errors.
@@ -91,17 +93,17 @@ func (ls *LeaseServer) LeaseTimeToLive(ctx context.Context, r *pb.LeaseTimeToLiv
 		return nil, leaseGRPCError(err)
 	}
 	resp := &pb.LeaseTimeToLiveResponse{Header: &pb.ResponseHeader{}, ID: r.ID}
-	st, err := ls.s.leases.status(r.ID, r.Keys)
+	st, err := ls.s.leases.Status(r.ID, r.Keys)
 	switch {
 	case errors.Is(err, ErrLeaseNotFound):
 		resp.TTL = -1
 	case err != nil:
 		return nil, leaseGRPCError(err)
 	default:
-		resp.TTL, resp.GrantedTTL = st.ttl, st.granted
+		resp.TTL, resp.GrantedTTL = st.TTL, st.Granted
 		if r.Keys {
-			resp.Keys = make([][]byte, len(st.keys))
-			for i, k := range st.keys {
+			resp.Keys = make([][]byte, len(st.Keys))
+			for i, k := range st.Keys {
 				resp.Keys[i] = []byte(k)
 			}
 		}
@@ -112,7 +114,7 @@ func (ls *LeaseServer) LeaseTimeToLive(ctx context.Context, r *pb.LeaseTimeToLiv
 
 // LeaseLeases lists every lease, sorted by ID.
 func (ls *LeaseServer) LeaseLeases(ctx context.Context, _ *pb.LeaseLeasesRequest) (*pb.LeaseLeasesResponse, error) {
-	ids := ls.s.leases.ids()
+	ids := ls.s.leases.IDs()
 	resp := &pb.LeaseLeasesResponse{Header: &pb.ResponseHeader{}, Leases: make([]*pb.LeaseStatus, len(ids))}
 	for i, id := range ids {
 		resp.Leases[i] = &pb.LeaseStatus{ID: id}
@@ -178,7 +180,7 @@ func (s *Server) renewLease(ctx context.Context, id int64) (int64, error) {
 	if err := s.leaderCaughtUp(ctx); err != nil {
 		return 0, err
 	}
-	return s.leases.renew(ctx, id)
+	return s.leases.Renew(ctx, id)
 }
 
 // leaderCaughtUp returns ErrNotPrimary (ErrNoLeader when none is known)

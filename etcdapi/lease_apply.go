@@ -2,6 +2,8 @@ package etcdapi
 
 import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+
+	"github.com/metastore/metastore/etcdapi/lease"
 )
 
 // The lease requests of the apply state machine. Each runs as one mvcc
@@ -17,14 +19,14 @@ func (a *applier) applyLeaseGrant(index uint64, r *pb.LeaseGrantRequest) applyRe
 	if a.leaseRole != nil {
 		a.leaseRole()
 	}
-	l, err := a.leases.grant(r.ID, r.TTL)
+	l, err := a.leases.Grant(r.ID, r.TTL)
 	if err != nil {
 		a.store.SetConsistentIndex(index)
 		return applyResult{err: err}
 	}
 	tw := a.store.Write(index)
-	persistLease(tw, l)
-	resp := &pb.LeaseGrantResponse{Header: &pb.ResponseHeader{Revision: tw.Rev()}, ID: l.id, TTL: l.ttl}
+	lease.Persist(tw, l)
+	resp := &pb.LeaseGrantResponse{Header: &pb.ResponseHeader{Revision: tw.Rev()}, ID: l.ID(), TTL: l.TTL()}
 	tw.End()
 	return applyResult{resp: resp}
 }
@@ -32,7 +34,7 @@ func (a *applier) applyLeaseGrant(index uint64, r *pb.LeaseGrantRequest) applyRe
 // applyLeaseRevoke deletes the lease's keys, in key order, all at one
 // revision, then the lease.
 func (a *applier) applyLeaseRevoke(index uint64, r *pb.LeaseRevokeRequest) applyResult {
-	keys, ok := a.leases.keysOf(r.ID)
+	keys, ok := a.leases.KeysOf(r.ID)
 	if !ok {
 		a.store.SetConsistentIndex(index)
 		return applyResult{err: ErrLeaseNotFound}
@@ -41,10 +43,10 @@ func (a *applier) applyLeaseRevoke(index uint64, r *pb.LeaseRevokeRequest) apply
 	for _, k := range keys {
 		tw.DeleteRange([]byte(k), nil)
 	}
-	tw.DeleteMeta(LeaseNamespace, leaseKey(r.ID))
+	lease.DeletePersisted(tw, r.ID)
 	rev := tw.Rev()
-	a.leases.track(tw.End())
-	a.leases.remove(r.ID)
+	a.leases.Track(tw.End())
+	a.leases.Remove(r.ID)
 	return applyResult{resp: &pb.LeaseRevokeResponse{Header: &pb.ResponseHeader{Revision: rev}}}
 }
 
@@ -53,8 +55,8 @@ func (a *applier) applyLeaseRevoke(index uint64, r *pb.LeaseRevokeRequest) apply
 func (a *applier) applyLeaseCheckpoint(index uint64, r *pb.LeaseCheckpointRequest) applyResult {
 	tw := a.store.Write(index)
 	for _, cp := range r.Checkpoints {
-		if l := a.leases.checkpoint(cp.ID, cp.Remaining_TTL); l != nil {
-			persistLease(tw, l)
+		if l := a.leases.Checkpoint(cp.ID, cp.Remaining_TTL); l != nil {
+			lease.Persist(tw, l)
 		}
 	}
 	rev := tw.Rev()

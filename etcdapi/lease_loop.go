@@ -8,6 +8,8 @@ import (
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.uber.org/zap"
+
+	"github.com/metastore/metastore/etcdapi/lease"
 )
 
 // leaseRunner runs the lease loop and the checkpointer of a Server.
@@ -20,9 +22,9 @@ type leaseRunner struct {
 
 // LoadLeases sets the lease configuration and rebuilds the leases from the
 // store. Call it after New and before the raft node starts applying.
-func (s *Server) LoadLeases(ctx context.Context, cfg LeaseConfig) error {
-	s.leases.cfg = cfg.withDefaults()
-	return s.leases.load(ctx, s.store)
+func (s *Server) LoadLeases(ctx context.Context, cfg lease.Config) error {
+	s.leases.SetConfig(cfg)
+	return s.leases.Load(ctx, s.store)
 }
 
 // StartLeases starts following this member's raft role: as leader it
@@ -33,7 +35,7 @@ func (s *Server) StartLeases() {
 	s.leaseRun.wg.Add(2)
 	go func() {
 		defer s.leaseRun.wg.Done()
-		s.leases.runCheckpointer(s.leaseRun.stop, s.proposeCheckpoints)
+		s.leases.RunCheckpointer(s.leaseRun.stop, s.proposeCheckpoints)
 	}()
 	go func() {
 		defer s.leaseRun.wg.Done()
@@ -52,7 +54,7 @@ func (s *Server) StopLeases(ctx context.Context) error {
 	s.leaseRun.stopped.Store(true)
 	s.leaseRun.stopOnce.Do(func() { close(s.leaseRun.stop) })
 	s.leaseRun.wg.Wait()
-	s.leases.setPrimary(false)
+	s.leases.SetPrimary(false)
 	return err
 }
 
@@ -65,7 +67,7 @@ func (s *Server) checkpointLeases(ctx context.Context, why string) error {
 		return nil
 	}
 	done := make(chan error, 1)
-	n := s.leases.checkpointAll(done)
+	n := s.leases.CheckpointAll(done)
 	var err error
 	select {
 	case err = <-done:
@@ -81,7 +83,7 @@ func (s *Server) checkpointLeases(ctx context.Context, why string) error {
 func (s *Server) syncLeaseRole() bool {
 	st := s.raft.Status()
 	leader := st.Leader != 0 && st.Leader == s.raft.MemberID() && !s.leaseRun.stopped.Load()
-	s.leases.setPrimary(leader)
+	s.leases.SetPrimary(leader)
 	return leader
 }
 
@@ -89,7 +91,7 @@ func (s *Server) syncLeaseRole() bool {
 // proposes the revocation of expired leases, at most RevokeRate per
 // second with at most that many in flight, and the periodic checkpoint.
 func (s *Server) runLeaseLoop(stop <-chan struct{}) {
-	cfg := s.leases.cfg
+	cfg := s.leases.Config()
 	tick := time.NewTicker(cfg.ExpiryInterval)
 	defer tick.Stop()
 	perTick := max(1, int(int64(cfg.RevokeRate)*int64(cfg.ExpiryInterval)/int64(time.Second)))
@@ -112,7 +114,7 @@ func (s *Server) runLeaseLoop(stop <-chan struct{}) {
 		if !leader {
 			continue
 		}
-		for _, id := range s.leases.expired(min(perTick, cap(inflight)-len(inflight))) {
+		for _, id := range s.leases.Expired(min(perTick, cap(inflight)-len(inflight))) {
 			inflight <- struct{}{}
 			revokes.Add(1)
 			go func() {
@@ -123,7 +125,7 @@ func (s *Server) runLeaseLoop(stop <-chan struct{}) {
 		}
 		if time.Since(lastCheckpoint) >= cfg.CheckpointInterval {
 			lastCheckpoint = time.Now()
-			if n := s.leases.checkpointDue(); n > 0 {
+			if n := s.leases.CheckpointDue(); n > 0 {
 				s.lg.Debug("checkpointing leases", zap.Int("leases", n))
 			}
 		}
@@ -139,7 +141,7 @@ func (s *Server) revokeExpired(id int64) {
 	if err = firstErr(err, res.err); err != nil && err != ErrLeaseNotFound {
 		s.lg.Warn("revoking an expired lease failed", zap.Int64("lease-id", id), zap.Error(err))
 	} else if err == nil {
-		s.leases.expiredRevoked.Add(1)
+		s.leases.NoteExpiredRevoked()
 	}
 }
 

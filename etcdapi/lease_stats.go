@@ -9,5 +9,5 @@ type LeaseStats struct {
 
 // LeaseStats returns the current lease counts.
 func (s *Server) LeaseStats() LeaseStats {
-	return LeaseStats{Expired: s.leases.expiredRevoked.Load()}
+	return LeaseStats{Expired: s.leases.ExpiredRevoked()}
 }

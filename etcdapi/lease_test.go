@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/metastore/metastore/etcdapi/lease"
 	"github.com/metastore/metastore/mvcc"
 	"github.com/metastore/metastore/pluginapi/storage"
 	"github.com/metastore/metastore/plugins/storage/bbolt"
@@ -40,7 +41,7 @@ func (c *fakeClock) advance(d time.Duration) {
 // leaseServer starts a Server over a bbolt engine in dir (a restart when
 // dir holds one) with leases loaded from it, the given clock, and the
 // lease loop running, as the leader.
-func leaseServer(t *testing.T, dir string, clock *fakeClock, cfg LeaseConfig) (*Server, storage.Engine) {
+func leaseServer(t *testing.T, dir string, clock *fakeClock, cfg lease.Config) (*Server, storage.Engine) {
 	t.Helper()
 	lg := zaptest.NewLogger(t)
 	ctx := context.Background()
@@ -51,7 +52,7 @@ func leaseServer(t *testing.T, dir string, clock *fakeClock, cfg LeaseConfig) (*
 	require.NoError(t, err)
 	s := New(lg, Config{MaxTxnOps: 8, MaxRequestBytes: 1 << 20, RequestTimeout: time.Second, Version: "3.7.3"},
 		store, func() (int64, int64) { return 0, 0 })
-	s.leases.now = clock.Now
+	s.leases.SetClock(clock.Now)
 	require.NoError(t, s.LoadLeases(ctx, cfg))
 	s.SetRaft(&localRaft{s: s, index: opened.ConsistentIndex})
 	s.StartLeases()
@@ -77,9 +78,8 @@ func stopServer(t *testing.T, s *Server, eng storage.Engine) {
 
 // remainingOf reads the checkpointed remaining TTL of lease id.
 func remainingOf(s *Server, id int64) int64 {
-	s.leases.mu.Lock()
-	defer s.leases.mu.Unlock()
-	return s.leases.leases[id].remaining
+	remaining, _ := s.leases.Remaining(id)
+	return remaining
 }
 
 func grant(t *testing.T, s *Server, id, ttl int64) *pb.LeaseGrantResponse {
@@ -111,7 +111,7 @@ func keyStrings(keys [][]byte) []string {
 }
 
 func TestLeaseGrantErrors(t *testing.T) {
-	s, _ := leaseServer(t, t.TempDir(), newFakeClock(), LeaseConfig{MinTTL: 2})
+	s, _ := leaseServer(t, t.TempDir(), newFakeClock(), lease.Config{MinTTL: 2})
 	ls := s.Lease()
 	ctx := context.Background()
 	tests := []struct {
@@ -124,8 +124,8 @@ func TestLeaseGrantErrors(t *testing.T) {
 		{"existing id", &pb.LeaseGrantRequest{ID: 7, TTL: 10}, 0, rpctypes.ErrGRPCLeaseExist},
 		{"below the minimum", &pb.LeaseGrantRequest{ID: 8, TTL: 1}, 2, nil},
 		{"negative", &pb.LeaseGrantRequest{ID: 9, TTL: -5}, 2, nil},
-		{"largest", &pb.LeaseGrantRequest{ID: 10, TTL: MaxLeaseTTL}, MaxLeaseTTL, nil},
-		{"too large", &pb.LeaseGrantRequest{ID: 11, TTL: MaxLeaseTTL + 1}, 0, rpctypes.ErrGRPCLeaseTTLTooLarge},
+		{"largest", &pb.LeaseGrantRequest{ID: 10, TTL: lease.MaxTTL}, lease.MaxTTL, nil},
+		{"too large", &pb.LeaseGrantRequest{ID: 11, TTL: lease.MaxTTL + 1}, 0, rpctypes.ErrGRPCLeaseTTLTooLarge},
 		{"server-chosen id", &pb.LeaseGrantRequest{TTL: 5}, 5, nil},
 	}
 	for _, tt := range tests {
@@ -151,7 +151,7 @@ func TestLeaseGrantErrors(t *testing.T) {
 }
 
 func TestLeaseKeysFollowPutsAndDeletes(t *testing.T) {
-	s, _ := leaseServer(t, t.TempDir(), newFakeClock(), LeaseConfig{})
+	s, _ := leaseServer(t, t.TempDir(), newFakeClock(), lease.Config{})
 	ctx := context.Background()
 	grant(t, s, 1, 100)
 	grant(t, s, 2, 100)
@@ -190,7 +190,7 @@ func TestLeaseKeysFollowPutsAndDeletes(t *testing.T) {
 
 func TestLeaseExpiryAndRenewal(t *testing.T) {
 	clock := newFakeClock()
-	s, _ := leaseServer(t, t.TempDir(), clock, LeaseConfig{})
+	s, _ := leaseServer(t, t.TempDir(), clock, lease.Config{})
 	grant(t, s, 1, 10)
 	grant(t, s, 2, 10)
 	putLeased(t, s, "k1", 1)
@@ -204,8 +204,8 @@ func TestLeaseExpiryAndRenewal(t *testing.T) {
 	require.Equal(t, int64(10), timeToLive(t, s, 2).GrantedTTL)
 
 	clock.advance(5 * time.Second)
-	require.Equal(t, []int64{2}, s.leases.expired(10))
-	require.Empty(t, s.leases.expired(10), "an expired lease is offered once, then after RevokeRetry")
+	require.Equal(t, []int64{2}, s.leases.Expired(10))
+	require.Empty(t, s.leases.Expired(10), "an expired lease is offered once, then after RevokeRetry")
 	s.revokeExpired(2)
 	require.Equal(t, int64(-1), timeToLive(t, s, 2).TTL)
 	ttl, err = s.renewLease(context.Background(), 2)
@@ -216,19 +216,19 @@ func TestLeaseExpiryAndRenewal(t *testing.T) {
 
 func TestLeaseExpiryIsRateLimited(t *testing.T) {
 	clock := newFakeClock()
-	s, _ := leaseServer(t, t.TempDir(), clock, LeaseConfig{})
+	s, _ := leaseServer(t, t.TempDir(), clock, lease.Config{})
 	for id := int64(1); id <= 30; id++ {
 		grant(t, s, id, 5)
 	}
 	clock.advance(time.Minute)
-	first := s.leases.expired(20)
+	first := s.leases.Expired(20)
 	require.Len(t, first, 20)
-	require.Len(t, s.leases.expired(20), 10)
+	require.Len(t, s.leases.Expired(20), 10)
 }
 
 func TestLeaseExpiredBeforeRenewalIsNotRenewed(t *testing.T) {
 	clock := newFakeClock()
-	s, _ := leaseServer(t, t.TempDir(), clock, LeaseConfig{})
+	s, _ := leaseServer(t, t.TempDir(), clock, lease.Config{})
 	grant(t, s, 1, 5)
 	clock.advance(6 * time.Second)
 	done := make(chan error, 1)
@@ -250,7 +250,7 @@ func TestLeaseExpiredBeforeRenewalIsNotRenewed(t *testing.T) {
 // a renewal resets a checkpoint before it answers.
 func TestLeaseTTLSurvivesRestart(t *testing.T) {
 	const extension = 2 * time.Second
-	cfg := LeaseConfig{CheckpointInterval: time.Minute, PromoteExtension: extension}
+	cfg := lease.Config{CheckpointInterval: time.Minute, PromoteExtension: extension}
 	t.Run("graceful stop", func(t *testing.T) {
 		dir, clock := t.TempDir(), newFakeClock()
 		s, eng := leaseServer(t, dir, clock, cfg)
@@ -271,7 +271,7 @@ func TestLeaseTTLSurvivesRestart(t *testing.T) {
 		grant(t, s, 1, 300) // longer than the interval: checkpointed
 		grant(t, s, 2, 30)  // shorter: not
 		clock.advance(100 * time.Second)
-		require.Equal(t, 1, s.leases.checkpointDue())
+		require.Equal(t, 1, s.leases.CheckpointDue())
 		require.Eventually(t, func() bool { return remainingOf(s, 1) == 200 }, 5*time.Second, time.Millisecond)
 		clock.advance(50 * time.Second)
 		// A crash: the store is flushed, but nothing is checkpointed.
@@ -291,7 +291,7 @@ func TestLeaseTTLSurvivesRestart(t *testing.T) {
 		s, _ := leaseServer(t, dir, clock, cfg)
 		grant(t, s, 1, 300)
 		clock.advance(100 * time.Second)
-		require.Equal(t, 1, s.leases.checkpointDue())
+		require.Equal(t, 1, s.leases.CheckpointDue())
 		ttl, err := s.renewLease(context.Background(), 1)
 		require.NoError(t, err)
 		require.Equal(t, int64(300), ttl)
@@ -306,14 +306,14 @@ func TestLeaseTTLSurvivesRestart(t *testing.T) {
 // and answers ErrNoLeader when no leader it knows of answers within the
 // request timeout.
 func TestLeaseFollowerForwardsToALeaderItKnows(t *testing.T) {
-	s, _ := leaseServer(t, t.TempDir(), newFakeClock(), LeaseConfig{})
+	s, _ := leaseServer(t, t.TempDir(), newFakeClock(), lease.Config{})
 	grant(t, s, 1, 10)
 	s.raft = followerRaft{s.raft}
 	_, err := s.renewLease(context.Background(), 1)
 	require.ErrorIs(t, err, ErrNotPrimary)
 	_, err = s.Lease().LeaseTimeToLive(context.Background(), &pb.LeaseTimeToLiveRequest{ID: 1})
 	require.ErrorIs(t, err, rpctypes.ErrGRPCNoLeader)
-	require.False(t, s.leases.isPrimary())
+	require.False(t, s.leases.IsPrimary())
 }
 
 // followerRaft reports another member as the leader.

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/metastore/metastore/etcdapi/lease"
 	"github.com/metastore/metastore/mvcc"
 )
 
@@ -73,7 +74,7 @@ type Server struct {
 	raft     Raft
 	waits    *waitRegistry
 	applier  *applier
-	leases   *lessor
+	leases   *lease.Lessor
 	leaseRun leaseRunner
 	members  *membership
 	nextID   atomic.Uint64
@@ -100,7 +101,7 @@ func New(lg *zap.Logger, cfg Config, store *mvcc.Store, dbSize func() (int64, in
 	}
 	s.members = newMembership()
 	s.members.maxLearners = cfg.MaxLearners
-	s.leases = newLessor(lg.Named("lessor"), LeaseConfig{}, time.Now)
+	s.leases = lease.New(lg.Named("lessor"), lease.Config{}, time.Now)
 	s.maint.alarms = newAlarmStore()
 	s.applier = &applier{lg: lg, store: store, leases: s.leases, waits: s.waits, members: s.members, alarms: s.maint.alarms}
 	s.auth = newAuthStore(lg.Named("auth"))

@@ -68,7 +68,7 @@ func checkRangeRev(rb revBounds, rev int64) error {
 }
 
 func (a *applier) checkPut(rd rangeReader, p *pb.PutRequest) error {
-	if p.Lease != 0 && !a.leases.exists(p.Lease) {
+	if p.Lease != 0 && !a.leases.Exists(p.Lease) {
 		return ErrLeaseNotFound
 	}
 	if !p.IgnoreValue && !p.IgnoreLease {

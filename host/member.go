@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/metastore/metastore/etcdapi"
+	"github.com/metastore/metastore/etcdapi/lease"
 	"github.com/metastore/metastore/mvcc"
 	"github.com/metastore/metastore/pluginapi/storage"
 	"github.com/metastore/metastore/raft"
@@ -150,8 +151,8 @@ func (m *Member) open(ctx context.Context) error {
 	if err := m.cfg.checkLearners(m.api.Members()); err != nil {
 		return err
 	}
-	err = m.api.LoadLeases(ctx, etcdapi.LeaseConfig{
-		MinTTL:           etcdapi.MinLeaseTTL(m.cfg.heartbeat(), m.cfg.electionTicks()),
+	err = m.api.LoadLeases(ctx, lease.Config{
+		MinTTL:           lease.MinTTL(m.cfg.heartbeat(), m.cfg.electionTicks()),
 		PromoteExtension: time.Duration(m.cfg.ElectionMillis) * time.Millisecond,
 		RevokeRetry:      m.cfg.requestTimeout(),
 	})

@@ -1,4 +1,4 @@
-package etcdapi
+package lease
 
 import (
 	"context"
@@ -13,14 +13,14 @@ import (
 
 // refresh sets l to expire secs seconds plus extend from now; the caller
 // holds mu and this member is primary.
-func (le *lessor) refresh(l *lease, secs int64, extend time.Duration) {
+func (le *Lessor) refresh(l *Lease, secs int64, extend time.Duration) {
 	l.expiry = le.now().Add(extend + time.Duration(secs)*time.Second)
 	le.expiries.update(l)
 }
 
-// setPrimary promotes or demotes this member's lessor; it does nothing if
+// SetPrimary promotes or demotes this member's lessor; it does nothing if
 // the role is unchanged.
-func (le *lessor) setPrimary(primary bool) {
+func (le *Lessor) SetPrimary(primary bool) {
 	le.mu.Lock()
 	defer le.mu.Unlock()
 	if primary == le.primary {
@@ -44,20 +44,20 @@ func (le *lessor) setPrimary(primary bool) {
 	le.lg.Info("lessor promoted: leases expire their durable remaining TTL plus the extension from now")
 }
 
-// isPrimary reports whether this member counts lease time.
-func (le *lessor) isPrimary() bool {
+// IsPrimary reports whether this member counts lease time.
+func (le *Lessor) IsPrimary() bool {
 	le.mu.Lock()
 	defer le.mu.Unlock()
 	return le.primary
 }
 
-// renew restarts lease id's TTL and returns it. An expired lease still
+// Renew restarts lease id's TTL and returns it. An expired lease still
 // awaiting revocation is waited for, then reported missing. When the log
 // may hold a checkpoint of the lease, renew queues its reset and waits
 // until it is applied, so that a later leader never gives the lease less
-// time than this renewal promised. Errors: ErrLeaseNotFound, ErrNotPrimary,
+// time than this renewal promised. Errors: ErrNotFound, ErrNotPrimary,
 // ctx's, and those of the reset's proposal.
-func (le *lessor) renew(ctx context.Context, id int64) (int64, error) {
+func (le *Lessor) Renew(ctx context.Context, id int64) (int64, error) {
 	le.mu.Lock()
 	if !le.primary {
 		le.mu.Unlock()
@@ -66,14 +66,14 @@ func (le *lessor) renew(ctx context.Context, id int64) (int64, error) {
 	l := le.leases[id]
 	if l == nil {
 		le.mu.Unlock()
-		return 0, ErrLeaseNotFound
+		return 0, ErrNotFound
 	}
 	if !l.expiry.After(le.now()) {
 		revoked, demoted := l.revoked, le.demoted
 		le.mu.Unlock()
 		select {
 		case <-revoked:
-			return 0, ErrLeaseNotFound
+			return 0, ErrNotFound
 		case <-demoted:
 			return 0, ErrNotPrimary
 		case <-ctx.Done():
@@ -102,34 +102,34 @@ func (le *lessor) renew(ctx context.Context, id int64) (int64, error) {
 	return ttl, nil
 }
 
-// leaseStatus is what TimeToLive reports of a lease.
-type leaseStatus struct {
-	ttl, granted int64
-	keys         []string
+// Status is what TimeToLive reports of a lease.
+type Status struct {
+	TTL, Granted int64
+	Keys         []string
 }
 
-// status reports lease id as the primary sees it: remaining seconds
+// Status reports lease id as the primary sees it: remaining seconds
 // (truncated, as etcd), granted TTL and, if withKeys, its sorted keys.
-func (le *lessor) status(id int64, withKeys bool) (leaseStatus, error) {
+func (le *Lessor) Status(id int64, withKeys bool) (Status, error) {
 	le.mu.Lock()
 	defer le.mu.Unlock()
 	if !le.primary {
-		return leaseStatus{}, ErrNotPrimary
+		return Status{}, ErrNotPrimary
 	}
 	l := le.leases[id]
 	if l == nil {
-		return leaseStatus{}, ErrLeaseNotFound
+		return Status{}, ErrNotFound
 	}
-	st := leaseStatus{ttl: int64(l.expiry.Sub(le.now()).Seconds()), granted: l.ttl}
+	st := Status{TTL: int64(l.expiry.Sub(le.now()).Seconds()), Granted: l.ttl}
 	if withKeys {
-		st.keys = sortedKeys(l)
+		st.Keys = sortedKeys(l)
 	}
 	return st, nil
 }
 
-// expired returns up to limit expired leases, earliest first, and
+// Expired returns up to limit expired leases, earliest first, and
 // reschedules each RevokeRetry later in case its revocation fails.
-func (le *lessor) expired(limit int) []int64 {
+func (le *Lessor) Expired(limit int) []int64 {
 	le.mu.Lock()
 	defer le.mu.Unlock()
 	if !le.primary {
@@ -149,22 +149,22 @@ func (le *lessor) expired(limit int) []int64 {
 	return ids
 }
 
-// checkpointDue queues the periodic checkpoint: the remaining TTL of
+// CheckpointDue queues the periodic checkpoint: the remaining TTL of
 // every lease granted for longer than CheckpointInterval whose remaining
 // TTL is below its durable one. It returns how many it queued.
-func (le *lessor) checkpointDue() int {
-	return le.checkpointWhere(func(l *lease) bool {
+func (le *Lessor) CheckpointDue() int {
+	return le.checkpointWhere(func(l *Lease) bool {
 		return time.Duration(l.ttl)*time.Second > le.cfg.CheckpointInterval
 	}, nil)
 }
 
-// checkpointAll queues a checkpoint of every lease whose remaining TTL is
+// CheckpointAll queues a checkpoint of every lease whose remaining TTL is
 // below its durable one; done receives the outcome once all are applied.
-func (le *lessor) checkpointAll(done chan error) int {
-	return le.checkpointWhere(func(*lease) bool { return true }, done)
+func (le *Lessor) CheckpointAll(done chan error) int {
+	return le.checkpointWhere(func(*Lease) bool { return true }, done)
 }
 
-func (le *lessor) checkpointWhere(want func(*lease) bool, done chan error) int {
+func (le *Lessor) checkpointWhere(want func(*Lease) bool, done chan error) int {
 	le.mu.Lock()
 	defer le.mu.Unlock()
 	if !le.primary {

@@ -1,4 +1,4 @@
-package etcdapi
+package lease
 
 import (
 	"context"
@@ -17,7 +17,7 @@ type checkpointJob struct {
 // in the order they were queued, which is the order the lessor decided
 // them in: a renewal's reset always follows any checkpoint computed
 // before the renewal.
-func (le *lessor) queueCheckpoints(cps []*pb.LeaseCheckpoint, done chan error) {
+func (le *Lessor) queueCheckpoints(cps []*pb.LeaseCheckpoint, done chan error) {
 	if le.cpClosed {
 		if done != nil {
 			done <- ErrStopped
@@ -33,7 +33,7 @@ func (le *lessor) queueCheckpoints(cps []*pb.LeaseCheckpoint, done chan error) {
 
 // failCheckpoints drops the queue, failing its waiters; the caller holds
 // mu.
-func (le *lessor) failCheckpoints(err error) {
+func (le *Lessor) failCheckpoints(err error) {
 	for _, j := range le.cpQueue {
 		if j.done != nil {
 			j.done <- err
@@ -42,7 +42,7 @@ func (le *lessor) failCheckpoints(err error) {
 	le.cpQueue = nil
 }
 
-func (le *lessor) takeCheckpoints() []checkpointJob {
+func (le *Lessor) takeCheckpoints() []checkpointJob {
 	le.mu.Lock()
 	defer le.mu.Unlock()
 	jobs := le.cpQueue
@@ -50,13 +50,13 @@ func (le *lessor) takeCheckpoints() []checkpointJob {
 	return jobs
 }
 
-// runCheckpointer proposes queued checkpoints until stop closes. It
+// RunCheckpointer proposes queued checkpoints until stop closes. It
 // merges the queued jobs into raft entries of at most CheckpointBatch
 // checkpoints and proposes them one after the other, each waiting for the
 // previous to apply, so the log keeps the queue's order. After a failed
 // proposal it drops the rest of what it took: proposing them could reorder
 // the log if the failed one still commits.
-func (le *lessor) runCheckpointer(stop <-chan struct{}, propose func(context.Context, []*pb.LeaseCheckpoint) error) {
+func (le *Lessor) RunCheckpointer(stop <-chan struct{}, propose func(context.Context, []*pb.LeaseCheckpoint) error) {
 	for {
 		select {
 		case <-le.cpWake:
@@ -77,7 +77,7 @@ func (le *lessor) runCheckpointer(stop <-chan struct{}, propose func(context.Con
 	}
 }
 
-func (le *lessor) proposeJobs(jobs []checkpointJob, propose func(context.Context, []*pb.LeaseCheckpoint) error) error {
+func (le *Lessor) proposeJobs(jobs []checkpointJob, propose func(context.Context, []*pb.LeaseCheckpoint) error) error {
 	var batch []*pb.LeaseCheckpoint
 	for _, j := range jobs {
 		for _, cp := range j.cps {

@@ -1,4 +1,4 @@
-package etcdapi
+package lease
 
 import (
 	"math"
@@ -11,9 +11,9 @@ import (
 	"go.uber.org/zap"
 )
 
-// MaxLeaseTTL is the largest TTL a lease may be granted, in seconds, as in
+// MaxTTL is the largest TTL a lease may be granted, in seconds, as in
 // etcd.
-const MaxLeaseTTL = 9000000000
+const MaxTTL = 9000000000
 
 // A lease's life, and what survives a restart or a change of leader:
 //
@@ -22,13 +22,13 @@ const MaxLeaseTTL = 9000000000
 //     changed it: the lease ID, its granted TTL, its checkpointed remaining
 //     TTL (0: none) and, through the keys' own Lease field in mvcc, its keys.
 //   - Leader state: each lease's expiry. Only the leader (the primary
-//     lessor) counts time; it renews leases on keepalives and revokes
+//     Lessor) counts time; it renews leases on keepalives and revokes
 //     expired ones by proposing a LeaseRevoke through raft, at most
-//     LeaseConfig.RevokeRate per second. Followers keep no expiry.
+//     Config.RevokeRate per second. Followers keep no expiry.
 //
 // The TTL rule. When a member becomes leader (after a restart, or when the
 // old leader fails), every lease expires at now + R + E, where E is the
-// election timeout (LeaseConfig.PromoteExtension, as etcd) and R is the
+// election timeout (Config.PromoteExtension, as etcd) and R is the
 // lease's durable remaining TTL: its last checkpointed remaining TTL, or its
 // granted TTL if none was checkpointed since it was granted or last renewed.
 // The leader checkpoints, through raft (LeaseCheckpoint entries):
@@ -46,8 +46,8 @@ const MaxLeaseTTL = 9000000000
 // CheckpointInterval above it after a crash, a second above it after a
 // graceful stop.
 
-// LeaseConfig tunes the lessor. Zero fields take their defaults.
-type LeaseConfig struct {
+// Config tunes the lessor. Zero fields take their defaults.
+type Config struct {
 	// MinTTL is the shortest TTL granted, in seconds: a shorter request
 	// gets it. etcd derives it from the election timeout:
 	// ceil(((3*electionTicks)/2) * heartbeat).
@@ -73,7 +73,7 @@ type LeaseConfig struct {
 	CheckpointBatch int
 }
 
-func (c LeaseConfig) withDefaults() LeaseConfig {
+func (c Config) withDefaults() Config {
 	if c.MinTTL <= 0 {
 		c.MinTTL = 1
 	}
@@ -95,16 +95,16 @@ func (c LeaseConfig) withDefaults() LeaseConfig {
 	return c
 }
 
-// MinLeaseTTL is etcd's minimum lease TTL for a heartbeat interval and an
+// MinTTL is etcd's minimum lease TTL for a heartbeat interval and an
 // election timeout counted in heartbeats: one and a half election timeouts,
 // rounded up to the second.
-func MinLeaseTTL(heartbeat time.Duration, electionTicks int) int64 {
+func MinTTL(heartbeat time.Duration, electionTicks int) int64 {
 	minTTL := time.Duration((3*electionTicks)/2) * heartbeat
 	return int64(math.Ceil(minTTL.Seconds()))
 }
 
-// lease is one granted lease.
-type lease struct {
+// Lease is one granted lease.
+type Lease struct {
 	id        int64
 	ttl       int64 // granted TTL in seconds, after the minimum rule
 	remaining int64 // checkpointed remaining TTL in seconds; 0: none
@@ -119,24 +119,30 @@ type lease struct {
 	cpLogged bool
 }
 
+// ID returns the lease's ID.
+func (l *Lease) ID() int64 { return l.id }
+
+// TTL returns the lease's granted TTL in seconds, after the minimum rule.
+func (l *Lease) TTL() int64 { return l.ttl }
+
 // durableTTL is the remaining TTL a new leader gives the lease.
-func (l *lease) durableTTL() int64 {
+func (l *Lease) durableTTL() int64 {
 	if l.remaining > 0 {
 		return l.remaining
 	}
 	return l.ttl
 }
 
-// lessor holds every lease. The apply goroutine changes the replicated
+// Lessor holds every lease. The apply goroutine changes the replicated
 // state (grant, revoke, checkpoint, key attachment); the primary-only
 // state changes on keepalives and in the lease loop. mu guards both.
-type lessor struct {
+type Lessor struct {
 	lg  *zap.Logger
-	cfg LeaseConfig
+	cfg Config
 	now func() time.Time
 
 	mu       sync.Mutex
-	leases   map[int64]*lease
+	leases   map[int64]*Lease
 	keyLease map[string]int64
 	primary  bool
 	demoted  chan struct{} // closed when this member stops being primary
@@ -149,12 +155,13 @@ type lessor struct {
 	expiredRevoked atomic.Uint64
 }
 
-func newLessor(lg *zap.Logger, cfg LeaseConfig, now func() time.Time) *lessor {
-	le := &lessor{
+// New returns a Lessor with no lease, not primary; now is its clock.
+func New(lg *zap.Logger, cfg Config, now func() time.Time) *Lessor {
+	le := &Lessor{
 		lg:       lg,
 		cfg:      cfg.withDefaults(),
 		now:      now,
-		leases:   make(map[int64]*lease),
+		leases:   make(map[int64]*Lease),
 		keyLease: make(map[string]int64),
 		demoted:  make(chan struct{}),
 		cpWake:   make(chan struct{}, 1),
@@ -163,28 +170,28 @@ func newLessor(lg *zap.Logger, cfg LeaseConfig, now func() time.Time) *lessor {
 	return le
 }
 
-// exists reports whether lease id is granted.
-func (le *lessor) exists(id int64) bool {
+// Exists reports whether lease id is granted.
+func (le *Lessor) Exists(id int64) bool {
 	le.mu.Lock()
 	defer le.mu.Unlock()
 	return le.leases[id] != nil
 }
 
-// grant adds a lease. It returns ErrLeaseNotFound for ID 0, as etcd,
-// ErrLeaseTTLTooLarge and ErrLeaseExist.
-func (le *lessor) grant(id, ttl int64) (*lease, error) {
+// Grant adds a lease. It returns ErrNotFound for ID 0, as etcd,
+// ErrTTLTooLarge and ErrExist.
+func (le *Lessor) Grant(id, ttl int64) (*Lease, error) {
 	switch {
 	case id == 0:
-		return nil, ErrLeaseNotFound
-	case ttl > MaxLeaseTTL:
-		return nil, ErrLeaseTTLTooLarge
+		return nil, ErrNotFound
+	case ttl > MaxTTL:
+		return nil, ErrTTLTooLarge
 	}
 	le.mu.Lock()
 	defer le.mu.Unlock()
 	if le.leases[id] != nil {
-		return nil, ErrLeaseExist
+		return nil, ErrExist
 	}
-	l := &lease{id: id, ttl: max(ttl, le.cfg.MinTTL), keys: map[string]struct{}{},
+	l := &Lease{id: id, ttl: max(ttl, le.cfg.MinTTL), keys: map[string]struct{}{},
 		revoked: make(chan struct{}), heapIdx: -1}
 	le.leases[id] = l
 	if le.primary {
@@ -193,17 +200,17 @@ func (le *lessor) grant(id, ttl int64) (*lease, error) {
 	return l, nil
 }
 
-// restore adds a lease read from the engine.
-func (le *lessor) restore(id, ttl, remaining int64) {
+// Restore adds a lease read from the engine.
+func (le *Lessor) Restore(id, ttl, remaining int64) {
 	le.mu.Lock()
 	defer le.mu.Unlock()
-	le.leases[id] = &lease{id: id, ttl: ttl, remaining: remaining, keys: map[string]struct{}{},
+	le.leases[id] = &Lease{id: id, ttl: ttl, remaining: remaining, keys: map[string]struct{}{},
 		revoked: make(chan struct{}), heapIdx: -1}
 }
 
-// keysOf returns the keys attached to lease id, sorted, and whether it
+// KeysOf returns the keys attached to lease id, sorted, and whether it
 // exists.
-func (le *lessor) keysOf(id int64) ([]string, bool) {
+func (le *Lessor) KeysOf(id int64) ([]string, bool) {
 	le.mu.Lock()
 	defer le.mu.Unlock()
 	l := le.leases[id]
@@ -213,7 +220,7 @@ func (le *lessor) keysOf(id int64) ([]string, bool) {
 	return sortedKeys(l), true
 }
 
-func sortedKeys(l *lease) []string {
+func sortedKeys(l *Lease) []string {
 	keys := make([]string, 0, len(l.keys))
 	for k := range l.keys {
 		keys = append(keys, k)
@@ -222,8 +229,8 @@ func sortedKeys(l *lease) []string {
 	return keys
 }
 
-// remove forgets lease id once its revocation is applied.
-func (le *lessor) remove(id int64) {
+// Remove forgets lease id once its revocation is applied.
+func (le *Lessor) Remove(id int64) {
 	le.mu.Lock()
 	defer le.mu.Unlock()
 	l := le.leases[id]
@@ -238,9 +245,9 @@ func (le *lessor) remove(id int64) {
 	close(l.revoked)
 }
 
-// checkpoint records a remaining TTL applied from the log; it returns the
+// Checkpoint records a remaining TTL applied from the log; it returns the
 // lease, or nil if it is gone.
-func (le *lessor) checkpoint(id, remaining int64) *lease {
+func (le *Lessor) Checkpoint(id, remaining int64) *Lease {
 	le.mu.Lock()
 	defer le.mu.Unlock()
 	l := le.leases[id]
@@ -254,9 +261,9 @@ func (le *lessor) checkpoint(id, remaining int64) *lease {
 	return l
 }
 
-// track moves keys between leases after a write: a put attaches its key to
+// Track moves keys between leases after a write: a put attaches its key to
 // the put's lease (detaching it from any other), a delete detaches it.
-func (le *lessor) track(events []mvccpb.Event) {
+func (le *Lessor) Track(events []mvccpb.Event) {
 	if len(events) == 0 {
 		return
 	}
@@ -286,8 +293,8 @@ func (le *lessor) track(events []mvccpb.Event) {
 	}
 }
 
-// ids returns every lease ID, sorted.
-func (le *lessor) ids() []int64 {
+// IDs returns every lease ID, sorted.
+func (le *Lessor) IDs() []int64 {
 	le.mu.Lock()
 	defer le.mu.Unlock()
 	out := make([]int64, 0, len(le.leases))
@@ -297,3 +304,31 @@ func (le *lessor) ids() []int64 {
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
 }
+
+// SetConfig replaces the configuration; call it before Load and before the
+// lessor is used.
+func (le *Lessor) SetConfig(cfg Config) { le.cfg = cfg.withDefaults() }
+
+// Config returns the configuration, defaults filled in.
+func (le *Lessor) Config() Config { return le.cfg }
+
+// SetClock replaces the time source; call it before the lessor is used.
+func (le *Lessor) SetClock(now func() time.Time) { le.now = now }
+
+// Remaining returns lease id's checkpointed remaining TTL (0: none) and
+// whether the lease exists.
+func (le *Lessor) Remaining(id int64) (int64, bool) {
+	le.mu.Lock()
+	defer le.mu.Unlock()
+	l := le.leases[id]
+	if l == nil {
+		return 0, false
+	}
+	return l.remaining, true
+}
+
+// NoteExpiredRevoked counts one expired lease this member revoked.
+func (le *Lessor) NoteExpiredRevoked() { le.expiredRevoked.Add(1) }
+
+// ExpiredRevoked returns how many expired leases this member revoked.
+func (le *Lessor) ExpiredRevoked() uint64 { return le.expiredRevoked.Load() }

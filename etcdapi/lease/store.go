@@ -1,4 +1,4 @@
-package etcdapi
+package lease
 
 import (
 	"context"
@@ -9,18 +9,18 @@ import (
 	"github.com/metastore/metastore/pluginapi/storage"
 )
 
-// LeaseNamespace is the storage engine namespace of leases: the 8-byte
+// Namespace is the storage engine namespace of leases: the 8-byte
 // big-endian lease ID maps to the 8-byte big-endian granted TTL followed by
 // the 8-byte big-endian checkpointed remaining TTL (0: none), in seconds.
 // It is written through mvcc's meta writes, in the batch of the raft entry
 // that changed it.
-const LeaseNamespace = "lease"
+const Namespace = "lease"
 
 func leaseKey(id int64) []byte {
 	return binary.BigEndian.AppendUint64(nil, uint64(id))
 }
 
-func encodeLease(l *lease) []byte {
+func encodeLease(l *Lease) []byte {
 	b := binary.BigEndian.AppendUint64(make([]byte, 0, 16), uint64(l.ttl))
 	return binary.BigEndian.AppendUint64(b, uint64(l.remaining))
 }
@@ -34,29 +34,34 @@ func decodeLease(key, value []byte) (id, ttl, remaining int64, err error) {
 		int64(binary.BigEndian.Uint64(value[8:])), nil
 }
 
-// persist writes l's replicated state in tw's batch.
-func persistLease(tw *mvcc.TxnWrite, l *lease) {
-	tw.PutMeta(LeaseNamespace, leaseKey(l.id), encodeLease(l))
+// Persist writes l's replicated state in tw's batch.
+func Persist(tw *mvcc.TxnWrite, l *Lease) {
+	tw.PutMeta(Namespace, leaseKey(l.id), encodeLease(l))
 }
 
-// load rebuilds the leases from the engine and their keys from the key
+// DeletePersisted deletes lease id's replicated state in tw's batch.
+func DeletePersisted(tw *mvcc.TxnWrite, id int64) {
+	tw.DeleteMeta(Namespace, leaseKey(id))
+}
+
+// Load rebuilds the leases from the engine and their keys from the key
 // index. It must run before the first entry is applied.
-func (le *lessor) load(ctx context.Context, store *mvcc.Store) error {
+func (le *Lessor) Load(ctx context.Context, store *mvcc.Store) error {
 	var decodeErr error
-	err := store.ScanMeta(ctx, LeaseNamespace, func(k, v []byte) bool {
+	err := store.ScanMeta(ctx, Namespace, func(k, v []byte) bool {
 		id, ttl, remaining, err := decodeLease(k, v)
 		if err != nil {
 			decodeErr = err
 			return false
 		}
-		le.restore(id, ttl, remaining)
+		le.Restore(id, ttl, remaining)
 		return true
 	})
 	if err == nil {
 		err = decodeErr
 	}
 	if err != nil {
-		return fmt.Errorf("etcdapi: loading leases: %w", err)
+		return fmt.Errorf("lease: loading leases: %w", err)
 	}
 	orphans := 0
 	le.mu.Lock()

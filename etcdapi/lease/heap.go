@@ -1,10 +1,10 @@
-package etcdapi
+package lease
 
 import "container/heap"
 
 // leaseHeap orders the primary's leases by expiry, earliest first. Each
 // lease knows its index, so a renewal moves it in O(log n).
-type leaseHeap struct{ items []*lease }
+type leaseHeap struct{ items []*Lease }
 
 func (h *leaseHeap) Len() int           { return len(h.items) }
 func (h *leaseHeap) Less(i, j int) bool { return h.items[i].expiry.Before(h.items[j].expiry) }
@@ -16,7 +16,7 @@ func (h *leaseHeap) Swap(i, j int) {
 }
 
 func (h *leaseHeap) Push(x any) {
-	l := x.(*lease)
+	l := x.(*Lease)
 	l.heapIdx = len(h.items)
 	h.items = append(h.items, l)
 }
@@ -31,7 +31,7 @@ func (h *leaseHeap) Pop() any {
 }
 
 // update inserts l or moves it after its expiry changed.
-func (h *leaseHeap) update(l *lease) {
+func (h *leaseHeap) update(l *Lease) {
 	if l.heapIdx < 0 {
 		heap.Push(h, l)
 		return
@@ -39,15 +39,15 @@ func (h *leaseHeap) update(l *lease) {
 	heap.Fix(h, l.heapIdx)
 }
 
-// remove takes l out, if it is in.
-func (h *leaseHeap) remove(l *lease) {
+// Remove takes l out, if it is in.
+func (h *leaseHeap) remove(l *Lease) {
 	if l.heapIdx >= 0 {
 		heap.Remove(h, l.heapIdx)
 	}
 }
 
 // peek returns the earliest lease, or nil.
-func (h *leaseHeap) peek() *lease {
+func (h *leaseHeap) peek() *Lease {
 	if len(h.items) == 0 {
 		return nil
 	}

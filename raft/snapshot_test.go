@@ -1,6 +1,7 @@
 package raft
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -118,7 +119,10 @@ func TestStartRefusesCorruptWAL(t *testing.T) {
 	require.Len(t, files, 1)
 	b, err := os.ReadFile(files[0])
 	require.NoError(t, err)
-	b[len(b)/2] ^= 0x40 // inside some record, with valid records after it
+	// Inside some record, with valid records after it (the segment is
+	// preallocated: its records end where its zeros begin).
+	records := len(bytes.TrimRight(b, "\x00"))
+	b[records/2] ^= 0x40
 	require.NoError(t, os.WriteFile(files[0], b, 0o600))
 
 	_, err = Start(cfg, &testApplier{}, 0)

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -150,9 +151,14 @@ func TestTornWALTailIsRepaired(t *testing.T) {
 	}
 	m.Kill()
 	last := lastWALSegment(t, m.DataDir())
-	f, err := os.OpenFile(last, os.O_APPEND|os.O_WRONLY, 0)
+	// The segment is preallocated: the half record goes into the zeros
+	// after the last record (past any zero bytes that record ends with).
+	b, err := os.ReadFile(last)
 	require.NoError(t, err)
-	_, err = f.Write([]byte{0x40, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3})
+	records := int64(len(bytes.TrimRight(b, "\x00")))
+	f, err := os.OpenFile(last, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteAt([]byte{0x40, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3}, records+64)
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
 

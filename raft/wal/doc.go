@@ -19,6 +19,12 @@
 // raftpb.SnapshotMetadata: index, term and ConfState; the state itself lives
 // in the storage engine).
 //
+// A segment is preallocated to Options.SegmentSize when it is created
+// (fallocate, where the file system has it and room), so appends within it
+// change neither the file's size nor its block map, and each sync is an
+// fdatasync that writes the data alone, as etcd does. The records of a
+// segment end at its first all-zero byte run: zero is no record type.
+//
 // Reading replays records in order. An entry whose index is at or below an
 // earlier one replaces that entry and everything after it, because raft may
 // rewrite an uncommitted tail. A snapshot marker discards the entries it

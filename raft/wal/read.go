@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -33,7 +34,7 @@ func readLog(dir string, segs []segment) (*State, *tornTail, int64, error) {
 			return nil, nil, 0, err
 		}
 		off, cause := replaySegment(&r, data)
-		size = int64(len(data))
+		size = int64(off)
 		if cause == nil {
 			continue
 		}
@@ -60,12 +61,17 @@ func isTornCause(err error) bool {
 }
 
 // replaySegment folds the records of one segment into r. It returns the
-// offset where decoding stopped and why, or a nil error at the end of data.
+// offset where decoding stopped and why, or a nil error at the end of the
+// records: the end of data, or the zeros of a preallocated segment after
+// its last record.
 func replaySegment(r *replay, data []byte) (int, error) {
 	off := 0
 	for off < len(data) {
 		rec, n, err := decodeRecord(data[off:])
 		if err != nil {
+			if allZero(data[off:]) {
+				return off, nil
+			}
 			return off, err
 		}
 		if err := r.apply(rec); err != nil {
@@ -74,6 +80,23 @@ func replaySegment(r *replay, data []byte) (int, error) {
 		off += n
 	}
 	return off, nil
+}
+
+// allZero reports whether b holds zeros only: space preallocated and never
+// written (a record is never all zeros: zero is no record type).
+func allZero(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b) != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // repairTail truncates the torn tail away and syncs the segment.

@@ -10,7 +10,9 @@ import (
 )
 
 // writeTen writes entries 1..10, one Save each, and returns the only
-// segment's path and its size before the last entry was written.
+// segment's path and its size before the last entry was written. The
+// segment is cut to its records (as one written where preallocation is not
+// supported), so that damage at its end is damage to the last record.
 func writeTen(t *testing.T, dir string) (string, int64) {
 	t.Helper()
 	w := mustCreate(t, dir, testOpts(t))
@@ -19,11 +21,69 @@ func writeTen(t *testing.T, dir string) (string, int64) {
 	}
 	before := w.size
 	require.NoError(t, w.Save(nil, ents(10, 10, 1), true))
+	end := w.size
 	require.NoError(t, w.Close())
 	files, err := filepath.Glob(filepath.Join(dir, "*.wal"))
 	require.NoError(t, err)
 	require.Len(t, files, 1)
+	require.NoError(t, os.Truncate(files[0], end))
 	return files[0], before
+}
+
+// TestPreallocatedSegment: a segment is preallocated to the segment size;
+// a replay stops at the zeros after the last record, and the reopened WAL
+// appends right after it, not after the zeros.
+func TestPreallocatedSegment(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{Logger: zaptest.NewLogger(t), SegmentSize: 1 << 20}
+	w := mustCreate(t, dir, opts)
+	require.NoError(t, w.Save(hardState(1, 1, 1), ents(1, 5, 1), true))
+	end := w.size
+	require.NoError(t, w.Close())
+	files, err := filepath.Glob(filepath.Join(dir, "*.wal"))
+	require.NoError(t, err)
+	require.Len(t, files, 1)
+	fi, err := os.Stat(files[0])
+	require.NoError(t, err)
+	require.EqualValues(t, 1<<20, fi.Size(), "preallocated to the segment size")
+
+	w, st := mustOpen(t, dir, opts)
+	requireEntries(t, ents(1, 5, 1), st.Entries)
+	require.Equal(t, end, w.size, "positioned after the last record")
+	require.NoError(t, w.Save(nil, ents(6, 6, 1), true))
+	require.NoError(t, w.Close())
+
+	_, st = mustOpen(t, dir, opts)
+	requireEntries(t, ents(1, 6, 1), st.Entries)
+	fi, err = os.Stat(files[0])
+	require.NoError(t, err)
+	require.EqualValues(t, 1<<20, fi.Size(), "written into the preallocated space, no repair")
+}
+
+// TestPreallocatedSegmentWithTornRecord: a torn record in the preallocated
+// space (its first bytes written, the rest still zeros) is cut away with
+// the zeros after it.
+func TestPreallocatedSegmentWithTornRecord(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{Logger: zaptest.NewLogger(t), SegmentSize: 1 << 20}
+	w := mustCreate(t, dir, opts)
+	require.NoError(t, w.Save(nil, ents(1, 5, 1), true))
+	end := w.size
+	require.NoError(t, w.Close())
+	files, err := filepath.Glob(filepath.Join(dir, "*.wal"))
+	require.NoError(t, err)
+	f, err := os.OpenFile(files[0], os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteAt([]byte{0x40, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef, byte(recEntry)}, end)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+
+	w, st := mustOpen(t, dir, opts)
+	requireEntries(t, ents(1, 5, 1), st.Entries)
+	require.NoError(t, w.Save(nil, ents(6, 6, 2), true))
+	require.NoError(t, w.Close())
+	_, st = mustOpen(t, dir, opts)
+	requireEntries(t, append(ents(1, 5, 1), ents(6, 6, 2)...), st.Entries)
 }
 
 func copyDir(t *testing.T, src string) string {

@@ -63,16 +63,24 @@ func listSegments(dir string) ([]segment, error) {
 }
 
 // createSegmentFile atomically creates segment s holding header: it writes a
-// temporary file, syncs it, renames it into place and syncs the directory.
-// The returned file is positioned at its end, ready to append.
-func createSegmentFile(dir string, s segment, header []byte) (*os.File, error) {
+// temporary file, preallocates it to prealloc bytes (best effort: a file
+// system without room or support keeps the file growing as written), syncs
+// it, renames it into place and syncs the directory. The returned file is
+// positioned at the end of the header, ready to append.
+func createSegmentFile(dir string, s segment, header []byte, prealloc int64) (*os.File, error) {
 	path := filepath.Join(dir, s.name())
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	if err := writeAndSync(f, header); err != nil {
+	if _, err := f.Write(header); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return nil, err
+	}
+	preallocate(f, prealloc)
+	if err := f.Sync(); err != nil {
 		f.Close()
 		os.Remove(tmp)
 		return nil, err
@@ -87,13 +95,6 @@ func createSegmentFile(dir string, s segment, header []byte) (*os.File, error) {
 		return nil, err
 	}
 	return f, nil
-}
-
-func writeAndSync(f *os.File, b []byte) error {
-	if _, err := f.Write(b); err != nil {
-		return err
-	}
-	return f.Sync()
 }
 
 // syncDir makes renames, creations and removals in dir durable.

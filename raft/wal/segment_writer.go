@@ -36,7 +36,7 @@ func (w *WAL) startSegment(s segment) error {
 			return err
 		}
 	}
-	f, err := createSegmentFile(w.dir, s, header)
+	f, err := createSegmentFile(w.dir, s, header, w.segmentSize)
 	if err != nil {
 		return fmt.Errorf("wal: create segment %s: %w", s.name(), err)
 	}

@@ -3,6 +3,7 @@ package wal
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -117,8 +118,14 @@ func Open(dir string, opts Options) (*WAL, *State, error) {
 		return nil, nil, err
 	}
 	last := segs[len(segs)-1]
-	f, err := os.OpenFile(filepath.Join(dir, last.name()), os.O_WRONLY|os.O_APPEND, 0)
+	// Not O_APPEND: a preallocated segment is longer than its records, and
+	// the next record goes right after the last one.
+	f, err := os.OpenFile(filepath.Join(dir, last.name()), os.O_WRONLY, 0)
 	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := f.Seek(size, io.SeekStart); err != nil {
+		f.Close()
 		return nil, nil, err
 	}
 	w.f, w.size, w.segs = f, size, segs
@@ -243,7 +250,7 @@ func (w *WAL) sync() error {
 		return nil
 	}
 	start := time.Now()
-	err := w.f.Sync()
+	err := syncData(w.f)
 	if f := w.onSync.Load(); f != nil {
 		(*f)(time.Since(start))
 	}

@@ -1,0 +1,11 @@
+//go:build !linux
+
+package wal
+
+import "os"
+
+// preallocate does nothing here: segments grow as written.
+func preallocate(*os.File, int64) {}
+
+// syncData makes f's data durable.
+func syncData(f *os.File) error { return f.Sync() }

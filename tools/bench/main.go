@@ -18,6 +18,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -63,6 +64,13 @@ type options struct {
 }
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == "render" {
+		if err := render(os.Args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, "metastore-bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	opts, err := parseFlags()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "metastore-bench:", err)
@@ -152,6 +160,23 @@ func parseFlags() (options, error) {
 		}
 	}
 	return o, nil
+}
+
+// render prints the table, the goals and the README tables of a saved
+// report (metastore-bench render bench-results/<time>.json).
+func render(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var r report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	r.printTable(os.Stdout)
+	fmt.Println()
+	fmt.Print(r.markdown())
+	return nil
 }
 
 func envInt(name string, def int) int {

@@ -157,6 +157,7 @@ func (r *report) printTable(out io.Writer) {
 	fmt.Fprintln(out, "watch-fanout counts events delivered; its latency is put-to-delivery. lease-keepalive counts keepalive round trips.")
 	r.printPauses(out)
 	r.printScale(out)
+	r.printGoals(out)
 }
 
 // isPause reports whether workload is one of the pause workloads.
@@ -239,8 +240,8 @@ func firstLine(s string, n int) string {
 	return s
 }
 
-// write saves the report as <dir>/<timestamp>.json and the ratio chart as
-// <dir>/<timestamp>.png.
+// write saves the report as <dir>/<timestamp>.json, the ratio chart as
+// <dir>/<timestamp>.png and the README's tables as <dir>/<timestamp>.md.
 func (r *report) write(dir string, started time.Time) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -256,7 +257,10 @@ func (r *report) write(dir string, started time.Time) error {
 	if err := writeChart(stem+".png", r); err != nil {
 		return err
 	}
-	fmt.Printf("results: %s.json, chart: %s.png\n", stem, stem)
+	if err := writeMarkdown(stem+".md", r); err != nil {
+		return err
+	}
+	fmt.Printf("results: %s.json, chart: %s.png, README table: %s.md\n", stem, stem, stem)
 	return nil
 }
 

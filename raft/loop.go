@@ -101,13 +101,27 @@ func (n *Node) step(m *raftpb.Message) {
 }
 
 // handleReady persists, sends and hands off one Ready, then advances raft.
+//
+// A leader sends its messages before it persists the Ready (raft thesis
+// §10.2.1, as etcd does): the followers write the new entries to their
+// disks while the leader writes them to its own, and raft counts the
+// leader's own copy toward a quorum only once Advance reports it
+// persisted. Any other member sends only what is durable: its
+// acknowledgements and votes promise state on disk. A leader that steps
+// down in this Ready counts as a follower.
 func (n *Node) handleReady() error {
 	rd := n.rn.Ready()
+	msgs, heldBack := n.holdBackSnapshots(rd.Messages)
+	early := n.leadsAfter(rd)
+	if early {
+		n.cfg.Transport.Send(msgs)
+	}
 	if err := n.persist(rd); err != nil {
 		return err
 	}
-	msgs, heldBack := n.holdBackSnapshots(rd.Messages)
-	n.cfg.Transport.Send(msgs)
+	if !early {
+		n.cfg.Transport.Send(msgs)
+	}
 	n.reads.deliver(rd.ReadStates)
 	if err := n.applyConfChanges(rd.CommittedEntries); err != nil {
 		return err
@@ -237,6 +251,17 @@ func (n *Node) noteLeader(ss *etcdraft.SoftState) {
 		zap.Stringer("state", ss.RaftState))
 	n.lead = ss.Lead
 	n.leaderCh.notify()
+}
+
+// leadsAfter reports whether this member is the leader once rd is
+// handled: rd's SoftState when it changes the role, else the role last
+// published.
+func (n *Node) leadsAfter(rd etcdraft.Ready) bool {
+	if rd.SoftState != nil {
+		return rd.SoftState.RaftState == etcdraft.StateLeader
+	}
+	st := n.status.Load()
+	return st != nil && st.IsLeader
 }
 
 // publishStatus stores a fresh Status for Status callers.

@@ -202,3 +202,42 @@ func TestTreeIndexBytesPerKey(t *testing.T) {
 	assert.Equal(t, keys, ti.len())
 	runtime.KeepAlive(ti)
 }
+
+func TestTreeIndexVisitBounds(t *testing.T) {
+	ti := newTreeIndex()
+	for i, k := range []string{"b", "c", "d", "f"} {
+		ti.put([]byte(k), revision{main: int64(i + 1)}, 0)
+	}
+	tests := map[string]struct {
+		key, end string
+		fromKey  bool
+		want     []string
+	}{
+		"end is a key, excluded":      {key: "b", end: "d", want: []string{"b", "c"}},
+		"end between keys":            {key: "c", end: "e", want: []string{"c", "d"}},
+		"end past every key":          {key: "a", end: "z", want: []string{"b", "c", "d", "f"}},
+		"end before every key":        {key: "a", end: "b", want: nil},
+		"start past end":              {key: "d", end: "c", want: nil},
+		"empty range between keys":    {key: "e", end: "f", want: nil},
+		"start equals end":            {key: "c", end: "c", want: nil},
+		"one key":                     {key: "f", end: "f\x00", want: []string{"f"}},
+		"from key":                    {key: "c", fromKey: true, want: []string{"c", "d", "f"}},
+		"start past every key to end": {key: "g", end: "z", want: nil},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			end := []byte(tt.end)
+			if tt.fromKey {
+				end = []byte{0}
+			}
+			var got []string
+			ti.mu.RLock()
+			ti.visit([]byte(tt.key), end, func(ki *keyIndex) bool {
+				got = append(got, ki.key)
+				return true
+			})
+			ti.mu.RUnlock()
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}

@@ -41,13 +41,28 @@ func (ti *treeIndex) visit(key, end []byte, fn func(*keyIndex) bool) {
 		}
 		return
 	}
-	fromKey := isFromKey(end)
+	if isFromKey(end) {
+		ti.tree.AscendGreaterOrEqual(probe(key), fn)
+		return
+	}
+	// The last key of the range, found with one descent, ends the walk by
+	// identity: comparing every key with end would read every key's bytes,
+	// a memory access per key on a walk that otherwise reads only the
+	// index records.
+	var last *keyIndex
 	endKey := stringOf(end)
-	ti.tree.AscendGreaterOrEqual(probe(key), func(ki *keyIndex) bool {
-		if !fromKey && ki.key >= endKey {
-			return false
+	ti.tree.DescendLessOrEqual(probe(end), func(ki *keyIndex) bool {
+		if ki.key >= endKey {
+			return true // end itself, which the range excludes
 		}
-		return fn(ki)
+		last = ki
+		return false
+	})
+	if last == nil || last.key < stringOf(key) {
+		return
+	}
+	ti.tree.AscendGreaterOrEqual(probe(key), func(ki *keyIndex) bool {
+		return fn(ki) && ki != last
 	})
 }
 

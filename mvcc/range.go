@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 
@@ -94,13 +95,17 @@ func (s *Store) rangeKeys(ctx context.Context, key, end []byte, ro RangeOptions,
 	if ro.CountOnly {
 		res.Count = s.index.count(key, end, rev)
 	} else {
-		metas, total := s.index.rangeMeta(key, end, rev, ro.Limit)
+		buf := getMetas()
+		metas, total := s.index.rangeMeta(key, end, rev, ro.Limit, (*buf)[:0])
 		res.Count = total
 		res.KVs = newKeyValues(metas)
+		var err error
 		if !ro.KeysOnly {
-			if err := s.fillValues(ctx, rev, metas, res.KVs, tw); err != nil {
-				return nil, err
-			}
+			err = s.fillValues(ctx, rev, metas, res.KVs, tw)
+		}
+		putMetas(buf, metas)
+		if err != nil {
+			return nil, err
 		}
 	}
 	// A compaction that started meanwhile may have trimmed what was read.
@@ -108,6 +113,28 @@ func (s *Store) rangeKeys(ctx context.Context, key, end []byte, ro RangeOptions,
 		return nil, ErrCompacted
 	}
 	return res, nil
+}
+
+// metasPool recycles the index entries a range collects before it builds
+// its KVs: a range of a thousand keys would otherwise allocate (and grow)
+// 64 KB of them per call.
+var metasPool = sync.Pool{New: func() any { return new([]keyMeta) }}
+
+// maxPooledMetas bounds what a pooled slice keeps, so one huge range does
+// not pin its entries' memory.
+const maxPooledMetas = 1 << 16
+
+func getMetas() *[]keyMeta { return metasPool.Get().(*[]keyMeta) }
+
+// putMetas returns the slice used, cleared of its key references, to the
+// pool.
+func putMetas(buf *[]keyMeta, used []keyMeta) {
+	if cap(used) > maxPooledMetas {
+		return
+	}
+	clear(used)
+	*buf = used[:0]
+	metasPool.Put(buf)
 }
 
 // newKeyValues builds KVs without values from index entries, all in one

@@ -77,9 +77,11 @@ func (ti *treeIndex) get(key []byte, atRev int64) (keyMeta, bool) {
 	return ki.get(atRev)
 }
 
-// rangeMeta returns, in key order, up to limit (all when limit <= 0) keys
-// of the range live at atRev, and how many are live in all.
-func (ti *treeIndex) rangeMeta(key, end []byte, atRev, limit int64) (metas []keyMeta, total int) {
+// rangeMeta appends to metas, in key order, up to limit (all when limit <=
+// 0) keys of the range live at atRev, and returns them with how many are
+// live in all.
+func (ti *treeIndex) rangeMeta(key, end []byte, atRev, limit int64, metas []keyMeta) ([]keyMeta, int) {
+	total := 0
 	ti.mu.RLock()
 	defer ti.mu.RUnlock()
 	ti.visit(key, end, func(ki *keyIndex) bool {

@@ -81,7 +81,7 @@ func (tw *TxnWrite) Put(key, value []byte, lease int64) int64 {
 // many it deleted and the transaction's revision after: a delete of nothing
 // changes nothing.
 func (tw *TxnWrite) DeleteRange(key, end []byte) (n, rev int64) {
-	metas, _ := tw.s.index.rangeMeta(key, end, tw.Rev(), 0)
+	metas, _ := tw.s.index.rangeMeta(key, end, tw.Rev(), 0, nil)
 	for _, m := range metas {
 		tw.delete(m.key)
 	}

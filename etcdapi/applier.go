@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/metastore/metastore/etcdapi/lease"
+	"github.com/metastore/metastore/etcdapi/membership"
 	"github.com/metastore/metastore/mvcc"
 	"github.com/metastore/metastore/pluginapi/storage"
 )
@@ -24,7 +25,7 @@ type applier struct {
 	store   *mvcc.Store
 	leases  *lease.Lessor
 	waits   *waitRegistry
-	members *membership
+	members *membership.Cluster
 	alarms  *alarmStore
 	auth    *authStore
 	// leaseRole makes the lessor primary exactly when this member leads;

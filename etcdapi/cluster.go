@@ -76,7 +76,7 @@ func (c *ClusterServer) MemberAdd(ctx context.Context, r *pb.MemberAddRequest) (
 	defer c.mu.Unlock()
 	m := &Member{ID: newMemberID(urls, time.Now()), PeerURLs: urls, IsLearner: r.IsLearner}
 	if c.s.cfg.StrictReconfigCheck {
-		if !m.IsLearner && !c.s.members.readyToAddVoter() {
+		if !m.IsLearner && !c.s.members.ReadyToAddVoter() {
 			return nil, clusterError(ErrNotEnoughStarted)
 		}
 		resp, forwarded, err := c.checkAddKeepsQuorum(ctx, r)
@@ -94,15 +94,15 @@ func (c *ClusterServer) MemberAdd(ctx context.Context, r *pb.MemberAddRequest) (
 	if err := c.configure(ctx, typ, m.ID, m); err != nil {
 		return nil, clusterError(err)
 	}
-	return &pb.MemberAddResponse{Header: c.header(), Member: m.toProto(), Members: c.protoMembers()}, nil
+	return &pb.MemberAddResponse{Header: c.header(), Member: m.Proto(), Members: c.protoMembers()}, nil
 }
 
 // MemberRemove removes a member.
 func (c *ClusterServer) MemberRemove(ctx context.Context, r *pb.MemberRemoveRequest) (*pb.MemberRemoveResponse, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if m := c.s.members.get(r.ID); c.s.cfg.StrictReconfigCheck && m != nil && !m.IsLearner {
-		if !c.s.members.readyToRemoveVoter(r.ID) {
+	if m := c.s.members.Get(r.ID); c.s.cfg.StrictReconfigCheck && m != nil && !m.IsLearner {
+		if !c.s.members.ReadyToRemoveVoter(r.ID) {
 			return nil, clusterError(ErrNotEnoughStarted)
 		}
 		resp, forwarded, err := c.checkRemoveKeepsQuorum(ctx, r)
@@ -157,10 +157,10 @@ func (c *ClusterServer) MemberPromote(ctx context.Context, r *pb.MemberPromoteRe
 	if leader := match[c.s.raft.MemberID()]; leader > 0 && float64(learner)/float64(leader) < learnerReadyPercent {
 		return nil, clusterError(ErrLearnerNotReady)
 	}
-	if c.s.cfg.StrictReconfigCheck && !c.s.members.readyToPromote(r.ID) {
+	if c.s.cfg.StrictReconfigCheck && !c.s.members.ReadyToPromote(r.ID) {
 		return nil, clusterError(ErrNotEnoughStarted)
 	}
-	m := c.s.members.get(r.ID)
+	m := c.s.members.Get(r.ID)
 	if m == nil {
 		return nil, clusterError(ErrMemberNotFound)
 	}
@@ -189,7 +189,7 @@ func (c *ClusterServer) configure(ctx context.Context, typ raftpb.ConfChangeType
 		cc.Context = b
 	}
 	// Refuse what the applier would refuse before raft applies it.
-	if err := c.s.members.validate(cc, m); err != nil {
+	if err := c.s.members.Validate(cc, m); err != nil {
 		return err
 	}
 	reqID := c.s.nextID.Add(1)
@@ -219,10 +219,10 @@ func (c *ClusterServer) header() *pb.ResponseHeader {
 }
 
 func (c *ClusterServer) protoMembers() []*pb.Member {
-	list := c.s.members.list()
+	list := c.s.members.List()
 	out := make([]*pb.Member, len(list))
 	for i, m := range list {
-		out[i] = m.toProto()
+		out[i] = m.Proto()
 	}
 	return out
 }

@@ -34,7 +34,7 @@ const healthInterval = 5 * time.Second
 func (c *ClusterServer) connectedVoters(act PeerActivity) (connected, voters int) {
 	self := c.s.raft.MemberID()
 	since := time.Now().Add(-healthInterval)
-	for _, m := range c.s.members.list() {
+	for _, m := range c.s.members.List() {
 		if m.IsLearner {
 			continue
 		}

@@ -18,7 +18,7 @@ func (c *ClusterServer) callLeader(ctx context.Context, name string, req, resp p
 		return err
 	}
 	lead := c.s.raft.Status().Leader
-	if c.s.members.get(lead) == nil {
+	if c.s.members.Get(lead) == nil {
 		return ErrNoLeader
 	}
 	return c.s.callPeer(ctx, lead, name, req, resp)
@@ -55,7 +55,7 @@ func (c *ClusterServer) forwardRemove(ctx context.Context, r *pb.MemberRemoveReq
 	resp := &pb.MemberRemoveResponse{}
 	err := c.callLeader(ctx, peerCallMemberRemove, r, resp)
 	switch {
-	case err != nil && !leaderMeant(err) && c.s.members.get(r.ID) == nil:
+	case err != nil && !leaderMeant(err) && c.s.members.Get(r.ID) == nil:
 		resp.Members = c.protoMembers()
 	case err != nil:
 		return nil, err

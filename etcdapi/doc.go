@@ -4,7 +4,8 @@
 // error to the rpctypes value etcd returns.
 //
 // Domain state machines live in packages of their own under etcdapi
-// (lease); this package ties them together in the applier and serves them.
+// (lease, membership); this package ties them together in the applier and
+// serves them.
 //
 // It imports its domain packages, mvcc and pluginapi of MetaStore's
 // packages, never raft or host: the raft node is reached through the Raft

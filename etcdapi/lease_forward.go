@@ -36,7 +36,7 @@ func (ls *LeaseServer) toLeader(ctx context.Context, f func(ctx context.Context,
 		switch lead := ls.s.raft.Status().Leader; {
 		case lead == ls.s.raft.MemberID():
 			return ErrNotPrimary
-		case ls.s.members.get(lead) != nil:
+		case ls.s.members.Get(lead) != nil:
 			if err := ls.s.canForward(ctx); err != nil {
 				return err
 			}

@@ -38,7 +38,7 @@ func (m *MaintenanceServer) MoveLeader(ctx context.Context, r *pb.MoveLeaderRequ
 	if s.raft.Status().Leader != self {
 		return nil, rpctypes.ErrGRPCNotLeader
 	}
-	target := s.members.get(r.GetTargetID())
+	target := s.members.Get(r.GetTargetID())
 	if target == nil || target.IsLearner {
 		return nil, rpctypes.ErrGRPCBadLeaderTransferee
 	}

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/metastore/metastore/etcdapi/lease"
+	"github.com/metastore/metastore/etcdapi/membership"
 	"github.com/metastore/metastore/mvcc"
 )
 
@@ -76,7 +77,7 @@ type Server struct {
 	applier  *applier
 	leases   *lease.Lessor
 	leaseRun leaseRunner
-	members  *membership
+	members  *membership.Cluster
 	nextID   atomic.Uint64
 	stopped  chan struct{}
 	dbSize   func() (size, inUse int64)
@@ -99,8 +100,7 @@ func New(lg *zap.Logger, cfg Config, store *mvcc.Store, dbSize func() (int64, in
 		lg: lg, cfg: cfg, store: store, waits: newWaitRegistry(),
 		stopped: make(chan struct{}), dbSize: dbSize,
 	}
-	s.members = newMembership()
-	s.members.maxLearners = cfg.MaxLearners
+	s.members = membership.New(cfg.MaxLearners)
 	s.leases = lease.New(lg.Named("lessor"), lease.Config{}, time.Now)
 	s.maint.alarms = newAlarmStore()
 	s.applier = &applier{lg: lg, store: store, leases: s.leases, waits: s.waits, members: s.members, alarms: s.maint.alarms}

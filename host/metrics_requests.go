@@ -110,6 +110,11 @@ func (rm *requestMetrics) serverOptions() []grpc.ServerOption {
 // clientAPIVersion is the version the client's metadata names, as etcd
 // reads it.
 func clientAPIVersion(ctx context.Context) (string, bool) {
+	// The one value first: FromIncomingContext copies all the metadata,
+	// which cost every request about 450 bytes.
+	if vs := metadata.ValueFromIncomingContext(ctx, rpctypes.MetadataClientAPIVersionKey); len(vs) > 0 && utf8.ValidString(vs[0]) {
+		return vs[0], true
+	}
 	md, ok := metadata.FromIncomingContext(ctx)
 	if !ok {
 		return "", false

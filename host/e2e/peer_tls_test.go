@@ -157,6 +157,13 @@ func TestPeerTLSJoinAndRefusal(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "yes\n", out)
 	ms = append(ms, good)
+	// The member adds below need p3 counted as started, which it is once
+	// the name it publishes after it serves is applied (etcd's rule for
+	// --strict-reconfig-check: "not enough started members" until then).
+	require.Eventually(t, func() bool {
+		out, err := ctl("member", "list")
+		return err == nil && strings.Contains(out, ", started, p3, ")
+	}, 20*time.Second, 100*time.Millisecond, "p3 published its name")
 
 	other := newTestPKI(t)
 	otherCert, otherKey := other.issue(t, "peer")

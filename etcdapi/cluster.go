@@ -157,7 +157,7 @@ func (c *ClusterServer) MemberPromote(ctx context.Context, r *pb.MemberPromoteRe
 	if leader := match[c.s.raft.MemberID()]; leader > 0 && float64(learner)/float64(leader) < learnerReadyPercent {
 		return nil, clusterError(ErrLearnerNotReady)
 	}
-	if c.s.cfg.StrictReconfigCheck && !c.s.members.ReadyToPromote(r.ID) {
+	if c.s.cfg.StrictReconfigCheck && !c.s.members.ReadyToPromote() {
 		return nil, clusterError(ErrNotEnoughStarted)
 	}
 	m := c.s.members.Get(r.ID)

@@ -70,9 +70,6 @@ type keyMeta struct {
 	lease   int64
 }
 
-// isCompact reports whether ki holds one live revision in its own fields.
-func (ki *keyIndex) isCompact() bool { return ki.hist == nil && ki.mod != (revision{}) }
-
 // expand turns ki into the full form (an empty ki gets no generation).
 func (ki *keyIndex) expand() *keyHistory {
 	if ki.hist != nil {
@@ -99,17 +96,6 @@ func (ki *keyIndex) shrink() {
 	g := &ki.hist.generations[0]
 	ki.mod, ki.created, ki.ver, ki.lease = g.revs[0], g.created, g.ver, g.leaseAt(0)
 	ki.hist = nil
-}
-
-// generationCount returns how many generations ki has.
-func (ki *keyIndex) generationCount() int {
-	switch {
-	case ki.hist != nil:
-		return len(ki.hist.generations)
-	case ki.isCompact():
-		return 1
-	}
-	return 0
 }
 
 // put appends rev, which must come after every revision the key has.

@@ -241,3 +241,17 @@ func TestTreeIndexVisitBounds(t *testing.T) {
 		})
 	}
 }
+
+// isCompact reports whether ki holds one live revision in its own fields.
+func (ki *keyIndex) isCompact() bool { return ki.hist == nil && ki.mod != (revision{}) }
+
+// generationCount returns how many generations ki has.
+func (ki *keyIndex) generationCount() int {
+	switch {
+	case ki.hist != nil:
+		return len(ki.hist.generations)
+	case ki.isCompact():
+		return 1
+	}
+	return 0
+}

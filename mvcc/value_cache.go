@@ -100,13 +100,6 @@ func (c *valueCache) remove(revs []revision) {
 	}
 }
 
-// bytes returns the bytes the cache holds, entries' overhead included.
-func (c *valueCache) bytes() int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.size
-}
-
 // len returns the number of cached values.
 func (c *valueCache) len() int {
 	c.mu.Lock()

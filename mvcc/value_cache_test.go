@@ -61,3 +61,10 @@ func TestValueCacheBoundInBytes(t *testing.T) {
 	c.remove([]revision{{main: 12}, {main: 10}, {main: 9}})
 	assert.Zero(t, c.bytes(), "removal gives the bytes back")
 }
+
+// bytes returns the bytes the cache holds, entries' overhead included.
+func (c *valueCache) bytes() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.size
+}

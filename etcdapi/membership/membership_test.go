@@ -45,7 +45,7 @@ func TestReadiness(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			assert.Equal(t, tt.add, tt.c.ReadyToAddVoter(), "ReadyToAddVoter")
 			assert.Equal(t, tt.remove1, tt.c.ReadyToRemoveVoter(1), "ReadyToRemoveVoter(1)")
-			assert.Equal(t, tt.promote4, tt.c.ReadyToPromote(4), "ReadyToPromote(4)")
+			assert.Equal(t, tt.promote4, tt.c.ReadyToPromote(), "ReadyToPromote")
 		})
 	}
 }

@@ -24,9 +24,9 @@ func (c *Cluster) ReadyToRemoveVoter(id uint64) bool {
 	return quorumOf(c.countVoters(id))
 }
 
-// ReadyToPromote is etcd's IsReadyToPromoteMember: with the learner
-// counted as a started voter, the started voters must make a quorum.
-func (c *Cluster) ReadyToPromote(uint64) bool {
+// ReadyToPromote is etcd's IsReadyToPromoteMember: with the learner to
+// promote counted as a started voter, the started voters must make a quorum.
+func (c *Cluster) ReadyToPromote() bool {
 	started, voters := c.countVoters(0)
 	return quorumOf(started+1, voters+1)
 }

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/metastore/metastore/etcdapi/auth"
 	"github.com/metastore/metastore/etcdapi/lease"
 	"github.com/metastore/metastore/etcdapi/membership"
 	"github.com/metastore/metastore/mvcc"
@@ -27,7 +28,7 @@ type applier struct {
 	waits   *waitRegistry
 	members *membership.Cluster
 	alarms  *alarmStore
-	auth    *authStore
+	auth    *auth.Store
 	// leaseRole makes the lessor primary exactly when this member leads;
 	// see applyLeaseGrant.
 	leaseRole func() bool
@@ -88,7 +89,7 @@ func (a *applier) applyRequest(index uint64, r *pb.InternalRaftRequest) applyRes
 		return a.applyLeaseCheckpoint(index, r.LeaseCheckpoint)
 	case r.Alarm != nil:
 		return a.applyAlarm(index, r.Alarm)
-	case isAuthRequest(r):
+	case auth.IsRequest(r):
 		return a.applyAuth(index, r)
 	case r.ClusterMemberAttrSet != nil:
 		return a.applyMemberAttrs(index, r.ClusterMemberAttrSet)

@@ -29,7 +29,7 @@ func (s *Server) ObserveRequestApply(fn RequestApplyObserver) {
 
 // AuthRevision is the auth store's revision, as this member has applied it.
 func (s *Server) AuthRevision() uint64 {
-	_, rev := s.auth.status()
+	_, rev := s.auth.Status()
 	return rev
 }
 

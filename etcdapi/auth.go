@@ -7,47 +7,28 @@ import (
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
-	"go.uber.org/zap"
-	"golang.org/x/crypto/bcrypt"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 
-	"github.com/metastore/metastore/pluginapi/auth"
+	"github.com/metastore/metastore/etcdapi/auth"
 )
 
-// AuthConfig configures authentication on a member.
-type AuthConfig struct {
-	// Token selects and configures the token provider.
-	Token TokenOptions
-	// BcryptCost is the cost of password hashes (--bcrypt-cost); outside
-	// bcrypt's range it becomes bcrypt's default, as in etcd.
-	BcryptCost int
-	// ClientCertAuth makes the common name of a verified client
-	// certificate the user of a request that carries no token
-	// (--client-cert-auth).
-	ClientCertAuth bool
-	// Provider, when set, verifies the bearer tokens the member did not
-	// issue (--auth-provider): its identities' users are checked against
-	// etcd's users and roles. Nil: only the built-in etcd provider.
-	Provider auth.Provider
-}
+// AuthConfig configures authentication on a member, and TokenOptions its
+// token provider: the auth package's, named here for the host, which
+// configures the member through this package alone.
+type (
+	AuthConfig   = auth.Config
+	TokenOptions = auth.TokenOptions
+)
 
 // LoadAuth configures authentication and rebuilds users and roles from the
 // engine. It must run before the first entry is applied.
 func (s *Server) LoadAuth(ctx context.Context, cfg AuthConfig) error {
-	tokens, err := newTokenProvider(s.lg.Named("auth"), cfg.Token, s.waitApplied)
-	if err != nil {
+	if err := s.auth.Configure(cfg, s.waitApplied); err != nil {
 		return err
 	}
-	cost := cfg.BcryptCost
-	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
-		s.lg.Warn("using the default bcrypt cost instead of the invalid one given",
-			zap.Int("given-cost", cost), zap.Int("default-cost", bcrypt.DefaultCost))
-		cost = bcrypt.DefaultCost
-	}
-	s.auth.configure(tokens, cost, cfg.ClientCertAuth, cfg.Provider)
-	return s.auth.load(ctx, s.store)
+	return s.auth.Load(ctx, s.store)
 }
 
 // waitApplied waits until this member has applied index.
@@ -67,13 +48,13 @@ func (s *Server) waitApplied(ctx context.Context, index uint64) error {
 // client certificate, else nobody. With auth disabled it is nobody. A
 // request that did not arrive over gRPC is the member's own (a lease
 // expiring, a compaction it schedules) and acts as root, as in etcd.
-func (s *Server) callerAuthInfo(ctx context.Context) (authInfo, error) {
-	enabled, rev := s.auth.status()
+func (s *Server) callerAuthInfo(ctx context.Context) (auth.Info, error) {
+	enabled, rev := s.auth.Status()
 	if !enabled {
-		return authInfo{}, nil
+		return auth.Info{}, nil
 	}
 	if _, ok := peer.FromContext(ctx); !ok {
-		return authInfo{user: rootUser, revision: rev}, nil
+		return auth.Info{User: auth.RootUser, Revision: rev}, nil
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
 	ts := md.Get(rpctypes.TokenFieldNameGRPC)
@@ -81,14 +62,14 @@ func (s *Server) callerAuthInfo(ctx context.Context) (authInfo, error) {
 		ts = md.Get(rpctypes.TokenFieldNameSwagger)
 	}
 	if len(ts) > 0 {
-		return s.auth.verifyToken(ctx, strings.TrimPrefix(ts[0], "Bearer "), rev)
+		return s.auth.VerifyToken(ctx, strings.TrimPrefix(ts[0], "Bearer "), rev)
 	}
-	if s.auth.clientCertAuth {
+	if s.auth.ClientCertAuth() {
 		if cn := verifiedCommonName(ctx, md); cn != "" {
-			return authInfo{user: cn, revision: rev}, nil
+			return auth.Info{User: cn, Revision: rev}, nil
 		}
 	}
-	return authInfo{}, nil
+	return auth.Info{}, nil
 }
 
 // verifiedCommonName returns the common name of the client certificate
@@ -126,9 +107,9 @@ func (s *Server) authorizeProposal(ctx context.Context, r *pb.InternalRaftReques
 	if err != nil {
 		return nil, err
 	}
-	hdr.Username, hdr.AuthRevision = ai.user, ai.revision
-	setHeaderGroups(hdr, ai.groups)
-	if err := s.auth.authorize(ai, r, s.leaseKeys()); err != nil {
+	hdr.Username, hdr.AuthRevision = ai.User, ai.Revision
+	auth.SetHeaderGroups(hdr, ai.Groups)
+	if err := s.auth.Authorize(ai, r, s.leaseKeys()); err != nil {
 		return nil, err
 	}
 	return hdr, nil
@@ -136,8 +117,8 @@ func (s *Server) authorizeProposal(ctx context.Context, r *pb.InternalRaftReques
 
 // authorizeRead checks a read that does not go through raft with chk,
 // as etcd does serialized requests; the returned recheck, called after
-// the read, fails with ErrAuthOldRevision if auth changed meanwhile.
-func (s *Server) authorizeRead(ctx context.Context, chk func(authInfo) error) (recheck func() error, err error) {
+// the read, fails with auth.ErrAuthOldRevision if auth changed meanwhile.
+func (s *Server) authorizeRead(ctx context.Context, chk func(auth.Info) error) (recheck func() error, err error) {
 	ai, err := s.callerAuthInfo(ctx)
 	if err != nil {
 		return nil, err
@@ -146,8 +127,8 @@ func (s *Server) authorizeRead(ctx context.Context, chk func(authInfo) error) (r
 		return nil, err
 	}
 	return func() error {
-		if ai.revision != 0 && ai.revision != s.auth.currentRevision() {
-			return ErrAuthOldRevision
+		if ai.Revision != 0 && ai.Revision != s.auth.Revision() {
+			return auth.ErrAuthOldRevision
 		}
 		return nil
 	}, nil
@@ -155,12 +136,12 @@ func (s *Server) authorizeRead(ctx context.Context, chk func(authInfo) error) (r
 
 // authorizeRange checks a range read of [key, rangeEnd).
 func (s *Server) authorizeRange(ctx context.Context, key, rangeEnd []byte) (func() error, error) {
-	return s.authorizeRead(ctx, func(ai authInfo) error { return s.auth.rangePermitted(ai, key, rangeEnd) })
+	return s.authorizeRead(ctx, func(ai auth.Info) error { return s.auth.RangePermitted(ai, key, rangeEnd) })
 }
 
 // authorizeReadTxn checks a txn served without raft.
 func (s *Server) authorizeReadTxn(ctx context.Context, r *pb.TxnRequest) (func() error, error) {
-	return s.authorizeRead(ctx, func(ai authInfo) error { return s.auth.txnPermitted(ai, r, s.leaseKeys()) })
+	return s.authorizeRead(ctx, func(ai auth.Info) error { return s.auth.TxnPermitted(ai, r, s.leaseKeys()) })
 }
 
 // watchDenied returns why a watch on [key, rangeEnd) may not be created,
@@ -168,7 +149,7 @@ func (s *Server) authorizeReadTxn(ctx context.Context, r *pb.TxnRequest) (func()
 func (s *Server) watchDenied(ctx context.Context, key, rangeEnd []byte) string {
 	ai, err := s.callerAuthInfo(ctx)
 	if err == nil {
-		err = s.auth.rangePermitted(ai, key, rangeEnd)
+		err = s.auth.RangePermitted(ai, key, rangeEnd)
 	}
 	if err == nil {
 		return ""

@@ -12,5 +12,5 @@ func (s *Server) CallerName(ctx context.Context) string {
 	if err != nil {
 		return ""
 	}
-	return ai.user
+	return ai.User
 }

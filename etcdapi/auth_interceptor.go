@@ -3,6 +3,7 @@ package etcdapi
 import (
 	"context"
 
+	"github.com/metastore/metastore/etcdapi/auth"
 	"go.etcd.io/etcd/api/v3/authpb"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"google.golang.org/grpc"
@@ -69,7 +70,7 @@ func adminOnly(s *Server, ctx context.Context, _ any) error {
 	if err != nil {
 		return err
 	}
-	return s.auth.adminPermitted(ai)
+	return s.auth.AdminPermitted(ai)
 }
 
 // anyUser requires some identity when auth is on.
@@ -78,13 +79,13 @@ func anyUser(s *Server, ctx context.Context, _ any) error {
 	return err
 }
 
-func (s *Server) requireUser(ctx context.Context) (authInfo, error) {
-	if !s.auth.isEnabled() {
-		return authInfo{}, nil
+func (s *Server) requireUser(ctx context.Context) (auth.Info, error) {
+	if !s.auth.Enabled() {
+		return auth.Info{}, nil
 	}
 	ai, err := s.callerAuthInfo(ctx)
-	if err == nil && ai.user == "" {
-		err = ErrUserEmpty
+	if err == nil && ai.User == "" {
+		err = auth.ErrUserEmpty
 	}
 	return ai, err
 }
@@ -104,8 +105,8 @@ func checkLeaseTimeToLive(s *Server, ctx context.Context, req any) error {
 	if err != nil {
 		return err
 	}
-	if r, ok := req.(*pb.LeaseTimeToLiveRequest); ok && r.Keys && s.auth.isEnabled() {
-		return s.auth.leaseKeysPermitted(ai, []int64{r.ID}, authpb.Permission_READ, s.leaseKeys())
+	if r, ok := req.(*pb.LeaseTimeToLiveRequest); ok && r.Keys && s.auth.Enabled() {
+		return s.auth.LeaseKeysPermitted(ai, []int64{r.ID}, authpb.Permission_READ, s.leaseKeys())
 	}
 	return nil
 }
@@ -113,10 +114,10 @@ func checkLeaseTimeToLive(s *Server, ctx context.Context, req any) error {
 // checkLeaseLeases requires read permission on every key of every lease.
 func checkLeaseLeases(s *Server, ctx context.Context, _ any) error {
 	ai, err := s.requireUser(ctx)
-	if err != nil || !s.auth.isEnabled() {
+	if err != nil || !s.auth.Enabled() {
 		return err
 	}
-	return s.auth.leaseKeysPermitted(ai, s.leaseIDs(), authpb.Permission_READ, s.leaseKeys())
+	return s.auth.LeaseKeysPermitted(ai, s.leaseIDs(), authpb.Permission_READ, s.leaseKeys())
 }
 
 // keepAliveAuthStream checks each keep-alive request: renewing a lease
@@ -143,11 +144,11 @@ func (k *keepAliveAuthStream) RecvMsg(m any) error {
 func checkLeaseRenew(s *Server, ctx context.Context, req any) error {
 	r := req.(*pb.LeaseKeepAliveRequest)
 	ai, err := s.requireUser(ctx)
-	if err == nil && s.auth.isEnabled() {
-		rev := s.auth.currentRevision()
-		err = s.auth.leaseKeysPermitted(ai, []int64{r.ID}, authpb.Permission_WRITE, s.leaseKeys())
-		if err == nil && rev != s.auth.currentRevision() {
-			err = ErrAuthOldRevision
+	if err == nil && s.auth.Enabled() {
+		rev := s.auth.Revision()
+		err = s.auth.LeaseKeysPermitted(ai, []int64{r.ID}, authpb.Permission_WRITE, s.leaseKeys())
+		if err == nil && rev != s.auth.Revision() {
+			err = auth.ErrAuthOldRevision
 		}
 	}
 	return err

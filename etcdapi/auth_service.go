@@ -5,8 +5,6 @@ import (
 	"encoding/base64"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
-	"go.uber.org/zap"
-	"golang.org/x/crypto/bcrypt"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -66,11 +64,11 @@ func (a *AuthServer) Authenticate(ctx context.Context, r *pb.AuthenticateRequest
 		return nil, toGRPCError(err)
 	}
 	for {
-		checked, err := s.auth.authenticatePassword(ctx, r.Name, r.Password)
+		checked, err := s.auth.AuthenticatePassword(ctx, r.Name, r.Password)
 		if err != nil {
 			return nil, toGRPCError(err)
 		}
-		prefix, err := s.auth.tokens.prefix()
+		prefix, err := s.auth.TokenPrefix()
 		if err != nil {
 			return nil, toGRPCError(err)
 		}
@@ -80,38 +78,17 @@ func (a *AuthServer) Authenticate(ctx context.Context, r *pb.AuthenticateRequest
 		if err != nil {
 			return nil, err
 		}
-		if checked != s.auth.currentRevision() {
+		if checked != s.auth.Revision() {
 			s.lg.Info("the auth revision changed while checking a password; checking again")
 			continue
 		}
 		if resp.Token == "" {
-			if resp.Token, err = s.auth.tokens.sign(r.Name, checked); err != nil {
+			if resp.Token, err = s.auth.SignToken(r.Name, checked); err != nil {
 				return nil, toGRPCError(err)
 			}
 		}
 		return resp, nil
 	}
-}
-
-// checkPassword compares password with the user's bcrypt hash and returns
-// the auth revision the user was read at.
-func (as *authStore) checkPassword(name, password string) (uint64, error) {
-	as.mu.RLock()
-	enabled, rev, u := as.enabled, as.revision, as.users[name]
-	as.mu.RUnlock()
-	switch {
-	case !enabled:
-		return 0, ErrAuthNotEnabled
-	case u == nil:
-		return 0, ErrAuthFailed
-	case u.Options != nil && u.Options.NoPassword:
-		return 0, ErrNoPasswordUser
-	}
-	if bcrypt.CompareHashAndPassword(u.Password, []byte(password)) != nil {
-		as.lg.Info("invalid password", zap.String("user-name", name))
-		return 0, ErrAuthFailed
-	}
-	return rev, nil
 }
 
 // hashPassword replaces a request's password with its bcrypt hash, after
@@ -121,7 +98,7 @@ func (s *Server) hashPassword(ctx context.Context, r *pb.InternalRaftRequest, pa
 	if _, err := s.authorizeProposal(ctx, r); err != nil {
 		return err
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(*password), s.auth.bcryptCost)
+	h, err := s.auth.HashPassword(*password)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/metastore/metastore/etcdapi/auth"
 	"github.com/metastore/metastore/etcdapi/lease"
 	"github.com/metastore/metastore/etcdapi/membership"
 	"github.com/metastore/metastore/mvcc"
@@ -82,7 +83,7 @@ type Server struct {
 	stopped  chan struct{}
 	dbSize   func() (size, inUse int64)
 	maint    maintenance
-	auth     *authStore
+	auth     *auth.Store
 	// cluster serves the Cluster service to clients and to followers
 	// that forward calls, so that its reconfigurations are serialised.
 	cluster *ClusterServer
@@ -104,7 +105,7 @@ func New(lg *zap.Logger, cfg Config, store *mvcc.Store, dbSize func() (int64, in
 	s.leases = lease.New(lg.Named("lessor"), lease.Config{}, time.Now)
 	s.maint.alarms = newAlarmStore()
 	s.applier = &applier{lg: lg, store: store, leases: s.leases, waits: s.waits, members: s.members, alarms: s.maint.alarms}
-	s.auth = newAuthStore(lg.Named("auth"))
+	s.auth = auth.NewStore(lg.Named("auth"))
 	s.applier.auth = s.auth
 	s.applier.leaseRole = s.syncLeaseRole
 	s.cluster = &ClusterServer{s: s}

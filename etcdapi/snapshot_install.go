@@ -22,7 +22,7 @@ func (s *Server) InstallSnapshot(ctx context.Context, replace func(context.Conte
 	if err := s.LoadMembership(ctx); err != nil {
 		return fmt.Errorf("etcdapi: reloading the membership after a snapshot: %w", err)
 	}
-	if err := s.auth.load(ctx, s.store); err != nil {
+	if err := s.auth.Load(ctx, s.store); err != nil {
 		return fmt.Errorf("etcdapi: reloading users and roles after a snapshot: %w", err)
 	}
 	if err := s.maint.alarms.reload(ctx, s.store); err != nil {

@@ -1,4 +1,4 @@
-package etcdapi
+package auth
 
 import (
 	"context"
@@ -15,19 +15,19 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/metastore/metastore/mvcc"
-	"github.com/metastore/metastore/pluginapi/auth"
+	authplugin "github.com/metastore/metastore/pluginapi/auth"
 	"github.com/metastore/metastore/pluginapi/storage"
 )
 
-// AuthNamespace is the storage engine namespace of users, roles and the
+// Namespace is the storage engine namespace of users, roles and the
 // auth switch: "enabled" holds one byte (1: on), "revision" the 8-byte
 // big-endian auth revision, "user/<name>" an authpb.User and "role/<name>"
 // an authpb.Role. It is written through mvcc's meta writes, in the batch of
 // the raft entry that changed it.
-const AuthNamespace = "auth"
+const Namespace = "auth"
 
 const (
-	rootUser = "root"
+	RootUser = "root"
 	rootRole = "root"
 
 	authKeyEnabled  = "enabled"
@@ -36,20 +36,20 @@ const (
 	authRolePrefix  = "role/"
 )
 
-// metaWriter is the part of an mvcc write the auth state persists through.
-type metaWriter interface {
+// MetaWriter is the part of an mvcc write the auth state persists through.
+type MetaWriter interface {
 	PutMeta(ns string, key, value []byte)
 	DeleteMeta(ns string, key []byte)
 }
 
-var _ metaWriter = (*mvcc.TxnWrite)(nil)
+var _ MetaWriter = (*mvcc.TxnWrite)(nil)
 
-// authStore is the replicated auth state: the switch, the auth revision,
+// Store is the replicated auth state: the switch, the auth revision,
 // users and roles, and the permission cache derived from them. The applier
 // changes it, in log order; request handlers read it. Every change that
 // etcd counts bumps the revision, so a token or a check made before the
 // change can be told apart from one made after.
-type authStore struct {
+type Store struct {
 	lg *zap.Logger
 
 	mu       sync.RWMutex
@@ -65,15 +65,15 @@ type authStore struct {
 	groupGrants map[string]identityGrants
 
 	// Member-local settings, fixed before serving.
-	provider       auth.Provider   // who verifies passwords and tokens
-	external       *externalTokens // tokens issued elsewhere, or nil
+	provider       authplugin.Provider // who verifies passwords and tokens
+	external       *externalTokens     // tokens issued elsewhere, or nil
 	tokens         tokenProvider
 	bcryptCost     int
 	clientCertAuth bool
 }
 
-func newAuthStore(lg *zap.Logger) *authStore {
-	as := &authStore{
+func NewStore(lg *zap.Logger) *Store {
+	as := &Store{
 		lg:          lg,
 		revision:    1, // a store that was never written starts at 1, as etcd's
 		users:       make(map[string]*authpb.User),
@@ -87,8 +87,43 @@ func newAuthStore(lg *zap.Logger) *authStore {
 	return as
 }
 
+// Config configures authentication on a member.
+type Config struct {
+	// Token selects and configures the token provider.
+	Token TokenOptions
+	// BcryptCost is the cost of password hashes (--bcrypt-cost); outside
+	// bcrypt's range it becomes bcrypt's default, as in etcd.
+	BcryptCost int
+	// ClientCertAuth makes the common name of a verified client
+	// certificate the user of a request that carries no token
+	// (--client-cert-auth).
+	ClientCertAuth bool
+	// Provider, when set, verifies the bearer tokens the member did not
+	// issue (--auth-provider): its identities' users are checked against
+	// etcd's users and roles. Nil: only the built-in etcd provider.
+	Provider authplugin.Provider
+}
+
+// Configure sets the member-local settings. waitApplied blocks until the
+// member has applied a raft index, so a simple token is known on the
+// member that checks it.
+func (as *Store) Configure(cfg Config, waitApplied func(context.Context, uint64) error) error {
+	tokens, err := newTokenProvider(as.lg, cfg.Token, waitApplied)
+	if err != nil {
+		return err
+	}
+	cost := cfg.BcryptCost
+	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
+		as.lg.Warn("using the default bcrypt cost instead of the invalid one given",
+			zap.Int("given-cost", cost), zap.Int("default-cost", bcrypt.DefaultCost))
+		cost = bcrypt.DefaultCost
+	}
+	as.configure(tokens, cost, cfg.ClientCertAuth, cfg.Provider)
+	return nil
+}
+
 // configure sets the member-local settings.
-func (as *authStore) configure(tokens tokenProvider, bcryptCost int, clientCertAuth bool, external auth.Provider) {
+func (as *Store) configure(tokens tokenProvider, bcryptCost int, clientCertAuth bool, external authplugin.Provider) {
 	as.mu.Lock()
 	defer as.mu.Unlock()
 	as.tokens, as.bcryptCost, as.clientCertAuth = tokens, bcryptCost, clientCertAuth
@@ -97,12 +132,12 @@ func (as *authStore) configure(tokens tokenProvider, bcryptCost int, clientCertA
 	}
 }
 
-// load rebuilds the state from the engine. It must run before the first
+// Load rebuilds the state from the engine. It must run before the first
 // entry is applied.
-func (as *authStore) load(ctx context.Context, store *mvcc.Store) error {
-	fresh := newAuthStore(as.lg)
+func (as *Store) Load(ctx context.Context, store *mvcc.Store) error {
+	fresh := NewStore(as.lg)
 	var decodeErr error
-	err := store.ScanMeta(ctx, AuthNamespace, func(k, v []byte) bool {
+	err := store.ScanMeta(ctx, Namespace, func(k, v []byte) bool {
 		decodeErr = fresh.restore(string(k), v)
 		return decodeErr == nil
 	})
@@ -110,7 +145,7 @@ func (as *authStore) load(ctx context.Context, store *mvcc.Store) error {
 		err = decodeErr
 	}
 	if err != nil {
-		return fmt.Errorf("etcdapi: loading users and roles: %w", err)
+		return fmt.Errorf("auth: loading users and roles: %w", err)
 	}
 	as.mu.Lock()
 	defer as.mu.Unlock()
@@ -128,7 +163,7 @@ func (as *authStore) load(ctx context.Context, store *mvcc.Store) error {
 }
 
 // restore decodes one record of the auth namespace.
-func (as *authStore) restore(key string, value []byte) error {
+func (as *Store) restore(key string, value []byte) error {
 	switch {
 	case key == authKeyEnabled:
 		as.enabled = len(value) == 1 && value[0] == 1
@@ -155,49 +190,49 @@ func (as *authStore) restore(key string, value []byte) error {
 
 // The writes below run with mu held for writing, from the applier.
 
-func (as *authStore) commitRevisionLocked(w metaWriter) {
+func (as *Store) commitRevisionLocked(w MetaWriter) {
 	as.revision++
-	w.PutMeta(AuthNamespace, []byte(authKeyRevision), binary.BigEndian.AppendUint64(nil, as.revision))
+	w.PutMeta(Namespace, []byte(authKeyRevision), binary.BigEndian.AppendUint64(nil, as.revision))
 }
 
-func (as *authStore) saveEnabledLocked(w metaWriter) {
+func (as *Store) saveEnabledLocked(w MetaWriter) {
 	v := byte(0)
 	if as.enabled {
 		v = 1
 	}
-	w.PutMeta(AuthNamespace, []byte(authKeyEnabled), []byte{v})
+	w.PutMeta(Namespace, []byte(authKeyEnabled), []byte{v})
 }
 
-func (as *authStore) putUserLocked(w metaWriter, u *authpb.User) {
+func (as *Store) putUserLocked(w MetaWriter, u *authpb.User) {
 	as.users[string(u.Name)] = u
-	w.PutMeta(AuthNamespace, []byte(authUserPrefix+string(u.Name)), mustMarshal(u))
+	w.PutMeta(Namespace, []byte(authUserPrefix+string(u.Name)), mustMarshal(u))
 }
 
-func (as *authStore) deleteUserLocked(w metaWriter, name string) {
+func (as *Store) deleteUserLocked(w MetaWriter, name string) {
 	delete(as.users, name)
-	w.DeleteMeta(AuthNamespace, []byte(authUserPrefix+name))
+	w.DeleteMeta(Namespace, []byte(authUserPrefix+name))
 }
 
-func (as *authStore) putRoleLocked(w metaWriter, r *authpb.Role) {
+func (as *Store) putRoleLocked(w MetaWriter, r *authpb.Role) {
 	as.roles[string(r.Name)] = r
-	w.PutMeta(AuthNamespace, []byte(authRolePrefix+string(r.Name)), mustMarshal(r))
+	w.PutMeta(Namespace, []byte(authRolePrefix+string(r.Name)), mustMarshal(r))
 }
 
-func (as *authStore) deleteRoleLocked(w metaWriter, name string) {
+func (as *Store) deleteRoleLocked(w MetaWriter, name string) {
 	delete(as.roles, name)
-	w.DeleteMeta(AuthNamespace, []byte(authRolePrefix+name))
+	w.DeleteMeta(Namespace, []byte(authRolePrefix+name))
 }
 
 func mustMarshal(m proto.Message) []byte {
 	b, err := proto.Marshal(m)
 	if err != nil {
-		panic(fmt.Sprintf("etcdapi: marshalling %T: %v", m, err))
+		panic(fmt.Sprintf("auth: marshalling %T: %v", m, err))
 	}
 	return b
 }
 
 // refreshPermsLocked rebuilds the permission cache of every user.
-func (as *authStore) refreshPermsLocked() {
+func (as *Store) refreshPermsLocked() {
 	perms := make(map[string]*userPerms, len(as.users))
 	for name, u := range as.users {
 		roles := make([]*authpb.Role, 0, len(u.Roles))
@@ -216,20 +251,20 @@ func (as *authStore) refreshPermsLocked() {
 
 // Readers.
 
-func (as *authStore) isEnabled() bool {
+func (as *Store) Enabled() bool {
 	as.mu.RLock()
 	defer as.mu.RUnlock()
 	return as.enabled
 }
 
-func (as *authStore) currentRevision() uint64 {
+func (as *Store) Revision() uint64 {
 	as.mu.RLock()
 	defer as.mu.RUnlock()
 	return as.revision
 }
 
-// status returns the switch and the revision, read together.
-func (as *authStore) status() (enabled bool, revision uint64) {
+// Status returns the switch and the revision, read together.
+func (as *Store) Status() (enabled bool, revision uint64) {
 	as.mu.RLock()
 	defer as.mu.RUnlock()
 	return as.enabled, as.revision
@@ -238,19 +273,4 @@ func (as *authStore) status() (enabled bool, revision uint64) {
 func hasRootRole(u *authpb.User) bool {
 	i := sort.SearchStrings(u.Roles, rootRole)
 	return i < len(u.Roles) && u.Roles[i] == rootRole
-}
-
-func (as *authStore) hasRole(user, role string) bool {
-	as.mu.RLock()
-	defer as.mu.RUnlock()
-	u := as.users[user]
-	if u == nil {
-		return false
-	}
-	for _, r := range u.Roles {
-		if r == role {
-			return true
-		}
-	}
-	return false
 }

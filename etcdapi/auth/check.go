@@ -1,22 +1,22 @@
-package etcdapi
+package auth
 
 import (
 	"go.etcd.io/etcd/api/v3/authpb"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 )
 
-// leaseKeysFunc returns the keys attached to a lease and whether it
+// LeaseKeysFunc returns the keys attached to a lease and whether it
 // exists.
-type leaseKeysFunc func(id int64) ([]string, bool)
+type LeaseKeysFunc func(id int64) ([]string, bool)
 
 // The permission checks of requests, in etcd's order. Each runs with the
 // store's read lock held once for the whole request, so it sees one auth
 // state.
 
-// authorize checks a request that goes through raft; the handler runs it
+// Authorize checks a request that goes through raft; the handler runs it
 // before proposing and the applier again when the entry applies, with the
 // identity the entry carries.
-func (as *authStore) authorize(ai authInfo, r *pb.InternalRaftRequest, leaseKeys leaseKeysFunc) error {
+func (as *Store) Authorize(ai Info, r *pb.InternalRaftRequest, leaseKeys LeaseKeysFunc) error {
 	as.mu.RLock()
 	defer as.mu.RUnlock()
 	if !as.enabled {
@@ -44,12 +44,12 @@ func (as *authStore) authorize(ai authInfo, r *pb.InternalRaftRequest, leaseKeys
 		return as.leasePutsLocked(ai, r.LeaseRevoke.ID, leaseKeys)
 	case r.AuthUserGet != nil:
 		// A user may read itself.
-		if err := as.adminLocked(ai); err != nil && r.AuthUserGet.Name != ai.user {
+		if err := as.adminLocked(ai); err != nil && r.AuthUserGet.Name != ai.User {
 			return err
 		}
 	case r.AuthRoleGet != nil:
 		// A user may read the roles it has.
-		if err := as.adminLocked(ai); err != nil && !as.hasRoleLocked(ai.user, r.AuthRoleGet.Role) {
+		if err := as.adminLocked(ai); err != nil && !as.hasRoleLocked(ai.User, r.AuthRoleGet.Role) {
 			return err
 		}
 	}
@@ -68,14 +68,14 @@ func needsAdmin(r *pb.InternalRaftRequest) bool {
 
 // opLocked checks one key (rangeEnd empty) or range for reading or
 // writing.
-func (as *authStore) opLocked(ai authInfo, key, rangeEnd []byte, typ authpb.Permission_Type) error {
+func (as *Store) opLocked(ai Info, key, rangeEnd []byte, typ authpb.Permission_Type) error {
 	if !as.enabled {
 		return nil
 	}
 	switch {
-	case ai.revision == 0:
+	case ai.Revision == 0:
 		return ErrUserEmpty
-	case ai.revision < as.revision:
+	case ai.Revision < as.revision:
 		return ErrAuthOldRevision
 	}
 	g := as.grantsLocked(ai)
@@ -92,11 +92,11 @@ func (as *authStore) opLocked(ai authInfo, key, rangeEnd []byte, typ authpb.Perm
 
 // adminLocked checks that ai has the root role, its user's or one of its
 // groups'.
-func (as *authStore) adminLocked(ai authInfo) error {
+func (as *Store) adminLocked(ai Info) error {
 	if !as.enabled {
 		return nil
 	}
-	if ai.user == "" {
+	if ai.User == "" {
 		return ErrUserEmpty
 	}
 	g := as.grantsLocked(ai)
@@ -109,7 +109,7 @@ func (as *authStore) adminLocked(ai authInfo) error {
 	return nil
 }
 
-func (as *authStore) hasRoleLocked(user, role string) bool {
+func (as *Store) hasRoleLocked(user, role string) bool {
 	u := as.users[user]
 	if u == nil {
 		return false
@@ -122,7 +122,7 @@ func (as *authStore) hasRoleLocked(user, role string) bool {
 	return false
 }
 
-func (as *authStore) putLocked(ai authInfo, p *pb.PutRequest, leaseKeys leaseKeysFunc) error {
+func (as *Store) putLocked(ai Info, p *pb.PutRequest, leaseKeys LeaseKeysFunc) error {
 	if err := as.opLocked(ai, p.Key, nil, authpb.Permission_WRITE); err != nil {
 		return err
 	}
@@ -137,7 +137,7 @@ func (as *authStore) putLocked(ai authInfo, p *pb.PutRequest, leaseKeys leaseKey
 
 // leasePutsLocked checks that ai may write every key attached to lease id
 // (nothing for a lease that does not exist), unless it is root.
-func (as *authStore) leasePutsLocked(ai authInfo, id int64, leaseKeys leaseKeysFunc) error {
+func (as *Store) leasePutsLocked(ai Info, id int64, leaseKeys LeaseKeysFunc) error {
 	if id == 0 || leaseKeys == nil {
 		return nil
 	}
@@ -155,7 +155,7 @@ func (as *authStore) leasePutsLocked(ai authInfo, id int64, leaseKeys leaseKeysF
 
 // txnLocked checks the compares and every op of both branches, nested
 // txns included, whichever branch will run.
-func (as *authStore) txnLocked(ai authInfo, t *pb.TxnRequest, leaseKeys leaseKeysFunc) error {
+func (as *Store) txnLocked(ai Info, t *pb.TxnRequest, leaseKeys LeaseKeysFunc) error {
 	for _, c := range t.Compare {
 		if err := as.opLocked(ai, c.Key, c.RangeEnd, authpb.Permission_READ); err != nil {
 			return err
@@ -167,7 +167,7 @@ func (as *authStore) txnLocked(ai authInfo, t *pb.TxnRequest, leaseKeys leaseKey
 	return as.txnOpsLocked(ai, t.Failure, leaseKeys)
 }
 
-func (as *authStore) txnOpsLocked(ai authInfo, ops []*pb.RequestOp, leaseKeys leaseKeysFunc) error {
+func (as *Store) txnOpsLocked(ai Info, ops []*pb.RequestOp, leaseKeys LeaseKeysFunc) error {
 	for _, op := range ops {
 		var err error
 		switch v := op.GetRequest().(type) {
@@ -202,13 +202,13 @@ func (as *authStore) txnOpsLocked(ai authInfo, ops []*pb.RequestOp, leaseKeys le
 
 // Checks of requests served without raft.
 
-func (as *authStore) rangePermitted(ai authInfo, key, rangeEnd []byte) error {
+func (as *Store) RangePermitted(ai Info, key, rangeEnd []byte) error {
 	as.mu.RLock()
 	defer as.mu.RUnlock()
 	return as.opLocked(ai, key, rangeEnd, authpb.Permission_READ)
 }
 
-func (as *authStore) txnPermitted(ai authInfo, t *pb.TxnRequest, leaseKeys leaseKeysFunc) error {
+func (as *Store) TxnPermitted(ai Info, t *pb.TxnRequest, leaseKeys LeaseKeysFunc) error {
 	as.mu.RLock()
 	defer as.mu.RUnlock()
 	if !as.enabled {
@@ -217,16 +217,16 @@ func (as *authStore) txnPermitted(ai authInfo, t *pb.TxnRequest, leaseKeys lease
 	return as.txnLocked(ai, t, leaseKeys)
 }
 
-func (as *authStore) adminPermitted(ai authInfo) error {
+func (as *Store) AdminPermitted(ai Info) error {
 	as.mu.RLock()
 	defer as.mu.RUnlock()
 	return as.adminLocked(ai)
 }
 
-// leaseKeysPermitted checks that ai may read (or write) every key of the
+// LeaseKeysPermitted checks that ai may read (or write) every key of the
 // leases, unless it is root: what LeaseTimeToLive with keys, LeaseLeases
 // and keep-alives need.
-func (as *authStore) leaseKeysPermitted(ai authInfo, ids []int64, typ authpb.Permission_Type, leaseKeys leaseKeysFunc) error {
+func (as *Store) LeaseKeysPermitted(ai Info, ids []int64, typ authpb.Permission_Type, leaseKeys LeaseKeysFunc) error {
 	as.mu.RLock()
 	defer as.mu.RUnlock()
 	if !as.enabled || leaseKeys == nil || as.adminLocked(ai) == nil {

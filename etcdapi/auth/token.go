@@ -1,4 +1,4 @@
-package etcdapi
+package auth
 
 import (
 	"context"
@@ -11,13 +11,13 @@ import (
 	"go.uber.org/zap"
 )
 
-// authInfo is who a request acts for: a user name, the groups its auth
-// provider puts it in (see auth_groups.go), and the auth revision its
+// Info is who a request acts for: a user name, the groups its auth
+// provider puts it in (see groups.go), and the auth revision its
 // credentials were checked at. The zero value is nobody.
-type authInfo struct {
-	user     string
-	groups   []string
-	revision uint64
+type Info struct {
+	User     string
+	Groups   []string
+	Revision uint64
 }
 
 // tokenProvider issues and checks the bearer tokens of --auth-token.
@@ -29,7 +29,7 @@ type authInfo struct {
 type tokenProvider interface {
 	// info returns the identity token stands for; revision is the current
 	// auth revision, which simple tokens take on.
-	info(ctx context.Context, token string, revision uint64) (authInfo, bool)
+	info(ctx context.Context, token string, revision uint64) (Info, bool)
 	// prefix returns what an Authenticate proposal carries to name the
 	// token its apply makes, or "" if the provider makes no token there.
 	prefix() (string, error)

@@ -1,4 +1,4 @@
-package etcdapi
+package auth
 
 import (
 	"bytes"
@@ -16,13 +16,13 @@ import (
 // in which order errors are found. None of them hashes a password: the
 // request handler did that before proposing.
 
-func (as *authStore) authEnable(w metaWriter) error {
+func (as *Store) authEnable(w MetaWriter) error {
 	as.mu.Lock()
 	defer as.mu.Unlock()
 	if as.enabled {
 		return nil
 	}
-	u := as.users[rootUser]
+	u := as.users[RootUser]
 	if u == nil {
 		return ErrRootUserNotExist
 	}
@@ -37,7 +37,7 @@ func (as *authStore) authEnable(w metaWriter) error {
 	return nil
 }
 
-func (as *authStore) authDisable(w metaWriter) {
+func (as *Store) authDisable(w MetaWriter) {
 	as.mu.Lock()
 	defer as.mu.Unlock()
 	if !as.enabled {
@@ -59,7 +59,7 @@ func decodePassword(hashed string) ([]byte, error) {
 	return b, nil
 }
 
-func (as *authStore) userAdd(w metaWriter, r *pb.AuthUserAddRequest) error {
+func (as *Store) userAdd(w MetaWriter, r *pb.AuthUserAddRequest) error {
 	if r.Name == "" {
 		return ErrUserEmpty
 	}
@@ -86,10 +86,10 @@ func (as *authStore) userAdd(w metaWriter, r *pb.AuthUserAddRequest) error {
 	return nil
 }
 
-func (as *authStore) userDelete(w metaWriter, r *pb.AuthUserDeleteRequest) error {
+func (as *Store) userDelete(w MetaWriter, r *pb.AuthUserDeleteRequest) error {
 	as.mu.Lock()
 	defer as.mu.Unlock()
-	if as.enabled && r.Name == rootUser {
+	if as.enabled && r.Name == RootUser {
 		return ErrInvalidAuthMgmt
 	}
 	if as.users[r.Name] == nil {
@@ -103,7 +103,7 @@ func (as *authStore) userDelete(w metaWriter, r *pb.AuthUserDeleteRequest) error
 	return nil
 }
 
-func (as *authStore) userChangePassword(w metaWriter, r *pb.AuthUserChangePasswordRequest) error {
+func (as *Store) userChangePassword(w MetaWriter, r *pb.AuthUserChangePasswordRequest) error {
 	as.mu.Lock()
 	defer as.mu.Unlock()
 	u := as.users[r.Name]
@@ -125,7 +125,7 @@ func (as *authStore) userChangePassword(w metaWriter, r *pb.AuthUserChangePasswo
 	return nil
 }
 
-func (as *authStore) userGrantRole(w metaWriter, r *pb.AuthUserGrantRoleRequest) error {
+func (as *Store) userGrantRole(w MetaWriter, r *pb.AuthUserGrantRoleRequest) error {
 	as.mu.Lock()
 	defer as.mu.Unlock()
 	u := as.users[r.User]
@@ -147,10 +147,10 @@ func (as *authStore) userGrantRole(w metaWriter, r *pb.AuthUserGrantRoleRequest)
 	return nil
 }
 
-func (as *authStore) userRevokeRole(w metaWriter, r *pb.AuthUserRevokeRoleRequest) error {
+func (as *Store) userRevokeRole(w MetaWriter, r *pb.AuthUserRevokeRoleRequest) error {
 	as.mu.Lock()
 	defer as.mu.Unlock()
-	if as.enabled && r.Name == rootUser && r.Role == rootRole {
+	if as.enabled && r.Name == RootUser && r.Role == rootRole {
 		return ErrInvalidAuthMgmt
 	}
 	u := as.users[r.Name]
@@ -178,7 +178,7 @@ func without(roles []string, role string) []string {
 	return out
 }
 
-func (as *authStore) roleAdd(w metaWriter, r *pb.AuthRoleAddRequest) error {
+func (as *Store) roleAdd(w MetaWriter, r *pb.AuthRoleAddRequest) error {
 	if r.Name == "" {
 		return ErrRoleEmpty
 	}
@@ -193,7 +193,7 @@ func (as *authStore) roleAdd(w metaWriter, r *pb.AuthRoleAddRequest) error {
 	return nil
 }
 
-func (as *authStore) roleDelete(w metaWriter, r *pb.AuthRoleDeleteRequest) error {
+func (as *Store) roleDelete(w MetaWriter, r *pb.AuthRoleDeleteRequest) error {
 	as.mu.Lock()
 	defer as.mu.Unlock()
 	if as.enabled && r.Role == rootRole {
@@ -216,7 +216,7 @@ func (as *authStore) roleDelete(w metaWriter, r *pb.AuthRoleDeleteRequest) error
 	return nil
 }
 
-func (as *authStore) roleGrantPermission(w metaWriter, r *pb.AuthRoleGrantPermissionRequest) error {
+func (as *Store) roleGrantPermission(w MetaWriter, r *pb.AuthRoleGrantPermissionRequest) error {
 	if r.Perm == nil {
 		return ErrPermissionNotGiven
 	}
@@ -247,7 +247,7 @@ func (as *authStore) roleGrantPermission(w metaWriter, r *pb.AuthRoleGrantPermis
 	return nil
 }
 
-func (as *authStore) roleRevokePermission(w metaWriter, r *pb.AuthRoleRevokePermissionRequest) error {
+func (as *Store) roleRevokePermission(w MetaWriter, r *pb.AuthRoleRevokePermissionRequest) error {
 	as.mu.Lock()
 	defer as.mu.Unlock()
 	role := as.roles[r.Role]
@@ -282,7 +282,7 @@ func (p permsByKey) Swap(i, j int)      { p[i], p[j] = p[j], p[i] }
 
 var rootPerm = &authpb.Permission{PermType: authpb.Permission_READWRITE, Key: []byte{}, RangeEnd: []byte{0}}
 
-func (as *authStore) userGet(name string) (*pb.AuthUserGetResponse, error) {
+func (as *Store) userGet(name string) (*pb.AuthUserGetResponse, error) {
 	as.mu.RLock()
 	defer as.mu.RUnlock()
 	u := as.users[name]
@@ -292,7 +292,7 @@ func (as *authStore) userGet(name string) (*pb.AuthUserGetResponse, error) {
 	return &pb.AuthUserGetResponse{Roles: append([]string(nil), u.Roles...)}, nil
 }
 
-func (as *authStore) roleGet(name string) (*pb.AuthRoleGetResponse, error) {
+func (as *Store) roleGet(name string) (*pb.AuthRoleGetResponse, error) {
 	as.mu.RLock()
 	defer as.mu.RUnlock()
 	role := as.roles[name]
@@ -305,13 +305,13 @@ func (as *authStore) roleGet(name string) (*pb.AuthRoleGetResponse, error) {
 	return &pb.AuthRoleGetResponse{Perm: append([]*authpb.Permission(nil), role.KeyPermission...)}, nil
 }
 
-func (as *authStore) userList() []string {
+func (as *Store) userList() []string {
 	as.mu.RLock()
 	defer as.mu.RUnlock()
 	return sortedNames(as.users)
 }
 
-func (as *authStore) roleList() []string {
+func (as *Store) roleList() []string {
 	as.mu.RLock()
 	defer as.mu.RUnlock()
 	return sortedNames(as.roles)

@@ -1,4 +1,4 @@
-package etcdapi
+package auth
 
 import (
 	"context"
@@ -38,7 +38,7 @@ type jwtTokens struct {
 }
 
 type verifiedJWT struct {
-	ai      authInfo
+	ai      Info
 	expires time.Time
 }
 
@@ -179,7 +179,7 @@ func (t *jwtTokens) sign(user string, revision uint64) (string, error) {
 	return tk.SignedString(t.signKey)
 }
 
-func (t *jwtTokens) info(_ context.Context, token string, _ uint64) (authInfo, bool) {
+func (t *jwtTokens) info(_ context.Context, token string, _ uint64) (Info, bool) {
 	now := time.Now()
 	t.mu.RLock()
 	v, ok := t.verified[token]
@@ -201,7 +201,7 @@ func (t *jwtTokens) info(_ context.Context, token string, _ uint64) (authInfo, b
 
 // verify checks token's signature, method and expiry and returns its
 // identity and expiry time (zero if it has none).
-func (t *jwtTokens) verify(token string) (authInfo, time.Time, bool) {
+func (t *jwtTokens) verify(token string) (Info, time.Time, bool) {
 	parsed, err := jwt.Parse(token, func(tk *jwt.Token) (any, error) {
 		if tk.Method.Alg() != t.method.Alg() {
 			return nil, errors.New("invalid signing method")
@@ -210,23 +210,23 @@ func (t *jwtTokens) verify(token string) (authInfo, time.Time, bool) {
 	}, jwt.WithValidMethods([]string{t.method.Alg()}))
 	if err != nil {
 		t.lg.Warn("failed to parse a JWT token", zap.Error(err))
-		return authInfo{}, time.Time{}, false
+		return Info{}, time.Time{}, false
 	}
 	claims, ok := parsed.Claims.(jwt.MapClaims)
 	if !parsed.Valid || !ok {
-		return authInfo{}, time.Time{}, false
+		return Info{}, time.Time{}, false
 	}
 	user, ok := claims["username"].(string)
 	if !ok {
-		return authInfo{}, time.Time{}, false
+		return Info{}, time.Time{}, false
 	}
 	rev, ok := claims["revision"].(float64)
 	if !ok {
-		return authInfo{}, time.Time{}, false
+		return Info{}, time.Time{}, false
 	}
 	var expires time.Time
 	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
 		expires = exp.Time
 	}
-	return authInfo{user: user, revision: uint64(rev)}, expires, true
+	return Info{User: user, Revision: uint64(rev)}, expires, true
 }

@@ -1,4 +1,4 @@
-package etcdapi
+package auth
 
 import (
 	"context"
@@ -67,19 +67,19 @@ func (t *simpleTokens) sweepLocked(now time.Time) {
 	}
 }
 
-func (t *simpleTokens) info(ctx context.Context, token string, revision uint64) (authInfo, bool) {
+func (t *simpleTokens) info(ctx context.Context, token string, revision uint64) (Info, bool) {
 	_, idx, ok := strings.Cut(token, ".")
 	if !ok || strings.Contains(idx, ".") {
-		return authInfo{}, false
+		return Info{}, false
 	}
 	index, err := strconv.ParseUint(idx, 10, 64)
 	if err != nil {
-		return authInfo{}, false
+		return Info{}, false
 	}
 	// A token made by an entry this member has not applied yet is not
 	// known here yet.
 	if err := t.waitApplied(ctx, index); err != nil {
-		return authInfo{}, false
+		return Info{}, false
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -87,11 +87,11 @@ func (t *simpleTokens) info(ctx context.Context, token string, revision uint64) 
 	now := t.now()
 	if !ok || now.After(tk.expires) {
 		delete(t.tokens, token)
-		return authInfo{}, false
+		return Info{}, false
 	}
 	tk.expires = now.Add(t.ttl)
 	t.tokens[token] = tk
-	return authInfo{user: tk.user, revision: revision}, true
+	return Info{User: tk.user, Revision: revision}, true
 }
 
 func (t *simpleTokens) enable() {

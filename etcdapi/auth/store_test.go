@@ -1,4 +1,4 @@
-package etcdapi
+package auth
 
 import (
 	"context"
@@ -25,18 +25,18 @@ func hashed(t *testing.T, pw string) string {
 }
 
 func TestAuthStoreRulesAndRevisions(t *testing.T) {
-	as := newAuthStore(zaptest.NewLogger(t))
+	as := NewStore(zaptest.NewLogger(t))
 	w := memMeta{}
 	require.ErrorIs(t, as.authEnable(w), ErrRootUserNotExist)
 	require.NoError(t, as.userAdd(w, &pb.AuthUserAddRequest{Name: "root", HashedPassword: hashed(t, "pw")}))
-	require.Equal(t, uint64(2), as.currentRevision())
+	require.Equal(t, uint64(2), as.Revision())
 	require.ErrorIs(t, as.authEnable(w), ErrRootRoleNotExist)
 	require.ErrorIs(t, as.userGrantRole(w, &pb.AuthUserGrantRoleRequest{User: "root", Role: "nosuch"}), ErrRoleNotFound)
 	require.NoError(t, as.userGrantRole(w, &pb.AuthUserGrantRoleRequest{User: "root", Role: rootRole}))
 	require.NoError(t, as.userGrantRole(w, &pb.AuthUserGrantRoleRequest{User: "root", Role: rootRole}))
-	require.Equal(t, uint64(3), as.currentRevision(), "a repeated grant is no change")
+	require.Equal(t, uint64(3), as.Revision(), "a repeated grant is no change")
 	require.NoError(t, as.authEnable(w))
-	require.Equal(t, uint64(3), as.currentRevision(), "enabling keeps the revision, as etcd")
+	require.Equal(t, uint64(3), as.Revision(), "enabling keeps the revision, as etcd")
 	require.ErrorIs(t, as.userDelete(w, &pb.AuthUserDeleteRequest{Name: "root"}), ErrInvalidAuthMgmt)
 	require.ErrorIs(t, as.userRevokeRole(w, &pb.AuthUserRevokeRoleRequest{Name: "root", Role: rootRole}), ErrInvalidAuthMgmt)
 
@@ -51,11 +51,11 @@ func TestAuthStoreRulesAndRevisions(t *testing.T) {
 		Perm: &authpb.Permission{PermType: authpb.Permission_READ, Key: []byte("a"), RangeEnd: []byte("c")}}))
 	require.NoError(t, as.userAdd(w, &pb.AuthUserAddRequest{Name: "u", Options: &authpb.UserAddOptions{NoPassword: true}}))
 	require.NoError(t, as.userGrantRole(w, &pb.AuthUserGrantRoleRequest{User: "u", Role: "r"}))
-	u := authInfo{user: "u", revision: as.currentRevision()}
-	require.NoError(t, as.rangePermitted(u, []byte("b"), nil))
-	require.ErrorIs(t, as.rangePermitted(u, []byte("d"), nil), ErrPermissionDenied)
-	require.ErrorIs(t, as.rangePermitted(authInfo{user: "u", revision: 1}, []byte("b"), nil), ErrAuthOldRevision)
-	require.ErrorIs(t, as.rangePermitted(authInfo{}, []byte("b"), nil), ErrUserEmpty)
+	u := Info{User: "u", Revision: as.Revision()}
+	require.NoError(t, as.RangePermitted(u, []byte("b"), nil))
+	require.ErrorIs(t, as.RangePermitted(u, []byte("d"), nil), ErrPermissionDenied)
+	require.ErrorIs(t, as.RangePermitted(Info{User: "u", Revision: 1}, []byte("b"), nil), ErrAuthOldRevision)
+	require.ErrorIs(t, as.RangePermitted(Info{}, []byte("b"), nil), ErrUserEmpty)
 	_, err = as.checkPassword("u", "")
 	require.ErrorIs(t, err, ErrNoPasswordUser)
 
@@ -66,7 +66,7 @@ func TestAuthStoreRulesAndRevisions(t *testing.T) {
 	require.Empty(t, got.Roles)
 
 	// The writes rebuild the same state.
-	restored := newAuthStore(zaptest.NewLogger(t))
+	restored := NewStore(zaptest.NewLogger(t))
 	for k, v := range w {
 		require.NoError(t, restored.restore(k, v))
 	}
@@ -84,7 +84,7 @@ func TestSimpleTokensExpireAndInvalidate(t *testing.T) {
 	require.Equal(t, "abcdefghijklmnop.7", a)
 	ai, ok := tk.info(context.Background(), a, 5)
 	require.True(t, ok)
-	require.Equal(t, authInfo{user: "alice", revision: 5}, ai)
+	require.Equal(t, Info{User: "alice", Revision: 5}, ai)
 	now = timeAt(9) // use renews
 	_, ok = tk.info(context.Background(), a, 5)
 	require.True(t, ok)

@@ -1,4 +1,4 @@
-package etcdapi
+package auth
 
 import (
 	"bytes"

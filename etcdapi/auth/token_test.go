@@ -1,4 +1,4 @@
-package etcdapi
+package auth
 
 import (
 	"context"
@@ -50,7 +50,7 @@ func TestJWTTokens(t *testing.T) {
 	require.NoError(t, err)
 	ai, ok := tp.info(context.Background(), tok, 99)
 	require.True(t, ok)
-	require.Equal(t, authInfo{user: "alice", revision: 42}, ai)
+	require.Equal(t, Info{User: "alice", Revision: 42}, ai)
 
 	parts := strings.Split(tok, ".")
 	tampered := parts[0] + "." + strings.TrimRight(parts[1], "=") + "x." + parts[2]

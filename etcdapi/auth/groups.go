@@ -1,4 +1,4 @@
-package etcdapi
+package auth
 
 import (
 	"slices"
@@ -46,8 +46,8 @@ func isGroupUser(user string) bool { return strings.HasPrefix(user, groupUserPre
 // messages keep when they are decoded and encoded again.
 const headerGroupsField protowire.Number = 1001
 
-// setHeaderGroups records groups in h.
-func setHeaderGroups(h *pb.RequestHeader, groups []string) {
+// SetHeaderGroups records groups in h.
+func SetHeaderGroups(h *pb.RequestHeader, groups []string) {
 	var b []byte
 	for _, g := range groups {
 		b = protowire.AppendTag(b, headerGroupsField, protowire.BytesType)
@@ -56,9 +56,9 @@ func setHeaderGroups(h *pb.RequestHeader, groups []string) {
 	h.ProtoReflect().SetUnknown(b)
 }
 
-// headerGroups returns the groups h records; a malformed record yields
+// HeaderGroups returns the groups h records; a malformed record yields
 // the groups read before it, so a damaged entry grants less, never more.
-func headerGroups(h *pb.RequestHeader) []string {
+func HeaderGroups(h *pb.RequestHeader) []string {
 	if h == nil {
 		return nil
 	}
@@ -102,15 +102,15 @@ const maxGroupGrants = 4096
 // grantsLocked returns ai's grants: its user's roles and, for an identity
 // with groups, the union with its groups' roles. Those of identities with
 // groups are cached until the next auth change.
-func (as *authStore) grantsLocked(ai authInfo) identityGrants {
-	if len(ai.groups) == 0 {
-		u := as.users[ai.user]
+func (as *Store) grantsLocked(ai Info) identityGrants {
+	if len(ai.Groups) == 0 {
+		u := as.users[ai.User]
 		if u == nil {
 			return identityGrants{}
 		}
-		return identityGrants{known: true, root: hasRootRole(u), perms: as.perms[ai.user]}
+		return identityGrants{known: true, root: hasRootRole(u), perms: as.perms[ai.User]}
 	}
-	key := ai.user + "\x00" + strings.Join(ai.groups, "\x00")
+	key := ai.User + "\x00" + strings.Join(ai.Groups, "\x00")
 	as.groupMu.Lock()
 	defer as.groupMu.Unlock()
 	if g, ok := as.groupGrants[key]; ok {
@@ -125,10 +125,10 @@ func (as *authStore) grantsLocked(ai authInfo) identityGrants {
 }
 
 // mergeGrantsLocked merges the roles of ai's user and of its groups' users.
-func (as *authStore) mergeGrantsLocked(ai authInfo) identityGrants {
+func (as *Store) mergeGrantsLocked(ai Info) identityGrants {
 	var g identityGrants
 	var names []string
-	holders := append([]string{ai.user}, ai.groups...)
+	holders := append([]string{ai.User}, ai.Groups...)
 	for i, h := range holders {
 		if i > 0 {
 			h = groupUser(h)

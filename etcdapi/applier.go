@@ -14,6 +14,7 @@ import (
 	"github.com/metastore/metastore/etcdapi/auth"
 	"github.com/metastore/metastore/etcdapi/lease"
 	"github.com/metastore/metastore/etcdapi/membership"
+	"github.com/metastore/metastore/etcdapi/txn"
 	"github.com/metastore/metastore/mvcc"
 	"github.com/metastore/metastore/pluginapi/storage"
 )
@@ -105,7 +106,7 @@ func (a *applier) applyRequest(index uint64, r *pb.InternalRaftRequest) applyRes
 // DeleteRange travels as a one-op txn so that there is one write path.
 func (a *applier) applyTxn(index uint64, r *pb.TxnRequest, unwrap func(*pb.TxnResponse) proto.Message) applyResult {
 	tw := a.store.Write(index)
-	path, err := txnPath(context.Background(), tw, r)
+	path, err := txn.Path(context.Background(), tw, r)
 	if err != nil {
 		// Nothing is written. Only an engine that is away may leave an
 		// entry unapplied: a plugin engine's failure stops the member,
@@ -120,13 +121,13 @@ func (a *applier) applyTxn(index uint64, r *pb.TxnRequest, unwrap func(*pb.TxnRe
 		tw.End()
 		return applyResult{err: err}
 	}
-	if err := a.checkTxn(tw, r, path); err != nil {
+	if err := txn.Check(tw, a.store, a.leases, r, path); err != nil {
 		tw.End()
 		return applyResult{err: err}
 	}
-	resp := newTxnResponse(r, path)
-	if _, err := executeTxn(context.Background(), tw, r, path, resp); err != nil {
-		// checkTxn ruled out every error a write can meet.
+	resp := txn.NewResponse(r, path)
+	if err := txn.Execute(context.Background(), tw, r, path, resp); err != nil {
+		// txn.Check ruled out every error a write can meet.
 		a.lg.Panic("unexpected error during txn with writes", zap.Error(err))
 	}
 	resp.Header.Revision = tw.Rev()

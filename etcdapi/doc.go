@@ -4,11 +4,10 @@
 // error to the rpctypes value etcd returns.
 //
 // Domain state machines live in packages of their own under etcdapi
-// (auth, lease, membership); this package ties them together in the
-// applier and serves them. It is still larger than one job: txn and range
-// execution and quota admission are state machines of their own and leave
-// for domain packages next, leaving the services, proposing and the
-// applier here.
+// (auth, lease, membership) and KV execution in txn; this package ties
+// them together in the applier and serves them. Quota admission is the
+// next to leave for a package of its own, leaving the services, proposing
+// and the applier here.
 //
 // It imports its domain packages, mvcc and pluginapi of MetaStore's
 // packages, never raft or host: the raft node is reached through the Raft

@@ -10,6 +10,7 @@ import (
 
 	"github.com/metastore/metastore/etcdapi/auth"
 	"github.com/metastore/metastore/etcdapi/lease"
+	"github.com/metastore/metastore/etcdapi/txn"
 	"github.com/metastore/metastore/mvcc"
 	"github.com/metastore/metastore/pluginapi/storage"
 )
@@ -18,7 +19,6 @@ import (
 // turned into rpctypes values by toGRPCError and never leave this package
 // any other way.
 var (
-	ErrKeyNotFound     = errors.New("etcdapi: key not found")
 	ErrLeaseNotFound   = lease.ErrNotFound
 	ErrRequestTooLarge = errors.New("etcdapi: request is too large")
 	ErrStopped         = errors.New("etcdapi: server stopped")
@@ -35,7 +35,8 @@ var grpcErrors = []struct {
 }{
 	{mvcc.ErrCompacted, rpctypes.ErrGRPCCompacted},
 	{mvcc.ErrFutureRev, rpctypes.ErrGRPCFutureRev},
-	{ErrKeyNotFound, rpctypes.ErrGRPCKeyNotFound},
+	{txn.ErrKeyNotFound, rpctypes.ErrGRPCKeyNotFound},
+	{txn.ErrLeaseNotFound, rpctypes.ErrGRPCLeaseNotFound},
 	{ErrLeaseNotFound, rpctypes.ErrGRPCLeaseNotFound},
 	{ErrRequestTooLarge, rpctypes.ErrGRPCRequestTooLarge},
 	{ErrStopped, rpctypes.ErrGRPCStopped},

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/metastore/metastore/etcdapi/txn"
 	"github.com/metastore/metastore/mvcc"
 )
 
@@ -35,7 +36,7 @@ func (k *KVServer) Range(ctx context.Context, r *pb.RangeRequest) (*pb.RangeResp
 	if err != nil {
 		return nil, toGRPCError(err)
 	}
-	resp, err := executeRange(ctx, k.s.store, r)
+	resp, err := txn.Range(ctx, k.s.store, r)
 	if err = firstErr(k.s.noteEngineError(err), recheck()); err != nil {
 		return nil, toGRPCError(err)
 	}
@@ -79,7 +80,7 @@ func (k *KVServer) Txn(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResponse, 
 	if err := checkTxnConflicts(r); err != nil {
 		return nil, err
 	}
-	if isTxnReadOnly(r) {
+	if txn.IsReadOnly(r) {
 		return k.readOnlyTxn(ctx, r)
 	}
 	res, err := k.s.propose(ctx, &pb.InternalRaftRequest{Txn: r})
@@ -92,7 +93,7 @@ func (k *KVServer) Txn(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResponse, 
 }
 
 func (k *KVServer) readOnlyTxn(ctx context.Context, r *pb.TxnRequest) (resp *pb.TxnResponse, retErr error) {
-	if !isTxnSerializable(r) {
+	if !txn.IsSerializable(r) {
 		if err := k.s.linearizableBarrier(ctx); err != nil {
 			return nil, toGRPCError(err)
 		}
@@ -106,21 +107,10 @@ func (k *KVServer) readOnlyTxn(ctx context.Context, r *pb.TxnRequest) (resp *pb.
 			resp, retErr = nil, toGRPCError(err)
 		}
 	}()
-	// Every read of the txn is pinned to one revision, so the txn sees one
-	// state even while writes are applied.
-	view := pinnedView{store: k.s.store, rev: k.s.store.Rev()}
-	path, err := txnPath(ctx, view, r)
+	resp, err = txn.ReadOnly(ctx, k.s.store, r)
 	if err != nil {
 		return nil, toGRPCError(err)
 	}
-	if _, err := k.s.applier.checkOps(view, view, branch(r, path[0]), path[1:]); err != nil {
-		return nil, toGRPCError(err)
-	}
-	resp = newTxnResponse(r, path)
-	if _, err := executeTxn(ctx, readOnlyWriter{view}, r, path, resp); err != nil {
-		return nil, toGRPCError(err)
-	}
-	resp.Header.Revision = view.rev
 	k.s.fillHeader(resp.Header)
 	return resp, nil
 }
@@ -151,10 +141,10 @@ func (k *KVServer) RangeStream(r *pb.RangeRequest, stream pb.KV_RangeStreamServe
 	if err := checkRangeRequest(r); err != nil {
 		return err
 	}
-	if !isDefaultOrdering(r.SortTarget, r.SortOrder) {
+	if !txn.IsDefaultOrdering(r.SortTarget, r.SortOrder) {
 		return status.Errorf(codes.Unimplemented, "RangeStream does not support custom sort orders")
 	}
-	if hasRevisionFilters(r) {
+	if txn.HasRevisionFilters(r) {
 		return status.Errorf(codes.Unimplemented, "RangeStream does not support revision filters")
 	}
 	ctx := stream.Context()
@@ -193,7 +183,7 @@ func (k *KVServer) rangeStream(ctx context.Context, r *pb.RangeRequest, stream p
 			limit = min(limit, total-sent)
 		}
 		req.Limit = limit
-		resp, err := executeRange(ctx, k.s.store, req)
+		resp, err := txn.Range(ctx, k.s.store, req)
 		if err != nil {
 			return err
 		}
@@ -221,7 +211,7 @@ func (k *KVServer) sendLastChunk(ctx context.Context, req *pb.RangeRequest, stre
 		if last != nil {
 			from = append(bytes.Clone(last.Kvs[len(last.Kvs)-1].Key), 0)
 		}
-		rr, err := k.s.store.Range(ctx, from, rangeEnd(req.RangeEnd), mvcc.RangeOptions{Rev: req.Revision, CountOnly: true})
+		rr, err := k.s.store.Range(ctx, from, txn.RangeEnd(req.RangeEnd), mvcc.RangeOptions{Rev: req.Revision, CountOnly: true})
 		if err != nil {
 			return err
 		}

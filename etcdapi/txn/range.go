@@ -1,4 +1,4 @@
-package etcdapi
+package txn
 
 import (
 	"bytes"
@@ -13,32 +13,32 @@ import (
 	"github.com/metastore/metastore/mvcc"
 )
 
-// rangeReader is what a range executes against: the store itself for plain
+// Reader is what a range executes against: the store itself for plain
 // and read-only requests, or an open write txn inside a transaction.
-type rangeReader interface {
+type Reader interface {
 	Range(ctx context.Context, key, end []byte, ro mvcc.RangeOptions) (*mvcc.RangeResult, error)
 }
 
-// rangeEnd normalizes a request's range end for mvcc: empty means the single
+// RangeEnd normalizes a request's range end for mvcc: empty means the single
 // key; "\x00" (from-key) passes through, mvcc reads it as "no upper bound".
-func rangeEnd(end []byte) []byte {
+func RangeEnd(end []byte) []byte {
 	if len(end) == 0 {
 		return nil
 	}
 	return end
 }
 
-// executeRange runs r as etcd does: revision filters and custom sort orders
+// Range runs r as etcd does: revision filters and custom sort orders
 // read the whole range, then prune, sort and cut to the limit; otherwise the
 // limit is pushed down and one extra key tells whether there are more.
-func executeRange(ctx context.Context, rd rangeReader, r *pb.RangeRequest) (*pb.RangeResponse, error) {
+func Range(ctx context.Context, rd Reader, r *pb.RangeRequest) (*pb.RangeResponse, error) {
 	ro := mvcc.RangeOptions{
 		Limit:     pushedLimit(r),
 		Rev:       r.Revision,
 		CountOnly: r.CountOnly,
 		KeysOnly:  r.KeysOnly && r.SortTarget != pb.RangeRequest_VALUE,
 	}
-	rr, err := rd.Range(ctx, r.Key, rangeEnd(r.RangeEnd), ro)
+	rr, err := rd.Range(ctx, r.Key, RangeEnd(r.RangeEnd), ro)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +59,7 @@ func executeRange(ctx context.Context, rd rangeReader, r *pb.RangeRequest) (*pb.
 }
 
 func pushedLimit(r *pb.RangeRequest) int64 {
-	if !isDefaultOrdering(r.SortTarget, r.SortOrder) || hasRevisionFilters(r) {
+	if !IsDefaultOrdering(r.SortTarget, r.SortOrder) || HasRevisionFilters(r) {
 		return 0
 	}
 	if r.Limit > 0 && r.Limit < math.MaxInt64 {
@@ -68,17 +68,21 @@ func pushedLimit(r *pb.RangeRequest) int64 {
 	return r.Limit
 }
 
-func isDefaultOrdering(t pb.RangeRequest_SortTarget, o pb.RangeRequest_SortOrder) bool {
+// IsDefaultOrdering reports whether a range in order t, o comes out in
+// key order, the order the store reads in.
+func IsDefaultOrdering(t pb.RangeRequest_SortTarget, o pb.RangeRequest_SortOrder) bool {
 	return o == pb.RangeRequest_NONE || (t == pb.RangeRequest_KEY && o == pb.RangeRequest_ASCEND)
 }
 
-func hasRevisionFilters(r *pb.RangeRequest) bool {
+// HasRevisionFilters reports whether r filters keys by their create or
+// mod revision, which needs the whole range read first.
+func HasRevisionFilters(r *pb.RangeRequest) bool {
 	return r.MinModRevision != 0 || r.MaxModRevision != 0 ||
 		r.MinCreateRevision != 0 || r.MaxCreateRevision != 0
 }
 
 func filterKVs(kvs []*mvccpb.KeyValue, r *pb.RangeRequest) []*mvccpb.KeyValue {
-	if !hasRevisionFilters(r) {
+	if !HasRevisionFilters(r) {
 		return kvs
 	}
 	return slices.DeleteFunc(kvs, func(kv *mvccpb.KeyValue) bool {
@@ -98,7 +102,7 @@ func sortKVs(kvs []*mvccpb.KeyValue, r *pb.RangeRequest) {
 	if r.SortTarget != pb.RangeRequest_KEY && order == pb.RangeRequest_NONE {
 		order = pb.RangeRequest_ASCEND
 	}
-	if isDefaultOrdering(r.SortTarget, order) {
+	if IsDefaultOrdering(r.SortTarget, order) {
 		return
 	}
 	s := kvSorter{kvs: kvs, less: sortLess(r.SortTarget)}

@@ -1,4 +1,4 @@
-package etcdapi
+package txn
 
 import (
 	"context"
@@ -10,30 +10,35 @@ import (
 	"github.com/metastore/metastore/mvcc"
 )
 
-// txnWriter is the write side a transaction executes against.
-type txnWriter interface {
-	rangeReader
+// Writer is the write side a transaction executes against.
+type Writer interface {
+	Reader
 	Put(key, value []byte, lease int64) int64
 	DeleteRange(key, end []byte) (n, rev int64)
 }
 
-// revBounds gives the revisions a range may read: up to the current one and
+// RevBounds gives the revisions a range may read: up to the current one and
 // not below the compacted one.
-type revBounds interface {
+type RevBounds interface {
 	Rev() int64
 	CompactRev() int64
 }
 
-// checkTxn finds, before anything is written, every error the taken path
+// Leases tells whether a lease exists: a put may only attach one that does.
+type Leases interface {
+	Exists(id int64) bool
+}
+
+// Check finds, before anything is written, every error the taken path
 // would meet: ranges at a future or compacted revision, puts on a missing
 // lease, and ignore_value or ignore_lease puts on a missing key. A txn that
 // fails here writes nothing.
-func (a *applier) checkTxn(rd rangeReader, r *pb.TxnRequest, path []bool) error {
-	_, err := a.checkOps(rd, a.store, branch(r, path[0]), path[1:])
+func Check(rd Reader, rb RevBounds, leases Leases, r *pb.TxnRequest, path []bool) error {
+	_, err := checkOps(rd, rb, leases, branch(r, path[0]), path[1:])
 	return err
 }
 
-func (a *applier) checkOps(rd rangeReader, rb revBounds, ops []*pb.RequestOp, path []bool) (int, error) {
+func checkOps(rd Reader, rb RevBounds, leases Leases, ops []*pb.RequestOp, path []bool) (int, error) {
 	used := 0
 	for _, op := range ops {
 		var err error
@@ -41,10 +46,10 @@ func (a *applier) checkOps(rd rangeReader, rb revBounds, ops []*pb.RequestOp, pa
 		case *pb.RequestOp_RequestRange:
 			err = checkRangeRev(rb, v.RequestRange.Revision)
 		case *pb.RequestOp_RequestPut:
-			err = a.checkPut(rd, v.RequestPut)
+			err = checkPut(rd, leases, v.RequestPut)
 		case *pb.RequestOp_RequestTxn:
 			var n int
-			n, err = a.checkOps(rd, rb, branch(v.RequestTxn, path[0]), path[1:])
+			n, err = checkOps(rd, rb, leases, branch(v.RequestTxn, path[0]), path[1:])
 			used += n + 1
 			path = path[n+1:]
 		}
@@ -55,7 +60,7 @@ func (a *applier) checkOps(rd rangeReader, rb revBounds, ops []*pb.RequestOp, pa
 	return used, nil
 }
 
-func checkRangeRev(rb revBounds, rev int64) error {
+func checkRangeRev(rb RevBounds, rev int64) error {
 	switch {
 	case rev == 0:
 		return nil
@@ -67,8 +72,8 @@ func checkRangeRev(rb revBounds, rev int64) error {
 	return nil
 }
 
-func (a *applier) checkPut(rd rangeReader, p *pb.PutRequest) error {
-	if p.Lease != 0 && !a.leases.Exists(p.Lease) {
+func checkPut(rd Reader, leases Leases, p *pb.PutRequest) error {
+	if p.Lease != 0 && !leases.Exists(p.Lease) {
 		return ErrLeaseNotFound
 	}
 	if !p.IgnoreValue && !p.IgnoreLease {
@@ -84,9 +89,9 @@ func (a *applier) checkPut(rd rangeReader, p *pb.PutRequest) error {
 	return nil
 }
 
-// newTxnResponse builds the response skeleton for the taken path, with one
+// NewResponse builds the response skeleton for the taken path, with one
 // empty response per op, nested txns included.
-func newTxnResponse(r *pb.TxnRequest, path []bool) *pb.TxnResponse {
+func NewResponse(r *pb.TxnRequest, path []bool) *pb.TxnResponse {
 	resp, _ := newTxnResponseAt(r, path)
 	return resp
 }
@@ -118,16 +123,24 @@ func newTxnResponseAt(r *pb.TxnRequest, path []bool) (*pb.TxnResponse, int) {
 	return resp, used
 }
 
-// executeTxn runs the ops of the taken path in order, filling resp. It
+// Execute runs the ops of the taken path in order, filling resp (made by
+// NewResponse for the same path). Check must have passed: an error here
+// is the storage engine's.
+func Execute(ctx context.Context, w Writer, r *pb.TxnRequest, path []bool, resp *pb.TxnResponse) error {
+	_, err := execute(ctx, w, r, path, resp)
+	return err
+}
+
+// execute runs the ops of the taken path in order, filling resp. It
 // returns how many nested txns it walked, to advance the path.
-func executeTxn(ctx context.Context, tw txnWriter, r *pb.TxnRequest, path []bool, resp *pb.TxnResponse) (int, error) {
+func execute(ctx context.Context, tw Writer, r *pb.TxnRequest, path []bool, resp *pb.TxnResponse) (int, error) {
 	used := 0
 	rest := path[1:]
 	for i, op := range branch(r, path[0]) {
 		out := resp.Responses[i]
 		switch v := op.GetRequest().(type) {
 		case *pb.RequestOp_RequestRange:
-			rr, err := executeRange(ctx, tw, v.RequestRange)
+			rr, err := Range(ctx, tw, v.RequestRange)
 			if err != nil {
 				return 0, fmt.Errorf("txn range: %w", err)
 			}
@@ -145,7 +158,7 @@ func executeTxn(ctx context.Context, tw txnWriter, r *pb.TxnRequest, path []bool
 			}
 			out.Response = &pb.ResponseOp_ResponseDeleteRange{ResponseDeleteRange: dr}
 		case *pb.RequestOp_RequestTxn:
-			n, err := executeTxn(ctx, tw, v.RequestTxn, rest, out.GetResponseTxn())
+			n, err := execute(ctx, tw, v.RequestTxn, rest, out.GetResponseTxn())
 			if err != nil {
 				return 0, err
 			}
@@ -156,7 +169,7 @@ func executeTxn(ctx context.Context, tw txnWriter, r *pb.TxnRequest, path []bool
 	return used, nil
 }
 
-func executePut(ctx context.Context, tw txnWriter, p *pb.PutRequest) (*pb.PutResponse, error) {
+func executePut(ctx context.Context, tw Writer, p *pb.PutRequest) (*pb.PutResponse, error) {
 	resp := &pb.PutResponse{Header: &pb.ResponseHeader{}}
 	var prev *mvccpb.KeyValue
 	if p.PrevKv || p.IgnoreValue || p.IgnoreLease {
@@ -182,9 +195,9 @@ func executePut(ctx context.Context, tw txnWriter, p *pb.PutRequest) (*pb.PutRes
 	return resp, nil
 }
 
-func executeDelete(ctx context.Context, tw txnWriter, d *pb.DeleteRangeRequest) (*pb.DeleteRangeResponse, error) {
+func executeDelete(ctx context.Context, tw Writer, d *pb.DeleteRangeRequest) (*pb.DeleteRangeResponse, error) {
 	resp := &pb.DeleteRangeResponse{Header: &pb.ResponseHeader{}}
-	end := rangeEnd(d.RangeEnd)
+	end := RangeEnd(d.RangeEnd)
 	if d.PrevKv {
 		rr, err := tw.Range(ctx, d.Key, end, mvcc.RangeOptions{})
 		if err != nil {

@@ -1,4 +1,4 @@
-package etcdapi
+package txn
 
 import (
 	"bytes"
@@ -12,14 +12,14 @@ import (
 	"github.com/metastore/metastore/mvcc"
 )
 
-// txnPath records, depth first, which branch every (nested) txn of a request
+// Path records, depth first, which branch every (nested) txn of a request
 // takes: path[0] is the top level, then the nested txns of the taken branch
 // in order, each followed by its own nested ones. All compares are evaluated
 // against the state before the txn, as etcd does. A compare whose keys
 // cannot be read (the storage engine failed) fails the whole txn with that
 // error: taking the failure branch instead would run ops the state does not
 // call for.
-func txnPath(ctx context.Context, rd rangeReader, r *pb.TxnRequest) ([]bool, error) {
+func Path(ctx context.Context, rd Reader, r *pb.TxnRequest) ([]bool, error) {
 	ok, err := compareAll(ctx, rd, r.Compare)
 	if err != nil {
 		return nil, err
@@ -27,7 +27,7 @@ func txnPath(ctx context.Context, rd rangeReader, r *pb.TxnRequest) ([]bool, err
 	path := []bool{ok}
 	for _, op := range branch(r, ok) {
 		if t := op.GetRequestTxn(); t != nil {
-			nested, err := txnPath(ctx, rd, t)
+			nested, err := Path(ctx, rd, t)
 			if err != nil {
 				return nil, err
 			}
@@ -44,7 +44,7 @@ func branch(r *pb.TxnRequest, succeeded bool) []*pb.RequestOp {
 	return r.Failure
 }
 
-func compareAll(ctx context.Context, rd rangeReader, cs []*pb.Compare) (bool, error) {
+func compareAll(ctx context.Context, rd Reader, cs []*pb.Compare) (bool, error) {
 	for _, c := range cs {
 		ok, err := compare(ctx, rd, c)
 		if err != nil || !ok {
@@ -57,8 +57,8 @@ func compareAll(ctx context.Context, rd rangeReader, cs []*pb.Compare) (bool, er
 // compare holds when it holds for every key in its range. A missing key
 // compares as a zero KeyValue, except that a value compare then fails. An
 // error reading the range is returned as is.
-func compare(ctx context.Context, rd rangeReader, c *pb.Compare) (bool, error) {
-	rr, err := rd.Range(ctx, c.Key, rangeEnd(c.RangeEnd), mvcc.RangeOptions{})
+func compare(ctx context.Context, rd Reader, c *pb.Compare) (bool, error) {
+	rr, err := rd.Range(ctx, c.Key, RangeEnd(c.RangeEnd), mvcc.RangeOptions{})
 	if err != nil {
 		return false, fmt.Errorf("txn compare: %w", err)
 	}
@@ -103,9 +103,9 @@ func compareKV(c *pb.Compare, kv *mvccpb.KeyValue) bool {
 	return true
 }
 
-// isTxnReadOnly reports whether r holds nothing but ranges, in which case it
+// IsReadOnly reports whether r holds nothing but ranges, in which case it
 // is served without raft, like a range.
-func isTxnReadOnly(r *pb.TxnRequest) bool {
+func IsReadOnly(r *pb.TxnRequest) bool {
 	for _, ops := range [][]*pb.RequestOp{r.Success, r.Failure} {
 		for _, op := range ops {
 			if op.GetRequestRange() == nil {
@@ -116,8 +116,8 @@ func isTxnReadOnly(r *pb.TxnRequest) bool {
 	return true
 }
 
-// isTxnSerializable reports whether every op of r is a serializable range.
-func isTxnSerializable(r *pb.TxnRequest) bool {
+// IsSerializable reports whether every op of r is a serializable range.
+func IsSerializable(r *pb.TxnRequest) bool {
 	for _, ops := range [][]*pb.RequestOp{r.Success, r.Failure} {
 		for _, op := range ops {
 			if rr := op.GetRequestRange(); rr == nil || !rr.Serializable {

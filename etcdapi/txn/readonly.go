@@ -1,7 +1,9 @@
-package etcdapi
+package txn
 
 import (
 	"context"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 
 	"github.com/metastore/metastore/mvcc"
 )
@@ -34,9 +36,30 @@ func (v pinnedView) CompactRev() int64 { return v.store.CompactRev() }
 type readOnlyWriter struct{ pinnedView }
 
 func (readOnlyWriter) Put([]byte, []byte, int64) int64 {
-	panic("etcdapi: put in a read-only txn")
+	panic("txn: put in a read-only txn")
 }
 
 func (readOnlyWriter) DeleteRange([]byte, []byte) (int64, int64) {
-	panic("etcdapi: delete in a read-only txn")
+	panic("txn: delete in a read-only txn")
+}
+
+// ReadOnly runs a txn of ranges only (IsReadOnly) against store, every
+// read pinned to the store's current revision, so the txn sees one state
+// even while writes are applied.
+func ReadOnly(ctx context.Context, store *mvcc.Store, r *pb.TxnRequest) (*pb.TxnResponse, error) {
+	view := pinnedView{store: store, rev: store.Rev()}
+	path, err := Path(ctx, view, r)
+	if err != nil {
+		return nil, err
+	}
+	// A txn of ranges only has no put to check a lease of.
+	if err := Check(view, view, nil, r, path); err != nil {
+		return nil, err
+	}
+	resp := NewResponse(r, path)
+	if err := Execute(ctx, readOnlyWriter{view}, r, path, resp); err != nil {
+		return nil, err
+	}
+	resp.Header.Revision = view.rev
+	return resp, nil
 }

@@ -4,10 +4,10 @@
 // error to the rpctypes value etcd returns.
 //
 // Domain state machines live in packages of their own under etcdapi
-// (auth, lease, membership) and KV execution in txn; this package ties
-// them together in the applier and serves them. Quota admission is the
-// next to leave for a package of its own, leaving the services, proposing
-// and the applier here.
+// (auth, lease, membership), KV execution in txn and quota admission in
+// admission; this package ties them together in the applier and serves
+// them: the services, proposing and waiting, forwarding, interceptors,
+// alarms, maintenance and the applier.
 //
 // It imports its domain packages, mvcc and pluginapi of MetaStore's
 // packages, never raft or host: the raft node is reached through the Raft

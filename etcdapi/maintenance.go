@@ -9,6 +9,7 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"go.uber.org/zap"
 
+	"github.com/metastore/metastore/etcdapi/admission"
 	"github.com/metastore/metastore/pluginapi/storage"
 )
 
@@ -17,7 +18,7 @@ import (
 type maintenance struct {
 	engine    storage.Engine
 	alarms    *alarmStore
-	quota     *quotaGate
+	quota     *admission.Gate
 	compactor *compactor
 	// defragMu runs one defragmentation at a time.
 	defragMu sync.Mutex

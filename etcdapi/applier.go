@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/metastore/metastore/etcdapi/alarm"
 	"github.com/metastore/metastore/etcdapi/auth"
 	"github.com/metastore/metastore/etcdapi/lease"
 	"github.com/metastore/metastore/etcdapi/membership"
@@ -28,7 +29,7 @@ type applier struct {
 	leases  *lease.Lessor
 	waits   *waitRegistry
 	members *membership.Cluster
-	alarms  *alarmStore
+	alarms  *alarm.Store
 	auth    *auth.Store
 	// leaseRole makes the lessor primary exactly when this member leads;
 	// see applyLeaseGrant.

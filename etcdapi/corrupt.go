@@ -23,7 +23,7 @@ var ErrCorrupt = errors.New("etcdapi: corrupt cluster")
 func (a *applier) refuseWhileCorrupt(index uint64, r *pb.InternalRaftRequest) (applyResult, bool) {
 	refused := r.Put != nil || r.DeleteRange != nil || r.Txn != nil || r.Compaction != nil ||
 		r.LeaseGrant != nil || r.LeaseRevoke != nil
-	if !refused || !a.alarms.active(pb.AlarmType_CORRUPT) {
+	if !refused || !a.alarms.Active(pb.AlarmType_CORRUPT) {
 		return applyResult{}, true
 	}
 	a.store.SetConsistentIndex(index)
@@ -61,7 +61,7 @@ func (s *Server) noteEngineError(err error) error {
 	self := s.raft.MemberID()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.raising || s.maint.alarms.raised(self, pb.AlarmType_CORRUPT) {
+	if c.raising || s.maint.alarms.Raised(self, pb.AlarmType_CORRUPT) {
 		return err
 	}
 	c.raising = true

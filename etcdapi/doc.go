@@ -4,7 +4,7 @@
 // error to the rpctypes value etcd returns.
 //
 // Domain state machines live in packages of their own under etcdapi
-// (auth, lease, membership), KV execution in txn and quota admission in
+// (alarm, auth, lease, membership), KV execution in txn and quota admission in
 // admission; this package ties them together in the applier and serves
 // them: the services, proposing and waiting, forwarding, interceptors,
 // alarms, maintenance and the applier.

@@ -10,16 +10,20 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/metastore/metastore/etcdapi/admission"
+	"github.com/metastore/metastore/etcdapi/alarm"
 	"github.com/metastore/metastore/pluginapi/storage"
 )
 
 // maintenance is the state behind the Maintenance service, the quota gate
 // and the compactor.
 type maintenance struct {
-	engine    storage.Engine
-	alarms    *alarmStore
-	quota     *admission.Gate
-	compactor *compactor
+	engine storage.Engine
+	alarms *alarm.Store
+	// observeAlarms, set before serving, is told of the alarms this
+	// member raises by itself.
+	observeAlarms AlarmObserver
+	quota         *admission.Gate
+	compactor     *compactor
 	// defragMu runs one defragmentation at a time.
 	defragMu sync.Mutex
 	// corruptOnce raises CORRUPT for engine corruption, once until disarmed.
@@ -32,11 +36,11 @@ func (s *Server) SetEngine(eng storage.Engine) { s.maint.engine = eng }
 
 // LoadAlarms reads the persisted alarms; call it before raft starts.
 func (s *Server) LoadAlarms(ctx context.Context) error {
-	return s.maint.alarms.load(ctx, s.store)
+	return s.maint.alarms.Load(ctx, s.store)
 }
 
 // Alarms returns the active alarms, ordered by member then type.
-func (s *Server) Alarms() []*pb.AlarmMember { return s.maint.alarms.list(pb.AlarmType_NONE) }
+func (s *Server) Alarms() []*pb.AlarmMember { return s.maint.alarms.List(pb.AlarmType_NONE) }
 
 // MaintenanceServer serves the etcd Maintenance service.
 type MaintenanceServer struct {

@@ -58,7 +58,7 @@ func (s *Server) admit(ctx context.Context, r *pb.InternalRaftRequest) error {
 	if !grows {
 		return nil
 	}
-	if s.maint.alarms.active(pb.AlarmType_NOSPACE) {
+	if s.maint.alarms.Active(pb.AlarmType_NOSPACE) {
 		return ErrNoSpace
 	}
 	g := s.maint.quota

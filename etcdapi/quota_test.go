@@ -12,6 +12,7 @@ import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 
+	"github.com/metastore/metastore/etcdapi/alarm"
 	"github.com/metastore/metastore/pluginapi/quota"
 	"github.com/metastore/metastore/plugins/quota/backendbytes"
 )
@@ -87,25 +88,25 @@ func TestAlarmActions(t *testing.T) {
 	s := newTestServer(t)
 	mt := s.Maintenance()
 	ctx := context.Background()
-	alarm := func(action pb.AlarmRequest_AlarmAction, member uint64, typ pb.AlarmType) []*pb.AlarmMember {
+	act := func(action pb.AlarmRequest_AlarmAction, member uint64, typ pb.AlarmType) []*pb.AlarmMember {
 		resp, err := mt.Alarm(ctx, &pb.AlarmRequest{Action: action, MemberID: member, Alarm: typ})
 		require.NoError(t, err)
 		return resp.Alarms
 	}
-	require.Empty(t, alarm(pb.AlarmRequest_ACTIVATE, 1, pb.AlarmType_NONE))
-	require.Len(t, alarm(pb.AlarmRequest_ACTIVATE, 2, pb.AlarmType_CORRUPT), 1)
-	require.Len(t, alarm(pb.AlarmRequest_ACTIVATE, 1, pb.AlarmType_NOSPACE), 1)
-	require.Len(t, alarm(pb.AlarmRequest_ACTIVATE, 1, pb.AlarmType_NOSPACE), 1, "raising twice answers the alarm")
-	require.Equal(t, []string{"1/NOSPACE", "2/CORRUPT"}, alarmStrings(alarm(pb.AlarmRequest_GET, 0, pb.AlarmType_NONE)))
-	require.Len(t, alarm(pb.AlarmRequest_GET, 0, pb.AlarmType_CORRUPT), 1)
-	require.Empty(t, alarm(pb.AlarmRequest_DEACTIVATE, 3, pb.AlarmType_NOSPACE))
-	require.Len(t, alarm(pb.AlarmRequest_DEACTIVATE, 2, pb.AlarmType_CORRUPT), 1)
+	require.Empty(t, act(pb.AlarmRequest_ACTIVATE, 1, pb.AlarmType_NONE))
+	require.Len(t, act(pb.AlarmRequest_ACTIVATE, 2, pb.AlarmType_CORRUPT), 1)
+	require.Len(t, act(pb.AlarmRequest_ACTIVATE, 1, pb.AlarmType_NOSPACE), 1)
+	require.Len(t, act(pb.AlarmRequest_ACTIVATE, 1, pb.AlarmType_NOSPACE), 1, "raising twice answers the alarm")
+	require.Equal(t, []string{"1/NOSPACE", "2/CORRUPT"}, alarmStrings(act(pb.AlarmRequest_GET, 0, pb.AlarmType_NONE)))
+	require.Len(t, act(pb.AlarmRequest_GET, 0, pb.AlarmType_CORRUPT), 1)
+	require.Empty(t, act(pb.AlarmRequest_DEACTIVATE, 3, pb.AlarmType_NOSPACE))
+	require.Len(t, act(pb.AlarmRequest_DEACTIVATE, 2, pb.AlarmType_CORRUPT), 1)
 
 	// The alarms are persisted: a new alarm store loads them.
 	require.NoError(t, s.store.Flush(ctx))
-	loaded := newAlarmStore()
-	require.NoError(t, loaded.load(ctx, s.store))
-	require.Equal(t, []string{"1/NOSPACE"}, alarmStrings(loaded.list(pb.AlarmType_NONE)))
+	loaded := alarm.NewStore()
+	require.NoError(t, loaded.Load(ctx, s.store))
+	require.Equal(t, []string{"1/NOSPACE"}, alarmStrings(loaded.List(pb.AlarmType_NONE)))
 }
 
 func alarmStrings(ms []*pb.AlarmMember) []string {

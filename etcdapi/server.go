@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/metastore/metastore/etcdapi/alarm"
 	"github.com/metastore/metastore/etcdapi/auth"
 	"github.com/metastore/metastore/etcdapi/lease"
 	"github.com/metastore/metastore/etcdapi/membership"
@@ -103,7 +104,7 @@ func New(lg *zap.Logger, cfg Config, store *mvcc.Store, dbSize func() (int64, in
 	}
 	s.members = membership.New(cfg.MaxLearners)
 	s.leases = lease.New(lg.Named("lessor"), lease.Config{}, time.Now)
-	s.maint.alarms = newAlarmStore()
+	s.maint.alarms = alarm.NewStore()
 	s.applier = &applier{lg: lg, store: store, leases: s.leases, waits: s.waits, members: s.members, alarms: s.maint.alarms}
 	s.auth = auth.NewStore(lg.Named("auth"))
 	s.applier.auth = s.auth

@@ -3,8 +3,6 @@ package etcdapi
 import (
 	"context"
 	"fmt"
-
-	"github.com/metastore/metastore/mvcc"
 )
 
 // InstallSnapshot replaces the member's state with a raft snapshot from
@@ -25,20 +23,8 @@ func (s *Server) InstallSnapshot(ctx context.Context, replace func(context.Conte
 	if err := s.auth.Load(ctx, s.store); err != nil {
 		return fmt.Errorf("etcdapi: reloading users and roles after a snapshot: %w", err)
 	}
-	if err := s.maint.alarms.reload(ctx, s.store); err != nil {
+	if err := s.maint.alarms.Load(ctx, s.store); err != nil {
 		return fmt.Errorf("etcdapi: reloading the alarms after a snapshot: %w", err)
 	}
-	return nil
-}
-
-// reload replaces the alarms with the persisted ones.
-func (as *alarmStore) reload(ctx context.Context, store *mvcc.Store) error {
-	fresh := newAlarmStore()
-	if err := fresh.load(ctx, store); err != nil {
-		return err
-	}
-	as.mu.Lock()
-	as.alarms = fresh.alarms
-	as.mu.Unlock()
 	return nil
 }

@@ -3,10 +3,11 @@ package etcdapi
 import (
 	"context"
 
-	"github.com/metastore/metastore/etcdapi/auth"
 	"go.etcd.io/etcd/api/v3/authpb"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"google.golang.org/grpc"
+
+	"github.com/metastore/metastore/etcdapi/auth"
 )
 
 // The checks etcd makes at its gRPC layer rather than in the state

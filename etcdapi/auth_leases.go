@@ -9,5 +9,3 @@ import "github.com/metastore/metastore/etcdapi/auth"
 func (s *Server) leaseKeys() auth.LeaseKeysFunc { return s.leases.KeysOf }
 
 func (s *Server) leaseIDs() []int64 { return s.leases.IDs() }
-
-func (a *applier) leaseKeys() auth.LeaseKeysFunc { return a.leases.KeysOf }

@@ -29,10 +29,10 @@ type headered interface {
 func call[T headered](ctx context.Context, s *Server, r *pb.InternalRaftRequest) (T, error) {
 	var zero T
 	res, err := s.propose(ctx, r)
-	if err = firstErr(err, res.err); err != nil {
+	if err = firstErr(err, res.Err); err != nil {
 		return zero, toGRPCError(err)
 	}
-	resp := res.resp.(T)
+	resp := res.Resp.(T)
 	s.fillHeader(resp.GetHeader())
 	return resp, nil
 }

@@ -203,7 +203,7 @@ func (c *ClusterServer) configure(ctx context.Context, typ raftpb.ConfChangeType
 	}
 	select {
 	case res := <-ch:
-		return res.err
+		return res.Err
 	case <-cctx.Done():
 		c.s.waits.cancel(reqID)
 		return c.s.proposeError(ctx, cctx.Err())

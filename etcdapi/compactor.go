@@ -101,7 +101,7 @@ func (s *Server) StartCompactor(cfg CompactorConfig) {
 		},
 		compact: func(ctx context.Context, rev int64) error {
 			res, err := s.propose(ctx, &pb.InternalRaftRequest{Compaction: &pb.CompactionRequest{Revision: rev}})
-			return firstErr(err, res.err)
+			return firstErr(err, res.Err)
 		},
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -12,24 +12,6 @@ import (
 	"github.com/metastore/metastore/pluginapi/storage"
 )
 
-// ErrCorrupt is returned for a write applied while the CORRUPT alarm is
-// active: the members disagree on the data, and no write may make it
-// worse until an operator has repaired the cluster.
-var ErrCorrupt = errors.New("etcdapi: corrupt cluster")
-
-// refuseWhileCorrupt fails, as etcd's corrupt applier does, the requests
-// that change the key space or leases while CORRUPT is active. A refused
-// entry only advances the consistent index.
-func (a *applier) refuseWhileCorrupt(index uint64, r *pb.InternalRaftRequest) (applyResult, bool) {
-	refused := r.Put != nil || r.DeleteRange != nil || r.Txn != nil || r.Compaction != nil ||
-		r.LeaseGrant != nil || r.LeaseRevoke != nil
-	if !refused || !a.alarms.Active(pb.AlarmType_CORRUPT) {
-		return applyResult{}, true
-	}
-	a.store.SetConsistentIndex(index)
-	return applyResult{err: ErrCorrupt}, false
-}
-
 // RaiseCorrupt proposes the CORRUPT alarm of member (0: a member the
 // check could not single out), as etcd's corruption checks do.
 func (s *Server) RaiseCorrupt(ctx context.Context, member uint64) error {

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/metastore/metastore/etcdapi/apply"
 	"github.com/metastore/metastore/etcdapi/auth"
 	"github.com/metastore/metastore/etcdapi/lease"
 	"github.com/metastore/metastore/etcdapi/txn"
@@ -44,7 +45,7 @@ var grpcErrors = []struct {
 	{ErrTimeout, rpctypes.ErrGRPCTimeout},
 	{ErrNoLeader, rpctypes.ErrGRPCNoLeader},
 	{ErrNoSpace, rpctypes.ErrGRPCNoSpace},
-	{ErrCorrupt, rpctypes.ErrGRPCCorrupt},
+	{apply.ErrCorrupt, rpctypes.ErrGRPCCorrupt},
 	{storage.ErrUnavailable, errGRPCEngineUnavailable},
 	// Users, roles, permissions and tokens.
 	{auth.ErrRootUserNotExist, rpctypes.ErrGRPCRootUserNotExist},

@@ -50,10 +50,10 @@ func (k *KVServer) Put(ctx context.Context, r *pb.PutRequest) (*pb.PutResponse, 
 		return nil, err
 	}
 	res, err := k.s.propose(ctx, &pb.InternalRaftRequest{Put: r})
-	if err = firstErr(err, res.err); err != nil {
+	if err = firstErr(err, res.Err); err != nil {
 		return nil, toGRPCError(err)
 	}
-	resp := res.resp.(*pb.PutResponse)
+	resp := res.Resp.(*pb.PutResponse)
 	k.s.fillHeader(resp.Header)
 	return resp, nil
 }
@@ -64,10 +64,10 @@ func (k *KVServer) DeleteRange(ctx context.Context, r *pb.DeleteRangeRequest) (*
 		return nil, err
 	}
 	res, err := k.s.propose(ctx, &pb.InternalRaftRequest{DeleteRange: r})
-	if err = firstErr(err, res.err); err != nil {
+	if err = firstErr(err, res.Err); err != nil {
 		return nil, toGRPCError(err)
 	}
-	resp := res.resp.(*pb.DeleteRangeResponse)
+	resp := res.Resp.(*pb.DeleteRangeResponse)
 	k.s.fillHeader(resp.Header)
 	return resp, nil
 }
@@ -84,10 +84,10 @@ func (k *KVServer) Txn(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResponse, 
 		return k.readOnlyTxn(ctx, r)
 	}
 	res, err := k.s.propose(ctx, &pb.InternalRaftRequest{Txn: r})
-	if err = firstErr(err, res.err); err != nil {
+	if err = firstErr(err, res.Err); err != nil {
 		return nil, toGRPCError(err)
 	}
-	resp := res.resp.(*pb.TxnResponse)
+	resp := res.Resp.(*pb.TxnResponse)
 	k.s.fillHeader(resp.Header)
 	return resp, nil
 }
@@ -119,17 +119,17 @@ func (k *KVServer) readOnlyTxn(ctx context.Context, r *pb.TxnRequest) (resp *pb.
 // once they are gone from the engine.
 func (k *KVServer) Compact(ctx context.Context, r *pb.CompactionRequest) (*pb.CompactionResponse, error) {
 	res, err := k.s.propose(ctx, &pb.InternalRaftRequest{Compaction: r})
-	if err == nil && r.Physical && res.physc != nil {
+	if err == nil && r.Physical && res.Physc != nil {
 		select {
-		case <-res.physc:
+		case <-res.Physc:
 		case <-ctx.Done():
 			return nil, toGRPCError(ctx.Err())
 		}
 	}
-	if err = firstErr(err, res.err); err != nil {
+	if err = firstErr(err, res.Err); err != nil {
 		return nil, toGRPCError(err)
 	}
-	resp := res.resp.(*pb.CompactionResponse)
+	resp := res.Resp.(*pb.CompactionResponse)
 	k.s.fillHeader(resp.Header)
 	return resp, nil
 }

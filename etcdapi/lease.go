@@ -51,10 +51,10 @@ func (ls *LeaseServer) LeaseGrant(ctx context.Context, r *pb.LeaseGrantRequest) 
 		r.ID = int64(ls.s.nextID.Add(1) & (1<<63 - 1))
 	}
 	res, err := ls.s.propose(ctx, &pb.InternalRaftRequest{LeaseGrant: r})
-	if err = firstErr(err, res.err); err != nil {
+	if err = firstErr(err, res.Err); err != nil {
 		return nil, leaseGRPCError(err)
 	}
-	resp := res.resp.(*pb.LeaseGrantResponse)
+	resp := res.Resp.(*pb.LeaseGrantResponse)
 	ls.s.fillHeader(resp.Header)
 	return resp, nil
 }
@@ -62,10 +62,10 @@ func (ls *LeaseServer) LeaseGrant(ctx context.Context, r *pb.LeaseGrantRequest) 
 // LeaseRevoke revokes a lease, deleting its keys at one revision.
 func (ls *LeaseServer) LeaseRevoke(ctx context.Context, r *pb.LeaseRevokeRequest) (*pb.LeaseRevokeResponse, error) {
 	res, err := ls.s.propose(ctx, &pb.InternalRaftRequest{LeaseRevoke: r})
-	if err = firstErr(err, res.err); err != nil {
+	if err = firstErr(err, res.Err); err != nil {
 		return nil, leaseGRPCError(err)
 	}
-	resp := res.resp.(*pb.LeaseRevokeResponse)
+	resp := res.Resp.(*pb.LeaseRevokeResponse)
 	ls.s.fillHeader(resp.Header)
 	return resp, nil
 }

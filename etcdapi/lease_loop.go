@@ -138,7 +138,7 @@ func (s *Server) revokeExpired(id int64) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
 	defer cancel()
 	res, err := s.propose(ctx, &pb.InternalRaftRequest{LeaseRevoke: &pb.LeaseRevokeRequest{ID: id}})
-	if err = firstErr(err, res.err); err != nil && err != ErrLeaseNotFound {
+	if err = firstErr(err, res.Err); err != nil && err != ErrLeaseNotFound {
 		s.lg.Warn("revoking an expired lease failed", zap.Int64("lease-id", id), zap.Error(err))
 	} else if err == nil {
 		s.leases.NoteExpiredRevoked()
@@ -149,5 +149,5 @@ func (s *Server) revokeExpired(id int64) {
 // to apply.
 func (s *Server) proposeCheckpoints(ctx context.Context, cps []*pb.LeaseCheckpoint) error {
 	res, err := s.propose(ctx, &pb.InternalRaftRequest{LeaseCheckpoint: &pb.LeaseCheckpointRequest{Checkpoints: cps}})
-	return firstErr(err, res.err)
+	return firstErr(err, res.Err)
 }

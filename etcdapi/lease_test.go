@@ -6,11 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"go.uber.org/zap/zaptest"
-
-	"github.com/stretchr/testify/require"
 
 	"github.com/metastore/metastore/etcdapi/lease"
 	"github.com/metastore/metastore/mvcc"

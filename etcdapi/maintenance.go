@@ -88,10 +88,10 @@ func (m *MaintenanceServer) Status(ctx context.Context, _ *pb.StatusRequest) (*p
 // etcd does, so a GET answers what the cluster has agreed on.
 func (m *MaintenanceServer) Alarm(ctx context.Context, r *pb.AlarmRequest) (*pb.AlarmResponse, error) {
 	res, err := m.s.propose(ctx, &pb.InternalRaftRequest{Alarm: r})
-	if err = firstErr(err, res.err); err != nil {
+	if err = firstErr(err, res.Err); err != nil {
 		return nil, toGRPCError(err)
 	}
-	resp := res.resp.(*pb.AlarmResponse)
+	resp := res.Resp.(*pb.AlarmResponse)
 	resp.Alarms = slices.Clone(resp.Alarms)
 	m.s.fillHeader(resp.Header)
 	return resp, nil

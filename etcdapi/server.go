@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/metastore/metastore/etcdapi/alarm"
+	"github.com/metastore/metastore/etcdapi/apply"
 	"github.com/metastore/metastore/etcdapi/auth"
 	"github.com/metastore/metastore/etcdapi/lease"
 	"github.com/metastore/metastore/etcdapi/membership"
@@ -76,7 +77,7 @@ type Server struct {
 	store    *mvcc.Store
 	raft     Raft
 	waits    *waitRegistry
-	applier  *applier
+	applier  *apply.Applier
 	leases   *lease.Lessor
 	leaseRun leaseRunner
 	members  *membership.Cluster
@@ -105,10 +106,11 @@ func New(lg *zap.Logger, cfg Config, store *mvcc.Store, dbSize func() (int64, in
 	s.members = membership.New(cfg.MaxLearners)
 	s.leases = lease.New(lg.Named("lessor"), lease.Config{}, time.Now)
 	s.maint.alarms = alarm.NewStore()
-	s.applier = &applier{lg: lg, store: store, leases: s.leases, waits: s.waits, members: s.members, alarms: s.maint.alarms}
 	s.auth = auth.NewStore(lg.Named("auth"))
-	s.applier.auth = s.auth
-	s.applier.leaseRole = s.syncLeaseRole
+	s.applier = apply.New(apply.Deps{
+		Log: lg, Store: store, Leases: s.leases, Members: s.members, Alarms: s.maint.alarms, Auth: s.auth,
+		LeaseRole: s.syncLeaseRole, Done: s.waits.trigger,
+	})
 	s.cluster = &ClusterServer{s: s}
 	return s
 }
@@ -140,39 +142,39 @@ func (s *Server) Stop() {
 }
 
 // propose replicates r and waits for the applier's result.
-func (s *Server) propose(ctx context.Context, r *pb.InternalRaftRequest) (applyResult, error) {
+func (s *Server) propose(ctx context.Context, r *pb.InternalRaftRequest) (apply.Result, error) {
 	hdr, err := s.authorizeProposal(ctx, r)
 	if err != nil {
-		return applyResult{}, err
+		return apply.Result{}, err
 	}
 	if err := s.admit(ctx, r); err != nil {
-		return applyResult{}, err
+		return apply.Result{}, err
 	}
 	id := s.nextID.Add(1)
 	hdr.ID = id
 	r.Header = hdr
 	data, err := proto.Marshal(r)
 	if err != nil {
-		return applyResult{}, err
+		return apply.Result{}, err
 	}
 	if len(data) > s.cfg.MaxRequestBytes {
-		return applyResult{}, ErrRequestTooLarge
+		return apply.Result{}, ErrRequestTooLarge
 	}
 	ch := s.waits.register(id)
 	cctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
 	if err := s.raft.Propose(cctx, data); err != nil {
 		s.waits.cancel(id)
-		return applyResult{}, s.proposeError(ctx, err)
+		return apply.Result{}, s.proposeError(ctx, err)
 	}
 	select {
 	case res := <-ch:
 		return res, nil
 	case <-cctx.Done():
 		s.waits.cancel(id)
-		return applyResult{}, s.proposeError(ctx, cctx.Err())
+		return apply.Result{}, s.proposeError(ctx, cctx.Err())
 	case <-s.stopped:
-		return applyResult{}, ErrStopped
+		return apply.Result{}, ErrStopped
 	}
 }
 

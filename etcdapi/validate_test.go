@@ -3,11 +3,10 @@ package etcdapi
 import (
 	"testing"
 
+	"github.com/stretchr/testify/require"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/protobuf/proto"
-
-	"github.com/stretchr/testify/require"
 )
 
 func opPut(k string) *pb.RequestOp {

@@ -4,36 +4,26 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"google.golang.org/protobuf/proto"
+	"github.com/metastore/metastore/etcdapi/apply"
 )
-
-// applyResult is what the applier hands back to the request waiting on a
-// proposal.
-type applyResult struct {
-	resp proto.Message
-	err  error
-	// physc, for a compaction, closes when old revisions are gone from the
-	// engine.
-	physc <-chan struct{}
-}
 
 // waitRegistry pairs proposal ids with the requests waiting on them. An id
 // that nobody waits for (a proposal replayed from the WAL after a restart)
 // is simply dropped.
 type waitRegistry struct {
 	mu sync.Mutex
-	m  map[uint64]chan applyResult
+	m  map[uint64]chan apply.Result
 	// canceled counts proposals given up on (dropped, timed out, or the
 	// caller went away): etcd's failed proposals.
 	canceled atomic.Uint64
 }
 
 func newWaitRegistry() *waitRegistry {
-	return &waitRegistry{m: make(map[uint64]chan applyResult)}
+	return &waitRegistry{m: make(map[uint64]chan apply.Result)}
 }
 
-func (w *waitRegistry) register(id uint64) <-chan applyResult {
-	ch := make(chan applyResult, 1)
+func (w *waitRegistry) register(id uint64) <-chan apply.Result {
+	ch := make(chan apply.Result, 1)
 	w.mu.Lock()
 	w.m[id] = ch
 	w.mu.Unlock()
@@ -55,7 +45,7 @@ func (w *waitRegistry) pending() int {
 	return len(w.m)
 }
 
-func (w *waitRegistry) trigger(id uint64, res applyResult) {
+func (w *waitRegistry) trigger(id uint64, res apply.Result) {
 	w.mu.Lock()
 	ch, ok := w.m[id]
 	delete(w.m, id)

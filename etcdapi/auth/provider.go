@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 
-	authplugin "github.com/metastore/metastore/pluginapi/auth"
 	"go.uber.org/zap"
 	"golang.org/x/crypto/bcrypt"
+
+	authplugin "github.com/metastore/metastore/pluginapi/auth"
 )
 
 // etcdProvider is the built-in "etcd" auth provider: etcd's bcrypt users

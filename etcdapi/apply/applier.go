@@ -1,4 +1,4 @@
-package etcdapi
+package apply
 
 import (
 	"context"
@@ -20,28 +20,51 @@ import (
 	"github.com/metastore/metastore/pluginapi/storage"
 )
 
-// applier is the state machine: it executes committed raft entries, in log
-// order, against the MVCC store and completes the requests waiting on them.
-// Only the raft apply goroutine calls it.
-type applier struct {
-	lg      *zap.Logger
-	store   *mvcc.Store
-	leases  *lease.Lessor
-	waits   *waitRegistry
-	members *membership.Cluster
-	alarms  *alarm.Store
-	auth    *auth.Store
-	// leaseRole makes the lessor primary exactly when this member leads;
-	// see applyLeaseGrant.
+// Deps are the state machines the applier drives and what it reports to.
+type Deps struct {
+	Log     *zap.Logger
+	Store   *mvcc.Store
+	Leases  *lease.Lessor
+	Members *membership.Cluster
+	Alarms  *alarm.Store
+	Auth    *auth.Store
+	// LeaseRole makes the lessor primary exactly when this member leads;
+	// see applyLeaseGrant. Nil: the lessor's role is left alone.
+	LeaseRole func() bool
+	// Done receives the result of every applied request that carries a
+	// proposal id (its header's ID, or a conf change's ID), for the
+	// request waiting on it.
+	Done func(id uint64, res Result)
+}
+
+// Applier is the state machine: it executes committed raft entries, in
+// log order, against the MVCC store and the domain state machines, and
+// hands each result to Done. Only the raft apply goroutine calls Apply.
+type Applier struct {
+	lg        *zap.Logger
+	store     *mvcc.Store
+	leases    *lease.Lessor
+	members   *membership.Cluster
+	alarms    *alarm.Store
+	auth      *auth.Store
 	leaseRole func() bool
-	observe   atomic.Pointer[RequestApplyObserver]
+	done      func(id uint64, res Result)
+	observe   atomic.Pointer[Observer]
+}
+
+// New returns the applier of d.
+func New(d Deps) *Applier {
+	return &Applier{
+		lg: d.Log, store: d.Store, leases: d.Leases, members: d.Members, alarms: d.Alarms,
+		auth: d.Auth, leaseRole: d.LeaseRole, done: d.Done,
+	}
 }
 
 // Apply executes entries. Entries the store already holds (after a
 // snapshot from the leader brought it past them) are skipped; conf changes
 // update the membership; other entries that carry no request (leader
 // no-ops) only advance the consistent index.
-func (a *applier) Apply(entries []*raftpb.Entry) {
+func (a *Applier) Apply(entries []*raftpb.Entry) {
 	for _, e := range entries {
 		index := e.GetIndex()
 		switch {
@@ -63,11 +86,29 @@ func (a *applier) Apply(entries []*raftpb.Entry) {
 		start := time.Now()
 		res := a.applyRequest(index, &r)
 		a.observed(&r, res, start)
-		a.waits.trigger(r.GetHeader().GetID(), res)
+		a.done(r.GetHeader().GetID(), res)
 	}
 }
 
-func (a *applier) applyRequest(index uint64, r *pb.InternalRaftRequest) applyResult {
+// applyRequest applies one request, in this order, each step's side
+// effects as listed:
+//
+//  1. The corruption guard: while CORRUPT is active, a request that changes
+//     the key space or leases is refused (ErrCorrupt) and only advances the
+//     consistent index.
+//  2. Auth: the request is checked again with the identity and auth
+//     revision its proposer recorded, so that a permission revoked between
+//     proposal and apply is honoured; a refused request only advances the
+//     consistent index.
+//  3. Dispatch by kind. Each kind writes through one mvcc write at index,
+//     so its changes, key space and meta namespaces alike, land in the
+//     batch of its raft entry with the consistent index; a kind refused by
+//     its own state machine (a lease grant that exists, a compaction of a
+//     compacted revision) only advances the consistent index.
+//
+// etcd applies in the same order (its corrupt applier, its auth applier,
+// then its backend applier).
+func (a *Applier) applyRequest(index uint64, r *pb.InternalRaftRequest) Result {
 	if res, ok := a.refuseWhileCorrupt(index, r); !ok {
 		return res
 	}
@@ -98,14 +139,14 @@ func (a *applier) applyRequest(index uint64, r *pb.InternalRaftRequest) applyRes
 	default:
 		a.store.SetConsistentIndex(index)
 		a.lg.Warn("ignoring unknown committed request", zap.Uint64("index", index))
-		return applyResult{}
+		return Result{}
 	}
 }
 
 // applyTxn runs one transaction as one mvcc write: compares and checks see
 // the state before it, ops see the writes of earlier ops. A Put or a
 // DeleteRange travels as a one-op txn so that there is one write path.
-func (a *applier) applyTxn(index uint64, r *pb.TxnRequest, unwrap func(*pb.TxnResponse) proto.Message) applyResult {
+func (a *Applier) applyTxn(index uint64, r *pb.TxnRequest, unwrap func(*pb.TxnResponse) proto.Message) Result {
 	tw := a.store.Write(index)
 	path, err := txn.Path(context.Background(), tw, r)
 	if err != nil {
@@ -120,11 +161,11 @@ func (a *applier) applyTxn(index uint64, r *pb.TxnRequest, unwrap func(*pb.TxnRe
 		}
 		a.lg.Error("reading a txn's compares failed", zap.Uint64("index", index), zap.Error(err))
 		tw.End()
-		return applyResult{err: err}
+		return Result{Err: err}
 	}
 	if err := txn.Check(tw, a.store, a.leases, r, path); err != nil {
 		tw.End()
-		return applyResult{err: err}
+		return Result{Err: err}
 	}
 	resp := txn.NewResponse(r, path)
 	if err := txn.Execute(context.Background(), tw, r, path, resp); err != nil {
@@ -134,19 +175,19 @@ func (a *applier) applyTxn(index uint64, r *pb.TxnRequest, unwrap func(*pb.TxnRe
 	resp.Header.Revision = tw.Rev()
 	a.leases.Track(tw.End())
 	if unwrap != nil {
-		return applyResult{resp: unwrap(resp)}
+		return Result{Resp: unwrap(resp)}
 	}
-	return applyResult{resp: resp}
+	return Result{Resp: resp}
 }
 
-func (a *applier) applyCompaction(index uint64, r *pb.CompactionRequest) applyResult {
+func (a *Applier) applyCompaction(index uint64, r *pb.CompactionRequest) Result {
 	physc, err := a.store.Compact(index, r.Revision)
 	if err != nil {
 		a.store.SetConsistentIndex(index)
-		return applyResult{err: err}
+		return Result{Err: err}
 	}
 	resp := &pb.CompactionResponse{Header: &pb.ResponseHeader{Revision: a.store.Rev()}}
-	return applyResult{resp: resp, physc: physc}
+	return Result{Resp: resp, Physc: physc}
 }
 
 func putAsTxn(p *pb.PutRequest) *pb.TxnRequest {

@@ -1,4 +1,4 @@
-package etcdapi
+package apply
 
 import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -9,7 +9,7 @@ import (
 // The lease requests of the apply state machine. Each runs as one mvcc
 // write, so the lease namespace changes in the batch of its raft entry.
 
-func (a *applier) applyLeaseGrant(index uint64, r *pb.LeaseGrantRequest) applyResult {
+func (a *Applier) applyLeaseGrant(index uint64, r *pb.LeaseGrantRequest) Result {
 	// A leader counts a lease's time from its grant. Its lessor becomes
 	// primary when the lease loop or a lease call notices the leadership,
 	// which may come after a grant proposed through a follower is applied:
@@ -22,22 +22,22 @@ func (a *applier) applyLeaseGrant(index uint64, r *pb.LeaseGrantRequest) applyRe
 	l, err := a.leases.Grant(r.ID, r.TTL)
 	if err != nil {
 		a.store.SetConsistentIndex(index)
-		return applyResult{err: err}
+		return Result{Err: err}
 	}
 	tw := a.store.Write(index)
 	lease.Persist(tw, l)
 	resp := &pb.LeaseGrantResponse{Header: &pb.ResponseHeader{Revision: tw.Rev()}, ID: l.ID(), TTL: l.TTL()}
 	tw.End()
-	return applyResult{resp: resp}
+	return Result{Resp: resp}
 }
 
 // applyLeaseRevoke deletes the lease's keys, in key order, all at one
 // revision, then the lease.
-func (a *applier) applyLeaseRevoke(index uint64, r *pb.LeaseRevokeRequest) applyResult {
+func (a *Applier) applyLeaseRevoke(index uint64, r *pb.LeaseRevokeRequest) Result {
 	keys, ok := a.leases.KeysOf(r.ID)
 	if !ok {
 		a.store.SetConsistentIndex(index)
-		return applyResult{err: ErrLeaseNotFound}
+		return Result{Err: lease.ErrNotFound}
 	}
 	tw := a.store.Write(index)
 	for _, k := range keys {
@@ -47,12 +47,12 @@ func (a *applier) applyLeaseRevoke(index uint64, r *pb.LeaseRevokeRequest) apply
 	rev := tw.Rev()
 	a.leases.Track(tw.End())
 	a.leases.Remove(r.ID)
-	return applyResult{resp: &pb.LeaseRevokeResponse{Header: &pb.ResponseHeader{Revision: rev}}}
+	return Result{Resp: &pb.LeaseRevokeResponse{Header: &pb.ResponseHeader{Revision: rev}}}
 }
 
 // applyLeaseCheckpoint records remaining TTLs; checkpoints of leases that
 // are gone are skipped.
-func (a *applier) applyLeaseCheckpoint(index uint64, r *pb.LeaseCheckpointRequest) applyResult {
+func (a *Applier) applyLeaseCheckpoint(index uint64, r *pb.LeaseCheckpointRequest) Result {
 	tw := a.store.Write(index)
 	for _, cp := range r.Checkpoints {
 		if l := a.leases.Checkpoint(cp.ID, cp.Remaining_TTL); l != nil {
@@ -61,5 +61,5 @@ func (a *applier) applyLeaseCheckpoint(index uint64, r *pb.LeaseCheckpointReques
 	}
 	rev := tw.Rev()
 	tw.End()
-	return applyResult{resp: &pb.LeaseCheckpointResponse{Header: &pb.ResponseHeader{Revision: rev}}}
+	return Result{Resp: &pb.LeaseCheckpointResponse{Header: &pb.ResponseHeader{Revision: rev}}}
 }

@@ -1,0 +1,133 @@
+package apply
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.etcd.io/etcd/api/v3/authpb"
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/raft/v3/raftpb"
+	"go.uber.org/zap/zaptest"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/metastore/metastore/etcdapi/alarm"
+	"github.com/metastore/metastore/etcdapi/auth"
+	"github.com/metastore/metastore/etcdapi/lease"
+	"github.com/metastore/metastore/etcdapi/membership"
+	"github.com/metastore/metastore/mvcc"
+	"github.com/metastore/metastore/pluginapi/storage"
+	"github.com/metastore/metastore/plugins/storage/memory"
+)
+
+// log drives an applier one entry at a time, as the raft loop does.
+type log struct {
+	t       *testing.T
+	a       *Applier
+	store   *mvcc.Store
+	index   uint64
+	results map[uint64]Result
+	ops     []string
+}
+
+func newLog(t *testing.T) *log {
+	lg := zaptest.NewLogger(t)
+	eng := memory.New()
+	_, err := eng.Open(context.Background(), storage.OpenRequest{Dir: t.TempDir()})
+	require.NoError(t, err)
+	store, err := mvcc.New(lg, eng, 0, mvcc.Config{FlushInterval: 10 * time.Millisecond})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = store.Close() })
+	l := &log{t: t, store: store, results: map[uint64]Result{}}
+	l.a = New(Deps{
+		Log: lg, Store: store, Leases: lease.New(lg, lease.Config{}, time.Now), Members: membership.New(0),
+		Alarms: alarm.NewStore(), Auth: auth.NewStore(lg),
+		Done: func(id uint64, res Result) { l.results[id] = res },
+	})
+	l.a.Observe(func(op string, _ bool, _ time.Duration) { l.ops = append(l.ops, op) })
+	return l
+}
+
+// apply appends r as the next entry, as user at auth revision rev, and
+// returns its result.
+func (l *log) apply(r *pb.InternalRaftRequest, user string, rev uint64) Result {
+	l.index++
+	r.Header = &pb.RequestHeader{ID: 1000 + l.index, Username: user, AuthRevision: rev}
+	data, err := proto.Marshal(r)
+	require.NoError(l.t, err)
+	l.a.Apply([]*raftpb.Entry{entry(l.index, 1, data)})
+	require.Equal(l.t, l.index, l.store.ConsistentIndex(), "every applied entry advances the consistent index")
+	return l.results[1000+l.index]
+}
+
+func entry(index, term uint64, data []byte) *raftpb.Entry {
+	return &raftpb.Entry{Type: raftpb.EntryNormal.Enum(), Index: new(index), Term: new(term), Data: data}
+}
+
+func putReq(key string) *pb.InternalRaftRequest {
+	return &pb.InternalRaftRequest{Put: &pb.PutRequest{Key: []byte(key), Value: []byte("v")}}
+}
+
+func alarmReq(action pb.AlarmRequest_AlarmAction) *pb.InternalRaftRequest {
+	return &pb.InternalRaftRequest{Alarm: &pb.AlarmRequest{Action: action, MemberID: 1, Alarm: pb.AlarmType_CORRUPT}}
+}
+
+// TestApplyOrder: the corruption guard first, then auth, then the
+// request's kind; a refusal at any step changes nothing but the
+// consistent index.
+func TestApplyOrder(t *testing.T) {
+	l := newLog(t)
+	res := l.apply(putReq("a"), "", 0)
+	require.NoError(t, res.Err)
+	require.EqualValues(t, 2, res.Resp.(*pb.PutResponse).Header.Revision)
+
+	// Auth on: root exists, user u may not write.
+	noPW := &authpb.UserAddOptions{NoPassword: true}
+	for _, r := range []*pb.InternalRaftRequest{
+		{AuthUserAdd: &pb.AuthUserAddRequest{Name: "root", Options: noPW}},
+		{AuthUserGrantRole: &pb.AuthUserGrantRoleRequest{User: "root", Role: "root"}},
+		{AuthUserAdd: &pb.AuthUserAddRequest{Name: "u", Options: noPW}},
+		{AuthEnable: &pb.AuthEnableRequest{}},
+	} {
+		require.NoError(t, l.apply(r, "root", 0).Err)
+	}
+	_, authRev := l.a.auth.Status()
+
+	require.ErrorIs(t, l.apply(putReq("b"), "u", authRev).Err, auth.ErrPermissionDenied)
+	require.ErrorIs(t, l.apply(putReq("b"), "root", authRev-1).Err, auth.ErrAuthOldRevision,
+		"a request proposed before the auth change is checked against it")
+	require.NoError(t, l.apply(putReq("b"), "root", authRev).Err)
+	require.EqualValues(t, 3, l.store.Rev())
+
+	// CORRUPT refuses writes before auth is asked: even root's, even a
+	// request auth would refuse.
+	require.NoError(t, l.apply(alarmReq(pb.AlarmRequest_ACTIVATE), "root", authRev).Err)
+	require.ErrorIs(t, l.apply(putReq("c"), "root", authRev).Err, ErrCorrupt)
+	require.ErrorIs(t, l.apply(putReq("c"), "u", authRev).Err, ErrCorrupt)
+	require.ErrorIs(t, l.apply(&pb.InternalRaftRequest{LeaseGrant: &pb.LeaseGrantRequest{ID: 5, TTL: 10}}, "root", authRev).Err, ErrCorrupt)
+	require.EqualValues(t, 3, l.store.Rev(), "nothing was written while CORRUPT")
+	require.NoError(t, l.apply(alarmReq(pb.AlarmRequest_DEACTIVATE), "root", authRev).Err)
+	require.NoError(t, l.apply(putReq("c"), "root", authRev).Err)
+	require.EqualValues(t, 4, l.store.Rev())
+
+	require.Equal(t, []string{"Put", "AuthUserAdd", "AuthUserGrantRole", "AuthUserAdd", "AuthEnable", "Put", "Put", "Put",
+		"Alarm", "Put", "Put", "LeaseGrant", "Alarm", "Put"}, l.ops, "the observer hears every request by etcd's name")
+}
+
+func TestApplySkipsWhatTheStoreHolds(t *testing.T) {
+	l := newLog(t)
+	require.NoError(t, l.apply(putReq("a"), "", 0).Err)
+	data, err := proto.Marshal(&pb.InternalRaftRequest{Header: &pb.RequestHeader{ID: 7}, Put: &pb.PutRequest{Key: []byte("again")}})
+	require.NoError(t, err)
+	l.a.Apply([]*raftpb.Entry{entry(1, 1, data)})
+	_, answered := l.results[7]
+	require.False(t, answered, "an entry at or below the consistent index is not applied again")
+	require.EqualValues(t, 2, l.store.Rev())
+
+	// An entry without a request (a leader's no-op) only advances the
+	// consistent index.
+	l.a.Apply([]*raftpb.Entry{entry(2, 2, nil)})
+	require.EqualValues(t, 2, l.store.ConsistentIndex())
+	require.EqualValues(t, 2, l.store.Rev())
+}

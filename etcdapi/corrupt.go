@@ -3,10 +3,10 @@ package etcdapi
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/client/pkg/v3/types"
 	"go.uber.org/zap"
 
 	"github.com/metastore/metastore/pluginapi/storage"
@@ -15,7 +15,7 @@ import (
 // RaiseCorrupt proposes the CORRUPT alarm of member (0: a member the
 // check could not single out), as etcd's corruption checks do.
 func (s *Server) RaiseCorrupt(ctx context.Context, member uint64) error {
-	s.lg.Error("raising CORRUPT", zap.String("member-id", fmt.Sprintf("%x", member)))
+	s.lg.Error("raising CORRUPT", zap.Stringer("member-id", types.ID(member)))
 	return s.raiseAlarm(ctx, member, pb.AlarmType_CORRUPT)
 }
 

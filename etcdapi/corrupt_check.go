@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/client/pkg/v3/types"
 	"go.uber.org/zap"
 
 	"github.com/metastore/metastore/mvcc"
@@ -48,23 +49,21 @@ func (s *Server) NewCorruptionChecker(peers PeerHasher) *CorruptionChecker {
 	return &CorruptionChecker{lg: s.lg.Named("corruption"), s: s, peers: peers}
 }
 
-func hexID(id uint64) string { return fmt.Sprintf("%x", id) }
-
 // InitialCheck compares the local hash at the local revision with the
 // peers' at the same revision, and fails if a peer at the same compaction
 // revision has another hash. Peers behind, compacted past it, or of
 // another cluster are skipped, as etcd does.
 func (c *CorruptionChecker) InitialCheck(ctx context.Context, self uint64) error {
-	c.lg.Info("starting initial corruption check", zap.String("local-member-id", hexID(self)))
+	c.lg.Info("starting initial corruption check", zap.Stringer("local-member-id", types.ID(self)))
 	h, cr, rev, err := c.s.store.HashKV(0)
 	if err != nil {
-		return fmt.Errorf("%s failed to fetch hash (%w)", hexID(self), err)
+		return fmt.Errorf("%s failed to fetch hash (%w)", types.ID(self), err)
 	}
 	mismatch := 0
 	for _, p := range c.peers(ctx, rev) {
-		fields := []zap.Field{zap.String("local-member-id", hexID(self)), zap.Int64("local-member-revision", rev),
+		fields := []zap.Field{zap.Stringer("local-member-id", types.ID(self)), zap.Int64("local-member-revision", rev),
 			zap.Int64("local-member-compact-revision", cr), zap.Uint32("local-member-hash", h),
-			zap.String("remote-peer-id", hexID(p.MemberID))}
+			zap.Stringer("remote-peer-id", types.ID(p.MemberID))}
 		switch {
 		case p.Resp == nil:
 			c.lg.Warn("cannot compare the hash of a remote peer", append(fields, zap.Error(p.Err))...)
@@ -78,9 +77,9 @@ func (c *CorruptionChecker) InitialCheck(ctx context.Context, self uint64) error
 		}
 	}
 	if mismatch > 0 {
-		return fmt.Errorf("%s found data inconsistency with peers", hexID(self))
+		return fmt.Errorf("%s found data inconsistency with peers", types.ID(self))
 	}
-	c.lg.Info("initial corruption checking passed; no corruption", zap.String("local-member-id", hexID(self)))
+	c.lg.Info("initial corruption checking passed; no corruption", zap.Stringer("local-member-id", types.ID(self)))
 	return nil
 }
 
@@ -104,7 +103,7 @@ func (c *CorruptionChecker) PeriodicCheck(ctx context.Context, self uint64) erro
 	}
 	alarmed := false
 	mismatch := func(id uint64, msg string, fields ...zap.Field) {
-		c.lg.Warn(msg, append(fields, zap.String("member-id", hexID(id)))...)
+		c.lg.Warn(msg, append(fields, zap.Stringer("member-id", types.ID(id)))...)
 		if !alarmed {
 			alarmed = true
 			c.raise(ctx, id)
@@ -169,7 +168,7 @@ func (c *CorruptionChecker) checkPeerHashes(ctx context.Context, self uint64, h 
 	checked := 0
 	for _, p := range peers {
 		if p.Resp == nil || p.Resp.CompactRevision != h.CompactRevision {
-			c.lg.Warn("skipped peer's hash", zap.String("peer-id", hexID(p.MemberID)), zap.Int64("revision", h.Revision))
+			c.lg.Warn("skipped peer's hash", zap.Stringer("peer-id", types.ID(p.MemberID)), zap.Int64("revision", h.Revision))
 			continue
 		}
 		checked++
@@ -203,7 +202,7 @@ func (c *CorruptionChecker) checkPeerHashes(ctx context.Context, self uint64, h 
 		}
 		for _, id := range ids {
 			c.lg.Error("detected compaction hash mismatch", zap.Int64("revision", h.Revision),
-				zap.Uint32("hash", hash), zap.Uint32("quorum-hash", quorumHash), zap.String("member-id", hexID(id)))
+				zap.Uint32("hash", hash), zap.Uint32("quorum-hash", quorumHash), zap.Stringer("member-id", types.ID(id)))
 			c.raise(ctx, id)
 		}
 	}
@@ -212,6 +211,6 @@ func (c *CorruptionChecker) checkPeerHashes(ctx context.Context, self uint64, h 
 
 func (c *CorruptionChecker) raise(ctx context.Context, id uint64) {
 	if err := c.s.RaiseCorrupt(ctx, id); err != nil {
-		c.lg.Warn("raising CORRUPT failed", zap.String("member-id", hexID(id)), zap.Error(err))
+		c.lg.Warn("raising CORRUPT failed", zap.Stringer("member-id", types.ID(id)), zap.Error(err))
 	}
 }

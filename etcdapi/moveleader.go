@@ -2,11 +2,11 @@ package etcdapi
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"go.etcd.io/etcd/client/pkg/v3/types"
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -47,7 +47,7 @@ func (m *MaintenanceServer) MoveLeader(ctx context.Context, r *pb.MoveLeaderRequ
 		return nil, status.Error(codes.Unimplemented, "etcdapi: raft cannot transfer leadership")
 	}
 	start := time.Now()
-	s.lg.Info("leadership transfer starting", zap.String("transferee-member-id", fmt.Sprintf("%x", target.ID)))
+	s.lg.Info("leadership transfer starting", zap.Stringer("transferee-member-id", types.ID(target.ID)))
 	cctx, ccancel := context.WithTimeout(ctx, time.Second)
 	_ = s.checkpointLeases(cctx, "leader transfer") // best effort: the TTLs are safe either way
 	ccancel()
@@ -65,7 +65,7 @@ func (m *MaintenanceServer) MoveLeader(ctx context.Context, r *pb.MoveLeaderRequ
 		case <-tick.C:
 		}
 	}
-	s.lg.Info("leadership transfer finished", zap.String("transferee-member-id", fmt.Sprintf("%x", target.ID)),
+	s.lg.Info("leadership transfer finished", zap.Stringer("transferee-member-id", types.ID(target.ID)),
 		zap.Duration("took", time.Since(start)))
 	resp := &pb.MoveLeaderResponse{Header: &pb.ResponseHeader{}}
 	s.fillHeader(resp.Header)

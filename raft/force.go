@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"go.etcd.io/etcd/client/pkg/v3/types"
 	"go.etcd.io/raft/v3/raftpb"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
@@ -44,7 +45,7 @@ func forceNewCluster(cfg Config, w *wal.WAL, md wal.Metadata, snap *raftpb.Snaps
 	}
 	self := md.MemberID
 	if learner, ok := members[self]; ok && learner {
-		return nil, fmt.Errorf("%w: member %s", ErrForceLearner, idString(self))
+		return nil, fmt.Errorf("%w: member %s", ErrForceLearner, types.ID(self))
 	}
 	out := &forcedLog{snapshot: snap, entries: committedEntries(ents, hs.GetCommit())}
 	if len(out.entries) < len(ents) {
@@ -81,8 +82,8 @@ func forceNewCluster(cfg Config, w *wal.WAL, md wal.Metadata, snap *raftpb.Snaps
 		}
 	}
 	cfg.Logger.Info("forcing restart member",
-		zap.String("cluster-id", idString(md.ClusterID)),
-		zap.String("local-member-id", idString(self)),
+		zap.Stringer("cluster-id", types.ID(md.ClusterID)),
+		zap.Stringer("local-member-id", types.ID(self)),
 		zap.Uint64("wal-commit-index", hs.GetCommit()),
 		zap.Uint64("commit-index", out.hs.GetCommit()),
 		zap.Int("members-removed", removed))

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.etcd.io/etcd/client/pkg/v3/types"
 	"go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
 
@@ -48,7 +49,7 @@ func threeMemberLog(t *testing.T, dir string) {
 func conf(t *testing.T, e *raftpb.Entry) string {
 	cc := &raftpb.ConfChange{}
 	require.NoError(t, proto.Unmarshal(e.GetData(), cc))
-	return cc.GetType().String() + " " + idString(cc.GetNodeId())
+	return cc.GetType().String() + " " + types.ID(cc.GetNodeId()).String()
 }
 
 func confs(t *testing.T, ents []*raftpb.Entry) []string {

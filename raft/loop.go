@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/types"
 	etcdraft "go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
 	"go.uber.org/zap"
@@ -96,7 +96,7 @@ func (n *Node) step(m *raftpb.Message) {
 	n.activity.note(m.GetFrom(), time.Now(), n.electionTimeout())
 	if err := n.rn.Step(m); err != nil {
 		n.lg.Debug("raft: dropped message", zap.Stringer("type", m.GetType()),
-			zap.String("from", idString(m.GetFrom())), zap.Error(err))
+			zap.Stringer("from", types.ID(m.GetFrom())), zap.Error(err))
 	}
 }
 
@@ -247,7 +247,7 @@ func (n *Node) noteLeader(ss *etcdraft.SoftState) {
 	if ss == nil || ss.Lead == n.lead {
 		return
 	}
-	n.lg.Info("raft: leader changed", zap.String("from", idString(n.lead)), zap.String("to", idString(ss.Lead)),
+	n.lg.Info("raft: leader changed", zap.Stringer("from", types.ID(n.lead)), zap.Stringer("to", types.ID(ss.Lead)),
 		zap.Stringer("state", ss.RaftState))
 	n.lead = ss.Lead
 	n.leaderCh.notify()
@@ -285,9 +285,6 @@ func (n *Node) updateLearner(cs *raftpb.ConfState) {
 	n.isLearner.Store(learner)
 }
 
-// idString formats a member id as etcd does: lower-case hex.
-func idString(id uint64) string { return strconv.FormatUint(id, 16) }
-
 // guardConfChange turns a change raft cannot make (a voter demoted to a
 // learner, which the host refuses before proposing) into a no-op, so that a
 // racing proposal cannot stop the node.
@@ -297,7 +294,7 @@ func (n *Node) guardConfChange(cc raftpb.ConfChangeI) raftpb.ConfChangeI {
 		return cc
 	}
 	if slices.Contains(n.confs.current().GetVoters(), v1.GetNodeId()) {
-		n.lg.Warn("raft: ignoring conf change that would demote a voter", zap.String("member-id", idString(v1.GetNodeId())))
+		n.lg.Warn("raft: ignoring conf change that would demote a voter", zap.Stringer("member-id", types.ID(v1.GetNodeId())))
 		noop := proto.Clone(v1).(*raftpb.ConfChange)
 		noop.NodeId = new(uint64)
 		return noop

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"go.etcd.io/etcd/client/pkg/v3/types"
 	etcdraft "go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
 	"go.uber.org/zap"
@@ -96,8 +97,8 @@ func Start(cfg Config, applier Applier, appliedIndex uint64) (*Node, error) {
 	}
 	n := newNode(cfg, applier, appliedIndex, r, rn)
 	n.lg.Info("raft: node started",
-		zap.String("member-id", idString(n.md.MemberID)),
-		zap.String("cluster-id", idString(n.md.ClusterID)),
+		zap.Stringer("member-id", types.ID(n.md.MemberID)),
+		zap.Stringer("cluster-id", types.ID(n.md.ClusterID)),
 		zap.Bool("bootstrap", r.bootstrap),
 		zap.Uint64("snapshot-index", n.snapIndex),
 		zap.Uint64("applied-index", appliedIndex))
@@ -293,7 +294,7 @@ func (n *Node) closeWhenDone() {
 	if err := n.wal.Close(); err != nil {
 		n.lg.Error("raft: close WAL", zap.Error(err))
 	}
-	n.lg.Info("raft: node stopped", zap.String("member-id", idString(n.md.MemberID)))
+	n.lg.Info("raft: node stopped", zap.Stringer("member-id", types.ID(n.md.MemberID)))
 	close(n.done)
 }
 

@@ -3,6 +3,7 @@ package raft
 import (
 	"slices"
 
+	"go.etcd.io/etcd/client/pkg/v3/types"
 	etcdraft "go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
 	"go.uber.org/zap"
@@ -29,7 +30,7 @@ func (n *Node) holdBackSnapshots(msgs []*raftpb.Message) ([]*raftpb.Message, []u
 		held = append(held, m.GetTo())
 		n.snapAfter = 0 // snapshot on the next turn of the loop
 		n.lg.Info("raft: holding back a snapshot that predates its recipient's membership",
-			zap.String("to", idString(m.GetTo())), zap.Uint64("snapshot-index", m.GetSnapshot().GetMetadata().GetIndex()))
+			zap.Stringer("to", types.ID(m.GetTo())), zap.Uint64("snapshot-index", m.GetSnapshot().GetMetadata().GetIndex()))
 	}
 	if held == nil {
 		return msgs, nil

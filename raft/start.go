@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"go.etcd.io/etcd/client/pkg/v3/types"
 	etcdraft "go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
 	"go.uber.org/zap"
@@ -105,8 +106,8 @@ func restoreStorage(cfg Config, w *wal.WAL, st *wal.State, appliedIndex uint64) 
 		}
 		snap, ents, hs = f.snapshot, f.entries, f.hs
 	} else {
-		cfg.Logger.Info("restarting local member", zap.String("cluster-id", idString(md.ClusterID)),
-			zap.String("local-member-id", idString(md.MemberID)), zap.Uint64("commit-index", hs.GetCommit()))
+		cfg.Logger.Info("restarting local member", zap.Stringer("cluster-id", types.ID(md.ClusterID)),
+			zap.Stringer("local-member-id", types.ID(md.MemberID)), zap.Uint64("commit-index", hs.GetCommit()))
 	}
 	ms := etcdraft.NewMemoryStorage()
 	if snap != nil {

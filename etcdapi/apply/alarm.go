@@ -2,9 +2,9 @@ package apply
 
 import (
 	"errors"
-	"fmt"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/client/pkg/v3/types"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
@@ -50,7 +50,7 @@ func (a *Applier) applyAlarm(index uint64, r *pb.AlarmRequest) Result {
 				a.lg.Panic("cannot marshal an alarm", zap.Error(err))
 			}
 			tw.PutMeta(alarm.Namespace, alarm.Key(r.MemberID, r.Alarm), data)
-			a.lg.Warn("alarm raised", zap.String("alarm", r.Alarm.String()), zap.String("member-id", fmt.Sprintf("%x", r.MemberID)))
+			a.lg.Warn("alarm raised", zap.String("alarm", r.Alarm.String()), zap.Stringer("member-id", types.ID(r.MemberID)))
 		}
 		resp.Alarms = []*pb.AlarmMember{m}
 	case pb.AlarmRequest_DEACTIVATE:
@@ -59,7 +59,7 @@ func (a *Applier) applyAlarm(index uint64, r *pb.AlarmRequest) Result {
 			break
 		}
 		tw.DeleteMeta(alarm.Namespace, alarm.Key(r.MemberID, r.Alarm))
-		a.lg.Warn("alarm cleared", zap.String("alarm", r.Alarm.String()), zap.String("member-id", fmt.Sprintf("%x", r.MemberID)))
+		a.lg.Warn("alarm cleared", zap.String("alarm", r.Alarm.String()), zap.Stringer("member-id", types.ID(r.MemberID)))
 		resp.Alarms = []*pb.AlarmMember{m}
 	}
 	return Result{Resp: resp}

@@ -2,9 +2,9 @@ package apply
 
 import (
 	"encoding/json"
-	"fmt"
 
 	"go.etcd.io/etcd/api/v3/membershippb"
+	"go.etcd.io/etcd/client/pkg/v3/types"
 	"go.etcd.io/raft/v3/raftpb"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
@@ -32,10 +32,10 @@ func (a *Applier) applyConfChange(e *raftpb.Entry) {
 	err := a.members.Apply(tw, cc, ctx)
 	if err == nil {
 		a.lg.Info("applied membership change", zap.Uint64("index", index),
-			zap.Stringer("type", cc.GetType()), zap.String("member-id", fmt.Sprintf("%x", cc.GetNodeId())))
+			zap.Stringer("type", cc.GetType()), zap.Stringer("member-id", types.ID(cc.GetNodeId())))
 	} else {
 		a.lg.Warn("refused membership change", zap.Uint64("index", index),
-			zap.Stringer("type", cc.GetType()), zap.String("member-id", fmt.Sprintf("%x", cc.GetNodeId())), zap.Error(err))
+			zap.Stringer("type", cc.GetType()), zap.Stringer("member-id", types.ID(cc.GetNodeId())), zap.Error(err))
 	}
 	tw.End()
 	if err == nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"go.etcd.io/etcd/client/pkg/v3/types"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -115,7 +116,7 @@ func (t *Transport) Call(ctx context.Context, id uint64, name string, req []byte
 	p := t.peers[id]
 	t.mu.Unlock()
 	if p == nil {
-		return nil, fmt.Errorf("peer: no peer %s", idString(id))
+		return nil, fmt.Errorf("peer: no peer %s", types.ID(id))
 	}
 	conn, err := p.connection()
 	if err != nil {

@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"math"
 	"net/url"
-	"strconv"
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/types"
 	etcdraft "go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
 	"go.uber.org/zap"
@@ -54,7 +54,7 @@ type peer struct {
 
 func newPeer(t *Transport, id uint64, urls []string) *peer {
 	return &peer{
-		t: t, lg: t.lg.With(zap.String("peer-id", idString(id))), id: id, urls: urls,
+		t: t, lg: t.lg.With(zap.Stringer("peer-id", types.ID(id))), id: id, urls: urls,
 		msgc:        make(chan *raftpb.Message, t.cfg.QueueSize),
 		snapc:       make(chan *raftpb.Message, 1),
 		unreachable: make(chan struct{}, 1),
@@ -178,9 +178,9 @@ func (p *peer) streamContext(ctx context.Context) (context.Context, error) {
 		return nil, errors.New("peer: the local node is not started")
 	}
 	return metadata.AppendToOutgoingContext(ctx,
-		mdClusterID, idString(r.ClusterID()),
-		mdFrom, idString(r.MemberID()),
-		mdTo, idString(p.id)), nil
+		mdClusterID, types.ID(r.ClusterID()).String(),
+		mdFrom, types.ID(r.MemberID()).String(),
+		mdTo, types.ID(p.id).String()), nil
 }
 
 // runMessages drains the queue into one stream, a batch per frame, and
@@ -326,7 +326,3 @@ func (p *peer) reportUnreachable() {
 		r.ReportUnreachable(p.id)
 	}
 }
-
-func idString(id uint64) string { return strconv.FormatUint(id, 16) }
-
-func parseID(s string) (uint64, error) { return strconv.ParseUint(s, 16, 64) }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 
+	"go.etcd.io/etcd/client/pkg/v3/types"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -86,7 +87,8 @@ func (t *Transport) accept(ctx context.Context) (Raft, uint64, error) {
 		if len(v) != 1 {
 			return 0, fmt.Errorf("missing %s", k)
 		}
-		return parseID(v[0])
+		id, err := types.IDFromString(v[0])
+		return uint64(id), err
 	}
 	cid, err1 := get(mdClusterID)
 	from, err2 := get(mdFrom)
@@ -95,18 +97,18 @@ func (t *Transport) accept(ctx context.Context) (Raft, uint64, error) {
 		return nil, 0, status.Errorf(codes.InvalidArgument, "peer: bad stream header: %v", err)
 	}
 	if cid != r.ClusterID() {
-		t.lg.Error("refused a peer of another cluster", zap.String("remote-member-id", idString(from)),
-			zap.String("remote-cluster-id", idString(cid)), zap.String("local-cluster-id", idString(r.ClusterID())))
+		t.lg.Error("refused a peer of another cluster", zap.Stringer("remote-member-id", types.ID(from)),
+			zap.Stringer("remote-cluster-id", types.ID(cid)), zap.Stringer("local-cluster-id", types.ID(r.ClusterID())))
 		return nil, 0, status.Errorf(codes.FailedPrecondition,
 			"peer: cluster ID mismatch: member %s of cluster %s contacted member %s of cluster %s",
-			idString(from), idString(cid), idString(r.MemberID()), idString(r.ClusterID()))
+			types.ID(from).String(), types.ID(cid).String(), types.ID(r.MemberID()).String(), types.ID(r.ClusterID()).String())
 	}
 	if to != r.MemberID() {
-		t.lg.Error("refused a peer looking for another member", zap.String("remote-member-id", idString(from)),
-			zap.String("wanted-member-id", idString(to)))
+		t.lg.Error("refused a peer looking for another member", zap.Stringer("remote-member-id", types.ID(from)),
+			zap.Stringer("wanted-member-id", types.ID(to)))
 		return nil, 0, status.Errorf(codes.FailedPrecondition,
 			"peer: member ID mismatch: member %s wanted member %s but reached member %s",
-			idString(from), idString(to), idString(r.MemberID()))
+			types.ID(from).String(), types.ID(to).String(), types.ID(r.MemberID()).String())
 	}
 	if t.cfg.IsRemoved != nil && t.cfg.IsRemoved(from) {
 		return nil, 0, status.Error(codes.PermissionDenied, errRemovedMessage)

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/types"
 	etcdraft "go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
 	"go.uber.org/zap"
@@ -166,7 +167,7 @@ func (t *Transport) serveSnapshot(ss grpc.ServerStream) (err error) {
 		return status.Error(codes.Unimplemented, "peer: this member cannot receive snapshots")
 	}
 	index := m.GetSnapshot().GetMetadata().GetIndex()
-	t.lg.Info("receiving snapshot", zap.String("from", idString(from)), zap.Uint64("index", index))
+	t.lg.Info("receiving snapshot", zap.Stringer("from", types.ID(from)), zap.Uint64("index", index))
 	fr := &frameReader{ss: ss, received: &stats.receivedBytes}
 	if err := t.cfg.Snapshotter.ReceiveSnapshot(ss.Context(), m, fr); err != nil {
 		t.lg.Warn("receiving snapshot failed", zap.Uint64("index", index), zap.Error(err))

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/types"
 	etcdraft "go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
 	"go.uber.org/zap"
@@ -167,7 +168,7 @@ func (t *Transport) SetPeer(id uint64, urls []string) {
 	t.wg.Add(2)
 	go p.runMessages()
 	go p.runSnapshots()
-	t.lg.Info("peer added", zap.String("peer-id", idString(id)), zap.Strings("urls", urls))
+	t.lg.Info("peer added", zap.Stringer("peer-id", types.ID(id)), zap.Strings("urls", urls))
 }
 
 // RemovePeer stops sending to peer id.
@@ -178,7 +179,7 @@ func (t *Transport) RemovePeer(id uint64) {
 	t.mu.Unlock()
 	if p != nil {
 		p.stop()
-		t.lg.Info("peer removed", zap.String("peer-id", idString(id)))
+		t.lg.Info("peer removed", zap.Stringer("peer-id", types.ID(id)))
 	}
 }
 

@@ -120,14 +120,16 @@ func (m *MaintenanceServer) Defragment(ctx context.Context, _ *pb.DefragmentRequ
 	return &pb.DefragmentResponse{}, nil
 }
 
-// canDefrag reports whether the engine says it defragments; an engine
-// served by a plugin implements Defragmenter whatever the plugin can do.
+// canDefrag reports whether the engine wants Defrag called: it declares
+// CapabilityDefrag, or declares no capabilities at all (see
+// storage.InfoResponse). An engine served by a plugin implements
+// Defragmenter whatever the plugin can do, so its declaration decides.
 func canDefrag(ctx context.Context, eng storage.Engine) bool {
 	info, err := eng.Info(ctx)
 	if err != nil {
 		return true // let Defrag report the failure
 	}
-	return len(info.Capabilities) == 0 || slices.Contains(info.Capabilities, "defrag")
+	return len(info.Capabilities) == 0 || slices.Contains(info.Capabilities, storage.CapabilityDefrag)
 }
 
 // Hash returns a CRC-32 of the whole engine content but the member's own

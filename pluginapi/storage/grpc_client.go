@@ -12,14 +12,6 @@ import (
 	storagev1 "github.com/metastore/metastore/pluginapi/storage/proto/v1"
 )
 
-// CapabilityDefrag is the capability of an engine that implements
-// Defragmenter; CapabilityDurable that of an engine whose data survives
-// Close and a reopen on the same directory.
-const (
-	CapabilityDefrag  = "defrag"
-	CapabilityDurable = "durable"
-)
-
 // GRPCClient is the client shim: an Engine whose calls go to an engine
 // served over gRPC (in a plugin process). Errors come back as the
 // sentinels the engine returned; a call that fails because the connection

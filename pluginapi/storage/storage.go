@@ -74,10 +74,24 @@ type Defragmenter interface {
 
 // InfoResponse names an engine.
 type InfoResponse struct {
-	Name         string
-	Version      string
-	Capabilities []string // e.g. "defrag", "durable"
+	Name    string
+	Version string
+	// Capabilities are what the engine declares it can do, of the
+	// Capability constants. An engine that declares none is taken at its
+	// interfaces: it is defragmented if it implements Defragmenter.
+	Capabilities []string
 }
+
+// The capabilities an engine declares in InfoResponse.
+const (
+	// CapabilityDefrag: the engine implements Defragmenter and wants it
+	// called. A plugin's engine always implements Defragmenter on the host
+	// side, so a plugin says with this whether it defragments.
+	CapabilityDefrag = "defrag"
+	// CapabilityDurable: the engine's data survives Close and a reopen on
+	// the same directory.
+	CapabilityDurable = "durable"
+)
 
 // OpenRequest opens an engine.
 type OpenRequest struct {

@@ -30,7 +30,7 @@ func testConsistentIndex(t *testing.T, h harness) {
 	applyIndex(t, e, 7)
 	require.Equal(t, uint64(7), snapshotIndex(t, e), "a batch of no ops still stores its index")
 
-	if !hasCapability(t, e, CapabilityDurable) {
+	if !hasCapability(t, e, storage.CapabilityDurable) {
 		return
 	}
 	require.NoError(t, e.Close(context.Background()))

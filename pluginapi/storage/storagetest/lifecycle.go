@@ -17,10 +17,10 @@ func testInfo(t *testing.T, h harness) {
 	require.NotEmpty(t, before.Name, "Name")
 	require.NotEmpty(t, before.Version, "Version")
 	_, isDefragmenter := e.(storage.Defragmenter)
-	require.Equal(t, hasCapability(t, e, CapabilityDefrag), isDefragmenter,
+	require.Equal(t, hasCapability(t, e, storage.CapabilityDefrag), isDefragmenter,
 		"the defrag capability and the Defragmenter interface must go together")
 	opened, dir := h.open(t)
-	if hasCapability(t, opened, CapabilityDurable) {
+	if hasCapability(t, opened, storage.CapabilityDurable) {
 		_, err := os.Stat(dir)
 		require.NoError(t, err, "Open must create its directory")
 	}

@@ -73,7 +73,7 @@ func testRandomOperations(t *testing.T, h harness) {
 	_, err := restored.Restore(context.Background(), storage.RestoreRequest{Reader: buf})
 	require.NoError(t, err)
 	requireContent(t, restored, r.m, namespaces...)
-	if hasCapability(t, e, CapabilityDurable) {
+	if hasCapability(t, e, storage.CapabilityDurable) {
 		require.NoError(t, e.Close(context.Background()))
 		e, index := h.reopen(t, dir)
 		require.Equal(t, r.index, index)

@@ -11,15 +11,6 @@ import (
 	"github.com/metastore/metastore/pluginapi/storage"
 )
 
-// Capabilities the suite knows about, as declared in InfoResponse.
-const (
-	// CapabilityDurable marks an engine whose data survives Close and a
-	// reopen on the same directory.
-	CapabilityDurable = storage.CapabilityDurable
-	// CapabilityDefrag marks an engine that implements storage.Defragmenter.
-	CapabilityDefrag = storage.CapabilityDefrag
-)
-
 // Factory returns a new engine, not yet opened, for the directory dir. The
 // suite opens it with dir and closes it when the test ends. The factory may be
 // called again with the same dir after the first engine is closed, to check

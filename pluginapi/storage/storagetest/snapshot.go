@@ -66,7 +66,7 @@ func testSnapshotRestore(t *testing.T, h harness) {
 	applyIndex(t, dst, 43, ops...)
 	m.apply(ops)
 	requireContent(t, dst, m, all...)
-	if hasCapability(t, dst, CapabilityDurable) {
+	if hasCapability(t, dst, storage.CapabilityDurable) {
 		require.NoError(t, dst.Close(context.Background()))
 		dst, index := h.reopen(t, dir)
 		require.Equal(t, uint64(43), index)
@@ -113,7 +113,7 @@ func testRestoreReplaces(t *testing.T, h harness) {
 	stats, err := dst.Stats(context.Background(), storage.StatsRequest{CountKeys: true})
 	require.NoError(t, err)
 	require.Zero(t, stats.Keys["c"], "namespace c after Restore")
-	if hasCapability(t, dst, CapabilityDurable) {
+	if hasCapability(t, dst, storage.CapabilityDurable) {
 		require.NoError(t, dst.Close(context.Background()))
 		dst, index := h.reopen(t, dir)
 		require.Equal(t, uint64(42), index)

@@ -105,7 +105,7 @@ func testDefrag(t *testing.T, h harness) {
 	applyIndex(t, e, 78, ops...)
 	m.apply(ops)
 	requireContent(t, e, m, "a", "b")
-	if hasCapability(t, e, CapabilityDurable) {
+	if hasCapability(t, e, storage.CapabilityDurable) {
 		require.NoError(t, e.Close(context.Background()))
 		e, index := h.reopen(t, dir)
 		require.Equal(t, uint64(78), index)
@@ -147,7 +147,7 @@ func testDefragConcurrentWrites(t *testing.T, h harness) {
 	require.NoError(t, defragErr, "Defrag")
 	requireContent(t, e, m, "a", "b")
 	require.Equal(t, index-1, snapshotIndex(t, e))
-	if hasCapability(t, e, CapabilityDurable) {
+	if hasCapability(t, e, storage.CapabilityDurable) {
 		require.NoError(t, e.Close(context.Background()))
 		e, reopened := h.reopen(t, dir)
 		require.Equal(t, index-1, reopened)

@@ -90,7 +90,7 @@ func (e *Engine) Info(context.Context) (storage.InfoResponse, error) {
 	return storage.InfoResponse{
 		Name:         Name,
 		Version:      Version,
-		Capabilities: []string{"durable", "defrag"},
+		Capabilities: []string{storage.CapabilityDurable, storage.CapabilityDefrag},
 	}, nil
 }
 

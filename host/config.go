@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/metastore/metastore/etcdapi"
+	"github.com/metastore/metastore/host/tlsconf"
 	"github.com/metastore/metastore/pluginapi/quota"
 	"github.com/metastore/metastore/plugins/quota/backendbytes"
 )
@@ -98,7 +99,7 @@ type Config struct {
 	CipherSuites  []string `koanf:"cipher-suites"`
 	TLSMinVersion string   `koanf:"tls-min-version"`
 	TLSMaxVersion string   `koanf:"tls-max-version"`
-	tlsProtocol   tlsProtocol
+	tlsProtocol   tlsconf.Protocol
 
 	// AuthProvider names an auth plugin of the catalog that verifies the
 	// bearer tokens the member did not issue; "etcd" or empty: none.

@@ -64,7 +64,7 @@ func listenPeerURL(lg *zap.Logger, cfg Config, u url.URL) (net.Listener, error) 
 	f, err := cfg.peerTLS(lg)
 	var tcfg *tls.Config
 	if err == nil {
-		tcfg, err = f.serverConfig("h2")
+		tcfg, err = f.Server("h2")
 	}
 	if err != nil {
 		_ = l.Close()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/metastore/metastore/etcdapi"
+	"github.com/metastore/metastore/host/plugin"
 	"github.com/metastore/metastore/host/tlsconf"
 	"github.com/metastore/metastore/pluginapi/quota"
 	"github.com/metastore/metastore/plugins/quota/backendbytes"
@@ -56,7 +57,7 @@ type Config struct {
 	// WatchProgressNotifyInterval is a duration ("10m", "500ms").
 	WatchProgressNotifyInterval time.Duration `koanf:"watch-progress-notify-interval"`
 	// Plugins is the plugin catalog; only the config file sets it.
-	Plugins []PluginConfig `koanf:"plugins"`
+	Plugins []plugin.Entry `koanf:"plugins"`
 
 	// AuthToken is "simple" or "jwt,pub-key=…,priv-key=…,sign-method=…,ttl=…".
 	AuthToken string `koanf:"auth-token"`

@@ -5,11 +5,14 @@
 //
 // TLS settings live in host/tlsconf: host maps its flags to a
 // tlsconf.Config per kind of URL and listens and dials with what it
-// builds.
+// builds. Plugin processes are launched and supervised by host/plugin,
+// under each kind's failure policy; host keeps the catalog's validation,
+// the choice of built-in or plugin, and the member's fail-stop restart
+// after a storage plugin dies.
 //
-// It is still several jobs (about 8,200 lines): configuration as plain
-// data, plugin supervision and the metrics collectors are each a package
-// to come, leaving the member's wiring and life cycle here.
+// It is still several jobs (about 6,900 lines): configuration as plain
+// data and the metrics collectors are each a package to come, leaving the
+// member's wiring and life cycle here.
 //
 // host may import every MetaStore package; nothing imports host but cmd.
 package host

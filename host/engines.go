@@ -6,6 +6,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/metastore/metastore/host/plugin"
 	"github.com/metastore/metastore/pluginapi/storage"
 	"github.com/metastore/metastore/plugins/storage/bbolt"
 	"github.com/metastore/metastore/plugins/storage/memory"
@@ -38,8 +39,8 @@ func newEngine(lg *zap.Logger, cfg Config) (storage.Engine, map[string]string, e
 		return mk(), nil, nil
 	}
 	if p := cfg.storagePlugin(); p != nil {
-		eng, err := startPluginEngine(lg, *p)
-		cfg.audit.plugin(auditPluginStart, *p, err)
+		eng, err := plugin.StartEngine(lg, *p)
+		cfg.audit.plugin(plugin.EventStart, *p, err)
 		return eng, p.Options, err
 	}
 	return nil, nil, fmt.Errorf("unknown storage engine %q", cfg.StorageEngine)

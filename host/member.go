@@ -16,6 +16,7 @@ import (
 
 	"github.com/metastore/metastore/etcdapi"
 	"github.com/metastore/metastore/etcdapi/lease"
+	"github.com/metastore/metastore/host/plugin"
 	"github.com/metastore/metastore/mvcc"
 	"github.com/metastore/metastore/pluginapi/storage"
 	"github.com/metastore/metastore/raft"
@@ -37,9 +38,9 @@ type Member struct {
 	snaps   *raftSnapshots
 	clients *clientListeners
 	// quotaPlugin is the quota policy plugin, or nil.
-	quotaPlugin *quotaPlugin
+	quotaPlugin *plugin.QuotaPolicy
 	// authPlugin is the auth provider plugin, or nil.
-	authPlugin *authPlugin
+	authPlugin *plugin.AuthProvider
 	// calls answers peers' calls besides raft (HashKV, calls followers
 	// forward to the leader).
 	calls *peer.Calls
@@ -159,8 +160,10 @@ func (m *Member) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if m.authPlugin, err = startAuthPlugin(m.lg, m.cfg); err != nil {
-		return err
+	if entry := m.cfg.authPlugin(); entry != nil {
+		if m.authPlugin, err = plugin.StartAuthProvider(m.lg, *entry, m.cfg.audit.plugin); err != nil {
+			return err
+		}
 	}
 	if err := m.api.LoadAuth(ctx, m.cfg.authConfig(m.authPlugin)); err != nil {
 		return err
@@ -368,8 +371,8 @@ func (m *Member) Close() {
 	if m.tr != nil {
 		m.tr.Stop()
 	}
-	m.authPlugin.close()
-	m.quotaPlugin.close()
+	m.authPlugin.Close()
+	m.quotaPlugin.Close()
 	if m.store != nil {
 		if err := m.store.Close(); err != nil {
 			m.lg.Error("closing the store", zap.Error(err))

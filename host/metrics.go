@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
+
+	"github.com/metastore/metastore/host/plugin"
 )
 
 // etcd's histogram buckets: 1 ms to 8 s for disk, 0.1 ms to 3.3 s for
@@ -101,7 +103,7 @@ func newMemberMetrics(m *Member) *memberMetrics {
 	)
 	mm.reg.MustRegister(mm.snapshots.collectors()...)
 	mm.health.register(mm.reg)
-	mm.reg.MustRegister(processPluginMetrics().collectors()...)
+	mm.reg.MustRegister(plugin.Collectors()...)
 	mm.reg.MustRegister(mm.requests.collectors()...)
 	mm.reg.MustRegister(fdCollectors()...)
 	mm.registerMemberGauges(m)

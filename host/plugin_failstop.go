@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/metastore/metastore/etcdapi"
+	"github.com/metastore/metastore/host/plugin"
 	"github.com/metastore/metastore/raft"
 )
 
@@ -38,12 +39,6 @@ type failableEngine interface {
 	Failed() <-chan struct{}
 	Cause() error
 }
-
-// Restart backoff after a failed engine.
-const (
-	recoverBackoffMin = 200 * time.Millisecond
-	recoverBackoffMax = 10 * time.Second
-)
 
 // EngineFailed returns a channel closed once the member's storage engine
 // has failed; it is nil, never ready, for an engine linked into the host.
@@ -99,20 +94,21 @@ func superviseMember(ctx context.Context, lg *zap.Logger, cfg Config, m *Member)
 		}
 		lg.Error("storage engine failed: the member stops serving, then reopens the engine and replays the WAL",
 			zap.Error(m.engineFailure()))
-		cfg.audit.plugin(auditPluginExit, *cfg.storagePlugin(), m.engineFailure())
+		cfg.audit.plugin(plugin.EventExit, *cfg.storagePlugin(), m.engineFailure())
 		m.Close()
 		if m = restartMember(ctx, lg, cfg); m == nil {
 			return nil
 		}
-		cfg.audit.plugin(auditPluginRestart, *cfg.storagePlugin(), nil)
+		cfg.audit.plugin(plugin.EventRestart, *cfg.storagePlugin(), nil)
 		lg.Info("member restarted after a storage engine failure")
 	}
 }
 
-// restartMember starts a member, retrying with backoff until it starts or
-// ctx ends (then it returns nil).
+// restartMember starts a member, retrying with the storage kind's backoff
+// until it starts or ctx ends (then it returns nil).
 func restartMember(ctx context.Context, lg *zap.Logger, cfg Config) *Member {
-	backoff := recoverBackoffMin
+	policy, _ := plugin.PolicyOf(plugin.KindStorage)
+	backoff := policy.Backoff
 	for {
 		select {
 		case <-ctx.Done():
@@ -124,6 +120,6 @@ func restartMember(ctx context.Context, lg *zap.Logger, cfg Config) *Member {
 			return m
 		}
 		lg.Error("restarting the member failed; retrying", zap.Error(err), zap.Duration("backoff", backoff))
-		backoff = min(2*backoff, recoverBackoffMax)
+		backoff = min(2*backoff, policy.MaxBackoff)
 	}
 }

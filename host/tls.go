@@ -18,12 +18,18 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"github.com/metastore/metastore/etcdapi"
+	"github.com/metastore/metastore/host/plugin"
 	"github.com/metastore/metastore/host/tlsconf"
+	"github.com/metastore/metastore/pluginapi/auth"
 )
 
-// authConfig is the member's authentication settings; provider is the
-// auth provider plugin, or nil.
-func (c *Config) authConfig(provider *authPlugin) etcdapi.AuthConfig {
+// authConfig is the member's authentication settings; p is the auth
+// provider plugin, or nil.
+func (c *Config) authConfig(p *plugin.AuthProvider) etcdapi.AuthConfig {
+	var provider auth.Provider // a nil *plugin.AuthProvider stays a nil interface
+	if p != nil {
+		provider = p
+	}
 	return etcdapi.AuthConfig{
 		Token: etcdapi.TokenOptions{
 			Spec:      c.AuthToken,
@@ -31,7 +37,7 @@ func (c *Config) authConfig(provider *authPlugin) etcdapi.AuthConfig {
 		},
 		BcryptCost:     c.BcryptCost,
 		ClientCertAuth: c.ClientCertAuth,
-		Provider:       provider.providerOrNil(),
+		Provider:       provider,
 	}
 }
 

@@ -197,7 +197,7 @@ func (mm *memberMetrics) registerMemberGauges(m *Member) {
 		constGauge("etcd_cluster_version", "Which version is running. 1 for 'cluster_version' label with current cluster version",
 			"cluster_version", clusterVersion),
 		constGauge("etcd_server_id", "Server or member ID in hexadecimal format. 1 for 'server_id' label with current ID.",
-			"server_id", strconv.FormatUint(m.node.MemberID(), 16)),
+			"server_id", memberIDString(m.node.MemberID())),
 	)
 }
 

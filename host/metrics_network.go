@@ -71,7 +71,7 @@ func (c *peerNetworkCollector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector.
 func (c *peerNetworkCollector) Collect(ch chan<- prometheus.Metric) {
-	local := idHex(c.local())
+	local := memberIDString(c.local())
 	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
@@ -80,10 +80,10 @@ func (c *peerNetworkCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	members := c.members()
 	for _, id := range members {
-		gauge(c.knownPeers, 1, local, idHex(id))
+		gauge(c.knownPeers, 1, local, memberIDString(id))
 	}
 	for _, s := range c.stats() {
-		id := idHex(s.ID)
+		id := memberIDString(s.ID)
 		if !slices.Contains(members, s.ID) && c.isRemoved(s.ID) {
 			gauge(c.knownPeers, 0, local, id)
 		}
@@ -141,8 +141,8 @@ func (s snapshotTransferMetrics) collectors() []prometheus.Collector {
 // observe is the transport's peer.SnapshotObserver.
 func (s snapshotTransferMetrics) observe(id uint64, sent bool, took time.Duration) {
 	if sent {
-		s.send.WithLabelValues(idHex(id)).Observe(took.Seconds())
+		s.send.WithLabelValues(memberIDString(id)).Observe(took.Seconds())
 		return
 	}
-	s.receive.WithLabelValues(idHex(id)).Observe(took.Seconds())
+	s.receive.WithLabelValues(memberIDString(id)).Observe(took.Seconds())
 }

@@ -75,7 +75,7 @@ func (mm *memberMetrics) probePeer(m *Member, id uint64) {
 	_, err := m.tr.Call(ctx, id, rttProbeCall, nil)
 	switch status.Code(err) {
 	case codes.OK, codes.Unimplemented, codes.InvalidArgument:
-		mm.peerRTT.WithLabelValues(idHex(id)).Observe(time.Since(start).Seconds())
+		mm.peerRTT.WithLabelValues(memberIDString(id)).Observe(time.Since(start).Seconds())
 		m.node.NoteReached(id)
 	}
 }

@@ -72,7 +72,7 @@ func (h *heartbeatWatch) observe(m *raftpb.Message) {
 	if late := now.Sub(prev) - h.max; seen && late > 0 {
 		h.failures.Inc()
 		h.lg.Warn("leader failed to send out heartbeat on time; took too long, leader is overloaded likely from slow disk",
-			zap.String("to", idHex(m.GetTo())), zap.Duration("heartbeat-interval", h.max/2),
+			zap.String("to", memberIDString(m.GetTo())), zap.Duration("heartbeat-interval", h.max/2),
 			zap.Duration("expected-duration", h.max), zap.Duration("exceeded-duration", late))
 	}
 }

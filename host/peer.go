@@ -159,7 +159,7 @@ func (m *Member) join(ctx context.Context, rcfg *raft.Config, initial []clusterM
 	}
 	rcfg.ClusterID = cid
 	m.lg.Info("joining an existing cluster", zap.String("cluster-id", fmt.Sprintf("%x", cid)),
-		zap.String("member-id", fmt.Sprintf("%x", rcfg.MemberID)))
+		zap.String("member-id", memberIDString(rcfg.MemberID)))
 	return out, nil
 }
 

@@ -69,7 +69,7 @@ func (rs *raftSnapshots) WriteSnapshot(ctx context.Context, m *raftpb.Message, w
 		// The follower refuses such a stream; this only explains why.
 		return fmt.Errorf("the engine is at index %d, behind the raft snapshot at %d", resp.ConsistentIndex, index)
 	}
-	rs.lg.Info("streamed the engine for a raft snapshot", zap.String("to", idHex(m.GetTo())),
+	rs.lg.Info("streamed the engine for a raft snapshot", zap.String("to", memberIDString(m.GetTo())),
 		zap.Uint64("snapshot-index", index), zap.Uint64("consistent-index", resp.ConsistentIndex),
 		zap.Int64("bytes", resp.Bytes))
 	return nil
@@ -282,5 +282,3 @@ func syncDir(dir string) error {
 	defer d.Close()
 	return d.Sync()
 }
-
-func idHex(id uint64) string { return strconv.FormatUint(id, 16) }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/metastore/metastore/etcdapi"
 	"github.com/metastore/metastore/etcdapi/lease"
+	"github.com/metastore/metastore/host/metrics"
 	"github.com/metastore/metastore/host/plugin"
 	"github.com/metastore/metastore/mvcc"
 	"github.com/metastore/metastore/pluginapi/storage"
@@ -45,7 +46,7 @@ type Member struct {
 	// forward to the leader).
 	calls *peer.Calls
 	// raftStats counts raft events for the metrics.
-	raftStats raftStats
+	raftStats metrics.RaftStats
 	// stopCorruptCheck stops the leader's corruption checks.
 	stopCorruptCheck context.CancelFunc
 	// removed is closed when this member learns it was removed from the
@@ -320,6 +321,19 @@ func (m *Member) waitLeader(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// newMetrics is the member's metrics registry, reading from its parts.
+func (m *Member) newMetrics() *metrics.Registry {
+	return metrics.New(metrics.Sources{
+		Logger: m.lg, Node: m.node, API: m.api, Store: m.store, Transport: m.tr, Calls: m.calls,
+		RaftStats: &m.raftStats, DBSize: m.dbSize, QuotaBytes: m.cfg.quota(),
+		HeartbeatInterval:    m.cfg.heartbeat(),
+		WarningApplyDuration: m.cfg.warningApplyDuration(),
+		FeatureEnabled:       m.cfg.CorruptionConfig.featureEnabled,
+		ServerVersion:        APIVersion,
+		ClusterVersion:       clusterVersion,
+	}, plugin.Collectors()...)
 }
 
 func (m *Member) dbSize() (int64, int64) {

@@ -144,8 +144,8 @@ func checkSnapshotFile(path string) (uint64, error) {
 // cannot go on without the state: on failure it stops, and its next start
 // recovers from the file and the WAL.
 func (rs *raftSnapshots) install(snap *raftpb.Snapshot) {
-	rs.m.raftStats.snapshotsApplying.Add(1)
-	defer rs.m.raftStats.snapshotsApplying.Add(-1)
+	rs.m.raftStats.SnapshotsApplying.Add(1)
+	defer rs.m.raftStats.SnapshotsApplying.Add(-1)
 	index := snap.GetMetadata().GetIndex()
 	if rs.m.engineFailure() != nil {
 		return // the member restarts and recovers the snapshot

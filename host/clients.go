@@ -42,7 +42,7 @@ func serveClients(lg *zap.Logger, cfg Config, m *Member) (*clientListeners, erro
 		return nil, err
 	}
 	mm := m.newMetrics()
-	c := &clientListeners{lg: lg, server: newGRPCServer(cfg, lg, mm, slices.Concat(mm.Requests.ServerOptions(), auditServerOptions(cfg.audit, m.api), authServerOptions(m.api))...), health: health.NewServer()}
+	c := &clientListeners{lg: lg, server: newGRPCServer(cfg, lg, mm, slices.Concat(mm.Requests.ServerOptions(), auditServerOptions(m.audit, m.api), authServerOptions(m.api))...), health: health.NewServer()}
 	for _, u := range urls {
 		l, err := listenClientURL(lg, cfg, u)
 		if err != nil {

@@ -30,8 +30,9 @@ func builtinEngineNames() []string {
 
 // newEngine returns the engine cfg.StorageEngine names, not yet opened: a
 // built-in one, or one served by a newly started plugin process of the
-// catalog. The second result are the options to open it with.
-func newEngine(lg *zap.Logger, cfg Config) (storage.Engine, map[string]string, error) {
+// catalog, whose start it records in audit (nil: none). The second result
+// are the options to open it with.
+func newEngine(lg *zap.Logger, cfg Config, audit *auditLog) (storage.Engine, map[string]string, error) {
 	if mk, ok := builtinEngines[cfg.StorageEngine]; ok {
 		if cfg.StorageEngine == "bbolt" && cfg.UnsafeNoFsync {
 			return mk(), map[string]string{bbolt.OptionUnsafeNoFsync: "true"}, nil
@@ -40,7 +41,7 @@ func newEngine(lg *zap.Logger, cfg Config) (storage.Engine, map[string]string, e
 	}
 	if p := cfg.storagePlugin(); p != nil {
 		eng, err := plugin.StartEngine(lg, *p)
-		cfg.audit.plugin(plugin.EventStart, *p, err)
+		audit.plugin(plugin.EventStart, *p, err)
 		return eng, p.Options, err
 	}
 	return nil, nil, fmt.Errorf("unknown storage engine %q", cfg.StorageEngine)

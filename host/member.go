@@ -30,6 +30,7 @@ import (
 type Member struct {
 	lg      *zap.Logger
 	cfg     Config
+	audit   *auditLog // nil: none
 	engine  storage.Engine
 	store   *mvcc.Store
 	api     *etcdapi.Server
@@ -63,7 +64,12 @@ type Member struct {
 // StartMember opens the member's data and starts serving clients. It
 // returns once the member has a leader and serves, or with an error.
 func StartMember(ctx context.Context, lg *zap.Logger, cfg Config) (*Member, error) {
-	m := &Member{lg: lg, cfg: cfg, removed: make(chan struct{})}
+	return startMember(ctx, lg, cfg, nil)
+}
+
+// startMember is StartMember recording to the audit log audit (nil: none).
+func startMember(ctx context.Context, lg *zap.Logger, cfg Config, audit *auditLog) (*Member, error) {
+	m := &Member{lg: lg, cfg: cfg, audit: audit, removed: make(chan struct{})}
 	if err := m.open(ctx); err != nil {
 		m.Close()
 		return nil, err
@@ -105,7 +111,7 @@ func (m *Member) open(ctx context.Context) error {
 	if err := os.MkdirAll(m.cfg.DataDir, 0o700); err != nil {
 		return err
 	}
-	eng, options, err := newEngine(m.lg, m.cfg)
+	eng, options, err := newEngine(m.lg, m.cfg, m.audit)
 	if err != nil {
 		return err
 	}
@@ -140,7 +146,7 @@ func (m *Member) open(ctx context.Context) error {
 		MaxLearners:                 m.cfg.learnerLimit(),
 	}, m.store, m.dbSize)
 	m.api.SetEngine(eng)
-	m.api.ObserveAlarms(m.cfg.audit.alarm)
+	m.api.ObserveAlarms(m.audit.alarm)
 	if err := m.startQuota(); err != nil {
 		return err
 	}
@@ -162,7 +168,7 @@ func (m *Member) open(ctx context.Context) error {
 		return err
 	}
 	if entry := m.cfg.authPlugin(); entry != nil {
-		if m.authPlugin, err = plugin.StartAuthProvider(m.lg, *entry, m.cfg.audit.plugin); err != nil {
+		if m.authPlugin, err = plugin.StartAuthProvider(m.lg, *entry, m.audit.plugin); err != nil {
 			return err
 		}
 	}
@@ -198,7 +204,11 @@ func (m *Member) open(ctx context.Context) error {
 	m.api.SetRaft(readIndexObserver{raftAdapter{m.node}, &m.raftStats})
 	m.api.StartLeases()
 	m.membershipChanged(m.api.Members())
-	m.api.StartCompactor(m.cfg.compaction)
+	compaction := m.cfg.compaction
+	if m.audit != nil {
+		compaction.Observe = m.audit.autoCompaction
+	}
+	m.api.StartCompactor(compaction)
 	m.stopCorruptCheck = m.startCorruptionMonitors()
 	return nil
 }

@@ -14,7 +14,7 @@ func (m *Member) startQuota() error {
 	var p *plugin.QuotaPolicy
 	var err error
 	if entry := m.cfg.quotaPlugin(); entry != nil {
-		p, err = plugin.StartQuotaPolicy(m.lg, *entry, builtin, usage, m.cfg.audit.plugin)
+		p, err = plugin.StartQuotaPolicy(m.lg, *entry, builtin, usage, m.audit.plugin)
 	}
 	if err != nil || p == nil {
 		usage.Close()

@@ -10,6 +10,8 @@ import (
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.uber.org/zap"
+
+	"github.com/metastore/metastore/host/plugin"
 )
 
 // The audit log (--audit-log): one JSON object per line for every event an
@@ -179,17 +181,10 @@ func (a *auditLog) close() {
 	})
 }
 
-// Plugin events of the audit log.
-const (
-	auditPluginStart    = "plugin.start"
-	auditPluginExit     = "plugin.exit"
-	auditPluginRestart  = "plugin.restart"
-	auditPluginFallback = "plugin.fallback"
-)
-
-// plugin records a plugin event of the catalog entry p; err is the
-// event's error (for an exit, why the plugin ended).
-func (a *auditLog) plugin(event string, p PluginConfig, err error) {
+// plugin records a plugin event (plugin.EventStart, ...) of the catalog
+// entry p; err is the event's error (for an exit, why the plugin ended).
+// It is a plugin.Audit.
+func (a *auditLog) plugin(event string, p plugin.Entry, err error) {
 	a.record(auditRecord{Event: event, Args: map[string]any{"kind": p.Kind, "name": p.Name, "path": p.Path}, Result: auditResult(err)})
 }
 

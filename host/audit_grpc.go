@@ -2,7 +2,6 @@ package host
 
 import (
 	"context"
-	"strconv"
 	"strings"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -96,9 +95,6 @@ var auditedCalls = map[string]auditArgs{
 }
 
 func noAuditArgs(any) map[string]any { return nil }
-
-// memberIDString writes a member id as etcdctl prints it.
-func memberIDString(id uint64) string { return strconv.FormatUint(id, 16) }
 
 // auditServerOptions returns the interceptors that record the audited
 // calls, or nothing without an audit log. They must run before the auth

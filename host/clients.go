@@ -15,6 +15,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/metastore/metastore/host/metrics"
 )
 
 // grpcOverheadBytes is the room gRPC framing gets above --max-request-bytes,
@@ -39,8 +41,8 @@ func serveClients(lg *zap.Logger, cfg Config, m *Member) (*clientListeners, erro
 	if err != nil {
 		return nil, err
 	}
-	mm := newMemberMetrics(m)
-	c := &clientListeners{lg: lg, server: newGRPCServer(cfg, lg, mm, slices.Concat(mm.requests.serverOptions(), auditServerOptions(cfg.audit, m.api), authServerOptions(m.api))...), health: health.NewServer()}
+	mm := m.newMetrics()
+	c := &clientListeners{lg: lg, server: newGRPCServer(cfg, lg, mm, slices.Concat(mm.Requests.ServerOptions(), auditServerOptions(m.audit, m.api), authServerOptions(m.api))...), health: health.NewServer()}
 	for _, u := range urls {
 		l, err := listenClientURL(lg, cfg, u)
 		if err != nil {
@@ -59,7 +61,7 @@ func serveClients(lg *zap.Logger, cfg Config, m *Member) (*clientListeners, erro
 	pb.RegisterAuthServer(c.server, api.Auth())
 	healthpb.RegisterHealthServer(c.server, c.health)
 	c.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
-	mm.grpc.InitializeMetrics(c.server)
+	mm.GRPC.InitializeMetrics(c.server)
 	c.http, err = serveHTTP(lg, cfg, m, mm, c.server, c.lis)
 	if err != nil {
 		c.stop()
@@ -68,10 +70,10 @@ func serveClients(lg *zap.Logger, cfg Config, m *Member) (*clientListeners, erro
 	return c, nil
 }
 
-func newGRPCServer(cfg Config, lg *zap.Logger, mm *memberMetrics, extra ...grpc.ServerOption) *grpc.Server {
+func newGRPCServer(cfg Config, lg *zap.Logger, mm *metrics.Registry, extra ...grpc.ServerOption) *grpc.Server {
 	return grpc.NewServer(append([]grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(mm.grpc.UnaryServerInterceptor(), slowReadInterceptor(lg, cfg.warningApplyDuration())),
-		grpc.ChainStreamInterceptor(mm.grpc.StreamServerInterceptor()),
+		grpc.ChainUnaryInterceptor(mm.GRPC.UnaryServerInterceptor(), slowReadInterceptor(lg, cfg.warningApplyDuration())),
+		grpc.ChainStreamInterceptor(mm.GRPC.StreamServerInterceptor()),
 		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes + grpcOverheadBytes),
 		grpc.MaxSendMsgSize(math.MaxInt32),
 	}, slices.Concat(cfg.grpcServerOptions(), extra)...)...)

@@ -10,12 +10,16 @@ import (
 	"time"
 
 	"github.com/metastore/metastore/etcdapi"
+	"github.com/metastore/metastore/host/plugin"
+	"github.com/metastore/metastore/host/tlsconf"
 	"github.com/metastore/metastore/pluginapi/quota"
 	"github.com/metastore/metastore/plugins/quota/backendbytes"
 )
 
-// Config is the whole configuration of a member. Field names follow etcd's
-// flags; the koanf tags are the keys in the config file, the flag names and,
+// Config is the whole configuration of a member, as plain data: the
+// settings and what Load derives from them, no open handles or callbacks,
+// so a copy is as good as the original. Field names follow etcd's flags;
+// the koanf tags are the keys in the config file, the flag names and,
 // upper-cased with dashes as underscores behind METASTORE_, the environment.
 type Config struct {
 	Name                     string `koanf:"name"`
@@ -50,12 +54,13 @@ type Config struct {
 	// AutoCompactionCheckInterval is how often revision-mode
 	// auto-compaction looks at the revision (etcd: fixed at 5m).
 	AutoCompactionCheckInterval string `koanf:"auto-compaction-check-interval"`
-	// compaction is the auto-compaction the settings above describe.
+	// compaction is the auto-compaction the settings above describe; the
+	// member sets its Observe.
 	compaction etcdapi.CompactorConfig
 	// WatchProgressNotifyInterval is a duration ("10m", "500ms").
 	WatchProgressNotifyInterval time.Duration `koanf:"watch-progress-notify-interval"`
 	// Plugins is the plugin catalog; only the config file sets it.
-	Plugins []PluginConfig `koanf:"plugins"`
+	Plugins []plugin.Entry `koanf:"plugins"`
 
 	// AuthToken is "simple" or "jwt,pub-key=…,priv-key=…,sign-method=…,ttl=…".
 	AuthToken string `koanf:"auth-token"`
@@ -98,7 +103,7 @@ type Config struct {
 	CipherSuites  []string `koanf:"cipher-suites"`
 	TLSMinVersion string   `koanf:"tls-min-version"`
 	TLSMaxVersion string   `koanf:"tls-max-version"`
-	tlsProtocol   tlsProtocol
+	tlsProtocol   tlsconf.Protocol
 
 	// AuthProvider names an auth plugin of the catalog that verifies the
 	// bearer tokens the member did not issue; "etcd" or empty: none.
@@ -111,8 +116,6 @@ type Config struct {
 	MemoryConfig `koanf:",squash"`
 	// AuditLog is the file audit records are appended to; "": none.
 	AuditLog string `koanf:"audit-log"`
-	// audit is the open audit log, nil without one; Main opens it.
-	audit *auditLog
 }
 
 // DefaultQuotaBackendBytes is the quota reported when none is set, as etcd.

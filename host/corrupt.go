@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -98,7 +97,7 @@ func (m *Member) peerHash(ctx context.Context, id uint64, req []byte) etcdapi.Pe
 		case strings.Contains(msg, etcdapi.ErrClusterIDMismatch.Error()):
 			err = etcdapi.ErrClusterIDMismatch
 		}
-		m.lg.Warn("failed hash kv request", zap.String("remote-peer-id", fmt.Sprintf("%x", id)), zap.Error(err))
+		m.lg.Warn("failed hash kv request", zap.String("remote-peer-id", memberIDString(id)), zap.Error(err))
 		return etcdapi.PeerHash{MemberID: id, Err: err}
 	}
 	var r peerHashResponse

@@ -45,6 +45,19 @@ var etcdFeatureGates = map[string]bool{
 	"SetMemberLocalAddr": false, "FastLeaseKeepAlive": true, "PriorityRequest": false,
 }
 
+// featureEnabled reports whether etcd's feature gate name is on: the two
+// corruption checks as configured, every other gate at etcd's default
+// (AllAlpha and AllBeta off).
+func (c CorruptionConfig) featureEnabled(name string) bool {
+	switch name {
+	case "InitialCorruptCheck":
+		return c.initialCheck
+	case "CompactHashCheck":
+		return c.compactHashCheck
+	}
+	return etcdFeatureGates[name]
+}
+
 // finish parses the settings.
 func (c *CorruptionConfig) finish() error {
 	for _, kv := range strings.Split(c.FeatureGates, ",") {

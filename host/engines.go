@@ -6,6 +6,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/metastore/metastore/host/plugin"
 	"github.com/metastore/metastore/pluginapi/storage"
 	"github.com/metastore/metastore/plugins/storage/bbolt"
 	"github.com/metastore/metastore/plugins/storage/memory"
@@ -29,8 +30,9 @@ func builtinEngineNames() []string {
 
 // newEngine returns the engine cfg.StorageEngine names, not yet opened: a
 // built-in one, or one served by a newly started plugin process of the
-// catalog. The second result are the options to open it with.
-func newEngine(lg *zap.Logger, cfg Config) (storage.Engine, map[string]string, error) {
+// catalog, whose start it records in audit (nil: none). The second result
+// are the options to open it with.
+func newEngine(lg *zap.Logger, cfg Config, audit *auditLog) (storage.Engine, map[string]string, error) {
 	if mk, ok := builtinEngines[cfg.StorageEngine]; ok {
 		if cfg.StorageEngine == "bbolt" && cfg.UnsafeNoFsync {
 			return mk(), map[string]string{bbolt.OptionUnsafeNoFsync: "true"}, nil
@@ -38,8 +40,8 @@ func newEngine(lg *zap.Logger, cfg Config) (storage.Engine, map[string]string, e
 		return mk(), nil, nil
 	}
 	if p := cfg.storagePlugin(); p != nil {
-		eng, err := startPluginEngine(lg, *p)
-		cfg.audit.plugin(auditPluginStart, *p, err)
+		eng, err := plugin.StartEngine(lg, *p)
+		audit.plugin(plugin.EventStart, *p, err)
 		return eng, p.Options, err
 	}
 	return nil, nil, fmt.Errorf("unknown storage engine %q", cfg.StorageEngine)

@@ -9,10 +9,11 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/prometheus/client_golang/prometheus"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/version"
 	"go.uber.org/zap"
+
+	"github.com/metastore/metastore/host/metrics"
 )
 
 // The cluster and storage versions /version reports: etcd reports the
@@ -29,7 +30,7 @@ const (
 type healthChecker struct {
 	lg      *zap.Logger
 	m       *Member
-	metrics *healthMetrics
+	metrics *metrics.Health
 }
 
 // healthCheck is one named check of /livez or /readyz.
@@ -68,7 +69,7 @@ func (h *healthChecker) serveHealth(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	serializable := q.Get("serializable") == "true"
 	res := h.health(r.Context(), nonEmpty(q["exclude"]), serializable)
-	h.metrics.recordHealth(res.Health == "true")
+	h.metrics.RecordHealth(res.Health == "true")
 	body, _ := json.Marshal(res)
 	if res.Health != "true" {
 		http.Error(w, string(body), http.StatusServiceUnavailable)
@@ -151,7 +152,7 @@ func (h *healthChecker) serveChecks(w http.ResponseWriter, r *http.Request, kind
 	failed := false
 	for _, c := range checks {
 		err := c.check(r.Context())
-		h.metrics.recordCheck(kind, c.name, err == nil)
+		h.metrics.RecordCheck(kind, c.name, err == nil)
 		if err != nil {
 			failed = true
 			fmt.Fprintf(&out, "[-]%s failed: %v\n", c.name, err)
@@ -239,45 +240,4 @@ func getOnly(w http.ResponseWriter, r *http.Request) bool {
 
 func nonEmpty(vs []string) []string {
 	return slices.DeleteFunc(slices.Clone(vs), func(s string) bool { return s == "" })
-}
-
-// healthMetrics are etcd's health check counters.
-type healthMetrics struct {
-	success, failures prometheus.Counter
-	check             *prometheus.GaugeVec
-	checks            *prometheus.CounterVec
-}
-
-func newHealthMetrics() healthMetrics {
-	return healthMetrics{
-		success: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "etcd", Subsystem: "server",
-			Name: "health_success", Help: "The total number of successful health checks"}),
-		failures: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "etcd", Subsystem: "server",
-			Name: "health_failures", Help: "The total number of failed health checks"}),
-		check: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "etcd", Subsystem: "server",
-			Name: "healthcheck", Help: "The result of each kind of healthcheck."}, []string{"type", "name"}),
-		checks: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "etcd", Subsystem: "server",
-			Name: "healthchecks_total", Help: "The total number of each kind of healthcheck."}, []string{"type", "name", "status"}),
-	}
-}
-
-func (hm *healthMetrics) register(reg prometheus.Registerer) {
-	reg.MustRegister(hm.success, hm.failures, hm.check, hm.checks)
-}
-
-func (hm *healthMetrics) recordHealth(ok bool) {
-	if ok {
-		hm.success.Inc()
-	} else {
-		hm.failures.Inc()
-	}
-}
-
-func (hm *healthMetrics) recordCheck(kind, name string, ok bool) {
-	val, status := 0.0, "error"
-	if ok {
-		val, status = 1, "success"
-	}
-	hm.check.WithLabelValues(kind, name).Set(val)
-	hm.checks.WithLabelValues(kind, name, status).Inc()
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/soheilhy/cmux"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+
+	"github.com/metastore/metastore/host/metrics"
 )
 
 // httpShutdownTimeout bounds how long in-flight HTTP requests may take to
@@ -33,16 +35,16 @@ type clientHTTP struct {
 
 // serveHTTP starts routing each of lis between gs and the HTTP handler, and
 // serves the metrics URLs. gs must have its services registered.
-func serveHTTP(lg *zap.Logger, cfg Config, m *Member, mm *memberMetrics, gs *grpc.Server, lis []net.Listener) (*clientHTTP, error) {
+func serveHTTP(lg *zap.Logger, cfg Config, m *Member, mm *metrics.Registry, gs *grpc.Server, lis []net.Listener) (*clientHTTP, error) {
 	h := &clientHTTP{lg: lg, stopc: make(chan struct{})}
 	gateway, err := newGRPCGateway(lg.Named("grpc-gateway"), cfg, lis[0].Addr(), m.api.AuthEnabled)
 	if err != nil {
 		return nil, err
 	}
 	h.gateway = gateway
-	hc := &healthChecker{lg: lg, m: m, metrics: &mm.health}
+	hc := &healthChecker{lg: lg, m: m, metrics: mm.Health}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", mm.handler())
+	mux.Handle("/metrics", mm.Handler())
 	hc.install(mux)
 	cfg.servePprof(lg, mux)
 	mux.Handle("/v3/", gateway.handler)
@@ -75,13 +77,13 @@ func serveHTTP(lg *zap.Logger, cfg Config, m *Member, mm *memberMetrics, gs *grp
 		go h.run("grpc", func() error { return gs.Serve(grpcL) })
 		go h.run("cmux", cm.Serve)
 	}
-	mm.observe(lg, m, h.stopc)
+	mm.Observe(h.stopc)
 	return h, nil
 }
 
 // serveMetricsURLs serves /metrics and the health endpoints on
 // --listen-metrics-urls, if any.
-func (h *clientHTTP) serveMetricsURLs(cfg Config, mm *memberMetrics, hc *healthChecker) error {
+func (h *clientHTTP) serveMetricsURLs(cfg Config, mm *metrics.Registry, hc *healthChecker) error {
 	if strings.TrimSpace(cfg.ListenMetricsURLs) == "" {
 		return nil
 	}
@@ -98,7 +100,7 @@ func (h *clientHTTP) serveMetricsURLs(cfg Config, mm *memberMetrics, hc *healthC
 		h.metricsLis = append(h.metricsLis, l)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", mm.handler())
+	mux.Handle("/metrics", mm.Handler())
 	hc.install(mux)
 	h.metricsSrv = newHTTPServer(h.lg, mux)
 	for _, l := range h.metricsLis {

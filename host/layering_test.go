@@ -37,6 +37,9 @@ var layers = []struct {
 	{"etcdapi/membership", []string{"mvcc", "pluginapi"}, "a domain state machine: never the server, raft or host"},
 	{"etcdapi", []string{"etcdapi/admission", "etcdapi/alarm", "etcdapi/apply", "etcdapi/auth", "etcdapi/lease", "etcdapi/membership", "etcdapi/txn", "mvcc", "pluginapi"}, "the gRPC services over the domains; raft through an interface it declares"},
 	{"host", []string{"etcdapi", "mvcc", "pluginapi", "plugins", "raft"}, "the member: wiring and life cycle"},
+	{"host/tlsconf", nil, "TLS settings from etcd's flags: a leaf, nothing of ours"},
+	{"host/plugin", []string{"pluginapi", "plugins/quota/backendbytes"}, "plugin supervision: the contracts, never the member"},
+	{"host/metrics", []string{"etcdapi", "mvcc", "raft"}, "collectors read the parts they are handed, never the member"},
 	{"cmd", []string{"host", "pluginapi", "plugins"}, "thin mains"},
 	{"concurrency", nil, "the client SDK: clientv3 only"},
 }

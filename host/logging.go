@@ -13,13 +13,10 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// etcd's thresholds for its slow-request warnings: an apply (and a read)
-// slower than slowApplyThreshold (--warning-apply-duration's default,
-// which sets it), a WAL fsync slower than slowFsyncThreshold.
-const (
-	slowApplyThreshold = 100 * time.Millisecond
-	slowFsyncThreshold = time.Second
-)
+// slowApplyThreshold is etcd's threshold for its slow-request warnings:
+// an apply (and a read) slower than it (--warning-apply-duration's
+// default, which sets it).
+const slowApplyThreshold = 100 * time.Millisecond
 
 // newLogger builds the logger etcd's --logger=zap builds: --log-format
 // json (the default) or console, written to each of --log-outputs

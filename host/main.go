@@ -37,12 +37,12 @@ func Main(args []string, environ []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	defer func() { _ = lg.Sync() }()
-	if cfg.audit, err = openAuditLog(lg, cfg.AuditLog); err != nil {
+	audit, err := openAuditLog(lg, cfg.AuditLog)
+	if err != nil {
 		lg.Error("failed to start", zap.Error(err))
 		return 1
 	}
-	defer cfg.audit.close()
-	cfg.compaction.Observe = cfg.audit.autoCompaction
+	defer audit.close()
 	reloader := startReloader(lg, &level, cfg, opts, args, environ)
 	defer reloader.stop()
 	for _, w := range opts.Warnings {
@@ -54,12 +54,12 @@ func Main(args []string, environ []string, stdout, stderr io.Writer) int {
 	defer stop()
 	lg.Info("starting metastore", zap.String("version", Version), zap.String("name", cfg.Name),
 		zap.String("data-dir", cfg.DataDir), zap.String("storage-engine", cfg.StorageEngine))
-	m, err := StartMember(ctx, lg, cfg)
+	m, err := startMember(ctx, lg, cfg, audit)
 	if err != nil {
 		lg.Error("failed to start", zap.Error(err))
 		return 1
 	}
-	m = superviseMember(ctx, lg, cfg, m)
+	m = superviseMember(ctx, lg, cfg, audit, m)
 	lg.Info("received signal, shutting down")
 	if m != nil {
 		m.Close()

@@ -16,6 +16,8 @@ import (
 
 	"github.com/metastore/metastore/etcdapi"
 	"github.com/metastore/metastore/etcdapi/lease"
+	"github.com/metastore/metastore/host/metrics"
+	"github.com/metastore/metastore/host/plugin"
 	"github.com/metastore/metastore/mvcc"
 	"github.com/metastore/metastore/pluginapi/storage"
 	"github.com/metastore/metastore/raft"
@@ -28,6 +30,7 @@ import (
 type Member struct {
 	lg      *zap.Logger
 	cfg     Config
+	audit   *auditLog // nil: none
 	engine  storage.Engine
 	store   *mvcc.Store
 	api     *etcdapi.Server
@@ -37,14 +40,14 @@ type Member struct {
 	snaps   *raftSnapshots
 	clients *clientListeners
 	// quotaPlugin is the quota policy plugin, or nil.
-	quotaPlugin *quotaPlugin
+	quotaPlugin *plugin.QuotaPolicy
 	// authPlugin is the auth provider plugin, or nil.
-	authPlugin *authPlugin
+	authPlugin *plugin.AuthProvider
 	// calls answers peers' calls besides raft (HashKV, calls followers
 	// forward to the leader).
 	calls *peer.Calls
 	// raftStats counts raft events for the metrics.
-	raftStats raftStats
+	raftStats metrics.RaftStats
 	// stopCorruptCheck stops the leader's corruption checks.
 	stopCorruptCheck context.CancelFunc
 	// removed is closed when this member learns it was removed from the
@@ -61,7 +64,12 @@ type Member struct {
 // StartMember opens the member's data and starts serving clients. It
 // returns once the member has a leader and serves, or with an error.
 func StartMember(ctx context.Context, lg *zap.Logger, cfg Config) (*Member, error) {
-	m := &Member{lg: lg, cfg: cfg, removed: make(chan struct{})}
+	return startMember(ctx, lg, cfg, nil)
+}
+
+// startMember is StartMember recording to the audit log audit (nil: none).
+func startMember(ctx context.Context, lg *zap.Logger, cfg Config, audit *auditLog) (*Member, error) {
+	m := &Member{lg: lg, cfg: cfg, audit: audit, removed: make(chan struct{})}
 	if err := m.open(ctx); err != nil {
 		m.Close()
 		return nil, err
@@ -103,7 +111,7 @@ func (m *Member) open(ctx context.Context) error {
 	if err := os.MkdirAll(m.cfg.DataDir, 0o700); err != nil {
 		return err
 	}
-	eng, options, err := newEngine(m.lg, m.cfg)
+	eng, options, err := newEngine(m.lg, m.cfg, m.audit)
 	if err != nil {
 		return err
 	}
@@ -138,7 +146,7 @@ func (m *Member) open(ctx context.Context) error {
 		MaxLearners:                 m.cfg.learnerLimit(),
 	}, m.store, m.dbSize)
 	m.api.SetEngine(eng)
-	m.api.ObserveAlarms(m.cfg.audit.alarm)
+	m.api.ObserveAlarms(m.audit.alarm)
 	if err := m.startQuota(); err != nil {
 		return err
 	}
@@ -159,8 +167,10 @@ func (m *Member) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if m.authPlugin, err = startAuthPlugin(m.lg, m.cfg); err != nil {
-		return err
+	if entry := m.cfg.authPlugin(); entry != nil {
+		if m.authPlugin, err = plugin.StartAuthProvider(m.lg, *entry, m.audit.plugin); err != nil {
+			return err
+		}
 	}
 	if err := m.api.LoadAuth(ctx, m.cfg.authConfig(m.authPlugin)); err != nil {
 		return err
@@ -194,7 +204,11 @@ func (m *Member) open(ctx context.Context) error {
 	m.api.SetRaft(readIndexObserver{raftAdapter{m.node}, &m.raftStats})
 	m.api.StartLeases()
 	m.membershipChanged(m.api.Members())
-	m.api.StartCompactor(m.cfg.compaction)
+	compaction := m.cfg.compaction
+	if m.audit != nil {
+		compaction.Observe = m.audit.autoCompaction
+	}
+	m.api.StartCompactor(compaction)
 	m.stopCorruptCheck = m.startCorruptionMonitors()
 	return nil
 }
@@ -319,6 +333,19 @@ func (m *Member) waitLeader(ctx context.Context) error {
 	return nil
 }
 
+// newMetrics is the member's metrics registry, reading from its parts.
+func (m *Member) newMetrics() *metrics.Registry {
+	return metrics.New(metrics.Sources{
+		Logger: m.lg, Node: m.node, API: m.api, Store: m.store, Transport: m.tr, Calls: m.calls,
+		RaftStats: &m.raftStats, DBSize: m.dbSize, QuotaBytes: m.cfg.quota(),
+		HeartbeatInterval:    m.cfg.heartbeat(),
+		WarningApplyDuration: m.cfg.warningApplyDuration(),
+		FeatureEnabled:       m.cfg.CorruptionConfig.featureEnabled,
+		ServerVersion:        APIVersion,
+		ClusterVersion:       clusterVersion,
+	}, plugin.Collectors()...)
+}
+
 func (m *Member) dbSize() (int64, int64) {
 	st, err := m.engine.Stats(context.Background(), storage.StatsRequest{})
 	if err != nil {
@@ -368,8 +395,8 @@ func (m *Member) Close() {
 	if m.tr != nil {
 		m.tr.Stop()
 	}
-	m.authPlugin.close()
-	m.quotaPlugin.close()
+	m.authPlugin.Close()
+	m.quotaPlugin.Close()
 	if m.store != nil {
 		if err := m.store.Close(); err != nil {
 			m.lg.Error("closing the store", zap.Error(err))

@@ -64,7 +64,7 @@ func listenPeerURL(lg *zap.Logger, cfg Config, u url.URL) (net.Listener, error) 
 	f, err := cfg.peerTLS(lg)
 	var tcfg *tls.Config
 	if err == nil {
-		tcfg, err = f.serverConfig("h2")
+		tcfg, err = f.Server("h2")
 	}
 	if err != nil {
 		_ = l.Close()
@@ -159,7 +159,7 @@ func (m *Member) join(ctx context.Context, rcfg *raft.Config, initial []clusterM
 	}
 	rcfg.ClusterID = cid
 	m.lg.Info("joining an existing cluster", zap.String("cluster-id", fmt.Sprintf("%x", cid)),
-		zap.String("member-id", fmt.Sprintf("%x", rcfg.MemberID)))
+		zap.String("member-id", memberIDString(rcfg.MemberID)))
 	return out, nil
 }
 

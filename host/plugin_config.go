@@ -8,51 +8,9 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"time"
-)
 
-// Plugin kinds a catalog entry may have.
-const (
-	pluginKindStorage = "storage"
-)
-
-// PluginConfig is one entry of the plugin catalog, the `plugins` list of
-// the config file: a plugin binary the host may start, and how. Built-in
-// implementations need no entry; they are chosen by name.
-type PluginConfig struct {
-	// Kind is the plugin kind: storage, auth or quota.
-	Kind string `koanf:"kind"`
-	// Name is how the rest of the configuration refers to the plugin
-	// (storage-engine: <name>). It must differ from the built-in names of
-	// its kind.
-	Name string `koanf:"name"`
-	// Path is the plugin binary; a relative path is taken from the
-	// working directory.
-	Path string `koanf:"path"`
-	// SHA256 is the binary's checksum in hex (sha256sum's output). A
-	// binary whose checksum differs is not started.
-	SHA256 string `koanf:"sha256"`
-	// Args are the binary's command-line arguments.
-	Args []string `koanf:"args"`
-	// Env are environment variables set for the plugin on top of the
-	// host's environment.
-	Env map[string]string `koanf:"env"`
-	// Options are passed to the engine's Open (storage plugins).
-	Options map[string]string `koanf:"options"`
-	// Config is the policy's configuration (quota plugins), passed to it
-	// as JSON; a reload that changes only this applies it live.
-	Config map[string]any `koanf:"config"`
-	// PingInterval is how often the host checks that the plugin answers
-	// (default 1s); PingTimeout how long it waits for the answer (default
-	// 5s) before it counts the plugin as dead.
-	PingInterval time.Duration `koanf:"ping-interval"`
-	PingTimeout  time.Duration `koanf:"ping-timeout"`
-}
-
-// Supervision defaults.
-const (
-	defaultPingInterval = time.Second
-	defaultPingTimeout  = 5 * time.Second
+	"github.com/metastore/metastore/host/plugin"
+	"github.com/metastore/metastore/plugins/quota/backendbytes"
 )
 
 // pluginEntryKeys are the keys a catalog entry may have.
@@ -105,13 +63,13 @@ func (c *Config) finishPlugins() error {
 		p := &c.Plugins[i]
 		where := fmt.Sprintf("plugins[%d] (%s %q)", i, p.Kind, p.Name)
 		switch {
-		case p.Kind != pluginKindStorage && p.Kind != pluginKindAuth && p.Kind != pluginKindQuota:
-			errs = append(errs, fmt.Errorf("%s: unknown kind %q (supported: %s, %s, %s)", where, p.Kind, pluginKindStorage, pluginKindAuth, pluginKindQuota))
+		case !knownKind(p.Kind):
+			errs = append(errs, fmt.Errorf("%s: unknown kind %q (supported: %s)", where, p.Kind, strings.Join(plugin.Kinds(), ", ")))
 			continue
 		case !pluginNamePattern.MatchString(p.Name):
 			errs = append(errs, fmt.Errorf("%s: name must be lower-case letters, digits, '.', '_' or '-'", where))
 			continue
-		case p.Kind == pluginKindStorage && builtinEngines[p.Name] != nil:
+		case p.Kind == plugin.KindStorage && builtinEngines[p.Name] != nil:
 			errs = append(errs, fmt.Errorf("%s: %q is the name of a built-in storage engine; give the plugin another name", where, p.Name))
 			continue
 		case seen[p.Kind+"/"+p.Name]:
@@ -129,10 +87,10 @@ func (c *Config) finishPlugins() error {
 				where, p.Path, p.SHA256))
 		}
 		if p.PingInterval <= 0 {
-			p.PingInterval = defaultPingInterval
+			p.PingInterval = plugin.DefaultPingInterval
 		}
 		if p.PingTimeout <= 0 {
-			p.PingTimeout = defaultPingTimeout
+			p.PingTimeout = plugin.DefaultPingTimeout
 		}
 	}
 	if err := c.finishQuotaPolicy(); err != nil {
@@ -145,16 +103,70 @@ func (c *Config) finishPlugins() error {
 	return errors.Join(errs...)
 }
 
-// storagePlugin returns the catalog entry storage-engine names, or nil
-// when it names a built-in engine.
-func (c *Config) storagePlugin() *PluginConfig {
-	if builtinEngines[c.StorageEngine] != nil {
-		return nil
-	}
+// knownKind reports whether kind is a plugin kind the host supervises.
+func knownKind(kind string) bool {
+	_, ok := plugin.PolicyOf(kind)
+	return ok
+}
+
+// catalogEntry returns the catalog entry of the given kind and name, or
+// nil.
+func (c *Config) catalogEntry(kind, name string) *plugin.Entry {
 	for i := range c.Plugins {
-		if c.Plugins[i].Kind == pluginKindStorage && c.Plugins[i].Name == c.StorageEngine {
+		if c.Plugins[i].Kind == kind && c.Plugins[i].Name == name {
 			return &c.Plugins[i]
 		}
 	}
 	return nil
+}
+
+// storagePlugin returns the catalog entry storage-engine names, or nil
+// when it names a built-in engine.
+func (c *Config) storagePlugin() *plugin.Entry {
+	if builtinEngines[c.StorageEngine] != nil {
+		return nil
+	}
+	return c.catalogEntry(plugin.KindStorage, c.StorageEngine)
+}
+
+// finishAuthProvider checks that --auth-provider names an auth plugin of
+// the catalog.
+func (c *Config) finishAuthProvider() error {
+	if c.AuthProvider == "" || c.AuthProvider == "etcd" {
+		return nil
+	}
+	if c.authPlugin() == nil {
+		return fmt.Errorf("--auth-provider: no plugin of kind auth named %q in the config file's catalog (built in: etcd)", c.AuthProvider)
+	}
+	return nil
+}
+
+// authPlugin returns the catalog entry --auth-provider names, or nil when
+// it names the built-in provider.
+func (c *Config) authPlugin() *plugin.Entry {
+	return c.catalogEntry(plugin.KindAuth, c.AuthProvider)
+}
+
+// finishQuotaPolicy checks that --quota-policy names the built-in policy
+// or a quota plugin of the catalog.
+func (c *Config) finishQuotaPolicy() error {
+	for _, e := range c.Plugins {
+		if e.Kind == plugin.KindQuota && e.Name == backendbytes.Name {
+			return fmt.Errorf("plugins: %q is the name of the built-in quota policy; give the quota plugin another name", e.Name)
+		}
+	}
+	if c.QuotaPolicy == "" || c.QuotaPolicy == backendbytes.Name {
+		return nil
+	}
+	if c.quotaPlugin() == nil {
+		return fmt.Errorf("--quota-policy: no plugin of kind quota named %q in the config file's catalog (built in: %s)",
+			c.QuotaPolicy, backendbytes.Name)
+	}
+	return nil
+}
+
+// quotaPlugin returns the catalog entry --quota-policy names, or nil when
+// it names the built-in policy.
+func (c *Config) quotaPlugin() *plugin.Entry {
+	return c.catalogEntry(plugin.KindQuota, c.QuotaPolicy)
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/metastore/metastore/host/plugin"
 )
 
 const testSum = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
@@ -39,7 +41,7 @@ plugins:
 	require.NotNil(t, p)
 	wd, err := os.Getwd()
 	require.NoError(t, err)
-	require.Equal(t, PluginConfig{
+	require.Equal(t, plugin.Entry{
 		Kind:         "storage",
 		Name:         "rocks",
 		Path:         filepath.Join(wd, "bin/metastore-storage-rocksdb"),
@@ -47,7 +49,7 @@ plugins:
 		Args:         []string{"--verbose"},
 		Env:          map[string]string{"ROCKS_THREADS": "4"},
 		Options:      map[string]string{"block-cache": "64MiB"},
-		PingInterval: defaultPingInterval,
+		PingInterval: plugin.DefaultPingInterval,
 		PingTimeout:  2 * time.Second,
 	}, *p)
 

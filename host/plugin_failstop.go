@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/metastore/metastore/etcdapi"
+	"github.com/metastore/metastore/host/plugin"
 	"github.com/metastore/metastore/raft"
 )
 
@@ -38,12 +39,6 @@ type failableEngine interface {
 	Failed() <-chan struct{}
 	Cause() error
 }
-
-// Restart backoff after a failed engine.
-const (
-	recoverBackoffMin = 200 * time.Millisecond
-	recoverBackoffMax = 10 * time.Second
-)
 
 // EngineFailed returns a channel closed once the member's storage engine
 // has failed; it is nil, never ready, for an engine linked into the host.
@@ -88,9 +83,10 @@ func (a failStopApplier) Apply(entries []*raftpb.Entry) {
 }
 
 // superviseMember returns m's replacement once ctx is done, after
-// restarting the member whenever its storage engine fails. It returns nil
-// if ctx ended while no member was running.
-func superviseMember(ctx context.Context, lg *zap.Logger, cfg Config, m *Member) *Member {
+// restarting the member whenever its storage engine fails, recording the
+// plugin's exits and restarts in audit (nil: none). It returns nil if ctx
+// ended while no member was running.
+func superviseMember(ctx context.Context, lg *zap.Logger, cfg Config, audit *auditLog, m *Member) *Member {
 	for {
 		select {
 		case <-ctx.Done():
@@ -99,31 +95,32 @@ func superviseMember(ctx context.Context, lg *zap.Logger, cfg Config, m *Member)
 		}
 		lg.Error("storage engine failed: the member stops serving, then reopens the engine and replays the WAL",
 			zap.Error(m.engineFailure()))
-		cfg.audit.plugin(auditPluginExit, *cfg.storagePlugin(), m.engineFailure())
+		audit.plugin(plugin.EventExit, *cfg.storagePlugin(), m.engineFailure())
 		m.Close()
-		if m = restartMember(ctx, lg, cfg); m == nil {
+		if m = restartMember(ctx, lg, cfg, audit); m == nil {
 			return nil
 		}
-		cfg.audit.plugin(auditPluginRestart, *cfg.storagePlugin(), nil)
+		audit.plugin(plugin.EventRestart, *cfg.storagePlugin(), nil)
 		lg.Info("member restarted after a storage engine failure")
 	}
 }
 
-// restartMember starts a member, retrying with backoff until it starts or
-// ctx ends (then it returns nil).
-func restartMember(ctx context.Context, lg *zap.Logger, cfg Config) *Member {
-	backoff := recoverBackoffMin
+// restartMember starts a member, retrying with the storage kind's backoff
+// until it starts or ctx ends (then it returns nil).
+func restartMember(ctx context.Context, lg *zap.Logger, cfg Config, audit *auditLog) *Member {
+	policy, _ := plugin.PolicyOf(plugin.KindStorage)
+	backoff := policy.Backoff
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-time.After(backoff):
 		}
-		m, err := StartMember(ctx, lg, cfg)
+		m, err := startMember(ctx, lg, cfg, audit)
 		if err == nil {
 			return m
 		}
 		lg.Error("restarting the member failed; retrying", zap.Error(err), zap.Duration("backoff", backoff))
-		backoff = min(2*backoff, recoverBackoffMax)
+		backoff = min(2*backoff, policy.MaxBackoff)
 	}
 }

@@ -8,19 +8,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strings"
 	"text/tabwriter"
-	"time"
 
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
-	"go.uber.org/zap/zaptest/observer"
-
+	"github.com/metastore/metastore/host/plugin"
 	"github.com/metastore/metastore/pluginapi/auth"
-	"github.com/metastore/metastore/pluginapi/pluginrpc"
-	"github.com/metastore/metastore/pluginapi/quota"
-	"github.com/metastore/metastore/pluginapi/storage"
 	"github.com/metastore/metastore/plugins/quota/backendbytes"
 )
 
@@ -40,9 +32,6 @@ const pluginsUsage = `usage: metastore plugins list|verify [--config-file FILE] 
            one, and it starts and answers the handshake; exit status 1 and a
            message naming each failure otherwise
 `
-
-// pluginInfoTimeout bounds starting a plugin and asking for its Info.
-const pluginInfoTimeout = 30 * time.Second
 
 // pluginReport is what list and verify learn about one plugin.
 type pluginReport struct {
@@ -89,21 +78,21 @@ func builtinPluginReports(cfg Config) []pluginReport {
 	ctx := context.Background()
 	var out []pluginReport
 	for _, name := range builtinEngineNames() {
-		r := pluginReport{kind: pluginKindStorage, name: name, builtin: true}
+		r := pluginReport{kind: plugin.KindStorage, name: name, builtin: true}
 		info, err := builtinEngines[name]().Info(ctx)
 		r.version, r.capabilities, r.err = info.Version, info.Capabilities, err
 		out = append(out, r)
 	}
-	out = append(out, pluginReport{kind: pluginKindAuth, name: "etcd", builtin: true, version: Version,
+	out = append(out, pluginReport{kind: plugin.KindAuth, name: "etcd", builtin: true, version: Version,
 		capabilities: []string{auth.CapabilityPassword, auth.CapabilityToken}})
 	info, err := backendbytes.New(cfg.quota()).Info(ctx)
-	out = append(out, pluginReport{kind: "quota", name: info.Name, builtin: true, version: info.Version, capabilities: info.Capabilities, err: err})
+	out = append(out, pluginReport{kind: plugin.KindQuota, name: info.Name, builtin: true, version: info.Version, capabilities: info.Capabilities, err: err})
 	return out
 }
 
 // inspectPlugin checksums a catalog entry's binary and, if the checksum
 // is the configured one, starts it to ask for its Info.
-func inspectPlugin(p PluginConfig) pluginReport {
+func inspectPlugin(p plugin.Entry) pluginReport {
 	r := pluginReport{kind: p.Kind, name: p.Name, path: p.Path, configuredSum: p.SHA256}
 	data, err := os.ReadFile(p.Path)
 	if err != nil {
@@ -116,60 +105,8 @@ func inspectPlugin(p PluginConfig) pluginReport {
 		r.err = fmt.Errorf("checksum mismatch: the config says sha256 %s, the binary's is %s; not started", p.SHA256, r.actualSum)
 		return r
 	}
-	r.version, r.capabilities, r.err = pluginInfo(p, sum[:])
+	r.version, r.capabilities, r.err = plugin.Inspect(p, sum[:])
 	return r
-}
-
-// pluginInfo starts the plugin, performs the handshake, asks for its Info
-// and ends it.
-func pluginInfo(p PluginConfig, sum []byte) (version string, capabilities []string, err error) {
-	cmd := exec.Command(p.Path, p.Args...)
-	cmd.Env = os.Environ()
-	for k, v := range p.Env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.SysProcAttr = pluginSysProcAttr()
-	core, logs := observer.New(zapcore.DebugLevel)
-	plg := newPluginLogger(zap.New(core), p.Kind, p.Name)
-	cc := pluginrpc.ClientConfig{Cmd: cmd, SHA256: sum, Logger: plg, Output: pluginOutput{plg.lg}}
-	ctx, cancel := context.WithTimeout(context.Background(), pluginInfoTimeout)
-	defer cancel()
-	spawner().do(func() {
-		switch p.Kind {
-		case pluginKindStorage:
-			var proc *storage.PluginProcess
-			if proc, err = storage.Launch(cc); err == nil {
-				defer proc.Kill()
-				var info storage.InfoResponse
-				info, err = proc.Engine().Info(ctx)
-				version, capabilities = info.Version, info.Capabilities
-			}
-		case pluginKindAuth:
-			var proc *auth.PluginProcess
-			if proc, err = auth.Launch(cc); err == nil {
-				defer proc.Kill()
-				var info auth.InfoResponse
-				info, err = proc.Provider().Info(ctx)
-				version, capabilities = info.Version, info.Capabilities
-			}
-		case "quota":
-			var proc *quota.PluginProcess
-			if proc, err = quota.Launch(cc); err == nil {
-				defer proc.Kill()
-				var info quota.InfoResponse
-				info, err = proc.Policy().Info(ctx)
-				version, capabilities = info.Version, info.Capabilities
-			}
-		default:
-			err = fmt.Errorf("unknown plugin kind %q", p.Kind)
-		}
-	})
-	if err != nil {
-		// go-plugin's errors run over lines; the first says it.
-		first, _, _ := strings.Cut(strings.TrimSpace(err.Error()), "\n")
-		err = fmt.Errorf("handshake: %s%s", strings.TrimSuffix(strings.TrimSpace(first), ":"), pluginSaid(logs.All()))
-	}
-	return version, capabilities, err
 }
 
 func writePluginTable(w io.Writer, reports []pluginReport) {
@@ -214,17 +151,4 @@ func writeVerification(stdout, stderr io.Writer, reports []pluginReport) int {
 	}
 	fmt.Fprintf(stdout, "%d catalog plugins verified\n", len(reports))
 	return 0
-}
-
-// pluginSaid returns the last line a plugin wrote to stderr other than
-// through its logger, which go-plugin logs as a bare debug message: when
-// a plugin exits at start, that line usually says why.
-func pluginSaid(entries []observer.LoggedEntry) string {
-	for i := len(entries) - 1; i >= 0; i-- {
-		e := entries[i]
-		if e.Level == zapcore.DebugLevel && len(e.Context) == 0 && e.Message != "configuring client automatic mTLS" {
-			return "; the plugin said: " + e.Message
-		}
-	}
-	return ""
 }

@@ -69,7 +69,7 @@ func (rs *raftSnapshots) WriteSnapshot(ctx context.Context, m *raftpb.Message, w
 		// The follower refuses such a stream; this only explains why.
 		return fmt.Errorf("the engine is at index %d, behind the raft snapshot at %d", resp.ConsistentIndex, index)
 	}
-	rs.lg.Info("streamed the engine for a raft snapshot", zap.String("to", idHex(m.GetTo())),
+	rs.lg.Info("streamed the engine for a raft snapshot", zap.String("to", memberIDString(m.GetTo())),
 		zap.Uint64("snapshot-index", index), zap.Uint64("consistent-index", resp.ConsistentIndex),
 		zap.Int64("bytes", resp.Bytes))
 	return nil
@@ -144,8 +144,8 @@ func checkSnapshotFile(path string) (uint64, error) {
 // cannot go on without the state: on failure it stops, and its next start
 // recovers from the file and the WAL.
 func (rs *raftSnapshots) install(snap *raftpb.Snapshot) {
-	rs.m.raftStats.snapshotsApplying.Add(1)
-	defer rs.m.raftStats.snapshotsApplying.Add(-1)
+	rs.m.raftStats.SnapshotsApplying.Add(1)
+	defer rs.m.raftStats.SnapshotsApplying.Add(-1)
 	index := snap.GetMetadata().GetIndex()
 	if rs.m.engineFailure() != nil {
 		return // the member restarts and recovers the snapshot
@@ -282,5 +282,3 @@ func syncDir(dir string) error {
 	defer d.Close()
 	return d.Sync()
 }
-
-func idHex(id uint64) string { return strconv.FormatUint(id, 16) }

@@ -2,8 +2,10 @@ package host
 
 import (
 	"context"
+	"time"
 
 	"github.com/metastore/metastore/etcdapi"
+	"github.com/metastore/metastore/host/metrics"
 	"github.com/metastore/metastore/raft"
 )
 
@@ -38,3 +40,27 @@ func (a raftAdapter) LeaderProgress(ctx context.Context) (map[uint64]uint64, boo
 }
 
 var _ etcdapi.LeaderTransferer = raftAdapter{}
+
+// slowReadIndex is how long a read index may take before it counts as
+// slow: etcd retries its read index request after this long, and counts
+// each retry as a slow read index.
+const slowReadIndex = 500 * time.Millisecond
+
+// readIndexObserver is the raft the API reads through, counting failed
+// and slow read indexes.
+type readIndexObserver struct {
+	raftAdapter
+	stats *metrics.RaftStats
+}
+
+func (r readIndexObserver) ReadIndex(ctx context.Context) (uint64, error) {
+	start := time.Now()
+	index, err := r.raftAdapter.ReadIndex(ctx)
+	if time.Since(start) > slowReadIndex {
+		r.stats.ReadIndexSlow.Add(1)
+	}
+	if err != nil && ctx.Err() == nil {
+		r.stats.ReadIndexFailed.Add(1)
+	}
+	return index, err
+}

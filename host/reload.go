@@ -19,7 +19,7 @@ import (
 // liveSettings are the config keys a running member applies without a
 // restart. A change to any other key is refused with a log line naming it,
 // except one to the config of quota plugins in the catalog (plugins), which
-// their running plugins take (see reconfigureQuotaPlugins).
+// their running plugins take (see reconfigurePlugins).
 var liveSettings = map[string]bool{"log-level": true}
 
 // configReloader reloads the configuration on SIGHUP and whenever the
@@ -173,8 +173,7 @@ func (r *configReloader) reload(why string) {
 		case "log-level":
 			r.setLevel(why, r.current.LogLevel, cfg.LogLevel)
 		case "plugins":
-			reconfigureQuotaPlugins(r.lg, why, cfg.Plugins)
-			reconfigureAuthPlugins(r.lg, why, cfg)
+			reconfigurePlugins(r.lg, why, cfg)
 		case "auth-provider":
 			reconfigureAuthPlugins(r.lg, why, cfg)
 		}

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/metastore/metastore/host/plugin"
 )
 
 func TestChangedSettings(t *testing.T) {
@@ -16,7 +18,7 @@ func TestChangedSettings(t *testing.T) {
 		{"nothing", func(*Config) {}, nil},
 		{"live", func(c *Config) { c.LogLevel = "debug" }, []string{"log-level"}},
 		{"live and not", func(c *Config) { c.LogLevel = "warn"; c.StorageEngine = "memory" }, []string{"log-level", "storage-engine"}},
-		{"plugins", func(c *Config) { c.Plugins = []PluginConfig{{}} }, []string{"plugins"}},
+		{"plugins", func(c *Config) { c.Plugins = []plugin.Entry{{}} }, []string{"plugins"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,7 +2,6 @@ package host
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"go.uber.org/zap"
@@ -47,7 +46,7 @@ func (m *Member) handOverLeadership() {
 		}
 		return
 	}
-	m.lg.Info("leadership transfer starting", zap.String("transferee", strconv.FormatUint(to, 16)))
+	m.lg.Info("leadership transfer starting", zap.String("transferee", memberIDString(to)))
 	start := time.Now()
 	if err := m.node.TransferLeadership(to); err != nil {
 		m.lg.Warn("leadership transfer failed", zap.Error(err))
@@ -56,19 +55,19 @@ func (m *Member) handOverLeadership() {
 	for {
 		changed := m.node.LeaderChanged()
 		if lead := m.node.Status().Leader; lead != 0 && lead != self {
-			m.lg.Info("leadership transfer finished", zap.String("leader", strconv.FormatUint(lead, 16)), zap.Duration("took", time.Since(start)))
+			m.lg.Info("leadership transfer finished", zap.String("leader", memberIDString(lead)), zap.Duration("took", time.Since(start)))
 			return
 		}
 		if !m.inTouchWith(to) {
 			m.lg.Warn("leadership transfer abandoned: the transferee is not connected; stopping anyway",
-				zap.String("transferee", strconv.FormatUint(to, 16)))
+				zap.String("transferee", memberIDString(to)))
 			return
 		}
 		select {
 		case <-changed:
 		case <-time.After(m.cfg.heartbeat()):
 		case <-ctx.Done():
-			m.lg.Warn("leadership transfer timed out; stopping anyway", zap.String("transferee", strconv.FormatUint(to, 16)))
+			m.lg.Warn("leadership transfer timed out; stopping anyway", zap.String("transferee", memberIDString(to)))
 			return
 		}
 	}

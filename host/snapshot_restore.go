@@ -114,7 +114,7 @@ func restoreSnapshot(ctx context.Context, lg *zap.Logger, cfg Config, file strin
 // snapshot stream into it, rewritten without the old membership and at
 // consistent index 0. It returns the number of entries restored.
 func restoreEngine(ctx context.Context, lg *zap.Logger, cfg Config, stream *io.SectionReader, prog *progress) (uint64, error) {
-	eng, options, err := newEngine(lg, cfg)
+	eng, options, err := newEngine(lg, cfg, nil)
 	if err != nil {
 		return 0, err
 	}

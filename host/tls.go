@@ -9,42 +9,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
-	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/soheilhy/cmux"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
-	"github.com/metastore/metastore/etcdapi"
+	"github.com/metastore/metastore/host/tlsconf"
 )
-
-// authConfig is the member's authentication settings; provider is the
-// auth provider plugin, or nil.
-func (c *Config) authConfig(provider *authPlugin) etcdapi.AuthConfig {
-	return etcdapi.AuthConfig{
-		Token: etcdapi.TokenOptions{
-			Spec:      c.AuthToken,
-			SimpleTTL: time.Duration(c.AuthTokenTTL) * time.Second,
-		},
-		BcryptCost:     c.BcryptCost,
-		ClientCertAuth: c.ClientCertAuth,
-		Provider:       provider.providerOrNil(),
-	}
-}
-
-// authServerOptions are the gRPC server options authentication adds: the
-// TLS state of each connection, and the checks etcd makes at its gRPC
-// layer, after the metrics interceptors so refused calls are counted.
-func authServerOptions(api *etcdapi.Server) []grpc.ServerOption {
-	return []grpc.ServerOption{
-		grpc.Creds(handshakenTLS{}),
-		grpc.ChainUnaryInterceptor(api.AuthUnaryInterceptor()),
-		grpc.ChainStreamInterceptor(api.AuthStreamInterceptor()),
-	}
-}
 
 // finishTLS checks the TLS settings, as etcd does: https and unixs client
 // URLs to listen on need --cert-file and --key-file or --auto-tls, https
@@ -52,77 +24,74 @@ func authServerOptions(api *etcdapi.Server) []grpc.ServerOption {
 // client certificate auth needs the CA that verifies the certificates;
 // https metrics URLs are served with the client URLs' settings.
 func (c *Config) finishTLS() error {
-	errs := []error{c.finishAuthProvider(), c.finishTLSProtocol(), c.clientTLSFiles().check(), c.peerTLSFiles().check(),
-		checkCRLFile("client-crl-file", c.ClientCRLFile), checkCRLFile("peer-crl-file", c.PeerCRLFile)}
+	errs := []error{c.finishAuthProvider(), c.finishTLSProtocol(), c.clientTLSFiles().Check(), c.peerTLSFiles().Check(),
+		tlsconf.CheckCRLFile("client-crl-file", c.ClientCRLFile), tlsconf.CheckCRLFile("peer-crl-file", c.PeerCRLFile)}
 	if c.SelfSignedCertValidity <= 0 {
 		errs = append(errs, errors.New("--self-signed-cert-validity must be at least 1 (year)"))
 	}
 	// As etcd, only the URLs served need certificates: an advertised
 	// https URL may be a TLS proxy's.
-	if hasTLSURL(c.ListenClientURLs) && c.clientTLSFiles().empty() && !c.AutoTLS {
+	if tlsconf.HasTLSURL(c.ListenClientURLs) && c.clientTLSFiles().Empty() && !c.AutoTLS {
 		errs = append(errs, errors.New("--listen-client-urls: https and unixs URLs need --cert-file and --key-file, or --auto-tls"))
 	}
-	if hasTLSURL(c.ListenPeerURLs) && c.peerTLSFiles().empty() && !c.PeerAutoTLS {
+	if tlsconf.HasTLSURL(c.ListenPeerURLs) && c.peerTLSFiles().Empty() && !c.PeerAutoTLS {
 		errs = append(errs, errors.New("--listen-peer-urls: https URLs need --peer-cert-file and --peer-key-file, or --peer-auto-tls"))
 	}
-	if hasTLSURL(c.ListenMetricsURLs) && c.clientTLSFiles().empty() && !c.AutoTLS {
+	if tlsconf.HasTLSURL(c.ListenMetricsURLs) && c.clientTLSFiles().Empty() && !c.AutoTLS {
 		errs = append(errs, errors.New("--listen-metrics-urls: client TLS key/cert (--cert-file, --key-file) must be provided for metrics secure url"))
 	}
 	return errors.Join(errs...)
 }
 
-// hasTLSURL reports whether a comma-separated URL list has an https or
-// unixs URL.
-func hasTLSURL(urls string) bool {
-	for _, u := range strings.Split(urls, ",") {
-		u = strings.TrimSpace(u)
-		if strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "unixs://") {
-			return true
-		}
-	}
-	return false
+// finishTLSProtocol parses the protocol versions and cipher suites; with
+// https or unixs client URLs, which serve HTTP/2, the suites need one
+// HTTP/2 requires.
+func (c *Config) finishTLSProtocol() error {
+	var err error
+	c.tlsProtocol, err = tlsconf.ParseProtocol(c.TLSMinVersion, c.TLSMaxVersion, c.CipherSuites, tlsconf.HasTLSURL(c.ListenClientURLs))
+	return err
 }
 
 // clientTLSFiles are the TLS settings of https and unixs client URLs.
-func (c *Config) clientTLSFiles() tlsFiles {
-	return tlsFiles{
-		prefix: "", certFile: c.CertFile, keyFile: c.KeyFile, caFile: c.TrustedCAFile,
-		clientCertAuth: c.ClientCertAuth, crlFile: c.ClientCRLFile, protocol: c.tlsProtocol,
+func (c *Config) clientTLSFiles() tlsconf.Config {
+	return tlsconf.Config{
+		FlagPrefix: "", CertFile: c.CertFile, KeyFile: c.KeyFile, TrustedCAFile: c.TrustedCAFile,
+		ClientCertAuth: c.ClientCertAuth, CRLFile: c.ClientCRLFile, Protocol: c.tlsProtocol,
 	}
 }
 
 // peerTLSFiles are the TLS settings of https peer URLs, for serving and
 // for dialling peers.
-func (c *Config) peerTLSFiles() tlsFiles {
-	return tlsFiles{
-		prefix: "peer-", certFile: c.PeerCertFile, keyFile: c.PeerKeyFile, caFile: c.PeerTrustedCAFile,
-		clientCertAuth: c.PeerClientCertAuth, allowedCN: c.PeerCertAllowedCN, allowedHostname: c.PeerCertAllowedHostname,
-		crlFile: c.PeerCRLFile, protocol: c.tlsProtocol,
+func (c *Config) peerTLSFiles() tlsconf.Config {
+	return tlsconf.Config{
+		FlagPrefix: "peer-", CertFile: c.PeerCertFile, KeyFile: c.PeerKeyFile, TrustedCAFile: c.PeerTrustedCAFile,
+		ClientCertAuth: c.PeerClientCertAuth, AllowedCN: c.PeerCertAllowedCN, AllowedHostname: c.PeerCertAllowedHostname,
+		CRLFile: c.PeerCRLFile, Protocol: c.tlsProtocol,
 	}
 }
 
 // clientTLS is the TLS of the client URLs, with auto TLS's certificate
 // when --auto-tls and no certificate is given.
-func (c *Config) clientTLS(lg *zap.Logger) (tlsFiles, error) {
+func (c *Config) clientTLS(lg *zap.Logger) (tlsconf.Config, error) {
 	return c.withAutoTLS(lg, c.clientTLSFiles(), c.AutoTLS, "--auto-tls", "client", c.ListenClientURLs, parseClientURLs)
 }
 
 // peerTLS is the TLS of the peer URLs, with auto TLS's certificate when
 // --peer-auto-tls and no certificate is given.
-func (c *Config) peerTLS(lg *zap.Logger) (tlsFiles, error) {
+func (c *Config) peerTLS(lg *zap.Logger) (tlsconf.Config, error) {
 	return c.withAutoTLS(lg, c.peerTLSFiles(), c.PeerAutoTLS, "--peer-auto-tls", "peer", c.ListenPeerURLs, parseURLs)
 }
 
 // withAutoTLS returns f or, when auto is set and f names no certificate,
 // f with a self-signed certificate for the hosts of the listen URLs,
 // generated on first use in <data-dir>/fixtures/<kind>, as etcd does.
-func (c *Config) withAutoTLS(lg *zap.Logger, f tlsFiles, auto bool, flag, kind, listen string,
-	parse func(string) ([]url.URL, error)) (tlsFiles, error) {
+func (c *Config) withAutoTLS(lg *zap.Logger, f tlsconf.Config, auto bool, flag, kind, listen string,
+	parse func(string) ([]url.URL, error)) (tlsconf.Config, error) {
 	if !auto {
 		return f, nil
 	}
-	if !f.empty() {
-		lg.Warn("ignoring " + flag + " since --" + f.prefix + "cert-file and --" + f.prefix + "key-file are given")
+	if !f.Empty() {
+		lg.Warn("ignoring " + flag + " since --" + f.FlagPrefix + "cert-file and --" + f.FlagPrefix + "key-file are given")
 		return f, nil
 	}
 	urls, err := parse(listen)
@@ -133,7 +102,7 @@ func (c *Config) withAutoTLS(lg *zap.Logger, f tlsFiles, auto bool, flag, kind, 
 	for i, u := range urls {
 		hosts[i] = u.Host
 	}
-	return f.withSelfSignedCert(lg, filepath.Join(c.DataDir, "fixtures", kind), hosts, c.SelfSignedCertValidity)
+	return f.WithSelfSignedCert(lg, filepath.Join(c.DataDir, "fixtures", kind), hosts, c.SelfSignedCertValidity)
 }
 
 // clientTLSConfig is the server configuration of https and unixs client
@@ -143,17 +112,17 @@ func (c *Config) clientTLSConfig() (*tls.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return f.serverConfig("h2", "http/1.1")
+	return f.Server("h2", "http/1.1")
 }
 
 // peerClientTLS is the TLS configuration for dialling peers' https URLs,
 // or nil when this member has no peer TLS settings.
 func (c *Config) peerClientTLS(lg *zap.Logger) (*tls.Config, error) {
 	f, err := c.peerTLS(lg)
-	if err != nil || f.empty() {
+	if err != nil || f.Empty() {
 		return nil, err
 	}
-	return f.clientConfig()
+	return f.Client()
 }
 
 // listenClientURL listens on u: a TCP port for http and https, a unix
@@ -169,7 +138,7 @@ func listenClientURL(lg *zap.Logger, c Config, u url.URL) (net.Listener, error) 
 	f, err := c.clientTLS(lg)
 	var cfg *tls.Config
 	if err == nil {
-		cfg, err = f.serverConfig("h2", "http/1.1")
+		cfg, err = f.Server("h2", "http/1.1")
 	}
 	if err != nil {
 		_ = l.Close()

@@ -1,4 +1,4 @@
-package host
+package plugin
 
 import (
 	"context"
@@ -17,81 +17,25 @@ import (
 	"github.com/metastore/metastore/plugins/quota/backendbytes"
 )
 
-// Quota policy plugins (--quota-policy): a catalog entry of kind quota
-// whose policy decides, after the built-in backend-bytes check, whether a
-// write is admitted. The built-in policy keeps deciding NOSPACE; the
-// plugin adds its own limits (per-prefix quotas, say). While the plugin
-// cannot answer, the built-in check alone decides.
-
-// pluginKindQuota is the catalog kind of quota policy plugins.
-const pluginKindQuota = "quota"
-
-// Restart backoff of a dead quota plugin: it doubles from the first to the
-// last after every failed start.
-const (
-	quotaRestartBackoff    = time.Second
-	quotaRestartBackoffMax = 30 * time.Second
-)
-
-// finishQuotaPolicy checks that --quota-policy names the built-in policy
-// or a quota plugin of the catalog.
-func (c *Config) finishQuotaPolicy() error {
-	for _, e := range c.Plugins {
-		if e.Kind == pluginKindQuota && e.Name == backendbytes.Name {
-			return fmt.Errorf("plugins: %q is the name of the built-in quota policy; give the quota plugin another name", e.Name)
-		}
-	}
-	if c.QuotaPolicy == "" || c.QuotaPolicy == backendbytes.Name {
-		return nil
-	}
-	if c.quotaPlugin() == nil {
-		return fmt.Errorf("--quota-policy: no plugin of kind quota named %q in the config file's catalog (built in: %s)",
-			c.QuotaPolicy, backendbytes.Name)
-	}
-	return nil
-}
-
-func (c *Config) quotaPlugin() *PluginConfig {
-	for i := range c.Plugins {
-		if c.Plugins[i].Kind == pluginKindQuota && c.Plugins[i].Name == c.QuotaPolicy {
-			return &c.Plugins[i]
-		}
-	}
-	return nil
-}
-
-// startQuota installs the member's quota policy: the built-in one and, in
-// front of it, the plugin --quota-policy names, if any.
-func (m *Member) startQuota() error {
-	builtin := m.cfg.quotaPolicy()
-	usage := newPrefixUsage(m.lg.Named("quota"), m.store)
-	p, err := startQuotaPlugin(m.lg, m.cfg, builtin, usage)
-	if err != nil || p == nil {
-		usage.close()
-		m.api.SetQuota(builtin, nil)
-		return err
-	}
-	m.quotaPlugin = p
-	m.api.SetQuota(p, builtin)
-	m.api.SetQuotaUsage(usage)
-	return nil
-}
-
-// quotaPlugin is a supervised quota policy plugin process. It implements
+// QuotaPolicy is a supervised quota policy plugin process. It implements
 // quota.Policy for the member's quota gate: the built-in check first, then
-// the plugin's. A supervisor pings the process every PingInterval; when it
-// exited or does not answer, the plugin is down: checks get the built-in
-// decision alone, and the supervisor starts it again with backoff,
-// configures it and hands checks back to it.
-type quotaPlugin struct {
+// the plugin's, which adds its own limits (per-prefix quotas, say). A
+// supervisor pings the process every PingInterval; when it exited or does
+// not answer, the plugin is down: checks get the built-in decision alone
+// (the quota kind's failure policy, FallBack), and the supervisor starts
+// it again with backoff, configures it and hands checks back to it.
+//
+// Its config (per-prefix limits, say) changes while the member runs (see
+// ReconfigureQuotaPolicies).
+type QuotaPolicy struct {
 	base    *zap.Logger // the member's
 	lg      *zap.Logger
 	builtin quota.Policy // nil when the backend quota is off
-	usage   *prefixUsage
-	audit   *auditLog
+	usage   PrefixUsage
+	audit   Audit
 
 	mu      sync.Mutex
-	entry   PluginConfig // its Config is the last one the plugin took
+	entry   Entry // its Config is the last one the plugin took
 	pending map[string]any
 	// live is the plugin process while it is up, nil while it is down;
 	// checks read it without the lock, so that a slow restart or
@@ -108,29 +52,41 @@ type quotaPlugin struct {
 	wg   sync.WaitGroup
 }
 
-var _ quota.Policy = (*quotaPlugin)(nil)
+var _ quota.Policy = (*QuotaPolicy)(nil)
 
-// startQuotaPlugin starts the plugin --quota-policy names, configures it
-// and starts counting the prefixes it declares; nil when the built-in
-// policy is the only one. A plugin that cannot start, or refuses its
-// configuration, fails the member's start: the configuration is wrong.
-func startQuotaPlugin(lg *zap.Logger, cfg Config, builtin quota.Policy, usage *prefixUsage) (*quotaPlugin, error) {
-	entry := cfg.quotaPlugin()
-	if entry == nil {
-		return nil, nil
-	}
-	p := &quotaPlugin{
+// PrefixUsage counts the keys and bytes under the prefixes a quota
+// policy declares, for its checks.
+type PrefixUsage interface {
+	// Track counts the given prefixes from now on, replacing those
+	// counted before; nil stops counting.
+	Track(prefixes [][]byte) error
+	// Close stops counting.
+	Close()
+}
+
+// runningQuotaPolicies are the quota plugins of the running members of
+// this process, which a config reload reconfigures.
+var runningQuotaPolicies = newRunning[*QuotaPolicy]()
+
+// StartQuotaPolicy starts the plugin of entry, a quota plugin, configures
+// it and starts counting the prefixes it declares in usage, which it
+// closes with itself; builtin (nil: none) decides first, and alone while
+// the plugin is down; audit (nil: none) records the plugin's starts,
+// exits and fallbacks. A plugin that cannot start, or refuses its
+// configuration, is an error: the configuration is wrong.
+func StartQuotaPolicy(lg *zap.Logger, entry Entry, builtin quota.Policy, usage PrefixUsage, audit Audit) (*QuotaPolicy, error) {
+	p := &QuotaPolicy{
 		base: lg, lg: lg.Named("plugin.quota." + entry.Name), builtin: builtin, usage: usage,
-		entry: *entry, backoff: quotaRestartBackoff, stop: make(chan struct{}), audit: cfg.audit,
+		entry: entry, backoff: mustPolicyOf(KindQuota).Backoff, stop: make(chan struct{}), audit: orNoAudit(audit),
 	}
 	p.mu.Lock()
 	err := p.launchLocked()
 	p.mu.Unlock()
-	p.audit.plugin(auditPluginStart, p.entry, err)
+	p.audit(EventStart, p.entry, err)
 	if err != nil {
 		return nil, err
 	}
-	runningQuotaPlugins.add(p)
+	runningQuotaPolicies.add(p)
 	p.wg.Add(1)
 	go p.supervise()
 	return p, nil
@@ -138,15 +94,10 @@ func startQuotaPlugin(lg *zap.Logger, cfg Config, builtin quota.Policy, usage *p
 
 // launchLocked starts the process, gives it its configuration (the
 // pending one if any, else the last taken) and counts what it declares.
-func (p *quotaPlugin) launchLocked() error {
-	cfg, _, err := pluginClientConfig(p.base, p.entry)
+func (p *QuotaPolicy) launchLocked() error {
+	proc, _, err := launch(p.base, p.entry, quota.Launch)
 	if err != nil {
 		return err
-	}
-	var proc *quota.PluginProcess
-	spawner().do(func() { proc, err = quota.Launch(cfg) })
-	if err != nil {
-		return fmt.Errorf("quota plugin %q: %w", p.entry.Name, err)
 	}
 	if err := p.configureLocked(proc); err != nil {
 		proc.Kill()
@@ -163,7 +114,7 @@ func (p *quotaPlugin) launchLocked() error {
 // configureLocked configures proc with the pending configuration, or the
 // last one taken when there is none or proc refuses it, and counts the
 // prefixes proc declares.
-func (p *quotaPlugin) configureLocked(proc *quota.PluginProcess) error {
+func (p *QuotaPolicy) configureLocked(proc *quota.PluginProcess) error {
 	if p.pending != nil {
 		pending := p.pending
 		p.pending = nil
@@ -195,7 +146,7 @@ func configure(pol quota.Policy, config map[string]any) (quota.ConfigureResponse
 	if config == nil {
 		raw = []byte("{}")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), defaultPingTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultPingTimeout)
 	defer cancel()
 	resp, err := c.Configure(ctx, quota.ConfigureRequest{Config: raw})
 	if errors.Is(err, quota.ErrNotSupported) {
@@ -206,11 +157,11 @@ func configure(pol quota.Policy, config map[string]any) (quota.ConfigureResponse
 
 // declaredLocked counts the prefixes the plugin declared, when they
 // changed.
-func (p *quotaPlugin) declaredLocked(prefixes [][]byte) error {
+func (p *QuotaPolicy) declaredLocked(prefixes [][]byte) error {
 	if reflect.DeepEqual(prefixes, p.prefixes) {
 		return nil
 	}
-	if err := p.usage.track(prefixes); err != nil {
+	if err := p.usage.Track(prefixes); err != nil {
 		return err
 	}
 	p.prefixes = prefixes
@@ -220,7 +171,7 @@ func (p *quotaPlugin) declaredLocked(prefixes [][]byte) error {
 
 // supervise pings the plugin, marks it down when it stops answering, and
 // starts it again with backoff.
-func (p *quotaPlugin) supervise() {
+func (p *QuotaPolicy) supervise() {
 	defer p.wg.Done()
 	tick := time.NewTicker(p.entry.PingInterval)
 	defer tick.Stop()
@@ -231,7 +182,7 @@ func (p *quotaPlugin) supervise() {
 		case <-tick.C:
 		}
 		if proc := p.live.Load(); proc != nil {
-			if err := p.ping(proc); err != nil {
+			if err := alive(proc, p.entry.PingTimeout); err != nil {
 				p.down(proc, err)
 			}
 			continue
@@ -240,16 +191,9 @@ func (p *quotaPlugin) supervise() {
 	}
 }
 
-func (p *quotaPlugin) ping(proc *quota.PluginProcess) error {
-	if proc.Exited() {
-		return errors.New("plugin process exited")
-	}
-	return pingWithin(proc.Ping, p.entry.PingTimeout)
-}
-
 // down hands checks to the built-in policy and kills proc, unless a newer
 // process replaced it already.
-func (p *quotaPlugin) down(proc *quota.PluginProcess, cause error) {
+func (p *QuotaPolicy) down(proc *quota.PluginProcess, cause error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.live.CompareAndSwap(proc, nil) {
@@ -258,13 +202,13 @@ func (p *quotaPlugin) down(proc *quota.PluginProcess, cause error) {
 	p.nextStart = time.Now().Add(p.backoff)
 	p.lg.Warn("the quota policy plugin is down; the built-in "+backendbytes.Name+" check alone decides until it answers again",
 		zap.Error(cause), zap.Int("pid", proc.Pid()), zap.Duration("restart-in", p.backoff))
-	p.audit.plugin(auditPluginExit, p.entry, cause)
-	p.audit.plugin(auditPluginFallback, p.entry, nil)
+	p.audit(EventExit, p.entry, cause)
+	p.audit(EventFallback, p.entry, nil)
 	go proc.Kill()
 }
 
 // restart starts the plugin again once its backoff has passed.
-func (p *quotaPlugin) restart() {
+func (p *QuotaPolicy) restart() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.live.Load() != nil || time.Now().Before(p.nextStart) {
@@ -276,23 +220,23 @@ func (p *quotaPlugin) restart() {
 	default:
 	}
 	err := p.launchLocked()
-	p.audit.plugin(auditPluginRestart, p.entry, err)
+	p.audit(EventRestart, p.entry, err)
 	if err != nil {
-		p.backoff = min(2*p.backoff, quotaRestartBackoffMax)
+		p.backoff = min(2*p.backoff, mustPolicyOf(KindQuota).MaxBackoff)
 		p.nextStart = time.Now().Add(p.backoff)
 		p.lg.Error("restarting the quota policy plugin", zap.Error(err), zap.Duration("next-attempt-in", p.backoff))
 		return
 	}
-	p.backoff = quotaRestartBackoff
+	p.backoff = mustPolicyOf(KindQuota).Backoff
 	p.lg.Info("the quota policy plugin answers again; it decides again", zap.Int("pid", p.live.Load().Pid()))
 }
 
 // current returns the live plugin process, or nil while it is down.
-func (p *quotaPlugin) current() *quota.PluginProcess { return p.live.Load() }
+func (p *QuotaPolicy) current() *quota.PluginProcess { return p.live.Load() }
 
 // Info describes the plugin's policy, or the built-in one while it is
 // down.
-func (p *quotaPlugin) Info(ctx context.Context) (quota.InfoResponse, error) {
+func (p *QuotaPolicy) Info(ctx context.Context) (quota.InfoResponse, error) {
 	if proc := p.current(); proc != nil {
 		return proc.Policy().Info(ctx)
 	}
@@ -305,7 +249,7 @@ func (p *quotaPlugin) Info(ctx context.Context) (quota.InfoResponse, error) {
 // Check asks the built-in policy, then, if it admits req, the plugin. A
 // plugin that is down leaves the built-in decision; one that fails the
 // call is marked down and its error returned, so that the gate falls back.
-func (p *quotaPlugin) Check(ctx context.Context, req quota.CheckRequest) (quota.CheckResponse, error) {
+func (p *QuotaPolicy) Check(ctx context.Context, req quota.CheckRequest) (quota.CheckResponse, error) {
 	resp := quota.CheckResponse{Admit: true}
 	if p.builtin != nil {
 		var err error
@@ -326,7 +270,7 @@ func (p *quotaPlugin) Check(ctx context.Context, req quota.CheckRequest) (quota.
 
 // reconfigure gives the plugin the config of entry: at once when it runs,
 // otherwise when it starts again.
-func (p *quotaPlugin) reconfigure(entry PluginConfig) {
+func (p *QuotaPolicy) reconfigure(entry Entry) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if reflect.DeepEqual(entry.Config, p.entry.Config) && p.pending == nil {
@@ -351,12 +295,13 @@ func (p *quotaPlugin) reconfigure(entry PluginConfig) {
 	p.lg.Info("config reloaded: the quota plugin took its new configuration", zap.ByteStrings("prefixes", resp.Prefixes))
 }
 
-// close stops supervising and ends the plugin process.
-func (p *quotaPlugin) close() {
+// Close stops supervising, ends the plugin process and closes its usage
+// counter. A nil *QuotaPolicy does nothing.
+func (p *QuotaPolicy) Close() {
 	if p == nil {
 		return
 	}
-	runningQuotaPlugins.remove(p)
+	runningQuotaPolicies.remove(p)
 	close(p.stop)
 	p.wg.Wait()
 	p.mu.Lock()
@@ -364,5 +309,18 @@ func (p *quotaPlugin) close() {
 	if proc := p.live.Swap(nil); proc != nil {
 		proc.Kill()
 	}
-	p.usage.close()
+	p.usage.Close()
+}
+
+// ReconfigureQuotaPolicies gives every running quota plugin the config
+// its entry of catalog has; why says what triggered the reload.
+func ReconfigureQuotaPolicies(lg *zap.Logger, why string, catalog []Entry) {
+	runningQuotaPolicies.each(func(p *QuotaPolicy) {
+		for _, e := range catalog {
+			if e.Kind == KindQuota && e.Name == p.entry.Name {
+				lg.Info("config reloaded: quota plugin config", zap.String("trigger", why), zap.String("plugin", e.Name))
+				p.reconfigure(e)
+			}
+		}
+	})
 }

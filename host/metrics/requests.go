@@ -1,4 +1,4 @@
-package host
+package metrics
 
 import (
 	"context"
@@ -13,14 +13,14 @@ import (
 	"google.golang.org/grpc/stats"
 )
 
-// requestMetrics are etcd's metrics MetaStore counts from the client
+// Requests are etcd's metrics MetaStore counts from the client
 // traffic this member serves: requests by client API version, payload
 // bytes, the KV operations (etcd_mvcc_*) and the lease calls
 // (etcd_debugging_lease_*). etcd counts its mvcc writes and lease grants
 // and revocations as every member applies them; here they count the
 // calls this member answered, so a cluster's sum over its members is the
 // cluster's total.
-type requestMetrics struct {
+type Requests struct {
 	clientRequests *prometheus.CounterVec
 	sentBytes      prometheus.Counter
 	receivedBytes  prometheus.Counter
@@ -38,11 +38,11 @@ type requestMetrics struct {
 	durations       map[string]prometheus.Histogram // by gRPC method
 }
 
-func newRequestMetrics() *requestMetrics {
+func newRequests() *Requests {
 	counter := func(ns, sub, name, help string) prometheus.Counter {
 		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: name, Help: help})
 	}
-	return &requestMetrics{
+	return &Requests{
 		clientRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "etcd", Subsystem: "server", Name: "client_requests_total",
 			Help: "The total number of client requests per client version.",
@@ -86,7 +86,7 @@ func histogram(ns, sub, name, help string, buckets []float64) prometheus.Histogr
 	return prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: name, Help: help, Buckets: buckets})
 }
 
-func (rm *requestMetrics) collectors() []prometheus.Collector {
+func (rm *Requests) collectors() []prometheus.Collector {
 	out := []prometheus.Collector{rm.clientRequests, rm.sentBytes, rm.receivedBytes,
 		rm.mvccRange, rm.mvccPut, rm.mvccDelete, rm.mvccTxn,
 		rm.leaseGranted, rm.leaseRevoked, rm.leaseRenewed, rm.leaseTTL,
@@ -97,9 +97,9 @@ func (rm *requestMetrics) collectors() []prometheus.Collector {
 	return out
 }
 
-// serverOptions returns the interceptors and the stats handler that feed
+// ServerOptions returns the interceptors and the stats handler that feed
 // the metrics.
-func (rm *requestMetrics) serverOptions() []grpc.ServerOption {
+func (rm *Requests) ServerOptions() []grpc.ServerOption {
 	return []grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(rm.unaryInterceptor),
 		grpc.ChainStreamInterceptor(rm.streamInterceptor),
@@ -126,7 +126,7 @@ func clientAPIVersion(ctx context.Context) (string, bool) {
 	return ver, true
 }
 
-func (rm *requestMetrics) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+func (rm *Requests) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	if ver, ok := clientAPIVersion(ctx); ok {
 		rm.clientRequests.WithLabelValues("unary", ver).Inc()
 	}
@@ -145,7 +145,7 @@ func (rm *requestMetrics) unaryInterceptor(ctx context.Context, req any, info *g
 	return resp, err
 }
 
-func (rm *requestMetrics) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+func (rm *Requests) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	if ver, ok := clientAPIVersion(ss.Context()); ok {
 		rm.clientRequests.WithLabelValues("stream", ver).Inc()
 	}
@@ -180,7 +180,7 @@ func (w watchEventCounter) SendMsg(m any) error {
 }
 
 // countCall counts a call that succeeded.
-func (rm *requestMetrics) countCall(req, resp any) {
+func (rm *Requests) countCall(req, resp any) {
 	switch r := req.(type) {
 	case *pb.RangeRequest:
 		rm.mvccRange.Inc()
@@ -209,7 +209,7 @@ func (rm *requestMetrics) countCall(req, resp any) {
 
 // countTxn counts the operations of a txn's branch that ran, nested txns
 // included, and the txn itself when it had more than one, as etcd does.
-func (rm *requestMetrics) countTxn(ops []*pb.RequestOp) {
+func (rm *Requests) countTxn(ops []*pb.RequestOp) {
 	n := 0
 	var walk func([]*pb.RequestOp)
 	walk = func(ops []*pb.RequestOp) {
@@ -254,7 +254,7 @@ func (k keepAliveCounter) SendMsg(m any) error {
 
 // payloadCounter counts the bytes of the messages sent and received, as
 // etcd counts them at its codec.
-type payloadCounter struct{ rm *requestMetrics }
+type payloadCounter struct{ rm *Requests }
 
 var _ stats.Handler = payloadCounter{}
 

@@ -1,4 +1,4 @@
-package host
+package tlsconf
 
 import (
 	"crypto/tls"
@@ -14,9 +14,9 @@ import (
 // read again at each handshake, so a new list applies without a restart;
 // as etcd, the list's signature and issuer are not checked.
 
-// checkCRLFile reads the list at path, so that a missing or unreadable
+// CheckCRLFile reads the list at path, so that a missing or unreadable
 // file stops the member at start rather than refusing every client.
-func checkCRLFile(flag, path string) error {
+func CheckCRLFile(flag, path string) error {
 	if path == "" {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package host
+package plugin
 
 import (
 	"context"
@@ -17,15 +17,16 @@ import (
 // healthy plugin.
 const pluginCloseTimeout = 30 * time.Second
 
-// pluginEngine is a storage engine served by a supervised plugin process.
+// Engine is a storage engine served by a supervised plugin process.
 // It watches the process (its exit, and a ping every PingInterval) and
 // counts the engine as failed when the process exits, stops answering, or
 // a call fails with ErrUnavailable. A failed engine kills its process at
-// once and answers every later call with ErrUnavailable: the member fails
-// stop and opens a new engine, in a new process (see recoverEngine).
-type pluginEngine struct {
+// once and answers every later call with ErrUnavailable, and the member
+// fails stop and opens a new engine in a new process (FailStop, the
+// storage kind's policy).
+type Engine struct {
 	lg    *zap.Logger
-	entry PluginConfig
+	entry Entry
 	proc  *storage.PluginProcess
 	eng   storage.Engine
 
@@ -39,20 +40,16 @@ type pluginEngine struct {
 	wg        sync.WaitGroup
 }
 
-var _ storage.Engine = (*pluginEngine)(nil)
+var _ storage.Engine = (*Engine)(nil)
 
-// startPluginEngine starts the plugin process of entry and supervises it.
-func startPluginEngine(lg *zap.Logger, entry PluginConfig) (*pluginEngine, error) {
-	cfg, plg, err := pluginClientConfig(lg, entry)
+// StartEngine starts the plugin process of entry, a storage plugin, and
+// supervises it.
+func StartEngine(lg *zap.Logger, entry Entry) (*Engine, error) {
+	proc, plg, err := launch(lg, entry, storage.Launch)
 	if err != nil {
 		return nil, err
 	}
-	var proc *storage.PluginProcess
-	spawner().do(func() { proc, err = storage.Launch(cfg) })
-	if err != nil {
-		return nil, fmt.Errorf("storage plugin %q: %w", entry.Name, err)
-	}
-	p := &pluginEngine{
+	p := &Engine{
 		lg:     plg,
 		entry:  entry,
 		proc:   proc,
@@ -68,10 +65,10 @@ func startPluginEngine(lg *zap.Logger, entry PluginConfig) (*pluginEngine, error
 }
 
 // Failed is closed when the engine has failed; Cause then says why.
-func (p *pluginEngine) Failed() <-chan struct{} { return p.failed }
+func (p *Engine) Failed() <-chan struct{} { return p.failed }
 
 // Cause is the reason the engine failed, nil while it has not.
-func (p *pluginEngine) Cause() error {
+func (p *Engine) Cause() error {
 	select {
 	case <-p.failed:
 		return p.cause
@@ -82,7 +79,7 @@ func (p *pluginEngine) Cause() error {
 
 // fail marks the engine failed and kills its process, so that a hung
 // plugin cannot hold the engine's files against the next one.
-func (p *pluginEngine) fail(cause error) {
+func (p *Engine) fail(cause error) {
 	p.failOnce.Do(func() {
 		p.cause = cause
 		close(p.failed)
@@ -94,7 +91,7 @@ func (p *pluginEngine) fail(cause error) {
 }
 
 // supervise checks the process every PingInterval until Close or failure.
-func (p *pluginEngine) supervise() {
+func (p *Engine) supervise() {
 	defer p.wg.Done()
 	tick := time.NewTicker(p.entry.PingInterval)
 	defer tick.Stop()
@@ -106,23 +103,15 @@ func (p *pluginEngine) supervise() {
 			return
 		case <-tick.C:
 		}
-		if p.proc.Exited() {
-			p.fail(errors.New("plugin process exited"))
-			return
-		}
-		if err := p.ping(); err != nil {
+		if err := alive(p.proc, p.entry.PingTimeout); err != nil {
 			p.fail(err)
 			return
 		}
 	}
 }
 
-// ping asks go-plugin's health service of the process, waiting at most
-// PingTimeout (go-plugin's Ping takes no context).
-func (p *pluginEngine) ping() error { return pingWithin(p.proc.Ping, p.entry.PingTimeout) }
-
 // check returns the error of every call made after a failure.
-func (p *pluginEngine) check() error {
+func (p *Engine) check() error {
 	if cause := p.Cause(); cause != nil {
 		return fmt.Errorf("%w: storage plugin %s failed: %v", storage.ErrUnavailable, p.entry.Name, cause)
 	}
@@ -130,14 +119,14 @@ func (p *pluginEngine) check() error {
 }
 
 // observe counts err against the engine when the plugin could not serve.
-func (p *pluginEngine) observe(err error) error {
+func (p *Engine) observe(err error) error {
 	if errors.Is(err, storage.ErrUnavailable) {
 		p.fail(err)
 	}
 	return err
 }
 
-func (p *pluginEngine) Info(ctx context.Context) (storage.InfoResponse, error) {
+func (p *Engine) Info(ctx context.Context) (storage.InfoResponse, error) {
 	if err := p.check(); err != nil {
 		return storage.InfoResponse{}, err
 	}
@@ -145,7 +134,7 @@ func (p *pluginEngine) Info(ctx context.Context) (storage.InfoResponse, error) {
 	return resp, p.observe(err)
 }
 
-func (p *pluginEngine) Open(ctx context.Context, req storage.OpenRequest) (storage.OpenResponse, error) {
+func (p *Engine) Open(ctx context.Context, req storage.OpenRequest) (storage.OpenResponse, error) {
 	if err := p.check(); err != nil {
 		return storage.OpenResponse{}, err
 	}
@@ -153,7 +142,7 @@ func (p *pluginEngine) Open(ctx context.Context, req storage.OpenRequest) (stora
 	return resp, p.observe(err)
 }
 
-func (p *pluginEngine) ApplyBatch(ctx context.Context, req storage.ApplyBatchRequest) (storage.ApplyBatchResponse, error) {
+func (p *Engine) ApplyBatch(ctx context.Context, req storage.ApplyBatchRequest) (storage.ApplyBatchResponse, error) {
 	if err := p.check(); err != nil {
 		return storage.ApplyBatchResponse{}, err
 	}
@@ -161,7 +150,7 @@ func (p *pluginEngine) ApplyBatch(ctx context.Context, req storage.ApplyBatchReq
 	return resp, p.observe(err)
 }
 
-func (p *pluginEngine) GetMany(ctx context.Context, req storage.GetManyRequest) (storage.GetManyResponse, error) {
+func (p *Engine) GetMany(ctx context.Context, req storage.GetManyRequest) (storage.GetManyResponse, error) {
 	if err := p.check(); err != nil {
 		return storage.GetManyResponse{}, err
 	}
@@ -169,14 +158,14 @@ func (p *pluginEngine) GetMany(ctx context.Context, req storage.GetManyRequest) 
 	return resp, p.observe(err)
 }
 
-func (p *pluginEngine) Scan(ctx context.Context, req storage.ScanRequest, fn func(storage.KeyValue) bool) error {
+func (p *Engine) Scan(ctx context.Context, req storage.ScanRequest, fn func(storage.KeyValue) bool) error {
 	if err := p.check(); err != nil {
 		return err
 	}
 	return p.observe(p.eng.Scan(ctx, req, fn))
 }
 
-func (p *pluginEngine) Snapshot(ctx context.Context, req storage.SnapshotRequest) (storage.SnapshotResponse, error) {
+func (p *Engine) Snapshot(ctx context.Context, req storage.SnapshotRequest) (storage.SnapshotResponse, error) {
 	if err := p.check(); err != nil {
 		return storage.SnapshotResponse{}, err
 	}
@@ -184,7 +173,7 @@ func (p *pluginEngine) Snapshot(ctx context.Context, req storage.SnapshotRequest
 	return resp, p.observe(err)
 }
 
-func (p *pluginEngine) Restore(ctx context.Context, req storage.RestoreRequest) (storage.RestoreResponse, error) {
+func (p *Engine) Restore(ctx context.Context, req storage.RestoreRequest) (storage.RestoreResponse, error) {
 	if err := p.check(); err != nil {
 		return storage.RestoreResponse{}, err
 	}
@@ -192,7 +181,7 @@ func (p *pluginEngine) Restore(ctx context.Context, req storage.RestoreRequest) 
 	return resp, p.observe(err)
 }
 
-func (p *pluginEngine) Stats(ctx context.Context, req storage.StatsRequest) (storage.StatsResponse, error) {
+func (p *Engine) Stats(ctx context.Context, req storage.StatsRequest) (storage.StatsResponse, error) {
 	if err := p.check(); err != nil {
 		return storage.StatsResponse{}, err
 	}
@@ -202,7 +191,7 @@ func (p *pluginEngine) Stats(ctx context.Context, req storage.StatsRequest) (sto
 
 // Defrag defragments when the plugin's engine can; otherwise it returns
 // ErrInvalidRequest.
-func (p *pluginEngine) Defrag(ctx context.Context, req storage.DefragRequest) (storage.DefragResponse, error) {
+func (p *Engine) Defrag(ctx context.Context, req storage.DefragRequest) (storage.DefragResponse, error) {
 	if err := p.check(); err != nil {
 		return storage.DefragResponse{}, err
 	}
@@ -217,7 +206,7 @@ func (p *pluginEngine) Defrag(ctx context.Context, req storage.DefragRequest) (s
 // Close closes the engine, then ends its process. A healthy plugin gets
 // its Close first (go-plugin's Kill gives it no chance to flush); a failed
 // one is killed.
-func (p *pluginEngine) Close(ctx context.Context) error {
+func (p *Engine) Close(ctx context.Context) error {
 	p.closeOnce.Do(func() {
 		close(p.stop)
 		p.wg.Wait()

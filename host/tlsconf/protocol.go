@@ -1,4 +1,4 @@
-package host
+package tlsconf
 
 import (
 	"crypto/tls"
@@ -7,50 +7,51 @@ import (
 	"strings"
 )
 
-// tlsProtocol is what --cipher-suites, --tls-min-version and
+// Protocol is what --cipher-suites, --tls-min-version and
 // --tls-max-version ask of every TLS connection, client and peer, served
 // or dialled, as etcd applies them.
-type tlsProtocol struct {
-	cipherSuites []uint16 // nil: Go's defaults
-	minVersion   uint16   // 0: TLS 1.2
-	maxVersion   uint16   // 0: Go's highest
+type Protocol struct {
+	CipherSuites []uint16 // nil: Go's defaults
+	MinVersion   uint16   // 0: TLS 1.2
+	MaxVersion   uint16   // 0: Go's highest
 }
 
 // apply sets the protocol limits on cfg.
-func (p tlsProtocol) apply(cfg *tls.Config) {
+func (p Protocol) apply(cfg *tls.Config) {
 	cfg.MinVersion = tls.VersionTLS12
-	if p.minVersion != 0 {
-		cfg.MinVersion = p.minVersion
+	if p.MinVersion != 0 {
+		cfg.MinVersion = p.MinVersion
 	}
-	cfg.MaxVersion = p.maxVersion
-	cfg.CipherSuites = p.cipherSuites
+	cfg.MaxVersion = p.MaxVersion
+	cfg.CipherSuites = p.CipherSuites
 }
 
-// finishTLSProtocol parses the protocol settings and refuses those etcd
-// refuses, with etcd's messages: an unknown version or cipher suite name,
-// a minimum version above the maximum, cipher suites when TLS 1.3,
-// whose suites Go does not let anyone choose, is the minimum, and, with
-// https or unixs client URLs, suites without one HTTP/2 requires.
-func (c *Config) finishTLSProtocol() error {
+// ParseProtocol parses the protocol settings (--tls-min-version,
+// --tls-max-version, the entries of --cipher-suites) and refuses those
+// etcd refuses, with etcd's messages: an unknown version or cipher suite
+// name, a minimum version above the maximum, cipher suites when TLS 1.3,
+// whose suites Go does not let anyone choose, is the minimum, and, when
+// http2 (https or unixs client URLs), suites without one HTTP/2
+// requires. The protocol is returned also with an error.
+func ParseProtocol(minVersionName, maxVersionName string, cipherSuites []string, http2 bool) (Protocol, error) {
 	var errs []error
-	minVersion, err := parseTLSVersion(c.TLSMinVersion)
+	minVersion, err := parseTLSVersion(minVersionName)
 	errs = append(errs, err)
-	maxVersion, err := parseTLSVersion(c.TLSMaxVersion)
+	maxVersion, err := parseTLSVersion(maxVersionName)
 	errs = append(errs, err)
 	if errors.Join(errs...) == nil && maxVersion != 0 && minVersion > maxVersion {
-		errs = append(errs, fmt.Errorf("min version (%s) is greater than max version (%s)", c.TLSMinVersion, c.TLSMaxVersion))
+		errs = append(errs, fmt.Errorf("min version (%s) is greater than max version (%s)", minVersionName, maxVersionName))
 	}
-	names := cipherSuiteNames(c.CipherSuites)
+	names := cipherSuiteNames(cipherSuites)
 	if minVersion == tls.VersionTLS13 && len(names) > 0 {
 		errs = append(errs, errors.New("cipher suites cannot be configured when only TLS1.3 is enabled"))
 	}
 	suites, err := parseCipherSuites(names)
 	errs = append(errs, err)
-	if len(suites) > 0 && minVersion < tls.VersionTLS13 && hasTLSURL(c.ListenClientURLs) && !hasHTTP2Suite(suites) {
+	if len(suites) > 0 && minVersion < tls.VersionTLS13 && http2 && !hasHTTP2Suite(suites) {
 		errs = append(errs, errors.New("http2: TLSConfig.CipherSuites is missing an HTTP/2-required AES_128_GCM_SHA256 cipher (need at least one of TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 or TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)"))
 	}
-	c.tlsProtocol = tlsProtocol{cipherSuites: suites, minVersion: minVersion, maxVersion: maxVersion}
-	return errors.Join(errs...)
+	return Protocol{CipherSuites: suites, MinVersion: minVersion, MaxVersion: maxVersion}, errors.Join(errs...)
 }
 
 // hasHTTP2Suite reports whether suites has one of the two TLS 1.2 suites

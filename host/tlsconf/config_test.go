@@ -1,4 +1,4 @@
-package host
+package tlsconf
 
 import (
 	"crypto/tls"
@@ -17,12 +17,12 @@ import (
 func TestSelfSignedCertIsGeneratedOnce(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "fixtures", "peer")
 	lg := zaptest.NewLogger(t)
-	f, err := tlsFiles{prefix: "peer-"}.withSelfSignedCert(lg, dir, []string{"localhost:2380", "127.0.0.1:2380"}, 2)
+	f, err := Config{FlagPrefix: "peer-"}.WithSelfSignedCert(lg, dir, []string{"localhost:2380", "127.0.0.1:2380"}, 2)
 	require.NoError(t, err)
-	require.True(t, f.autoTLS)
-	require.Equal(t, filepath.Join(dir, "cert.pem"), f.certFile)
+	require.True(t, f.AutoTLS)
+	require.Equal(t, filepath.Join(dir, "cert.pem"), f.CertFile)
 
-	b, err := os.ReadFile(f.certFile)
+	b, err := os.ReadFile(f.CertFile)
 	require.NoError(t, err)
 	blk, _ := pem.Decode(b)
 	cert, err := x509.ParseCertificate(blk.Bytes)
@@ -30,41 +30,41 @@ func TestSelfSignedCertIsGeneratedOnce(t *testing.T) {
 	require.Equal(t, []string{"localhost"}, cert.DNSNames)
 	require.True(t, cert.IPAddresses[0].Equal(net.ParseIP("127.0.0.1")))
 	require.WithinDuration(t, time.Now().Add(2*365*24*time.Hour), cert.NotAfter, time.Hour)
-	st, err := os.Stat(f.keyFile)
+	st, err := os.Stat(f.KeyFile)
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o600), st.Mode().Perm())
 
-	again, err := tlsFiles{prefix: "peer-"}.withSelfSignedCert(lg, dir, []string{"other:1"}, 1)
+	again, err := Config{FlagPrefix: "peer-"}.WithSelfSignedCert(lg, dir, []string{"other:1"}, 1)
 	require.NoError(t, err)
-	b2, err := os.ReadFile(again.certFile)
+	b2, err := os.ReadFile(again.CertFile)
 	require.NoError(t, err)
 	require.Equal(t, b, b2, "an existing certificate is kept")
 
-	client, err := again.clientConfig()
+	client, err := again.Client()
 	require.NoError(t, err)
 	require.True(t, client.InsecureSkipVerify, "auto TLS does not verify peers, as etcd")
-	server, err := again.serverConfig("h2")
+	server, err := again.Server("h2")
 	require.NoError(t, err)
 	require.Equal(t, tls.NoClientCert, server.ClientAuth)
 }
 
-func TestTLSFilesServerConfig(t *testing.T) {
+func TestConfigServer(t *testing.T) {
 	dir := t.TempDir()
-	f, err := tlsFiles{}.withSelfSignedCert(zaptest.NewLogger(t), dir, []string{"localhost:1"}, 1)
+	f, err := Config{}.WithSelfSignedCert(zaptest.NewLogger(t), dir, []string{"localhost:1"}, 1)
 	require.NoError(t, err)
-	ca := tlsFiles{certFile: f.certFile, keyFile: f.keyFile, caFile: f.certFile}
+	ca := Config{CertFile: f.CertFile, KeyFile: f.KeyFile, TrustedCAFile: f.CertFile}
 	tests := []struct {
 		name  string
-		files tlsFiles
+		files Config
 		want  tls.ClientAuthType
 	}{
-		{"no CA", tlsFiles{certFile: f.certFile, keyFile: f.keyFile}, tls.NoClientCert},
+		{"no CA", Config{CertFile: f.CertFile, KeyFile: f.KeyFile}, tls.NoClientCert},
 		{"a CA requires client certificates, as etcd", ca, tls.RequireAndVerifyClientCert},
-		{"client cert auth", func() tlsFiles { c := ca; c.clientCertAuth = true; return c }(), tls.RequireAndVerifyClientCert},
+		{"client cert auth", func() Config { c := ca; c.ClientCertAuth = true; return c }(), tls.RequireAndVerifyClientCert},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := tt.files.serverConfig("h2")
+			cfg, err := tt.files.Server("h2")
 			require.NoError(t, err)
 			require.Equal(t, tt.want, cfg.ClientAuth)
 			require.Equal(t, []string{"h2"}, cfg.NextProtos)
@@ -73,8 +73,8 @@ func TestTLSFilesServerConfig(t *testing.T) {
 	}
 
 	withCN := ca
-	withCN.allowedCN = "peer"
-	cfg, err := withCN.serverConfig("h2")
+	withCN.AllowedCN = "peer"
+	cfg, err := withCN.Server("h2")
 	require.NoError(t, err)
 	leaf, err := x509.ParseCertificate(cfg.Certificates[0].Certificate[0])
 	require.NoError(t, err)
@@ -82,6 +82,6 @@ func TestTLSFilesServerConfig(t *testing.T) {
 	leaf.Subject.CommonName = "peer"
 	require.NoError(t, cfg.VerifyPeerCertificate(nil, [][]*x509.Certificate{{leaf}}))
 
-	_, err = tlsFiles{prefix: "peer-", certFile: filepath.Join(dir, "missing.pem"), keyFile: f.keyFile}.serverConfig()
+	_, err = Config{FlagPrefix: "peer-", CertFile: filepath.Join(dir, "missing.pem"), KeyFile: f.KeyFile}.Server()
 	require.ErrorContains(t, err, "--peer-cert-file/--peer-key-file")
 }

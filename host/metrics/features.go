@@ -1,4 +1,4 @@
-package host
+package metrics
 
 import "github.com/prometheus/client_golang/prometheus"
 
@@ -13,22 +13,15 @@ var featureGateStages = map[string]string{
 }
 
 // featureGateMetric is etcd_server_feature_enabled: one series per etcd
-// feature gate, 1 when the gate is on. MetaStore implements the two
-// corruption checks; every other gate stays at etcd's default (AllAlpha
-// and AllBeta off).
-func featureGateMetric(c CorruptionConfig) prometheus.Collector {
+// feature gate, 1 when enabled says the gate is on.
+func featureGateMetric(enabled func(name string) bool) prometheus.Collector {
 	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "etcd_server_feature_enabled",
 		Help: "Whether or not a feature is enabled. 1 is enabled, 0 is not.",
 	}, []string{"name", "stage"})
-	enabled := map[string]bool{"InitialCorruptCheck": c.initialCheck, "CompactHashCheck": c.compactHashCheck}
 	for name, stage := range featureGateStages {
-		on, set := enabled[name]
-		if !set {
-			on = etcdFeatureGates[name]
-		}
 		v := 0.0
-		if on {
+		if enabled(name) {
 			v = 1
 		}
 		g.WithLabelValues(name, stage).Set(v)

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/metastore/metastore/host/plugin"
 	"github.com/metastore/metastore/mvcc"
 	"github.com/metastore/metastore/pluginapi/quota"
 	"github.com/metastore/metastore/pluginapi/storage"
@@ -46,8 +47,8 @@ func TestPrefixUsage(t *testing.T) {
 		tw.Put([]byte("/c/1"), []byte("zzz"), 0)
 	})
 	u := newPrefixUsage(zaptest.NewLogger(t), st)
-	defer u.close()
-	require.NoError(t, u.track([][]byte{[]byte("/a/"), []byte("/a/b/"), []byte("/d/")}))
+	defer u.Close()
+	require.NoError(t, u.Track([][]byte{[]byte("/a/"), []byte("/a/b/"), []byte("/d/")}))
 	require.True(t, u.Covers([]byte("/a/x")))
 	require.False(t, u.Covers([]byte("/c/1")))
 
@@ -89,14 +90,14 @@ func TestPrefixUsage(t *testing.T) {
 	}, got)
 
 	// Counting again from the store gives the same.
-	require.NoError(t, u.track([][]byte{[]byte("/d/"), []byte("/a/")}))
+	require.NoError(t, u.Track([][]byte{[]byte("/d/"), []byte("/a/")}))
 	got = usageOf(t, u, st, []quota.Put{put("/a/9", 0), put("/d/9", 0)})
 	require.Equal(t, []quota.PrefixUsage{
 		{Prefix: []byte("/d/"), Keys: 1, Bytes: 5, AddKeys: 1, AddBytes: 4},
 		{Prefix: []byte("/a/"), Keys: 1, Bytes: 10, AddKeys: 1, AddBytes: 4},
 	}, got)
 
-	require.NoError(t, u.track(nil))
+	require.NoError(t, u.Track(nil))
 	require.False(t, u.Covers([]byte("/a/1")))
 	require.Nil(t, usageOf(t, u, st, []quota.Put{put("/a/9", 0)}))
 }
@@ -113,9 +114,9 @@ func TestQuotaPolicyConfig(t *testing.T) {
 	sum := "0000000000000000000000000000000000000000000000000000000000000000"
 	c := Config{QuotaPolicy: "prefix-quota"}
 	require.ErrorContains(t, c.finishQuotaPolicy(), `no plugin of kind quota named "prefix-quota"`)
-	c.Plugins = []PluginConfig{{Kind: pluginKindQuota, Name: "prefix-quota", Path: "/bin/x", SHA256: sum}}
+	c.Plugins = []plugin.Entry{{Kind: plugin.KindQuota, Name: "prefix-quota", Path: "/bin/x", SHA256: sum}}
 	require.NoError(t, c.finishQuotaPolicy())
-	c.Plugins = append(c.Plugins, PluginConfig{Kind: pluginKindQuota, Name: "backend-bytes", Path: "/bin/y", SHA256: sum})
+	c.Plugins = append(c.Plugins, plugin.Entry{Kind: plugin.KindQuota, Name: "backend-bytes", Path: "/bin/y", SHA256: sum})
 	require.ErrorContains(t, c.finishQuotaPolicy(), "name of the built-in quota policy")
 	require.NoError(t, (&Config{QuotaPolicy: "backend-bytes"}).finishQuotaPolicy())
 }

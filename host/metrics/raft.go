@@ -1,7 +1,6 @@
-package host
+package metrics
 
 import (
-	"context"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,36 +10,13 @@ import (
 	"go.uber.org/zap"
 )
 
-// slowReadIndex is how long a read index may take before it counts as
-// slow: etcd retries its read index request after this long, and counts
-// each retry as a slow read index.
-const slowReadIndex = 500 * time.Millisecond
-
-// raftStats counts raft events etcd exports as metrics.
-type raftStats struct {
-	readIndexFailed atomic.Uint64
-	readIndexSlow   atomic.Uint64
-	// snapshotsApplying is the raft snapshots being installed now.
-	snapshotsApplying atomic.Int64
-}
-
-// readIndexObserver is the raft the API reads through, counting failed
-// and slow read indexes.
-type readIndexObserver struct {
-	raftAdapter
-	stats *raftStats
-}
-
-func (r readIndexObserver) ReadIndex(ctx context.Context) (uint64, error) {
-	start := time.Now()
-	index, err := r.raftAdapter.ReadIndex(ctx)
-	if time.Since(start) > slowReadIndex {
-		r.stats.readIndexSlow.Add(1)
-	}
-	if err != nil && ctx.Err() == nil {
-		r.stats.readIndexFailed.Add(1)
-	}
-	return index, err
+// RaftStats counts the raft events etcd exports as metrics; the member
+// counts them, the registry reads them.
+type RaftStats struct {
+	ReadIndexFailed atomic.Uint64
+	ReadIndexSlow   atomic.Uint64
+	// SnapshotsApplying is the raft snapshots being installed now.
+	SnapshotsApplying atomic.Int64
 }
 
 // heartbeatWatch counts, as etcd does, the heartbeats the leader sends a
@@ -72,7 +48,7 @@ func (h *heartbeatWatch) observe(m *raftpb.Message) {
 	if late := now.Sub(prev) - h.max; seen && late > 0 {
 		h.failures.Inc()
 		h.lg.Warn("leader failed to send out heartbeat on time; took too long, leader is overloaded likely from slow disk",
-			zap.String("to", idHex(m.GetTo())), zap.Duration("heartbeat-interval", h.max/2),
+			zap.String("to", idLabel(m.GetTo())), zap.Duration("heartbeat-interval", h.max/2),
 			zap.Duration("expected-duration", h.max), zap.Duration("exceeded-duration", late))
 	}
 }

@@ -1,10 +1,10 @@
-package host
+package plugin
 
 import "syscall"
 
-// pluginSysProcAttr has the kernel kill a plugin when the host dies. The
+// sysProcAttr has the kernel kill a plugin when the host dies. The
 // plugin stays in the host's process group, so signals to the group reach
 // it too.
-func pluginSysProcAttr() *syscall.SysProcAttr {
+func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }

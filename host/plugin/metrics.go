@@ -1,4 +1,4 @@
-package host
+package plugin
 
 import (
 	"context"
@@ -50,15 +50,17 @@ var processPluginMetrics = sync.OnceValue(func() *pluginMetrics {
 	}
 })
 
-// collectors are what a member's registry registers.
-func (pm *pluginMetrics) collectors() []prometheus.Collector {
+// Collectors are the metrics of this process's plugin calls and restarts,
+// for a member's registry.
+func Collectors() []prometheus.Collector {
+	pm := processPluginMetrics()
 	return []prometheus.Collector{pm.calls, pm.errors, pm.duration, pm.restarts}
 }
 
-// observePluginLaunch records that the plugin of entry is being started,
+// observeLaunch records that the plugin of entry is being started,
 // counting a restart when one of its kind and name ran before in this
 // process, and returns the dial options that count and time its calls.
-func observePluginLaunch(entry PluginConfig) []grpc.DialOption {
+func observeLaunch(entry Entry) []grpc.DialOption {
 	pm := processPluginMetrics()
 	key := entry.Kind + "/" + entry.Name
 	pm.mu.Lock()

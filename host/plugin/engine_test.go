@@ -1,4 +1,4 @@
-package host
+package plugin
 
 import (
 	"bufio"
@@ -31,7 +31,7 @@ var memoryPluginBuild struct {
 	err      error
 }
 
-func memoryPlugin(t *testing.T) PluginConfig {
+func memoryPlugin(t *testing.T) Entry {
 	t.Helper()
 	b := &memoryPluginBuild
 	b.Do(func() {
@@ -47,8 +47,8 @@ func memoryPlugin(t *testing.T) PluginConfig {
 	require.NoError(t, b.err)
 	sum, err := pluginrpc.FileSHA256(b.bin)
 	require.NoError(t, err)
-	return PluginConfig{
-		Kind: pluginKindStorage, Name: "mem", Path: b.bin, SHA256: hex.EncodeToString(sum),
+	return Entry{
+		Kind: KindStorage, Name: "mem", Path: b.bin, SHA256: hex.EncodeToString(sum),
 		PingInterval: 100 * time.Millisecond, PingTimeout: 500 * time.Millisecond,
 	}
 }
@@ -61,10 +61,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func startTestPlugin(t *testing.T, entry PluginConfig) (*pluginEngine, *observer.ObservedLogs) {
+func startTestPlugin(t *testing.T, entry Entry) (*Engine, *observer.ObservedLogs) {
 	t.Helper()
 	core, logs := observer.New(zap.DebugLevel)
-	p, err := startPluginEngine(zap.New(core), entry)
+	p, err := StartEngine(zap.New(core), entry)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Close(context.Background()) })
 	_, err = p.Open(context.Background(), storage.OpenRequest{Dir: t.TempDir()})
@@ -72,7 +72,7 @@ func startTestPlugin(t *testing.T, entry PluginConfig) (*pluginEngine, *observer
 	return p, logs
 }
 
-func requireFailed(t *testing.T, p *pluginEngine) {
+func requireFailed(t *testing.T, p *Engine) {
 	t.Helper()
 	select {
 	case <-p.Failed():
@@ -121,7 +121,7 @@ func TestPluginEngineFailsWhenHung(t *testing.T) {
 func TestPluginEngineRefusesTamperedBinary(t *testing.T) {
 	entry := memoryPlugin(t)
 	entry.SHA256 = "00" + entry.SHA256[2:]
-	_, err := startPluginEngine(zap.NewNop(), entry)
+	_, err := StartEngine(zap.NewNop(), entry)
 	require.ErrorIs(t, err, pluginrpc.ErrChecksumMismatch)
 	require.ErrorContains(t, err, "refusing to start it")
 }

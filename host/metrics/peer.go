@@ -1,4 +1,4 @@
-package host
+package metrics
 
 import (
 	"context"
@@ -30,8 +30,9 @@ const rttProbeTimeout = time.Second
 // connection until stop closes, each peer on its own so that one that
 // hangs delays no other. A peer that answers with an error still made the
 // round trip; one that cannot be reached is not timed.
-func (mm *memberMetrics) probePeers(m *Member, stop <-chan struct{}) {
-	m.calls.Handle(rttProbeCall, func(context.Context, []byte) ([]byte, error) { return nil, nil })
+func (mm *Registry) probePeers(stop <-chan struct{}) {
+	node, tr := mm.src.Node, mm.src.Transport
+	mm.src.Calls.Handle(rttProbeCall, func(context.Context, []byte) ([]byte, error) { return nil, nil })
 	tick := time.NewTicker(rttProbeInterval)
 	defer tick.Stop()
 	var wg sync.WaitGroup
@@ -41,12 +42,12 @@ func (mm *memberMetrics) probePeers(m *Member, stop <-chan struct{}) {
 		select {
 		case <-stop:
 			return
-		case <-m.node.Done():
+		case <-node.Done():
 			return
 		case <-tick.C:
 		}
-		self := m.node.MemberID()
-		for _, id := range m.tr.PeerIDs() {
+		self := node.MemberID()
+		for _, id := range tr.PeerIDs() {
 			if id == self {
 				continue
 			}
@@ -62,21 +63,21 @@ func (mm *memberMetrics) probePeers(m *Member, stop <-chan struct{}) {
 			go func() {
 				defer wg.Done()
 				defer busy.Store(false)
-				mm.probePeer(m, id)
+				mm.probePeer(id)
 			}()
 		}
 	}
 }
 
-func (mm *memberMetrics) probePeer(m *Member, id uint64) {
+func (mm *Registry) probePeer(id uint64) {
 	ctx, cancel := context.WithTimeout(context.Background(), rttProbeTimeout)
 	defer cancel()
 	start := time.Now()
-	_, err := m.tr.Call(ctx, id, rttProbeCall, nil)
+	_, err := mm.src.Transport.Call(ctx, id, rttProbeCall, nil)
 	switch status.Code(err) {
 	case codes.OK, codes.Unimplemented, codes.InvalidArgument:
-		mm.peerRTT.WithLabelValues(idHex(id)).Observe(time.Since(start).Seconds())
-		m.node.NoteReached(id)
+		mm.peerRTT.WithLabelValues(idLabel(id)).Observe(time.Since(start).Seconds())
+		mm.src.Node.NoteReached(id)
 	}
 }
 

@@ -1,7 +1,8 @@
-package host
+package metrics
 
 import (
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,15 +32,15 @@ type peerNetworkCollector struct {
 	snapReceived, snapReceiveFailures, snapReceiving         *prometheus.Desc
 }
 
-func newPeerNetworkCollector(m *Member) *peerNetworkCollector {
+func newPeerNetworkCollector(src Sources) *peerNetworkCollector {
 	desc := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc(prometheus.BuildFQName("etcd", "network", name), help, labels, nil)
 	}
 	return &peerNetworkCollector{
-		stats: m.tr.Stats, local: m.node.MemberID, isRemoved: m.api.IsRemoved,
+		stats: src.Transport.Stats, local: src.Node.MemberID, isRemoved: src.API.IsRemoved,
 		members: func() []uint64 {
 			var ids []uint64
-			for _, mem := range m.api.Members() {
+			for _, mem := range src.API.Members() {
 				ids = append(ids, mem.ID)
 			}
 			return ids
@@ -71,7 +72,7 @@ func (c *peerNetworkCollector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector.
 func (c *peerNetworkCollector) Collect(ch chan<- prometheus.Metric) {
-	local := idHex(c.local())
+	local := idLabel(c.local())
 	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
@@ -80,10 +81,10 @@ func (c *peerNetworkCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	members := c.members()
 	for _, id := range members {
-		gauge(c.knownPeers, 1, local, idHex(id))
+		gauge(c.knownPeers, 1, local, idLabel(id))
 	}
 	for _, s := range c.stats() {
-		id := idHex(s.ID)
+		id := idLabel(s.ID)
 		if !slices.Contains(members, s.ID) && c.isRemoved(s.ID) {
 			gauge(c.knownPeers, 0, local, id)
 		}
@@ -141,8 +142,11 @@ func (s snapshotTransferMetrics) collectors() []prometheus.Collector {
 // observe is the transport's peer.SnapshotObserver.
 func (s snapshotTransferMetrics) observe(id uint64, sent bool, took time.Duration) {
 	if sent {
-		s.send.WithLabelValues(idHex(id)).Observe(took.Seconds())
+		s.send.WithLabelValues(idLabel(id)).Observe(took.Seconds())
 		return
 	}
-	s.receive.WithLabelValues(idHex(id)).Observe(took.Seconds())
+	s.receive.WithLabelValues(idLabel(id)).Observe(took.Seconds())
 }
+
+// idLabel is a member's label value: its id in hex, as etcd labels it.
+func idLabel(id uint64) string { return strconv.FormatUint(id, 16) }

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/metastore/metastore/etcdapi"
+	"github.com/metastore/metastore/host/plugin"
 	"github.com/metastore/metastore/mvcc"
 	"github.com/metastore/metastore/pluginapi/quota"
 )
@@ -37,7 +38,10 @@ type prefixUsage struct {
 	closed  bool
 }
 
-var _ etcdapi.QuotaUsage = (*prefixUsage)(nil)
+var (
+	_ etcdapi.QuotaUsage = (*prefixUsage)(nil)
+	_ plugin.PrefixUsage = (*prefixUsage)(nil)
+)
 
 // usageState is the usage of one set of prefixes, and the watch that keeps
 // it. Its fields are guarded by prefixUsage.mu.
@@ -66,9 +70,9 @@ func newPrefixUsage(lg *zap.Logger, store *mvcc.Store) *prefixUsage {
 	return &prefixUsage{lg: lg, store: store, changed: make(chan struct{})}
 }
 
-// track counts the given prefixes from now on, replacing those counted
+// Track counts the given prefixes from now on, replacing those counted
 // before; nil stops counting.
-func (u *prefixUsage) track(prefixes [][]byte) error {
+func (u *prefixUsage) Track(prefixes [][]byte) error {
 	var st *usageState
 	if len(prefixes) > 0 {
 		var err error
@@ -168,7 +172,7 @@ func (u *prefixUsage) recount(st *usageState) {
 	if !current {
 		return
 	}
-	if err := u.track(prefixes); err != nil {
+	if err := u.Track(prefixes); err != nil {
 		u.lg.Error("counting the quota prefixes again", zap.Error(err))
 	}
 }
@@ -356,8 +360,8 @@ func (u *prefixUsage) waitRev(ctx context.Context, rev int64) {
 	}
 }
 
-// close stops counting.
-func (u *prefixUsage) close() {
+// Close stops counting.
+func (u *prefixUsage) Close() {
 	u.mu.Lock()
 	u.closed = true
 	st := u.cur

@@ -1,0 +1,98 @@
+package plugin
+
+import (
+	"fmt"
+	"time"
+)
+
+// Failure is what the member does while a plugin process of a kind is
+// dead or does not answer its pings.
+type Failure int
+
+const (
+	// FailStop: the member stops serving (clients get Unavailable),
+	// starts again with a new process, and replays the WAL above what the
+	// engine persisted: nothing acknowledged is lost.
+	FailStop Failure = iota + 1
+	// FailClosed: what needs the plugin is refused; identities it
+	// verified before keep working from the member's cache.
+	FailClosed
+	// FallBack: the built-in implementation of the kind decides alone
+	// until the plugin answers again.
+	FallBack
+)
+
+// String is how docs/architecture.md names the failure.
+func (f Failure) String() string {
+	switch f {
+	case FailStop:
+		return "fail stop"
+	case FailClosed:
+		return "fail closed"
+	case FallBack:
+		return "fall back to the built-in"
+	}
+	return fmt.Sprintf("Failure(%d)", int(f))
+}
+
+// Policy is how the host treats a plugin process of one kind that dies
+// or stops answering its pings.
+type Policy struct {
+	// OnFailure is what the member does until a new process answers.
+	OnFailure Failure
+	// Backoff is how long the host waits after a failure before it
+	// starts a new process; it doubles after each failed start, up to
+	// MaxBackoff.
+	Backoff, MaxBackoff time.Duration
+}
+
+// policies is the failure policy of each plugin kind, in the order the
+// kinds are named to operators. docs/architecture.md ("Where plugins plug
+// in") states the same, and a test holds the two together.
+//
+//   - storage: Engine marks itself failed and kills its process; the
+//     member closes and starts again (a new Engine, a new process),
+//     retrying failed starts with backoff.
+//   - auth: while the process is dead, AuthProvider's calls return
+//     auth.ErrUnavailable, which the member turns into refusals; a call
+//     starts the process again, at most once per Backoff.
+//   - quota: while the process is dead, QuotaPolicy's checks get the
+//     built-in backend-bytes decision alone; its supervisor starts the
+//     process again with backoff and then hands checks back to it.
+var policies = []struct {
+	kind   string
+	policy Policy
+}{
+	{KindStorage, Policy{OnFailure: FailStop, Backoff: 200 * time.Millisecond, MaxBackoff: 10 * time.Second}},
+	{KindAuth, Policy{OnFailure: FailClosed, Backoff: time.Second, MaxBackoff: time.Second}},
+	{KindQuota, Policy{OnFailure: FallBack, Backoff: time.Second, MaxBackoff: 30 * time.Second}},
+}
+
+// PolicyOf returns the failure policy of kind; ok is false for a kind the
+// host does not know.
+func PolicyOf(kind string) (p Policy, ok bool) {
+	for _, k := range policies {
+		if k.kind == kind {
+			return k.policy, true
+		}
+	}
+	return Policy{}, false
+}
+
+// mustPolicyOf is the policy of one of the kinds this package supervises.
+func mustPolicyOf(kind string) Policy {
+	p, ok := PolicyOf(kind)
+	if !ok {
+		panic("plugin: no failure policy for kind " + kind)
+	}
+	return p
+}
+
+// Kinds returns the plugin kinds the host knows: storage, auth, quota.
+func Kinds() []string {
+	kinds := make([]string, len(policies))
+	for i, k := range policies {
+		kinds[i] = k.kind
+	}
+	return kinds
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/client/pkg/v3/types"
 	"go.uber.org/zap"
 
 	"github.com/metastore/metastore/host/plugin"
@@ -199,6 +200,6 @@ func (a *auditLog) autoCompaction(rev int64, err error) {
 func (a *auditLog) alarm(raisedBy, member uint64, t pb.AlarmType, err error) {
 	a.record(auditRecord{Event: "alarm", Args: map[string]any{
 		"action": pb.AlarmRequest_ACTIVATE.String(), "alarm": t.String(),
-		"member": memberIDString(member), "raised-by": memberIDString(raisedBy),
+		"member": types.ID(member).String(), "raised-by": types.ID(raisedBy).String(),
 	}, Result: auditResult(err)})
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/client/pkg/v3/types"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/peer"
 
@@ -66,23 +67,23 @@ var auditedCalls = map[string]auditArgs{
 		return map[string]any{"peer-urls": r.PeerURLs, "learner": r.IsLearner}
 	},
 	"/etcdserverpb.Cluster/MemberRemove": func(req any) map[string]any {
-		return map[string]any{"id": memberIDString(req.(*pb.MemberRemoveRequest).ID)}
+		return map[string]any{"id": types.ID(req.(*pb.MemberRemoveRequest).ID).String()}
 	},
 	"/etcdserverpb.Cluster/MemberUpdate": func(req any) map[string]any {
 		r := req.(*pb.MemberUpdateRequest)
-		return map[string]any{"id": memberIDString(r.ID), "peer-urls": r.PeerURLs}
+		return map[string]any{"id": types.ID(r.ID).String(), "peer-urls": r.PeerURLs}
 	},
 	"/etcdserverpb.Cluster/MemberPromote": func(req any) map[string]any {
-		return map[string]any{"id": memberIDString(req.(*pb.MemberPromoteRequest).ID)}
+		return map[string]any{"id": types.ID(req.(*pb.MemberPromoteRequest).ID).String()}
 	},
 	"/etcdserverpb.Maintenance/Alarm": func(req any) map[string]any {
 		r := req.(*pb.AlarmRequest)
-		return map[string]any{"action": r.Action.String(), "member": memberIDString(r.MemberID), "alarm": r.Alarm.String()}
+		return map[string]any{"action": r.Action.String(), "member": types.ID(r.MemberID).String(), "alarm": r.Alarm.String()}
 	},
 	"/etcdserverpb.Maintenance/Defragment": noAuditArgs,
 	"/etcdserverpb.Maintenance/Snapshot":   noAuditArgs,
 	"/etcdserverpb.Maintenance/MoveLeader": func(req any) map[string]any {
-		return map[string]any{"target": memberIDString(req.(*pb.MoveLeaderRequest).TargetID)}
+		return map[string]any{"target": types.ID(req.(*pb.MoveLeaderRequest).TargetID).String()}
 	},
 	"/etcdserverpb.Maintenance/Downgrade": func(req any) map[string]any {
 		r := req.(*pb.DowngradeRequest)

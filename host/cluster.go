@@ -5,13 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 )
-
-// memberIDString writes a member id in hex, as etcd and etcdctl write it
-// in logs, metric labels and listings.
-func memberIDString(id uint64) string { return strconv.FormatUint(id, 16) }
 
 // clusterMember is one entry of --initial-cluster.
 type clusterMember struct {

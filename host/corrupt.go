@@ -9,6 +9,7 @@ import (
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/client/pkg/v3/types"
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -97,7 +98,7 @@ func (m *Member) peerHash(ctx context.Context, id uint64, req []byte) etcdapi.Pe
 		case strings.Contains(msg, etcdapi.ErrClusterIDMismatch.Error()):
 			err = etcdapi.ErrClusterIDMismatch
 		}
-		m.lg.Warn("failed hash kv request", zap.String("remote-peer-id", memberIDString(id)), zap.Error(err))
+		m.lg.Warn("failed hash kv request", zap.Stringer("remote-peer-id", types.ID(id)), zap.Error(err))
 		return etcdapi.PeerHash{MemberID: id, Err: err}
 	}
 	var r peerHashResponse

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/types"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 
@@ -158,8 +159,8 @@ func (m *Member) join(ctx context.Context, rcfg *raft.Config, initial []clusterM
 			cid, m.cfg.InitialAdvertisePeerURLs)
 	}
 	rcfg.ClusterID = cid
-	m.lg.Info("joining an existing cluster", zap.String("cluster-id", fmt.Sprintf("%x", cid)),
-		zap.String("member-id", memberIDString(rcfg.MemberID)))
+	m.lg.Info("joining an existing cluster", zap.Stringer("cluster-id", types.ID(cid)),
+		zap.Stringer("member-id", types.ID(rcfg.MemberID)))
 	return out, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"go.etcd.io/etcd/client/pkg/v3/types"
 	"go.etcd.io/raft/v3/raftpb"
 	"go.uber.org/zap"
 
@@ -69,7 +70,7 @@ func (rs *raftSnapshots) WriteSnapshot(ctx context.Context, m *raftpb.Message, w
 		// The follower refuses such a stream; this only explains why.
 		return fmt.Errorf("the engine is at index %d, behind the raft snapshot at %d", resp.ConsistentIndex, index)
 	}
-	rs.lg.Info("streamed the engine for a raft snapshot", zap.String("to", memberIDString(m.GetTo())),
+	rs.lg.Info("streamed the engine for a raft snapshot", zap.Stringer("to", types.ID(m.GetTo())),
 		zap.Uint64("snapshot-index", index), zap.Uint64("consistent-index", resp.ConsistentIndex),
 		zap.Int64("bytes", resp.Bytes))
 	return nil

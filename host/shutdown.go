@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/types"
 	"go.uber.org/zap"
 )
 
@@ -46,7 +47,7 @@ func (m *Member) handOverLeadership() {
 		}
 		return
 	}
-	m.lg.Info("leadership transfer starting", zap.String("transferee", memberIDString(to)))
+	m.lg.Info("leadership transfer starting", zap.Stringer("transferee", types.ID(to)))
 	start := time.Now()
 	if err := m.node.TransferLeadership(to); err != nil {
 		m.lg.Warn("leadership transfer failed", zap.Error(err))
@@ -55,19 +56,19 @@ func (m *Member) handOverLeadership() {
 	for {
 		changed := m.node.LeaderChanged()
 		if lead := m.node.Status().Leader; lead != 0 && lead != self {
-			m.lg.Info("leadership transfer finished", zap.String("leader", memberIDString(lead)), zap.Duration("took", time.Since(start)))
+			m.lg.Info("leadership transfer finished", zap.Stringer("leader", types.ID(lead)), zap.Duration("took", time.Since(start)))
 			return
 		}
 		if !m.inTouchWith(to) {
 			m.lg.Warn("leadership transfer abandoned: the transferee is not connected; stopping anyway",
-				zap.String("transferee", memberIDString(to)))
+				zap.Stringer("transferee", types.ID(to)))
 			return
 		}
 		select {
 		case <-changed:
 		case <-time.After(m.cfg.heartbeat()):
 		case <-ctx.Done():
-			m.lg.Warn("leadership transfer timed out; stopping anyway", zap.String("transferee", memberIDString(to)))
+			m.lg.Warn("leadership transfer timed out; stopping anyway", zap.Stringer("transferee", types.ID(to)))
 			return
 		}
 	}

@@ -2,10 +2,10 @@ package metrics
 
 import (
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.etcd.io/etcd/client/pkg/v3/types"
 
 	"github.com/metastore/metastore/raft/peer"
 )
@@ -72,7 +72,7 @@ func (c *peerNetworkCollector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector.
 func (c *peerNetworkCollector) Collect(ch chan<- prometheus.Metric) {
-	local := idLabel(c.local())
+	local := types.ID(c.local()).String()
 	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
@@ -81,10 +81,10 @@ func (c *peerNetworkCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	members := c.members()
 	for _, id := range members {
-		gauge(c.knownPeers, 1, local, idLabel(id))
+		gauge(c.knownPeers, 1, local, types.ID(id).String())
 	}
 	for _, s := range c.stats() {
-		id := idLabel(s.ID)
+		id := types.ID(s.ID).String()
 		if !slices.Contains(members, s.ID) && c.isRemoved(s.ID) {
 			gauge(c.knownPeers, 0, local, id)
 		}
@@ -142,11 +142,8 @@ func (s snapshotTransferMetrics) collectors() []prometheus.Collector {
 // observe is the transport's peer.SnapshotObserver.
 func (s snapshotTransferMetrics) observe(id uint64, sent bool, took time.Duration) {
 	if sent {
-		s.send.WithLabelValues(idLabel(id)).Observe(took.Seconds())
+		s.send.WithLabelValues(types.ID(id).String()).Observe(took.Seconds())
 		return
 	}
-	s.receive.WithLabelValues(idLabel(id)).Observe(took.Seconds())
+	s.receive.WithLabelValues(types.ID(id).String()).Observe(took.Seconds())
 }
-
-// idLabel is a member's label value: its id in hex, as etcd labels it.
-func idLabel(id uint64) string { return strconv.FormatUint(id, 16) }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.etcd.io/etcd/client/pkg/v3/types"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -76,7 +77,7 @@ func (mm *Registry) probePeer(id uint64) {
 	_, err := mm.src.Transport.Call(ctx, id, rttProbeCall, nil)
 	switch status.Code(err) {
 	case codes.OK, codes.Unimplemented, codes.InvalidArgument:
-		mm.peerRTT.WithLabelValues(idLabel(id)).Observe(time.Since(start).Seconds())
+		mm.peerRTT.WithLabelValues(types.ID(id).String()).Observe(time.Since(start).Seconds())
 		mm.src.Node.NoteReached(id)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.etcd.io/etcd/client/pkg/v3/types"
 	"go.etcd.io/raft/v3/raftpb"
 	"go.uber.org/zap"
 )
@@ -48,7 +49,7 @@ func (h *heartbeatWatch) observe(m *raftpb.Message) {
 	if late := now.Sub(prev) - h.max; seen && late > 0 {
 		h.failures.Inc()
 		h.lg.Warn("leader failed to send out heartbeat on time; took too long, leader is overloaded likely from slow disk",
-			zap.String("to", idLabel(m.GetTo())), zap.Duration("heartbeat-interval", h.max/2),
+			zap.Stringer("to", types.ID(m.GetTo())), zap.Duration("heartbeat-interval", h.max/2),
 			zap.Duration("expected-duration", h.max), zap.Duration("exceeded-duration", late))
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.etcd.io/etcd/client/pkg/v3/types"
 	"go.uber.org/zap"
 
 	"github.com/metastore/metastore/etcdapi"
@@ -236,7 +237,7 @@ func (mm *Registry) registerMemberGauges() {
 		constGauge("etcd_cluster_version", "Which version is running. 1 for 'cluster_version' label with current cluster version",
 			"cluster_version", src.ClusterVersion),
 		constGauge("etcd_server_id", "Server or member ID in hexadecimal format. 1 for 'server_id' label with current ID.",
-			"server_id", idLabel(src.Node.MemberID())),
+			"server_id", types.ID(src.Node.MemberID()).String()),
 	)
 }
 

@@ -1,6 +1,7 @@
 package etcdapi
 
 import (
+	"bytes"
 	"context"
 	"sync"
 	"testing"
@@ -322,4 +323,40 @@ func (f followerRaft) Status() RaftStatus {
 	st := f.Raft.Status()
 	st.Leader = 2
 	return st
+}
+
+// TestLeasesFollowAnInstalledSnapshot: a member that installs a raft
+// snapshot holds the snapshot's leases and their keys, not the ones it had;
+// otherwise a put on a lease granted before the snapshot would be refused
+// here and applied everywhere else.
+func TestLeasesFollowAnInstalledSnapshot(t *testing.T) {
+	ctx := context.Background()
+	cfg := lease.Config{CheckpointInterval: time.Minute}
+	clock := newFakeClock()
+	src, srcEng := leaseServer(t, t.TempDir(), clock, cfg)
+	grant(t, src, 1, 100)
+	grant(t, src, 2, 100)
+	putLeased(t, src, "a", 1)
+	require.NoError(t, src.store.Flush(ctx))
+
+	dst, dstEng := leaseServer(t, t.TempDir(), clock, cfg)
+	grant(t, dst, 3, 100)
+	putLeased(t, dst, "b", 3)
+
+	var snap bytes.Buffer
+	_, err := srcEng.Snapshot(ctx, storage.SnapshotRequest{Writer: &snap})
+	require.NoError(t, err)
+	require.NoError(t, dst.InstallSnapshot(ctx, func(ctx context.Context) (uint64, error) {
+		resp, err := dstEng.Restore(ctx, storage.RestoreRequest{Reader: &snap})
+		return resp.ConsistentIndex, err
+	}))
+	dst.raft.(*localRaft).index = dst.store.ConsistentIndex()
+
+	require.Equal(t, []int64{1, 2}, dst.leases.IDs())
+	require.Equal(t, []string{"a"}, keyStrings(timeToLive(t, dst, 1).Keys))
+	_, err = dst.Lease().LeaseTimeToLive(ctx, &pb.LeaseTimeToLiveRequest{ID: 3})
+	require.NoError(t, err, "etcd answers TTL -1 for a lease it does not hold")
+	require.False(t, dst.leases.Exists(3), "the lease only this member had is gone")
+	putLeased(t, dst, "c", 2)
+	require.Equal(t, []string{"c"}, keyStrings(timeToLive(t, dst, 2).Keys))
 }

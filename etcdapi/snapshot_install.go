@@ -10,8 +10,8 @@ import (
 // returns its consistent index; it runs while the store holds off every
 // reader and writer (see mvcc.Store.Restore). The store is then rebuilt in
 // place, its watchers catch up with the revisions they missed, and the
-// state the API keeps beside the store (membership, alarms) is reloaded; the
-// membership hook resyncs the peers. It runs on the raft apply goroutine,
+// state the API keeps beside the store (membership, leases, users and
+// roles, alarms) is reloaded; the membership hook resyncs the peers. It runs on the raft apply goroutine,
 // which applies the entries after the snapshot once it returns.
 func (s *Server) InstallSnapshot(ctx context.Context, replace func(context.Context) (uint64, error)) error {
 	if err := s.store.Restore(ctx, replace); err != nil {
@@ -19,6 +19,9 @@ func (s *Server) InstallSnapshot(ctx context.Context, replace func(context.Conte
 	}
 	if err := s.LoadMembership(ctx); err != nil {
 		return fmt.Errorf("etcdapi: reloading the membership after a snapshot: %w", err)
+	}
+	if err := s.leases.Load(ctx, s.store); err != nil {
+		return fmt.Errorf("etcdapi: reloading the leases after a snapshot: %w", err)
 	}
 	if err := s.auth.Load(ctx, s.store); err != nil {
 		return fmt.Errorf("etcdapi: reloading users and roles after a snapshot: %w", err)

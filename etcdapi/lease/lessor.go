@@ -200,14 +200,6 @@ func (le *Lessor) Grant(id, ttl int64) (*Lease, error) {
 	return l, nil
 }
 
-// Restore adds a lease read from the engine.
-func (le *Lessor) Restore(id, ttl, remaining int64) {
-	le.mu.Lock()
-	defer le.mu.Unlock()
-	le.leases[id] = &Lease{id: id, ttl: ttl, remaining: remaining, keys: map[string]struct{}{},
-		revoked: make(chan struct{}), heapIdx: -1}
-}
-
 // KeysOf returns the keys attached to lease id, sorted, and whether it
 // exists.
 func (le *Lessor) KeysOf(id int64) ([]string, bool) {

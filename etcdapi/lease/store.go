@@ -44,9 +44,15 @@ func DeletePersisted(tw *mvcc.TxnWrite, id int64) {
 	tw.DeleteMeta(Namespace, leaseKey(id))
 }
 
-// Load rebuilds the leases from the engine and their keys from the key
-// index. It must run before the first entry is applied.
+// Load replaces the leases with those of the engine, and their keys with
+// those of the key index: at start, before the first entry is applied, and
+// after a raft snapshot replaced the engine's content. A lease the engine
+// no longer holds is gone (its waiters see it revoked); one it still holds
+// keeps its waiters. A primary lessor, which a member installing a
+// snapshot is only until it notices it follows, counts every lease afresh
+// from its durable TTL, as on promotion.
 func (le *Lessor) Load(ctx context.Context, store *mvcc.Store) error {
+	leases := make(map[int64]*Lease)
 	var decodeErr error
 	err := store.ScanMeta(ctx, Namespace, func(k, v []byte) bool {
 		id, ttl, remaining, err := decodeLease(k, v)
@@ -54,7 +60,8 @@ func (le *Lessor) Load(ctx context.Context, store *mvcc.Store) error {
 			decodeErr = err
 			return false
 		}
-		le.Restore(id, ttl, remaining)
+		leases[id] = &Lease{id: id, ttl: ttl, remaining: remaining, keys: map[string]struct{}{},
+			revoked: make(chan struct{}), heapIdx: -1}
 		return true
 	})
 	if err == nil {
@@ -63,17 +70,33 @@ func (le *Lessor) Load(ctx context.Context, store *mvcc.Store) error {
 	if err != nil {
 		return fmt.Errorf("lease: loading leases: %w", err)
 	}
+	keyLease := make(map[string]int64)
 	orphans := 0
-	le.mu.Lock()
 	store.LeasedKeys(func(key []byte, id int64) {
-		l := le.leases[id]
+		l := leases[id]
 		if l == nil {
 			orphans++ // as etcd, a key whose lease is gone stays
 			return
 		}
 		l.keys[string(key)] = struct{}{}
-		le.keyLease[string(key)] = id
+		keyLease[string(key)] = id
 	})
+	le.mu.Lock()
+	for id, old := range le.leases {
+		if l := leases[id]; l != nil {
+			l.revoked = old.revoked
+		} else {
+			close(old.revoked)
+		}
+	}
+	le.expiries.clear()
+	le.leases, le.keyLease = leases, keyLease
+	if le.primary {
+		for _, l := range leases {
+			l.cpLogged = l.remaining > 0
+			le.refresh(l, l.durableTTL(), le.cfg.PromoteExtension)
+		}
+	}
 	n := len(le.leases)
 	le.mu.Unlock()
 	le.lg.Sugar().Infof("restored %d leases (%d keys refer to missing leases)", n, orphans)

@@ -178,3 +178,39 @@ func TestClusterWatcherFollowsMemberAcrossSnapshot(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterMemberCaughtUpViaSnapshotKnowsItsLeases: a member that
+// catches up through a snapshot holds the leases granted and revoked while
+// it was away, so puts on those leases apply on it as on the others.
+func TestClusterMemberCaughtUpViaSnapshotKnowsItsLeases(t *testing.T) {
+	ms := hosttest.StartCluster(t, 3, clusterFlags, snapshotFlags)
+	lead := leaderOf(t, ms...)
+	cli := hosttest.NewClient(t, lead.Endpoint())
+	ctx := ctxFor(t, 60*time.Second)
+	putMany(t, cli, "before", 50)
+	gone, err := cli.Grant(ctx, 600)
+	require.NoError(t, err)
+
+	stopped := followersOf(lead, ms)[0]
+	require.NoError(t, stopped.Stop())
+	granted, err := cli.Grant(ctx, 600)
+	require.NoError(t, err)
+	_, err = cli.Revoke(ctx, gone.ID)
+	require.NoError(t, err)
+	putMany(t, cli, "during", 400)
+	stopped.Start()
+	stopped.WaitReady()
+	rev := putMany(t, cli, "after", 10)
+	requireSameState(t, rev, ms...)
+	require.Contains(t, stopped.Output(), "installed a raft snapshot")
+
+	resp, err := cli.Put(ctx, "leased", "v", clientv3.WithLease(granted.ID))
+	require.NoError(t, err)
+	requireSameState(t, resp.Header.Revision, ms...)
+	for _, m := range ms {
+		got, err := m.Client(t).Get(ctx, "leased", clientv3.WithSerializable())
+		require.NoError(t, err)
+		require.Len(t, got.Kvs, 1, "%s applied the put on the lease granted while it was away", m.Name())
+		require.Equal(t, int64(granted.ID), got.Kvs[0].Lease)
+	}
+}

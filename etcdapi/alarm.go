@@ -12,10 +12,6 @@ import (
 // names, its type, and why raising it failed (nil once it is applied).
 type AlarmObserver func(raisedBy, member uint64, t pb.AlarmType, err error)
 
-// ObserveAlarms sets the observer of the alarms this member raises by
-// itself; call it before serving.
-func (s *Server) ObserveAlarms(fn AlarmObserver) { s.maint.observeAlarms = fn }
-
 // raiseAlarm proposes the alarm t of member, waits until it is applied
 // here, and tells the observer.
 func (s *Server) raiseAlarm(ctx context.Context, member uint64, t pb.AlarmType) error {

@@ -22,15 +22,6 @@ type (
 	TokenOptions = auth.TokenOptions
 )
 
-// LoadAuth configures authentication and rebuilds users and roles from the
-// engine. It must run before the first entry is applied.
-func (s *Server) LoadAuth(ctx context.Context, cfg AuthConfig) error {
-	if err := s.auth.Configure(cfg, s.waitApplied); err != nil {
-		return err
-	}
-	return s.auth.Load(ctx, s.store)
-}
-
 // waitApplied waits until this member has applied index.
 func (s *Server) waitApplied(ctx context.Context, index uint64) error {
 	if s.store.ConsistentIndex() >= index {

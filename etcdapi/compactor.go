@@ -86,9 +86,8 @@ type compactor struct {
 	wg      sync.WaitGroup
 }
 
-// StartCompactor starts auto-compaction; a zero Mode starts nothing. Call
-// it after SetRaft; StopCompactor ends it.
-func (s *Server) StartCompactor(cfg CompactorConfig) {
+// startCompactor starts auto-compaction; a zero Mode starts nothing.
+func (s *Server) startCompactor(cfg CompactorConfig) {
 	if cfg.Mode == "" {
 		return
 	}
@@ -120,8 +119,8 @@ func (s *Server) StartCompactor(cfg CompactorConfig) {
 		zap.Duration("period", cfg.Period), zap.Int64("revisions", cfg.Revisions))
 }
 
-// StopCompactor stops auto-compaction and waits for a compaction in flight.
-func (s *Server) StopCompactor() {
+// stopCompactor stops auto-compaction and waits for a compaction in flight.
+func (s *Server) stopCompactor() {
 	if c := s.maint.compactor; c != nil {
 		c.cancel()
 		c.wg.Wait()

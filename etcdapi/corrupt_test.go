@@ -73,14 +73,13 @@ func TestEngineCorruptionRaisesCorruptForThisMember(t *testing.T) {
 // Engine corruption proposes CORRUPT once while it is raised, however
 // many reads fail, and raises it again after an operator disarmed it.
 func TestEngineCorruptionRaisesCorruptAgainAfterDisarm(t *testing.T) {
-	s, eng, store := newFaultServer(t)
 	var mu sync.Mutex
 	var raised []string
-	s.ObserveAlarms(func(by, member uint64, a pb.AlarmType, err error) {
+	s, eng, store := newFaultServerWith(t, Deps{OnAlarm: func(by, member uint64, a pb.AlarmType, err error) {
 		mu.Lock()
 		defer mu.Unlock()
 		raised = append(raised, fmt.Sprintf("%d %d %s %v", by, member, a, err))
-	})
+	}})
 	observed := func() []string {
 		mu.Lock()
 		defer mu.Unlock()

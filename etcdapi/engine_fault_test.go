@@ -51,6 +51,10 @@ func (e *failingEngine) Scan(ctx context.Context, req storage.ScanRequest, fn fu
 // newFaultServer is a server whose values are always read from eng: no
 // value cache, and the write buffer flushed before each read test.
 func newFaultServer(t *testing.T) (*Server, *failingEngine, *mvcc.Store) {
+	return newFaultServerWith(t, Deps{})
+}
+
+func newFaultServerWith(t *testing.T, d Deps) (*Server, *failingEngine, *mvcc.Store) {
 	t.Helper()
 	lg := zaptest.NewLogger(t)
 	eng := &failingEngine{Engine: memory.New()}
@@ -59,10 +63,7 @@ func newFaultServer(t *testing.T) (*Server, *failingEngine, *mvcc.Store) {
 	store, err := mvcc.New(lg, eng, 0, mvcc.Config{FlushInterval: time.Hour, CacheBytes: -1})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = store.Close() })
-	s := New(lg, Config{MaxTxnOps: 8, MaxRequestBytes: 1 << 20, RequestTimeout: time.Second, Version: "3.7.3"},
-		store, func() (int64, int64) { return 0, 0 })
-	s.SetRaft(&localRaft{s: s})
-	return s, eng, store
+	return testServer(t, store, d), eng, store
 }
 
 // A storage engine that cannot serve answers Unavailable, whatever wraps

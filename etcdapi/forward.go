@@ -43,10 +43,6 @@ const (
 	peerCallMemberRemove    = "member.remove"
 )
 
-// SetPeerCaller sets how s reaches the leader; it must happen before
-// serving. Without it a follower answers forwarded calls "not leader".
-func (s *Server) SetPeerCaller(pc PeerCaller) { s.peerCaller = pc }
-
 // PeerCalls returns the handlers of the calls followers forward to the
 // leader, by name, for the peer transport to serve. Each makes the auth
 // check the gRPC layer makes for the same client call.

@@ -8,8 +8,6 @@ import (
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.uber.org/zap"
-
-	"github.com/metastore/metastore/etcdapi/lease"
 )
 
 // leaseRunner runs the lease loop and the checkpointer of a Server.
@@ -20,17 +18,10 @@ type leaseRunner struct {
 	stopOnce sync.Once
 }
 
-// LoadLeases sets the lease configuration and rebuilds the leases from the
-// store. Call it after New and before the raft node starts applying.
-func (s *Server) LoadLeases(ctx context.Context, cfg lease.Config) error {
-	s.leases.SetConfig(cfg)
-	return s.leases.Load(ctx, s.store)
-}
-
-// StartLeases starts following this member's raft role: as leader it
+// startLeases starts following this member's raft role: as leader it
 // counts lease time, revokes expired leases and checkpoints remaining TTLs.
-// Call it after SetRaft; StopLeases ends it.
-func (s *Server) StartLeases() {
+// StopLeases ends it.
+func (s *Server) startLeases() {
 	s.leaseRun.stop = make(chan struct{})
 	s.leaseRun.wg.Add(2)
 	go func() {

@@ -50,12 +50,8 @@ func leaseServer(t *testing.T, dir string, clock *fakeClock, cfg lease.Config) (
 	require.NoError(t, err)
 	store, err := mvcc.New(lg, eng, opened.ConsistentIndex, mvcc.Config{FlushInterval: 10 * time.Millisecond})
 	require.NoError(t, err)
-	s := New(lg, Config{MaxTxnOps: 8, MaxRequestBytes: 1 << 20, RequestTimeout: time.Second, Version: "3.7.3"},
-		store, func() (int64, int64) { return 0, 0 })
-	s.leases.SetClock(clock.Now)
-	require.NoError(t, s.LoadLeases(ctx, cfg))
-	s.SetRaft(&localRaft{s: s, index: opened.ConsistentIndex})
-	s.StartLeases()
+	s := testServer(t, store, Deps{Log: lg, Leases: cfg, Now: clock.Now})
+	s.Start(&localRaft{s: s, index: opened.ConsistentIndex}, nil, CompactorConfig{})
 	require.True(t, s.syncLeaseRole())
 	t.Cleanup(func() {
 		_ = s.StopLeases(context.Background())

@@ -30,15 +30,6 @@ type maintenance struct {
 	corruptOnce engineCorruption
 }
 
-// SetEngine gives the Maintenance service the storage engine it snapshots,
-// hashes and defragments. Call it before serving.
-func (s *Server) SetEngine(eng storage.Engine) { s.maint.engine = eng }
-
-// LoadAlarms reads the persisted alarms; call it before raft starts.
-func (s *Server) LoadAlarms(ctx context.Context) error {
-	return s.maint.alarms.Load(ctx, s.store)
-}
-
 // Alarms returns the active alarms, ordered by member then type.
 func (s *Server) Alarms() []*pb.AlarmMember { return s.maint.alarms.List(pb.AlarmType_NONE) }
 

@@ -42,17 +42,15 @@ func TestDefragmentFollowsDeclaredCapabilities(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newTestServer(t)
 			eng := &declaringEngine{caps: tt.caps}
-			s.SetEngine(eng)
+			s := newTestServerWith(t, Deps{Engine: eng})
 			_, err := s.Maintenance().Defragment(context.Background(), &pb.DefragmentRequest{})
 			require.NoError(t, err)
 			require.Equal(t, tt.called, eng.defrags == 1)
 		})
 	}
-	s := newTestServer(t)
 	eng := &declaringEngine{caps: []string{storage.CapabilityDefrag}}
-	s.SetEngine(notDefragmenter{eng})
+	s := newTestServerWith(t, Deps{Engine: notDefragmenter{eng}})
 	_, err := s.Maintenance().Defragment(context.Background(), &pb.DefragmentRequest{})
 	require.NoError(t, err, "an engine without Defrag has nothing to do")
 	require.Zero(t, eng.defrags)

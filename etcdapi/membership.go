@@ -32,22 +32,6 @@ var (
 	ErrBadLeaderTransfer = errors.New("etcdapi: bad leader transferee")
 )
 
-// LoadMembership reads the membership from the engine; the host calls it
-// at start and after installing a snapshot.
-func (s *Server) LoadMembership(ctx context.Context) error {
-	if err := s.members.Load(ctx, s.store); err != nil {
-		return err
-	}
-	s.members.Notify()
-	return nil
-}
-
-// SetMembershipHook registers f, which the apply loop calls with the new
-// member list after every change (the host keeps its peers in sync).
-func (s *Server) SetMembershipHook(f func([]Member)) {
-	s.members.SetOnChange(f)
-}
-
 // Members returns the current members, sorted by id.
 func (s *Server) Members() []Member {
 	list := s.members.List()

@@ -19,28 +19,8 @@ import (
 // policy has just raised it).
 var ErrNoSpace = errors.New("etcdapi: database space exceeded")
 
-// SetQuota installs the quota policy and the built-in fallback asked when
-// the policy fails (nil for none). Without a policy every write is
-// admitted, except those that grow the store while NOSPACE is active. Call
-// it before serving.
-func (s *Server) SetQuota(policy, fallback quota.Policy) {
-	s.maint.quota = admission.New(s.lg.Named("quota"), policy, fallback, func() quota.Usage {
-		size, inUse := s.dbSize()
-		return quota.Usage{BackendBytes: size, BackendBytesInUse: inUse}
-	})
-}
-
 // QuotaUsage keeps the usage of the key prefixes a quota policy declared.
 type QuotaUsage = admission.PrefixUsage
-
-// SetQuotaUsage installs the usage of the declared prefixes, passed to the
-// policy in every check of a write under one of them. Call it after
-// SetQuota and before serving.
-func (s *Server) SetQuotaUsage(u QuotaUsage) {
-	if s.maint.quota != nil {
-		s.maint.quota.SetPrefixUsage(u)
-	}
-}
 
 // admit decides whether r may be proposed: nil, ErrNoSpace, or an error
 // naming the limit a policy refused it for.

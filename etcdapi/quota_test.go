@@ -29,10 +29,11 @@ func (failingPolicy) Check(context.Context, quota.CheckRequest) (quota.CheckResp
 }
 
 func TestQuotaRaisesNoSpaceAndRefusesGrowth(t *testing.T) {
-	s := newTestServer(t)
 	var size atomic.Int64
-	s.dbSize = func() (int64, int64) { return size.Load(), size.Load() }
-	s.SetQuota(failingPolicy{}, backendbytes.New(10000))
+	s := newTestServerWith(t, Deps{
+		DBSize: func() (int64, int64) { return size.Load(), size.Load() },
+		Quota:  failingPolicy{}, QuotaFallback: backendbytes.New(10000),
+	})
 	kv, mt := s.KV(), s.Maintenance()
 	ctx := context.Background()
 

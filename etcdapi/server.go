@@ -11,12 +11,15 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/metastore/metastore/etcdapi/admission"
 	"github.com/metastore/metastore/etcdapi/alarm"
 	"github.com/metastore/metastore/etcdapi/apply"
 	"github.com/metastore/metastore/etcdapi/auth"
 	"github.com/metastore/metastore/etcdapi/lease"
 	"github.com/metastore/metastore/etcdapi/membership"
 	"github.com/metastore/metastore/mvcc"
+	"github.com/metastore/metastore/pluginapi/quota"
+	"github.com/metastore/metastore/pluginapi/storage"
 )
 
 // Raft is the replicated log as the API needs it. The host adapts its raft
@@ -93,30 +96,108 @@ type Server struct {
 	peerCaller PeerCaller
 }
 
-// New builds a Server on store. Call SetRaft before serving: the raft node
-// needs the server's applier to start, and the server needs the node.
-func New(lg *zap.Logger, cfg Config, store *mvcc.Store, dbSize func() (int64, int64)) *Server {
+// Deps are what a Server is built from: its settings, the store and
+// engine it serves, and the policies and hooks the host chooses.
+type Deps struct {
+	// Log is the server's logger; nil logs nothing.
+	Log    *zap.Logger
+	Config Config
+	// Store is the MVCC store served, Engine the storage engine under it,
+	// which the Maintenance service snapshots, hashes and defragments.
+	Store  *mvcc.Store
+	Engine storage.Engine
+	// DBSize measures the engine: its size and the part of it in use.
+	DBSize func() (size, inUse int64)
+	// Leases configures the lessor; Now is its clock (nil: time.Now).
+	Leases lease.Config
+	Now    func() time.Time
+	// Auth configures authentication.
+	Auth AuthConfig
+	// Quota decides whether a write may grow the store, QuotaFallback
+	// when Quota cannot answer, and QuotaUsage keeps the usage of the
+	// prefixes Quota declared; each may be nil. Without Quota every write
+	// is admitted but those that grow the store while NOSPACE is active.
+	Quota, QuotaFallback quota.Policy
+	QuotaUsage           QuotaUsage
+	// OnAlarm is told of each alarm this member raises by itself; nil:
+	// nobody is.
+	OnAlarm AlarmObserver
+	// OnMembershipChange is called by the apply loop with the new member
+	// list after every change (the host keeps its peers in step); nil:
+	// nobody is.
+	OnMembershipChange func([]Member)
+}
+
+// New builds the Server of d and rebuilds its state from the store, in
+// this order: alarms, members, leases, then users and roles. The server
+// applies the raft log from then on (Apply); it serves once Start has
+// given it the raft node.
+func New(ctx context.Context, d Deps) (*Server, error) {
+	lg := d.Log
 	if lg == nil {
 		lg = zap.NewNop()
 	}
-	s := &Server{
-		lg: lg, cfg: cfg, store: store, waits: newWaitRegistry(),
-		stopped: make(chan struct{}), dbSize: dbSize,
+	now := d.Now
+	if now == nil {
+		now = time.Now
 	}
-	s.members = membership.New(cfg.MaxLearners)
-	s.leases = lease.New(lg.Named("lessor"), lease.Config{}, time.Now)
+	s := &Server{
+		lg: lg, cfg: d.Config, store: d.Store, waits: newWaitRegistry(),
+		stopped: make(chan struct{}), dbSize: d.DBSize,
+	}
+	s.members = membership.New(d.Config.MaxLearners)
+	s.leases = lease.New(lg.Named("lessor"), d.Leases, now)
+	s.maint.engine = d.Engine
 	s.maint.alarms = alarm.NewStore()
+	s.maint.observeAlarms = d.OnAlarm
+	s.maint.quota = admission.New(lg.Named("quota"), d.Quota, d.QuotaFallback, func() quota.Usage {
+		size, inUse := s.dbSize()
+		return quota.Usage{BackendBytes: size, BackendBytesInUse: inUse}
+	})
+	if d.QuotaUsage != nil {
+		s.maint.quota.SetPrefixUsage(d.QuotaUsage)
+	}
 	s.auth = auth.NewStore(lg.Named("auth"))
 	s.applier = apply.New(apply.Deps{
-		Log: lg, Store: store, Leases: s.leases, Members: s.members, Alarms: s.maint.alarms, Auth: s.auth,
+		Log: lg, Store: d.Store, Leases: s.leases, Members: s.members, Alarms: s.maint.alarms, Auth: s.auth,
 		LeaseRole: s.syncLeaseRole, Done: s.waits.trigger,
 	})
 	s.cluster = &ClusterServer{s: s}
-	return s
+
+	if err := s.maint.alarms.Load(ctx, d.Store); err != nil {
+		return nil, err
+	}
+	if err := s.members.Load(ctx, d.Store); err != nil {
+		return nil, err
+	}
+	if err := s.leases.Load(ctx, d.Store); err != nil {
+		return nil, err
+	}
+	if err := s.auth.Configure(d.Auth, s.waitApplied); err != nil {
+		return nil, err
+	}
+	if err := s.auth.Load(ctx, d.Store); err != nil {
+		return nil, err
+	}
+	s.members.SetOnChange(d.OnMembershipChange)
+	return s, nil
 }
 
-// SetRaft attaches the raft node; it must happen before serving.
-func (s *Server) SetRaft(r Raft) {
+// Start attaches the raft node, which applies through s, and the way to
+// reach the leader for the calls a follower forwards (nil: a follower
+// answers them "not leader"), then follows this member's raft role with
+// the lease loop, and starts auto-compaction (a zero Mode starts none).
+// Call it once the node runs and before serving; StopLeases and Stop end
+// what it started.
+func (s *Server) Start(r Raft, peers PeerCaller, compaction CompactorConfig) {
+	s.attachRaft(r)
+	s.peerCaller = peers
+	s.startLeases()
+	s.startCompactor(compaction)
+}
+
+// attachRaft attaches the raft node.
+func (s *Server) attachRaft(r Raft) {
 	s.raft = r
 	// Proposal ids: the member id's low 16 bits, then 40 bits of
 	// milliseconds, then a counter, so ids neither repeat across restarts
@@ -132,8 +213,11 @@ func (s *Server) Apply(entries []*raftpb.Entry) { s.applier.Apply(entries) }
 // the engine holds durably.
 func (s *Server) PersistedIndex() uint64 { return s.store.PersistedIndex() }
 
-// Stop fails pending and future proposals with ErrStopped.
+// Stop stops auto-compaction, waiting for a compaction in flight, and
+// fails pending and future proposals with ErrStopped. StopLeases comes
+// before it, while raft still runs.
 func (s *Server) Stop() {
+	s.stopCompactor()
 	select {
 	case <-s.stopped:
 	default:

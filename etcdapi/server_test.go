@@ -44,18 +44,47 @@ func (r *localRaft) MemberID() uint64 { return 1 }
 
 func (r *localRaft) ClusterID() uint64 { return 7 }
 
-func newTestServer(t *testing.T) *Server {
+func newTestServer(t *testing.T) *Server { return newTestServerWith(t, Deps{}) }
+
+// newTestServerWith builds a Server from d over a memory engine, test
+// settings filled in where d has none.
+func newTestServerWith(t *testing.T, d Deps) *Server {
 	t.Helper()
-	lg := zaptest.NewLogger(t)
 	eng := memory.New()
 	_, err := eng.Open(context.Background(), storage.OpenRequest{Dir: t.TempDir()})
 	require.NoError(t, err)
-	store, err := mvcc.New(lg, eng, 0, mvcc.Config{FlushInterval: 10 * time.Millisecond})
+	store, err := mvcc.New(zaptest.NewLogger(t), eng, 0, mvcc.Config{FlushInterval: 10 * time.Millisecond})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = store.Close() })
-	s := New(lg, Config{MaxTxnOps: 8, MaxRequestBytes: 1 << 20, RequestTimeout: time.Second, Version: "3.7.3"},
-		store, func() (int64, int64) { return 0, 0 })
-	s.SetRaft(&localRaft{s: s})
+	return testServer(t, store, d)
+}
+
+// testServer builds a Server from d over store and attaches a localRaft,
+// without the lease loop and auto-compaction.
+func testServer(t *testing.T, store *mvcc.Store, d Deps) *Server {
+	t.Helper()
+	d.Store = store
+	if d.Log == nil {
+		d.Log = zaptest.NewLogger(t)
+	}
+	if d.Config.MaxTxnOps == 0 {
+		d.Config.MaxTxnOps = 8
+	}
+	if d.Config.MaxRequestBytes == 0 {
+		d.Config.MaxRequestBytes = 1 << 20
+	}
+	if d.Config.RequestTimeout == 0 {
+		d.Config.RequestTimeout = time.Second
+	}
+	if d.Config.Version == "" {
+		d.Config.Version = "3.7.3"
+	}
+	if d.DBSize == nil {
+		d.DBSize = func() (int64, int64) { return 0, 0 }
+	}
+	s, err := New(context.Background(), d)
+	require.NoError(t, err)
+	s.attachRaft(&localRaft{s: s})
 	return s
 }
 

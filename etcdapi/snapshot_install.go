@@ -17,9 +17,10 @@ func (s *Server) InstallSnapshot(ctx context.Context, replace func(context.Conte
 	if err := s.store.Restore(ctx, replace); err != nil {
 		return err
 	}
-	if err := s.LoadMembership(ctx); err != nil {
+	if err := s.members.Load(ctx, s.store); err != nil {
 		return fmt.Errorf("etcdapi: reloading the membership after a snapshot: %w", err)
 	}
+	s.members.Notify()
 	if err := s.leases.Load(ctx, s.store); err != nil {
 		return fmt.Errorf("etcdapi: reloading the leases after a snapshot: %w", err)
 	}

@@ -36,8 +36,7 @@ func watchTestServer(t *testing.T, cfg Config, mcfg mvcc.Config) (*Server, pb.Wa
 		cfg.MaxRequestBytes = 1 << 20
 	}
 	cfg.RequestTimeout = 5 * time.Second
-	s := New(lg, cfg, store, func() (int64, int64) { return 0, 0 })
-	s.SetRaft(&localRaft{s: s})
+	s := testServer(t, store, Deps{Log: lg, Config: cfg})
 
 	gs := grpc.NewServer()
 	pb.RegisterWatchServer(gs, s.Watch())

@@ -134,37 +134,31 @@ func (m *Member) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.api = etcdapi.New(m.lg.Named("api"), etcdapi.Config{
-		StrictReconfigCheck: m.cfg.StrictReconfigCheck,
-		MaxTxnOps:           m.cfg.MaxTxnOps,
-		MaxRequestBytes:     m.cfg.MaxRequestBytes,
-		RequestTimeout:      m.cfg.requestTimeout(),
-		QuotaBackendBytes:   m.cfg.quota(),
-		Version:             APIVersion,
-		// Progress notifications of idle watchers.
-		WatchProgressNotifyInterval: m.cfg.WatchProgressNotifyInterval,
-		MaxLearners:                 m.cfg.learnerLimit(),
-	}, m.store, m.dbSize)
-	m.api.SetEngine(eng)
-	m.api.ObserveAlarms(m.audit.alarm)
-	if err := m.startQuota(); err != nil {
-		return err
+	deps := etcdapi.Deps{
+		Log: m.lg.Named("api"),
+		Config: etcdapi.Config{
+			StrictReconfigCheck: m.cfg.StrictReconfigCheck,
+			MaxTxnOps:           m.cfg.MaxTxnOps,
+			MaxRequestBytes:     m.cfg.MaxRequestBytes,
+			RequestTimeout:      m.cfg.requestTimeout(),
+			QuotaBackendBytes:   m.cfg.quota(),
+			Version:             APIVersion,
+			// Progress notifications of idle watchers.
+			WatchProgressNotifyInterval: m.cfg.WatchProgressNotifyInterval,
+			MaxLearners:                 m.cfg.learnerLimit(),
+		},
+		Store:  m.store,
+		Engine: eng,
+		DBSize: m.dbSize,
+		Leases: lease.Config{
+			MinTTL:           lease.MinTTL(m.cfg.heartbeat(), m.cfg.electionTicks()),
+			PromoteExtension: time.Duration(m.cfg.ElectionMillis) * time.Millisecond,
+			RevokeRetry:      m.cfg.requestTimeout(),
+		},
+		OnAlarm:            m.audit.alarm,
+		OnMembershipChange: m.membershipChanged,
 	}
-	if err := m.api.LoadAlarms(ctx); err != nil {
-		return err
-	}
-	if err := m.api.LoadMembership(ctx); err != nil {
-		return err
-	}
-	if err := m.cfg.checkLearners(m.api.Members()); err != nil {
-		return err
-	}
-	err = m.api.LoadLeases(ctx, lease.Config{
-		MinTTL:           lease.MinTTL(m.cfg.heartbeat(), m.cfg.electionTicks()),
-		PromoteExtension: time.Duration(m.cfg.ElectionMillis) * time.Millisecond,
-		RevokeRetry:      m.cfg.requestTimeout(),
-	})
-	if err != nil {
+	if err := m.startQuota(&deps); err != nil {
 		return err
 	}
 	if entry := m.cfg.authPlugin(); entry != nil {
@@ -172,7 +166,11 @@ func (m *Member) open(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := m.api.LoadAuth(ctx, m.cfg.authConfig(m.authPlugin)); err != nil {
+	deps.Auth = m.cfg.authConfig(m.authPlugin)
+	if m.api, err = etcdapi.New(ctx, deps); err != nil {
+		return err
+	}
+	if err := m.cfg.checkLearners(m.api.Members()); err != nil {
 		return err
 	}
 	hasData, err := wal.Exist(m.cfg.WALDir)
@@ -191,7 +189,6 @@ func (m *Member) open(ctx context.Context) error {
 		return err
 	}
 	rcfg.Transport = m.tr
-	m.api.SetMembershipHook(m.membershipChanged)
 	m.node, err = raft.Start(rcfg, snapshotApplier{Applier: m.applier(), snaps: m.snaps}, consistentIndex)
 	if err != nil {
 		if errors.Is(err, raft.ErrIDMismatch) {
@@ -201,14 +198,12 @@ func (m *Member) open(ctx context.Context) error {
 	}
 	m.self.Store(m.node.MemberID())
 	m.tr.SetRaft(m.node)
-	m.api.SetRaft(readIndexObserver{raftAdapter{m.node}, &m.raftStats})
-	m.api.StartLeases()
-	m.membershipChanged(m.api.Members())
 	compaction := m.cfg.compaction
 	if m.audit != nil {
 		compaction.Observe = m.audit.autoCompaction
 	}
-	m.api.StartCompactor(compaction)
+	m.api.Start(readIndexObserver{raftAdapter{m.node}, &m.raftStats}, m.tr, compaction)
+	m.membershipChanged(m.api.Members())
 	m.stopCorruptCheck = m.startCorruptionMonitors()
 	return nil
 }
@@ -237,7 +232,6 @@ func (m *Member) startPeers(self uint64, initial []etcdapi.Member) error {
 	for name, h := range m.api.PeerCalls() {
 		m.calls.Handle(name, h)
 	}
-	m.api.SetPeerCaller(m.tr)
 	m.peers, err = servePeers(m.lg, m.cfg, m.tr, m.calls)
 	return err
 }
@@ -383,7 +377,6 @@ func (m *Member) Close() {
 	}
 	m.handOverLeadership()
 	if m.api != nil {
-		m.api.StopCompactor()
 		m.api.Stop()
 	}
 	if m.node != nil {

@@ -1,14 +1,14 @@
 package host
 
 import (
+	"github.com/metastore/metastore/etcdapi"
 	"github.com/metastore/metastore/host/plugin"
 )
 
-// startQuota installs the member's quota policy: the built-in one and, in
-// front of it, the plugin --quota-policy names, if any (see
-// plugin.QuotaPolicy). A plugin that cannot start, or refuses its
-// configuration, fails the member's start: the configuration is wrong.
-func (m *Member) startQuota() error {
+// startQuota chooses the member's quota policy: the built-in one and, in
+// front of it, the plugin --quota-policy names, if any, which it starts.
+// It fills d's quota settings.
+func (m *Member) startQuota(d *etcdapi.Deps) error {
 	builtin := m.cfg.quotaPolicy()
 	usage := newPrefixUsage(m.lg.Named("quota"), m.store)
 	var p *plugin.QuotaPolicy
@@ -18,11 +18,10 @@ func (m *Member) startQuota() error {
 	}
 	if err != nil || p == nil {
 		usage.Close()
-		m.api.SetQuota(builtin, nil)
+		d.Quota = builtin
 		return err
 	}
 	m.quotaPlugin = p
-	m.api.SetQuota(p, builtin)
-	m.api.SetQuotaUsage(usage)
+	d.Quota, d.QuotaFallback, d.QuotaUsage = p, builtin, usage
 	return nil
 }

@@ -297,15 +297,8 @@ func (le *Lessor) IDs() []int64 {
 	return out
 }
 
-// SetConfig replaces the configuration; call it before Load and before the
-// lessor is used.
-func (le *Lessor) SetConfig(cfg Config) { le.cfg = cfg.withDefaults() }
-
 // Config returns the configuration, defaults filled in.
 func (le *Lessor) Config() Config { return le.cfg }
-
-// SetClock replaces the time source; call it before the lessor is used.
-func (le *Lessor) SetClock(now func() time.Time) { le.now = now }
 
 // Remaining returns lease id's checkpointed remaining TTL (0: none) and
 // whether the lease exists.

@@ -12,6 +12,7 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/metastore/metastore/etcdapi/compactor"
 	"github.com/metastore/metastore/etcdapi/lease"
 	"github.com/metastore/metastore/mvcc"
 	"github.com/metastore/metastore/pluginapi/storage"
@@ -51,7 +52,7 @@ func leaseServer(t *testing.T, dir string, clock *fakeClock, cfg lease.Config) (
 	store, err := mvcc.New(lg, eng, opened.ConsistentIndex, mvcc.Config{FlushInterval: 10 * time.Millisecond})
 	require.NoError(t, err)
 	s := testServer(t, store, Deps{Log: lg, Leases: cfg, Now: clock.Now})
-	s.Start(&localRaft{s: s, index: opened.ConsistentIndex}, nil, CompactorConfig{})
+	s.Start(&localRaft{s: s, index: opened.ConsistentIndex}, nil, compactor.Config{})
 	require.True(t, s.syncLeaseRole())
 	t.Cleanup(func() {
 		_ = s.StopLeases(context.Background())

@@ -11,6 +11,7 @@ import (
 
 	"github.com/metastore/metastore/etcdapi/admission"
 	"github.com/metastore/metastore/etcdapi/alarm"
+	"github.com/metastore/metastore/etcdapi/compactor"
 	"github.com/metastore/metastore/pluginapi/storage"
 )
 
@@ -23,7 +24,7 @@ type maintenance struct {
 	// member raises by itself.
 	observeAlarms AlarmObserver
 	quota         *admission.Gate
-	compactor     *compactor
+	compactor     *compactor.Compactor
 	// defragMu runs one defragmentation at a time.
 	defragMu sync.Mutex
 	// corruptOnce raises CORRUPT for engine corruption, once until disarmed.

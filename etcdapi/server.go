@@ -15,6 +15,7 @@ import (
 	"github.com/metastore/metastore/etcdapi/alarm"
 	"github.com/metastore/metastore/etcdapi/apply"
 	"github.com/metastore/metastore/etcdapi/auth"
+	"github.com/metastore/metastore/etcdapi/compactor"
 	"github.com/metastore/metastore/etcdapi/lease"
 	"github.com/metastore/metastore/etcdapi/membership"
 	"github.com/metastore/metastore/mvcc"
@@ -189,11 +190,16 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 // the lease loop, and starts auto-compaction (a zero Mode starts none).
 // Call it once the node runs and before serving; StopLeases and Stop end
 // what it started.
-func (s *Server) Start(r Raft, peers PeerCaller, compaction CompactorConfig) {
+func (s *Server) Start(r Raft, peers PeerCaller, compaction compactor.Config) {
 	s.attachRaft(r)
 	s.peerCaller = peers
 	s.startLeases()
-	s.startCompactor(compaction)
+	s.maint.compactor = compactor.Start(s.lg.Named("compactor"), compaction, s.store.Rev,
+		func() bool { return s.raft.Status().Leader == s.raft.MemberID() },
+		func(ctx context.Context, rev int64) error {
+			res, err := s.propose(ctx, &pb.InternalRaftRequest{Compaction: &pb.CompactionRequest{Revision: rev}})
+			return firstErr(err, res.Err)
+		})
 }
 
 // attachRaft attaches the raft node.
@@ -217,7 +223,7 @@ func (s *Server) PersistedIndex() uint64 { return s.store.PersistedIndex() }
 // fails pending and future proposals with ErrStopped. StopLeases comes
 // before it, while raft still runs.
 func (s *Server) Stop() {
-	s.stopCompactor()
+	s.maint.compactor.Stop()
 	select {
 	case <-s.stopped:
 	default:

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/metastore/metastore/etcdapi"
+	"github.com/metastore/metastore/etcdapi/compactor"
 	"github.com/metastore/metastore/host/plugin"
 	"github.com/metastore/metastore/host/tlsconf"
 	"github.com/metastore/metastore/pluginapi/quota"
@@ -56,7 +56,7 @@ type Config struct {
 	AutoCompactionCheckInterval string `koanf:"auto-compaction-check-interval"`
 	// compaction is the auto-compaction the settings above describe; the
 	// member sets its Observe.
-	compaction etcdapi.CompactorConfig
+	compaction compactor.Config
 	// WatchProgressNotifyInterval is a duration ("10m", "500ms").
 	WatchProgressNotifyInterval time.Duration `koanf:"watch-progress-notify-interval"`
 	// Plugins is the plugin catalog; only the config file sets it.
@@ -308,7 +308,7 @@ func parseURLs(s string) ([]url.URL, error) {
 
 // finishCompaction parses the auto-compaction settings.
 func (c *Config) finishCompaction() error {
-	cc, err := etcdapi.ParseAutoCompaction(c.AutoCompactionMode, c.AutoCompactionRetention)
+	cc, err := compactor.Parse(c.AutoCompactionMode, c.AutoCompactionRetention)
 	if err != nil {
 		return fmt.Errorf("--auto-compaction-mode/--auto-compaction-retention: %w", err)
 	}

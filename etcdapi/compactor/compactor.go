@@ -1,4 +1,4 @@
-package etcdapi
+package compactor
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.uber.org/zap"
 
 	"github.com/metastore/metastore/mvcc"
@@ -16,17 +15,17 @@ import (
 
 // Auto-compaction modes, as etcd's --auto-compaction-mode names them.
 const (
-	CompactionPeriodic = "periodic"
-	CompactionRevision = "revision"
+	Periodic = "periodic"
+	Revision = "revision"
 )
 
 // revisionCheckInterval is how often revision-mode auto-compaction looks at
 // the revision, as etcd.
 const revisionCheckInterval = 5 * time.Minute
 
-// CompactorConfig configures auto-compaction.
-type CompactorConfig struct {
-	// Mode is CompactionPeriodic or CompactionRevision; "" disables
+// Config configures auto-compaction.
+type Config struct {
+	// Mode is Periodic or Revision; "" disables
 	// auto-compaction.
 	Mode string
 	// Period is the history kept in periodic mode.
@@ -41,44 +40,44 @@ type CompactorConfig struct {
 	Observe func(rev int64, err error)
 }
 
-// ParseAutoCompaction reads --auto-compaction-mode and
+// Parse reads --auto-compaction-mode and
 // --auto-compaction-retention as etcd does: in revision mode the retention
 // is a number of revisions; in periodic mode it is a duration ("30m") or a
 // bare number of hours. A zero retention disables auto-compaction.
-func ParseAutoCompaction(mode, retention string) (CompactorConfig, error) {
-	if mode != CompactionPeriodic && mode != CompactionRevision {
-		return CompactorConfig{}, fmt.Errorf("unknown auto-compaction mode %q: want periodic or revision", mode)
+func Parse(mode, retention string) (Config, error) {
+	if mode != Periodic && mode != Revision {
+		return Config{}, fmt.Errorf("unknown auto-compaction mode %q: want periodic or revision", mode)
 	}
 	n, err := strconv.ParseInt(retention, 10, 64)
 	if err == nil && n >= 0 {
 		if n == 0 {
-			return CompactorConfig{}, nil
+			return Config{}, nil
 		}
-		if mode == CompactionRevision {
-			return CompactorConfig{Mode: mode, Revisions: n}, nil
+		if mode == Revision {
+			return Config{Mode: mode, Revisions: n}, nil
 		}
-		return CompactorConfig{Mode: mode, Period: time.Duration(n) * time.Hour}, nil
+		return Config{Mode: mode, Period: time.Duration(n) * time.Hour}, nil
 	}
-	if mode == CompactionRevision {
-		return CompactorConfig{}, fmt.Errorf("invalid auto-compaction retention %q for revision mode: want a number of revisions", retention)
+	if mode == Revision {
+		return Config{}, fmt.Errorf("invalid auto-compaction retention %q for revision mode: want a number of revisions", retention)
 	}
 	d, err := time.ParseDuration(retention)
 	if err != nil || d < 0 {
-		return CompactorConfig{}, fmt.Errorf("invalid auto-compaction retention %q: want a duration or a number of hours", retention)
+		return Config{}, fmt.Errorf("invalid auto-compaction retention %q: want a duration or a number of hours", retention)
 	}
 	if d == 0 {
-		return CompactorConfig{}, nil
+		return Config{}, nil
 	}
-	return CompactorConfig{Mode: mode, Period: d}, nil
+	return Config{Mode: mode, Period: d}, nil
 }
 
-// compactor compacts the store through raft, on the leader only: every
-// member runs it, and followers skip their turns. The store deletes
+// Compactor compacts the store through raft, on the leader only: every
+// member runs one, and followers skip their turns. The store deletes
 // compacted revisions in small batches, so a compaction never holds writes
 // for long.
-type compactor struct {
+type Compactor struct {
 	lg      *zap.Logger
-	cfg     CompactorConfig
+	cfg     Config
 	rev     func() int64
 	leader  func() bool
 	compact func(ctx context.Context, rev int64) error
@@ -86,45 +85,39 @@ type compactor struct {
 	wg      sync.WaitGroup
 }
 
-// startCompactor starts auto-compaction; a zero Mode starts nothing.
-func (s *Server) startCompactor(cfg CompactorConfig) {
+// Start starts auto-compaction as cfg says, and returns nil when cfg.Mode
+// is "" (none). rev reads the current revision, leader tells whether this
+// member leads, and compact proposes a compaction at a revision and waits
+// until it is applied. Stop ends it.
+func Start(lg *zap.Logger, cfg Config, rev func() int64, leader func() bool, compact func(ctx context.Context, rev int64) error) *Compactor {
 	if cfg.Mode == "" {
-		return
+		return nil
 	}
-	c := &compactor{
-		lg:  s.lg.Named("compactor"),
-		cfg: cfg,
-		rev: s.store.Rev,
-		leader: func() bool {
-			return s.raft.Status().Leader == s.raft.MemberID()
-		},
-		compact: func(ctx context.Context, rev int64) error {
-			res, err := s.propose(ctx, &pb.InternalRaftRequest{Compaction: &pb.CompactionRequest{Revision: rev}})
-			return firstErr(err, res.Err)
-		},
-	}
+	c := &Compactor{lg: lg, cfg: cfg, rev: rev, leader: leader, compact: compact}
 	ctx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		if cfg.Mode == CompactionPeriodic {
+		if cfg.Mode == Periodic {
 			c.runPeriodic(ctx, time.After)
 		} else {
 			c.runRevision(ctx, time.After)
 		}
 	}()
-	s.maint.compactor = c
 	c.lg.Info("auto-compaction enabled", zap.String("mode", cfg.Mode),
 		zap.Duration("period", cfg.Period), zap.Int64("revisions", cfg.Revisions))
+	return c
 }
 
-// stopCompactor stops auto-compaction and waits for a compaction in flight.
-func (s *Server) stopCompactor() {
-	if c := s.maint.compactor; c != nil {
-		c.cancel()
-		c.wg.Wait()
+// Stop stops auto-compaction and waits for a compaction in flight. A nil
+// Compactor has nothing to stop.
+func (c *Compactor) Stop() {
+	if c == nil {
+		return
 	}
+	c.cancel()
+	c.wg.Wait()
 }
 
 type afterFunc func(time.Duration) <-chan time.Time
@@ -133,7 +126,7 @@ type afterFunc func(time.Duration) <-chan time.Time
 // every tenth of the period (at most every 6 minutes) and, once a period
 // has passed since the last compaction (an hour at most, after the first),
 // compacts at the revision sampled a period ago.
-func (c *compactor) runPeriodic(ctx context.Context, after afterFunc) {
+func (c *Compactor) runPeriodic(ctx context.Context, after afterFunc) {
 	interval := min(c.cfg.Period, time.Hour)
 	sample := interval / 10
 	window := int(c.cfg.Period/sample) + 1
@@ -164,7 +157,7 @@ func (c *compactor) runPeriodic(ctx context.Context, after afterFunc) {
 
 // runRevision keeps Revisions revisions, as etcd: every CheckInterval it
 // compacts at the current revision minus Revisions.
-func (c *compactor) runRevision(ctx context.Context, after afterFunc) {
+func (c *Compactor) runRevision(ctx context.Context, after afterFunc) {
 	every := c.cfg.CheckInterval
 	if every <= 0 {
 		every = revisionCheckInterval
@@ -188,7 +181,7 @@ func (c *compactor) runRevision(ctx context.Context, after afterFunc) {
 
 // run compacts at rev and reports success; a revision already compacted
 // counts as success.
-func (c *compactor) run(ctx context.Context, rev int64) bool {
+func (c *Compactor) run(ctx context.Context, rev int64) bool {
 	start := time.Now()
 	c.lg.Info("starting auto compaction", zap.String("mode", c.cfg.Mode), zap.Int64("revision", rev))
 	err := c.compact(ctx, rev)

@@ -1,4 +1,4 @@
-package etcdapi
+package compactor
 
 import (
 	"context"
@@ -10,22 +10,22 @@ import (
 	"go.uber.org/zap/zaptest"
 )
 
-func TestParseAutoCompaction(t *testing.T) {
+func TestParse(t *testing.T) {
 	tests := []struct {
 		mode, retention string
-		want            CompactorConfig
+		want            Config
 		wantErr         bool
 	}{
-		{mode: "periodic", retention: "0", want: CompactorConfig{}},
-		{mode: "periodic", retention: "1", want: CompactorConfig{Mode: "periodic", Period: time.Hour}},
-		{mode: "periodic", retention: "30m", want: CompactorConfig{Mode: "periodic", Period: 30 * time.Minute}},
-		{mode: "revision", retention: "1000", want: CompactorConfig{Mode: "revision", Revisions: 1000}},
+		{mode: "periodic", retention: "0", want: Config{}},
+		{mode: "periodic", retention: "1", want: Config{Mode: "periodic", Period: time.Hour}},
+		{mode: "periodic", retention: "30m", want: Config{Mode: "periodic", Period: 30 * time.Minute}},
+		{mode: "revision", retention: "1000", want: Config{Mode: "revision", Revisions: 1000}},
 		{mode: "revision", retention: "1h", wantErr: true},
 		{mode: "periodic", retention: "soon", wantErr: true},
 		{mode: "daily", retention: "1", wantErr: true},
 	}
 	for _, tt := range tests {
-		got, err := ParseAutoCompaction(tt.mode, tt.retention)
+		got, err := Parse(tt.mode, tt.retention)
 		if tt.wantErr {
 			require.Error(t, err, "%s %s", tt.mode, tt.retention)
 			continue
@@ -44,9 +44,9 @@ func TestRevisionCompactorCompactsOnLeaderOnly(t *testing.T) {
 	var mu sync.Mutex
 	var compacted []int64
 	rev, leader := int64(100), false
-	c := &compactor{
+	c := &Compactor{
 		lg:  zaptest.NewLogger(t),
-		cfg: CompactorConfig{Mode: CompactionRevision, Revisions: 10},
+		cfg: Config{Mode: Revision, Revisions: 10},
 		rev: func() int64 { mu.Lock(); defer mu.Unlock(); return rev },
 		leader: func() bool {
 			mu.Lock()

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/metastore/metastore/etcdapi/codec"
 	"github.com/metastore/metastore/host/metrics"
 )
 
@@ -76,6 +77,9 @@ func newGRPCServer(cfg Config, lg *zap.Logger, mm *metrics.Registry, extra ...gr
 		grpc.ChainStreamInterceptor(mm.GRPC.StreamServerInterceptor()),
 		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes + grpcOverheadBytes),
 		grpc.MaxSendMsgSize(math.MaxInt32),
+		// etcd's messages, the large and frequent replies written without
+		// protobuf's reflection (etcdapi/codec).
+		grpc.ForceServerCodecV2(codec.New()),
 	}, slices.Concat(cfg.grpcServerOptions(), extra)...)...)
 }
 

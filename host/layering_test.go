@@ -32,6 +32,7 @@ var layers = []struct {
 	{"etcdapi/alarm", []string{"mvcc"}, "a domain state machine: never the server, raft or host"},
 	{"etcdapi/apply", []string{"etcdapi/alarm", "etcdapi/auth", "etcdapi/lease", "etcdapi/membership", "etcdapi/txn", "mvcc", "pluginapi"}, "the state machine over the domains: never the server, raft or host"},
 	{"etcdapi/auth", []string{"mvcc", "pluginapi"}, "a domain state machine: never the server, raft or host"},
+	{"etcdapi/codec", nil, "the wire format: etcd's protos alone"},
 	{"etcdapi/compactor", []string{"mvcc"}, "auto-compaction: never the server, raft or host"},
 	{"etcdapi/corruption", []string{"mvcc"}, "corruption checks: never the server, raft or host"},
 	{"etcdapi/lease", []string{"mvcc", "pluginapi"}, "a domain state machine: never the server, raft or host"},

@@ -1,0 +1,103 @@
+// Package codec is the gRPC codec of MetaStore's client API: etcd's
+// protobuf messages on the wire, byte for byte what google.golang.org/
+// protobuf writes, with the responses that carry many keys (ranges, watch
+// events, txns, deletes with their previous KVs) and the most frequent
+// small ones (puts, lease keepalives) marshalled without protobuf's
+// reflection tables, into buffers the size of the message. Everything
+// else, and every request, goes through the proto codec.
+//
+// A message the fast path does not know how to write exactly as protobuf
+// would (one carrying unknown fields, or a nil element in a repeated
+// field) is marshalled by protobuf too. marshal_test.go checks the bytes
+// against proto.Marshal on random messages.
+//
+// It imports etcd's protos and gRPC's encoding alone.
+package codec
+
+import (
+	"fmt"
+	"math/bits"
+	"sync"
+
+	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/mem"
+
+	// The proto codec is registered by this import; Server falls back to it.
+	_ "google.golang.org/grpc/encoding/proto"
+)
+
+// Codec is the gRPC codec; register it on a server with
+// grpc.ForceServerCodecV2(codec.New()).
+type Codec struct {
+	proto encoding.CodecV2
+}
+
+// New returns the codec, which answers to gRPC's name "proto".
+func New() *Codec {
+	return &Codec{proto: encoding.GetCodecV2("proto")}
+}
+
+// Name is the content subtype the codec serves: protobuf.
+func (c *Codec) Name() string { return "proto" }
+
+// Unmarshal decodes a request with protobuf.
+func (c *Codec) Unmarshal(data mem.BufferSlice, v any) error { return c.proto.Unmarshal(data, v) }
+
+// Marshal encodes v: the messages of the fast path directly, the others
+// with protobuf.
+func (c *Codec) Marshal(v any) (mem.BufferSlice, error) {
+	m, ok := fastMessageOf(v)
+	if !ok {
+		return c.proto.Marshal(v)
+	}
+	size, ok := m.size()
+	if !ok {
+		return c.proto.Marshal(v)
+	}
+	if mem.IsBelowBufferPoolingThreshold(size) {
+		buf := m.appendTo(make([]byte, 0, size))
+		if len(buf) != size {
+			return nil, fmt.Errorf("codec: %T wrote %d bytes, sized %d", v, len(buf), size)
+		}
+		return mem.BufferSlice{mem.SliceBuffer(buf)}, nil
+	}
+	p := buffers.Get(size)
+	buf := m.appendTo((*p)[:0])
+	if len(buf) != size {
+		buffers.Put(p)
+		return nil, fmt.Errorf("codec: %T wrote %d bytes, sized %d", v, len(buf), size)
+	}
+	*p = buf
+	return mem.BufferSlice{mem.NewBuffer(p, buffers)}, nil
+}
+
+// buffers pools marshal buffers by power-of-two capacity. A buffer is
+// written in full before it is sent, so, unlike gRPC's default pool, it is
+// not cleared when taken: a 300 KB reply no longer zeroes a 1 MB buffer.
+var buffers = &sizedPool{}
+
+type sizedPool struct {
+	classes [64]sync.Pool
+}
+
+func classOf(size int) int { return bits.Len(uint(size - 1)) }
+
+// Get returns a buffer of length size.
+func (p *sizedPool) Get(size int) *[]byte {
+	c := classOf(size)
+	if b, ok := p.classes[c].Get().(*[]byte); ok {
+		*b = (*b)[:size]
+		return b
+	}
+	b := make([]byte, size, 1<<c)
+	return &b
+}
+
+// Put returns b to the pool of its capacity.
+func (p *sizedPool) Put(b *[]byte) {
+	c := cap(*b)
+	if c == 0 || c&(c-1) != 0 {
+		return // not one of ours
+	}
+	p.classes[bits.Len(uint(c-1))].Put(b)
+}

@@ -1,0 +1,398 @@
+package codec
+
+import (
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// fast is one message of the fast path: size measures it as protobuf
+// would write it (ok is false when the fast path cannot write it exactly
+// so), and appendTo writes it.
+type fast struct {
+	size     func() (int, bool)
+	appendTo func([]byte) []byte
+}
+
+// fastMessageOf returns the fast path of v, if it has one.
+func fastMessageOf(v any) (fast, bool) {
+	switch m := v.(type) {
+	case *pb.RangeResponse:
+		return fast{func() (int, bool) { return sizeRange(m) }, func(b []byte) []byte { return appendRange(b, m) }}, true
+	case *pb.WatchResponse:
+		return fast{func() (int, bool) { return sizeWatch(m) }, func(b []byte) []byte { return appendWatch(b, m) }}, true
+	case *pb.PutResponse:
+		return fast{func() (int, bool) { return sizePut(m) }, func(b []byte) []byte { return appendPut(b, m) }}, true
+	case *pb.DeleteRangeResponse:
+		return fast{func() (int, bool) { return sizeDelete(m) }, func(b []byte) []byte { return appendDelete(b, m) }}, true
+	case *pb.TxnResponse:
+		return fast{func() (int, bool) { return sizeTxn(m) }, func(b []byte) []byte { return appendTxn(b, m) }}, true
+	case *pb.LeaseKeepAliveResponse:
+		return fast{func() (int, bool) { return sizeKeepAlive(m) }, func(b []byte) []byte { return appendKeepAlive(b, m) }}, true
+	}
+	return fast{}, false
+}
+
+// Field writers of proto3 without presence: a zero value is not written.
+
+func hasUnknown(m protoreflect.ProtoMessage) bool { return len(m.ProtoReflect().GetUnknown()) > 0 }
+
+func sizeVarint(num protowire.Number, v uint64) int {
+	if v == 0 {
+		return 0
+	}
+	return 1 + protowire.SizeVarint(v)
+}
+
+func appendVarint(b []byte, num protowire.Number, v uint64) []byte {
+	if v == 0 {
+		return b
+	}
+	return varint(append(b, tag(num, protowire.VarintType)), v)
+}
+
+// tag is the one-byte tag of field num: every field the fast path writes
+// is numbered below 16.
+func tag(num protowire.Number, typ protowire.Type) byte { return byte(num)<<3 | byte(typ) }
+
+// varint appends v in base 128, low group first; protowire.AppendVarint
+// does the same but is not inlined.
+func varint(b []byte, v uint64) []byte {
+	for v >= 0x80 {
+		b = append(b, byte(v)|0x80)
+		v >>= 7
+	}
+	return append(b, byte(v))
+}
+
+func boolValue(v bool) uint64 {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+func sizeBytes(num protowire.Number, n int) int {
+	if n == 0 {
+		return 0
+	}
+	return 1 + protowire.SizeBytes(n)
+}
+
+func appendBytes(b []byte, num protowire.Number, v []byte) []byte {
+	if len(v) == 0 {
+		return b
+	}
+	return append(varint(append(b, tag(num, protowire.BytesType)), uint64(len(v))), v...)
+}
+
+func appendString(b []byte, num protowire.Number, v string) []byte {
+	if len(v) == 0 {
+		return b
+	}
+	return append(varint(append(b, tag(num, protowire.BytesType)), uint64(len(v))), v...)
+}
+
+// sizeMessage is the size of a present message field whose body is n
+// bytes.
+func sizeMessage(num protowire.Number, n int) int {
+	return 1 + protowire.SizeBytes(n)
+}
+
+func appendMessageHeader(b []byte, num protowire.Number, n int) []byte {
+	return varint(append(b, tag(num, protowire.BytesType)), uint64(n))
+}
+
+// ResponseHeader.
+
+func sizeHeader(h *pb.ResponseHeader) (int, bool) {
+	if hasUnknown(h) {
+		return 0, false
+	}
+	return sizeVarint(1, h.ClusterId) + sizeVarint(2, h.MemberId) + sizeVarint(3, uint64(h.Revision)) +
+		sizeVarint(4, h.RaftTerm), true
+}
+
+func appendHeader(b []byte, h *pb.ResponseHeader) []byte {
+	b = appendVarint(b, 1, h.ClusterId)
+	b = appendVarint(b, 2, h.MemberId)
+	b = appendVarint(b, 3, uint64(h.Revision))
+	return appendVarint(b, 4, h.RaftTerm)
+}
+
+// headerField sizes field 1, the header of every response.
+func sizeHeaderField(h *pb.ResponseHeader) (int, bool) {
+	if h == nil {
+		return 0, true
+	}
+	n, ok := sizeHeader(h)
+	return sizeMessage(1, n), ok
+}
+
+func appendHeaderField(b []byte, h *pb.ResponseHeader) []byte {
+	if h == nil {
+		return b
+	}
+	n, _ := sizeHeader(h)
+	return appendHeader(appendMessageHeader(b, 1, n), h)
+}
+
+// mvccpb.KeyValue.
+
+func sizeKV(kv *mvccpb.KeyValue) (int, bool) {
+	if kv == nil || hasUnknown(kv) {
+		return 0, false
+	}
+	return sizeBytes(1, len(kv.Key)) + sizeVarint(2, uint64(kv.CreateRevision)) + sizeVarint(3, uint64(kv.ModRevision)) +
+		sizeVarint(4, uint64(kv.Version)) + sizeBytes(5, len(kv.Value)) + sizeVarint(6, uint64(kv.Lease)), true
+}
+
+func appendKV(b []byte, kv *mvccpb.KeyValue) []byte {
+	b = appendBytes(b, 1, kv.Key)
+	b = appendVarint(b, 2, uint64(kv.CreateRevision))
+	b = appendVarint(b, 3, uint64(kv.ModRevision))
+	b = appendVarint(b, 4, uint64(kv.Version))
+	b = appendBytes(b, 5, kv.Value)
+	return appendVarint(b, 6, uint64(kv.Lease))
+}
+
+// sizeKVField sizes an optional KeyValue field (nil: absent).
+func sizeKVField(num protowire.Number, kv *mvccpb.KeyValue) (int, bool) {
+	if kv == nil {
+		return 0, true
+	}
+	n, ok := sizeKV(kv)
+	return sizeMessage(num, n), ok
+}
+
+func appendKVField(b []byte, num protowire.Number, kv *mvccpb.KeyValue) []byte {
+	if kv == nil {
+		return b
+	}
+	n, _ := sizeKV(kv)
+	return appendKV(appendMessageHeader(b, num, n), kv)
+}
+
+// sizeKVs sizes a repeated KeyValue field; a nil element is not for the
+// fast path.
+func sizeKVs(num protowire.Number, kvs []*mvccpb.KeyValue) (int, bool) {
+	total := 0
+	for _, kv := range kvs {
+		n, ok := sizeKV(kv)
+		if !ok {
+			return 0, false
+		}
+		total += sizeMessage(num, n)
+	}
+	return total, true
+}
+
+func appendKVs(b []byte, num protowire.Number, kvs []*mvccpb.KeyValue) []byte {
+	for _, kv := range kvs {
+		n, _ := sizeKV(kv)
+		b = appendKV(appendMessageHeader(b, num, n), kv)
+	}
+	return b
+}
+
+// RangeResponse.
+
+func sizeRange(m *pb.RangeResponse) (int, bool) {
+	if hasUnknown(m) {
+		return 0, false
+	}
+	h, ok1 := sizeHeaderField(m.Header)
+	kvs, ok2 := sizeKVs(2, m.Kvs)
+	return h + kvs + sizeVarint(3, boolValue(m.More)) + sizeVarint(4, uint64(m.Count)), ok1 && ok2
+}
+
+func appendRange(b []byte, m *pb.RangeResponse) []byte {
+	b = appendHeaderField(b, m.Header)
+	b = appendKVs(b, 2, m.Kvs)
+	b = appendVarint(b, 3, boolValue(m.More))
+	return appendVarint(b, 4, uint64(m.Count))
+}
+
+// PutResponse.
+
+func sizePut(m *pb.PutResponse) (int, bool) {
+	if hasUnknown(m) {
+		return 0, false
+	}
+	h, ok1 := sizeHeaderField(m.Header)
+	prev, ok2 := sizeKVField(2, m.PrevKv)
+	return h + prev, ok1 && ok2
+}
+
+func appendPut(b []byte, m *pb.PutResponse) []byte {
+	return appendKVField(appendHeaderField(b, m.Header), 2, m.PrevKv)
+}
+
+// DeleteRangeResponse.
+
+func sizeDelete(m *pb.DeleteRangeResponse) (int, bool) {
+	if hasUnknown(m) {
+		return 0, false
+	}
+	h, ok1 := sizeHeaderField(m.Header)
+	prev, ok2 := sizeKVs(3, m.PrevKvs)
+	return h + sizeVarint(2, uint64(m.Deleted)) + prev, ok1 && ok2
+}
+
+func appendDelete(b []byte, m *pb.DeleteRangeResponse) []byte {
+	b = appendHeaderField(b, m.Header)
+	b = appendVarint(b, 2, uint64(m.Deleted))
+	return appendKVs(b, 3, m.PrevKvs)
+}
+
+// TxnResponse and its ResponseOps.
+
+func sizeTxn(m *pb.TxnResponse) (int, bool) {
+	if hasUnknown(m) {
+		return 0, false
+	}
+	n, ok := sizeHeaderField(m.Header)
+	n += sizeVarint(2, boolValue(m.Succeeded))
+	for _, op := range m.Responses {
+		s, opOK := sizeOp(op)
+		ok = ok && opOK
+		n += sizeMessage(3, s)
+	}
+	return n, ok
+}
+
+func appendTxn(b []byte, m *pb.TxnResponse) []byte {
+	b = appendHeaderField(b, m.Header)
+	b = appendVarint(b, 2, boolValue(m.Succeeded))
+	for _, op := range m.Responses {
+		s, _ := sizeOp(op)
+		b = appendOp(appendMessageHeader(b, 3, s), op)
+	}
+	return b
+}
+
+// sizeOp sizes one ResponseOp: its one response, as field 1 to 4. A set
+// response holding a nil message is not for the fast path.
+func sizeOp(op *pb.ResponseOp) (int, bool) {
+	if op == nil || hasUnknown(op) {
+		return 0, false
+	}
+	var (
+		n   int
+		ok  bool
+		num protowire.Number
+	)
+	switch r := op.Response.(type) {
+	case nil:
+		return 0, true
+	case *pb.ResponseOp_ResponseRange:
+		if r.ResponseRange == nil {
+			return 0, false
+		}
+		n, ok = sizeRange(r.ResponseRange)
+		num = 1
+	case *pb.ResponseOp_ResponsePut:
+		if r.ResponsePut == nil {
+			return 0, false
+		}
+		n, ok = sizePut(r.ResponsePut)
+		num = 2
+	case *pb.ResponseOp_ResponseDeleteRange:
+		if r.ResponseDeleteRange == nil {
+			return 0, false
+		}
+		n, ok = sizeDelete(r.ResponseDeleteRange)
+		num = 3
+	case *pb.ResponseOp_ResponseTxn:
+		if r.ResponseTxn == nil {
+			return 0, false
+		}
+		n, ok = sizeTxn(r.ResponseTxn)
+		num = 4
+	default:
+		return 0, false
+	}
+	return sizeMessage(num, n), ok
+}
+
+func appendOp(b []byte, op *pb.ResponseOp) []byte {
+	switch r := op.Response.(type) {
+	case *pb.ResponseOp_ResponseRange:
+		n, _ := sizeRange(r.ResponseRange)
+		return appendRange(appendMessageHeader(b, 1, n), r.ResponseRange)
+	case *pb.ResponseOp_ResponsePut:
+		n, _ := sizePut(r.ResponsePut)
+		return appendPut(appendMessageHeader(b, 2, n), r.ResponsePut)
+	case *pb.ResponseOp_ResponseDeleteRange:
+		n, _ := sizeDelete(r.ResponseDeleteRange)
+		return appendDelete(appendMessageHeader(b, 3, n), r.ResponseDeleteRange)
+	case *pb.ResponseOp_ResponseTxn:
+		n, _ := sizeTxn(r.ResponseTxn)
+		return appendTxn(appendMessageHeader(b, 4, n), r.ResponseTxn)
+	}
+	return b
+}
+
+// WatchResponse and its events.
+
+func sizeWatch(m *pb.WatchResponse) (int, bool) {
+	if hasUnknown(m) {
+		return 0, false
+	}
+	n, ok := sizeHeaderField(m.Header)
+	n += sizeVarint(2, uint64(m.WatchId)) + sizeVarint(3, boolValue(m.Created)) + sizeVarint(4, boolValue(m.Canceled)) +
+		sizeVarint(5, uint64(m.CompactRevision)) + sizeBytes(6, len(m.CancelReason)) + sizeVarint(7, boolValue(m.Fragment))
+	for _, ev := range m.Events {
+		s, evOK := sizeEvent(ev)
+		ok = ok && evOK
+		n += sizeMessage(11, s)
+	}
+	return n, ok
+}
+
+func appendWatch(b []byte, m *pb.WatchResponse) []byte {
+	b = appendHeaderField(b, m.Header)
+	b = appendVarint(b, 2, uint64(m.WatchId))
+	b = appendVarint(b, 3, boolValue(m.Created))
+	b = appendVarint(b, 4, boolValue(m.Canceled))
+	b = appendVarint(b, 5, uint64(m.CompactRevision))
+	b = appendString(b, 6, m.CancelReason)
+	b = appendVarint(b, 7, boolValue(m.Fragment))
+	for _, ev := range m.Events {
+		s, _ := sizeEvent(ev)
+		b = appendEvent(appendMessageHeader(b, 11, s), ev)
+	}
+	return b
+}
+
+func sizeEvent(ev *mvccpb.Event) (int, bool) {
+	if ev == nil || hasUnknown(ev) {
+		return 0, false
+	}
+	kv, ok1 := sizeKVField(2, ev.Kv)
+	prev, ok2 := sizeKVField(3, ev.PrevKv)
+	return sizeVarint(1, uint64(int64(ev.Type))) + kv + prev, ok1 && ok2
+}
+
+func appendEvent(b []byte, ev *mvccpb.Event) []byte {
+	b = appendVarint(b, 1, uint64(int64(ev.Type)))
+	b = appendKVField(b, 2, ev.Kv)
+	return appendKVField(b, 3, ev.PrevKv)
+}
+
+// LeaseKeepAliveResponse.
+
+func sizeKeepAlive(m *pb.LeaseKeepAliveResponse) (int, bool) {
+	if hasUnknown(m) {
+		return 0, false
+	}
+	h, ok := sizeHeaderField(m.Header)
+	return h + sizeVarint(2, uint64(m.ID)) + sizeVarint(3, uint64(m.TTL)), ok
+}
+
+func appendKeepAlive(b []byte, m *pb.LeaseKeepAliveResponse) []byte {
+	b = appendHeaderField(b, m.Header)
+	b = appendVarint(b, 2, uint64(m.ID))
+	return appendVarint(b, 3, uint64(m.TTL))
+}

@@ -12,7 +12,7 @@ import (
 	"go.etcd.io/etcd/client/pkg/v3/types"
 	"go.uber.org/zap"
 
-	"github.com/metastore/metastore/host/plugin"
+	"github.com/metastore/metastore/host/config"
 )
 
 // The audit log (--audit-log): one JSON object per line for every event an
@@ -185,7 +185,7 @@ func (a *auditLog) close() {
 // plugin records a plugin event (plugin.EventStart, ...) of the catalog
 // entry p; err is the event's error (for an exit, why the plugin ended).
 // It is a plugin.Audit.
-func (a *auditLog) plugin(event string, p plugin.Entry, err error) {
+func (a *auditLog) plugin(event string, p config.PluginEntry, err error) {
 	a.record(auditRecord{Event: event, Args: map[string]any{"kind": p.Kind, "name": p.Name, "path": p.Path}, Result: auditResult(err)})
 }
 

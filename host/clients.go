@@ -1,13 +1,9 @@
 package host
 
 import (
-	"errors"
-	"fmt"
 	"math"
 	"net"
-	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -15,7 +11,9 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 
+	"github.com/metastore/metastore/host/config"
 	"github.com/metastore/metastore/host/metrics"
 )
 
@@ -36,15 +34,15 @@ type clientListeners struct {
 
 // serveClients serves m's gRPC API and, on the same ports, its HTTP
 // endpoints.
-func serveClients(lg *zap.Logger, cfg Config, m *Member) (*clientListeners, error) {
-	urls, err := parseClientURLs(cfg.ListenClientURLs)
+func serveClients(lg *zap.Logger, cfg config.Config, m *Member) (*clientListeners, error) {
+	urls, err := config.ParseClientURLs(cfg.ListenClientURLs)
 	if err != nil {
 		return nil, err
 	}
 	mm := m.newMetrics()
 	c := &clientListeners{lg: lg, server: newGRPCServer(cfg, lg, mm, slices.Concat(mm.Requests.ServerOptions(), auditServerOptions(m.audit, m.api), authServerOptions(m.api))...), health: health.NewServer()}
 	for _, u := range urls {
-		l, err := listenClientURL(lg, cfg, u)
+		l, err := listenClientURL(lg, &cfg, u)
 		if err != nil {
 			c.stop()
 			return nil, err
@@ -70,13 +68,33 @@ func serveClients(lg *zap.Logger, cfg Config, m *Member) (*clientListeners, erro
 	return c, nil
 }
 
-func newGRPCServer(cfg Config, lg *zap.Logger, mm *metrics.Registry, extra ...grpc.ServerOption) *grpc.Server {
+func newGRPCServer(cfg config.Config, lg *zap.Logger, mm *metrics.Registry, extra ...grpc.ServerOption) *grpc.Server {
 	return grpc.NewServer(append([]grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(mm.GRPC.UnaryServerInterceptor(), slowReadInterceptor(lg, cfg.warningApplyDuration())),
+		grpc.ChainUnaryInterceptor(mm.GRPC.UnaryServerInterceptor(), slowReadInterceptor(lg, cfg.SlowApplyThreshold())),
 		grpc.ChainStreamInterceptor(mm.GRPC.StreamServerInterceptor()),
 		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes + grpcOverheadBytes),
 		grpc.MaxSendMsgSize(math.MaxInt32),
-	}, slices.Concat(cfg.grpcServerOptions(), extra)...)...)
+	}, slices.Concat(grpcServerOptions(&cfg.ServerConfig), extra)...)...)
+}
+
+// grpcServerOptions are the client gRPC server's stream limit and
+// keepalives. As etcd, a zero min time keeps gRPC's enforcement policy,
+// and a zero interval or timeout gRPC's keepalive parameters.
+func grpcServerOptions(c *config.ServerConfig) []grpc.ServerOption {
+	opts := []grpc.ServerOption{grpc.MaxConcurrentStreams(uint32(c.MaxConcurrentStreams))}
+	if c.GRPCKeepAliveMinTime > 0 {
+		opts = append(opts, grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
+			MinTime:             c.GRPCKeepAliveMinTime,
+			PermitWithoutStream: false,
+		}))
+	}
+	if c.GRPCKeepAliveInterval > 0 && c.GRPCKeepAliveTimeout > 0 {
+		opts = append(opts, grpc.KeepaliveParams(keepalive.ServerParameters{
+			Time:    c.GRPCKeepAliveInterval,
+			Timeout: c.GRPCKeepAliveTimeout,
+		}))
+	}
+	return opts
 }
 
 func (c *clientListeners) urls() []string {
@@ -111,41 +129,4 @@ func (c *clientListeners) stop() {
 	if c.http != nil {
 		c.http.close()
 	}
-}
-
-// parseClientURLs parses --listen-client-urls or --advertise-client-urls:
-// http and https URLs with a host and a port, or, as etcd, unix and unixs
-// URLs whose host and path name a unix socket (unix://localhost:2379 is
-// the socket "localhost:2379" in the working directory).
-func parseClientURLs(s string) ([]url.URL, error) {
-	var out []url.URL
-	for _, raw := range strings.Split(s, ",") {
-		raw = strings.TrimSpace(raw)
-		if raw == "" {
-			continue
-		}
-		u, err := url.Parse(raw)
-		if err != nil {
-			return nil, err
-		}
-		switch u.Scheme {
-		case "http", "https":
-			one, err := parseURLs(raw)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, one...)
-		case "unix", "unixs":
-			if u.Host+u.Path == "" {
-				return nil, fmt.Errorf("URL %q: a unix socket path is required", raw)
-			}
-			out = append(out, *u)
-		default:
-			return nil, fmt.Errorf("URL %q: scheme %q is not supported (use http, https, unix or unixs)", raw, u.Scheme)
-		}
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no URL given")
-	}
-	return out, nil
 }

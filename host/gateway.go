@@ -16,6 +16,8 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/metastore/metastore/host/config"
 )
 
 // grpcGateway is etcd's HTTP/JSON API (/v3/kv/range, /v3/watch, ...): the
@@ -29,7 +31,7 @@ type grpcGateway struct {
 
 // newGRPCGateway connects to the gRPC server listening on addr, the first
 // of --listen-client-urls; authEnabled tells whether auth is on.
-func newGRPCGateway(lg *zap.Logger, cfg Config, addr net.Addr, authEnabled func() bool) (*grpcGateway, error) {
+func newGRPCGateway(lg *zap.Logger, cfg config.Config, addr net.Addr, authEnabled func() bool) (*grpcGateway, error) {
 	creds, err := gatewayCredentials(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("grpc gateway: %w", err)
@@ -105,12 +107,12 @@ func refuseNamedCertificates(next http.Handler, authEnabled func() bool) http.Ha
 // listener's TLS versions and cipher suites, as etcd's gateway. The
 // certificate names no user: the member ignores the client certificate of
 // gateway requests and takes their identity from their token.
-func gatewayCredentials(cfg Config) (credentials.TransportCredentials, error) {
-	urls, err := parseClientURLs(cfg.ListenClientURLs)
+func gatewayCredentials(cfg config.Config) (credentials.TransportCredentials, error) {
+	urls, err := config.ParseClientURLs(cfg.ListenClientURLs)
 	if err != nil || len(urls) == 0 || (urls[0].Scheme != "https" && urls[0].Scheme != "unixs") {
 		return insecure.NewCredentials(), nil
 	}
-	tc, err := cfg.clientTLSConfig()
+	tc, err := clientTLSConfig(&cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -167,7 +167,7 @@ func (h *healthChecker) serveChecks(w http.ResponseWriter, r *http.Request, kind
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("X-Content-Type-config.Options", "nosniff")
 	if _, ok := r.URL.Query()["verbose"]; ok {
 		fmt.Fprint(w, out.String())
 	}
@@ -180,7 +180,7 @@ func (h *healthChecker) readCheck(serializable bool) func(context.Context) error
 
 // read does what etcd's checks do: a one-key, keys-only range.
 func (h *healthChecker) read(ctx context.Context, serializable bool) error {
-	ctx, cancel := context.WithTimeout(ctx, h.m.cfg.requestTimeout())
+	ctx, cancel := context.WithTimeout(ctx, h.m.cfg.RequestTimeout())
 	defer cancel()
 	_, err := h.m.api.KV().Range(ctx, &pb.RangeRequest{Key: []byte{0}, KeysOnly: true, Limit: 1, Serializable: serializable})
 	return err

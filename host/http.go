@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 
+	"github.com/metastore/metastore/host/config"
 	"github.com/metastore/metastore/host/metrics"
 )
 
@@ -35,7 +36,7 @@ type clientHTTP struct {
 
 // serveHTTP starts routing each of lis between gs and the HTTP handler, and
 // serves the metrics URLs. gs must have its services registered.
-func serveHTTP(lg *zap.Logger, cfg Config, m *Member, mm *metrics.Registry, gs *grpc.Server, lis []net.Listener) (*clientHTTP, error) {
+func serveHTTP(lg *zap.Logger, cfg config.Config, m *Member, mm *metrics.Registry, gs *grpc.Server, lis []net.Listener) (*clientHTTP, error) {
 	h := &clientHTTP{lg: lg, stopc: make(chan struct{})}
 	gateway, err := newGRPCGateway(lg.Named("grpc-gateway"), cfg, lis[0].Addr(), m.api.AuthEnabled)
 	if err != nil {
@@ -46,7 +47,7 @@ func serveHTTP(lg *zap.Logger, cfg Config, m *Member, mm *metrics.Registry, gs *
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", mm.Handler())
 	hc.install(mux)
-	cfg.servePprof(lg, mux)
+	servePprof(lg, &cfg, mux)
 	mux.Handle("/v3/", gateway.handler)
 	h.srv = newHTTPServer(lg, rewriteV3beta(mux))
 	h.srv.ConnContext = withTLSState
@@ -65,7 +66,7 @@ func serveHTTP(lg *zap.Logger, cfg Config, m *Member, mm *metrics.Registry, gs *
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
 	h.srv.Protocols = &protocols
-	h.srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: cfg.http2MaxStreams()}
+	h.srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: cfg.HTTP2MaxStreams()}
 	for _, l := range lis {
 		cm := cmux.New(l)
 		httpL := cm.Match(cmux.HTTP1())
@@ -83,16 +84,16 @@ func serveHTTP(lg *zap.Logger, cfg Config, m *Member, mm *metrics.Registry, gs *
 
 // serveMetricsURLs serves /metrics and the health endpoints on
 // --listen-metrics-urls, if any.
-func (h *clientHTTP) serveMetricsURLs(cfg Config, mm *metrics.Registry, hc *healthChecker) error {
+func (h *clientHTTP) serveMetricsURLs(cfg config.Config, mm *metrics.Registry, hc *healthChecker) error {
 	if strings.TrimSpace(cfg.ListenMetricsURLs) == "" {
 		return nil
 	}
-	urls, err := parseURLs(cfg.ListenMetricsURLs)
+	urls, err := config.ParseURLs(cfg.ListenMetricsURLs)
 	if err != nil {
 		return err
 	}
 	for _, u := range urls {
-		l, err := listenClientURL(h.lg, cfg, u)
+		l, err := listenClientURL(h.lg, &cfg, u)
 		if err != nil {
 			h.closeMetrics()
 			return err

@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"go.uber.org/zap"
+
+	"github.com/metastore/metastore/host/config"
 )
 
 // Main runs the metastore command and returns its exit code.
@@ -20,9 +22,9 @@ func Main(args []string, environ []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "plugins" {
 		return pluginsMain(args[1:], environ, stdout, stderr)
 	}
-	cfg, opts, err := Load(args, environ, stderr)
+	cfg, opts, err := config.Load(args, environ, stderr)
 	switch {
-	case errors.Is(err, ErrHelp):
+	case errors.Is(err, config.ErrHelp):
 		return 0
 	case err != nil:
 		fmt.Fprintf(stderr, "metastore: %v\n", err)

@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/metastore/metastore/etcdapi"
+	"github.com/metastore/metastore/host/config"
 	"github.com/metastore/metastore/host/plugin"
 	"github.com/metastore/metastore/raft"
 )
@@ -86,7 +87,7 @@ func (a failStopApplier) Apply(entries []*raftpb.Entry) {
 // restarting the member whenever its storage engine fails, recording the
 // plugin's exits and restarts in audit (nil: none). It returns nil if ctx
 // ended while no member was running.
-func superviseMember(ctx context.Context, lg *zap.Logger, cfg Config, audit *auditLog, m *Member) *Member {
+func superviseMember(ctx context.Context, lg *zap.Logger, cfg config.Config, audit *auditLog, m *Member) *Member {
 	for {
 		select {
 		case <-ctx.Done():
@@ -95,20 +96,20 @@ func superviseMember(ctx context.Context, lg *zap.Logger, cfg Config, audit *aud
 		}
 		lg.Error("storage engine failed: the member stops serving, then reopens the engine and replays the WAL",
 			zap.Error(m.engineFailure()))
-		audit.plugin(plugin.EventExit, *cfg.storagePlugin(), m.engineFailure())
+		audit.plugin(plugin.EventExit, *cfg.StoragePlugin(), m.engineFailure())
 		m.Close()
 		if m = restartMember(ctx, lg, cfg, audit); m == nil {
 			return nil
 		}
-		audit.plugin(plugin.EventRestart, *cfg.storagePlugin(), nil)
+		audit.plugin(plugin.EventRestart, *cfg.StoragePlugin(), nil)
 		lg.Info("member restarted after a storage engine failure")
 	}
 }
 
 // restartMember starts a member, retrying with the storage kind's backoff
 // until it starts or ctx ends (then it returns nil).
-func restartMember(ctx context.Context, lg *zap.Logger, cfg Config, audit *auditLog) *Member {
-	policy, _ := plugin.PolicyOf(plugin.KindStorage)
+func restartMember(ctx context.Context, lg *zap.Logger, cfg config.Config, audit *auditLog) *Member {
+	policy, _ := plugin.PolicyOf(config.KindStorage)
 	backoff := policy.Backoff
 	for {
 		select {

@@ -6,6 +6,8 @@ import (
 	"runtime"
 
 	"go.uber.org/zap"
+
+	"github.com/metastore/metastore/host/config"
 )
 
 // pprofPrefix is where --enable-pprof serves the runtime profiles on the
@@ -14,7 +16,7 @@ const pprofPrefix = "/debug/pprof"
 
 // servePprof serves the profiles on the client URLs' mux with
 // --enable-pprof or, as etcd, --log-level=debug.
-func (c *Config) servePprof(lg *zap.Logger, mux *http.ServeMux) {
+func servePprof(lg *zap.Logger, c *config.Config, mux *http.ServeMux) {
 	if c.EnablePprof {
 		lg.Info("pprof is enabled", zap.String("path", pprofPrefix))
 	}

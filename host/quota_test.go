@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/metastore/metastore/host/plugin"
 	"github.com/metastore/metastore/mvcc"
 	"github.com/metastore/metastore/pluginapi/quota"
 	"github.com/metastore/metastore/pluginapi/storage"
@@ -108,15 +107,4 @@ func TestPrefixRangeEnd(t *testing.T) {
 	require.Equal(t, []byte{0}, prefixRangeEnd([]byte("\xff\xff")))
 	require.Equal(t, [][]byte{[]byte("/a/"), []byte("/b")},
 		coveringPrefixes([][]byte{[]byte("/b"), []byte("/a/x/"), []byte("/a/"), []byte("/bc")}))
-}
-
-func TestQuotaPolicyConfig(t *testing.T) {
-	sum := "0000000000000000000000000000000000000000000000000000000000000000"
-	c := Config{QuotaPolicy: "prefix-quota"}
-	require.ErrorContains(t, c.finishQuotaPolicy(), `no plugin of kind quota named "prefix-quota"`)
-	c.Plugins = []plugin.Entry{{Kind: plugin.KindQuota, Name: "prefix-quota", Path: "/bin/x", SHA256: sum}}
-	require.NoError(t, c.finishQuotaPolicy())
-	c.Plugins = append(c.Plugins, plugin.Entry{Kind: plugin.KindQuota, Name: "backend-bytes", Path: "/bin/y", SHA256: sum})
-	require.ErrorContains(t, c.finishQuotaPolicy(), "name of the built-in quota policy")
-	require.NoError(t, (&Config{QuotaPolicy: "backend-bytes"}).finishQuotaPolicy())
 }

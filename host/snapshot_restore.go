@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/metastore/metastore/etcdapi"
+	"github.com/metastore/metastore/host/config"
 	"github.com/metastore/metastore/pluginapi/storage"
 	"github.com/metastore/metastore/raft"
 )
@@ -25,8 +26,8 @@ var clusterNamespaces = map[string]bool{"members": true, "members_removed": true
 
 // snapshotRestoreCommand parses `metastore snapshot restore` and runs it.
 func snapshotRestoreCommand(args []string, stdout, stderr io.Writer) error {
-	defs := defaults()
-	cfg := Config{}
+	defs := config.Defaults()
+	cfg := config.Config{}
 	fs := flag.NewFlagSet("metastore snapshot restore", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.Name, "name", defs["name"].(string), "human-readable name of the restored member")
@@ -35,22 +36,14 @@ func snapshotRestoreCommand(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.InitialCluster, "initial-cluster", "", "the new cluster's members, name=peerURL,... (default <name>=<initial-advertise-peer-urls>)")
 	fs.StringVar(&cfg.InitialClusterToken, "initial-cluster-token", defs["initial-cluster-token"].(string), "the new cluster's token")
 	fs.StringVar(&cfg.InitialAdvertisePeerURLs, "initial-advertise-peer-urls", defs["initial-advertise-peer-urls"].(string), "peer URLs of the restored member")
-	fs.StringVar(&cfg.StorageEngine, "storage-engine", defs["storage-engine"].(string), "storage engine of the new data directory: "+fmt.Sprint(builtinEngineNames()))
+	fs.StringVar(&cfg.StorageEngine, "storage-engine", defs["storage-engine"].(string), "storage engine of the new data directory: "+fmt.Sprint(config.BuiltinEngines()))
 	file, err := fileArg(fs, args)
 	if err != nil {
 		return err
 	}
-	if cfg.DataDir == "" {
-		cfg.DataDir = cfg.Name + ".metastore"
-	}
-	if cfg.WALDir == "" {
-		cfg.WALDir = filepath.Join(cfg.DataDir, "member", "wal")
-	}
-	if cfg.InitialCluster == "" {
-		cfg.InitialCluster = cfg.Name + "=" + cfg.InitialAdvertisePeerURLs
-	}
+	cfg.Derive()
 	if _, ok := builtinEngines[cfg.StorageEngine]; !ok {
-		return fmt.Errorf("unknown storage engine %q: restore writes one of %v", cfg.StorageEngine, builtinEngineNames())
+		return fmt.Errorf("unknown storage engine %q: restore writes one of %v", cfg.StorageEngine, config.BuiltinEngines())
 	}
 	return restoreSnapshot(context.Background(), zap.NewNop(), cfg, file, stdout, stderr)
 }
@@ -60,12 +53,12 @@ func snapshotRestoreCommand(args []string, stdout, stderr io.Writer) error {
 // engine gets the snapshot's content, less the old membership, at applied
 // index 0, and a new WAL bootstraps the new membership. The member then
 // starts with the same flags and replays the WAL's membership entries.
-func restoreSnapshot(ctx context.Context, lg *zap.Logger, cfg Config, file string, stdout, stderr io.Writer) error {
-	members, err := parseInitialCluster(cfg.InitialCluster, cfg.InitialClusterToken)
+func restoreSnapshot(ctx context.Context, lg *zap.Logger, cfg config.Config, file string, stdout, stderr io.Writer) error {
+	members, err := config.ParseInitialCluster(cfg.InitialCluster, cfg.InitialClusterToken)
 	if err != nil {
 		return err
 	}
-	me, err := self(members, cfg.Name, cfg.InitialAdvertisePeerURLs)
+	me, err := config.Self(members, cfg.Name, cfg.InitialAdvertisePeerURLs)
 	if err != nil {
 		return err
 	}
@@ -106,14 +99,14 @@ func restoreSnapshot(ctx context.Context, lg *zap.Logger, cfg Config, file strin
 	}
 	ok = true
 	fmt.Fprintf(stdout, "restored snapshot %s (%d entries) into %s as member %x of cluster %x\n",
-		file, n, cfg.DataDir, me.ID, clusterID(members))
+		file, n, cfg.DataDir, me.ID, config.ClusterID(members))
 	return nil
 }
 
 // restoreEngine opens a new engine in the data dir and restores the
 // snapshot stream into it, rewritten without the old membership and at
 // consistent index 0. It returns the number of entries restored.
-func restoreEngine(ctx context.Context, lg *zap.Logger, cfg Config, stream *io.SectionReader, prog *progress) (uint64, error) {
+func restoreEngine(ctx context.Context, lg *zap.Logger, cfg config.Config, stream *io.SectionReader, prog *progress) (uint64, error) {
 	eng, options, err := newEngine(lg, cfg, nil)
 	if err != nil {
 		return 0, err
@@ -187,12 +180,12 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // bootstrapWAL creates the WAL of a new cluster for member self: a raft
 // node bootstraps the initial members, writes and commits their
 // membership entries, and stops. The member replays them when it starts.
-func bootstrapWAL(lg *zap.Logger, cfg Config, self uint64, members []clusterMember) error {
+func bootstrapWAL(lg *zap.Logger, cfg config.Config, self uint64, members []config.ClusterMember) error {
 	rcfg := raft.Config{
 		Logger:    lg,
 		WALDir:    cfg.WALDir,
 		MemberID:  self,
-		ClusterID: clusterID(members),
+		ClusterID: config.ClusterID(members),
 		// A long election timeout: the node only has to persist the
 		// bootstrap entries, not to campaign.
 		TickInterval:  time.Second,

@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
+
+	"github.com/metastore/metastore/host/config"
 )
 
 func TestCgroupMemoryLimit(t *testing.T) {
@@ -47,14 +49,14 @@ func TestApplyMemoryLimit(t *testing.T) {
 	lg := zaptest.NewLogger(t)
 
 	debug.SetMemoryLimit(math.MaxInt64)
-	applyMemoryLimit(lg, MemoryConfig{MemoryLimit: 3 << 30}, nil)
+	applyMemoryLimit(lg, config.MemoryConfig{MemoryLimit: 3 << 30}, nil)
 	assert.Equal(t, int64(3<<30), debug.SetMemoryLimit(-1), "--memory-limit sets the limit")
 
 	debug.SetMemoryLimit(math.MaxInt64)
-	applyMemoryLimit(lg, MemoryConfig{MemoryLimit: -1}, nil)
+	applyMemoryLimit(lg, config.MemoryConfig{MemoryLimit: -1}, nil)
 	assert.Equal(t, int64(math.MaxInt64), debug.SetMemoryLimit(-1), "a negative limit leaves none")
 
 	debug.SetMemoryLimit(2 << 30)
-	applyMemoryLimit(lg, MemoryConfig{}, []string{"GOMEMLIMIT=2GiB"})
+	applyMemoryLimit(lg, config.MemoryConfig{}, []string{"GOMEMLIMIT=2GiB"})
 	assert.Equal(t, int64(2<<30), debug.SetMemoryLimit(-1), "GOMEMLIMIT stays when no flag is given")
 }

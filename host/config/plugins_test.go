@@ -1,4 +1,4 @@
-package host
+package config
 
 import (
 	"io"
@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/metastore/metastore/host/plugin"
 )
 
 const testSum = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
@@ -37,11 +35,11 @@ plugins:
 `)
 	cfg, _, err := Load([]string{"--config-file", file}, nil, io.Discard)
 	require.NoError(t, err)
-	p := cfg.storagePlugin()
+	p := cfg.StoragePlugin()
 	require.NotNil(t, p)
 	wd, err := os.Getwd()
 	require.NoError(t, err)
-	require.Equal(t, plugin.Entry{
+	require.Equal(t, PluginEntry{
 		Kind:         "storage",
 		Name:         "rocks",
 		Path:         filepath.Join(wd, "bin/metastore-storage-rocksdb"),
@@ -49,14 +47,14 @@ plugins:
 		Args:         []string{"--verbose"},
 		Env:          map[string]string{"ROCKS_THREADS": "4"},
 		Options:      map[string]string{"block-cache": "64MiB"},
-		PingInterval: plugin.DefaultPingInterval,
+		PingInterval: DefaultPingInterval,
 		PingTimeout:  2 * time.Second,
 	}, *p)
 
 	// A flag picks a built-in engine over the file's plugin.
 	cfg, _, err = Load([]string{"--config-file", file, "--storage-engine", "memory"}, nil, io.Discard)
 	require.NoError(t, err)
-	require.Nil(t, cfg.storagePlugin())
+	require.Nil(t, cfg.StoragePlugin())
 	require.Equal(t, "memory", cfg.StorageEngine)
 }
 
@@ -98,7 +96,7 @@ func TestPluginsOnlyFromFile(t *testing.T) {
 // TestExampleConfigs loads every file in configs/, with a checksum in
 // place of the placeholder, so the examples keep up with the settings.
 func TestExampleConfigs(t *testing.T) {
-	files, err := filepath.Glob("../configs/*.yaml")
+	files, err := filepath.Glob("../../configs/*.yaml")
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
 	for _, f := range files {
@@ -110,4 +108,19 @@ func TestExampleConfigs(t *testing.T) {
 			require.NoError(t, err)
 		})
 	}
+}
+
+func TestQuotaPolicyConfig(t *testing.T) {
+	sum := "0000000000000000000000000000000000000000000000000000000000000000"
+	c := Config{QuotaPolicy: "prefix-quota"}
+	require.ErrorContains(t, c.finishQuotaPolicy(), `no plugin of kind quota named "prefix-quota"`)
+	c.Plugins = []PluginEntry{{Kind: KindQuota, Name: "prefix-quota", Path: "/bin/x", SHA256: sum}}
+	require.NoError(t, c.finishQuotaPolicy())
+	c.Plugins = append(c.Plugins, PluginEntry{Kind: KindQuota, Name: "backend-bytes", Path: "/bin/y", SHA256: sum})
+	require.ErrorContains(t, c.finishQuotaPolicy(), "name of the built-in quota policy")
+	require.NoError(t, (&Config{QuotaPolicy: "backend-bytes"}).finishQuotaPolicy())
+}
+
+func TestPluginKinds(t *testing.T) {
+	require.Equal(t, []string{KindStorage, KindAuth, KindQuota}, PluginKinds())
 }

@@ -1,4 +1,4 @@
-package host
+package config
 
 import (
 	"io"
@@ -75,7 +75,7 @@ func TestLoadPrecedence(t *testing.T) {
 			}},
 		{name: "unix client URLs", args: []string{"--listen-client-urls=unix://localhost:2379,unix:///tmp/ms.sock", "--advertise-client-urls=unix://localhost:2379"},
 			check: func(t *testing.T, c Config) {
-				urls, err := parseClientURLs(c.ListenClientURLs)
+				urls, err := ParseClientURLs(c.ListenClientURLs)
 				require.NoError(t, err)
 				require.Equal(t, "localhost:2379", urls[0].Host+urls[0].Path)
 				require.Equal(t, "/tmp/ms.sock", urls[1].Host+urls[1].Path)
@@ -113,19 +113,19 @@ func TestMemberIDsMatchEtcd(t *testing.T) {
 	// A default etcd member (peer URL http://localhost:2380, token
 	// etcd-cluster) is the well-known member 8e9e05c52164694d of cluster
 	// cdf818194e3a8c32.
-	members, err := parseInitialCluster("default=http://localhost:2380", "etcd-cluster")
+	members, err := ParseInitialCluster("default=http://localhost:2380", "etcd-cluster")
 	require.NoError(t, err)
 	require.Len(t, members, 1)
 	require.Equal(t, uint64(0x8e9e05c52164694d), members[0].ID)
-	require.Equal(t, uint64(0xcdf818194e3a8c32), clusterID(members))
+	require.Equal(t, uint64(0xcdf818194e3a8c32), ClusterID(members))
 
-	other, err := parseInitialCluster("default=http://localhost:2380", "other")
+	other, err := ParseInitialCluster("default=http://localhost:2380", "other")
 	require.NoError(t, err)
 	require.NotEqual(t, members[0].ID, other[0].ID)
 
-	_, err = self(members, "infra2", "http://localhost:2380")
+	_, err = Self(members, "infra2", "http://localhost:2380")
 	require.ErrorContains(t, err, `member "infra2" is not in --initial-cluster`)
-	_, err = self(members, "default", "http://127.0.0.1:9999")
+	_, err = Self(members, "default", "http://127.0.0.1:9999")
 	require.ErrorContains(t, err, "--initial-advertise-peer-urls")
 }
 

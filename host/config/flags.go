@@ -1,4 +1,4 @@
-package host
+package config
 
 // flagHelp describes each setting for --help.
 var flagHelp = map[string]string{

@@ -1,4 +1,4 @@
-package host
+package config
 
 import (
 	"errors"
@@ -10,10 +10,7 @@ import (
 	"time"
 
 	"github.com/metastore/metastore/etcdapi/compactor"
-	"github.com/metastore/metastore/host/plugin"
 	"github.com/metastore/metastore/host/tlsconf"
-	"github.com/metastore/metastore/pluginapi/quota"
-	"github.com/metastore/metastore/plugins/quota/backendbytes"
 )
 
 // Config is the whole configuration of a member, as plain data: the
@@ -54,13 +51,13 @@ type Config struct {
 	// AutoCompactionCheckInterval is how often revision-mode
 	// auto-compaction looks at the revision (etcd: fixed at 5m).
 	AutoCompactionCheckInterval string `koanf:"auto-compaction-check-interval"`
-	// compaction is the auto-compaction the settings above describe; the
-	// member sets its Observe.
+	// compaction is the auto-compaction the settings above describe
+	// (Compaction); the member sets its Observe.
 	compaction compactor.Config
 	// WatchProgressNotifyInterval is a duration ("10m", "500ms").
 	WatchProgressNotifyInterval time.Duration `koanf:"watch-progress-notify-interval"`
 	// Plugins is the plugin catalog; only the config file sets it.
-	Plugins []plugin.Entry `koanf:"plugins"`
+	Plugins []PluginEntry `koanf:"plugins"`
 
 	// AuthToken is "simple" or "jwt,pub-key=…,priv-key=…,sign-method=…,ttl=…".
 	AuthToken string `koanf:"auth-token"`
@@ -121,9 +118,9 @@ type Config struct {
 // DefaultQuotaBackendBytes is the quota reported when none is set, as etcd.
 const DefaultQuotaBackendBytes = 2 << 30
 
-// defaults returns etcd's defaults, with MetaStore's data dir name and the
-// client URL on 127.0.0.1.
-func defaults() map[string]any {
+// Defaults returns etcd's defaults of every setting, by key, with
+// MetaStore's data dir name and the client URL on 127.0.0.1.
+func Defaults() map[string]any {
 	d := map[string]any{
 		"name":                           "default",
 		"data-dir":                       "",
@@ -144,7 +141,7 @@ func defaults() map[string]any {
 		"max-txn-ops":                    128,
 		"max-request-bytes":              1536 * 1024,
 		"quota-backend-bytes":            int64(0),
-		"quota-policy":                   "backend-bytes",
+		"quota-policy":                   BuiltinQuotaPolicy,
 		"log-level":                      "info",
 		"logger":                         "zap",
 		"log-outputs":                    "default",
@@ -190,8 +187,10 @@ func defaults() map[string]any {
 	return d
 }
 
-// finish derives the settings that default from others and validates all.
-func (c *Config) finish() error {
+// Derive sets the settings that default from others and are not set:
+// the data dir from the name, the WAL dir from the data dir, and the
+// initial cluster from the name and the advertised peer URLs.
+func (c *Config) Derive() {
 	if c.DataDir == "" {
 		c.DataDir = c.Name + ".metastore"
 	}
@@ -201,6 +200,11 @@ func (c *Config) finish() error {
 	if c.InitialCluster == "" {
 		c.InitialCluster = c.Name + "=" + c.InitialAdvertisePeerURLs
 	}
+}
+
+// finish derives the settings that default from others and validates all.
+func (c *Config) finish() error {
+	c.Derive()
 	var errs []error
 	if c.InitialClusterState != "new" && c.InitialClusterState != "existing" {
 		errs = append(errs, fmt.Errorf("invalid value %q for --initial-cluster-state: want new or existing", c.InitialClusterState))
@@ -233,7 +237,7 @@ func (c *Config) finish() error {
 		errs = append(errs, err)
 	}
 	if strings.TrimSpace(c.ListenMetricsURLs) != "" {
-		if _, err := parseURLs(c.ListenMetricsURLs); err != nil {
+		if _, err := ParseURLs(c.ListenMetricsURLs); err != nil {
 			errs = append(errs, fmt.Errorf("--listen-metrics-urls: %w", err))
 		}
 	}
@@ -244,10 +248,10 @@ func (c *Config) finish() error {
 		flag, urls string
 		parse      func(string) ([]url.URL, error)
 	}{
-		{"listen-client-urls", c.ListenClientURLs, parseClientURLs},
-		{"advertise-client-urls", c.AdvertiseClientURLs, parseClientURLs},
-		{"listen-peer-urls", c.ListenPeerURLs, parseURLs},
-		{"initial-advertise-peer-urls", c.InitialAdvertisePeerURLs, parseURLs},
+		{"listen-client-urls", c.ListenClientURLs, ParseClientURLs},
+		{"advertise-client-urls", c.AdvertiseClientURLs, ParseClientURLs},
+		{"listen-peer-urls", c.ListenPeerURLs, ParseURLs},
+		{"initial-advertise-peer-urls", c.InitialAdvertisePeerURLs, ParseURLs},
 	} {
 		if _, err := f.parse(f.urls); err != nil {
 			errs = append(errs, fmt.Errorf("--%s: %w", f.flag, err))
@@ -259,51 +263,27 @@ func (c *Config) finish() error {
 	return errors.Join(errs...)
 }
 
-func (c *Config) heartbeat() time.Duration {
+// Heartbeat is the raft heartbeat interval (--heartbeat-interval).
+func (c *Config) Heartbeat() time.Duration {
 	return time.Duration(c.HeartbeatMillis) * time.Millisecond
 }
 
-// electionTicks is the election timeout counted in heartbeats.
-func (c *Config) electionTicks() int { return c.ElectionMillis / c.HeartbeatMillis }
+// ElectionTicks is the election timeout counted in heartbeats.
+func (c *Config) ElectionTicks() int { return c.ElectionMillis / c.HeartbeatMillis }
 
-// requestTimeout is how long a proposal may wait, as etcd: 5s plus two
+// RequestTimeout is how long a proposal may wait, as etcd: 5s plus two
 // election timeouts.
-func (c *Config) requestTimeout() time.Duration {
+func (c *Config) RequestTimeout() time.Duration {
 	return 5*time.Second + 2*time.Duration(c.ElectionMillis)*time.Millisecond
 }
 
-func (c *Config) quota() int64 {
+// QuotaBytes is the backend quota: --quota-backend-bytes, or
+// DefaultQuotaBackendBytes when it is not positive.
+func (c *Config) QuotaBytes() int64 {
 	if c.QuotaBackendBytes <= 0 {
 		return DefaultQuotaBackendBytes
 	}
 	return c.QuotaBackendBytes
-}
-
-// parseURLs splits a comma-separated list of http and https URLs, each
-// with a host and a port.
-func parseURLs(s string) ([]url.URL, error) {
-	var out []url.URL
-	for _, raw := range strings.Split(s, ",") {
-		raw = strings.TrimSpace(raw)
-		if raw == "" {
-			continue
-		}
-		u, err := url.Parse(raw)
-		if err != nil {
-			return nil, err
-		}
-		if u.Scheme != "http" && u.Scheme != "https" {
-			return nil, fmt.Errorf("URL %q: scheme %q is not supported (use http or https)", raw, u.Scheme)
-		}
-		if u.Port() == "" {
-			return nil, fmt.Errorf("URL %q: a port is required", raw)
-		}
-		out = append(out, *u)
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no URL given")
-	}
-	return out, nil
 }
 
 // finishCompaction parses the auto-compaction settings.
@@ -320,11 +300,6 @@ func (c *Config) finishCompaction() error {
 	return nil
 }
 
-// quotaPolicy is the built-in backend-bytes policy for the quota, or nil
-// when a negative --quota-backend-bytes disables the quota, as in etcd.
-func (c *Config) quotaPolicy() quota.Policy {
-	if c.QuotaBackendBytes < 0 {
-		return nil
-	}
-	return backendbytes.New(c.quota())
-}
+// Compaction is the auto-compaction the settings describe, as Load
+// parsed it.
+func (c *Config) Compaction() compactor.Config { return c.compaction }

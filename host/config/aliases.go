@@ -1,4 +1,4 @@
-package host
+package config
 
 import (
 	"crypto/sha256"
@@ -10,8 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/metastore/metastore/host/plugin"
 )
 
 // Short command-line aliases of etcd's flags, for the common case of one
@@ -190,7 +188,7 @@ func (c *Config) addBundledRocksDB(a *flagAliases) error {
 		return nil
 	}
 	for _, p := range c.Plugins {
-		if p.Kind == plugin.KindStorage && p.Name == "rocksdb" {
+		if p.Kind == KindStorage && p.Name == "rocksdb" {
 			return nil
 		}
 	}
@@ -208,6 +206,6 @@ func (c *Config) addBundledRocksDB(a *flagAliases) error {
 	if _, err := io.Copy(h, f); err != nil {
 		return fmt.Errorf("--storage rocksdb: %w", err)
 	}
-	c.Plugins = append(c.Plugins, plugin.Entry{Kind: plugin.KindStorage, Name: "rocksdb", Path: path, SHA256: hex.EncodeToString(h.Sum(nil))})
+	c.Plugins = append(c.Plugins, PluginEntry{Kind: KindStorage, Name: "rocksdb", Path: path, SHA256: hex.EncodeToString(h.Sum(nil))})
 	return nil
 }

@@ -1,4 +1,4 @@
-package host
+package config
 
 import (
 	"errors"
@@ -39,7 +39,7 @@ type Options struct {
 // error naming them, and so is an etcd flag MetaStore does not implement.
 func Load(args, environ []string, usage io.Writer) (Config, Options, error) {
 	var opts Options
-	defs := defaults()
+	defs := Defaults()
 	fs := newFlagSet(defs, &opts, usage)
 	var configFile string
 	fs.StringVar(&configFile, "config-file", "", "path to a YAML config file with the same keys as the flags")

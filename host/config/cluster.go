@@ -1,4 +1,4 @@
-package host
+package config
 
 import (
 	"crypto/sha1"
@@ -8,37 +8,37 @@ import (
 	"strings"
 )
 
-// clusterMember is one entry of --initial-cluster.
-type clusterMember struct {
+// ClusterMember is one member of --initial-cluster.
+type ClusterMember struct {
 	Name     string
 	PeerURLs []string
 	ID       uint64
 }
 
-// parseInitialCluster reads name=url,name=url,... ; a name may repeat to
+// ParseInitialCluster reads name=url,name=url,... ; a name may repeat to
 // give a member several peer URLs. Member IDs are derived as etcd derives
 // them, so a MetaStore member and an etcd member with the same settings
 // agree on identities.
-func parseInitialCluster(s, token string) ([]clusterMember, error) {
-	byName := map[string]*clusterMember{}
+func ParseInitialCluster(s, token string) ([]ClusterMember, error) {
+	byName := map[string]*ClusterMember{}
 	var order []string
 	for _, part := range strings.Split(s, ",") {
 		name, u, ok := strings.Cut(strings.TrimSpace(part), "=")
 		if !ok || name == "" || u == "" {
 			return nil, fmt.Errorf("--initial-cluster: %q is not name=peerURL", part)
 		}
-		if _, err := parseURLs(u); err != nil {
+		if _, err := ParseURLs(u); err != nil {
 			return nil, fmt.Errorf("--initial-cluster: %w", err)
 		}
 		m, seen := byName[name]
 		if !seen {
-			m = &clusterMember{Name: name}
+			m = &ClusterMember{Name: name}
 			byName[name] = m
 			order = append(order, name)
 		}
 		m.PeerURLs = append(m.PeerURLs, u)
 	}
-	out := make([]clusterMember, 0, len(order))
+	out := make([]ClusterMember, 0, len(order))
 	for _, name := range order {
 		m := byName[name]
 		m.ID = memberID(m.PeerURLs, token)
@@ -58,8 +58,8 @@ func memberID(peerURLs []string, token string) uint64 {
 	return binary.BigEndian.Uint64(sum[:8])
 }
 
-// clusterID hashes the sorted member IDs (etcd's rule).
-func clusterID(members []clusterMember) uint64 {
+// ClusterID hashes the sorted member IDs (etcd's rule).
+func ClusterID(members []ClusterMember) uint64 {
 	ids := make([]uint64, len(members))
 	for i, m := range members {
 		ids[i] = m.ID
@@ -73,14 +73,14 @@ func clusterID(members []clusterMember) uint64 {
 	return binary.BigEndian.Uint64(sum[:8])
 }
 
-// self finds this member in the initial cluster by name and checks that
-// its advertised peer URLs match.
-func self(members []clusterMember, name, advertised string) (clusterMember, error) {
+// Self finds this member, name, in the initial cluster and checks that its
+// advertised peer URLs (--initial-advertise-peer-urls) match.
+func Self(members []ClusterMember, name, advertised string) (ClusterMember, error) {
 	for _, m := range members {
 		if m.Name != name {
 			continue
 		}
-		want := strings.Split(advertised, ",")
+		want := SplitURLs(advertised)
 		sort.Strings(want)
 		got := append([]string(nil), m.PeerURLs...)
 		sort.Strings(got)
@@ -89,5 +89,5 @@ func self(members []clusterMember, name, advertised string) (clusterMember, erro
 		}
 		return m, nil
 	}
-	return clusterMember{}, fmt.Errorf("member %q is not in --initial-cluster", name)
+	return ClusterMember{}, fmt.Errorf("member %q is not in --initial-cluster", name)
 }

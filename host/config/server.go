@@ -1,15 +1,15 @@
-package host
+package config
 
 import (
 	"fmt"
 	"math"
 	"time"
-
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/keepalive"
-
-	"github.com/metastore/metastore/etcdapi"
 )
+
+// slowApplyThreshold is etcd's threshold for its slow-request warnings:
+// an apply (and a read) slower than it (--warning-apply-duration's
+// default, which sets it).
+const slowApplyThreshold = 100 * time.Millisecond
 
 // ServerConfig holds the server settings that take etcd 3.7's flags and
 // defaults: the client listeners' gRPC limits and keepalives, profiling,
@@ -100,69 +100,35 @@ func (c *ServerConfig) finish() error {
 	return nil
 }
 
-// grpcServerOptions are the client gRPC server's stream limit and
-// keepalives. As etcd, a zero min time keeps gRPC's enforcement policy,
-// and a zero interval or timeout gRPC's keepalive parameters.
-func (c *ServerConfig) grpcServerOptions() []grpc.ServerOption {
-	opts := []grpc.ServerOption{grpc.MaxConcurrentStreams(uint32(c.MaxConcurrentStreams))}
-	if c.GRPCKeepAliveMinTime > 0 {
-		opts = append(opts, grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
-			MinTime:             c.GRPCKeepAliveMinTime,
-			PermitWithoutStream: false,
-		}))
-	}
-	if c.GRPCKeepAliveInterval > 0 && c.GRPCKeepAliveTimeout > 0 {
-		opts = append(opts, grpc.KeepaliveParams(keepalive.ServerParameters{
-			Time:    c.GRPCKeepAliveInterval,
-			Timeout: c.GRPCKeepAliveTimeout,
-		}))
-	}
-	return opts
-}
-
-// learnerLimit is MaxLearners as etcdapi takes it, where 0 is the default.
-func (c *ServerConfig) learnerLimit() int {
+// LearnerLimit is MaxLearners as etcdapi takes it, where 0 is the default.
+func (c *ServerConfig) LearnerLimit() int {
 	if c.MaxLearners == 0 {
 		return -1
 	}
 	return c.MaxLearners
 }
 
-// compactionBatch is CompactionBatchLimit as mvcc takes it, where 0 is
+// CompactionBatch is CompactionBatchLimit as mvcc takes it, where 0 is
 // the default.
-func (c *ServerConfig) compactionBatch() int {
+func (c *ServerConfig) CompactionBatch() int {
 	if c.CompactionBatchLimit < 0 {
 		return math.MaxInt32
 	}
 	return c.CompactionBatchLimit
 }
 
-// checkLearners refuses, as etcd at start, a membership with more
-// learners than --max-learners allows.
-func (c *ServerConfig) checkLearners(members []etcdapi.Member) error {
-	n := 0
-	for _, m := range members {
-		if m.IsLearner {
-			n++
-		}
-	}
-	if n > c.MaxLearners {
-		return fmt.Errorf("too many learner members in cluster: it has %d, --max-learners is %d", n, c.MaxLearners)
-	}
-	return nil
-}
-
-// warningApplyDuration is WarningApplyDuration, where 0 is the default.
-func (c *ServerConfig) warningApplyDuration() time.Duration {
+// SlowApplyThreshold is WarningApplyDuration, where 0 is the default:
+// how long an apply or a range may take before the member warns of it.
+func (c *ServerConfig) SlowApplyThreshold() time.Duration {
 	if c.WarningApplyDuration <= 0 {
 		return slowApplyThreshold
 	}
 	return c.WarningApplyDuration
 }
 
-// http2MaxStreams is the stream limit for the HTTP server beside gRPC;
+// HTTP2MaxStreams is the stream limit for the HTTP server beside gRPC;
 // net/http takes an int and replaces values above MaxInt32 with its own
 // default, so the limit is clamped there.
-func (c *ServerConfig) http2MaxStreams() int {
+func (c *ServerConfig) HTTP2MaxStreams() int {
 	return int(min(c.MaxConcurrentStreams, math.MaxInt32))
 }

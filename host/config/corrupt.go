@@ -1,4 +1,4 @@
-package host
+package config
 
 import (
 	"fmt"
@@ -45,10 +45,10 @@ var etcdFeatureGates = map[string]bool{
 	"SetMemberLocalAddr": false, "FastLeaseKeepAlive": true, "PriorityRequest": false,
 }
 
-// featureEnabled reports whether etcd's feature gate name is on: the two
+// FeatureEnabled reports whether etcd's feature gate name is on: the two
 // corruption checks as configured, every other gate at etcd's default
 // (AllAlpha and AllBeta off).
-func (c CorruptionConfig) featureEnabled(name string) bool {
+func (c CorruptionConfig) FeatureEnabled(name string) bool {
 	switch name {
 	case "InitialCorruptCheck":
 		return c.initialCheck
@@ -98,3 +98,19 @@ func (c *CorruptionConfig) finish() error {
 	}
 	return nil
 }
+
+// InitialCheck reports whether a member with data compares its hash with
+// its peers' before it joins raft (InitialCorruptCheck).
+func (c CorruptionConfig) InitialCheck() bool { return c.initialCheck }
+
+// CompactHashCheck reports whether the leader checks the hashes
+// compactions took (CompactHashCheck).
+func (c CorruptionConfig) CompactHashCheck() bool { return c.compactHashCheck }
+
+// CorruptCheckInterval is how often the leader compares the followers'
+// hashes; 0: never.
+func (c CorruptionConfig) CorruptCheckInterval() time.Duration { return c.corruptEvery }
+
+// CompactHashCheckInterval is how often the leader checks the compaction
+// hashes, with CompactHashCheck.
+func (c CorruptionConfig) CompactHashCheckInterval() time.Duration { return c.compactHashEvery }

@@ -1,4 +1,4 @@
-package host
+package config
 
 import (
 	"encoding/hex"
@@ -6,12 +6,79 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
-
-	"github.com/metastore/metastore/host/plugin"
-	"github.com/metastore/metastore/plugins/quota/backendbytes"
+	"time"
 )
+
+// Plugin kinds a catalog entry may have.
+const (
+	KindStorage = "storage"
+	KindAuth    = "auth"
+	KindQuota   = "quota"
+)
+
+// PluginKinds returns the plugin kinds a catalog entry may have, in the
+// order they are named to operators: storage, auth, quota. host/plugin
+// has a failure policy for each (a test there holds the two together).
+func PluginKinds() []string { return []string{KindStorage, KindAuth, KindQuota} }
+
+// PluginEntry is one entry of the plugin catalog, the `plugins` list of
+// the config file: a plugin binary the host may start, and how. Built-in
+// implementations need no entry; they are chosen by name.
+type PluginEntry struct {
+	// Kind is the plugin kind: storage, auth or quota.
+	Kind string `koanf:"kind"`
+	// Name is how the rest of the configuration refers to the plugin
+	// (storage-engine: <name>). It must differ from the built-in names of
+	// its kind.
+	Name string `koanf:"name"`
+	// Path is the plugin binary; a relative path is taken from the
+	// working directory.
+	Path string `koanf:"path"`
+	// SHA256 is the binary's checksum in hex (sha256sum's output). A
+	// binary whose checksum differs is not started.
+	SHA256 string `koanf:"sha256"`
+	// Args are the binary's command-line arguments.
+	Args []string `koanf:"args"`
+	// Env are environment variables set for the plugin on top of the
+	// host's environment.
+	Env map[string]string `koanf:"env"`
+	// Options are passed to the engine's Open (storage plugins).
+	Options map[string]string `koanf:"options"`
+	// Config is the policy's configuration (quota plugins), passed to it
+	// as JSON; a reload that changes only this applies it live.
+	Config map[string]any `koanf:"config"`
+	// PingInterval is how often the host checks that the plugin answers
+	// (default 1s); PingTimeout how long it waits for the answer (default
+	// 5s) before it counts the plugin as dead.
+	PingInterval time.Duration `koanf:"ping-interval"`
+	PingTimeout  time.Duration `koanf:"ping-timeout"`
+}
+
+// Supervision defaults of an entry.
+const (
+	DefaultPingInterval = time.Second
+	DefaultPingTimeout  = 5 * time.Second
+)
+
+// The built-in implementations, by the name the configuration picks them
+// with. The member links them in; tests in host hold the names together.
+const (
+	// BuiltinQuotaPolicy is the built-in quota policy, etcd's
+	// --quota-backend-bytes check.
+	BuiltinQuotaPolicy = "backend-bytes"
+)
+
+// builtinEngines are the storage engines linked into the member, sorted.
+var builtinEngines = []string{"bbolt", "memory"}
+
+// BuiltinEngines returns the names of the storage engines linked into the
+// member, sorted.
+func BuiltinEngines() []string { return slices.Clone(builtinEngines) }
+
+func isBuiltinEngine(name string) bool { return slices.Contains(builtinEngines, name) }
 
 // pluginEntryKeys are the keys a catalog entry may have.
 var pluginEntryKeys = map[string]bool{
@@ -63,13 +130,13 @@ func (c *Config) finishPlugins() error {
 		p := &c.Plugins[i]
 		where := fmt.Sprintf("plugins[%d] (%s %q)", i, p.Kind, p.Name)
 		switch {
-		case !knownKind(p.Kind):
-			errs = append(errs, fmt.Errorf("%s: unknown kind %q (supported: %s)", where, p.Kind, strings.Join(plugin.Kinds(), ", ")))
+		case !slices.Contains(PluginKinds(), p.Kind):
+			errs = append(errs, fmt.Errorf("%s: unknown kind %q (supported: %s)", where, p.Kind, strings.Join(PluginKinds(), ", ")))
 			continue
 		case !pluginNamePattern.MatchString(p.Name):
 			errs = append(errs, fmt.Errorf("%s: name must be lower-case letters, digits, '.', '_' or '-'", where))
 			continue
-		case p.Kind == plugin.KindStorage && builtinEngines[p.Name] != nil:
+		case p.Kind == KindStorage && isBuiltinEngine(p.Name):
 			errs = append(errs, fmt.Errorf("%s: %q is the name of a built-in storage engine; give the plugin another name", where, p.Name))
 			continue
 		case seen[p.Kind+"/"+p.Name]:
@@ -87,31 +154,25 @@ func (c *Config) finishPlugins() error {
 				where, p.Path, p.SHA256))
 		}
 		if p.PingInterval <= 0 {
-			p.PingInterval = plugin.DefaultPingInterval
+			p.PingInterval = DefaultPingInterval
 		}
 		if p.PingTimeout <= 0 {
-			p.PingTimeout = plugin.DefaultPingTimeout
+			p.PingTimeout = DefaultPingTimeout
 		}
 	}
 	if err := c.finishQuotaPolicy(); err != nil {
 		errs = append(errs, err)
 	}
-	if builtinEngines[c.StorageEngine] == nil && c.storagePlugin() == nil {
+	if !isBuiltinEngine(c.StorageEngine) && c.StoragePlugin() == nil {
 		errs = append(errs, fmt.Errorf("unknown storage engine %q: built in are %s; plugins of kind storage in the config file's catalog are also accepted",
-			c.StorageEngine, strings.Join(builtinEngineNames(), ", ")))
+			c.StorageEngine, strings.Join(builtinEngines, ", ")))
 	}
 	return errors.Join(errs...)
 }
 
-// knownKind reports whether kind is a plugin kind the host supervises.
-func knownKind(kind string) bool {
-	_, ok := plugin.PolicyOf(kind)
-	return ok
-}
-
 // catalogEntry returns the catalog entry of the given kind and name, or
 // nil.
-func (c *Config) catalogEntry(kind, name string) *plugin.Entry {
+func (c *Config) catalogEntry(kind, name string) *PluginEntry {
 	for i := range c.Plugins {
 		if c.Plugins[i].Kind == kind && c.Plugins[i].Name == name {
 			return &c.Plugins[i]
@@ -120,13 +181,13 @@ func (c *Config) catalogEntry(kind, name string) *plugin.Entry {
 	return nil
 }
 
-// storagePlugin returns the catalog entry storage-engine names, or nil
+// StoragePlugin returns the catalog entry storage-engine names, or nil
 // when it names a built-in engine.
-func (c *Config) storagePlugin() *plugin.Entry {
-	if builtinEngines[c.StorageEngine] != nil {
+func (c *Config) StoragePlugin() *PluginEntry {
+	if isBuiltinEngine(c.StorageEngine) {
 		return nil
 	}
-	return c.catalogEntry(plugin.KindStorage, c.StorageEngine)
+	return c.catalogEntry(KindStorage, c.StorageEngine)
 }
 
 // finishAuthProvider checks that --auth-provider names an auth plugin of
@@ -135,38 +196,38 @@ func (c *Config) finishAuthProvider() error {
 	if c.AuthProvider == "" || c.AuthProvider == "etcd" {
 		return nil
 	}
-	if c.authPlugin() == nil {
+	if c.AuthPlugin() == nil {
 		return fmt.Errorf("--auth-provider: no plugin of kind auth named %q in the config file's catalog (built in: etcd)", c.AuthProvider)
 	}
 	return nil
 }
 
-// authPlugin returns the catalog entry --auth-provider names, or nil when
+// AuthPlugin returns the catalog entry --auth-provider names, or nil when
 // it names the built-in provider.
-func (c *Config) authPlugin() *plugin.Entry {
-	return c.catalogEntry(plugin.KindAuth, c.AuthProvider)
+func (c *Config) AuthPlugin() *PluginEntry {
+	return c.catalogEntry(KindAuth, c.AuthProvider)
 }
 
 // finishQuotaPolicy checks that --quota-policy names the built-in policy
 // or a quota plugin of the catalog.
 func (c *Config) finishQuotaPolicy() error {
 	for _, e := range c.Plugins {
-		if e.Kind == plugin.KindQuota && e.Name == backendbytes.Name {
+		if e.Kind == KindQuota && e.Name == BuiltinQuotaPolicy {
 			return fmt.Errorf("plugins: %q is the name of the built-in quota policy; give the quota plugin another name", e.Name)
 		}
 	}
-	if c.QuotaPolicy == "" || c.QuotaPolicy == backendbytes.Name {
+	if c.QuotaPolicy == "" || c.QuotaPolicy == BuiltinQuotaPolicy {
 		return nil
 	}
-	if c.quotaPlugin() == nil {
+	if c.QuotaPlugin() == nil {
 		return fmt.Errorf("--quota-policy: no plugin of kind quota named %q in the config file's catalog (built in: %s)",
-			c.QuotaPolicy, backendbytes.Name)
+			c.QuotaPolicy, BuiltinQuotaPolicy)
 	}
 	return nil
 }
 
-// quotaPlugin returns the catalog entry --quota-policy names, or nil when
+// QuotaPlugin returns the catalog entry --quota-policy names, or nil when
 // it names the built-in policy.
-func (c *Config) quotaPlugin() *plugin.Entry {
-	return c.catalogEntry(plugin.KindQuota, c.QuotaPolicy)
+func (c *Config) QuotaPlugin() *PluginEntry {
+	return c.catalogEntry(KindQuota, c.QuotaPolicy)
 }

@@ -13,6 +13,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 
+	"github.com/metastore/metastore/host/audit"
 	"github.com/metastore/metastore/host/config"
 	"github.com/metastore/metastore/host/metrics"
 )
@@ -40,7 +41,7 @@ func serveClients(lg *zap.Logger, cfg config.Config, m *Member) (*clientListener
 		return nil, err
 	}
 	mm := m.newMetrics()
-	c := &clientListeners{lg: lg, server: newGRPCServer(cfg, lg, mm, slices.Concat(mm.Requests.ServerOptions(), auditServerOptions(m.audit, m.api), authServerOptions(m.api))...), health: health.NewServer()}
+	c := &clientListeners{lg: lg, server: newGRPCServer(cfg, lg, mm, slices.Concat(mm.Requests.ServerOptions(), audit.ServerOptions(m.audit, m.api), authServerOptions(m.api))...), health: health.NewServer()}
 	for _, u := range urls {
 		l, err := listenClientURL(lg, &cfg, u)
 		if err != nil {

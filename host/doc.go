@@ -11,7 +11,8 @@
 // policy; host keeps the choice of built-in or plugin and the member's
 // fail-stop restart after a storage plugin dies. The Prometheus
 // collectors live in host/metrics, handed the member's parts
-// (metrics.Sources).
+// (metrics.Sources). The audit log is host/audit's: host opens it and
+// hands it the member's own events and the client calls' interceptors.
 //
 // host may import every MetaStore package; nothing imports host but cmd.
 package host

@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/metastore/metastore/host/audit"
 	"github.com/metastore/metastore/host/config"
 )
 
@@ -39,12 +40,12 @@ func Main(args []string, environ []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	defer func() { _ = lg.Sync() }()
-	audit, err := openAuditLog(lg, cfg.AuditLog)
+	auditLog, err := audit.Open(lg, cfg.AuditLog)
 	if err != nil {
 		lg.Error("failed to start", zap.Error(err))
 		return 1
 	}
-	defer audit.close()
+	defer auditLog.Close()
 	reloader := startReloader(lg, &level, cfg, opts, args, environ)
 	defer reloader.stop()
 	for _, w := range opts.Warnings {
@@ -56,12 +57,12 @@ func Main(args []string, environ []string, stdout, stderr io.Writer) int {
 	defer stop()
 	lg.Info("starting metastore", zap.String("version", Version), zap.String("name", cfg.Name),
 		zap.String("data-dir", cfg.DataDir), zap.String("storage-engine", cfg.StorageEngine))
-	m, err := startMember(ctx, lg, cfg, audit)
+	m, err := startMember(ctx, lg, cfg, auditLog)
 	if err != nil {
 		lg.Error("failed to start", zap.Error(err))
 		return 1
 	}
-	m = superviseMember(ctx, lg, cfg, audit, m)
+	m = superviseMember(ctx, lg, cfg, auditLog, m)
 	lg.Info("received signal, shutting down")
 	if m != nil {
 		m.Close()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/metastore/metastore/etcdapi"
 	"github.com/metastore/metastore/etcdapi/lease"
+	"github.com/metastore/metastore/host/audit"
 	"github.com/metastore/metastore/host/config"
 	"github.com/metastore/metastore/host/metrics"
 	"github.com/metastore/metastore/host/plugin"
@@ -30,7 +31,7 @@ import (
 type Member struct {
 	lg      *zap.Logger
 	cfg     config.Config
-	audit   *auditLog // nil: none
+	audit   *audit.Log // nil: none
 	engine  storage.Engine
 	store   *mvcc.Store
 	api     *etcdapi.Server
@@ -67,9 +68,10 @@ func StartMember(ctx context.Context, lg *zap.Logger, cfg config.Config) (*Membe
 	return startMember(ctx, lg, cfg, nil)
 }
 
-// startMember is StartMember recording to the audit log audit (nil: none).
-func startMember(ctx context.Context, lg *zap.Logger, cfg config.Config, audit *auditLog) (*Member, error) {
-	m := &Member{lg: lg, cfg: cfg, audit: audit, removed: make(chan struct{})}
+// startMember is StartMember recording to the audit log auditLog (nil:
+// none).
+func startMember(ctx context.Context, lg *zap.Logger, cfg config.Config, auditLog *audit.Log) (*Member, error) {
+	m := &Member{lg: lg, cfg: cfg, audit: auditLog, removed: make(chan struct{})}
 	if err := m.open(ctx); err != nil {
 		m.Close()
 		return nil, err
@@ -155,14 +157,14 @@ func (m *Member) open(ctx context.Context) error {
 			PromoteExtension: time.Duration(m.cfg.ElectionMillis) * time.Millisecond,
 			RevokeRetry:      m.cfg.RequestTimeout(),
 		},
-		OnAlarm:            m.audit.alarm,
+		OnAlarm:            m.audit.Alarm,
 		OnMembershipChange: m.membershipChanged,
 	}
 	if err := m.startQuota(&deps); err != nil {
 		return err
 	}
 	if entry := m.cfg.AuthPlugin(); entry != nil {
-		if m.authPlugin, err = plugin.StartAuthProvider(m.lg, *entry, m.audit.plugin); err != nil {
+		if m.authPlugin, err = plugin.StartAuthProvider(m.lg, *entry, m.audit.Plugin); err != nil {
 			return err
 		}
 	}
@@ -200,7 +202,7 @@ func (m *Member) open(ctx context.Context) error {
 	m.tr.SetRaft(m.node)
 	compaction := m.cfg.Compaction()
 	if m.audit != nil {
-		compaction.Observe = m.audit.autoCompaction
+		compaction.Observe = m.audit.AutoCompaction
 	}
 	m.api.Start(readIndexObserver{raftAdapter{m.node}, &m.raftStats}, m.tr, compaction)
 	m.membershipChanged(m.api.Members())

@@ -17,7 +17,7 @@ func (m *Member) startQuota(d *etcdapi.Deps) error {
 	var p *plugin.QuotaPolicy
 	var err error
 	if entry := m.cfg.QuotaPlugin(); entry != nil {
-		p, err = plugin.StartQuotaPolicy(m.lg, *entry, builtin, usage, m.audit.plugin)
+		p, err = plugin.StartQuotaPolicy(m.lg, *entry, builtin, usage, m.audit.Plugin)
 	}
 	if err != nil || p == nil {
 		usage.Close()

@@ -1,4 +1,4 @@
-package host
+package audit
 
 import (
 	"context"
@@ -8,22 +8,20 @@ import (
 	"go.etcd.io/etcd/client/pkg/v3/types"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/peer"
-
-	"github.com/metastore/metastore/etcdapi"
 )
 
-// auditArgs returns the arguments worth recording of an audited call's
+// argsOf returns the arguments worth recording of an audited call's
 // request: names, ids and URLs, never a password or a key's value.
-type auditArgs func(req any) map[string]any
+type argsOf func(req any) map[string]any
 
 // auditedCalls are the client calls the audit log records, by gRPC
 // method. Reads (user and role lists, status, hashes) are not recorded.
-var auditedCalls = map[string]auditArgs{
+var auditedCalls = map[string]argsOf{
 	"/etcdserverpb.Auth/Authenticate": func(req any) map[string]any {
 		return map[string]any{"name": req.(*pb.AuthenticateRequest).Name}
 	},
-	"/etcdserverpb.Auth/AuthEnable":  noAuditArgs,
-	"/etcdserverpb.Auth/AuthDisable": noAuditArgs,
+	"/etcdserverpb.Auth/AuthEnable":  noArgs,
+	"/etcdserverpb.Auth/AuthDisable": noArgs,
 	"/etcdserverpb.Auth/UserAdd": func(req any) map[string]any {
 		r := req.(*pb.AuthUserAddRequest)
 		return map[string]any{"name": r.Name, "no-password": r.Options != nil && r.Options.NoPassword}
@@ -80,8 +78,8 @@ var auditedCalls = map[string]auditArgs{
 		r := req.(*pb.AlarmRequest)
 		return map[string]any{"action": r.Action.String(), "member": types.ID(r.MemberID).String(), "alarm": r.Alarm.String()}
 	},
-	"/etcdserverpb.Maintenance/Defragment": noAuditArgs,
-	"/etcdserverpb.Maintenance/Snapshot":   noAuditArgs,
+	"/etcdserverpb.Maintenance/Defragment": noArgs,
+	"/etcdserverpb.Maintenance/Snapshot":   noArgs,
 	"/etcdserverpb.Maintenance/MoveLeader": func(req any) map[string]any {
 		return map[string]any{"target": types.ID(req.(*pb.MoveLeaderRequest).TargetID).String()}
 	},
@@ -95,22 +93,29 @@ var auditedCalls = map[string]auditArgs{
 	},
 }
 
-func noAuditArgs(any) map[string]any { return nil }
+func noArgs(any) map[string]any { return nil }
 
-// auditServerOptions returns the interceptors that record the audited
-// calls, or nothing without an audit log. They must run before the auth
-// checks, so that refused calls are recorded too.
-func auditServerOptions(a *auditLog, api *etcdapi.Server) []grpc.ServerOption {
+// Callers names who makes a client call: the user of its token or of its
+// client certificate, "" when auth is off. etcdapi's Server is one.
+type Callers interface {
+	CallerName(ctx context.Context) string
+}
+
+// ServerOptions returns the interceptors that record the audited calls
+// to a, naming their callers by callers (nil: no names), or nothing
+// without an audit log. They must run before the auth checks, so that
+// refused calls are recorded too.
+func ServerOptions(a *Log, callers Callers) []grpc.ServerOption {
 	if a == nil {
 		return nil
 	}
 	return []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(auditUnaryInterceptor(a, api)),
-		grpc.ChainStreamInterceptor(auditStreamInterceptor(a, api)),
+		grpc.ChainUnaryInterceptor(unaryInterceptor(a, callers)),
+		grpc.ChainStreamInterceptor(streamInterceptor(a, callers)),
 	}
 }
 
-func auditUnaryInterceptor(a *auditLog, api *etcdapi.Server) grpc.UnaryServerInterceptor {
+func unaryInterceptor(a *Log, callers Callers) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		args, ok := auditedCalls[info.FullMethod]
 		if !ok {
@@ -120,36 +125,36 @@ func auditUnaryInterceptor(a *auditLog, api *etcdapi.Server) grpc.UnaryServerInt
 			return handler(ctx, req) // a read
 		}
 		// Before the call: AuthDisable ends the identity it was made with.
-		rec := auditCall(ctx, api, info.FullMethod, args(req))
+		rec := callRecord(ctx, callers, info.FullMethod, args(req))
 		resp, err := handler(ctx, req)
-		rec.Result = auditResult(err)
+		rec.Result = result(err)
 		if r, ok := req.(*pb.AuthenticateRequest); ok && err == nil {
 			rec.User = r.Name // who has just proven to be that user
 		}
-		a.record(rec)
+		a.add(rec)
 		return resp, err
 	}
 }
 
-func auditStreamInterceptor(a *auditLog, api *etcdapi.Server) grpc.StreamServerInterceptor {
+func streamInterceptor(a *Log, callers Callers) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		args, ok := auditedCalls[info.FullMethod]
 		if !ok {
 			return handler(srv, ss)
 		}
-		rec := auditCall(ss.Context(), api, info.FullMethod, args(nil))
+		rec := callRecord(ss.Context(), callers, info.FullMethod, args(nil))
 		err := handler(srv, ss)
-		rec.Result = auditResult(err)
-		a.record(rec)
+		rec.Result = result(err)
+		a.add(rec)
 		return err
 	}
 }
 
-// auditCall starts the record of a client call.
-func auditCall(ctx context.Context, api *etcdapi.Server, method string, args map[string]any) auditRecord {
-	rec := auditRecord{Event: method[strings.LastIndexByte(method, '/')+1:], Method: method, Args: args}
-	if api != nil {
-		rec.User = api.CallerName(ctx)
+// callRecord starts the record of a client call.
+func callRecord(ctx context.Context, callers Callers, method string, args map[string]any) record {
+	rec := record{Event: method[strings.LastIndexByte(method, '/')+1:], Method: method, Args: args}
+	if callers != nil {
+		rec.User = callers.CallerName(ctx)
 	}
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 		rec.Peer = p.Addr.String()

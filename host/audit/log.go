@@ -1,4 +1,4 @@
-package host
+package audit
 
 import (
 	"bufio"
@@ -15,17 +15,8 @@ import (
 	"github.com/metastore/metastore/host/config"
 )
 
-// The audit log (--audit-log): one JSON object per line for every event an
-// operator may have to account for later: authentication, auth on and off,
-// user and role changes, membership changes, alarms (those clients raise
-// or clear and those the member raises by itself), defragmentation,
-// snapshots, leader moves, compaction, and plugin processes starting,
-// exiting, restarting or falling back. Each record says who (the user, ""
-// when auth is off, and the client's address), what (the event and its
-// main arguments, never a password), when, and the result.
-
-// auditRecord is one line of the audit log.
-type auditRecord struct {
+// record is one line of the audit log.
+type record struct {
 	// Time is when the event ended, RFC 3339 with nanoseconds, UTC.
 	Time string `json:"time"`
 	// Event names what happened: the gRPC method's short name for client
@@ -45,18 +36,18 @@ type auditRecord struct {
 	Result string `json:"result"`
 }
 
-// auditQueueSize bounds the records waiting to be written. Past it a
-// record is written by its caller, so that none is ever dropped.
-const auditQueueSize = 4096
+// queueSize bounds the records waiting to be written. Past it a record
+// is written by its caller, so that none is ever dropped.
+const queueSize = 4096
 
-// auditLog appends audit records to a file. Callers only queue a record;
-// one goroutine encodes and writes them, and flushes whenever the queue
-// is empty, so a record is in the file moments after its event. A nil
-// *auditLog records nothing.
-type auditLog struct {
+// Log appends audit records to a file. Callers only queue a record; one
+// goroutine encodes and writes them, and flushes whenever the queue is
+// empty, so a record is in the file moments after its event. A nil *Log
+// records nothing.
+type Log struct {
 	lg    *zap.Logger
 	f     *os.File
-	queue chan auditRecord
+	queue chan record
 	done  chan struct{}
 
 	// queueMu is held for reading while queueing, for writing while
@@ -70,9 +61,9 @@ type auditLog struct {
 	once   sync.Once
 }
 
-// openAuditLog opens path for appending, creating it (mode 0600) if need
-// be. An empty path means no audit log: it returns nil.
-func openAuditLog(lg *zap.Logger, path string) (*auditLog, error) {
+// Open opens path (--audit-log) for appending, creating it (mode 0600)
+// if need be. An empty path means no audit log: it returns nil.
+func Open(lg *zap.Logger, path string) (*Log, error) {
 	if path == "" {
 		return nil, nil
 	}
@@ -80,13 +71,13 @@ func openAuditLog(lg *zap.Logger, path string) (*auditLog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--audit-log: %w", err)
 	}
-	a := &auditLog{lg: lg, f: f, w: bufio.NewWriter(f), queue: make(chan auditRecord, auditQueueSize), done: make(chan struct{})}
+	a := &Log{lg: lg, f: f, w: bufio.NewWriter(f), queue: make(chan record, queueSize), done: make(chan struct{})}
 	go a.writeLoop()
 	return a, nil
 }
 
-// record queues r, stamped with the current time.
-func (a *auditLog) record(r auditRecord) {
+// add queues r, stamped with the current time.
+func (a *Log) add(r record) {
 	if a == nil {
 		return
 	}
@@ -106,14 +97,14 @@ func (a *auditLog) record(r auditRecord) {
 }
 
 // result is the Result of an event that ended with err.
-func auditResult(err error) string {
+func result(err error) string {
 	if err == nil {
 		return "ok"
 	}
 	return err.Error()
 }
 
-func (a *auditLog) writeLoop() {
+func (a *Log) writeLoop() {
 	defer close(a.done)
 	for r := range a.queue {
 		a.mu.Lock()
@@ -135,7 +126,7 @@ func (a *auditLog) writeLoop() {
 	}
 }
 
-func (a *auditLog) writeLocked(r auditRecord) {
+func (a *Log) writeLocked(r record) {
 	if a.closed {
 		return
 	}
@@ -150,7 +141,7 @@ func (a *auditLog) writeLocked(r auditRecord) {
 	}
 }
 
-func (a *auditLog) flushLocked() {
+func (a *Log) flushLocked() {
 	if a.closed {
 		return
 	}
@@ -159,9 +150,9 @@ func (a *auditLog) flushLocked() {
 	}
 }
 
-// close writes the queued records and closes the file. Records made after
-// close are dropped.
-func (a *auditLog) close() {
+// Close writes the queued records and closes the file. Records made after
+// Close are dropped.
+func (a *Log) Close() {
 	if a == nil {
 		return
 	}
@@ -182,24 +173,24 @@ func (a *auditLog) close() {
 	})
 }
 
-// plugin records a plugin event (plugin.EventStart, ...) of the catalog
+// Plugin records a plugin event (plugin.EventStart, ...) of the catalog
 // entry p; err is the event's error (for an exit, why the plugin ended).
 // It is a plugin.Audit.
-func (a *auditLog) plugin(event string, p config.PluginEntry, err error) {
-	a.record(auditRecord{Event: event, Args: map[string]any{"kind": p.Kind, "name": p.Name, "path": p.Path}, Result: auditResult(err)})
+func (a *Log) Plugin(event string, p config.PluginEntry, err error) {
+	a.add(record{Event: event, Args: map[string]any{"kind": p.Kind, "name": p.Name, "path": p.Path}, Result: result(err)})
 }
 
-// autoCompaction records an auto-compaction the member made by itself.
-func (a *auditLog) autoCompaction(rev int64, err error) {
-	a.record(auditRecord{Event: "auto-compaction", Args: map[string]any{"revision": rev}, Result: auditResult(err)})
+// AutoCompaction records an auto-compaction the member made by itself.
+func (a *Log) AutoCompaction(rev int64, err error) {
+	a.add(record{Event: "auto-compaction", Args: map[string]any{"revision": rev}, Result: result(err)})
 }
 
-// alarm records an alarm the member raised by itself (NOSPACE from the
+// Alarm records an alarm the member raised by itself (NOSPACE from the
 // quota check, CORRUPT from a corruption check or its storage engine):
 // raisedBy is this member, member the one the alarm names.
-func (a *auditLog) alarm(raisedBy, member uint64, t pb.AlarmType, err error) {
-	a.record(auditRecord{Event: "alarm", Args: map[string]any{
+func (a *Log) Alarm(raisedBy, member uint64, t pb.AlarmType, err error) {
+	a.add(record{Event: "alarm", Args: map[string]any{
 		"action": pb.AlarmRequest_ACTIVATE.String(), "alarm": t.String(),
 		"member": types.ID(member).String(), "raised-by": types.ID(raisedBy).String(),
-	}, Result: auditResult(err)})
+	}, Result: result(err)})
 }

@@ -1,9 +1,12 @@
 package host
 
 import (
+	"fmt"
 	"math"
 	"net"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -15,6 +18,7 @@ import (
 
 	"github.com/metastore/metastore/host/audit"
 	"github.com/metastore/metastore/host/config"
+	"github.com/metastore/metastore/host/httpapi"
 	"github.com/metastore/metastore/host/metrics"
 )
 
@@ -30,7 +34,9 @@ type clientListeners struct {
 	health  *health.Server
 	lis     []net.Listener
 	schemes []string // of each listener's URL
-	http    *clientHTTP
+	http    *httpapi.Server
+	// stopMetrics stops the metrics' observation of the member's parts.
+	stopMetrics chan struct{}
 }
 
 // serveClients serves m's gRPC API and, on the same ports, its HTTP
@@ -61,12 +67,48 @@ func serveClients(lg *zap.Logger, cfg config.Config, m *Member) (*clientListener
 	healthpb.RegisterHealthServer(c.server, c.health)
 	c.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	mm.GRPC.InitializeMetrics(c.server)
-	c.http, err = serveHTTP(lg, cfg, m, mm, c.server, c.lis)
+	c.http, err = serveHTTP(lg, &cfg, m, mm, c.server, c.lis)
 	if err != nil {
 		c.stop()
 		return nil, err
 	}
+	c.stopMetrics = make(chan struct{})
+	mm.Observe(c.stopMetrics)
 	return c, nil
+}
+
+// serveHTTP serves m's HTTP endpoints on lis, next to the gRPC server
+// gs, and on the metrics URLs.
+func serveHTTP(lg *zap.Logger, cfg *config.Config, m *Member, mm *metrics.Registry, gs *grpc.Server, lis []net.Listener) (*httpapi.Server, error) {
+	gatewayTLS, err := gatewayTLS(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("grpc gateway: %w", err)
+	}
+	var metricsURLs []url.URL
+	if strings.TrimSpace(cfg.ListenMetricsURLs) != "" {
+		if metricsURLs, err = config.ParseURLs(cfg.ListenMetricsURLs); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.EnablePprof {
+		lg.Info("pprof is enabled", zap.String("path", httpapi.PprofPrefix))
+	}
+	hc := &healthChecker{lg: lg, m: m, metrics: mm.Health}
+	return httpapi.Serve(httpapi.Config{
+		Logger:      lg,
+		GRPC:        gs,
+		Listeners:   lis,
+		MetricsURLs: metricsURLs,
+		Listen:      func(u url.URL) (net.Listener, error) { return listenClientURL(lg, cfg, u) },
+		Metrics:     mm.Handler(),
+		Health:      hc.install,
+		// As etcd, --log-level=debug serves the profiles too.
+		Pprof:                cfg.EnablePprof || cfg.LogLevel == "debug",
+		MaxConcurrentStreams: cfg.HTTP2MaxStreams(),
+		GatewayTLS:           gatewayTLS,
+		ClientCertAuth:       cfg.ClientCertAuth,
+		AuthEnabled:          m.api.AuthEnabled,
+	})
 }
 
 func newGRPCServer(cfg config.Config, lg *zap.Logger, mm *metrics.Registry, extra ...grpc.ServerOption) *grpc.Server {
@@ -115,7 +157,8 @@ func (c *clientListeners) stop() {
 		_ = l.Close()
 	}
 	if c.http != nil {
-		c.http.shutdown()
+		close(c.stopMetrics)
+		c.http.Shutdown()
 	}
 	done := make(chan struct{})
 	go func() {
@@ -128,6 +171,6 @@ func (c *clientListeners) stop() {
 		c.server.Stop()
 	}
 	if c.http != nil {
-		c.http.close()
+		c.http.Close()
 	}
 }

@@ -13,6 +13,8 @@
 // collectors live in host/metrics, handed the member's parts
 // (metrics.Sources). The audit log is host/audit's: host opens it and
 // hands it the member's own events and the client calls' interceptors.
+// host/httpapi serves the client-facing HTTP beside gRPC, handed the
+// member's gRPC server, listeners and handlers.
 //
 // host may import every MetaStore package; nothing imports host but cmd.
 package host

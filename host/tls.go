@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/soheilhy/cmux"
 	"go.uber.org/zap"
 	"google.golang.org/grpc/credentials"
 
@@ -61,6 +60,16 @@ func clientTLSConfig(cfg *config.Config) (*tls.Config, error) {
 		return nil, err
 	}
 	return f.Server("h2", "http/1.1")
+}
+
+// gatewayTLS is the server configuration of the first client URL, which
+// the JSON gateway dials, or nil when that URL is http or unix.
+func gatewayTLS(cfg *config.Config) (*tls.Config, error) {
+	urls, err := config.ParseClientURLs(cfg.ListenClientURLs)
+	if err != nil || len(urls) == 0 || (urls[0].Scheme != "https" && urls[0].Scheme != "unixs") {
+		return nil, nil
+	}
+	return clientTLSConfig(cfg)
 }
 
 // peerClientTLS is the TLS configuration for dialling peers' https URLs,
@@ -120,7 +129,7 @@ type handshakenTLS struct{ lg *zap.Logger }
 var _ credentials.TransportCredentials = handshakenTLS{}
 
 func (h handshakenTLS) ServerHandshake(c net.Conn) (net.Conn, credentials.AuthInfo, error) {
-	tc := tlsConnOf(c)
+	tc := tlsconf.ConnOf(c)
 	if tc == nil {
 		return c, nil, nil
 	}
@@ -147,15 +156,3 @@ func (handshakenTLS) Info() credentials.ProtocolInfo {
 func (h handshakenTLS) Clone() credentials.TransportCredentials { return h }
 
 func (handshakenTLS) OverrideServerName(string) error { return nil }
-
-// tlsConnOf finds the TLS connection under the connection multiplexer's
-// wrapper.
-func tlsConnOf(c net.Conn) *tls.Conn {
-	switch v := c.(type) {
-	case *tls.Conn:
-		return v
-	case *cmux.MuxConn:
-		return tlsConnOf(v.Conn)
-	}
-	return nil
-}

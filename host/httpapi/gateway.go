@@ -1,4 +1,4 @@
-package host
+package httpapi
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/metastore/metastore/host/config"
+	"github.com/metastore/metastore/host/tlsconf"
 )
 
 // grpcGateway is etcd's HTTP/JSON API (/v3/kv/range, /v3/watch, ...): the
@@ -30,12 +30,10 @@ type grpcGateway struct {
 }
 
 // newGRPCGateway connects to the gRPC server listening on addr, the first
-// of --listen-client-urls; authEnabled tells whether auth is on.
-func newGRPCGateway(lg *zap.Logger, cfg config.Config, addr net.Addr, authEnabled func() bool) (*grpcGateway, error) {
-	creds, err := gatewayCredentials(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("grpc gateway: %w", err)
-	}
+// of --listen-client-urls, which serves tc (nil: plain text); with
+// clientCertAuth, authEnabled tells whether auth is on.
+func newGRPCGateway(lg *zap.Logger, tc *tls.Config, addr net.Addr, clientCertAuth bool, authEnabled func() bool) (*grpcGateway, error) {
+	creds := gatewayCredentials(tc)
 	target := loopbackTarget(addr)
 	conn, err := grpc.NewClient(target,
 		grpc.WithTransportCredentials(creds),
@@ -74,7 +72,7 @@ func newGRPCGateway(lg *zap.Logger, cfg config.Config, addr net.Addr, authEnable
 		wsproxy.WithMaxRespBodyBufferSize(math.MaxInt32),
 		wsproxy.WithLogger(wsproxyLogger{lg}),
 	)
-	if cfg.ClientCertAuth {
+	if clientCertAuth {
 		h = refuseNamedCertificates(h, authEnabled)
 	}
 	return &grpcGateway{conn: conn, handler: h}, nil
@@ -99,22 +97,18 @@ func refuseNamedCertificates(next http.Handler, authEnabled func() bool) http.Ha
 }
 
 // gatewayCredentials are how the gateway reaches the member's gRPC server
-// on the first client URL: in plain text on an http or unix URL; on an
-// https or unixs URL over TLS, presenting the member's own certificate
-// (which --client-cert-auth then requires to be valid for client auth, as
-// etcd's gateway does) and trusting the member it dials without checking
-// its certificate's names, since it dials its own listener; with the
-// listener's TLS versions and cipher suites, as etcd's gateway. The
-// certificate names no user: the member ignores the client certificate of
-// gateway requests and takes their identity from their token.
-func gatewayCredentials(cfg config.Config) (credentials.TransportCredentials, error) {
-	urls, err := config.ParseClientURLs(cfg.ListenClientURLs)
-	if err != nil || len(urls) == 0 || (urls[0].Scheme != "https" && urls[0].Scheme != "unixs") {
-		return insecure.NewCredentials(), nil
-	}
-	tc, err := clientTLSConfig(&cfg)
-	if err != nil {
-		return nil, err
+// on the first client URL, which serves tc: in plain text on an http or
+// unix URL (tc nil); on an https or unixs URL over TLS, presenting the
+// member's own certificate (which --client-cert-auth then requires to be
+// valid for client auth, as etcd's gateway does) and trusting the member
+// it dials without checking its certificate's names, since it dials its
+// own listener; with the listener's TLS versions and cipher suites, as
+// etcd's gateway. The certificate names no user: the member ignores the
+// client certificate of gateway requests and takes their identity from
+// their token.
+func gatewayCredentials(tc *tls.Config) credentials.TransportCredentials {
+	if tc == nil {
+		return insecure.NewCredentials()
 	}
 	dial := &tls.Config{
 		Certificates:       tc.Certificates,
@@ -123,7 +117,7 @@ func gatewayCredentials(cfg config.Config) (credentials.TransportCredentials, er
 		CipherSuites:       tc.CipherSuites,
 		InsecureSkipVerify: true, // its own loopback listener
 	}
-	return credentials.NewTLS(dial), nil
+	return credentials.NewTLS(dial)
 }
 
 // tlsStateKey is the context key of a request's TLS connection state.
@@ -133,7 +127,7 @@ type tlsStateKey struct{}
 // request's TLS state only for a *tls.Conn, and connections reach it
 // wrapped by the connection multiplexer, so it is kept in the context.
 func withTLSState(ctx context.Context, c net.Conn) context.Context {
-	if tc := tlsConnOf(c); tc != nil {
+	if tc := tlsconf.ConnOf(c); tc != nil {
 		return context.WithValue(ctx, tlsStateKey{}, tc)
 	}
 	return ctx

@@ -15,6 +15,8 @@
 // hands it the member's own events and the client calls' interceptors.
 // host/httpapi serves the client-facing HTTP beside gRPC, handed the
 // member's gRPC server, listeners and handlers.
+// `metastore snapshot` is host/snapshotcmd's, handed the built-in storage
+// engines.
 //
 // host may import every MetaStore package; nothing imports host but cmd.
 package host

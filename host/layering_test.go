@@ -46,6 +46,7 @@ var layers = []struct {
 	{"host/tlsconf", nil, "TLS settings from etcd's flags: a leaf, nothing of ours"},
 	{"host/audit", []string{"host/config"}, "the audit log: handed the member's events, never the member"},
 	{"host/httpapi", []string{"host/tlsconf"}, "client-facing HTTP: handed the gRPC server, listeners and handlers, never the member"},
+	{"host/snapshotcmd", []string{"etcdapi", "host/config", "pluginapi/storage", "raft"}, "the snapshot subcommands: a data dir from a snapshot file, never the member"},
 	{"host/plugin", []string{"host/config", "pluginapi", "plugins/quota/backendbytes"}, "plugin supervision: the catalog entry and the contracts, never the member"},
 	{"host/metrics", []string{"etcdapi", "mvcc", "raft"}, "collectors read the parts they are handed, never the member"},
 	{"cmd", []string{"host", "pluginapi", "plugins"}, "thin mains"},

@@ -13,12 +13,13 @@ import (
 
 	"github.com/metastore/metastore/host/audit"
 	"github.com/metastore/metastore/host/config"
+	"github.com/metastore/metastore/host/snapshotcmd"
 )
 
 // Main runs the metastore command and returns its exit code.
 func Main(args []string, environ []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "snapshot" {
-		return snapshotMain(args[1:], stdout, stderr)
+		return snapshotcmd.Main(args[1:], stdout, stderr, builtinEngines)
 	}
 	if len(args) > 0 && args[0] == "plugins" {
 		return pluginsMain(args[1:], environ, stdout, stderr)

@@ -1,4 +1,4 @@
-package host
+package snapshotcmd
 
 import (
 	"encoding/binary"
@@ -15,8 +15,8 @@ import (
 	"github.com/metastore/metastore/pluginapi/storage"
 )
 
-// snapshotStatus describes a snapshot file as etcdutl's status does.
-type snapshotStatus struct {
+// status describes a snapshot file as etcdutl's status does.
+type status struct {
 	Hash      uint32 `json:"hash"`
 	Revision  int64  `json:"revision"`
 	TotalKey  int    `json:"totalKey"`
@@ -24,8 +24,8 @@ type snapshotStatus struct {
 	Version   string `json:"version"`
 }
 
-// snapshotStatusCommand parses `metastore snapshot status` and runs it.
-func snapshotStatusCommand(args []string, stdout, stderr io.Writer) error {
+// statusCommand parses `metastore snapshot status` and runs it.
+func statusCommand(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("metastore snapshot status", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var format string
@@ -38,35 +38,35 @@ func snapshotStatusCommand(args []string, stdout, stderr io.Writer) error {
 	if format != "simple" && format != "table" && format != "json" {
 		return fmt.Errorf("%w: unknown output format %q", errUsage, format)
 	}
-	st, err := readSnapshotStatus(file, stderr)
+	st, err := readStatus(file, stderr)
 	if err != nil {
 		return err
 	}
-	return printSnapshotStatus(stdout, format, st)
+	return printStatus(stdout, format, st)
 }
 
-// readSnapshotStatus verifies file and reads it through: the hash is a
-// CRC-32 (Castagnoli) over every namespace, key and value; the revision is
-// the newest of the key space; the key count covers every namespace.
-func readSnapshotStatus(file string, stderr io.Writer) (snapshotStatus, error) {
+// readStatus verifies file and reads it through: the hash is a CRC-32
+// (Castagnoli) over every namespace, key and value; the revision is the
+// newest of the key space; the key count covers every namespace.
+func readStatus(file string, stderr io.Writer) (status, error) {
 	f, err := os.Open(file)
 	if err != nil {
-		return snapshotStatus{}, err
+		return status{}, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return snapshotStatus{}, err
+		return status{}, err
 	}
 	stream, err := etcdapi.VerifySnapshotFile(f, fi.Size(), newProgress(stderr, "verifying", fi.Size()).update)
 	if err != nil {
-		return snapshotStatus{}, fmt.Errorf("%s: %w", file, err)
+		return status{}, fmt.Errorf("%s: %w", file, err)
 	}
 	sr, err := storage.NewSnapshotReader(stream)
 	if err != nil {
-		return snapshotStatus{}, err
+		return status{}, err
 	}
-	st := snapshotStatus{TotalSize: fi.Size(), Version: etcdapi.StorageVersion}
+	st := status{TotalSize: fi.Size(), Version: etcdapi.StorageVersion}
 	h := crc32.New(crc32.MakeTable(crc32.Castagnoli))
 	for {
 		ns, k, v, err := sr.Next()
@@ -74,7 +74,7 @@ func readSnapshotStatus(file string, stderr io.Writer) (snapshotStatus, error) {
 			break
 		}
 		if err != nil {
-			return snapshotStatus{}, err
+			return status{}, err
 		}
 		h.Write([]byte(ns))
 		h.Write(k)
@@ -90,7 +90,7 @@ func readSnapshotStatus(file string, stderr io.Writer) (snapshotStatus, error) {
 	return st, nil
 }
 
-func printSnapshotStatus(w io.Writer, format string, st snapshotStatus) error {
+func printStatus(w io.Writer, format string, st status) error {
 	row := []string{fmt.Sprintf("%x", st.Hash), fmt.Sprint(st.Revision), fmt.Sprint(st.TotalKey), humanBytes(st.TotalSize), st.Version}
 	switch format {
 	case "json":

@@ -1,4 +1,4 @@
-package host
+package snapshotcmd
 
 import (
 	"errors"
@@ -8,33 +8,37 @@ import (
 	"math"
 	"os"
 	"time"
+
+	"github.com/metastore/metastore/pluginapi/storage"
 )
 
-// snapshotUsage is what `metastore snapshot` prints without a valid
-// subcommand.
-const snapshotUsage = `usage:
+// usage is what `metastore snapshot` prints without a valid subcommand.
+const usage = `usage:
   metastore snapshot restore <file> [--data-dir dir] [--wal-dir dir] [--name name]
       [--initial-cluster name=url,...] [--initial-cluster-token token]
       [--initial-advertise-peer-urls urls] [--storage-engine engine]
   metastore snapshot status <file> [-w simple|table|json]
 `
 
-// snapshotMain runs `metastore snapshot <subcommand>`: restore turns a file
-// saved with `etcdctl snapshot save` into the data dir of a new member of
-// a new cluster; status describes such a file.
-func snapshotMain(args []string, stdout, stderr io.Writer) int {
+// Main runs `metastore snapshot <subcommand>` with args, the arguments
+// after "snapshot", and returns its exit code: restore turns a file saved
+// with `etcdctl snapshot save` into the data dir of a new member of a new
+// cluster, in one of engines (the storage engines linked into the member,
+// by name; each call makes a new, unopened engine); status describes such
+// a file.
+func Main(args []string, stdout, stderr io.Writer, engines map[string]func() storage.Engine) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, snapshotUsage)
+		fmt.Fprint(stderr, usage)
 		return 2
 	}
 	var err error
 	switch args[0] {
 	case "restore":
-		err = snapshotRestoreCommand(args[1:], stdout, stderr)
+		err = restoreCommand(args[1:], stdout, stderr, engines)
 	case "status":
-		err = snapshotStatusCommand(args[1:], stdout, stderr)
+		err = statusCommand(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
-		fmt.Fprint(stdout, snapshotUsage)
+		fmt.Fprint(stdout, usage)
 		return 0
 	default:
 		err = fmt.Errorf("unknown snapshot subcommand %q", args[0])
@@ -43,7 +47,7 @@ func snapshotMain(args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):
-		fmt.Fprintf(stderr, "metastore snapshot: %v\n%s", err, snapshotUsage)
+		fmt.Fprintf(stderr, "metastore snapshot: %v\n%s", err, usage)
 		return 2
 	case err != nil:
 		fmt.Fprintf(stderr, "metastore snapshot %s: %v\n", args[0], err)

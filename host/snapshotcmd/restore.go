@@ -1,4 +1,4 @@
-package host
+package snapshotcmd
 
 import (
 	"context"
@@ -24,8 +24,9 @@ import (
 // new membership is bootstrapped from the restore's flags instead.
 var clusterNamespaces = map[string]bool{"members": true, "members_removed": true}
 
-// snapshotRestoreCommand parses `metastore snapshot restore` and runs it.
-func snapshotRestoreCommand(args []string, stdout, stderr io.Writer) error {
+// restoreCommand parses `metastore snapshot restore` and runs it with one
+// of engines.
+func restoreCommand(args []string, stdout, stderr io.Writer, engines map[string]func() storage.Engine) error {
 	defs := config.Defaults()
 	cfg := config.Config{}
 	fs := flag.NewFlagSet("metastore snapshot restore", flag.ContinueOnError)
@@ -42,18 +43,20 @@ func snapshotRestoreCommand(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg.Derive()
-	if _, ok := builtinEngines[cfg.StorageEngine]; !ok {
+	newEngine, ok := engines[cfg.StorageEngine]
+	if !ok {
 		return fmt.Errorf("unknown storage engine %q: restore writes one of %v", cfg.StorageEngine, config.BuiltinEngines())
 	}
-	return restoreSnapshot(context.Background(), zap.NewNop(), cfg, file, stdout, stderr)
+	return restore(context.Background(), zap.NewNop(), cfg, newEngine, file, stdout, stderr)
 }
 
-// restoreSnapshot makes cfg.DataDir a data dir holding the snapshot in
-// file, for the member cfg.Name of the new cluster cfg.InitialCluster: the
-// engine gets the snapshot's content, less the old membership, at applied
-// index 0, and a new WAL bootstraps the new membership. The member then
-// starts with the same flags and replays the WAL's membership entries.
-func restoreSnapshot(ctx context.Context, lg *zap.Logger, cfg config.Config, file string, stdout, stderr io.Writer) error {
+// restore makes cfg.DataDir a data dir holding the snapshot in file, for
+// the member cfg.Name of the new cluster cfg.InitialCluster: the engine
+// newEngine makes gets the snapshot's content, less the old membership, at
+// applied index 0, and a new WAL bootstraps the new membership. The
+// member then starts with the same flags and replays the WAL's membership
+// entries.
+func restore(ctx context.Context, lg *zap.Logger, cfg config.Config, newEngine func() storage.Engine, file string, stdout, stderr io.Writer) error {
 	members, err := config.ParseInitialCluster(cfg.InitialCluster, cfg.InitialClusterToken)
 	if err != nil {
 		return err
@@ -90,7 +93,7 @@ func restoreSnapshot(ctx context.Context, lg *zap.Logger, cfg config.Config, fil
 			_ = os.RemoveAll(cfg.WALDir)
 		}
 	}()
-	n, err := restoreEngine(ctx, lg, cfg, stream, newProgress(stderr, "restoring", stream.Size()))
+	n, err := restoreEngine(ctx, cfg, newEngine(), stream, newProgress(stderr, "restoring", stream.Size()))
 	if err != nil {
 		return err
 	}
@@ -103,16 +106,12 @@ func restoreSnapshot(ctx context.Context, lg *zap.Logger, cfg config.Config, fil
 	return nil
 }
 
-// restoreEngine opens a new engine in the data dir and restores the
+// restoreEngine opens eng, a new engine, in the data dir and restores the
 // snapshot stream into it, rewritten without the old membership and at
 // consistent index 0. It returns the number of entries restored.
-func restoreEngine(ctx context.Context, lg *zap.Logger, cfg config.Config, stream *io.SectionReader, prog *progress) (uint64, error) {
-	eng, options, err := newEngine(lg, cfg, nil)
-	if err != nil {
-		return 0, err
-	}
+func restoreEngine(ctx context.Context, cfg config.Config, eng storage.Engine, stream *io.SectionReader, prog *progress) (uint64, error) {
 	defer eng.Close(ctx)
-	if _, err := eng.Open(ctx, storage.OpenRequest{Dir: filepath.Join(cfg.DataDir, "member", "engine"), Options: options}); err != nil {
+	if _, err := eng.Open(ctx, storage.OpenRequest{Dir: filepath.Join(cfg.DataDir, "member", "engine")}); err != nil {
 		return 0, fmt.Errorf("open %s engine: %w", cfg.StorageEngine, err)
 	}
 	counted := &countingReader{r: stream}

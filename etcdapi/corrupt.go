@@ -9,6 +9,7 @@ import (
 	"go.etcd.io/etcd/client/pkg/v3/types"
 	"go.uber.org/zap"
 
+	"github.com/metastore/metastore/etcdapi/corruption"
 	"github.com/metastore/metastore/pluginapi/storage"
 )
 
@@ -61,4 +62,10 @@ func (s *Server) noteEngineError(err error) error {
 		}
 	}()
 	return err
+}
+
+// NewCorruptionChecker returns the corruption checker of this member;
+// peers reaches the other members.
+func (s *Server) NewCorruptionChecker(peers corruption.PeerHasher) *corruption.Checker {
+	return corruption.New(s.lg.Named("corruption"), s.store, peers, s.linearizableBarrier, s.RaiseCorrupt)
 }

@@ -12,6 +12,7 @@ import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 
+	"github.com/metastore/metastore/etcdapi/corruption"
 	"github.com/metastore/metastore/mvcc"
 	"github.com/metastore/metastore/pluginapi/storage"
 )
@@ -119,9 +120,9 @@ func TestPeriodicCheckRaisesCorruptForTheFollowerThatDiffers(t *testing.T) {
 	require.NoError(t, err)
 	h, cr, rev, err := s.store.HashKV(0)
 	require.NoError(t, err)
-	peers := func(_ context.Context, at int64) []PeerHash {
+	peers := func(_ context.Context, at int64) []corruption.PeerHash {
 		require.Equal(t, rev, at)
-		return []PeerHash{
+		return []corruption.PeerHash{
 			{MemberID: 2, Resp: &pb.HashKVResponse{Header: &pb.ResponseHeader{Revision: rev}, Hash: h, CompactRevision: cr}},
 			{MemberID: 3, Resp: &pb.HashKVResponse{Header: &pb.ResponseHeader{Revision: rev}, Hash: h + 1, CompactRevision: cr}},
 			{MemberID: 4, Err: mvcc.ErrFutureRev},
@@ -147,17 +148,17 @@ func TestCompactHashCheckNamesTheMinority(t *testing.T) {
 	hashes := s.store.CompactionHashes()
 	require.Len(t, hashes, 1)
 	h := hashes[0]
-	answer := func(id uint64, hash uint32) PeerHash {
-		return PeerHash{MemberID: id, Resp: &pb.HashKVResponse{Hash: hash, CompactRevision: h.CompactRevision, HashRevision: h.Revision}}
+	answer := func(id uint64, hash uint32) corruption.PeerHash {
+		return corruption.PeerHash{MemberID: id, Resp: &pb.HashKVResponse{Hash: hash, CompactRevision: h.CompactRevision, HashRevision: h.Revision}}
 	}
 	// All agree: nothing raised.
-	s.NewCorruptionChecker(func(context.Context, int64) []PeerHash {
-		return []PeerHash{answer(2, h.Hash), answer(3, h.Hash)}
+	s.NewCorruptionChecker(func(context.Context, int64) []corruption.PeerHash {
+		return []corruption.PeerHash{answer(2, h.Hash), answer(3, h.Hash)}
 	}).CompactHashCheck(ctx, 1)
 	require.Empty(t, corruptAlarms(s))
 	// Member 3 differs from the quorum.
-	s.NewCorruptionChecker(func(context.Context, int64) []PeerHash {
-		return []PeerHash{answer(2, h.Hash), answer(3, h.Hash+1)}
+	s.NewCorruptionChecker(func(context.Context, int64) []corruption.PeerHash {
+		return []corruption.PeerHash{answer(2, h.Hash), answer(3, h.Hash+1)}
 	}).CompactHashCheck(ctx, 1)
 	require.Equal(t, []uint64{3}, corruptAlarms(s))
 }

@@ -14,7 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/metastore/metastore/etcdapi"
+	"github.com/metastore/metastore/etcdapi/corruption"
 	"github.com/metastore/metastore/mvcc"
 )
 
@@ -42,7 +42,7 @@ func (m *Member) serveHashKV(ctx context.Context, req []byte) ([]byte, error) {
 		return nil, status.Errorf(codes.InvalidArgument, "hashkv: %v", err)
 	}
 	if cid := m.clusterID(); r.ClusterID != 0 && cid != 0 && r.ClusterID != cid {
-		return nil, status.Error(codes.FailedPrecondition, etcdapi.ErrClusterIDMismatch.Error())
+		return nil, status.Error(codes.FailedPrecondition, corruption.ErrClusterIDMismatch.Error())
 	}
 	h, cr, hr, err := m.store.HashKV(r.Revision)
 	switch {
@@ -62,9 +62,9 @@ func (m *Member) clusterID() uint64 {
 }
 
 // peerHashes asks every other member for its HashKV at rev, in parallel.
-func (m *Member) peerHashes(ctx context.Context, self, clusterID uint64, rev int64) []etcdapi.PeerHash {
+func (m *Member) peerHashes(ctx context.Context, self, clusterID uint64, rev int64) []corruption.PeerHash {
 	req, _ := json.Marshal(peerHashRequest{ClusterID: clusterID, Revision: rev})
-	var out []etcdapi.PeerHash
+	var out []corruption.PeerHash
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, p := range m.api.Members() {
@@ -84,7 +84,7 @@ func (m *Member) peerHashes(ctx context.Context, self, clusterID uint64, rev int
 	return out
 }
 
-func (m *Member) peerHash(ctx context.Context, id uint64, req []byte) etcdapi.PeerHash {
+func (m *Member) peerHash(ctx context.Context, id uint64, req []byte) corruption.PeerHash {
 	ctx, cancel := context.WithTimeout(ctx, m.cfg.RequestTimeout())
 	defer cancel()
 	b, err := m.tr.Call(ctx, id, hashKVCall, req)
@@ -95,17 +95,17 @@ func (m *Member) peerHash(ctx context.Context, id uint64, req []byte) etcdapi.Pe
 			err = mvcc.ErrCompacted
 		case strings.Contains(msg, mvcc.ErrFutureRev.Error()):
 			err = mvcc.ErrFutureRev
-		case strings.Contains(msg, etcdapi.ErrClusterIDMismatch.Error()):
-			err = etcdapi.ErrClusterIDMismatch
+		case strings.Contains(msg, corruption.ErrClusterIDMismatch.Error()):
+			err = corruption.ErrClusterIDMismatch
 		}
 		m.lg.Warn("failed hash kv request", zap.Stringer("remote-peer-id", types.ID(id)), zap.Error(err))
-		return etcdapi.PeerHash{MemberID: id, Err: err}
+		return corruption.PeerHash{MemberID: id, Err: err}
 	}
 	var r peerHashResponse
 	if err := json.Unmarshal(b, &r); err != nil {
-		return etcdapi.PeerHash{MemberID: id, Err: err}
+		return corruption.PeerHash{MemberID: id, Err: err}
 	}
-	return etcdapi.PeerHash{MemberID: id, Resp: &pb.HashKVResponse{
+	return corruption.PeerHash{MemberID: id, Resp: &pb.HashKVResponse{
 		Header: &pb.ResponseHeader{MemberId: r.MemberID, Revision: r.Revision},
 		Hash:   r.Hash, CompactRevision: r.CompactRevision, HashRevision: r.HashRevision,
 	}}
@@ -131,7 +131,7 @@ func (m *Member) initialCorruptCheck(ctx context.Context, self, clusterID uint64
 	if !m.cfg.InitialCheck() || !hasData {
 		return nil
 	}
-	chk := m.api.NewCorruptionChecker(func(ctx context.Context, rev int64) []etcdapi.PeerHash {
+	chk := m.api.NewCorruptionChecker(func(ctx context.Context, rev int64) []corruption.PeerHash {
 		return m.peerHashes(ctx, self, clusterID, rev)
 	})
 	if err := chk.InitialCheck(ctx, self); err != nil {
@@ -151,7 +151,7 @@ func (m *Member) startCorruptionMonitors() context.CancelFunc {
 	m.calls.Handle(hashKVCall, m.serveHashKV)
 	ctx, cancel := context.WithCancel(context.Background())
 	self := m.node.MemberID()
-	chk := m.api.NewCorruptionChecker(func(ctx context.Context, rev int64) []etcdapi.PeerHash {
+	chk := m.api.NewCorruptionChecker(func(ctx context.Context, rev int64) []corruption.PeerHash {
 		return m.peerHashes(ctx, self, m.node.ClusterID(), rev)
 	})
 	isLeader := func() bool { return m.node.Status().Leader == self }

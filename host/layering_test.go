@@ -33,10 +33,11 @@ var layers = []struct {
 	{"etcdapi/apply", []string{"etcdapi/alarm", "etcdapi/auth", "etcdapi/lease", "etcdapi/membership", "etcdapi/txn", "mvcc", "pluginapi"}, "the state machine over the domains: never the server, raft or host"},
 	{"etcdapi/auth", []string{"mvcc", "pluginapi"}, "a domain state machine: never the server, raft or host"},
 	{"etcdapi/compactor", []string{"mvcc"}, "auto-compaction: never the server, raft or host"},
+	{"etcdapi/corruption", []string{"mvcc"}, "corruption checks: never the server, raft or host"},
 	{"etcdapi/lease", []string{"mvcc", "pluginapi"}, "a domain state machine: never the server, raft or host"},
 	{"etcdapi/membership", []string{"mvcc", "pluginapi"}, "a domain state machine: never the server, raft or host"},
 	{"etcdapi/txn", []string{"mvcc"}, "KV execution: never the server, raft or host"},
-	{"etcdapi", []string{"etcdapi/admission", "etcdapi/alarm", "etcdapi/apply", "etcdapi/auth", "etcdapi/compactor", "etcdapi/lease", "etcdapi/membership", "etcdapi/txn", "mvcc", "pluginapi"}, "the gRPC services over the domains; raft through an interface it declares"},
+	{"etcdapi", []string{"etcdapi/admission", "etcdapi/alarm", "etcdapi/apply", "etcdapi/auth", "etcdapi/compactor", "etcdapi/corruption", "etcdapi/lease", "etcdapi/membership", "etcdapi/txn", "mvcc", "pluginapi"}, "the gRPC services over the domains; raft through an interface it declares"},
 	{"host", []string{"etcdapi", "mvcc", "pluginapi", "plugins", "raft"}, "the member: wiring and life cycle"},
 	// host's parts sit between host and the packages it wires: each is
 	// handed what it needs, never the member. config, the settings as

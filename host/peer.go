@@ -172,12 +172,12 @@ func sameURLs(a, b []string) bool {
 }
 
 // peerMembers lists the membership for a joining member's Members call.
-func peerMembers(api *etcdapi.Server) func() []peer.Member {
-	return func() []peer.Member {
+func peerMembers(api *etcdapi.Server) func() []peer.ListedMember {
+	return func() []peer.ListedMember {
 		ms := api.Members()
-		out := make([]peer.Member, len(ms))
+		out := make([]peer.ListedMember, len(ms))
 		for i, m := range ms {
-			out[i] = peer.Member{ID: m.ID, Name: m.Name, PeerURLs: m.PeerURLs, IsLearner: m.IsLearner}
+			out[i] = peer.ListedMember{ID: m.ID, Name: m.Name, PeerURLs: m.PeerURLs, IsLearner: m.IsLearner}
 		}
 		return out
 	}

@@ -155,7 +155,7 @@ func (t *Transport) members() (*frame, error) {
 	if r == nil {
 		return nil, status.Error(codes.Unavailable, "peer: member not started yet")
 	}
-	var ms []Member
+	var ms []ListedMember
 	if t.cfg.Members != nil {
 		ms = t.cfg.Members()
 	}
@@ -168,13 +168,13 @@ func (t *Transport) members() (*frame, error) {
 
 type membersResponse struct {
 	ClusterID uint64   `json:"clusterID"`
-	Members   []Member `json:"members"`
+	Members   []ListedMember `json:"members"`
 }
 
 // FetchMembers asks the members at urls, in turn, for the cluster id and
 // the member list, as a member joining an existing cluster does. tlsCfg
 // is the client TLS configuration for https URLs, as Config.TLS.
-func FetchMembers(ctx context.Context, urls []string, tlsCfg *tls.Config) (clusterID uint64, members []Member, err error) {
+func FetchMembers(ctx context.Context, urls []string, tlsCfg *tls.Config) (clusterID uint64, members []ListedMember, err error) {
 	var errs []error
 	for _, raw := range urls {
 		clusterID, members, err := fetchMembers(ctx, raw, tlsCfg)
@@ -186,7 +186,7 @@ func FetchMembers(ctx context.Context, urls []string, tlsCfg *tls.Config) (clust
 	return 0, nil, fmt.Errorf("peer: could not get the cluster's members: %w", errors.Join(errs...))
 }
 
-func fetchMembers(ctx context.Context, raw string, tlsCfg *tls.Config) (uint64, []Member, error) {
+func fetchMembers(ctx context.Context, raw string, tlsCfg *tls.Config) (uint64, []ListedMember, error) {
 	conn, err := dialFirst([]string{raw}, tlsCfg)
 	if err != nil {
 		return 0, nil, err

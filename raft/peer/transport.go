@@ -57,7 +57,7 @@ type Config struct {
 	OnRemoved func()
 	// Members lists the cluster for members that join it; nil answers an
 	// empty list.
-	Members func() []Member
+	Members func() []ListedMember
 	// QueueSize is the number of messages queued per peer; 0 means 4096.
 	QueueSize int
 	// RetryInterval is the pause after a failed stream; 0 means 100ms.
@@ -73,8 +73,10 @@ type Config struct {
 // TLS configuration.
 var ErrNoTLS = errors.New("peer: https peer URL but no peer TLS configured")
 
-// Member is a cluster member as the Members call reports it.
-type Member struct {
+// ListedMember is a cluster member as the peer Members call lists it (the
+// JSON etcd serves a joining member): distinct from the replicated member
+// record (etcdapi/membership.Member) it is made from.
+type ListedMember struct {
 	ID        uint64   `json:"id"`
 	Name      string   `json:"name,omitempty"`
 	PeerURLs  []string `json:"peerURLs"`

@@ -1,4 +1,4 @@
-package etcdapi
+package corruption
 
 import (
 	"context"
@@ -15,7 +15,8 @@ import (
 )
 
 // ErrClusterIDMismatch is a peer's answer to a hash request from a member
-// of another cluster.
+// of another cluster. Its text travels between members and is recognised
+// by it, so it stays what members of every version send.
 var ErrClusterIDMismatch = errors.New("etcdapi: cluster ID mismatch")
 
 // PeerHash is one peer's answer to a hash request at a revision: Resp, or
@@ -30,32 +31,37 @@ type PeerHash struct {
 // PeerHasher asks every other member for its HashKV at rev.
 type PeerHasher func(ctx context.Context, rev int64) []PeerHash
 
-// CorruptionChecker runs etcd's corruption checks for one member: the
-// initial check before it joins raft, the leader's periodic comparison of
-// the followers' hashes, and the leader's check of the hashes compactions
-// took. Mismatches raise CORRUPT through raft.
-type CorruptionChecker struct {
-	lg    *zap.Logger
-	s     *Server
-	peers PeerHasher
+// Checker runs etcd's corruption checks for one member: the initial check
+// before it joins raft, the leader's periodic comparison of the followers'
+// hashes, and the leader's check of the hashes compactions took.
+// Mismatches raise CORRUPT through raft.
+type Checker struct {
+	lg      *zap.Logger
+	store   *mvcc.Store
+	peers   PeerHasher
+	barrier func(ctx context.Context) error
+	raiseFn func(ctx context.Context, member uint64) error
 
 	mu                    sync.Mutex
 	latestRevisionChecked int64
 }
 
-// NewCorruptionChecker returns the checker of s; peers reaches the other
-// members.
-func (s *Server) NewCorruptionChecker(peers PeerHasher) *CorruptionChecker {
-	return &CorruptionChecker{lg: s.lg.Named("corruption"), s: s, peers: peers}
+// New returns the checker of the member whose store is store: peers
+// reaches the other members, barrier waits until the member has applied
+// everything committed when it was called, and raise proposes the CORRUPT
+// alarm of a member (0: one the check could not single out).
+func New(lg *zap.Logger, store *mvcc.Store, peers PeerHasher, barrier func(ctx context.Context) error,
+	raise func(ctx context.Context, member uint64) error) *Checker {
+	return &Checker{lg: lg, store: store, peers: peers, barrier: barrier, raiseFn: raise}
 }
 
 // InitialCheck compares the local hash at the local revision with the
 // peers' at the same revision, and fails if a peer at the same compaction
 // revision has another hash. Peers behind, compacted past it, or of
 // another cluster are skipped, as etcd does.
-func (c *CorruptionChecker) InitialCheck(ctx context.Context, self uint64) error {
+func (c *Checker) InitialCheck(ctx context.Context, self uint64) error {
 	c.lg.Info("starting initial corruption check", zap.Stringer("local-member-id", types.ID(self)))
-	h, cr, rev, err := c.s.store.HashKV(0)
+	h, cr, rev, err := c.store.HashKV(0)
 	if err != nil {
 		return fmt.Errorf("%s failed to fetch hash (%w)", types.ID(self), err)
 	}
@@ -88,16 +94,16 @@ func (c *CorruptionChecker) InitialCheck(ctx context.Context, self uint64) error
 // first follower that is ahead of it, compacted past it, or at the same
 // compaction with another hash; for itself if its own hash changed at the
 // same revision.
-func (c *CorruptionChecker) PeriodicCheck(ctx context.Context, self uint64) error {
-	h, cr, rev, err := c.s.store.HashKV(0)
+func (c *Checker) PeriodicCheck(ctx context.Context, self uint64) error {
+	h, cr, rev, err := c.store.HashKV(0)
 	if err != nil {
 		return err
 	}
 	peers := c.peers(ctx, rev)
-	if err := c.s.LinearizableBarrier(ctx); err != nil {
+	if err := c.barrier(ctx); err != nil {
 		return err
 	}
-	h2, cr2, rev2, err := c.s.store.HashKV(0)
+	h2, cr2, rev2, err := c.store.HashKV(0)
 	if err != nil {
 		return err
 	}
@@ -140,11 +146,11 @@ func (c *CorruptionChecker) PeriodicCheck(ctx context.Context, self uint64) erro
 // for theirs at the same revision. Where hashes differ, the members
 // outside the hash a quorum shares get CORRUPT; without such a quorum,
 // member 0 does. It stops at the first revision every peer answered.
-func (c *CorruptionChecker) CompactHashCheck(ctx context.Context, self uint64) {
+func (c *Checker) CompactHashCheck(ctx context.Context, self uint64) {
 	c.mu.Lock()
 	last := c.latestRevisionChecked
 	c.mu.Unlock()
-	hashes := c.s.store.CompactionHashes()
+	hashes := c.store.CompactionHashes()
 	slices.Reverse(hashes)
 	for i, h := range hashes {
 		if h.Revision <= last {
@@ -163,7 +169,7 @@ func (c *CorruptionChecker) CompactHashCheck(ctx context.Context, self uint64) {
 
 // checkPeerHashes compares one compaction hash with the peers' and
 // reports whether the revision is done with.
-func (c *CorruptionChecker) checkPeerHashes(ctx context.Context, self uint64, h mvcc.KeyValueHash, peers []PeerHash) bool {
+func (c *Checker) checkPeerHashes(ctx context.Context, self uint64, h mvcc.KeyValueHash, peers []PeerHash) bool {
 	byHash := map[uint32][]uint64{h.Hash: {self}}
 	checked := 0
 	for _, p := range peers {
@@ -209,8 +215,8 @@ func (c *CorruptionChecker) checkPeerHashes(ctx context.Context, self uint64, h 
 	return true
 }
 
-func (c *CorruptionChecker) raise(ctx context.Context, id uint64) {
-	if err := c.s.RaiseCorrupt(ctx, id); err != nil {
+func (c *Checker) raise(ctx context.Context, id uint64) {
+	if err := c.raiseFn(ctx, id); err != nil {
 		c.lg.Warn("raising CORRUPT failed", zap.Stringer("member-id", types.ID(id)), zap.Error(err))
 	}
 }

@@ -10,14 +10,16 @@ import (
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/version"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/health"
+	grpchealth "google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/metastore/metastore/host/audit"
 	"github.com/metastore/metastore/host/config"
+	"github.com/metastore/metastore/host/health"
 	"github.com/metastore/metastore/host/httpapi"
 	"github.com/metastore/metastore/host/metrics"
 )
@@ -31,7 +33,7 @@ const grpcOverheadBytes = 512 * 1024
 type clientListeners struct {
 	lg      *zap.Logger
 	server  *grpc.Server
-	health  *health.Server
+	health  *grpchealth.Server
 	lis     []net.Listener
 	schemes []string // of each listener's URL
 	http    *httpapi.Server
@@ -47,7 +49,7 @@ func serveClients(lg *zap.Logger, cfg config.Config, m *Member) (*clientListener
 		return nil, err
 	}
 	mm := m.newMetrics()
-	c := &clientListeners{lg: lg, server: newGRPCServer(cfg, lg, mm, slices.Concat(mm.Requests.ServerOptions(), audit.ServerOptions(m.audit, m.api), authServerOptions(m.api))...), health: health.NewServer()}
+	c := &clientListeners{lg: lg, server: newGRPCServer(cfg, lg, mm, slices.Concat(mm.Requests.ServerOptions(), audit.ServerOptions(m.audit, m.api), authServerOptions(m.api))...), health: grpchealth.NewServer()}
 	for _, u := range urls {
 		l, err := listenClientURL(lg, &cfg, u)
 		if err != nil {
@@ -93,7 +95,18 @@ func serveHTTP(lg *zap.Logger, cfg *config.Config, m *Member, mm *metrics.Regist
 	if cfg.EnablePprof {
 		lg.Info("pprof is enabled", zap.String("path", httpapi.PprofPrefix))
 	}
-	hc := &healthChecker{lg: lg, m: m, metrics: mm.Health}
+	hc := health.New(health.Config{
+		Logger: lg,
+		Status: func() (uint64, bool) {
+			st := m.node.Status()
+			return st.Leader, st.IsLearner
+		},
+		KV:             m.api.KV(),
+		Maintenance:    m.api.Maintenance(),
+		RequestTimeout: cfg.RequestTimeout(),
+		Metrics:        mm.Health,
+		Versions:       version.Versions{Server: APIVersion, Cluster: clusterVersion, Storage: storageVersion},
+	})
 	return httpapi.Serve(httpapi.Config{
 		Logger:      lg,
 		GRPC:        gs,
@@ -101,7 +114,7 @@ func serveHTTP(lg *zap.Logger, cfg *config.Config, m *Member, mm *metrics.Regist
 		MetricsURLs: metricsURLs,
 		Listen:      func(u url.URL) (net.Listener, error) { return listenClientURL(lg, cfg, u) },
 		Metrics:     mm.Handler(),
-		Health:      hc.install,
+		Health:      hc.Install,
 		// As etcd, --log-level=debug serves the profiles too.
 		Pprof:                cfg.EnablePprof || cfg.LogLevel == "debug",
 		MaxConcurrentStreams: cfg.HTTP2MaxStreams(),

@@ -4,8 +4,16 @@ import (
 	"github.com/metastore/metastore/etcdapi"
 	"github.com/metastore/metastore/host/config"
 	"github.com/metastore/metastore/host/plugin"
+	"github.com/metastore/metastore/host/quotausage"
 	"github.com/metastore/metastore/pluginapi/quota"
 	"github.com/metastore/metastore/plugins/quota/backendbytes"
+)
+
+// The usage of the prefixes a quota plugin declares is counted for the
+// admission of writes and tracked as the plugin's configuration says.
+var (
+	_ etcdapi.QuotaUsage = (*quotausage.Usage)(nil)
+	_ plugin.PrefixUsage = (*quotausage.Usage)(nil)
 )
 
 // startQuota chooses the member's quota policy: the built-in one and, in
@@ -13,7 +21,7 @@ import (
 // It fills d's quota settings.
 func (m *Member) startQuota(d *etcdapi.Deps) error {
 	builtin := builtinQuotaPolicy(&m.cfg)
-	usage := newPrefixUsage(m.lg.Named("quota"), m.store)
+	usage := quotausage.New(m.lg.Named("quota"), m.store)
 	var p *plugin.QuotaPolicy
 	var err error
 	if entry := m.cfg.QuotaPlugin(); entry != nil {

@@ -1,4 +1,4 @@
-package host
+package health
 
 import (
 	"context"
@@ -8,30 +8,62 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/version"
 	"go.uber.org/zap"
-
-	"github.com/metastore/metastore/host/metrics"
 )
 
-// The cluster and storage versions /version reports: etcd reports the
-// major.minor of the version every member runs.
-const (
-	clusterVersion = "3.7.0"
-	storageVersion = "3.7.0"
-)
+// Config is what the checks read of the member, and how they report.
+type Config struct {
+	Logger *zap.Logger
+	// Status returns the raft leader's member id (0: none) and whether
+	// this member is a learner.
+	Status func() (leader uint64, isLearner bool)
+	// KV and Maintenance are the member's client API: the checks read a
+	// key and the alarms through them, as etcd's do, each read bounded by
+	// RequestTimeout.
+	KV             KV
+	Maintenance    Maintenance
+	RequestTimeout time.Duration
+	// Metrics counts the checks.
+	Metrics Recorder
+	// Versions is what /version reports.
+	Versions version.Versions
+}
 
-// healthChecker answers etcd's HTTP health endpoints from a member: /health
+// KV is the part of the client API's KV service the checks read a key
+// with (etcdapi's KVServer is one).
+type KV interface {
+	Range(context.Context, *pb.RangeRequest) (*pb.RangeResponse, error)
+}
+
+// Maintenance is the part of the client API's Maintenance service the
+// checks list the alarms with (etcdapi's MaintenanceServer is one).
+type Maintenance interface {
+	Alarm(context.Context, *pb.AlarmRequest) (*pb.AlarmResponse, error)
+}
+
+// Recorder counts health checks (metrics.Health is one).
+type Recorder interface {
+	// RecordHealth counts a /health check that passed (ok) or not.
+	RecordHealth(ok bool)
+	// RecordCheck counts one check of /livez or /readyz (kind).
+	RecordCheck(kind, name string, ok bool)
+}
+
+// Checker answers etcd's HTTP health endpoints from a member: /health
 // (JSON), and /livez and /readyz with their per-check sub-paths (plain
 // text), with the same checks, query parameters, status codes and bodies
-// as etcd 3.6.
-type healthChecker struct {
-	lg      *zap.Logger
-	m       *Member
-	metrics *metrics.Health
+// as etcd 3.6, and /version.
+type Checker struct {
+	lg  *zap.Logger
+	cfg Config
 }
+
+// New returns the checker of the member cfg describes.
+func New(cfg Config) *Checker { return &Checker{lg: cfg.Logger, cfg: cfg} }
 
 // healthCheck is one named check of /livez or /readyz.
 type healthCheck struct {
@@ -39,7 +71,8 @@ type healthCheck struct {
 	check func(context.Context) error
 }
 
-func (h *healthChecker) install(mux *http.ServeMux) {
+// Install serves the health endpoints and /version on mux.
+func (h *Checker) Install(mux *http.ServeMux) {
 	mux.HandleFunc("/health", h.serveHealth)
 	h.installChecks(mux, "livez", []healthCheck{
 		{"serializable_read", h.readCheck(true)},
@@ -50,7 +83,7 @@ func (h *healthChecker) install(mux *http.ServeMux) {
 		{"linearizable_read", h.readCheck(false)},
 		{"non_learner", h.learnerCheck},
 	})
-	mux.HandleFunc("/version", serveVersion)
+	mux.HandleFunc("/version", h.serveVersion)
 }
 
 // healthResult is /health's JSON body.
@@ -61,7 +94,7 @@ type healthResult struct {
 
 // serveHealth checks, in etcd's order, the alarms not excluded with
 // ?exclude=, the leader (unless ?serializable=true), and a one-key read.
-func (h *healthChecker) serveHealth(w http.ResponseWriter, r *http.Request) {
+func (h *Checker) serveHealth(w http.ResponseWriter, r *http.Request) {
 	if !getOnly(w, r) {
 		h.lg.Warn("/health error", zap.Int("status-code", http.StatusMethodNotAllowed))
 		return
@@ -69,7 +102,7 @@ func (h *healthChecker) serveHealth(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	serializable := q.Get("serializable") == "true"
 	res := h.health(r.Context(), nonEmpty(q["exclude"]), serializable)
-	h.metrics.RecordHealth(res.Health == "true")
+	h.cfg.Metrics.RecordHealth(res.Health == "true")
 	body, _ := json.Marshal(res)
 	if res.Health != "true" {
 		http.Error(w, string(body), http.StatusServiceUnavailable)
@@ -79,7 +112,7 @@ func (h *healthChecker) serveHealth(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(body)
 }
 
-func (h *healthChecker) health(ctx context.Context, excluded []string, serializable bool) healthResult {
+func (h *Checker) health(ctx context.Context, excluded []string, serializable bool) healthResult {
 	alarms, err := h.alarms(ctx)
 	if err != nil {
 		return healthResult{Health: "false", Reason: fmt.Sprintf("ALARM ERROR:%s", err)}
@@ -98,7 +131,7 @@ func (h *healthChecker) health(ctx context.Context, excluded []string, serializa
 		h.lg.Warn("serving /health false due to an alarm", zap.String("alarm", a.String()))
 		return healthResult{Health: "false", Reason: reason}
 	}
-	if !serializable && h.m.node.Status().Leader == 0 {
+	if leader, _ := h.cfg.Status(); !serializable && leader == 0 {
 		h.lg.Warn("serving /health false; no leader")
 		return healthResult{Health: "false", Reason: "RAFT NO LEADER"}
 	}
@@ -111,7 +144,7 @@ func (h *healthChecker) health(ctx context.Context, excluded []string, serializa
 
 // installChecks serves /<kind> (every check but those in ?exclude=) and
 // /<kind>/<check> (that check alone).
-func (h *healthChecker) installChecks(mux *http.ServeMux, kind string, checks []healthCheck) {
+func (h *Checker) installChecks(mux *http.ServeMux, kind string, checks []healthCheck) {
 	root := "/" + kind
 	mux.HandleFunc(root, func(w http.ResponseWriter, r *http.Request) {
 		excluded := nonEmpty(r.URL.Query()["exclude"])
@@ -143,7 +176,7 @@ func (h *healthChecker) installChecks(mux *http.ServeMux, kind string, checks []
 // serveChecks runs checks and answers "ok" or 503 with one "[+]name ok" or
 // "[-]name failed: reason" line per check (shown on success with
 // ?verbose).
-func (h *healthChecker) serveChecks(w http.ResponseWriter, r *http.Request, kind, path string, checks []healthCheck) {
+func (h *Checker) serveChecks(w http.ResponseWriter, r *http.Request, kind, path string, checks []healthCheck) {
 	if !getOnly(w, r) {
 		h.lg.Warn("Health request error", zap.String("path", path), zap.Int("status-code", http.StatusMethodNotAllowed))
 		return
@@ -152,7 +185,7 @@ func (h *healthChecker) serveChecks(w http.ResponseWriter, r *http.Request, kind
 	failed := false
 	for _, c := range checks {
 		err := c.check(r.Context())
-		h.metrics.RecordCheck(kind, c.name, err == nil)
+		h.cfg.Metrics.RecordCheck(kind, c.name, err == nil)
 		if err != nil {
 			failed = true
 			fmt.Fprintf(&out, "[-]%s failed: %v\n", c.name, err)
@@ -174,19 +207,19 @@ func (h *healthChecker) serveChecks(w http.ResponseWriter, r *http.Request, kind
 	fmt.Fprint(w, "ok\n")
 }
 
-func (h *healthChecker) readCheck(serializable bool) func(context.Context) error {
+func (h *Checker) readCheck(serializable bool) func(context.Context) error {
 	return func(ctx context.Context) error { return h.read(ctx, serializable) }
 }
 
 // read does what etcd's checks do: a one-key, keys-only range.
-func (h *healthChecker) read(ctx context.Context, serializable bool) error {
-	ctx, cancel := context.WithTimeout(ctx, h.m.cfg.RequestTimeout())
+func (h *Checker) read(ctx context.Context, serializable bool) error {
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.RequestTimeout)
 	defer cancel()
-	_, err := h.m.api.KV().Range(ctx, &pb.RangeRequest{Key: []byte{0}, KeysOnly: true, Limit: 1, Serializable: serializable})
+	_, err := h.cfg.KV.Range(ctx, &pb.RangeRequest{Key: []byte{0}, KeysOnly: true, Limit: 1, Serializable: serializable})
 	return err
 }
 
-func (h *healthChecker) alarmCheck(alarm pb.AlarmType) func(context.Context) error {
+func (h *Checker) alarmCheck(alarm pb.AlarmType) func(context.Context) error {
 	return func(ctx context.Context) error {
 		alarms, err := h.alarms(ctx)
 		if err != nil {
@@ -201,16 +234,16 @@ func (h *healthChecker) alarmCheck(alarm pb.AlarmType) func(context.Context) err
 	}
 }
 
-func (h *healthChecker) learnerCheck(context.Context) error {
-	if h.m.node.Status().IsLearner {
+func (h *Checker) learnerCheck(context.Context) error {
+	if _, learner := h.cfg.Status(); learner {
 		return errors.New("not supported for learner")
 	}
 	return nil
 }
 
 // alarms returns the member's active alarms.
-func (h *healthChecker) alarms(ctx context.Context) ([]*pb.AlarmMember, error) {
-	resp, err := h.m.api.Maintenance().Alarm(ctx, &pb.AlarmRequest{Action: pb.AlarmRequest_GET})
+func (h *Checker) alarms(ctx context.Context) ([]*pb.AlarmMember, error) {
+	resp, err := h.cfg.Maintenance.Alarm(ctx, &pb.AlarmRequest{Action: pb.AlarmRequest_GET})
 	if err != nil {
 		return nil, err
 	}
@@ -218,12 +251,12 @@ func (h *healthChecker) alarms(ctx context.Context) ([]*pb.AlarmMember, error) {
 }
 
 // serveVersion answers /version as etcd does.
-func serveVersion(w http.ResponseWriter, r *http.Request) {
+func (h *Checker) serveVersion(w http.ResponseWriter, r *http.Request) {
 	if !getOnly(w, r) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	body, _ := json.Marshal(version.Versions{Server: APIVersion, Cluster: clusterVersion, Storage: storageVersion})
+	body, _ := json.Marshal(h.cfg.Versions)
 	_, _ = w.Write(body)
 }
 

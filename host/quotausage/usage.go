@@ -1,4 +1,4 @@
-package host
+package quotausage
 
 import (
 	"bytes"
@@ -11,14 +11,12 @@ import (
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.uber.org/zap"
 
-	"github.com/metastore/metastore/etcdapi"
-	"github.com/metastore/metastore/host/plugin"
 	"github.com/metastore/metastore/mvcc"
 	"github.com/metastore/metastore/pluginapi/quota"
 )
 
-// prefixUsage keeps the live keys and bytes under the prefixes a quota
-// policy declared, from the member's store: it reads them at one revision
+// Usage keeps the live keys and bytes under the prefixes a quota policy
+// declared, from the member's store: it reads them at one revision
 // when the prefixes are set (at start, after a restart of the member, when
 // a reload changes them) and then follows the store's events from the
 // next revision, as a watcher does. So the usage is derived from the
@@ -28,7 +26,7 @@ import (
 // A key counts len(key)+len(value) bytes. To count an overwrite or a
 // delete by the value it replaces, it keeps the value size of every key
 // under the prefixes: memory grows with the number of such keys.
-type prefixUsage struct {
+type Usage struct {
 	lg    *zap.Logger
 	store *mvcc.Store
 
@@ -38,13 +36,8 @@ type prefixUsage struct {
 	closed  bool
 }
 
-var (
-	_ etcdapi.QuotaUsage = (*prefixUsage)(nil)
-	_ plugin.PrefixUsage = (*prefixUsage)(nil)
-)
-
 // usageState is the usage of one set of prefixes, and the watch that keeps
-// it. Its fields are guarded by prefixUsage.mu.
+// it. Its fields are guarded by Usage.mu.
 type usageState struct {
 	prefixes []*prefixCount
 	sizes    map[string]int64 // value size of every live key under a prefix
@@ -66,13 +59,14 @@ const usageCatchUp = time.Second
 // usageReadPage is how many keys one read of the initial count takes.
 const usageReadPage = 1000
 
-func newPrefixUsage(lg *zap.Logger, store *mvcc.Store) *prefixUsage {
-	return &prefixUsage{lg: lg, store: store, changed: make(chan struct{})}
+// New returns the usage of store's keys, tracking no prefix yet.
+func New(lg *zap.Logger, store *mvcc.Store) *Usage {
+	return &Usage{lg: lg, store: store, changed: make(chan struct{})}
 }
 
 // Track counts the given prefixes from now on, replacing those counted
 // before; nil stops counting.
-func (u *prefixUsage) Track(prefixes [][]byte) error {
+func (u *Usage) Track(prefixes [][]byte) error {
 	var st *usageState
 	if len(prefixes) > 0 {
 		var err error
@@ -98,7 +92,7 @@ func (u *prefixUsage) Track(prefixes [][]byte) error {
 
 // count reads the prefixes at the current revision and starts watching
 // them from the next one.
-func (u *prefixUsage) count(prefixes [][]byte) (*usageState, error) {
+func (u *Usage) count(prefixes [][]byte) (*usageState, error) {
 	st := &usageState{sizes: map[string]int64{}, seen: map[mvcc.WatchID]int64{},
 		stop: make(chan struct{}), done: make(chan struct{})}
 	for _, p := range prefixes {
@@ -137,7 +131,7 @@ func (u *prefixUsage) count(prefixes [][]byte) (*usageState, error) {
 // follow applies the store's events to st until st ends. A watch the
 // store ends (its revisions compacted away, say after a snapshot was
 // installed) makes it count again.
-func (u *prefixUsage) follow(st *usageState) {
+func (u *Usage) follow(st *usageState) {
 	defer close(st.done)
 	for {
 		select {
@@ -161,7 +155,7 @@ func (u *prefixUsage) follow(st *usageState) {
 	}
 }
 
-func (u *prefixUsage) recount(st *usageState) {
+func (u *Usage) recount(st *usageState) {
 	prefixes := make([][]byte, len(st.prefixes))
 	for i, p := range st.prefixes {
 		prefixes[i] = p.prefix
@@ -178,7 +172,7 @@ func (u *prefixUsage) recount(st *usageState) {
 }
 
 // apply applies one watch response and tells waiting checks.
-func (u *prefixUsage) apply(st *usageState, resp mvcc.WatchResponse) {
+func (u *Usage) apply(st *usageState, resp mvcc.WatchResponse) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	for _, ev := range resp.Events {
@@ -257,7 +251,7 @@ func (st *usageState) end() {
 }
 
 // Covers reports whether key falls under a tracked prefix.
-func (u *prefixUsage) Covers(key []byte) bool {
+func (u *Usage) Covers(key []byte) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.cur == nil {
@@ -271,8 +265,11 @@ func (u *prefixUsage) Covers(key []byte) bool {
 	return false
 }
 
-// Usage implements etcdapi.QuotaUsage.
-func (u *prefixUsage) Usage(ctx context.Context, rev int64, branches [][]quota.Put) []quota.PrefixUsage {
+// Usage returns, for each tracked prefix that a put of branches falls
+// under, its usage as of revision rev (waiting at most usageCatchUp for
+// the store's events up to rev) and what the write adds: per prefix the
+// larger of the branches, each a list of puts done in order.
+func (u *Usage) Usage(ctx context.Context, rev int64, branches [][]quota.Put) []quota.PrefixUsage {
 	u.waitRev(ctx, rev)
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -334,7 +331,7 @@ func (st *usageState) branchAdds(puts []quota.Put, touched []bool) []quota.Prefi
 
 // waitRev waits, at most usageCatchUp, until the usage has seen every
 // event up to rev.
-func (u *prefixUsage) waitRev(ctx context.Context, rev int64) {
+func (u *Usage) waitRev(ctx context.Context, rev int64) {
 	deadline := time.NewTimer(usageCatchUp)
 	defer deadline.Stop()
 	for {
@@ -361,7 +358,7 @@ func (u *prefixUsage) waitRev(ctx context.Context, rev int64) {
 }
 
 // Close stops counting.
-func (u *prefixUsage) Close() {
+func (u *Usage) Close() {
 	u.mu.Lock()
 	u.closed = true
 	st := u.cur

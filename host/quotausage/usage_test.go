@@ -1,4 +1,4 @@
-package host
+package quotausage
 
 import (
 	"context"
@@ -26,7 +26,7 @@ func newQuotaTestStore(t *testing.T) *mvcc.Store {
 }
 
 // usageOf returns the usage of the one prefix a put of key touches.
-func usageOf(t *testing.T, u *prefixUsage, st *mvcc.Store, branches ...[]quota.Put) []quota.PrefixUsage {
+func usageOf(t *testing.T, u *Usage, st *mvcc.Store, branches ...[]quota.Put) []quota.PrefixUsage {
 	t.Helper()
 	return u.Usage(context.Background(), st.Rev(), branches)
 }
@@ -45,7 +45,7 @@ func TestPrefixUsage(t *testing.T) {
 		tw.Put([]byte("/a/b/1"), []byte("y"), 0) // 7 bytes, under /a/ and /a/b/
 		tw.Put([]byte("/c/1"), []byte("zzz"), 0)
 	})
-	u := newPrefixUsage(zaptest.NewLogger(t), st)
+	u := New(zaptest.NewLogger(t), st)
 	defer u.Close()
 	require.NoError(t, u.Track([][]byte{[]byte("/a/"), []byte("/a/b/"), []byte("/d/")}))
 	require.True(t, u.Covers([]byte("/a/x")))

@@ -63,13 +63,12 @@ const (
 	DefaultPingTimeout  = 5 * time.Second
 )
 
-// The built-in implementations, by the name the configuration picks them
-// with. The member links them in; tests in host hold the names together.
-const (
-	// BuiltinQuotaPolicy is the built-in quota policy, etcd's
-	// --quota-backend-bytes check.
-	BuiltinQuotaPolicy = "backend-bytes"
-)
+// The built-in implementations are picked by name: the member links them
+// in, and a test in host holds its implementations to these names.
+
+// BuiltinQuotaPolicy is the name of the built-in quota policy, etcd's
+// --quota-backend-bytes check.
+const BuiltinQuotaPolicy = "backend-bytes"
 
 // builtinEngines are the storage engines linked into the member, sorted.
 var builtinEngines = []string{"bbolt", "memory"}

@@ -92,17 +92,17 @@ func (s *Store) rangeKeys(ctx context.Context, key, end []byte, ro RangeOptions,
 		return nil, ErrCompacted
 	}
 	res := &RangeResult{Rev: curRev}
-	if ro.CountOnly {
+	switch {
+	case ro.CountOnly:
 		res.Count = s.index.count(key, end, rev)
-	} else {
+	case ro.KeysOnly:
+		res.KVs, res.Count = s.index.rangeKeyValues(key, end, rev, ro.Limit)
+	default:
 		buf := getMetas()
 		metas, total := s.index.rangeMeta(key, end, rev, ro.Limit, (*buf)[:0])
 		res.Count = total
 		res.KVs = newKeyValues(metas)
-		var err error
-		if !ro.KeysOnly {
-			err = s.fillValues(ctx, rev, metas, res.KVs, tw)
-		}
+		err := s.fillValues(ctx, rev, metas, res.KVs, tw)
 		putMetas(buf, metas)
 		if err != nil {
 			return nil, err

@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/tidwall/btree"
+	"go.etcd.io/etcd/api/v3/mvccpb"
 )
 
 // treeIndex maps keys to their keyIndex, ordered by key. It is safe for
@@ -104,6 +105,47 @@ func (ti *treeIndex) rangeMeta(key, end []byte, atRev, limit int64, metas []keyM
 	})
 	return metas, total
 }
+
+// rangeKeyValues is rangeMeta for a keys-only range: it builds the KVs,
+// values left nil, as it walks, in slabs that grow with the range, instead
+// of collecting index entries first and copying them into KVs. A million
+// keys cost one pass and about 130 MB of KVs rather than two passes and
+// twice that.
+func (ti *treeIndex) rangeKeyValues(key, end []byte, atRev, limit int64) ([]*mvccpb.KeyValue, int) {
+	var (
+		kvs   []*mvccpb.KeyValue
+		slab  []mvccpb.KeyValue
+		total int
+	)
+	ti.mu.RLock()
+	defer ti.mu.RUnlock()
+	ti.visit(key, end, func(ki *keyIndex) bool {
+		if limit > 0 && int64(len(kvs)) >= limit {
+			if ki.liveAt(atRev) {
+				total++
+			}
+			return true
+		}
+		m, ok := ki.get(atRev)
+		if !ok {
+			return true
+		}
+		total++
+		if len(slab) == 0 {
+			slab = make([]mvccpb.KeyValue, min(max(len(kvs), 16), maxKeyValueSlab))
+		}
+		kv := &slab[0]
+		slab = slab[1:]
+		kv.Key, kv.CreateRevision, kv.ModRevision = m.key, m.created, m.mod.main
+		kv.Version, kv.Lease = m.version, m.lease
+		kvs = append(kvs, kv)
+		return true
+	})
+	return kvs, total
+}
+
+// maxKeyValueSlab bounds the KVs allocated at once by a keys-only range.
+const maxKeyValueSlab = 4096
 
 // leased calls fn, in key order, for each key live at atRev with a lease.
 // It holds the index's read lock meanwhile.

@@ -6,13 +6,14 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/metastore/metastore/etcdapi"
+	"github.com/metastore/metastore/host/config"
 	"github.com/metastore/metastore/host/plugin"
 	"github.com/metastore/metastore/pluginapi/auth"
 )
 
-// authConfig is the member's authentication settings; p is the auth
+// authConfig is the member's authentication settings of c; p is the auth
 // provider plugin, or nil.
-func (c *Config) authConfig(p *plugin.AuthProvider) etcdapi.AuthConfig {
+func authConfig(c *config.Config, p *plugin.AuthProvider) etcdapi.AuthConfig {
 	var provider auth.Provider // a nil *plugin.AuthProvider stays a nil interface
 	if p != nil {
 		provider = p

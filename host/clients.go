@@ -1,7 +1,6 @@
 package host
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -11,12 +10,18 @@ import (
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/version"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/health"
+	grpchealth "google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 
 	"github.com/metastore/metastore/etcdapi/codec"
+	"github.com/metastore/metastore/host/audit"
+	"github.com/metastore/metastore/host/config"
+	"github.com/metastore/metastore/host/health"
+	"github.com/metastore/metastore/host/httpapi"
 	"github.com/metastore/metastore/host/metrics"
 )
 
@@ -29,23 +34,25 @@ const grpcOverheadBytes = 512 * 1024
 type clientListeners struct {
 	lg      *zap.Logger
 	server  *grpc.Server
-	health  *health.Server
+	health  *grpchealth.Server
 	lis     []net.Listener
 	schemes []string // of each listener's URL
-	http    *clientHTTP
+	http    *httpapi.Server
+	// stopMetrics stops the metrics' observation of the member's parts.
+	stopMetrics chan struct{}
 }
 
 // serveClients serves m's gRPC API and, on the same ports, its HTTP
 // endpoints.
-func serveClients(lg *zap.Logger, cfg Config, m *Member) (*clientListeners, error) {
-	urls, err := parseClientURLs(cfg.ListenClientURLs)
+func serveClients(lg *zap.Logger, cfg config.Config, m *Member) (*clientListeners, error) {
+	urls, err := config.ParseClientURLs(cfg.ListenClientURLs)
 	if err != nil {
 		return nil, err
 	}
 	mm := m.newMetrics()
-	c := &clientListeners{lg: lg, server: newGRPCServer(cfg, lg, mm, slices.Concat(mm.Requests.ServerOptions(), auditServerOptions(m.audit, m.api), authServerOptions(m.api))...), health: health.NewServer()}
+	c := &clientListeners{lg: lg, server: newGRPCServer(cfg, lg, mm, slices.Concat(mm.Requests.ServerOptions(), audit.ServerOptions(m.audit, m.api), authServerOptions(m.api))...), health: grpchealth.NewServer()}
 	for _, u := range urls {
-		l, err := listenClientURL(lg, cfg, u)
+		l, err := listenClientURL(lg, &cfg, u)
 		if err != nil {
 			c.stop()
 			return nil, err
@@ -63,24 +70,91 @@ func serveClients(lg *zap.Logger, cfg Config, m *Member) (*clientListeners, erro
 	healthpb.RegisterHealthServer(c.server, c.health)
 	c.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	mm.GRPC.InitializeMetrics(c.server)
-	c.http, err = serveHTTP(lg, cfg, m, mm, c.server, c.lis)
+	c.http, err = serveHTTP(lg, &cfg, m, mm, c.server, c.lis)
 	if err != nil {
 		c.stop()
 		return nil, err
 	}
+	c.stopMetrics = make(chan struct{})
+	mm.Observe(c.stopMetrics)
 	return c, nil
 }
 
-func newGRPCServer(cfg Config, lg *zap.Logger, mm *metrics.Registry, extra ...grpc.ServerOption) *grpc.Server {
+// serveHTTP serves m's HTTP endpoints on lis, next to the gRPC server
+// gs, and on the metrics URLs.
+func serveHTTP(lg *zap.Logger, cfg *config.Config, m *Member, mm *metrics.Registry, gs *grpc.Server, lis []net.Listener) (*httpapi.Server, error) {
+	gatewayTLS, err := gatewayTLS(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("grpc gateway: %w", err)
+	}
+	var metricsURLs []url.URL
+	if strings.TrimSpace(cfg.ListenMetricsURLs) != "" {
+		if metricsURLs, err = config.ParseURLs(cfg.ListenMetricsURLs); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.EnablePprof {
+		lg.Info("pprof is enabled", zap.String("path", httpapi.PprofPrefix))
+	}
+	hc := health.New(health.Config{
+		Logger: lg,
+		Status: func() (uint64, bool) {
+			st := m.node.Status()
+			return st.Leader, st.IsLearner
+		},
+		KV:             m.api.KV(),
+		Maintenance:    m.api.Maintenance(),
+		RequestTimeout: cfg.RequestTimeout(),
+		Metrics:        mm.Health,
+		Versions:       version.Versions{Server: APIVersion, Cluster: clusterVersion, Storage: storageVersion},
+	})
+	return httpapi.Serve(httpapi.Config{
+		Logger:      lg,
+		GRPC:        gs,
+		Listeners:   lis,
+		MetricsURLs: metricsURLs,
+		Listen:      func(u url.URL) (net.Listener, error) { return listenClientURL(lg, cfg, u) },
+		Metrics:     mm.Handler(),
+		Health:      hc.Install,
+		// As etcd, --log-level=debug serves the profiles too.
+		Pprof:                cfg.EnablePprof || cfg.LogLevel == "debug",
+		MaxConcurrentStreams: cfg.HTTP2MaxStreams(),
+		GatewayTLS:           gatewayTLS,
+		ClientCertAuth:       cfg.ClientCertAuth,
+		AuthEnabled:          m.api.AuthEnabled,
+	})
+}
+
+func newGRPCServer(cfg config.Config, lg *zap.Logger, mm *metrics.Registry, extra ...grpc.ServerOption) *grpc.Server {
 	return grpc.NewServer(append([]grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(mm.GRPC.UnaryServerInterceptor(), slowReadInterceptor(lg, cfg.warningApplyDuration())),
+		grpc.ChainUnaryInterceptor(mm.GRPC.UnaryServerInterceptor(), slowReadInterceptor(lg, cfg.SlowApplyThreshold())),
 		grpc.ChainStreamInterceptor(mm.GRPC.StreamServerInterceptor()),
 		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes + grpcOverheadBytes),
 		grpc.MaxSendMsgSize(math.MaxInt32),
 		// etcd's messages, the large and frequent replies written without
 		// protobuf's reflection (etcdapi/codec).
 		grpc.ForceServerCodecV2(codec.New()),
-	}, slices.Concat(cfg.grpcServerOptions(), extra)...)...)
+	}, slices.Concat(grpcServerOptions(&cfg.ServerConfig), extra)...)...)
+}
+
+// grpcServerOptions are the client gRPC server's stream limit and
+// keepalives. As etcd, a zero min time keeps gRPC's enforcement policy,
+// and a zero interval or timeout gRPC's keepalive parameters.
+func grpcServerOptions(c *config.ServerConfig) []grpc.ServerOption {
+	opts := []grpc.ServerOption{grpc.MaxConcurrentStreams(uint32(c.MaxConcurrentStreams))}
+	if c.GRPCKeepAliveMinTime > 0 {
+		opts = append(opts, grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
+			MinTime:             c.GRPCKeepAliveMinTime,
+			PermitWithoutStream: false,
+		}))
+	}
+	if c.GRPCKeepAliveInterval > 0 && c.GRPCKeepAliveTimeout > 0 {
+		opts = append(opts, grpc.KeepaliveParams(keepalive.ServerParameters{
+			Time:    c.GRPCKeepAliveInterval,
+			Timeout: c.GRPCKeepAliveTimeout,
+		}))
+	}
+	return opts
 }
 
 func (c *clientListeners) urls() []string {
@@ -100,7 +174,8 @@ func (c *clientListeners) stop() {
 		_ = l.Close()
 	}
 	if c.http != nil {
-		c.http.shutdown()
+		close(c.stopMetrics)
+		c.http.Shutdown()
 	}
 	done := make(chan struct{})
 	go func() {
@@ -113,43 +188,6 @@ func (c *clientListeners) stop() {
 		c.server.Stop()
 	}
 	if c.http != nil {
-		c.http.close()
+		c.http.Close()
 	}
-}
-
-// parseClientURLs parses --listen-client-urls or --advertise-client-urls:
-// http and https URLs with a host and a port, or, as etcd, unix and unixs
-// URLs whose host and path name a unix socket (unix://localhost:2379 is
-// the socket "localhost:2379" in the working directory).
-func parseClientURLs(s string) ([]url.URL, error) {
-	var out []url.URL
-	for _, raw := range strings.Split(s, ",") {
-		raw = strings.TrimSpace(raw)
-		if raw == "" {
-			continue
-		}
-		u, err := url.Parse(raw)
-		if err != nil {
-			return nil, err
-		}
-		switch u.Scheme {
-		case "http", "https":
-			one, err := parseURLs(raw)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, one...)
-		case "unix", "unixs":
-			if u.Host+u.Path == "" {
-				return nil, fmt.Errorf("URL %q: a unix socket path is required", raw)
-			}
-			out = append(out, *u)
-		default:
-			return nil, fmt.Errorf("URL %q: scheme %q is not supported (use http, https, unix or unixs)", raw, u.Scheme)
-		}
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no URL given")
-	}
-	return out, nil
 }

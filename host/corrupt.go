@@ -85,7 +85,7 @@ func (m *Member) peerHashes(ctx context.Context, self, clusterID uint64, rev int
 }
 
 func (m *Member) peerHash(ctx context.Context, id uint64, req []byte) corruption.PeerHash {
-	ctx, cancel := context.WithTimeout(ctx, m.cfg.requestTimeout())
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.RequestTimeout())
 	defer cancel()
 	b, err := m.tr.Call(ctx, id, hashKVCall, req)
 	if err != nil {
@@ -128,7 +128,7 @@ func (m *Member) selfBeforeRaft(fromFlags uint64) uint64 {
 // initialCorruptCheck runs the initial check of a member that has data,
 // with InitialCorruptCheck on, before it joins raft.
 func (m *Member) initialCorruptCheck(ctx context.Context, self, clusterID uint64, hasData bool) error {
-	if !m.cfg.initialCheck || !hasData {
+	if !m.cfg.InitialCheck() || !hasData {
 		return nil
 	}
 	chk := m.api.NewCorruptionChecker(func(ctx context.Context, rev int64) []corruption.PeerHash {
@@ -155,7 +155,7 @@ func (m *Member) startCorruptionMonitors() context.CancelFunc {
 		return m.peerHashes(ctx, self, m.node.ClusterID(), rev)
 	})
 	isLeader := func() bool { return m.node.Status().Leader == self }
-	if every := m.cfg.corruptEvery; every > 0 {
+	if every := m.cfg.CorruptCheckInterval(); every > 0 {
 		m.lg.Info("enabled corruption checking", zap.Duration("interval", every))
 		go monitorEvery(ctx, every, func() {
 			if isLeader() {
@@ -165,8 +165,8 @@ func (m *Member) startCorruptionMonitors() context.CancelFunc {
 			}
 		})
 	}
-	if m.cfg.compactHashCheck {
-		go monitorEvery(ctx, m.cfg.compactHashEvery, func() {
+	if m.cfg.CompactHashCheck() {
+		go monitorEvery(ctx, m.cfg.CompactHashCheckInterval(), func() {
 			if isLeader() {
 				chk.CompactHashCheck(ctx, self)
 			}

@@ -2,10 +2,11 @@ package host
 
 import (
 	"fmt"
-	"sort"
 
 	"go.uber.org/zap"
 
+	"github.com/metastore/metastore/host/audit"
+	"github.com/metastore/metastore/host/config"
 	"github.com/metastore/metastore/host/plugin"
 	"github.com/metastore/metastore/pluginapi/storage"
 	"github.com/metastore/metastore/plugins/storage/bbolt"
@@ -19,29 +20,20 @@ var builtinEngines = map[string]func() storage.Engine{
 	"memory": func() storage.Engine { return memory.New() },
 }
 
-func builtinEngineNames() []string {
-	names := make([]string, 0, len(builtinEngines))
-	for n := range builtinEngines {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
 // newEngine returns the engine cfg.StorageEngine names, not yet opened: a
 // built-in one, or one served by a newly started plugin process of the
-// catalog, whose start it records in audit (nil: none). The second result
+// catalog, whose start it records in auditLog (nil: none). The second result
 // are the options to open it with.
-func newEngine(lg *zap.Logger, cfg Config, audit *auditLog) (storage.Engine, map[string]string, error) {
+func newEngine(lg *zap.Logger, cfg config.Config, auditLog *audit.Log) (storage.Engine, map[string]string, error) {
 	if mk, ok := builtinEngines[cfg.StorageEngine]; ok {
 		if cfg.StorageEngine == "bbolt" && cfg.UnsafeNoFsync {
 			return mk(), map[string]string{bbolt.OptionUnsafeNoFsync: "true"}, nil
 		}
 		return mk(), nil, nil
 	}
-	if p := cfg.storagePlugin(); p != nil {
+	if p := cfg.StoragePlugin(); p != nil {
 		eng, err := plugin.StartEngine(lg, *p)
-		audit.plugin(plugin.EventStart, *p, err)
+		auditLog.Plugin(plugin.EventStart, *p, err)
 		return eng, p.Options, err
 	}
 	return nil, nil, fmt.Errorf("unknown storage engine %q", cfg.StorageEngine)

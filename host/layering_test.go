@@ -40,9 +40,20 @@ var layers = []struct {
 	{"etcdapi/txn", []string{"mvcc"}, "KV execution: never the server, raft or host"},
 	{"etcdapi", []string{"etcdapi/admission", "etcdapi/alarm", "etcdapi/apply", "etcdapi/auth", "etcdapi/compactor", "etcdapi/corruption", "etcdapi/lease", "etcdapi/membership", "etcdapi/txn", "mvcc", "pluginapi"}, "the gRPC services over the domains; raft through an interface it declares"},
 	{"host", []string{"etcdapi", "mvcc", "pluginapi", "plugins", "raft"}, "the member: wiring and life cycle"},
+	// host's parts sit between host and the packages it wires: each is
+	// handed what it needs, never the member, so none imports host.
+	// config, the settings as plain data, comes first: every other part
+	// may read it, and it runs nothing (it parses the auto-compaction and
+	// TLS settings).
+	{"host/config", []string{"etcdapi/compactor", "host/tlsconf"}, "configuration as plain data: never a running part"},
 	{"host/tlsconf", nil, "TLS settings from etcd's flags: a leaf, nothing of ours"},
-	{"host/plugin", []string{"pluginapi", "plugins/quota/backendbytes"}, "plugin supervision: the contracts, never the member"},
+	{"host/plugin", []string{"host/config", "pluginapi", "plugins/quota/backendbytes"}, "plugin supervision: the catalog entry and the contracts, never the member"},
 	{"host/metrics", []string{"etcdapi", "mvcc", "raft"}, "collectors read the parts they are handed, never the member"},
+	{"host/audit", []string{"host/config"}, "the audit log: handed the member's events, never the member"},
+	{"host/health", nil, "the health endpoints: handed the member's status and client API, never the member"},
+	{"host/httpapi", []string{"host/tlsconf"}, "client-facing HTTP: handed the gRPC server, listeners and handlers, never the member"},
+	{"host/quotausage", []string{"mvcc", "pluginapi/quota"}, "the quota prefixes' usage: read from the store it is handed, never the member"},
+	{"host/snapshotcmd", []string{"etcdapi", "host/config", "pluginapi/storage", "raft"}, "the snapshot subcommands: a data dir from a snapshot file, never the member"},
 	{"cmd", []string{"host", "pluginapi", "plugins"}, "thin mains"},
 	{"concurrency", nil, "the client SDK: clientv3 only"},
 }

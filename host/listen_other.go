@@ -2,10 +2,14 @@
 
 package host
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/metastore/metastore/host/config"
+)
 
 // setSocketOptions refuses the socket options elsewhere than on Linux.
-func (c *ServerConfig) setSocketOptions(uintptr) error {
+func setSocketOptions(c *config.ServerConfig, _ uintptr) error {
 	if c.SocketReusePort || c.SocketReuseAddress {
 		return errors.New("--socket-reuse-port and --socket-reuse-address are supported on Linux only")
 	}

@@ -3,7 +3,6 @@ package host
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -11,19 +10,16 @@ import (
 	"go.uber.org/zap/zapcore"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
-)
 
-// slowApplyThreshold is etcd's threshold for its slow-request warnings:
-// an apply (and a read) slower than it (--warning-apply-duration's
-// default, which sets it).
-const slowApplyThreshold = 100 * time.Millisecond
+	"github.com/metastore/metastore/host/config"
+)
 
 // newLogger builds the logger etcd's --logger=zap builds: --log-format
 // json (the default) or console, written to each of --log-outputs
 // (stderr, stdout, or file paths), at --log-level. The returned level
 // changes the logger's level live.
-func newLogger(cfg Config) (*zap.Logger, zap.AtomicLevel, error) {
-	lvl, err := parseLogLevel(cfg.LogLevel)
+func newLogger(cfg config.Config) (*zap.Logger, zap.AtomicLevel, error) {
+	lvl, err := config.ParseLogLevel(cfg.LogLevel)
 	if err != nil {
 		return nil, zap.AtomicLevel{}, err
 	}
@@ -35,47 +31,13 @@ func newLogger(cfg Config) (*zap.Logger, zap.AtomicLevel, error) {
 	zc.EncoderConfig.TimeKey = "ts"
 	zc.EncoderConfig.EncodeTime = zapcore.RFC3339NanoTimeEncoder
 	zc.EncoderConfig.EncodeDuration = zapcore.StringDurationEncoder
-	zc.OutputPaths = logOutputs(cfg.LogOutputs)
+	zc.OutputPaths = cfg.LogOutputPaths()
 	zc.ErrorOutputPaths = zc.OutputPaths
 	lg, err := zc.Build()
 	if err != nil {
 		return nil, zap.AtomicLevel{}, fmt.Errorf("building the logger: %w", err)
 	}
 	return lg, level, nil
-}
-
-func parseLogLevel(s string) (zapcore.Level, error) {
-	var lvl zapcore.Level
-	if err := lvl.UnmarshalText([]byte(s)); err != nil {
-		return lvl, fmt.Errorf("invalid --log-level %q", s)
-	}
-	return lvl, nil
-}
-
-// logOutputs splits --log-outputs; "default" means stderr, as in etcd.
-func logOutputs(s string) []string {
-	var out []string
-	for _, o := range strings.Split(s, ",") {
-		switch o = strings.TrimSpace(o); o {
-		case "":
-		case "default":
-			out = append(out, "stderr")
-		default:
-			out = append(out, o)
-		}
-	}
-	if len(out) == 0 {
-		out = []string{"stderr"}
-	}
-	return out
-}
-
-// checkLogFormat validates --log-format.
-func checkLogFormat(format string) error {
-	if format != "json" && format != "console" {
-		return fmt.Errorf("invalid value %q for --log-format: want json or console", format)
-	}
-	return nil
 }
 
 // slowReadInterceptor warns, as etcd does, of a range slower than slow

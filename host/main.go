@@ -10,19 +10,23 @@ import (
 	"syscall"
 
 	"go.uber.org/zap"
+
+	"github.com/metastore/metastore/host/audit"
+	"github.com/metastore/metastore/host/config"
+	"github.com/metastore/metastore/host/snapshotcmd"
 )
 
 // Main runs the metastore command and returns its exit code.
 func Main(args []string, environ []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "snapshot" {
-		return snapshotMain(args[1:], stdout, stderr)
+		return snapshotcmd.Main(args[1:], stdout, stderr, builtinEngines)
 	}
 	if len(args) > 0 && args[0] == "plugins" {
 		return pluginsMain(args[1:], environ, stdout, stderr)
 	}
-	cfg, opts, err := Load(args, environ, stderr)
+	cfg, opts, err := config.Load(args, environ, stderr)
 	switch {
-	case errors.Is(err, ErrHelp):
+	case errors.Is(err, config.ErrHelp):
 		return 0
 	case err != nil:
 		fmt.Fprintf(stderr, "metastore: %v\n", err)
@@ -37,12 +41,12 @@ func Main(args []string, environ []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	defer func() { _ = lg.Sync() }()
-	audit, err := openAuditLog(lg, cfg.AuditLog)
+	auditLog, err := audit.Open(lg, cfg.AuditLog)
 	if err != nil {
 		lg.Error("failed to start", zap.Error(err))
 		return 1
 	}
-	defer audit.close()
+	defer auditLog.Close()
 	reloader := startReloader(lg, &level, cfg, opts, args, environ)
 	defer reloader.stop()
 	for _, w := range opts.Warnings {
@@ -54,12 +58,12 @@ func Main(args []string, environ []string, stdout, stderr io.Writer) int {
 	defer stop()
 	lg.Info("starting metastore", zap.String("version", Version), zap.String("name", cfg.Name),
 		zap.String("data-dir", cfg.DataDir), zap.String("storage-engine", cfg.StorageEngine))
-	m, err := startMember(ctx, lg, cfg, audit)
+	m, err := startMember(ctx, lg, cfg, auditLog)
 	if err != nil {
 		lg.Error("failed to start", zap.Error(err))
 		return 1
 	}
-	m = superviseMember(ctx, lg, cfg, audit, m)
+	m = superviseMember(ctx, lg, cfg, auditLog, m)
 	lg.Info("received signal, shutting down")
 	if m != nil {
 		m.Close()

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -16,6 +15,8 @@ import (
 
 	"github.com/metastore/metastore/etcdapi"
 	"github.com/metastore/metastore/etcdapi/lease"
+	"github.com/metastore/metastore/host/audit"
+	"github.com/metastore/metastore/host/config"
 	"github.com/metastore/metastore/host/metrics"
 	"github.com/metastore/metastore/host/plugin"
 	"github.com/metastore/metastore/mvcc"
@@ -29,8 +30,8 @@ import (
 // the client API.
 type Member struct {
 	lg      *zap.Logger
-	cfg     Config
-	audit   *auditLog // nil: none
+	cfg     config.Config
+	audit   *audit.Log // nil: none
 	engine  storage.Engine
 	store   *mvcc.Store
 	api     *etcdapi.Server
@@ -63,13 +64,14 @@ type Member struct {
 
 // StartMember opens the member's data and starts serving clients. It
 // returns once the member has a leader and serves, or with an error.
-func StartMember(ctx context.Context, lg *zap.Logger, cfg Config) (*Member, error) {
+func StartMember(ctx context.Context, lg *zap.Logger, cfg config.Config) (*Member, error) {
 	return startMember(ctx, lg, cfg, nil)
 }
 
-// startMember is StartMember recording to the audit log audit (nil: none).
-func startMember(ctx context.Context, lg *zap.Logger, cfg Config, audit *auditLog) (*Member, error) {
-	m := &Member{lg: lg, cfg: cfg, audit: audit, removed: make(chan struct{})}
+// startMember is StartMember recording to the audit log auditLog (nil:
+// none).
+func startMember(ctx context.Context, lg *zap.Logger, cfg config.Config, auditLog *audit.Log) (*Member, error) {
+	m := &Member{lg: lg, cfg: cfg, audit: auditLog, removed: make(chan struct{})}
 	if err := m.open(ctx); err != nil {
 		m.Close()
 		return nil, err
@@ -130,7 +132,7 @@ func (m *Member) open(ctx context.Context) error {
 		m.lg.Warn("fsync is disabled (--unsafe-no-fsync): a crash of the machine may lose acknowledged writes")
 	}
 	m.store, err = mvcc.New(m.lg.Named("mvcc"), eng, consistentIndex, mvcc.Config{NoSync: m.cfg.UnsafeNoFsync, CacheBytes: m.cfg.ValueCacheBytes,
-		CompactionBatch: m.cfg.compactionBatch(), CompactionSleep: m.cfg.CompactionSleepInterval})
+		CompactionBatch: m.cfg.CompactionBatch(), CompactionSleep: m.cfg.CompactionSleepInterval})
 	if err != nil {
 		return err
 	}
@@ -140,37 +142,37 @@ func (m *Member) open(ctx context.Context) error {
 			StrictReconfigCheck: m.cfg.StrictReconfigCheck,
 			MaxTxnOps:           m.cfg.MaxTxnOps,
 			MaxRequestBytes:     m.cfg.MaxRequestBytes,
-			RequestTimeout:      m.cfg.requestTimeout(),
-			QuotaBackendBytes:   m.cfg.quota(),
+			RequestTimeout:      m.cfg.RequestTimeout(),
+			QuotaBackendBytes:   m.cfg.QuotaBytes(),
 			Version:             APIVersion,
 			// Progress notifications of idle watchers.
 			WatchProgressNotifyInterval: m.cfg.WatchProgressNotifyInterval,
-			MaxLearners:                 m.cfg.learnerLimit(),
+			MaxLearners:                 m.cfg.LearnerLimit(),
 		},
 		Store:  m.store,
 		Engine: eng,
 		DBSize: m.dbSize,
 		Leases: lease.Config{
-			MinTTL:           lease.MinTTL(m.cfg.heartbeat(), m.cfg.electionTicks()),
+			MinTTL:           lease.MinTTL(m.cfg.Heartbeat(), m.cfg.ElectionTicks()),
 			PromoteExtension: time.Duration(m.cfg.ElectionMillis) * time.Millisecond,
-			RevokeRetry:      m.cfg.requestTimeout(),
+			RevokeRetry:      m.cfg.RequestTimeout(),
 		},
-		OnAlarm:            m.audit.alarm,
+		OnAlarm:            m.audit.Alarm,
 		OnMembershipChange: m.membershipChanged,
 	}
 	if err := m.startQuota(&deps); err != nil {
 		return err
 	}
-	if entry := m.cfg.authPlugin(); entry != nil {
-		if m.authPlugin, err = plugin.StartAuthProvider(m.lg, *entry, m.audit.plugin); err != nil {
+	if entry := m.cfg.AuthPlugin(); entry != nil {
+		if m.authPlugin, err = plugin.StartAuthProvider(m.lg, *entry, m.audit.Plugin); err != nil {
 			return err
 		}
 	}
-	deps.Auth = m.cfg.authConfig(m.authPlugin)
+	deps.Auth = authConfig(&m.cfg, m.authPlugin)
 	if m.api, err = etcdapi.New(ctx, deps); err != nil {
 		return err
 	}
-	if err := m.cfg.checkLearners(m.api.Members()); err != nil {
+	if err := checkLearners(&m.cfg.ServerConfig, m.api.Members()); err != nil {
 		return err
 	}
 	hasData, err := wal.Exist(m.cfg.WALDir)
@@ -198,9 +200,9 @@ func (m *Member) open(ctx context.Context) error {
 	}
 	m.self.Store(m.node.MemberID())
 	m.tr.SetRaft(m.node)
-	compaction := m.cfg.compaction
+	compaction := m.cfg.Compaction()
 	if m.audit != nil {
-		compaction.Observe = m.audit.autoCompaction
+		compaction.Observe = m.audit.AutoCompaction
 	}
 	m.api.Start(readIndexObserver{raftAdapter{m.node}, &m.raftStats}, m.tr, compaction)
 	m.membershipChanged(m.api.Members())
@@ -208,10 +210,25 @@ func (m *Member) open(ctx context.Context) error {
 	return nil
 }
 
+// checkLearners refuses, as etcd at start, a membership with more
+// learners than --max-learners allows.
+func checkLearners(c *config.ServerConfig, members []etcdapi.Member) error {
+	n := 0
+	for _, m := range members {
+		if m.IsLearner {
+			n++
+		}
+	}
+	if n > c.MaxLearners {
+		return fmt.Errorf("too many learner members in cluster: it has %d, --max-learners is %d", n, c.MaxLearners)
+	}
+	return nil
+}
+
 // startPeers starts the transport with the known members as peers and
 // serves it on the peer URLs.
 func (m *Member) startPeers(self uint64, initial []etcdapi.Member) error {
-	tlsCfg, err := m.cfg.peerClientTLS(m.lg)
+	tlsCfg, err := peerClientTLS(m.lg, &m.cfg)
 	if err != nil {
 		return err
 	}
@@ -257,8 +274,8 @@ func (m *Member) raftConfig(ctx context.Context) (raft.Config, []etcdapi.Member,
 	rcfg := raft.Config{
 		Logger:        m.lg.Named("raft"),
 		WALDir:        m.cfg.WALDir,
-		TickInterval:  m.cfg.heartbeat(),
-		ElectionTicks: m.cfg.electionTicks(),
+		TickInterval:  m.cfg.Heartbeat(),
+		ElectionTicks: m.cfg.ElectionTicks(),
 		SnapshotCount: m.cfg.SnapshotCount,
 		// Entries kept below a snapshot for slow followers.
 		SnapshotCatchUpEntries: m.cfg.SnapshotCatchUpEntries,
@@ -276,12 +293,12 @@ func (m *Member) raftConfig(ctx context.Context) (raft.Config, []etcdapi.Member,
 	if exists {
 		m.forceNewCluster(&rcfg)
 		if m.cfg.InitialClusterState == "new" {
-			members, err := parseInitialCluster(m.cfg.InitialCluster, m.cfg.InitialClusterToken)
+			members, err := config.ParseInitialCluster(m.cfg.InitialCluster, m.cfg.InitialClusterToken)
 			if err != nil {
 				return rcfg, nil, err
 			}
-			if me, err := self(members, m.cfg.Name, m.cfg.InitialAdvertisePeerURLs); err == nil {
-				rcfg.MemberID, rcfg.ClusterID = me.ID, clusterID(members)
+			if me, err := config.Self(members, m.cfg.Name, m.cfg.InitialAdvertisePeerURLs); err == nil {
+				rcfg.MemberID, rcfg.ClusterID = me.ID, config.ClusterID(members)
 			}
 		}
 		return rcfg, nil, nil
@@ -302,12 +319,7 @@ func (m *Member) forceNewCluster(rcfg *raft.Config) {
 		return
 	}
 	rcfg.ForceNewCluster = true
-	rcfg.Self = raft.Peer{Name: m.cfg.Name}
-	for _, u := range strings.Split(m.cfg.InitialAdvertisePeerURLs, ",") {
-		if u = strings.TrimSpace(u); u != "" {
-			rcfg.Self.URLs = append(rcfg.Self.URLs, u)
-		}
-	}
+	rcfg.Self = raft.Peer{Name: m.cfg.Name, URLs: config.SplitURLs(m.cfg.InitialAdvertisePeerURLs)}
 }
 
 // waitLeader waits until raft knows a leader, as etcd waits before it
@@ -331,10 +343,10 @@ func (m *Member) waitLeader(ctx context.Context) error {
 func (m *Member) newMetrics() *metrics.Registry {
 	return metrics.New(metrics.Sources{
 		Logger: m.lg, Node: m.node, API: m.api, Store: m.store, Transport: m.tr, Calls: m.calls,
-		RaftStats: &m.raftStats, DBSize: m.dbSize, QuotaBytes: m.cfg.quota(),
-		HeartbeatInterval:    m.cfg.heartbeat(),
-		WarningApplyDuration: m.cfg.warningApplyDuration(),
-		FeatureEnabled:       m.cfg.CorruptionConfig.featureEnabled,
+		RaftStats: &m.raftStats, DBSize: m.dbSize, QuotaBytes: m.cfg.QuotaBytes(),
+		HeartbeatInterval:    m.cfg.Heartbeat(),
+		WarningApplyDuration: m.cfg.SlowApplyThreshold(),
+		FeatureEnabled:       m.cfg.CorruptionConfig.FeatureEnabled,
 		ServerVersion:        APIVersion,
 		ClusterVersion:       clusterVersion,
 	}, plugin.Collectors()...)

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"go.etcd.io/etcd/client/pkg/v3/types"
@@ -16,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/metastore/metastore/etcdapi"
+	"github.com/metastore/metastore/host/config"
 	"github.com/metastore/metastore/raft"
 	"github.com/metastore/metastore/raft/peer"
 )
@@ -26,8 +26,8 @@ type peerListeners struct {
 	lis    []net.Listener
 }
 
-func servePeers(lg *zap.Logger, cfg Config, tr *peer.Transport, calls *peer.Calls) (*peerListeners, error) {
-	urls, err := parseURLs(cfg.ListenPeerURLs)
+func servePeers(lg *zap.Logger, cfg config.Config, tr *peer.Transport, calls *peer.Calls) (*peerListeners, error) {
+	urls, err := config.ParseURLs(cfg.ListenPeerURLs)
 	if err != nil {
 		return nil, err
 	}
@@ -57,12 +57,12 @@ func servePeers(lg *zap.Logger, cfg Config, tr *peer.Transport, calls *peer.Call
 // listenPeerURL listens on u, behind TLS for an https URL: with
 // --peer-trusted-ca-file or --peer-client-cert-auth only peers with a
 // certificate that CA signed get through.
-func listenPeerURL(lg *zap.Logger, cfg Config, u url.URL) (net.Listener, error) {
-	l, err := cfg.listenTCP(u.Host)
+func listenPeerURL(lg *zap.Logger, cfg config.Config, u url.URL) (net.Listener, error) {
+	l, err := listenTCP(&cfg.ServerConfig, u.Host)
 	if err != nil || u.Scheme != "https" {
 		return l, err
 	}
-	f, err := cfg.peerTLS(lg)
+	f, err := peerTLS(lg, &cfg)
 	var tcfg *tls.Config
 	if err == nil {
 		tcfg, err = f.Server("h2")
@@ -103,16 +103,16 @@ func syncPeers(tr *peer.Transport, self uint64, ms []etcdapi.Member) {
 // --initial-cluster-state, as etcd does: a new cluster derives them from
 // the flags; a member joining an existing cluster asks the other members.
 func (m *Member) identity(ctx context.Context, rcfg *raft.Config) ([]etcdapi.Member, error) {
-	members, err := parseInitialCluster(m.cfg.InitialCluster, m.cfg.InitialClusterToken)
+	members, err := config.ParseInitialCluster(m.cfg.InitialCluster, m.cfg.InitialClusterToken)
 	if err != nil {
 		return nil, err
 	}
 	if m.cfg.InitialClusterState == "new" {
-		me, err := self(members, m.cfg.Name, m.cfg.InitialAdvertisePeerURLs)
+		me, err := config.Self(members, m.cfg.Name, m.cfg.InitialAdvertisePeerURLs)
 		if err != nil {
 			return nil, err
 		}
-		rcfg.MemberID, rcfg.ClusterID = me.ID, clusterID(members)
+		rcfg.MemberID, rcfg.ClusterID = me.ID, config.ClusterID(members)
 		out := make([]etcdapi.Member, len(members))
 		for i, p := range members {
 			rcfg.Peers = append(rcfg.Peers, raft.Peer{ID: p.ID, Name: p.Name, URLs: p.PeerURLs})
@@ -126,8 +126,8 @@ func (m *Member) identity(ctx context.Context, rcfg *raft.Config) ([]etcdapi.Mem
 // join asks the other members of --initial-cluster for the cluster id and
 // finds this member, added beforehand with MemberAdd, by its advertised
 // peer URLs.
-func (m *Member) join(ctx context.Context, rcfg *raft.Config, initial []clusterMember) ([]etcdapi.Member, error) {
-	mine := strings.Split(m.cfg.InitialAdvertisePeerURLs, ",")
+func (m *Member) join(ctx context.Context, rcfg *raft.Config, initial []config.ClusterMember) ([]etcdapi.Member, error) {
+	mine := config.SplitURLs(m.cfg.InitialAdvertisePeerURLs)
 	var urls []string
 	for _, p := range initial {
 		if p.Name != m.cfg.Name {
@@ -137,7 +137,7 @@ func (m *Member) join(ctx context.Context, rcfg *raft.Config, initial []clusterM
 	if len(urls) == 0 {
 		return nil, errors.New("--initial-cluster-state=existing needs the other members in --initial-cluster")
 	}
-	tlsCfg, err := m.cfg.peerClientTLS(m.lg)
+	tlsCfg, err := peerClientTLS(m.lg, &m.cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -186,9 +186,9 @@ func peerMembers(api *etcdapi.Server) func() []peer.ListedMember {
 // publish proposes this member's name and client URLs until it succeeds,
 // as etcd's publish: until then other members list it without them.
 func (m *Member) publish(ctx context.Context) {
-	urls := strings.Split(m.cfg.AdvertiseClientURLs, ",")
+	urls := config.SplitURLs(m.cfg.AdvertiseClientURLs)
 	for {
-		pctx, cancel := context.WithTimeout(ctx, m.cfg.requestTimeout())
+		pctx, cancel := context.WithTimeout(ctx, m.cfg.RequestTimeout())
 		err := m.api.PublishAttributes(pctx, m.cfg.Name, urls)
 		cancel()
 		if err == nil {

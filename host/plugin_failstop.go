@@ -8,6 +8,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/metastore/metastore/etcdapi"
+	"github.com/metastore/metastore/host/audit"
+	"github.com/metastore/metastore/host/config"
 	"github.com/metastore/metastore/host/plugin"
 	"github.com/metastore/metastore/raft"
 )
@@ -84,9 +86,9 @@ func (a failStopApplier) Apply(entries []*raftpb.Entry) {
 
 // superviseMember returns m's replacement once ctx is done, after
 // restarting the member whenever its storage engine fails, recording the
-// plugin's exits and restarts in audit (nil: none). It returns nil if ctx
+// plugin's exits and restarts in auditLog (nil: none). It returns nil if ctx
 // ended while no member was running.
-func superviseMember(ctx context.Context, lg *zap.Logger, cfg Config, audit *auditLog, m *Member) *Member {
+func superviseMember(ctx context.Context, lg *zap.Logger, cfg config.Config, auditLog *audit.Log, m *Member) *Member {
 	for {
 		select {
 		case <-ctx.Done():
@@ -95,20 +97,20 @@ func superviseMember(ctx context.Context, lg *zap.Logger, cfg Config, audit *aud
 		}
 		lg.Error("storage engine failed: the member stops serving, then reopens the engine and replays the WAL",
 			zap.Error(m.engineFailure()))
-		audit.plugin(plugin.EventExit, *cfg.storagePlugin(), m.engineFailure())
+		auditLog.Plugin(plugin.EventExit, *cfg.StoragePlugin(), m.engineFailure())
 		m.Close()
-		if m = restartMember(ctx, lg, cfg, audit); m == nil {
+		if m = restartMember(ctx, lg, cfg, auditLog); m == nil {
 			return nil
 		}
-		audit.plugin(plugin.EventRestart, *cfg.storagePlugin(), nil)
+		auditLog.Plugin(plugin.EventRestart, *cfg.StoragePlugin(), nil)
 		lg.Info("member restarted after a storage engine failure")
 	}
 }
 
 // restartMember starts a member, retrying with the storage kind's backoff
 // until it starts or ctx ends (then it returns nil).
-func restartMember(ctx context.Context, lg *zap.Logger, cfg Config, audit *auditLog) *Member {
-	policy, _ := plugin.PolicyOf(plugin.KindStorage)
+func restartMember(ctx context.Context, lg *zap.Logger, cfg config.Config, auditLog *audit.Log) *Member {
+	policy, _ := plugin.PolicyOf(config.KindStorage)
 	backoff := policy.Backoff
 	for {
 		select {
@@ -116,7 +118,7 @@ func restartMember(ctx context.Context, lg *zap.Logger, cfg Config, audit *audit
 			return nil
 		case <-time.After(backoff):
 		}
-		m, err := startMember(ctx, lg, cfg, audit)
+		m, err := startMember(ctx, lg, cfg, auditLog)
 		if err == nil {
 			return m
 		}

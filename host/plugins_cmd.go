@@ -11,6 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/metastore/metastore/host/config"
 	"github.com/metastore/metastore/host/plugin"
 	"github.com/metastore/metastore/pluginapi/auth"
 	"github.com/metastore/metastore/plugins/quota/backendbytes"
@@ -50,9 +51,9 @@ func pluginsMain(args, environ []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	verb := args[0]
-	cfg, _, err := Load(args[1:], environ, stderr)
+	cfg, _, err := config.Load(args[1:], environ, stderr)
 	switch {
-	case errors.Is(err, ErrHelp):
+	case errors.Is(err, config.ErrHelp):
 		fmt.Fprint(stderr, pluginsUsage)
 		return 0
 	case err != nil:
@@ -74,25 +75,25 @@ func pluginsMain(args, environ []string, stdout, stderr io.Writer) int {
 }
 
 // builtinPluginReports describes the plugins linked into the host.
-func builtinPluginReports(cfg Config) []pluginReport {
+func builtinPluginReports(cfg config.Config) []pluginReport {
 	ctx := context.Background()
 	var out []pluginReport
-	for _, name := range builtinEngineNames() {
-		r := pluginReport{kind: plugin.KindStorage, name: name, builtin: true}
+	for _, name := range config.BuiltinEngines() {
+		r := pluginReport{kind: config.KindStorage, name: name, builtin: true}
 		info, err := builtinEngines[name]().Info(ctx)
 		r.version, r.capabilities, r.err = info.Version, info.Capabilities, err
 		out = append(out, r)
 	}
-	out = append(out, pluginReport{kind: plugin.KindAuth, name: "etcd", builtin: true, version: Version,
+	out = append(out, pluginReport{kind: config.KindAuth, name: "etcd", builtin: true, version: Version,
 		capabilities: []string{auth.CapabilityPassword, auth.CapabilityToken}})
-	info, err := backendbytes.New(cfg.quota()).Info(ctx)
-	out = append(out, pluginReport{kind: plugin.KindQuota, name: info.Name, builtin: true, version: info.Version, capabilities: info.Capabilities, err: err})
+	info, err := backendbytes.New(cfg.QuotaBytes()).Info(ctx)
+	out = append(out, pluginReport{kind: config.KindQuota, name: info.Name, builtin: true, version: info.Version, capabilities: info.Capabilities, err: err})
 	return out
 }
 
 // inspectPlugin checksums a catalog entry's binary and, if the checksum
 // is the configured one, starts it to ask for its Info.
-func inspectPlugin(p plugin.Entry) pluginReport {
+func inspectPlugin(p config.PluginEntry) pluginReport {
 	r := pluginReport{kind: p.Kind, name: p.Name, path: p.Path, configuredSum: p.SHA256}
 	data, err := os.ReadFile(p.Path)
 	if err != nil {

@@ -14,6 +14,8 @@ import (
 	"github.com/knadh/koanf/providers/file"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/metastore/metastore/host/config"
 )
 
 // liveSettings are the config keys a running member applies without a
@@ -35,14 +37,14 @@ type configReloader struct {
 	changed chan struct{} // the config file was written
 
 	mu      sync.Mutex
-	current Config // as last loaded, including refused changes
+	current config.Config // as last loaded, including refused changes
 	stopc   chan struct{}
 	wg      sync.WaitGroup
 }
 
 // startReloader starts watching for SIGHUP and, if there is one, the
 // config file. Stop it with stop.
-func startReloader(lg *zap.Logger, level *zap.AtomicLevel, cfg Config, opts Options, args, environ []string) *configReloader {
+func startReloader(lg *zap.Logger, level *zap.AtomicLevel, cfg config.Config, opts config.Options, args, environ []string) *configReloader {
 	r := &configReloader{lg: lg, level: level, args: args, environ: environ, current: cfg, stopc: make(chan struct{})}
 	if opts.ConfigFile != "" {
 		abs, err := filepath.Abs(opts.ConfigFile)
@@ -147,7 +149,7 @@ func (r *configReloader) watchFile() {
 
 // reload loads the configuration again and applies it.
 func (r *configReloader) reload(why string) {
-	cfg, _, err := Load(r.args, r.environ, io.Discard)
+	cfg, _, err := config.Load(r.args, r.environ, io.Discard)
 	if err != nil {
 		r.lg.Error("config reload failed; keeping the running configuration", zap.String("trigger", why), zap.Error(err))
 		return
@@ -190,14 +192,14 @@ func (r *configReloader) reload(why string) {
 // that it shows under the level an operator had set.
 func (r *configReloader) setLevel(why, from, to string) {
 	old := r.level.Level()
-	lvl, _ := parseLogLevel(to) // Load validated it
+	lvl, _ := config.ParseLogLevel(to) // Load validated it
 	r.lg.Log(min(max(old, zapcore.InfoLevel), zapcore.ErrorLevel), "config reloaded: log level changed",
 		zap.String("trigger", why), zap.String("from", from), zap.String("to", to))
 	r.level.SetLevel(lvl)
 }
 
 // changedSettings returns the config keys whose values differ.
-func changedSettings(a, b Config) []string {
+func changedSettings(a, b config.Config) []string {
 	var out []string
 	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
 	t := va.Type()

@@ -5,6 +5,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/metastore/metastore/host/config"
 	"github.com/metastore/metastore/host/plugin"
 )
 
@@ -16,18 +17,18 @@ import (
 
 // authProviderChangeLive reports whether a change of auth-provider from
 // a's to b's can apply live: from one auth plugin to another.
-func authProviderChangeLive(a, b Config) bool {
-	return a.authPlugin() != nil && b.authPlugin() != nil
+func authProviderChangeLive(a, b config.Config) bool {
+	return a.AuthPlugin() != nil && b.AuthPlugin() != nil
 }
 
 // pluginsChangeLive reports whether the catalog can change from a's to
 // b's while the member runs: the storage engine in use keeps its entry,
 // the quota policy in use changes at most its config, and auth entries
 // may change at will. Entries nothing uses may change too.
-func pluginsChangeLive(a, b Config) bool {
+func pluginsChangeLive(a, b config.Config) bool {
 	type key struct{ kind, name string }
-	entries := func(c Config) map[key]plugin.Entry {
-		out := map[key]plugin.Entry{}
+	entries := func(c config.Config) map[key]config.PluginEntry {
+		out := map[key]config.PluginEntry{}
 		for _, p := range c.Plugins {
 			out[key{p.Kind, p.Name}] = p
 		}
@@ -40,9 +41,9 @@ func pluginsChangeLive(a, b Config) bool {
 			continue
 		}
 		switch {
-		case k.kind == plugin.KindStorage && k.name == a.StorageEngine:
+		case k.kind == config.KindStorage && k.name == a.StorageEngine:
 			return false
-		case k.kind == plugin.KindQuota && k.name == a.QuotaPolicy:
+		case k.kind == config.KindQuota && k.name == a.QuotaPolicy:
 			old.Config, cur.Config = nil, nil
 			if !ok || !reflect.DeepEqual(old, cur) {
 				return false
@@ -55,15 +56,15 @@ func pluginsChangeLive(a, b Config) bool {
 // reconfigurePlugins gives the running plugins what changed in cfg's
 // catalog: quota plugins their config, auth plugins the entry cfg's
 // auth-provider names.
-func reconfigurePlugins(lg *zap.Logger, why string, cfg Config) {
+func reconfigurePlugins(lg *zap.Logger, why string, cfg config.Config) {
 	plugin.ReconfigureQuotaPolicies(lg, why, cfg.Plugins)
 	reconfigureAuthPlugins(lg, why, cfg)
 }
 
 // reconfigureAuthPlugins points every running auth plugin at the entry
 // cfg's auth-provider names, if it differs from the one it runs.
-func reconfigureAuthPlugins(lg *zap.Logger, why string, cfg Config) {
-	if entry := cfg.authPlugin(); entry != nil {
+func reconfigureAuthPlugins(lg *zap.Logger, why string, cfg config.Config) {
+	if entry := cfg.AuthPlugin(); entry != nil {
 		plugin.ReconfigureAuthProviders(lg, why, *entry)
 	}
 }

@@ -20,7 +20,7 @@ func (m *Member) handOverLeadership() {
 	if m.node == nil || !m.node.Status().IsLeader {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.requestTimeout())
+	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.RequestTimeout())
 	defer cancel()
 	progress, _, ok, err := m.node.LeaderProgress(ctx)
 	if err != nil || !ok {
@@ -66,7 +66,7 @@ func (m *Member) handOverLeadership() {
 		}
 		select {
 		case <-changed:
-		case <-time.After(m.cfg.heartbeat()):
+		case <-time.After(m.cfg.Heartbeat()):
 		case <-ctx.Done():
 			m.lg.Warn("leadership transfer timed out; stopping anyway", zap.Stringer("transferee", types.ID(to)))
 			return

@@ -11,81 +11,28 @@ import (
 	"path/filepath"
 
 	"go.uber.org/zap"
-
-	"github.com/soheilhy/cmux"
 	"google.golang.org/grpc/credentials"
 
+	"github.com/metastore/metastore/host/config"
 	"github.com/metastore/metastore/host/tlsconf"
 )
 
-// finishTLS checks the TLS settings, as etcd does: https and unixs client
-// URLs to listen on need --cert-file and --key-file or --auto-tls, https
-// peer URLs --peer-cert-file and --peer-key-file or --peer-auto-tls; and
-// client certificate auth needs the CA that verifies the certificates;
-// https metrics URLs are served with the client URLs' settings.
-func (c *Config) finishTLS() error {
-	errs := []error{c.finishAuthProvider(), c.finishTLSProtocol(), c.clientTLSFiles().Check(), c.peerTLSFiles().Check(),
-		tlsconf.CheckCRLFile("client-crl-file", c.ClientCRLFile), tlsconf.CheckCRLFile("peer-crl-file", c.PeerCRLFile)}
-	if c.SelfSignedCertValidity <= 0 {
-		errs = append(errs, errors.New("--self-signed-cert-validity must be at least 1 (year)"))
-	}
-	// As etcd, only the URLs served need certificates: an advertised
-	// https URL may be a TLS proxy's.
-	if tlsconf.HasTLSURL(c.ListenClientURLs) && c.clientTLSFiles().Empty() && !c.AutoTLS {
-		errs = append(errs, errors.New("--listen-client-urls: https and unixs URLs need --cert-file and --key-file, or --auto-tls"))
-	}
-	if tlsconf.HasTLSURL(c.ListenPeerURLs) && c.peerTLSFiles().Empty() && !c.PeerAutoTLS {
-		errs = append(errs, errors.New("--listen-peer-urls: https URLs need --peer-cert-file and --peer-key-file, or --peer-auto-tls"))
-	}
-	if tlsconf.HasTLSURL(c.ListenMetricsURLs) && c.clientTLSFiles().Empty() && !c.AutoTLS {
-		errs = append(errs, errors.New("--listen-metrics-urls: client TLS key/cert (--cert-file, --key-file) must be provided for metrics secure url"))
-	}
-	return errors.Join(errs...)
-}
-
-// finishTLSProtocol parses the protocol versions and cipher suites; with
-// https or unixs client URLs, which serve HTTP/2, the suites need one
-// HTTP/2 requires.
-func (c *Config) finishTLSProtocol() error {
-	var err error
-	c.tlsProtocol, err = tlsconf.ParseProtocol(c.TLSMinVersion, c.TLSMaxVersion, c.CipherSuites, tlsconf.HasTLSURL(c.ListenClientURLs))
-	return err
-}
-
-// clientTLSFiles are the TLS settings of https and unixs client URLs.
-func (c *Config) clientTLSFiles() tlsconf.Config {
-	return tlsconf.Config{
-		FlagPrefix: "", CertFile: c.CertFile, KeyFile: c.KeyFile, TrustedCAFile: c.TrustedCAFile,
-		ClientCertAuth: c.ClientCertAuth, CRLFile: c.ClientCRLFile, Protocol: c.tlsProtocol,
-	}
-}
-
-// peerTLSFiles are the TLS settings of https peer URLs, for serving and
-// for dialling peers.
-func (c *Config) peerTLSFiles() tlsconf.Config {
-	return tlsconf.Config{
-		FlagPrefix: "peer-", CertFile: c.PeerCertFile, KeyFile: c.PeerKeyFile, TrustedCAFile: c.PeerTrustedCAFile,
-		ClientCertAuth: c.PeerClientCertAuth, AllowedCN: c.PeerCertAllowedCN, AllowedHostname: c.PeerCertAllowedHostname,
-		CRLFile: c.PeerCRLFile, Protocol: c.tlsProtocol,
-	}
-}
-
-// clientTLS is the TLS of the client URLs, with auto TLS's certificate
+// clientTLS is the TLS of cfg's client URLs, with auto TLS's certificate
 // when --auto-tls and no certificate is given.
-func (c *Config) clientTLS(lg *zap.Logger) (tlsconf.Config, error) {
-	return c.withAutoTLS(lg, c.clientTLSFiles(), c.AutoTLS, "--auto-tls", "client", c.ListenClientURLs, parseClientURLs)
+func clientTLS(lg *zap.Logger, cfg *config.Config) (tlsconf.Config, error) {
+	return withAutoTLS(lg, cfg, cfg.ClientTLSFiles(), cfg.AutoTLS, "--auto-tls", "client", cfg.ListenClientURLs, config.ParseClientURLs)
 }
 
-// peerTLS is the TLS of the peer URLs, with auto TLS's certificate when
+// peerTLS is the TLS of cfg's peer URLs, with auto TLS's certificate when
 // --peer-auto-tls and no certificate is given.
-func (c *Config) peerTLS(lg *zap.Logger) (tlsconf.Config, error) {
-	return c.withAutoTLS(lg, c.peerTLSFiles(), c.PeerAutoTLS, "--peer-auto-tls", "peer", c.ListenPeerURLs, parseURLs)
+func peerTLS(lg *zap.Logger, cfg *config.Config) (tlsconf.Config, error) {
+	return withAutoTLS(lg, cfg, cfg.PeerTLSFiles(), cfg.PeerAutoTLS, "--peer-auto-tls", "peer", cfg.ListenPeerURLs, config.ParseURLs)
 }
 
 // withAutoTLS returns f or, when auto is set and f names no certificate,
 // f with a self-signed certificate for the hosts of the listen URLs,
 // generated on first use in <data-dir>/fixtures/<kind>, as etcd does.
-func (c *Config) withAutoTLS(lg *zap.Logger, f tlsconf.Config, auto bool, flag, kind, listen string,
+func withAutoTLS(lg *zap.Logger, cfg *config.Config, f tlsconf.Config, auto bool, flag, kind, listen string,
 	parse func(string) ([]url.URL, error)) (tlsconf.Config, error) {
 	if !auto {
 		return f, nil
@@ -102,23 +49,33 @@ func (c *Config) withAutoTLS(lg *zap.Logger, f tlsconf.Config, auto bool, flag, 
 	for i, u := range urls {
 		hosts[i] = u.Host
 	}
-	return f.WithSelfSignedCert(lg, filepath.Join(c.DataDir, "fixtures", kind), hosts, c.SelfSignedCertValidity)
+	return f.WithSelfSignedCert(lg, filepath.Join(cfg.DataDir, "fixtures", kind), hosts, cfg.SelfSignedCertValidity)
 }
 
 // clientTLSConfig is the server configuration of https and unixs client
 // URLs (Certificates holds the member's certificate as it was at start).
-func (c *Config) clientTLSConfig() (*tls.Config, error) {
-	f, err := c.clientTLS(zap.NewNop())
+func clientTLSConfig(cfg *config.Config) (*tls.Config, error) {
+	f, err := clientTLS(zap.NewNop(), cfg)
 	if err != nil {
 		return nil, err
 	}
 	return f.Server("h2", "http/1.1")
 }
 
+// gatewayTLS is the server configuration of the first client URL, which
+// the JSON gateway dials, or nil when that URL is http or unix.
+func gatewayTLS(cfg *config.Config) (*tls.Config, error) {
+	urls, err := config.ParseClientURLs(cfg.ListenClientURLs)
+	if err != nil || len(urls) == 0 || (urls[0].Scheme != "https" && urls[0].Scheme != "unixs") {
+		return nil, nil
+	}
+	return clientTLSConfig(cfg)
+}
+
 // peerClientTLS is the TLS configuration for dialling peers' https URLs,
-// or nil when this member has no peer TLS settings.
-func (c *Config) peerClientTLS(lg *zap.Logger) (*tls.Config, error) {
-	f, err := c.peerTLS(lg)
+// or nil when cfg has no peer TLS settings.
+func peerClientTLS(lg *zap.Logger, cfg *config.Config) (*tls.Config, error) {
+	f, err := peerTLS(lg, cfg)
 	if err != nil || f.Empty() {
 		return nil, err
 	}
@@ -130,29 +87,29 @@ func (c *Config) peerClientTLS(lg *zap.Logger) (*tls.Config, error) {
 // and unixs. gRPC and HTTP are told apart after the handshake, on the
 // decrypted stream. Metrics URLs are listened on the same way: https
 // ones with the client URLs' TLS, as etcd.
-func listenClientURL(lg *zap.Logger, c Config, u url.URL) (net.Listener, error) {
-	l, err := c.listenURL(u)
+func listenClientURL(lg *zap.Logger, cfg *config.Config, u url.URL) (net.Listener, error) {
+	l, err := listenURL(&cfg.ServerConfig, u)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "unixs") {
 		return l, err
 	}
-	f, err := c.clientTLS(lg)
-	var cfg *tls.Config
+	f, err := clientTLS(lg, cfg)
+	var tcfg *tls.Config
 	if err == nil {
-		cfg, err = f.Server("h2", "http/1.1")
+		tcfg, err = f.Server("h2", "http/1.1")
 	}
 	if err != nil {
 		_ = l.Close()
 		return nil, err
 	}
-	return tls.NewListener(l, cfg), nil
+	return tls.NewListener(l, tcfg), nil
 }
 
-// listenURL listens on u's TCP address, with the socket options asked
+// listenURL listens on u's TCP address, with the socket options c asks
 // for, or on its unix socket, which it first removes if a previous run
 // left it behind.
-func (c *ServerConfig) listenURL(u url.URL) (net.Listener, error) {
+func listenURL(c *config.ServerConfig, u url.URL) (net.Listener, error) {
 	if u.Scheme != "unix" && u.Scheme != "unixs" {
-		return c.listenTCP(u.Host)
+		return listenTCP(c, u.Host)
 	}
 	path := u.Host + u.Path
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -172,7 +129,7 @@ type handshakenTLS struct{ lg *zap.Logger }
 var _ credentials.TransportCredentials = handshakenTLS{}
 
 func (h handshakenTLS) ServerHandshake(c net.Conn) (net.Conn, credentials.AuthInfo, error) {
-	tc := tlsConnOf(c)
+	tc := tlsconf.ConnOf(c)
 	if tc == nil {
 		return c, nil, nil
 	}
@@ -199,15 +156,3 @@ func (handshakenTLS) Info() credentials.ProtocolInfo {
 func (h handshakenTLS) Clone() credentials.TransportCredentials { return h }
 
 func (handshakenTLS) OverrideServerName(string) error { return nil }
-
-// tlsConnOf finds the TLS connection under the connection multiplexer's
-// wrapper.
-func tlsConnOf(c net.Conn) *tls.Conn {
-	switch v := c.(type) {
-	case *tls.Conn:
-		return v
-	case *cmux.MuxConn:
-		return tlsConnOf(v.Conn)
-	}
-	return nil
-}

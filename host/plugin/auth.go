@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/metastore/metastore/host/config"
 	"github.com/metastore/metastore/pluginapi/auth"
 )
 
@@ -26,7 +27,7 @@ import (
 type AuthProvider struct {
 	base  *zap.Logger // the member's
 	lg    *zap.Logger
-	entry Entry
+	entry config.PluginEntry
 	audit Audit
 
 	mu        sync.Mutex
@@ -43,7 +44,7 @@ var runningAuthProviders = newRunning[*AuthProvider]()
 
 // StartAuthProvider starts the plugin of entry, an auth plugin, and
 // supervises it; audit (nil: none) records its starts and exits.
-func StartAuthProvider(lg *zap.Logger, entry Entry, audit Audit) (*AuthProvider, error) {
+func StartAuthProvider(lg *zap.Logger, entry config.PluginEntry, audit Audit) (*AuthProvider, error) {
 	p := &AuthProvider{base: lg, lg: lg.Named("plugin.auth." + entry.Name), entry: entry, audit: orNoAudit(audit)}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -80,7 +81,7 @@ func (p *AuthProvider) provider() (auth.Provider, error) {
 	if p.proc != nil && !p.proc.Exited() {
 		return p.proc.Provider(), nil
 	}
-	if time.Since(p.lastStart) < mustPolicyOf(KindAuth).Backoff {
+	if time.Since(p.lastStart) < mustPolicyOf(config.KindAuth).Backoff {
 		return nil, fmt.Errorf("%w: plugin %q is restarting", auth.ErrUnavailable, p.entry.Name)
 	}
 	p.lg.Warn("the auth provider plugin exited; starting it again")
@@ -137,7 +138,7 @@ func (p *AuthProvider) Close() {
 
 // ReconfigureAuthProviders points every running auth plugin at entry, if
 // it differs from the one it runs; why says what triggered the reload.
-func ReconfigureAuthProviders(lg *zap.Logger, why string, entry Entry) {
+func ReconfigureAuthProviders(lg *zap.Logger, why string, entry config.PluginEntry) {
 	runningAuthProviders.each(func(p *AuthProvider) {
 		if err := p.reconfigure(entry); err != nil {
 			lg.Error("config reload: the new auth provider plugin did not start; the running one stays", zap.String("trigger", why),
@@ -148,7 +149,7 @@ func ReconfigureAuthProviders(lg *zap.Logger, why string, entry Entry) {
 
 // reconfigure starts the plugin of entry and, once it runs, ends the
 // running one. It does nothing if entry is the running one's.
-func (p *AuthProvider) reconfigure(entry Entry) error {
+func (p *AuthProvider) reconfigure(entry config.PluginEntry) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed || reflect.DeepEqual(entry, p.entry) {

@@ -11,9 +11,10 @@
 // running members of this process are kept in one registry per kind, so
 // that a configuration reload reaches them.
 //
-// plugin imports the plugin contracts (pluginapi) and, for its name in
-// log lines, the built-in quota policy; nothing else of MetaStore, and
-// never host: the member hands it what a supervisor needs (a quota
-// policy's built-in fallback, its usage counter, the audit log) as values
-// and interfaces.
+// plugin imports the plugin contracts (pluginapi), the catalog entry it
+// launches and the kind names (host/config) and, for its name in log
+// lines, the built-in quota policy; nothing else of MetaStore, and never
+// host: the member hands it what a supervisor needs (a quota policy's
+// built-in fallback, its usage counter, the audit log) as values and
+// interfaces.
 package plugin

@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/metastore/metastore/host/config"
 	"github.com/metastore/metastore/pluginapi/storage"
 )
 
@@ -26,7 +27,7 @@ const pluginCloseTimeout = 30 * time.Second
 // storage kind's policy).
 type Engine struct {
 	lg    *zap.Logger
-	entry Entry
+	entry config.PluginEntry
 	proc  *storage.PluginProcess
 	eng   storage.Engine
 
@@ -44,7 +45,7 @@ var _ storage.Engine = (*Engine)(nil)
 
 // StartEngine starts the plugin process of entry, a storage plugin, and
 // supervises it.
-func StartEngine(lg *zap.Logger, entry Entry) (*Engine, error) {
+func StartEngine(lg *zap.Logger, entry config.PluginEntry) (*Engine, error) {
 	proc, plg, err := launch(lg, entry, storage.Launch)
 	if err != nil {
 		return nil, err

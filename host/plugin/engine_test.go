@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/metastore/metastore/host/config"
 	"github.com/metastore/metastore/pluginapi/pluginrpc"
 	"github.com/metastore/metastore/pluginapi/storage"
 )
@@ -31,7 +32,7 @@ var memoryPluginBuild struct {
 	err      error
 }
 
-func memoryPlugin(t *testing.T) Entry {
+func memoryPlugin(t *testing.T) config.PluginEntry {
 	t.Helper()
 	b := &memoryPluginBuild
 	b.Do(func() {
@@ -47,8 +48,8 @@ func memoryPlugin(t *testing.T) Entry {
 	require.NoError(t, b.err)
 	sum, err := pluginrpc.FileSHA256(b.bin)
 	require.NoError(t, err)
-	return Entry{
-		Kind: KindStorage, Name: "mem", Path: b.bin, SHA256: hex.EncodeToString(sum),
+	return config.PluginEntry{
+		Kind: config.KindStorage, Name: "mem", Path: b.bin, SHA256: hex.EncodeToString(sum),
 		PingInterval: 100 * time.Millisecond, PingTimeout: 500 * time.Millisecond,
 	}
 }
@@ -61,7 +62,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func startTestPlugin(t *testing.T, entry Entry) (*Engine, *observer.ObservedLogs) {
+func startTestPlugin(t *testing.T, entry config.PluginEntry) (*Engine, *observer.ObservedLogs) {
 	t.Helper()
 	core, logs := observer.New(zap.DebugLevel)
 	p, err := StartEngine(zap.New(core), entry)

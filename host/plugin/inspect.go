@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/metastore/metastore/host/config"
 	"github.com/metastore/metastore/pluginapi/auth"
 	"github.com/metastore/metastore/pluginapi/pluginrpc"
 	"github.com/metastore/metastore/pluginapi/quota"
@@ -25,25 +26,25 @@ const inspectTimeout = 30 * time.Second
 // launch, its calls are not counted and it is no restart; a failure is
 // "handshake: " and go-plugin's first line, with the last line the
 // plugin wrote to stderr when it exited at start.
-func Inspect(entry Entry, sum []byte) (version string, capabilities []string, err error) {
+func Inspect(entry config.PluginEntry, sum []byte) (version string, capabilities []string, err error) {
 	core, logs := observer.New(zapcore.DebugLevel)
 	ctx, cancel := context.WithTimeout(context.Background(), inspectTimeout)
 	defer cancel()
 	lg := zap.New(core)
 	switch entry.Kind {
-	case KindStorage:
+	case config.KindStorage:
 		version, capabilities, err = inspect(ctx, lg, entry, sum, storage.Launch,
 			func(ctx context.Context, p *storage.PluginProcess) (string, []string, error) {
 				info, err := p.Engine().Info(ctx)
 				return info.Version, info.Capabilities, err
 			})
-	case KindAuth:
+	case config.KindAuth:
 		version, capabilities, err = inspect(ctx, lg, entry, sum, auth.Launch,
 			func(ctx context.Context, p *auth.PluginProcess) (string, []string, error) {
 				info, err := p.Provider().Info(ctx)
 				return info.Version, info.Capabilities, err
 			})
-	case KindQuota:
+	case config.KindQuota:
 		version, capabilities, err = inspect(ctx, lg, entry, sum, quota.Launch,
 			func(ctx context.Context, p *quota.PluginProcess) (string, []string, error) {
 				info, err := p.Policy().Info(ctx)
@@ -62,7 +63,7 @@ func Inspect(entry Entry, sum []byte) (version string, capabilities []string, er
 
 // inspect starts a process with start, asks it for its Info with info,
 // and kills it.
-func inspect[P interface{ Kill() }](ctx context.Context, lg *zap.Logger, entry Entry, sum []byte,
+func inspect[P interface{ Kill() }](ctx context.Context, lg *zap.Logger, entry config.PluginEntry, sum []byte,
 	start func(pluginrpc.ClientConfig) (P, error), info func(context.Context, P) (string, []string, error)) (string, []string, error) {
 	proc, _, err := spawn(lg, entry, sum, nil, start)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 
+	"github.com/metastore/metastore/host/config"
 	"github.com/metastore/metastore/pluginapi/pluginrpc"
 )
 
@@ -55,7 +56,7 @@ func (s *pluginSpawner) do(f func()) {
 // and the launch counts as a restart when one of its kind and name ran
 // before in this process. Errors name the plugin's kind and name. It
 // returns the process and the plugin's logger (plugin.<kind>.<name>).
-func launch[P any](lg *zap.Logger, entry Entry, start func(pluginrpc.ClientConfig) (P, error)) (P, *zap.Logger, error) {
+func launch[P any](lg *zap.Logger, entry config.PluginEntry, start func(pluginrpc.ClientConfig) (P, error)) (P, *zap.Logger, error) {
 	var none P
 	sum, err := hex.DecodeString(entry.SHA256)
 	if err != nil {
@@ -75,7 +76,7 @@ func launch[P any](lg *zap.Logger, entry Entry, start func(pluginrpc.ClientConfi
 // the entry's env, a parent-death signal, the checksum sum to verify, the
 // plugin's logs and output re-logged under its name, started from the
 // spawner's thread.
-func spawn[P any](lg *zap.Logger, entry Entry, sum []byte, dial []grpc.DialOption,
+func spawn[P any](lg *zap.Logger, entry config.PluginEntry, sum []byte, dial []grpc.DialOption,
 	start func(pluginrpc.ClientConfig) (P, error)) (P, *zap.Logger, error) {
 	plg := newPluginLogger(lg, entry.Kind, entry.Name)
 	cmd := exec.Command(entry.Path, entry.Args...)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
+
+	"github.com/metastore/metastore/host/config"
 )
 
 // pluginMetrics counts and times the calls the host makes to plugin
@@ -60,7 +62,7 @@ func Collectors() []prometheus.Collector {
 // observeLaunch records that the plugin of entry is being started,
 // counting a restart when one of its kind and name ran before in this
 // process, and returns the dial options that count and time its calls.
-func observeLaunch(entry Entry) []grpc.DialOption {
+func observeLaunch(entry config.PluginEntry) []grpc.DialOption {
 	pm := processPluginMetrics()
 	key := entry.Kind + "/" + entry.Name
 	pm.mu.Lock()

@@ -3,6 +3,8 @@ package plugin
 import (
 	"fmt"
 	"time"
+
+	"github.com/metastore/metastore/host/config"
 )
 
 // Failure is what the member does while a plugin process of a kind is
@@ -47,8 +49,9 @@ type Policy struct {
 }
 
 // policies is the failure policy of each plugin kind, in the order the
-// kinds are named to operators. docs/architecture.md ("Where plugins plug
-// in") states the same, and a test holds the two together.
+// kinds are named to operators (config.PluginKinds, the kinds a catalog
+// entry may have). docs/architecture.md ("Where plugins plug in") states
+// the same, and tests hold the three together.
 //
 //   - storage: Engine marks itself failed and kills its process; the
 //     member closes and starts again (a new Engine, a new process),
@@ -63,9 +66,9 @@ var policies = []struct {
 	kind   string
 	policy Policy
 }{
-	{KindStorage, Policy{OnFailure: FailStop, Backoff: 200 * time.Millisecond, MaxBackoff: 10 * time.Second}},
-	{KindAuth, Policy{OnFailure: FailClosed, Backoff: time.Second, MaxBackoff: time.Second}},
-	{KindQuota, Policy{OnFailure: FallBack, Backoff: time.Second, MaxBackoff: 30 * time.Second}},
+	{config.KindStorage, Policy{OnFailure: FailStop, Backoff: 200 * time.Millisecond, MaxBackoff: 10 * time.Second}},
+	{config.KindAuth, Policy{OnFailure: FailClosed, Backoff: time.Second, MaxBackoff: time.Second}},
+	{config.KindQuota, Policy{OnFailure: FallBack, Backoff: time.Second, MaxBackoff: 30 * time.Second}},
 }
 
 // PolicyOf returns the failure policy of kind; ok is false for a kind the
@@ -86,13 +89,4 @@ func mustPolicyOf(kind string) Policy {
 		panic("plugin: no failure policy for kind " + kind)
 	}
 	return p
-}
-
-// Kinds returns the plugin kinds the host knows: storage, auth, quota.
-func Kinds() []string {
-	kinds := make([]string, len(policies))
-	for i, k := range policies {
-		kinds[i] = k.kind
-	}
-	return kinds
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/metastore/metastore/host/config"
 )
 
 func TestPolicies(t *testing.T) {
@@ -14,9 +16,9 @@ func TestPolicies(t *testing.T) {
 		kind string
 		want Policy
 	}{
-		{KindStorage, Policy{OnFailure: FailStop, Backoff: 200 * time.Millisecond, MaxBackoff: 10 * time.Second}},
-		{KindAuth, Policy{OnFailure: FailClosed, Backoff: time.Second, MaxBackoff: time.Second}},
-		{KindQuota, Policy{OnFailure: FallBack, Backoff: time.Second, MaxBackoff: 30 * time.Second}},
+		{config.KindStorage, Policy{OnFailure: FailStop, Backoff: 200 * time.Millisecond, MaxBackoff: 10 * time.Second}},
+		{config.KindAuth, Policy{OnFailure: FailClosed, Backoff: time.Second, MaxBackoff: time.Second}},
+		{config.KindQuota, Policy{OnFailure: FallBack, Backoff: time.Second, MaxBackoff: 30 * time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind, func(t *testing.T) {
@@ -25,7 +27,11 @@ func TestPolicies(t *testing.T) {
 			require.Equal(t, tt.want, got)
 		})
 	}
-	require.Equal(t, []string{KindStorage, KindAuth, KindQuota}, Kinds())
+	kinds := make([]string, len(policies))
+	for i, k := range policies {
+		kinds[i] = k.kind
+	}
+	require.Equal(t, config.PluginKinds(), kinds, "one policy for each kind a catalog entry may have, in the same order")
 	_, ok := PolicyOf("tracing")
 	require.False(t, ok, "an unknown kind has no policy")
 }
@@ -35,7 +41,7 @@ func TestPolicies(t *testing.T) {
 func TestPoliciesDocumented(t *testing.T) {
 	doc, err := os.ReadFile("../../docs/architecture.md")
 	require.NoError(t, err)
-	for _, kind := range Kinds() {
+	for _, kind := range config.PluginKinds() {
 		p, _ := PolicyOf(kind)
 		var row string
 		for _, line := range strings.Split(string(doc), "\n") {

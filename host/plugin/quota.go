@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/metastore/metastore/host/config"
 	"github.com/metastore/metastore/pluginapi/quota"
 	"github.com/metastore/metastore/plugins/quota/backendbytes"
 )
@@ -35,7 +36,7 @@ type QuotaPolicy struct {
 	audit   Audit
 
 	mu      sync.Mutex
-	entry   Entry // its Config is the last one the plugin took
+	entry   config.PluginEntry // its Config is the last one the plugin took
 	pending map[string]any
 	// live is the plugin process while it is up, nil while it is down;
 	// checks read it without the lock, so that a slow restart or
@@ -74,10 +75,10 @@ var runningQuotaPolicies = newRunning[*QuotaPolicy]()
 // the plugin is down; audit (nil: none) records the plugin's starts,
 // exits and fallbacks. A plugin that cannot start, or refuses its
 // configuration, is an error: the configuration is wrong.
-func StartQuotaPolicy(lg *zap.Logger, entry Entry, builtin quota.Policy, usage PrefixUsage, audit Audit) (*QuotaPolicy, error) {
+func StartQuotaPolicy(lg *zap.Logger, entry config.PluginEntry, builtin quota.Policy, usage PrefixUsage, audit Audit) (*QuotaPolicy, error) {
 	p := &QuotaPolicy{
 		base: lg, lg: lg.Named("plugin.quota." + entry.Name), builtin: builtin, usage: usage,
-		entry: entry, backoff: mustPolicyOf(KindQuota).Backoff, stop: make(chan struct{}), audit: orNoAudit(audit),
+		entry: entry, backoff: mustPolicyOf(config.KindQuota).Backoff, stop: make(chan struct{}), audit: orNoAudit(audit),
 	}
 	p.mu.Lock()
 	err := p.launchLocked()
@@ -134,19 +135,19 @@ func (p *QuotaPolicy) configureLocked(proc *quota.PluginProcess) error {
 
 // configure gives pol the catalog entry's config, as JSON. A policy that
 // takes no configuration declares no prefixes.
-func configure(pol quota.Policy, config map[string]any) (quota.ConfigureResponse, error) {
+func configure(pol quota.Policy, settings map[string]any) (quota.ConfigureResponse, error) {
 	c, ok := pol.(quota.Configurer)
 	if !ok {
 		return quota.ConfigureResponse{}, nil
 	}
-	raw, err := json.Marshal(config)
+	raw, err := json.Marshal(settings)
 	if err != nil {
 		return quota.ConfigureResponse{}, fmt.Errorf("%w: %v", quota.ErrInvalidConfig, err)
 	}
-	if config == nil {
+	if settings == nil {
 		raw = []byte("{}")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), DefaultPingTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), config.DefaultPingTimeout)
 	defer cancel()
 	resp, err := c.Configure(ctx, quota.ConfigureRequest{Config: raw})
 	if errors.Is(err, quota.ErrNotSupported) {
@@ -222,12 +223,12 @@ func (p *QuotaPolicy) restart() {
 	err := p.launchLocked()
 	p.audit(EventRestart, p.entry, err)
 	if err != nil {
-		p.backoff = min(2*p.backoff, mustPolicyOf(KindQuota).MaxBackoff)
+		p.backoff = min(2*p.backoff, mustPolicyOf(config.KindQuota).MaxBackoff)
 		p.nextStart = time.Now().Add(p.backoff)
 		p.lg.Error("restarting the quota policy plugin", zap.Error(err), zap.Duration("next-attempt-in", p.backoff))
 		return
 	}
-	p.backoff = mustPolicyOf(KindQuota).Backoff
+	p.backoff = mustPolicyOf(config.KindQuota).Backoff
 	p.lg.Info("the quota policy plugin answers again; it decides again", zap.Int("pid", p.live.Load().Pid()))
 }
 
@@ -270,7 +271,7 @@ func (p *QuotaPolicy) Check(ctx context.Context, req quota.CheckRequest) (quota.
 
 // reconfigure gives the plugin the config of entry: at once when it runs,
 // otherwise when it starts again.
-func (p *QuotaPolicy) reconfigure(entry Entry) {
+func (p *QuotaPolicy) reconfigure(entry config.PluginEntry) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if reflect.DeepEqual(entry.Config, p.entry.Config) && p.pending == nil {
@@ -314,10 +315,10 @@ func (p *QuotaPolicy) Close() {
 
 // ReconfigureQuotaPolicies gives every running quota plugin the config
 // its entry of catalog has; why says what triggered the reload.
-func ReconfigureQuotaPolicies(lg *zap.Logger, why string, catalog []Entry) {
+func ReconfigureQuotaPolicies(lg *zap.Logger, why string, catalog []config.PluginEntry) {
 	runningQuotaPolicies.each(func(p *QuotaPolicy) {
 		for _, e := range catalog {
-			if e.Kind == KindQuota && e.Name == p.entry.Name {
+			if e.Kind == config.KindQuota && e.Name == p.entry.Name {
 				lg.Info("config reloaded: quota plugin config", zap.String("trigger", why), zap.String("plugin", e.Name))
 				p.reconfigure(e)
 			}

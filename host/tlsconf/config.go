@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 )
 
 // Config is the TLS settings of one kind of URL (client or peer), as
@@ -147,16 +146,4 @@ func (f Config) Client() (*tls.Config, error) {
 		cfg.VerifyPeerCertificate = nil
 	}
 	return cfg, nil
-}
-
-// HasTLSURL reports whether a comma-separated URL list has an https or
-// unixs URL: one served with these settings.
-func HasTLSURL(urls string) bool {
-	for _, u := range strings.Split(urls, ",") {
-		u = strings.TrimSpace(u)
-		if strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "unixs://") {
-			return true
-		}
-	}
-	return false
 }

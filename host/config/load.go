@@ -1,0 +1,217 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"sort"
+	"strings"
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/confmap"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/v2"
+)
+
+// ErrHelp is returned by Load when -h or --help was given.
+var ErrHelp = flag.ErrHelp
+
+// envPrefix starts every environment variable MetaStore reads.
+const envPrefix = "METASTORE_"
+
+// Options is what the command line asks for beyond the configuration.
+type Options struct {
+	Version bool
+	// Warnings are problems worth logging that do not stop the start,
+	// such as an unrecognized METASTORE_* environment variable (the
+	// environment is shared with other programs, so, as etcd does with
+	// ETCD_*, those are reported, not refused).
+	Warnings []string
+	// ConfigFile is the config file loaded, if any.
+	ConfigFile string
+}
+
+// Load builds the configuration from, in increasing precedence: defaults,
+// the file named by --config-file (or METASTORE_CONFIG_FILE), METASTORE_*
+// environment variables, and the flags given. Unknown keys anywhere are an
+// error naming them, and so is an etcd flag MetaStore does not implement.
+func Load(args, environ []string, usage io.Writer) (Config, Options, error) {
+	var opts Options
+	defs := Defaults()
+	fs := newFlagSet(defs, &opts, usage)
+	var configFile string
+	fs.StringVar(&configFile, "config-file", "", "path to a YAML config file with the same keys as the flags")
+	var aliases flagAliases
+	aliases.register(fs)
+	if err := checkUnimplementedFlags(args); err != nil {
+		return Config{}, opts, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, opts, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, opts, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	env := envMap(environ)
+	if configFile == "" {
+		configFile, _ = env["config-file"].(string)
+	}
+	delete(env, "config-file")
+
+	k := koanf.New(".")
+	if err := k.Load(confmap.Provider(defs, "."), nil); err != nil {
+		return Config{}, opts, err
+	}
+	opts.ConfigFile = configFile
+	explicit := map[string]any{} // what the file, environment and flags set
+	if configFile != "" {
+		fileSettings, err := loadFile(k, configFile, defs)
+		if err != nil {
+			return Config{}, opts, err
+		}
+		maps.Copy(explicit, fileSettings)
+	}
+	for key := range env {
+		if _, ok := defs[key]; !ok {
+			opts.Warnings = append(opts.Warnings, "unrecognized environment variable "+envPrefix+strings.ToUpper(strings.ReplaceAll(key, "-", "_")))
+			delete(env, key)
+		}
+	}
+	sort.Strings(opts.Warnings)
+	if err := k.Load(confmap.Provider(env, "."), nil); err != nil {
+		return Config{}, opts, err
+	}
+	flags := setFlags(fs)
+	if err := k.Load(confmap.Provider(flags, "."), nil); err != nil {
+		return Config{}, opts, err
+	}
+	maps.Copy(explicit, env)
+	maps.Copy(explicit, flags)
+	derived, err := aliases.settings()
+	if err == nil {
+		err = aliasConflicts(derived, explicit)
+	}
+	if err == nil {
+		err = k.Load(confmap.Provider(derived, "."), nil)
+	}
+	if err != nil {
+		return Config{}, opts, err
+	}
+	var cfg Config
+	if err := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{Tag: "koanf"}); err != nil {
+		return Config{}, opts, fmt.Errorf("config: %w", err)
+	}
+	if err := cfg.addBundledRocksDB(&aliases); err != nil {
+		return Config{}, opts, err
+	}
+	if err := cfg.finish(); err != nil {
+		return Config{}, opts, err
+	}
+	return cfg, opts, nil
+}
+
+func newFlagSet(defs map[string]any, opts *Options, usage io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("metastore", flag.ContinueOnError)
+	fs.SetOutput(usage)
+	for _, name := range sortedKeys(defs) {
+		switch v := defs[name].(type) {
+		case string:
+			fs.String(name, v, flagHelp[name])
+		case int:
+			fs.Int(name, v, flagHelp[name])
+		case int64:
+			fs.Int64(name, v, flagHelp[name])
+		case uint64:
+			fs.Uint64(name, v, flagHelp[name])
+		case bool:
+			fs.Bool(name, v, flagHelp[name])
+		}
+	}
+	fs.BoolVar(&opts.Version, "version", false, "print the version and exit")
+	return fs
+}
+
+// setFlags returns the flags given on the command line, by name.
+func setFlags(fs *flag.FlagSet) map[string]any {
+	out := make(map[string]any)
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "config-file" || f.Name == "version" || isAlias(f.Name) {
+			return
+		}
+		out[f.Name] = f.Value.(flag.Getter).Get()
+	})
+	return out
+}
+
+// envMap turns METASTORE_DATA_DIR=x into data-dir: x.
+func envMap(environ []string) map[string]any {
+	out := make(map[string]any)
+	for _, kv := range environ {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || !strings.HasPrefix(name, envPrefix) {
+			continue
+		}
+		key := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(name, envPrefix), "_", "-"))
+		out[key] = value
+	}
+	return out
+}
+
+// loadFile loads the config file into k and returns the settings it has.
+func loadFile(k *koanf.Koanf, path string, defs map[string]any) (map[string]any, error) {
+	fk := koanf.New(".")
+	if err := fk.Load(file.Provider(path), yaml.Parser()); err != nil {
+		return nil, fmt.Errorf("config file %s: %w", path, err)
+	}
+	m := fk.All()
+	var unknown []string
+	for key := range m {
+		if _, ok := defs[key]; !ok && !fileOnlyKeys[key] {
+			unknown = append(unknown, "config file key "+key)
+		}
+	}
+	if raw, ok := m["plugins"]; ok {
+		if err := checkPluginEntries(raw); err != nil {
+			return nil, fmt.Errorf("config file %s: %w", path, err)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return nil, fmt.Errorf("unknown setting: %s", strings.Join(unknown, ", "))
+	}
+	return m, k.Load(confmap.Provider(m, "."), nil)
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// checkUnimplementedFlags refuses etcd flags that MetaStore does not
+// implement yet with an error that names them, rather than the generic
+// "flag provided but not defined".
+func checkUnimplementedFlags(args []string) error {
+	var bad []string
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if !strings.HasPrefix(a, "-") {
+			continue
+		}
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if unimplementedEtcdFlags[name] {
+			bad = append(bad, "--"+name)
+		}
+	}
+	if len(bad) > 0 {
+		return errors.New("etcd flag not implemented by MetaStore: " + strings.Join(bad, ", "))
+	}
+	return nil
+}

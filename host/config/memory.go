@@ -1,0 +1,18 @@
+package config
+
+// MemoryConfig holds MetaStore's own memory settings (etcd has none).
+type MemoryConfig struct {
+	// ValueCacheBytes bounds the cache of recently read and written
+	// values, in bytes. 0: the default, 16 MiB; negative: no cache.
+	ValueCacheBytes int64 `koanf:"value-cache-bytes"`
+	// MemoryLimit is the Go runtime's soft memory limit (GOMEMLIMIT), in
+	// bytes: near it the garbage collector runs more often and returns
+	// freed memory to the OS sooner. 0: set from the GOMEMLIMIT
+	// environment variable if given, else to 90% of the cgroup's memory
+	// limit if the process runs under one, else none; negative: none.
+	MemoryLimit int64 `koanf:"memory-limit"`
+}
+
+func memoryDefaults() map[string]any {
+	return map[string]any{"value-cache-bytes": int64(0), "memory-limit": int64(0)}
+}

@@ -1,0 +1,137 @@
+package snapshotcmd
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"time"
+
+	"github.com/metastore/metastore/pluginapi/storage"
+)
+
+// usage is what `metastore snapshot` prints without a valid subcommand.
+const usage = `usage:
+  metastore snapshot restore <file> [--data-dir dir] [--wal-dir dir] [--name name]
+      [--initial-cluster name=url,...] [--initial-cluster-token token]
+      [--initial-advertise-peer-urls urls] [--storage-engine engine]
+  metastore snapshot status <file> [-w simple|table|json]
+`
+
+// Main runs `metastore snapshot <subcommand>` with args, the arguments
+// after "snapshot", and returns its exit code: restore turns a file saved
+// with `etcdctl snapshot save` into the data dir of a new member of a new
+// cluster, in one of engines (the storage engines linked into the member,
+// by name; each call makes a new, unopened engine); status describes such
+// a file.
+func Main(args []string, stdout, stderr io.Writer, engines map[string]func() storage.Engine) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "restore":
+		err = restoreCommand(args[1:], stdout, stderr, engines)
+	case "status":
+		err = statusCommand(args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		err = fmt.Errorf("unknown snapshot subcommand %q", args[0])
+	}
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "metastore snapshot: %v\n%s", err, usage)
+		return 2
+	case err != nil:
+		fmt.Fprintf(stderr, "metastore snapshot %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}
+
+var errUsage = errors.New("usage")
+
+// fileArg parses fs from args, allowing the file argument before or after
+// the flags, and returns the one file named.
+func fileArg(fs *flag.FlagSet, args []string) (string, error) {
+	var files []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return "", err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		files = append(files, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(files) != 1 {
+		return "", fmt.Errorf("%w: exactly one snapshot file is needed, got %d", errUsage, len(files))
+	}
+	return files[0], nil
+}
+
+// progress reports how far a long pass over a file has got, on w, at most
+// once a second, for files of at least progressMinBytes only. On a
+// terminal it redraws one line.
+type progress struct {
+	w        io.Writer
+	what     string
+	total    int64
+	terminal bool
+	last     time.Time
+	done     bool
+}
+
+// progressMinBytes is the smallest file whose passes report progress.
+const progressMinBytes = 16 << 20
+
+func newProgress(w io.Writer, what string, total int64) *progress {
+	p := &progress{w: w, what: what, total: total}
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil {
+			p.terminal = st.Mode()&os.ModeCharDevice != 0
+		}
+	}
+	return p
+}
+
+// update reports n bytes of total done.
+func (p *progress) update(n int64) {
+	if p.total < progressMinBytes || p.done {
+		return
+	}
+	finished := n >= p.total
+	if !finished && time.Since(p.last) < time.Second {
+		return
+	}
+	p.last = time.Now()
+	end := "\n"
+	if p.terminal && !finished {
+		end = "\r"
+	}
+	fmt.Fprintf(p.w, "%s: %3d%% (%s of %s)%s", p.what, n*100/p.total, humanBytes(n), humanBytes(p.total), end)
+	p.done = finished
+}
+
+// humanBytes formats n in SI units as etcdutl does ("25 kB", "2.1 MB").
+func humanBytes(n int64) string {
+	if n < 10 {
+		return fmt.Sprintf("%d B", n)
+	}
+	units := []string{"B", "kB", "MB", "GB", "TB", "PB", "EB"}
+	e := math.Floor(math.Log(float64(n)) / math.Log(1000))
+	v := math.Floor(float64(n)/math.Pow(1000, e)*10+0.5) / 10
+	format := "%.0f %s"
+	if v < 10 {
+		format = "%.1f %s"
+	}
+	return fmt.Sprintf(format, v, units[int(e)])
+}

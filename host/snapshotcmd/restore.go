@@ -1,0 +1,214 @@
+package snapshotcmd
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.etcd.io/raft/v3/raftpb"
+	"go.uber.org/zap"
+
+	"github.com/metastore/metastore/etcdapi"
+	"github.com/metastore/metastore/host/config"
+	"github.com/metastore/metastore/pluginapi/storage"
+	"github.com/metastore/metastore/raft"
+)
+
+// clusterNamespaces hold the membership of the cluster a snapshot was
+// taken in; a restore starts a new cluster, so they are left out and the
+// new membership is bootstrapped from the restore's flags instead.
+var clusterNamespaces = map[string]bool{"members": true, "members_removed": true}
+
+// restoreCommand parses `metastore snapshot restore` and runs it with one
+// of engines.
+func restoreCommand(args []string, stdout, stderr io.Writer, engines map[string]func() storage.Engine) error {
+	defs := config.Defaults()
+	cfg := config.Config{}
+	fs := flag.NewFlagSet("metastore snapshot restore", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.Name, "name", defs["name"].(string), "human-readable name of the restored member")
+	fs.StringVar(&cfg.DataDir, "data-dir", "", "path to the new data directory (default <name>.metastore); must not exist")
+	fs.StringVar(&cfg.WALDir, "wal-dir", "", "path to a dedicated WAL directory (default <data-dir>/member/wal)")
+	fs.StringVar(&cfg.InitialCluster, "initial-cluster", "", "the new cluster's members, name=peerURL,... (default <name>=<initial-advertise-peer-urls>)")
+	fs.StringVar(&cfg.InitialClusterToken, "initial-cluster-token", defs["initial-cluster-token"].(string), "the new cluster's token")
+	fs.StringVar(&cfg.InitialAdvertisePeerURLs, "initial-advertise-peer-urls", defs["initial-advertise-peer-urls"].(string), "peer URLs of the restored member")
+	fs.StringVar(&cfg.StorageEngine, "storage-engine", defs["storage-engine"].(string), "storage engine of the new data directory: "+fmt.Sprint(config.BuiltinEngines()))
+	file, err := fileArg(fs, args)
+	if err != nil {
+		return err
+	}
+	cfg.Derive()
+	newEngine, ok := engines[cfg.StorageEngine]
+	if !ok {
+		return fmt.Errorf("unknown storage engine %q: restore writes one of %v", cfg.StorageEngine, config.BuiltinEngines())
+	}
+	return restore(context.Background(), zap.NewNop(), cfg, newEngine, file, stdout, stderr)
+}
+
+// restore makes cfg.DataDir a data dir holding the snapshot in file, for
+// the member cfg.Name of the new cluster cfg.InitialCluster: the engine
+// newEngine makes gets the snapshot's content, less the old membership, at
+// applied index 0, and a new WAL bootstraps the new membership. The
+// member then starts with the same flags and replays the WAL's membership
+// entries.
+func restore(ctx context.Context, lg *zap.Logger, cfg config.Config, newEngine func() storage.Engine, file string, stdout, stderr io.Writer) error {
+	members, err := config.ParseInitialCluster(cfg.InitialCluster, cfg.InitialClusterToken)
+	if err != nil {
+		return err
+	}
+	me, err := config.Self(members, cfg.Name, cfg.InitialAdvertisePeerURLs)
+	if err != nil {
+		return err
+	}
+	for _, dir := range []string{cfg.DataDir, cfg.WALDir} {
+		if _, err := os.Stat(dir); err == nil {
+			return fmt.Errorf("data-dir %q exists", dir)
+		}
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	stream, err := etcdapi.VerifySnapshotFile(f, st.Size(), newProgress(stderr, "verifying", st.Size()).update)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = os.RemoveAll(cfg.DataDir)
+			_ = os.RemoveAll(cfg.WALDir)
+		}
+	}()
+	n, err := restoreEngine(ctx, cfg, newEngine(), stream, newProgress(stderr, "restoring", stream.Size()))
+	if err != nil {
+		return err
+	}
+	if err := bootstrapWAL(lg, cfg, me.ID, members); err != nil {
+		return err
+	}
+	ok = true
+	fmt.Fprintf(stdout, "restored snapshot %s (%d entries) into %s as member %x of cluster %x\n",
+		file, n, cfg.DataDir, me.ID, config.ClusterID(members))
+	return nil
+}
+
+// restoreEngine opens eng, a new engine, in the data dir and restores the
+// snapshot stream into it, rewritten without the old membership and at
+// consistent index 0. It returns the number of entries restored.
+func restoreEngine(ctx context.Context, cfg config.Config, eng storage.Engine, stream *io.SectionReader, prog *progress) (uint64, error) {
+	defer eng.Close(ctx)
+	if _, err := eng.Open(ctx, storage.OpenRequest{Dir: filepath.Join(cfg.DataDir, "member", "engine")}); err != nil {
+		return 0, fmt.Errorf("open %s engine: %w", cfg.StorageEngine, err)
+	}
+	counted := &countingReader{r: stream}
+	sr, err := storage.NewSnapshotReader(counted)
+	if err != nil {
+		return 0, err
+	}
+	pr, pw := io.Pipe()
+	var count uint64
+	go func() {
+		sw := storage.NewSnapshotWriter(pw, 0)
+		err := copyEntries(sr, sw, func() { prog.update(counted.n) })
+		if err == nil {
+			err = sw.Close()
+		}
+		count = sw.Count()
+		pw.CloseWithError(err)
+	}()
+	if _, err := eng.Restore(ctx, storage.RestoreRequest{Reader: pr}); err != nil {
+		pr.CloseWithError(err)
+		return 0, fmt.Errorf("restore into the %s engine: %w", cfg.StorageEngine, err)
+	}
+	prog.update(stream.Size())
+	if err := eng.Close(ctx); err != nil {
+		return 0, err
+	}
+	return count, nil
+}
+
+// copyEntries copies every entry of sr to sw but those of the cluster
+// namespaces, calling tick now and then.
+func copyEntries(sr *storage.SnapshotReader, sw *storage.SnapshotWriter, tick func()) error {
+	for i := 0; ; i++ {
+		ns, k, v, err := sr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if clusterNamespaces[ns] {
+			continue
+		}
+		if err := sw.Add(ns, k, v); err != nil {
+			return err
+		}
+		if i%4096 == 0 {
+			tick()
+		}
+	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// bootstrapWAL creates the WAL of a new cluster for member self: a raft
+// node bootstraps the initial members, writes and commits their
+// membership entries, and stops. The member replays them when it starts.
+func bootstrapWAL(lg *zap.Logger, cfg config.Config, self uint64, members []config.ClusterMember) error {
+	rcfg := raft.Config{
+		Logger:    lg,
+		WALDir:    cfg.WALDir,
+		MemberID:  self,
+		ClusterID: config.ClusterID(members),
+		// A long election timeout: the node only has to persist the
+		// bootstrap entries, not to campaign.
+		TickInterval:  time.Second,
+		ElectionTicks: 1000,
+	}
+	for _, m := range members {
+		rcfg.Peers = append(rcfg.Peers, raft.Peer{ID: m.ID, Name: m.Name, URLs: m.PeerURLs})
+	}
+	node, err := raft.Start(rcfg, discardApplier{}, 0)
+	if err != nil {
+		return fmt.Errorf("creating the WAL: %w", err)
+	}
+	defer node.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := node.WaitApplied(ctx, uint64(len(members))); err != nil {
+		return fmt.Errorf("creating the WAL: %w", err)
+	}
+	return nil
+}
+
+// discardApplier takes the bootstrap entries without applying them: the
+// member applies them when it starts, as the engine's index is 0.
+type discardApplier struct{}
+
+func (discardApplier) Apply([]*raftpb.Entry)  {}
+func (discardApplier) PersistedIndex() uint64 { return 0 }

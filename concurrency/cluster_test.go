@@ -57,7 +57,7 @@ func TestLeaderChange(t *testing.T) {
 }
 
 // raftLeader returns the member that leads the raft group.
-func raftLeader(t *testing.T, c *clientv3.Client, ms []*hosttest.Member) *hosttest.Member {
+func raftLeader(t *testing.T, c *clientv3.Client, ms []*hosttest.Process) *hosttest.Process {
 	t.Helper()
 	ctx := testCtx(t, 10*time.Second)
 	for _, m := range ms {

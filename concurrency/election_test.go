@@ -14,7 +14,7 @@ import (
 )
 
 func TestElection(t *testing.T) {
-	eachServer(t, func(t *testing.T, m *hosttest.Member) {
+	eachServer(t, func(t *testing.T, m *hosttest.Process) {
 		c := m.Client(t)
 		t.Run("campaign, proclaim, observe, resign", func(t *testing.T) { testElectionLifecycle(t, c) })
 		t.Run("no leader and not leader", func(t *testing.T) { testElectionErrors(t, c) })
@@ -150,7 +150,7 @@ func testElectionFailover(t *testing.T, c *clientv3.Client) {
 // The server restarts while a candidate waits: it becomes leader when the
 // leader resigns after the restart.
 func TestElectionServerRestart(t *testing.T) {
-	eachServerKind(t, func(t *testing.T, start func() *hosttest.Member) {
+	eachServerKind(t, func(t *testing.T, start func() *hosttest.Process) {
 		m := start()
 		c := m.Client(t)
 		ctx := testCtx(t, testTimeout)

@@ -33,12 +33,12 @@ const testTimeout = 30 * time.Second
 
 // eachServer runs f once per server in servers, each with a fresh
 // single member that f's subtests share (they use distinct key prefixes).
-func eachServer(t *testing.T, f func(t *testing.T, m *hosttest.Member)) {
+func eachServer(t *testing.T, f func(t *testing.T, m *hosttest.Process)) {
 	eachServerIn(t, servers, f)
 }
 
 // eachServerIn is eachServer over the given servers.
-func eachServerIn(t *testing.T, in []server, f func(t *testing.T, m *hosttest.Member)) {
+func eachServerIn(t *testing.T, in []server, f func(t *testing.T, m *hosttest.Process)) {
 	for _, srv := range in {
 		t.Run(srv.name, func(t *testing.T) {
 			f(t, startMember(t, srv))
@@ -48,15 +48,15 @@ func eachServerIn(t *testing.T, in []server, f func(t *testing.T, m *hosttest.Me
 
 // eachServerKind runs f once per server without starting a member, for
 // tests that start (and kill) their own.
-func eachServerKind(t *testing.T, f func(t *testing.T, start func() *hosttest.Member)) {
+func eachServerKind(t *testing.T, f func(t *testing.T, start func() *hosttest.Process)) {
 	for _, srv := range servers {
 		t.Run(srv.name, func(t *testing.T) {
-			f(t, func() *hosttest.Member { return startMember(t, srv) })
+			f(t, func() *hosttest.Process { return startMember(t, srv) })
 		})
 	}
 }
 
-func startMember(t *testing.T, srv server) *hosttest.Member {
+func startMember(t *testing.T, srv server) *hosttest.Process {
 	t.Helper()
 	return hosttest.StartMember(t, srv.opts(t)...)
 }

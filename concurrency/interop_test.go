@@ -22,7 +22,7 @@ import (
 // Our primitives and etcd's own client/v3/concurrency (and etcdctl, which
 // uses it) share keys: each side excludes the other.
 func TestInterop(t *testing.T) {
-	eachServer(t, func(t *testing.T, m *hosttest.Member) {
+	eachServer(t, func(t *testing.T, m *hosttest.Process) {
 		c := m.Client(t)
 		t.Run("mutex with etcd's mutex", func(t *testing.T) { testInteropMutex(t, c) })
 		t.Run("election with etcd's election", func(t *testing.T) { testInteropElection(t, c) })
@@ -94,7 +94,7 @@ type bgEtcdctl struct {
 
 // startEtcdctl runs etcdctl against m in the background, for at most
 // testTimeout.
-func startEtcdctl(t *testing.T, m *hosttest.Member, args ...string) *bgEtcdctl {
+func startEtcdctl(t *testing.T, m *hosttest.Process, args ...string) *bgEtcdctl {
 	t.Helper()
 	ctx := testCtx(t, testTimeout)
 	cmd := exec.CommandContext(ctx, hosttest.EtcdctlBin(t), append([]string{"--endpoints=" + m.Endpoint()}, args...)...)
@@ -168,7 +168,7 @@ func (b *bgEtcdctl) interrupt(t *testing.T) {
 	}
 }
 
-func testInteropEtcdctlLock(t *testing.T, m *hosttest.Member, c *clientv3.Client) {
+func testInteropEtcdctlLock(t *testing.T, m *hosttest.Process, c *clientv3.Client) {
 	ctx := testCtx(t, testTimeout)
 	ours := concurrency.NewMutex(newSession(t, c), "interop-ctl-lock")
 	require.NoError(t, ours.Lock(ctx))
@@ -189,7 +189,7 @@ func testInteropEtcdctlLock(t *testing.T, m *hosttest.Member, c *clientv3.Client
 	require.NoError(t, ours.Unlock(ctx))
 }
 
-func testInteropEtcdctlElect(t *testing.T, m *hosttest.Member, c *clientv3.Client) {
+func testInteropEtcdctlElect(t *testing.T, m *hosttest.Process, c *clientv3.Client) {
 	ctx := testCtx(t, testTimeout)
 	ours := concurrency.NewElection(newSession(t, c), "interop-ctl-elect")
 	require.NoError(t, ours.Campaign(ctx, "ours"))

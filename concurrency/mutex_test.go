@@ -17,7 +17,7 @@ import (
 )
 
 func TestMutex(t *testing.T) {
-	eachServer(t, func(t *testing.T, m *hosttest.Member) {
+	eachServer(t, func(t *testing.T, m *hosttest.Process) {
 		c := m.Client(t)
 		t.Run("exclusion under contention", func(t *testing.T) { testMutexExclusion(t, c) })
 		t.Run("try lock", func(t *testing.T) { testMutexTryLock(t, c) })
@@ -255,7 +255,7 @@ func testMutexHolderStalls(t *testing.T, c *clientv3.Client) {
 // way: the client reconnects, the waiter gets the lock when the holder lets
 // go, and a Lock that gives up leaves no key.
 func TestMutexServerRestart(t *testing.T) {
-	eachServerKind(t, func(t *testing.T, start func() *hosttest.Member) {
+	eachServerKind(t, func(t *testing.T, start func() *hosttest.Process) {
 		m := start()
 		c := m.Client(t)
 		ctx := testCtx(t, testTimeout)
@@ -285,7 +285,7 @@ func TestMutexServerRestart(t *testing.T) {
 }
 
 func TestLocker(t *testing.T) {
-	eachServer(t, func(t *testing.T, m *hosttest.Member) {
+	eachServer(t, func(t *testing.T, m *hosttest.Process) {
 		c := m.Client(t)
 		const workers, rounds = 3, 3
 		// Load and Store apart: without exclusion, increments get lost.

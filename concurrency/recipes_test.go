@@ -18,7 +18,7 @@ import (
 )
 
 func TestRWMutex(t *testing.T) {
-	eachServer(t, func(t *testing.T, m *hosttest.Member) {
+	eachServer(t, func(t *testing.T, m *hosttest.Process) {
 		c := m.Client(t)
 		t.Run("readers share, a writer excludes", func(t *testing.T) { testRWMutexSharing(t, c) })
 		t.Run("a waiting writer holds back later readers", func(t *testing.T) { testRWMutexFairness(t, c) })
@@ -134,7 +134,7 @@ func rwRound(ctx context.Context, rw *concurrency.RWMutex, write bool, readersIn
 }
 
 func TestSemaphore(t *testing.T) {
-	eachServer(t, func(t *testing.T, m *hosttest.Member) {
+	eachServer(t, func(t *testing.T, m *hosttest.Process) {
 		c := m.Client(t)
 		t.Run("n holders, then wait in order", func(t *testing.T) { testSemaphorePermits(t, c) })
 		t.Run("at most n under contention", func(t *testing.T) { testSemaphoreContention(t, c) })
@@ -212,7 +212,7 @@ func testSemaphoreContention(t *testing.T, c *clientv3.Client) {
 }
 
 func TestDoubleBarrier(t *testing.T) {
-	eachServer(t, func(t *testing.T, m *hosttest.Member) {
+	eachServer(t, func(t *testing.T, m *hosttest.Process) {
 		c := m.Client(t)
 		const n, rounds = 3, 2
 		ctx := testCtx(t, testTimeout)
@@ -269,7 +269,7 @@ func barrierRounds(ctx context.Context, b *concurrency.DoubleBarrier, rounds int
 }
 
 func TestQueue(t *testing.T) {
-	eachServerIn(t, servers, func(t *testing.T, m *hosttest.Member) {
+	eachServerIn(t, servers, func(t *testing.T, m *hosttest.Process) {
 		c := m.Client(t)
 		t.Run("first in, first out", func(t *testing.T) { testQueueOrder(t, c) })
 		t.Run("dequeue waits for an item", func(t *testing.T) { testQueueBlocks(t, c) })

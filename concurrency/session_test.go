@@ -14,7 +14,7 @@ import (
 )
 
 func TestSession(t *testing.T) {
-	eachServer(t, func(t *testing.T, m *hosttest.Member) {
+	eachServer(t, func(t *testing.T, m *hosttest.Process) {
 		c := m.Client(t)
 		t.Run("keepalive outlives the TTL", func(t *testing.T) { testSessionKeepAlive(t, c) })
 		t.Run("close revokes the lease", func(t *testing.T) { testSessionClose(t, c) })

@@ -12,7 +12,7 @@ import (
 var authArgs = []string{"--bcrypt-cost", "4"}
 
 // authServers starts a fresh etcd and a fresh MetaStore with args.
-func authServers(t *testing.T, args ...string) (etcd, metastore *hosttest.Member) {
+func authServers(t *testing.T, args ...string) (etcd, metastore *hosttest.Process) {
 	t.Helper()
 	args = append(append([]string(nil), authArgs...), args...)
 	etcd = hosttest.StartMember(t, hosttest.WithBinary(hosttest.EtcdBin(t)), hosttest.WithArgs(args...))

@@ -195,7 +195,7 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // userClient connects as name.
-func userClient(t *testing.T, m *hosttest.Member, name, password string) *clientv3.Client {
+func userClient(t *testing.T, m *hosttest.Process, name, password string) *clientv3.Client {
 	t.Helper()
 	c, err := clientv3.New(clientv3.Config{
 		Endpoints: []string{m.Endpoint()}, DialTimeout: 5 * time.Second,
@@ -217,7 +217,7 @@ func outcome(err error) string {
 }
 
 // runMatrix sets up m and returns "user op: outcome" for every pair.
-func runMatrix(t *testing.T, m *hosttest.Member, ops []matrixOp, setup matrixSetup) []string {
+func runMatrix(t *testing.T, m *hosttest.Process, ops []matrixOp, setup matrixSetup) []string {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	admin := m.Client(t)

@@ -40,7 +40,7 @@ type rawConn struct {
 	watch pb.WatchClient
 }
 
-func dialRaw(t *testing.T, m *hosttest.Member) rawConn {
+func dialRaw(t *testing.T, m *hosttest.Process) rawConn {
 	t.Helper()
 	conn, err := grpc.NewClient(strings.TrimPrefix(m.Endpoint(), "http://"),
 		grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -121,7 +121,7 @@ func setupAlice(ctx context.Context, t *testing.T, c rawConn) {
 }
 
 // tokenScenario is the script of the token tests; it returns its record.
-func tokenScenario(t *testing.T, m *hosttest.Member, expiry time.Duration) rec {
+func tokenScenario(t *testing.T, m *hosttest.Process, expiry time.Duration) rec {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	c := dialRaw(t, m)
@@ -218,7 +218,7 @@ func writeJWTKeys(t *testing.T, ttl string) string {
 func TestAuthJWTAgainstEtcd(t *testing.T) {
 	spec := writeJWTKeys(t, "5s")
 	etcd, ms := authServers(t, "--auth-token", spec)
-	scenario := func(m *hosttest.Member) rec {
+	scenario := func(m *hosttest.Process) rec {
 		r := tokenScenario(t, m, 0)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -247,7 +247,7 @@ func TestAuthJWTAgainstEtcd(t *testing.T) {
 // permission later does not cancel it.
 func TestAuthWatchCheckedAtCreation(t *testing.T) {
 	etcd, ms := authServers(t)
-	scenario := func(m *hosttest.Member) rec {
+	scenario := func(m *hosttest.Process) rec {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		c := dialRaw(t, m)

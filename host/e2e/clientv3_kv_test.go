@@ -53,7 +53,7 @@ func compactJSON(s string) string {
 func requireSameClientResults(t *testing.T, script func(ctx context.Context, kv pb.KVClient, tr *transcript)) {
 	t.Helper()
 	etcd, ms := servers(t)
-	run := func(m *hosttest.Member) []string {
+	run := func(m *hosttest.Process) []string {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		cli := m.Client(t)

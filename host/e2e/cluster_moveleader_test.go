@@ -12,7 +12,7 @@ import (
 )
 
 // memberIDOf returns the id the member list gives m.
-func memberIDOf(t *testing.T, m *hosttest.Member, ms ...*hosttest.Member) uint64 {
+func memberIDOf(t *testing.T, m *hosttest.Process, ms ...*hosttest.Process) uint64 {
 	t.Helper()
 	for _, mj := range memberList(t, ms[0]) {
 		if mj.Name == m.Name() {

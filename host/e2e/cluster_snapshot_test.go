@@ -60,7 +60,7 @@ func assertNoError(t *testing.T, err error) bool {
 
 // requireSameState waits until every member is at rev, then checks that
 // they hold the same keys and the same HashKV.
-func requireSameState(t *testing.T, rev int64, ms ...*hosttest.Member) {
+func requireSameState(t *testing.T, rev int64, ms ...*hosttest.Process) {
 	t.Helper()
 	for _, m := range ms {
 		require.Eventually(t, func() bool {
@@ -97,8 +97,8 @@ func requireSameState(t *testing.T, rev int64, ms ...*hosttest.Member) {
 	}
 }
 
-func followersOf(lead *hosttest.Member, ms []*hosttest.Member) []*hosttest.Member {
-	var out []*hosttest.Member
+func followersOf(lead *hosttest.Process, ms []*hosttest.Process) []*hosttest.Process {
+	var out []*hosttest.Process
 	for _, m := range ms {
 		if m != lead {
 			out = append(out, m)

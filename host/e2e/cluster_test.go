@@ -25,9 +25,9 @@ func ctxFor(t *testing.T, d time.Duration) context.Context {
 }
 
 // leaderOf returns the member all running members agree leads.
-func leaderOf(t *testing.T, ms ...*hosttest.Member) *hosttest.Member {
+func leaderOf(t *testing.T, ms ...*hosttest.Process) *hosttest.Process {
 	t.Helper()
-	var lead *hosttest.Member
+	var lead *hosttest.Process
 	require.Eventually(t, func() bool {
 		lead = nil
 		var id uint64
@@ -56,7 +56,7 @@ type memberJSON struct {
 	IsLearner  bool     `json:"isLearner"`
 }
 
-func memberList(t *testing.T, m *hosttest.Member) []memberJSON {
+func memberList(t *testing.T, m *hosttest.Process) []memberJSON {
 	t.Helper()
 	out, err := m.Etcdctl(t, "member", "list", "-w", "json")
 	require.NoError(t, err)
@@ -116,7 +116,7 @@ func TestClusterBootstrapReplicatesAndReadsEverywhere(t *testing.T) {
 func TestClusterLeaderKilledUnderLoadLosesNothing(t *testing.T) {
 	ms := hosttest.StartCluster(t, 3, clusterFlags)
 	lead := leaderOf(t, ms...)
-	var survivors []*hosttest.Member
+	var survivors []*hosttest.Process
 	for _, m := range ms {
 		if m != lead {
 			survivors = append(survivors, m)

@@ -19,7 +19,7 @@ import (
 func TestCompactionSleepInterval(t *testing.T) {
 	const rest = 300 * time.Millisecond
 	bothServers(t, []string{"--compaction-batch-limit=10", "--compaction-sleep-interval=" + rest.String()},
-		func(t *testing.T, m *hosttest.Member) {
+		func(t *testing.T, m *hosttest.Process) {
 			cli := m.Client(t)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()

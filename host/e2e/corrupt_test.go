@@ -54,7 +54,7 @@ func oneSpaced(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // writeAndSettle writes keys through m and waits until every member has
 // applied them with the same hash.
-func writeAndSettle(t *testing.T, ms []*hosttest.Member) int64 {
+func writeAndSettle(t *testing.T, ms []*hosttest.Process) int64 {
 	t.Helper()
 	cli := ms[0].Client(t)
 	var rev int64
@@ -68,7 +68,7 @@ func writeAndSettle(t *testing.T, ms []*hosttest.Member) int64 {
 }
 
 // stopAndCorrupt stops a follower and changes a value in its engine.
-func stopAndCorrupt(t *testing.T, ms []*hosttest.Member) *hosttest.Member {
+func stopAndCorrupt(t *testing.T, ms []*hosttest.Process) *hosttest.Process {
 	t.Helper()
 	victim := followersOf(leaderOf(t, ms...), ms)[0]
 	require.NoError(t, victim.Stop())
@@ -92,7 +92,7 @@ func TestCorruptMemberRefusesToStartWithInitialCheck(t *testing.T) {
 	require.NotContains(t, victim.Output()[strings.LastIndex(victim.Output(), "=== hosttest: starting"):], hosttest.ReadyLine)
 
 	// The others go on.
-	var live []*hosttest.Member
+	var live []*hosttest.Process
 	for _, m := range ms {
 		if m != victim {
 			live = append(live, m)
@@ -109,11 +109,11 @@ func TestCorruptMemberRaisesCorruptAlarm(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
 		args  []string
-		after func(t *testing.T, ms []*hosttest.Member)
+		after func(t *testing.T, ms []*hosttest.Process)
 	}{
 		{"periodic check", []string{"--corrupt-check-time", "1s"}, nil},
 		{"compaction hash check", []string{"--feature-gates", "CompactHashCheck=true", "--compact-hash-check-time", "1s"},
-			func(t *testing.T, ms []*hosttest.Member) {
+			func(t *testing.T, ms []*hosttest.Process) {
 				resp, err := ms[0].Client(t).Put(ctxFor(t, 10*time.Second), "compact", "here")
 				require.NoError(t, err)
 				_, err = ms[0].Client(t).Compact(ctxFor(t, 10*time.Second), resp.Header.Revision, clientv3.WithCompactPhysical())

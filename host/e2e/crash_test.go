@@ -25,7 +25,7 @@ type ackedPut struct {
 
 // writeUntilKilled runs writers against m, SIGKILLs m while they run, and
 // returns every put the server acknowledged.
-func writeUntilKilled(t *testing.T, m *hosttest.Member, round, writers, perWriter int) []ackedPut {
+func writeUntilKilled(t *testing.T, m *hosttest.Process, round, writers, perWriter int) []ackedPut {
 	t.Helper()
 	cli := m.Client(t)
 	var (

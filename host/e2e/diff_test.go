@@ -23,7 +23,7 @@ func ctl(args ...string) step { return step{args: args} }
 func ctlIn(stdin string, args ...string) step { return step{args: args, stdin: stdin} }
 
 // servers starts a fresh etcd and a fresh MetaStore.
-func servers(t *testing.T) (etcd, metastore *hosttest.Member) {
+func servers(t *testing.T) (etcd, metastore *hosttest.Process) {
 	t.Helper()
 	etcd = hosttest.StartMember(t, hosttest.WithBinary(hosttest.EtcdBin(t)))
 	metastore = hosttest.StartMember(t)
@@ -32,7 +32,7 @@ func servers(t *testing.T) (etcd, metastore *hosttest.Member) {
 
 // runScript runs steps against m and returns a transcript: each call's
 // stdout, stderr and exit status, with identities masked.
-func runScript(t *testing.T, m *hosttest.Member, steps []step) []string {
+func runScript(t *testing.T, m *hosttest.Process, steps []step) []string {
 	t.Helper()
 	out := make([]string, 0, len(steps))
 	for _, s := range steps {

@@ -29,7 +29,7 @@ import (
 
 // bothServers runs f against a real etcd and a MetaStore member started
 // with the same arguments.
-func bothServers(t *testing.T, args []string, f func(t *testing.T, m *hosttest.Member)) {
+func bothServers(t *testing.T, args []string, f func(t *testing.T, m *hosttest.Process)) {
 	t.Run("etcd", func(t *testing.T) {
 		f(t, hosttest.StartMember(t, hosttest.WithBinary(hosttest.EtcdBin(t)), hosttest.WithArgs(args...)))
 	})
@@ -42,7 +42,7 @@ func bothServers(t *testing.T, args []string, f func(t *testing.T, m *hosttest.M
 // with --max-concurrent-streams=1 streams open cannot start another call
 // until one ends, and that without the flag it can.
 func TestMaxConcurrentStreams(t *testing.T) {
-	putBesideWatch := func(t *testing.T, m *hosttest.Member) error {
+	putBesideWatch := func(t *testing.T, m *hosttest.Process) error {
 		cli := m.Client(t)
 		wctx, stop := context.WithCancel(context.Background())
 		defer stop()
@@ -57,7 +57,7 @@ func TestMaxConcurrentStreams(t *testing.T) {
 		_, err := cli.Put(ctx, "streams", "v")
 		return err
 	}
-	bothServers(t, []string{"--max-concurrent-streams=1"}, func(t *testing.T, m *hosttest.Member) {
+	bothServers(t, []string{"--max-concurrent-streams=1"}, func(t *testing.T, m *hosttest.Process) {
 		err := putBesideWatch(t, m)
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -65,7 +65,7 @@ func TestMaxConcurrentStreams(t *testing.T) {
 		_, err = m.Client(t).Put(ctx, "streams", "v")
 		require.NoError(t, err, "once the watch stream ended")
 	})
-	bothServers(t, nil, func(t *testing.T, m *hosttest.Member) {
+	bothServers(t, nil, func(t *testing.T, m *hosttest.Process) {
 		require.NoError(t, putBesideWatch(t, m))
 	})
 }
@@ -170,14 +170,14 @@ func (h *h2Conn) pings(t *testing.T, n int) *http2.GoAwayFrame {
 // --grpc-keepalive-interval/--grpc-keepalive-timeout of 1s the server pings
 // an idle connection and closes it when no answer comes.
 func TestGRPCKeepAliveFlags(t *testing.T) {
-	bothServers(t, nil, func(t *testing.T, m *hosttest.Member) {
+	bothServers(t, nil, func(t *testing.T, m *hosttest.Process) {
 		g := dialH2(t, m.Endpoint()).pings(t, 5)
 		require.NotNil(t, g, "pings every 20 ms were accepted")
 		require.Equal(t, http2.ErrCodeEnhanceYourCalm, g.ErrCode)
 		require.Equal(t, "too_many_pings", string(g.DebugData()))
 	})
 	args := []string{"--grpc-keepalive-min-time=1ms", "--grpc-keepalive-interval=1s", "--grpc-keepalive-timeout=1s"}
-	bothServers(t, args, func(t *testing.T, m *hosttest.Member) {
+	bothServers(t, args, func(t *testing.T, m *hosttest.Process) {
 		h := dialH2(t, m.Endpoint())
 		require.Nil(t, h.pings(t, 5))
 		deadline := time.After(20 * time.Second)
@@ -198,19 +198,19 @@ func TestGRPCKeepAliveFlags(t *testing.T) {
 // TestEnablePprof requires /debug/pprof/ on the client URL with
 // --enable-pprof and a 404 without, as etcd.
 func TestEnablePprof(t *testing.T) {
-	get := func(t *testing.T, m *hosttest.Member, path string) int {
+	get := func(t *testing.T, m *hosttest.Process, path string) int {
 		resp, err := http.Get(m.Endpoint() + path)
 		require.NoError(t, err)
 		defer resp.Body.Close()
 		_, _ = io.Copy(io.Discard, resp.Body)
 		return resp.StatusCode
 	}
-	bothServers(t, []string{"--enable-pprof"}, func(t *testing.T, m *hosttest.Member) {
+	bothServers(t, []string{"--enable-pprof"}, func(t *testing.T, m *hosttest.Process) {
 		require.Equal(t, http.StatusOK, get(t, m, "/debug/pprof/"))
 		require.Equal(t, http.StatusOK, get(t, m, "/debug/pprof/goroutine?debug=1"))
 		require.Contains(t, m.Output(), `"pprof is enabled"`)
 	})
-	bothServers(t, nil, func(t *testing.T, m *hosttest.Member) {
+	bothServers(t, nil, func(t *testing.T, m *hosttest.Process) {
 		require.Equal(t, http.StatusNotFound, get(t, m, "/debug/pprof/"))
 		require.Equal(t, http.StatusNotFound, get(t, m, "/debug/pprof/goroutine?debug=1"))
 	})
@@ -228,7 +228,7 @@ func TestEnablePprof(t *testing.T) {
 // MetaStore (etcd leaves them out); any other value is accepted as basic,
 // as etcd does.
 func TestMetricsLevel(t *testing.T) {
-	histogram := func(t *testing.T, m *hosttest.Member) bool {
+	histogram := func(t *testing.T, m *hosttest.Process) bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_, err := m.Client(t).Put(ctx, "metrics", "v")
@@ -250,17 +250,17 @@ func TestMetricsLevel(t *testing.T) {
 // --pre-vote=false, as etcd: the first election of a new member goes
 // through the pre-candidate state only with it.
 func TestPreVote(t *testing.T) {
-	bothServers(t, nil, func(t *testing.T, m *hosttest.Member) {
+	bothServers(t, nil, func(t *testing.T, m *hosttest.Process) {
 		require.Contains(t, m.Output(), "became pre-candidate at term 1")
 	})
-	bothServers(t, []string{"--pre-vote=false"}, func(t *testing.T, m *hosttest.Member) {
+	bothServers(t, []string{"--pre-vote=false"}, func(t *testing.T, m *hosttest.Process) {
 		require.Contains(t, m.Output(), "became candidate at term 2")
 		require.NotContains(t, m.Output(), "pre-candidate")
 	})
 }
 
 // addLearner adds a learner that never starts.
-func addLearner(t *testing.T, m *hosttest.Member, name string, port int) error {
+func addLearner(t *testing.T, m *hosttest.Process, name string, port int) error {
 	_, err := hosttest.UntilHealthy(t, func() (string, error) {
 		return m.Etcdctl(t, "member", "add", name, "--learner", fmt.Sprintf("--peer-urls=http://127.0.0.1:%d", port))
 	})
@@ -270,11 +270,11 @@ func addLearner(t *testing.T, m *hosttest.Member, name string, port int) error {
 // TestMaxLearners requires etcd's limit on learners: one by default, the
 // next refused with etcd's error; --max-learners=2 admits a second.
 func TestMaxLearners(t *testing.T) {
-	bothServers(t, nil, func(t *testing.T, m *hosttest.Member) {
+	bothServers(t, nil, func(t *testing.T, m *hosttest.Process) {
 		require.NoError(t, addLearner(t, m, "l1", 1))
 		require.ErrorContains(t, addLearner(t, m, "l2", 2), "etcdserver: too many learner members in cluster")
 	})
-	bothServers(t, []string{"--max-learners=2"}, func(t *testing.T, m *hosttest.Member) {
+	bothServers(t, []string{"--max-learners=2"}, func(t *testing.T, m *hosttest.Process) {
 		require.NoError(t, addLearner(t, m, "l1", 1))
 		require.NoError(t, addLearner(t, m, "l2", 2))
 		require.ErrorContains(t, addLearner(t, m, "l3", 3), "etcdserver: too many learner members in cluster")
@@ -303,7 +303,7 @@ func TestSocketReusePort(t *testing.T) {
 		}
 		return err
 	}
-	bothServers(t, []string{"--socket-reuse-port", "--socket-reuse-address"}, func(t *testing.T, m *hosttest.Member) {
+	bothServers(t, []string{"--socket-reuse-port", "--socket-reuse-address"}, func(t *testing.T, m *hosttest.Process) {
 		require.NoError(t, bindBeside(t, m.Endpoint()))
 		require.NoError(t, bindBeside(t, m.PeerURL()))
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -311,7 +311,7 @@ func TestSocketReusePort(t *testing.T) {
 		_, err := m.Client(t).Put(ctx, "k", "v")
 		require.NoError(t, err)
 	})
-	bothServers(t, nil, func(t *testing.T, m *hosttest.Member) {
+	bothServers(t, nil, func(t *testing.T, m *hosttest.Process) {
 		require.ErrorIs(t, bindBeside(t, m.Endpoint()), syscall.EADDRINUSE)
 		require.ErrorIs(t, bindBeside(t, m.PeerURL()), syscall.EADDRINUSE)
 	})
@@ -322,7 +322,7 @@ func TestSocketReusePort(t *testing.T) {
 // warns of the flag. (etcd turns the fsyncs off only after creating its
 // WAL, so it counts those of the creation.)
 func TestUnsafeNoFsync(t *testing.T) {
-	fsyncsAfterWrites := func(t *testing.T, m *hosttest.Member) float64 {
+	fsyncsAfterWrites := func(t *testing.T, m *hosttest.Process) float64 {
 		const metric = "etcd_disk_wal_fsync_duration_seconds"
 		before := value(t, scrape(t, m.Endpoint()), metric)
 		cli := m.Client(t)
@@ -334,10 +334,10 @@ func TestUnsafeNoFsync(t *testing.T) {
 		}
 		return value(t, scrape(t, m.Endpoint()), metric) - before
 	}
-	bothServers(t, []string{"--unsafe-no-fsync"}, func(t *testing.T, m *hosttest.Member) {
+	bothServers(t, []string{"--unsafe-no-fsync"}, func(t *testing.T, m *hosttest.Process) {
 		require.Zero(t, fsyncsAfterWrites(t, m))
 	})
-	bothServers(t, nil, func(t *testing.T, m *hosttest.Member) {
+	bothServers(t, nil, func(t *testing.T, m *hosttest.Process) {
 		require.GreaterOrEqual(t, fsyncsAfterWrites(t, m), 20.0)
 	})
 	m := hosttest.StartMember(t, hosttest.WithEnv("METASTORE_UNSAFE_NO_FSYNC=true"))
@@ -351,7 +351,7 @@ func TestUnsafeNoFsync(t *testing.T) {
 // take one batch by default and several with a limit of 10, and the
 // compaction's result is the same.
 func TestCompactionBatchLimit(t *testing.T) {
-	compact := func(t *testing.T, m *hosttest.Member) {
+	compact := func(t *testing.T, m *hosttest.Process) {
 		cli := m.Client(t)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -369,7 +369,7 @@ func TestCompactionBatchLimit(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "49", string(r.Kvs[0].Value))
 	}
-	batches := func(t *testing.T, m *hosttest.Member) int {
+	batches := func(t *testing.T, m *hosttest.Process) int {
 		var n int
 		require.Eventually(t, func() bool {
 			_, after, ok := strings.Cut(m.Output(), `"msg":"finished compaction"`)

@@ -108,7 +108,7 @@ func TestFaultsLinearizable(t *testing.T) {
 	_ = os.RemoveAll(dir)
 }
 
-func memberEndpoints(ms []*hosttest.Member) []string {
+func memberEndpoints(ms []*hosttest.Process) []string {
 	eps := make([]string, len(ms))
 	for i, m := range ms {
 		eps[i] = m.Endpoint()
@@ -120,7 +120,7 @@ func memberEndpoints(ms []*hosttest.Member) []string {
 // the leader in the middle of a burst of puts (whose acknowledged puts it
 // returns) and restart it, then a follower; partition one member (the
 // leader in odd rounds) and heal; replace a follower by an empty member.
-func injectFaults(t *testing.T, faults *hosttest.Faults, ms []*hosttest.Member, round int, injected map[string]int) []ackedPut {
+func injectFaults(t *testing.T, faults *hosttest.Faults, ms []*hosttest.Process, round int, injected map[string]int) []ackedPut {
 	t.Helper()
 	settle := func() { time.Sleep(700 * time.Millisecond) }
 
@@ -184,7 +184,7 @@ func injectFaults(t *testing.T, faults *hosttest.Faults, ms []*hosttest.Member, 
 // acknowledged write returned, its key from every member (serializable,
 // so each member answers from its own state): the put or swapped value is
 // there with that mod revision, a delete left no key.
-func requireAckedWritesOnEveryMember(t *testing.T, ops []porcupine.Operation, ms []*hosttest.Member) {
+func requireAckedWritesOnEveryMember(t *testing.T, ops []porcupine.Operation, ms []*hosttest.Process) {
 	t.Helper()
 	checked := 0
 	for _, m := range ms {

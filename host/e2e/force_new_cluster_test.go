@@ -42,7 +42,7 @@ type forceOutcome struct {
 // forceNewClusterScenario runs the recovery against the binary bin,
 // started with args besides fastElections, and records what it observes
 // and the member it recovered.
-func forceNewClusterScenario(t *testing.T, bin string, args ...string) (forceOutcome, *hosttest.Member) {
+func forceNewClusterScenario(t *testing.T, bin string, args ...string) (forceOutcome, *hosttest.Process) {
 	const keys = 50
 	var out forceOutcome
 	binary := hosttest.WithBinary(bin)

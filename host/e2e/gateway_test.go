@@ -120,7 +120,7 @@ func TestGatewayLeaseMatchesEtcd(t *testing.T) {
 // watchHTTP opens a streaming watch on m and returns its first lines: the
 // created response and then one per event batch. after(n) runs once line n
 // (from 1) has been read.
-func watchHTTP(t *testing.T, m *hosttest.Member, key string, lines int, after func(n int)) []string {
+func watchHTTP(t *testing.T, m *hosttest.Process, key string, lines int, after func(n int)) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -143,7 +143,7 @@ func watchHTTP(t *testing.T, m *hosttest.Member, key string, lines int, after fu
 // servers.
 func TestGatewayWatchMatchesEtcd(t *testing.T) {
 	etcd, ms := servers(t)
-	run := func(m *hosttest.Member) []any {
+	run := func(m *hosttest.Process) []any {
 		lines := watchHTTP(t, m, "w", 3, func(n int) {
 			if n < 3 {
 				value := strings.Repeat("v", n)

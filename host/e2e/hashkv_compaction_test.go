@@ -18,7 +18,7 @@ import (
 func TestHashKVAtCompactionRevisionMatchesEtcd(t *testing.T) {
 	etcd, ms := servers(t)
 	var got [2]string
-	for i, m := range []*hosttest.Member{etcd, ms} {
+	for i, m := range []*hosttest.Process{etcd, ms} {
 		cli := m.Client(t)
 		ctx := context.Background()
 		put := func(k, v string) {

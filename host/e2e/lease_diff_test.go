@@ -45,7 +45,7 @@ func maskLease(s string) string {
 }
 
 // grantFixedLeases grants leases 0x100 and 0x200 with a 60s TTL.
-func grantFixedLeases(t *testing.T, m *hosttest.Member) {
+func grantFixedLeases(t *testing.T, m *hosttest.Process) {
 	t.Helper()
 	lc := pb.NewLeaseClient(m.Client(t).ActiveConnection())
 	for _, id := range []int64{0x100, 0x200} {
@@ -92,7 +92,7 @@ func TestEtcdctlLeaseMatchesEtcd(t *testing.T) {
 
 func TestClientLeaseMatchesEtcd(t *testing.T) {
 	etcd, ms := servers(t)
-	run := func(m *hosttest.Member) []string {
+	run := func(m *hosttest.Process) []string {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		conn := m.Client(t).ActiveConnection()

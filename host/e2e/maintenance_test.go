@@ -168,7 +168,7 @@ func TestHashesStableAcrossRestart(t *testing.T) {
 func TestHashKVMatchesEtcd(t *testing.T) {
 	etcd, ms := servers(t)
 	var got [2]string
-	for i, m := range []*hosttest.Member{etcd, ms} {
+	for i, m := range []*hosttest.Process{etcd, ms} {
 		cli := m.Client(t)
 		rev := writeHistory(t, cli)
 		var parts []string

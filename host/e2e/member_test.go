@@ -71,7 +71,7 @@ func TestEndpointStatusAndHealth(t *testing.T) {
 // raw response message, after clearing the identities in its header.
 func TestProtobufOutputMatchesEtcd(t *testing.T) {
 	etcd, ms := servers(t)
-	decode := func(m *hosttest.Member) *pb.RangeResponse {
+	decode := func(m *hosttest.Process) *pb.RangeResponse {
 		for _, kv := range [][]string{{"a", "1"}, {"b", "2"}, {"a", "3"}} {
 			_, err := m.Etcdctl(t, "put", kv[0], kv[1])
 			require.NoError(t, err)

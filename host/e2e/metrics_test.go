@@ -347,7 +347,7 @@ func TestMetricsScrapeCounters(t *testing.T) {
 }
 
 // scrapeAll scrapes every member.
-func scrapeAll(t *testing.T, ms []*hosttest.Member) []map[string]*dto.MetricFamily {
+func scrapeAll(t *testing.T, ms []*hosttest.Process) []map[string]*dto.MetricFamily {
 	t.Helper()
 	out := make([]map[string]*dto.MetricFamily, len(ms))
 	for i, m := range ms {
@@ -367,7 +367,7 @@ func sumOf(t *testing.T, all []map[string]*dto.MetricFamily, name string) float6
 }
 
 // peerHex is m's member id as the peer metrics label it.
-func peerHex(t *testing.T, cli *clientv3.Client, m *hosttest.Member) string {
+func peerHex(t *testing.T, cli *clientv3.Client, m *hosttest.Process) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -377,10 +377,10 @@ func peerHex(t *testing.T, cli *clientv3.Client, m *hosttest.Member) string {
 }
 
 // memberIDs maps each member to its id as the peer metrics label it.
-func memberIDs(t *testing.T, ms []*hosttest.Member) map[*hosttest.Member]string {
+func memberIDs(t *testing.T, ms []*hosttest.Process) map[*hosttest.Process]string {
 	t.Helper()
 	cli := ms[0].Client(t)
-	ids := map[*hosttest.Member]string{}
+	ids := map[*hosttest.Process]string{}
 	for _, m := range ms {
 		ids[m] = peerHex(t, cli, m)
 	}
@@ -389,7 +389,7 @@ func memberIDs(t *testing.T, ms []*hosttest.Member) map[*hosttest.Member]string 
 
 // activePairs reports whether each of ms counts each other as an active
 // peer (want true) or none of them does (want false).
-func activePairs(t *testing.T, ms []*hosttest.Member, ids map[*hosttest.Member]string, want bool) bool {
+func activePairs(t *testing.T, ms []*hosttest.Process, ids map[*hosttest.Process]string, want bool) bool {
 	t.Helper()
 	wantValue := 0.0
 	if want {
@@ -425,7 +425,7 @@ func TestMetricsPeerNetwork(t *testing.T) {
 		20*time.Second, 100*time.Millisecond, "every member reaches every other")
 
 	before := scrapeAll(t, ms)
-	index := map[*hosttest.Member]int{}
+	index := map[*hosttest.Process]int{}
 	for i, m := range ms {
 		index[m] = i
 		for _, p := range ms {
@@ -441,7 +441,7 @@ func TestMetricsPeerNetwork(t *testing.T) {
 		require.NoError(t, err)
 	}
 	after := scrapeAll(t, ms)
-	grew := func(m *hosttest.Member, name string, by float64, label string) {
+	grew := func(m *hosttest.Process, name string, by float64, label string) {
 		t.Helper()
 		b, _ := lookup(before[index[m]], name, label)
 		a := value(t, after[index[m]], name, label)
@@ -454,7 +454,7 @@ func TestMetricsPeerNetwork(t *testing.T) {
 		grew(lead, "etcd_network_peer_received_bytes_total", 1, "From="+ids[f])
 	}
 
-	victim, survivors := fs[0], []*hosttest.Member{lead, fs[1]}
+	victim, survivors := fs[0], []*hosttest.Process{lead, fs[1]}
 	victim.Kill()
 	var failures float64
 	require.Eventually(t, func() bool {
@@ -500,7 +500,7 @@ func TestMetricsPeerNetwork(t *testing.T) {
 // every etcd_* metric MetaStore's leader serves, etcd's leader serves too,
 // with the same type and label names.
 func TestPeerMetricNamesServedByEtcd(t *testing.T) {
-	leaderAfterKill := func(ms []*hosttest.Member) map[string]*dto.MetricFamily {
+	leaderAfterKill := func(ms []*hosttest.Process) map[string]*dto.MetricFamily {
 		lead := leaderOf(t, ms...)
 		victim := followersOf(lead, ms)[0]
 		ids := memberIDs(t, ms)

@@ -21,7 +21,7 @@ import (
 // choosing (https, unix sockets), which hosttest's own plain http URLs
 // are overridden by.
 type urlMember struct {
-	*hosttest.Member
+	*hosttest.Process
 	name, client, peer string
 	args               []string
 }
@@ -60,7 +60,7 @@ func (m *urlMember) start(t *testing.T, cluster []*urlMember, state string, extr
 		"--listen-peer-urls", m.peer, "--initial-advertise-peer-urls", m.peer,
 		"--initial-cluster", initialCluster(cluster), "--initial-cluster-state", state,
 	}, m.args...)
-	m.Member = hosttest.PrepareMember(t, m.name, hosttest.WithArgs(append(args, extra...)...))
+	m.Process = hosttest.PrepareMember(t, m.name, hosttest.WithArgs(append(args, extra...)...))
 	m.Start()
 }
 

@@ -59,14 +59,14 @@ plugins:
 }
 
 // startPluginMember starts a member whose engine is the named plugin.
-func startPluginMember(t *testing.T, engine string, opts ...hosttest.Option) *hosttest.Member {
+func startPluginMember(t *testing.T, engine string, opts ...hosttest.Option) *hosttest.Process {
 	t.Helper()
 	bin := pluginBin(t, engine)
 	return hosttest.StartMember(t, append(opts, pluginConfig(t, engine, bin, fileSum(t, bin)))...)
 }
 
 // pluginPid returns the pid of the member's plugin process.
-func pluginPid(t *testing.T, m *hosttest.Member, engine string) int {
+func pluginPid(t *testing.T, m *hosttest.Process, engine string) int {
 	t.Helper()
 	var pid int
 	require.Eventually(t, func() bool {

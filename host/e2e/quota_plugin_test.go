@@ -298,7 +298,7 @@ func TestPrefixQuotaExampleConfig(t *testing.T) {
 
 // quotaPluginPid returns the pid of the member's one live quota plugin
 // process.
-func quotaPluginPid(t *testing.T, m *hosttest.Member) int {
+func quotaPluginPid(t *testing.T, m *hosttest.Process) int {
 	t.Helper()
 	var pid int
 	require.Eventually(t, func() bool {

@@ -14,7 +14,7 @@ import (
 )
 
 // waitOutput waits until the member's output holds s, n times or more.
-func waitOutput(t *testing.T, m *hosttest.Member, s string, n int) {
+func waitOutput(t *testing.T, m *hosttest.Process, s string, n int) {
 	t.Helper()
 	require.Eventually(t, func() bool { return strings.Count(m.Output(), s) >= n },
 		10*time.Second, 50*time.Millisecond, "waiting for %q in the output", s)

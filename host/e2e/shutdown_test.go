@@ -65,7 +65,7 @@ func TestSIGTERMDuringWritesLosesNothingAcknowledged(t *testing.T) {
 	t.Logf("%d acknowledged writes, all present after restart", len(acked))
 }
 
-func readPrefix(t *testing.T, m *hosttest.Member, prefix string) map[string]string {
+func readPrefix(t *testing.T, m *hosttest.Process, prefix string) map[string]string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -100,8 +100,8 @@ func TestSIGTERMLeaderHandsOver(t *testing.T) {
 	members := hosttest.StartCluster(t, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var leader *hosttest.Member
-	var rest []*hosttest.Member
+	var leader *hosttest.Process
+	var rest []*hosttest.Process
 	require.Eventually(t, func() bool {
 		leader, rest = nil, nil
 		for _, m := range members {

@@ -30,7 +30,7 @@ func TestSnapshotRestoresIntoThreeMemberCluster(t *testing.T) {
 	require.NoError(t, err)
 
 	const token = "restored-cluster"
-	ms := make([]*hosttest.Member, 3)
+	ms := make([]*hosttest.Process, 3)
 	peers := make([]string, 3)
 	for i := range ms {
 		ms[i] = hosttest.PrepareMember(t, fmt.Sprintf("r%d", i+1), hosttest.WithArgs("--initial-cluster-token", token))

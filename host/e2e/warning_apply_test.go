@@ -17,7 +17,7 @@ import (
 // logged and counted in etcd_server_slow_apply_total, on either server; at
 // the default, 100ms, quick puts are not.
 func TestWarningApplyDuration(t *testing.T) {
-	puts := func(t *testing.T, m *hosttest.Member) float64 {
+	puts := func(t *testing.T, m *hosttest.Process) float64 {
 		cli := m.Client(t)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -28,7 +28,7 @@ func TestWarningApplyDuration(t *testing.T) {
 		}
 		return value(t, scrape(t, m.Endpoint()), "etcd_server_slow_apply_total") - before
 	}
-	bothServers(t, []string{"--warning-apply-duration=1ns"}, func(t *testing.T, m *hosttest.Member) {
+	bothServers(t, []string{"--warning-apply-duration=1ns"}, func(t *testing.T, m *hosttest.Process) {
 		require.GreaterOrEqual(t, puts(t, m), 5.0)
 		require.Contains(t, m.Output(), "apply request took too long")
 	})

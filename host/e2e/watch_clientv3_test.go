@@ -97,7 +97,7 @@ func requireSameWatchTranscripts(t *testing.T, script func(ctx context.Context, 
 	t.Helper()
 	etcd := hosttest.StartMember(t, append(opts, hosttest.WithBinary(hosttest.EtcdBin(t)))...)
 	ms := hosttest.StartMember(t, opts...)
-	run := func(m *hosttest.Member) []string {
+	run := func(m *hosttest.Process) []string {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		tr := &transcript{}

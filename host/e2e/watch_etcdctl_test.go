@@ -38,7 +38,7 @@ func (b *syncBuffer) String() string {
 // ctlWatch runs `etcdctl watch args...` until it exits or its output has
 // been still for a while, and returns its transcript: stdout, then stderr
 // and the exit status if it exited by itself.
-func ctlWatch(t *testing.T, m *hosttest.Member, args ...string) string {
+func ctlWatch(t *testing.T, m *hosttest.Process, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -84,10 +84,10 @@ func ctlWatch(t *testing.T, m *hosttest.Member, args ...string) string {
 // servers, then each watch, and requires identical transcripts. between,
 // if set, runs on each member after setup (a restart, say). It returns the
 // transcripts of the watches.
-func requireSameWatches(t *testing.T, setup []step, between func(*hosttest.Member), watches [][]string) []string {
+func requireSameWatches(t *testing.T, setup []step, between func(*hosttest.Process), watches [][]string) []string {
 	t.Helper()
 	etcd, ms := servers(t)
-	run := func(m *hosttest.Member) []string {
+	run := func(m *hosttest.Process) []string {
 		out := runScript(t, m, setup)
 		if between != nil {
 			between(m)
@@ -149,7 +149,7 @@ func TestEtcdctlWatchCompacted(t *testing.T) {
 }
 
 func TestEtcdctlWatchAcrossRestart(t *testing.T) {
-	requireSameWatches(t, watchHistory, func(m *hosttest.Member) { m.Restart(t) }, [][]string{
+	requireSameWatches(t, watchHistory, func(m *hosttest.Process) { m.Restart(t) }, [][]string{
 		{"fo", "--prefix", "--rev", "1", "--prev-kv"},
 		{"", "--prefix", "--rev", "2", "-w", "json"},
 	})

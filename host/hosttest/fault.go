@@ -15,13 +15,13 @@ import (
 // port behind it; f decides what the proxies pass.
 type Faults struct {
 	mu       sync.Mutex
-	proxies  map[*Member]*peerProxy
-	isolated map[*Member]bool
+	proxies  map[*Process]*peerProxy
+	isolated map[*Process]bool
 }
 
 // NewFaults returns a Faults with no member cut off.
 func NewFaults() *Faults {
-	return &Faults{proxies: map[*Member]*peerProxy{}, isolated: map[*Member]bool{}}
+	return &Faults{proxies: map[*Process]*peerProxy{}, isolated: map[*Process]bool{}}
 }
 
 // WithFaults puts a peer proxy controlled by f in front of each member
@@ -30,7 +30,7 @@ func WithFaults(f *Faults) Option { return func(c *config) { c.faults = f } }
 
 // interpose moves m's peer listener to a free port and listens on the
 // advertised one with a proxy that forwards to it.
-func (f *Faults) interpose(t testing.TB, m *Member) {
+func (f *Faults) interpose(t testing.TB, m *Process) {
 	t.Helper()
 	u, err := url.Parse(m.peer)
 	if err != nil {
@@ -46,7 +46,7 @@ func (f *Faults) interpose(t testing.TB, m *Member) {
 // Isolate partitions m from every other member in both directions: its
 // proxy refuses all connections, and the other proxies refuse those m's
 // process opens. Open connections are cut. Client URLs stay reachable.
-func (f *Faults) Isolate(m *Member) {
+func (f *Faults) Isolate(m *Process) {
 	f.mu.Lock()
 	f.isolated[m] = true
 	f.mu.Unlock()
@@ -56,7 +56,7 @@ func (f *Faults) Isolate(m *Member) {
 // Heal ends every partition.
 func (f *Faults) Heal() {
 	f.mu.Lock()
-	f.isolated = map[*Member]bool{}
+	f.isolated = map[*Process]bool{}
 	f.mu.Unlock()
 	f.apply()
 }
@@ -79,11 +79,11 @@ func (f *Faults) apply() {
 	type setting struct {
 		p        *peerProxy
 		isolated bool
-		from     map[*Member]bool
+		from     map[*Process]bool
 	}
 	var settings []setting
 	for m, p := range f.proxies {
-		from := map[*Member]bool{}
+		from := map[*Process]bool{}
 		for o := range f.isolated {
 			if o != m {
 				from[o] = true
@@ -101,7 +101,7 @@ func (f *Faults) apply() {
 // removes it from the cluster through via, wipes its data directory, adds
 // it back (under a new id) and starts it with --initial-cluster-state
 // existing and an --initial-cluster of others and m.
-func (m *Member) Rejoin(t testing.TB, via *Member, others ...*Member) {
+func (m *Process) Rejoin(t testing.TB, via *Process, others ...*Process) {
 	t.Helper()
 	m.Kill()
 	cli := via.Client(t)

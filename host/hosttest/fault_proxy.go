@@ -27,7 +27,7 @@ type peerProxy struct {
 
 	mu       sync.Mutex
 	isolated bool                // refuse every connection
-	from     map[*Member]bool    // refuse connections these members opened
+	from     map[*Process]bool    // refuse connections these members opened
 	conns    map[net.Conn]func() // open connections, each with its closer
 	closed   bool
 	wg       sync.WaitGroup
@@ -43,7 +43,7 @@ func newPeerProxy(t testing.TB, addr, target string) *peerProxy {
 	if err != nil {
 		t.Fatalf("hosttest: peer proxy on %s: %v", addr, err)
 	}
-	p := &peerProxy{t: t, l: l, target: target, from: map[*Member]bool{}, conns: map[net.Conn]func(){}}
+	p := &peerProxy{t: t, l: l, target: target, from: map[*Process]bool{}, conns: map[net.Conn]func(){}}
 	p.wg.Add(1)
 	go p.serve()
 	t.Cleanup(p.close)
@@ -135,7 +135,7 @@ func (p *peerProxy) forward(c net.Conn) {
 // set changes what the proxy refuses and cuts every open connection, so
 // that no stream opened before the change outlives it. Streams that are
 // still allowed are reopened by their senders.
-func (p *peerProxy) set(isolated bool, from map[*Member]bool) {
+func (p *peerProxy) set(isolated bool, from map[*Process]bool) {
 	p.mu.Lock()
 	p.isolated = isolated
 	p.from = from
@@ -162,7 +162,7 @@ func (p *peerProxy) close() {
 	p.closed = true
 	p.mu.Unlock()
 	err := p.l.Close()
-	p.set(false, map[*Member]bool{})
+	p.set(false, map[*Process]bool{})
 	p.wg.Wait()
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		p.t.Logf("hosttest: closing peer proxy: %v", err)

@@ -49,8 +49,8 @@ func dialProxy(t *testing.T, p *peerProxy) net.Conn {
 
 // thisProcess is a member whose process is the test itself, so that its
 // connections count as the member's.
-func thisProcess() *Member {
-	return &Member{cmd: &exec.Cmd{Process: &os.Process{Pid: os.Getpid()}}}
+func thisProcess() *Process {
+	return &Process{cmd: &exec.Cmd{Process: &os.Process{Pid: os.Getpid()}}}
 }
 
 func TestPeerProxyIsolatesAndHeals(t *testing.T) {
@@ -59,24 +59,24 @@ func TestPeerProxyIsolatesAndHeals(t *testing.T) {
 	require.True(t, roundTrip(open))
 
 	// Isolated: the open connection is cut and new ones are refused.
-	p.set(true, map[*Member]bool{})
+	p.set(true, map[*Process]bool{})
 	require.False(t, roundTrip(open))
 	require.False(t, roundTrip(dialProxy(t, p)))
 
 	// Refusing only another member's connections lets ours through.
-	other := &Member{cmd: &exec.Cmd{Process: &os.Process{Pid: 1}}}
-	p.set(false, map[*Member]bool{other: true})
+	other := &Process{cmd: &exec.Cmd{Process: &os.Process{Pid: 1}}}
+	p.set(false, map[*Process]bool{other: true})
 	require.True(t, roundTrip(dialProxy(t, p)))
 
 	// Refusing ours: cut and refused, and counted.
 	in, out := p.refused()
 	require.Positive(t, in)
-	p.set(false, map[*Member]bool{thisProcess(): true})
+	p.set(false, map[*Process]bool{thisProcess(): true})
 	require.False(t, roundTrip(dialProxy(t, p)))
 	in2, out2 := p.refused()
 	require.Equal(t, in, in2)
 	require.Greater(t, out2, out)
 
-	p.set(false, map[*Member]bool{})
+	p.set(false, map[*Process]bool{})
 	require.True(t, roundTrip(dialProxy(t, p)))
 }

@@ -8,7 +8,7 @@ import (
 // PrepareMember reserves ports and a data directory for a member that will
 // join a running cluster: add it with `etcdctl member add NAME
 // --peer-urls=PeerURL()` first, then start it with Join.
-func PrepareMember(t testing.TB, name string, opts ...Option) *Member {
+func PrepareMember(t testing.TB, name string, opts ...Option) *Process {
 	t.Helper()
 	cfg := newConfig(opts, name)
 	ports := freePorts(t, 2)
@@ -18,7 +18,7 @@ func PrepareMember(t testing.TB, name string, opts ...Option) *Member {
 // Join starts m with --initial-cluster-state existing and an
 // --initial-cluster of the given members and m, and waits until it serves
 // client requests.
-func (m *Member) Join(t testing.TB, members ...*Member) {
+func (m *Process) Join(t testing.TB, members ...*Process) {
 	t.Helper()
 	peers := make([]string, 0, len(members)+1)
 	for _, o := range members {
@@ -32,10 +32,10 @@ func (m *Member) Join(t testing.TB, members ...*Member) {
 }
 
 // Start starts a stopped member again without waiting for it to serve.
-func (m *Member) Start() { m.start() }
+func (m *Process) Start() { m.start() }
 
 // WaitReady waits until the member, started with Start, serves clients.
-func (m *Member) WaitReady() { m.waitReady() }
+func (m *Process) WaitReady() { m.waitReady() }
 
 // SetInitialCluster sets the --initial-cluster the next start passes.
-func (m *Member) SetInitialCluster(s string) { m.cluster = s }
+func (m *Process) SetInitialCluster(s string) { m.cluster = s }

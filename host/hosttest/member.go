@@ -113,8 +113,10 @@ func binFromEnv(t testing.TB, env, target string) string {
 	return p
 }
 
-// Member is one running (or stopped) server process.
-type Member struct {
+// Process is one metastore process under test, running or stopped: a
+// handle on the binary, named apart from the member it serves as
+// (host.Member, the member record membership.Member).
+type Process struct {
 	t       testing.TB
 	cfg     config
 	name    string
@@ -138,7 +140,7 @@ type Member struct {
 
 // StartMember starts a single-member cluster and waits until it serves
 // client requests.
-func StartMember(t testing.TB, opts ...Option) *Member {
+func StartMember(t testing.TB, opts ...Option) *Process {
 	t.Helper()
 	cfg := newConfig(opts, "default")
 	ports := freePorts(t, 2)
@@ -152,14 +154,14 @@ func StartMember(t testing.TB, opts ...Option) *Member {
 // StartCluster starts n members that form one cluster, named m1..mN unless
 // WithName is given (then name1..nameN), and waits until each serves client
 // requests.
-func StartCluster(t testing.TB, n int, opts ...Option) []*Member {
+func StartCluster(t testing.TB, n int, opts ...Option) []*Process {
 	t.Helper()
 	if n < 1 {
 		t.Fatalf("hosttest: StartCluster needs at least one member, got %d", n)
 	}
 	cfg := newConfig(opts, "m")
 	ports := freePorts(t, 2*n)
-	ms := make([]*Member, n)
+	ms := make([]*Process, n)
 	peers := make([]string, n)
 	for i := range ms {
 		ms[i] = newMember(t, cfg, fmt.Sprintf("%s%d", cfg.name, i+1), ports[2*i], ports[2*i+1])
@@ -183,12 +185,12 @@ func newConfig(opts []Option, name string) config {
 	return cfg
 }
 
-func newMember(t testing.TB, cfg config, name string, clientPort, peerPort int) *Member {
+func newMember(t testing.TB, cfg config, name string, clientPort, peerPort int) *Process {
 	t.Helper()
 	if cfg.bin == "" {
 		cfg.bin = MetastoreBin(t)
 	}
-	m := &Member{
+	m := &Process{
 		t:       t,
 		cfg:     cfg,
 		name:    name,
@@ -210,23 +212,23 @@ func newMember(t testing.TB, cfg config, name string, clientPort, peerPort int) 
 }
 
 // Name is the member name.
-func (m *Member) Name() string { return m.name }
+func (m *Process) Name() string { return m.name }
 
 // Endpoint is the client URL, e.g. http://127.0.0.1:40123.
-func (m *Member) Endpoint() string { return m.client }
+func (m *Process) Endpoint() string { return m.client }
 
 // PeerURL is the peer URL.
-func (m *Member) PeerURL() string { return m.peer }
+func (m *Process) PeerURL() string { return m.peer }
 
 // DataDir is the member's data directory.
-func (m *Member) DataDir() string { return m.dataDir }
+func (m *Process) DataDir() string { return m.dataDir }
 
 // Output is everything the member has written to stdout and stderr, across
 // restarts.
-func (m *Member) Output() string { return m.out.String() }
+func (m *Process) Output() string { return m.out.String() }
 
 // Pid is the process id of the running process, or 0.
-func (m *Member) Pid() int {
+func (m *Process) Pid() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.cmd == nil || m.cmd.Process == nil {
@@ -236,7 +238,7 @@ func (m *Member) Pid() int {
 }
 
 // Running reports whether the process has been started and has not exited.
-func (m *Member) Running() bool {
+func (m *Process) Running() bool {
 	m.mu.Lock()
 	done := m.done
 	m.mu.Unlock()
@@ -251,7 +253,7 @@ func (m *Member) Running() bool {
 	}
 }
 
-func (m *Member) args() []string {
+func (m *Process) args() []string {
 	listenPeer := m.peer
 	if m.listenPeer != "" {
 		listenPeer = m.listenPeer
@@ -272,7 +274,7 @@ func (m *Member) args() []string {
 }
 
 // start launches the process without waiting for it to become ready.
-func (m *Member) start() {
+func (m *Process) start() {
 	m.t.Helper()
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -311,7 +313,7 @@ func (m *Member) start() {
 
 // waitReady waits until ReadyLine appears in output written since the last
 // start, failing the test if the process exits first or the timeout passes.
-func (m *Member) waitReady() {
+func (m *Process) waitReady() {
 	m.t.Helper()
 	m.mu.Lock()
 	done := m.done
@@ -345,7 +347,7 @@ func (m *Member) waitReady() {
 
 // Kill sends SIGKILL to the member process (not to processes it started) and
 // waits for it to exit. It does nothing if the member is not running.
-func (m *Member) Kill() {
+func (m *Process) Kill() {
 	m.mu.Lock()
 	cmd, done := m.cmd, m.done
 	m.mu.Unlock()
@@ -359,7 +361,7 @@ func (m *Member) Kill() {
 // Stop sends SIGTERM and waits for the process to exit. If it has not exited
 // within the stop timeout it is killed and Stop returns an error. Exiting
 // with any status after SIGTERM counts as stopped.
-func (m *Member) Stop() error {
+func (m *Process) Stop() error {
 	m.mu.Lock()
 	cmd, done := m.cmd, m.done
 	m.mu.Unlock()
@@ -385,7 +387,7 @@ func (m *Member) Stop() error {
 
 // ExitErr is the result of the last process's Wait: nil while running or
 // after a zero exit status.
-func (m *Member) ExitErr() error {
+func (m *Process) ExitErr() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.waitErr
@@ -394,7 +396,7 @@ func (m *Member) ExitErr() error {
 // Restart stops the member if it is running (SIGTERM), then starts it again
 // with the same name, ports, data directory and arguments, and waits until it
 // serves client requests.
-func (m *Member) Restart(t testing.TB) {
+func (m *Process) Restart(t testing.TB) {
 	t.Helper()
 	if err := m.Stop(); err != nil {
 		t.Fatal(err)
@@ -403,7 +405,7 @@ func (m *Member) Restart(t testing.TB) {
 	m.waitReady()
 }
 
-func (m *Member) cleanup() {
+func (m *Process) cleanup() {
 	m.mu.Lock()
 	pgids := m.pgids
 	m.mu.Unlock()
@@ -417,7 +419,7 @@ func (m *Member) cleanup() {
 
 // Client returns a clientv3 client connected to this member; it is closed
 // when the test ends.
-func (m *Member) Client(t testing.TB) *clientv3.Client {
+func (m *Process) Client(t testing.TB) *clientv3.Client {
 	t.Helper()
 	return NewClient(t, m.client)
 }
@@ -440,7 +442,7 @@ func NewClient(t testing.TB, endpoints ...string) *clientv3.Client {
 
 // Endpoints joins the members' client URLs with commas, as --endpoints takes
 // them.
-func Endpoints(ms ...*Member) string {
+func Endpoints(ms ...*Process) string {
 	eps := make([]string, len(ms))
 	for i, m := range ms {
 		eps[i] = m.client
@@ -450,14 +452,14 @@ func Endpoints(ms ...*Member) string {
 
 // Etcdctl runs $ETCDCTL_BIN --endpoints=<this member> args... and returns its
 // stdout. A non-zero exit yields a *CmdError carrying stderr.
-func (m *Member) Etcdctl(t testing.TB, args ...string) (string, error) {
+func (m *Process) Etcdctl(t testing.TB, args ...string) (string, error) {
 	t.Helper()
 	return Etcdctl(t, m.client, "", args...)
 }
 
 // EtcdctlStdin is Etcdctl with the given standard input (for `txn`, `put`
 // without a value, and the like).
-func (m *Member) EtcdctlStdin(t testing.TB, stdin string, args ...string) (string, error) {
+func (m *Process) EtcdctlStdin(t testing.TB, stdin string, args ...string) (string, error) {
 	t.Helper()
 	return Etcdctl(t, m.client, stdin, args...)
 }

@@ -27,7 +27,7 @@ type peerProxy struct {
 
 	mu       sync.Mutex
 	isolated bool                // refuse every connection
-	from     map[*Process]bool    // refuse connections these members opened
+	from     map[*Process]bool   // refuse connections these members opened
 	conns    map[net.Conn]func() // open connections, each with its closer
 	closed   bool
 	wg       sync.WaitGroup

@@ -167,7 +167,7 @@ func (t *Transport) members() (*frame, error) {
 }
 
 type membersResponse struct {
-	ClusterID uint64   `json:"clusterID"`
+	ClusterID uint64         `json:"clusterID"`
 	Members   []ListedMember `json:"members"`
 }
 

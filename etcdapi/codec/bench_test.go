@@ -49,3 +49,24 @@ func BenchmarkMarshal(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMarshalSmall compares the two on a keepalive reply.
+func BenchmarkMarshalSmall(b *testing.B) {
+	m := &pb.LeaseKeepAliveResponse{Header: &pb.ResponseHeader{ClusterId: 7, MemberId: 9, Revision: 1 << 20, RaftTerm: 3}, ID: 1 << 40, TTL: 60}
+	for _, codec := range []encoding.CodecV2{New(), encoding.GetCodecV2("proto")} {
+		name := "metastore"
+		if _, ok := codec.(*Codec); !ok {
+			name = "grpc-proto"
+		}
+		b.Run("keepalive/"+name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				data, err := codec.Marshal(m)
+				if err != nil {
+					b.Fatal(err)
+				}
+				data.Free()
+			}
+		})
+	}
+}

@@ -10,28 +10,52 @@ import (
 // fast is one message of the fast path: size measures it as protobuf
 // would write it (ok is false when the fast path cannot write it exactly
 // so), and appendTo writes it.
-type fast struct {
-	size     func() (int, bool)
-	appendTo func([]byte) []byte
-}
+type fast struct{ v any }
 
 // fastMessageOf returns the fast path of v, if it has one.
 func fastMessageOf(v any) (fast, bool) {
-	switch m := v.(type) {
-	case *pb.RangeResponse:
-		return fast{func() (int, bool) { return sizeRange(m) }, func(b []byte) []byte { return appendRange(b, m) }}, true
-	case *pb.WatchResponse:
-		return fast{func() (int, bool) { return sizeWatch(m) }, func(b []byte) []byte { return appendWatch(b, m) }}, true
-	case *pb.PutResponse:
-		return fast{func() (int, bool) { return sizePut(m) }, func(b []byte) []byte { return appendPut(b, m) }}, true
-	case *pb.DeleteRangeResponse:
-		return fast{func() (int, bool) { return sizeDelete(m) }, func(b []byte) []byte { return appendDelete(b, m) }}, true
-	case *pb.TxnResponse:
-		return fast{func() (int, bool) { return sizeTxn(m) }, func(b []byte) []byte { return appendTxn(b, m) }}, true
-	case *pb.LeaseKeepAliveResponse:
-		return fast{func() (int, bool) { return sizeKeepAlive(m) }, func(b []byte) []byte { return appendKeepAlive(b, m) }}, true
+	switch v.(type) {
+	case *pb.RangeResponse, *pb.WatchResponse, *pb.PutResponse, *pb.DeleteRangeResponse, *pb.TxnResponse,
+		*pb.LeaseKeepAliveResponse:
+		return fast{v}, true
 	}
 	return fast{}, false
+}
+
+func (f fast) size() (int, bool) {
+	switch m := f.v.(type) {
+	case *pb.RangeResponse:
+		return sizeRange(m)
+	case *pb.WatchResponse:
+		return sizeWatch(m)
+	case *pb.PutResponse:
+		return sizePut(m)
+	case *pb.DeleteRangeResponse:
+		return sizeDelete(m)
+	case *pb.TxnResponse:
+		return sizeTxn(m)
+	case *pb.LeaseKeepAliveResponse:
+		return sizeKeepAlive(m)
+	}
+	return 0, false
+}
+
+func (f fast) appendTo(b []byte) []byte {
+	switch m := f.v.(type) {
+	case *pb.RangeResponse:
+		return appendRange(b, m)
+	case *pb.WatchResponse:
+		return appendWatch(b, m)
+	case *pb.PutResponse:
+		return appendPut(b, m)
+	case *pb.DeleteRangeResponse:
+		return appendDelete(b, m)
+	case *pb.TxnResponse:
+		return appendTxn(b, m)
+	case *pb.LeaseKeepAliveResponse:
+		return appendKeepAlive(b, m)
+	}
+	return b
 }
 
 // Field writers of proto3 without presence: a zero value is not written.

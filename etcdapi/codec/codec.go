@@ -3,13 +3,15 @@
 // protobuf writes, with the responses that carry many keys (ranges, watch
 // events, txns, deletes with their previous KVs) and the most frequent
 // small ones (puts, lease keepalives) marshalled without protobuf's
-// reflection tables, into buffers the size of the message. Everything
-// else, and every request, goes through the proto codec.
+// reflection tables, into buffers the size of the message, and the most
+// frequent requests (puts, ranges, keepalives) read without them.
+// Everything else goes through the proto codec.
 //
 // A message the fast path does not know how to write exactly as protobuf
 // would (one carrying unknown fields, or a nil element in a repeated
-// field) is marshalled by protobuf too. marshal_test.go checks the bytes
-// against proto.Marshal on random messages.
+// field) is marshalled by protobuf too, and a request it does not fully
+// know is read by protobuf. marshal_test.go and unmarshal_test.go check
+// both against protobuf on random messages.
 //
 // It imports etcd's protos and gRPC's encoding alone.
 package codec
@@ -19,11 +21,11 @@ import (
 	"math/bits"
 	"sync"
 
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"google.golang.org/grpc/encoding"
+	_ "google.golang.org/grpc/encoding/proto" // registers the proto codec, which New falls back to
 	"google.golang.org/grpc/mem"
-
-	// The proto codec is registered by this import; Server falls back to it.
-	_ "google.golang.org/grpc/encoding/proto"
+	"google.golang.org/protobuf/proto"
 )
 
 // Codec is the gRPC codec; register it on a server with
@@ -40,8 +42,35 @@ func New() *Codec {
 // Name is the content subtype the codec serves: protobuf.
 func (c *Codec) Name() string { return "proto" }
 
-// Unmarshal decodes a request with protobuf.
-func (c *Codec) Unmarshal(data mem.BufferSlice, v any) error { return c.proto.Unmarshal(data, v) }
+// Unmarshal decodes a request: puts, ranges and keepalives directly,
+// others, and any the fast path does not fully know, with protobuf.
+func (c *Codec) Unmarshal(data mem.BufferSlice, v any) error {
+	switch v.(type) {
+	case *pb.PutRequest, *pb.RangeRequest, *pb.LeaseKeepAliveRequest:
+	default:
+		return c.proto.Unmarshal(data, v)
+	}
+	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
+	defer buf.Free()
+	b := buf.ReadOnlyData()
+	if unmarshalFast(b, v) {
+		return nil
+	}
+	return proto.Unmarshal(b, v.(proto.Message))
+}
+
+// unmarshalFast reads b into v on the fast path; false leaves v untouched.
+func unmarshalFast(b []byte, v any) bool {
+	switch m := v.(type) {
+	case *pb.PutRequest:
+		return unmarshalPut(b, m)
+	case *pb.RangeRequest:
+		return unmarshalRange(b, m)
+	case *pb.LeaseKeepAliveRequest:
+		return unmarshalKeepAlive(b, m)
+	}
+	return false
+}
 
 // Marshal encodes v: the messages of the fast path directly, the others
 // with protobuf.

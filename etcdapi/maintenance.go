@@ -44,8 +44,9 @@ type MaintenanceServer struct {
 func (s *Server) Maintenance() *MaintenanceServer { return &MaintenanceServer{s: s} }
 
 // StorageVersion is the etcd storage schema version whose semantics the
-// store follows.
-const StorageVersion = "3.6.0"
+// store follows: what etcd of the API version MetaStore speaks (3.7.3)
+// reports in its status and in its snapshots.
+const StorageVersion = "3.7.0"
 
 // Status reports the member: version, engine size and quota, raft
 // position, leader, and as errors a missing leader and the active alarms.

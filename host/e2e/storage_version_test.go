@@ -1,0 +1,40 @@
+package e2e
+
+import (
+	"context"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestStorageVersionIsEtcds: the storage version a member reports in its
+// status, and a snapshot of it carries ("Server version" of etcdctl
+// snapshot save), are what etcd of the API version MetaStore speaks
+// reports: restore tools choose by them.
+func TestStorageVersionIsEtcds(t *testing.T) {
+	etcd, metastore := servers(t)
+	serverVersion := regexp.MustCompile(`Server version (\S+)`)
+	var status, snapshot []string
+	for _, m := range []string{"etcd", "metastore"} {
+		p := etcd
+		if m == "metastore" {
+			p = metastore
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		st, err := p.Client(t).Status(ctx, p.Endpoint())
+		cancel()
+		require.NoError(t, err)
+		status = append(status, st.StorageVersion)
+		out, err := p.Etcdctl(t, "snapshot", "save", filepath.Join(t.TempDir(), "snap.db"))
+		require.NoError(t, err, out)
+		got := serverVersion.FindStringSubmatch(out)
+		require.NotNil(t, got, "etcdctl snapshot save says the server version: %s", out)
+		snapshot = append(snapshot, got[1])
+	}
+	require.Equal(t, status[0], status[1], "storage version in status, etcd then MetaStore")
+	require.Equal(t, snapshot[0], snapshot[1], "server version of a snapshot, etcd then MetaStore")
+	require.Equal(t, status[0], snapshot[0])
+}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/metastore/metastore/host/hosttest"
 )
 
 // TestStorageVersionIsEtcds: the storage version a member reports in its
@@ -18,11 +20,7 @@ func TestStorageVersionIsEtcds(t *testing.T) {
 	etcd, metastore := servers(t)
 	serverVersion := regexp.MustCompile(`Server version (\S+)`)
 	var status, snapshot []string
-	for _, m := range []string{"etcd", "metastore"} {
-		p := etcd
-		if m == "metastore" {
-			p = metastore
-		}
+	for _, p := range []*hosttest.Process{etcd, metastore} {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		st, err := p.Client(t).Status(ctx, p.Endpoint())
 		cancel()

@@ -94,21 +94,13 @@ func (p *Engine) fail(cause error) {
 // supervise checks the process every PingInterval until Close or failure.
 func (p *Engine) supervise() {
 	defer p.wg.Done()
-	tick := time.NewTicker(p.entry.PingInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-p.stop:
-			return
-		case <-p.failed:
-			return
-		case <-tick.C:
-		}
+	every(p.entry.PingInterval, p.stop, p.failed, func() bool {
 		if err := alive(p.proc, p.entry.PingTimeout); err != nil {
 			p.fail(err)
-			return
+			return false
 		}
-	}
+		return true
+	})
 }
 
 // check returns the error of every call made after a failure.

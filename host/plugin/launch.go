@@ -106,6 +106,25 @@ func alive(proc interface {
 	return pingWithin(proc.Ping, timeout)
 }
 
+// every calls tick each interval until it returns false or stop or
+// failed closes (a nil failed never does): the loop of every supervisor.
+func every(interval time.Duration, stop, failed <-chan struct{}, tick func() bool) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-failed:
+			return
+		case <-t.C:
+		}
+		if !tick() {
+			return
+		}
+	}
+}
+
 // pingWithin calls ping (go-plugin's Ping takes no context) and waits at
 // most timeout for its answer.
 func pingWithin(ping func() error, timeout time.Duration) error {

@@ -174,22 +174,16 @@ func (p *QuotaPolicy) declaredLocked(prefixes [][]byte) error {
 // starts it again with backoff.
 func (p *QuotaPolicy) supervise() {
 	defer p.wg.Done()
-	tick := time.NewTicker(p.entry.PingInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-p.stop:
-			return
-		case <-tick.C:
-		}
+	every(p.entry.PingInterval, p.stop, nil, func() bool {
 		if proc := p.live.Load(); proc != nil {
 			if err := alive(proc, p.entry.PingTimeout); err != nil {
 				p.down(proc, err)
 			}
-			continue
+		} else {
+			p.restart()
 		}
-		p.restart()
-	}
+		return true
+	})
 }
 
 // down hands checks to the built-in policy and kills proc, unless a newer

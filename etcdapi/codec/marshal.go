@@ -128,6 +128,49 @@ func appendMessageHeader(b []byte, num protowire.Number, n int) []byte {
 	return varint(append(b, tag(num, protowire.BytesType)), uint64(n))
 }
 
+// sizeField sizes message field num holding m, absent when m is nil;
+// size measures m's body.
+func sizeField[T any](num protowire.Number, m *T, size func(*T) (int, bool)) (int, bool) {
+	if m == nil {
+		return 0, true
+	}
+	n, ok := size(m)
+	return sizeMessage(num, n), ok
+}
+
+func appendField[T any](b []byte, num protowire.Number, m *T, size func(*T) (int, bool), write func([]byte, *T) []byte) []byte {
+	if m == nil {
+		return b
+	}
+	n, _ := size(m)
+	return write(appendMessageHeader(b, num, n), m)
+}
+
+// sizeRepeated sizes repeated message field num; a nil element is not for
+// the fast path.
+func sizeRepeated[T any](num protowire.Number, ms []*T, size func(*T) (int, bool)) (int, bool) {
+	total := 0
+	for _, m := range ms {
+		if m == nil {
+			return 0, false
+		}
+		n, ok := size(m)
+		if !ok {
+			return 0, false
+		}
+		total += sizeMessage(num, n)
+	}
+	return total, true
+}
+
+func appendRepeated[T any](b []byte, num protowire.Number, ms []*T, size func(*T) (int, bool), write func([]byte, *T) []byte) []byte {
+	for _, m := range ms {
+		n, _ := size(m)
+		b = write(appendMessageHeader(b, num, n), m)
+	}
+	return b
+}
+
 // ResponseHeader.
 
 func sizeHeader(h *pb.ResponseHeader) (int, bool) {
@@ -145,27 +188,10 @@ func appendHeader(b []byte, h *pb.ResponseHeader) []byte {
 	return appendVarint(b, 4, h.RaftTerm)
 }
 
-// headerField sizes field 1, the header of every response.
-func sizeHeaderField(h *pb.ResponseHeader) (int, bool) {
-	if h == nil {
-		return 0, true
-	}
-	n, ok := sizeHeader(h)
-	return sizeMessage(1, n), ok
-}
-
-func appendHeaderField(b []byte, h *pb.ResponseHeader) []byte {
-	if h == nil {
-		return b
-	}
-	n, _ := sizeHeader(h)
-	return appendHeader(appendMessageHeader(b, 1, n), h)
-}
-
 // mvccpb.KeyValue.
 
 func sizeKV(kv *mvccpb.KeyValue) (int, bool) {
-	if kv == nil || hasUnknown(kv) {
+	if hasUnknown(kv) {
 		return 0, false
 	}
 	return sizeBytes(1, len(kv.Key)) + sizeVarint(2, uint64(kv.CreateRevision)) + sizeVarint(3, uint64(kv.ModRevision)) +
@@ -181,59 +207,20 @@ func appendKV(b []byte, kv *mvccpb.KeyValue) []byte {
 	return appendVarint(b, 6, uint64(kv.Lease))
 }
 
-// sizeKVField sizes an optional KeyValue field (nil: absent).
-func sizeKVField(num protowire.Number, kv *mvccpb.KeyValue) (int, bool) {
-	if kv == nil {
-		return 0, true
-	}
-	n, ok := sizeKV(kv)
-	return sizeMessage(num, n), ok
-}
-
-func appendKVField(b []byte, num protowire.Number, kv *mvccpb.KeyValue) []byte {
-	if kv == nil {
-		return b
-	}
-	n, _ := sizeKV(kv)
-	return appendKV(appendMessageHeader(b, num, n), kv)
-}
-
-// sizeKVs sizes a repeated KeyValue field; a nil element is not for the
-// fast path.
-func sizeKVs(num protowire.Number, kvs []*mvccpb.KeyValue) (int, bool) {
-	total := 0
-	for _, kv := range kvs {
-		n, ok := sizeKV(kv)
-		if !ok {
-			return 0, false
-		}
-		total += sizeMessage(num, n)
-	}
-	return total, true
-}
-
-func appendKVs(b []byte, num protowire.Number, kvs []*mvccpb.KeyValue) []byte {
-	for _, kv := range kvs {
-		n, _ := sizeKV(kv)
-		b = appendKV(appendMessageHeader(b, num, n), kv)
-	}
-	return b
-}
-
 // RangeResponse.
 
 func sizeRange(m *pb.RangeResponse) (int, bool) {
 	if hasUnknown(m) {
 		return 0, false
 	}
-	h, ok1 := sizeHeaderField(m.Header)
-	kvs, ok2 := sizeKVs(2, m.Kvs)
+	h, ok1 := sizeField(1, m.Header, sizeHeader)
+	kvs, ok2 := sizeRepeated(2, m.Kvs, sizeKV)
 	return h + kvs + sizeVarint(3, boolValue(m.More)) + sizeVarint(4, uint64(m.Count)), ok1 && ok2
 }
 
 func appendRange(b []byte, m *pb.RangeResponse) []byte {
-	b = appendHeaderField(b, m.Header)
-	b = appendKVs(b, 2, m.Kvs)
+	b = appendField(b, 1, m.Header, sizeHeader, appendHeader)
+	b = appendRepeated(b, 2, m.Kvs, sizeKV, appendKV)
 	b = appendVarint(b, 3, boolValue(m.More))
 	return appendVarint(b, 4, uint64(m.Count))
 }
@@ -244,13 +231,14 @@ func sizePut(m *pb.PutResponse) (int, bool) {
 	if hasUnknown(m) {
 		return 0, false
 	}
-	h, ok1 := sizeHeaderField(m.Header)
-	prev, ok2 := sizeKVField(2, m.PrevKv)
+	h, ok1 := sizeField(1, m.Header, sizeHeader)
+	prev, ok2 := sizeField(2, m.PrevKv, sizeKV)
 	return h + prev, ok1 && ok2
 }
 
 func appendPut(b []byte, m *pb.PutResponse) []byte {
-	return appendKVField(appendHeaderField(b, m.Header), 2, m.PrevKv)
+	b = appendField(b, 1, m.Header, sizeHeader, appendHeader)
+	return appendField(b, 2, m.PrevKv, sizeKV, appendKV)
 }
 
 // DeleteRangeResponse.
@@ -259,15 +247,15 @@ func sizeDelete(m *pb.DeleteRangeResponse) (int, bool) {
 	if hasUnknown(m) {
 		return 0, false
 	}
-	h, ok1 := sizeHeaderField(m.Header)
-	prev, ok2 := sizeKVs(3, m.PrevKvs)
+	h, ok1 := sizeField(1, m.Header, sizeHeader)
+	prev, ok2 := sizeRepeated(3, m.PrevKvs, sizeKV)
 	return h + sizeVarint(2, uint64(m.Deleted)) + prev, ok1 && ok2
 }
 
 func appendDelete(b []byte, m *pb.DeleteRangeResponse) []byte {
-	b = appendHeaderField(b, m.Header)
+	b = appendField(b, 1, m.Header, sizeHeader, appendHeader)
 	b = appendVarint(b, 2, uint64(m.Deleted))
-	return appendKVs(b, 3, m.PrevKvs)
+	return appendRepeated(b, 3, m.PrevKvs, sizeKV, appendKV)
 }
 
 // TxnResponse and its ResponseOps.
@@ -276,30 +264,21 @@ func sizeTxn(m *pb.TxnResponse) (int, bool) {
 	if hasUnknown(m) {
 		return 0, false
 	}
-	n, ok := sizeHeaderField(m.Header)
-	n += sizeVarint(2, boolValue(m.Succeeded))
-	for _, op := range m.Responses {
-		s, opOK := sizeOp(op)
-		ok = ok && opOK
-		n += sizeMessage(3, s)
-	}
-	return n, ok
+	h, ok1 := sizeField(1, m.Header, sizeHeader)
+	ops, ok2 := sizeRepeated(3, m.Responses, sizeOp)
+	return h + sizeVarint(2, boolValue(m.Succeeded)) + ops, ok1 && ok2
 }
 
 func appendTxn(b []byte, m *pb.TxnResponse) []byte {
-	b = appendHeaderField(b, m.Header)
+	b = appendField(b, 1, m.Header, sizeHeader, appendHeader)
 	b = appendVarint(b, 2, boolValue(m.Succeeded))
-	for _, op := range m.Responses {
-		s, _ := sizeOp(op)
-		b = appendOp(appendMessageHeader(b, 3, s), op)
-	}
-	return b
+	return appendRepeated(b, 3, m.Responses, sizeOp, appendOp)
 }
 
 // sizeOp sizes one ResponseOp: its one response, as field 1 to 4. A set
 // response holding a nil message is not for the fast path.
 func sizeOp(op *pb.ResponseOp) (int, bool) {
-	if op == nil || hasUnknown(op) {
+	if hasUnknown(op) {
 		return 0, false
 	}
 	var (
@@ -364,45 +343,37 @@ func sizeWatch(m *pb.WatchResponse) (int, bool) {
 	if hasUnknown(m) {
 		return 0, false
 	}
-	n, ok := sizeHeaderField(m.Header)
+	n, ok := sizeField(1, m.Header, sizeHeader)
 	n += sizeVarint(2, uint64(m.WatchId)) + sizeVarint(3, boolValue(m.Created)) + sizeVarint(4, boolValue(m.Canceled)) +
 		sizeVarint(5, uint64(m.CompactRevision)) + sizeBytes(6, len(m.CancelReason)) + sizeVarint(7, boolValue(m.Fragment))
-	for _, ev := range m.Events {
-		s, evOK := sizeEvent(ev)
-		ok = ok && evOK
-		n += sizeMessage(11, s)
-	}
-	return n, ok
+	events, evOK := sizeRepeated(11, m.Events, sizeEvent)
+	return n + events, ok && evOK
 }
 
 func appendWatch(b []byte, m *pb.WatchResponse) []byte {
-	b = appendHeaderField(b, m.Header)
+	b = appendField(b, 1, m.Header, sizeHeader, appendHeader)
 	b = appendVarint(b, 2, uint64(m.WatchId))
 	b = appendVarint(b, 3, boolValue(m.Created))
 	b = appendVarint(b, 4, boolValue(m.Canceled))
 	b = appendVarint(b, 5, uint64(m.CompactRevision))
 	b = appendString(b, 6, m.CancelReason)
 	b = appendVarint(b, 7, boolValue(m.Fragment))
-	for _, ev := range m.Events {
-		s, _ := sizeEvent(ev)
-		b = appendEvent(appendMessageHeader(b, 11, s), ev)
-	}
-	return b
+	return appendRepeated(b, 11, m.Events, sizeEvent, appendEvent)
 }
 
 func sizeEvent(ev *mvccpb.Event) (int, bool) {
-	if ev == nil || hasUnknown(ev) {
+	if hasUnknown(ev) {
 		return 0, false
 	}
-	kv, ok1 := sizeKVField(2, ev.Kv)
-	prev, ok2 := sizeKVField(3, ev.PrevKv)
+	kv, ok1 := sizeField(2, ev.Kv, sizeKV)
+	prev, ok2 := sizeField(3, ev.PrevKv, sizeKV)
 	return sizeVarint(1, uint64(int64(ev.Type))) + kv + prev, ok1 && ok2
 }
 
 func appendEvent(b []byte, ev *mvccpb.Event) []byte {
 	b = appendVarint(b, 1, uint64(int64(ev.Type)))
-	b = appendKVField(b, 2, ev.Kv)
-	return appendKVField(b, 3, ev.PrevKv)
+	b = appendField(b, 2, ev.Kv, sizeKV, appendKV)
+	return appendField(b, 3, ev.PrevKv, sizeKV, appendKV)
 }
 
 // LeaseKeepAliveResponse.
@@ -411,12 +382,12 @@ func sizeKeepAlive(m *pb.LeaseKeepAliveResponse) (int, bool) {
 	if hasUnknown(m) {
 		return 0, false
 	}
-	h, ok := sizeHeaderField(m.Header)
+	h, ok := sizeField(1, m.Header, sizeHeader)
 	return h + sizeVarint(2, uint64(m.ID)) + sizeVarint(3, uint64(m.TTL)), ok
 }
 
 func appendKeepAlive(b []byte, m *pb.LeaseKeepAliveResponse) []byte {
-	b = appendHeaderField(b, m.Header)
+	b = appendField(b, 1, m.Header, sizeHeader, appendHeader)
 	b = appendVarint(b, 2, uint64(m.ID))
 	return appendVarint(b, 3, uint64(m.TTL))
 }

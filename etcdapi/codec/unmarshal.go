@@ -1,6 +1,8 @@
 package codec
 
 import (
+	"iter"
+
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -45,6 +47,24 @@ func nextField(b []byte) (f field, rest []byte, ok bool) {
 	return f, b[n:], true
 }
 
+// fields yields the fields of b in order; at malformed bytes or a wire
+// type the fast path does not read it stops and sets *ok to false.
+func fields(b []byte, ok *bool) iter.Seq[field] {
+	return func(yield func(field) bool) {
+		for len(b) > 0 {
+			f, rest, good := nextField(b)
+			if !good {
+				*ok = false
+				return
+			}
+			if !yield(f) {
+				return
+			}
+			b = rest
+		}
+	}
+}
+
 // owned copies the byte fields a request keeps out of the receive buffer,
 // which gRPC reuses, into one allocation. A field absent or empty on the
 // wire stays nil, as protobuf leaves it.
@@ -78,11 +98,9 @@ func unmarshalPut(b []byte, m *pb.PutRequest) bool {
 		lease                            int64
 		prevKv, ignoreValue, ignoreLease bool
 	)
-	for len(b) > 0 {
-		f, rest, ok := nextField(b)
+	read := true
+	for f := range fields(b, &read) {
 		switch {
-		case !ok:
-			return false
 		case f.is(1, protowire.BytesType):
 			key = f.bytes
 		case f.is(2, protowire.BytesType):
@@ -98,7 +116,9 @@ func unmarshalPut(b []byte, m *pb.PutRequest) bool {
 		default:
 			return false
 		}
-		b = rest
+	}
+	if !read {
+		return false
 	}
 	owned(&key, &value)
 	m.Key, m.Value, m.Lease = key, value, lease
@@ -116,11 +136,9 @@ func unmarshalRange(b []byte, m *pb.RangeRequest) bool {
 		serializable, keysOnly, countOnly    bool
 		minMod, maxMod, minCreate, maxCreate int64
 	)
-	for len(b) > 0 {
-		f, rest, ok := nextField(b)
+	read := true
+	for f := range fields(b, &read) {
 		switch {
-		case !ok:
-			return false
 		case f.is(1, protowire.BytesType):
 			key = f.bytes
 		case f.is(2, protowire.BytesType):
@@ -152,7 +170,9 @@ func unmarshalRange(b []byte, m *pb.RangeRequest) bool {
 		default:
 			return false
 		}
-		b = rest
+	}
+	if !read {
+		return false
 	}
 	owned(&key, &end)
 	m.Key, m.RangeEnd, m.Limit, m.Revision = key, end, limit, revision
@@ -166,14 +186,15 @@ func unmarshalRange(b []byte, m *pb.RangeRequest) bool {
 // untouched.
 func unmarshalKeepAlive(b []byte, m *pb.LeaseKeepAliveRequest) bool {
 	var id int64
-	for len(b) > 0 {
-		f, rest, ok := nextField(b)
-		if !ok || !f.is(1, protowire.VarintType) {
+	read := true
+	for f := range fields(b, &read) {
+		if !f.is(1, protowire.VarintType) {
 			return false
 		}
 		id = int64(f.value)
-		b = rest
 	}
-	m.ID = id
-	return true
+	if read {
+		m.ID = id
+	}
+	return read
 }

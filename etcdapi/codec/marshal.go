@@ -281,58 +281,40 @@ func sizeOp(op *pb.ResponseOp) (int, bool) {
 	if hasUnknown(op) {
 		return 0, false
 	}
-	var (
-		n   int
-		ok  bool
-		num protowire.Number
-	)
 	switch r := op.Response.(type) {
 	case nil:
 		return 0, true
 	case *pb.ResponseOp_ResponseRange:
-		if r.ResponseRange == nil {
-			return 0, false
-		}
-		n, ok = sizeRange(r.ResponseRange)
-		num = 1
+		return sizeOneof(1, r.ResponseRange, sizeRange)
 	case *pb.ResponseOp_ResponsePut:
-		if r.ResponsePut == nil {
-			return 0, false
-		}
-		n, ok = sizePut(r.ResponsePut)
-		num = 2
+		return sizeOneof(2, r.ResponsePut, sizePut)
 	case *pb.ResponseOp_ResponseDeleteRange:
-		if r.ResponseDeleteRange == nil {
-			return 0, false
-		}
-		n, ok = sizeDelete(r.ResponseDeleteRange)
-		num = 3
+		return sizeOneof(3, r.ResponseDeleteRange, sizeDelete)
 	case *pb.ResponseOp_ResponseTxn:
-		if r.ResponseTxn == nil {
-			return 0, false
-		}
-		n, ok = sizeTxn(r.ResponseTxn)
-		num = 4
-	default:
+		return sizeOneof(4, r.ResponseTxn, sizeTxn)
+	}
+	return 0, false
+}
+
+// sizeOneof sizes the message a oneof holds; a set oneof holding nil is
+// not for the fast path.
+func sizeOneof[T any](num protowire.Number, m *T, size func(*T) (int, bool)) (int, bool) {
+	if m == nil {
 		return 0, false
 	}
-	return sizeMessage(num, n), ok
+	return sizeField(num, m, size)
 }
 
 func appendOp(b []byte, op *pb.ResponseOp) []byte {
 	switch r := op.Response.(type) {
 	case *pb.ResponseOp_ResponseRange:
-		n, _ := sizeRange(r.ResponseRange)
-		return appendRange(appendMessageHeader(b, 1, n), r.ResponseRange)
+		return appendField(b, 1, r.ResponseRange, sizeRange, appendRange)
 	case *pb.ResponseOp_ResponsePut:
-		n, _ := sizePut(r.ResponsePut)
-		return appendPut(appendMessageHeader(b, 2, n), r.ResponsePut)
+		return appendField(b, 2, r.ResponsePut, sizePut, appendPut)
 	case *pb.ResponseOp_ResponseDeleteRange:
-		n, _ := sizeDelete(r.ResponseDeleteRange)
-		return appendDelete(appendMessageHeader(b, 3, n), r.ResponseDeleteRange)
+		return appendField(b, 3, r.ResponseDeleteRange, sizeDelete, appendDelete)
 	case *pb.ResponseOp_ResponseTxn:
-		n, _ := sizeTxn(r.ResponseTxn)
-		return appendTxn(appendMessageHeader(b, 4, n), r.ResponseTxn)
+		return appendField(b, 4, r.ResponseTxn, sizeTxn, appendTxn)
 	}
 	return b
 }

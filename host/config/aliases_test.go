@@ -1,7 +1,6 @@
 package config
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -55,14 +54,6 @@ func TestLoadAliases(t *testing.T) {
 			wantErr: "--storage rocksdb: no storage plugin named rocksdb in the config file's catalog, and open "},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			c, _, err := Load(tc.args, tc.env, io.Discard)
-			if tc.wantErr != "" {
-				require.ErrorContains(t, err, tc.wantErr)
-				return
-			}
-			require.NoError(t, err)
-			tc.check(t, c)
-		})
+		loadCase(t, tc.name, tc.args, tc.env, tc.wantErr, tc.check)
 	}
 }

@@ -1,12 +1,10 @@
 package config
 
 import (
-	"io"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 func TestCorruptionSettings(t *testing.T) {
@@ -43,14 +41,6 @@ func TestCorruptionSettings(t *testing.T) {
 		{name: "an etcd 3.5 flag etcd 3.7 dropped", args: []string{"--experimental-initial-corrupt-check"}, wantErr: "flag provided but not defined"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, _, err := Load(tt.args, tt.env, io.Discard)
-			if tt.wantErr != "" {
-				require.ErrorContains(t, err, tt.wantErr)
-				return
-			}
-			require.NoError(t, err)
-			tt.check(t, c.CorruptionConfig)
-		})
+		loadCase(t, tt.name, tt.args, tt.env, tt.wantErr, func(t *testing.T, c Config) { tt.check(t, c.CorruptionConfig) })
 	}
 }

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -25,10 +24,6 @@ func TestLoadForceNewCluster(t *testing.T) {
 		{name: "environment", env: []string{"METASTORE_FORCE_NEW_CLUSTER=true"}, want: true},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg, _, err := Load(tt.args, tt.env, io.Discard)
-			require.NoError(t, err)
-			require.Equal(t, tt.want, cfg.ForceNewCluster)
-		})
+		loadCase(t, tt.name, tt.args, tt.env, "", func(t *testing.T, c Config) { require.Equal(t, tt.want, c.ForceNewCluster) })
 	}
 }

@@ -83,15 +83,7 @@ func TestLoadPrecedence(t *testing.T) {
 		{name: "election too short", args: []string{"--election-timeout=200"}, wantErr: "at least 5 times"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, _, err := Load(tt.args, tt.env, io.Discard)
-			if tt.wantErr != "" {
-				require.ErrorContains(t, err, tt.wantErr)
-				return
-			}
-			require.NoError(t, err)
-			tt.check(t, c)
-		})
+		loadCase(t, tt.name, tt.args, tt.env, tt.wantErr, tt.check)
 	}
 }
 
@@ -139,4 +131,18 @@ func TestLoadStrictReconfigCheck(t *testing.T) {
 	c, _, err = Load(nil, []string{"METASTORE_STRICT_RECONFIG_CHECK=false"}, io.Discard)
 	require.NoError(t, err)
 	require.False(t, c.StrictReconfigCheck)
+}
+
+// loadCase runs one case of a table test of Load: args and env must fail
+// with wantErr or, when it is empty, load a Config that passes check.
+func loadCase(t *testing.T, name string, args, env []string, wantErr string, check func(*testing.T, Config)) {
+	t.Run(name, func(t *testing.T) {
+		c, _, err := Load(args, env, io.Discard)
+		if wantErr != "" {
+			require.ErrorContains(t, err, wantErr)
+			return
+		}
+		require.NoError(t, err)
+		check(t, c)
+	})
 }

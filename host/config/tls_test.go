@@ -2,7 +2,6 @@ package config
 
 import (
 	"crypto/tls"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -45,14 +44,6 @@ func TestLoadTLSProtocol(t *testing.T) {
 		{name: "missing CRL", args: []string{"--client-crl-file", "/nonexistent.crl"}, wantErr: "--client-crl-file: open /nonexistent.crl"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, _, err := Load(tt.args, tt.env, io.Discard)
-			if tt.wantErr != "" {
-				require.ErrorContains(t, err, tt.wantErr)
-				return
-			}
-			require.NoError(t, err)
-			require.Equal(t, tt.want, c.tlsProtocol)
-		})
+		loadCase(t, tt.name, tt.args, tt.env, tt.wantErr, func(t *testing.T, c Config) { require.Equal(t, tt.want, c.tlsProtocol) })
 	}
 }

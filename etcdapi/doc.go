@@ -1,6 +1,6 @@
-// Package etcdapi serves the etcd v3 gRPC API on top of the MVCC store and a
-// raft log: request validation, proposal and wait, and the mapping of every
-// error to the rpctypes value etcd returns.
+// Package etcdapi serves the etcd v3 gRPC API: it turns each call into a
+// validated, authorized read or raft proposal over the domain packages and
+// answers it as etcd does, error codes included.
 //
 // Domain state machines live in packages of their own under etcdapi
 // (alarm, auth, lease, membership), KV execution in txn, quota admission
@@ -10,8 +10,8 @@
 // adapters, request validation, proposing and waiting, forwarding,
 // interceptors, and the mapping of errors to etcd's.
 //
-// That is still about 3,700 lines in 33 files, over what one package
-// should hold: the six services share the proposal, forwarding and auth
+// That one job is still about 3,700 lines in 33 files, over what one
+// package should hold: the six services share the proposal, forwarding and auth
 // plumbing, and giving each service a package would export that plumbing
 // to all of them. Each service keeps to its files (kv.go, watch.go,
 // lease*.go, cluster*.go, maintenance*.go, auth_service.go); the snapshot

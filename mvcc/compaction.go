@@ -20,10 +20,11 @@ var (
 	finishedCompactKey  = []byte("finishedCompactRev")
 )
 
-// compactJob is one queued compaction; rev 0 marks a barrier that only
-// waits for the jobs before it.
+// compactJob is one queued compaction, or a barrier that only waits for
+// the jobs before it.
 type compactJob struct {
 	rev, prev int64
+	barrier   bool
 	done      chan struct{}
 	// noHash skips recording the compaction hash: the compaction before
 	// this one did not finish, so what it hashes differs between members.
@@ -77,13 +78,17 @@ func (q *compactionQueue) abandon() {
 // Compact returns ErrCompacted if rev <= CompactRev, with a channel that
 // closes once the compactions already queued are done, and ErrFutureRev if
 // rev > Rev. The raft index is recorded as applied in every case.
+//
+// As in etcd, a store never compacted (CompactRev -1) accepts a compaction
+// at revision 0: it removes nothing, but from then on CompactRev is 0 and
+// the hash it took answers HashKV at revision 0 (see HashKV).
 func (s *Store) Compact(index uint64, rev int64) (<-chan struct{}, error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	defer s.recordIndex(index)
 	if rev <= s.compactRev.Load() {
 		done := make(chan struct{})
-		s.compaction.push(compactJob{done: done})
+		s.compaction.push(compactJob{barrier: true, done: done})
 		return done, ErrCompacted
 	}
 	if rev > s.currentRev.Load() {
@@ -119,8 +124,8 @@ func (s *Store) compactLoop() {
 // one durable, then deletes what the index no longer needs.
 func (s *Store) runCompaction(j compactJob) {
 	defer close(j.done)
-	if j.rev == 0 {
-		return // a barrier
+	if j.barrier {
+		return
 	}
 	s.compactMu.Lock()
 	defer s.compactMu.Unlock()
@@ -140,7 +145,7 @@ func (s *Store) runCompaction(j compactJob) {
 			zap.Int("deleted-revisions", deleted), zap.Int("batches", batches), zap.Uint32("hash", h.hash.Sum32()))
 	}
 	if err == nil && !j.noHash {
-		s.compactHashes.add(KeyValueHash{Hash: h.hash.Sum32(), CompactRevision: reportedCompactRev(j.prev), Revision: j.rev})
+		s.compactHashes.add(KeyValueHash{Hash: h.hash.Sum32(), CompactRevision: j.prev, Revision: j.rev})
 	}
 	if err != nil && s.ctx.Err() == nil {
 		err = fmt.Errorf("mvcc: compaction at revision %d: %w", j.rev, err)
@@ -217,7 +222,8 @@ func (s *Store) applyCompactionBatch(ctx context.Context, keys [][]byte, rev int
 	return err
 }
 
-// readCompactionMeta reads the finished and scheduled compaction revisions.
+// readCompactionMeta reads the finished and scheduled compaction revisions,
+// -1 for one never recorded.
 func (s *Store) readCompactionMeta(ctx context.Context) (finished, scheduled int64, err error) {
 	req := storage.GetManyRequest{Namespace: nsMeta, Keys: [][]byte{finishedCompactKey, scheduledCompactKey}}
 	resp, err := s.eng.GetMany(ctx, req)
@@ -227,7 +233,7 @@ func (s *Store) readCompactionMeta(ctx context.Context) (finished, scheduled int
 	if len(resp.Values) != 2 || len(resp.Found) != 2 {
 		return 0, 0, fmt.Errorf("mvcc: engine answered %d of 2 compaction revisions", len(resp.Values))
 	}
-	revs := [2]int64{}
+	revs := [2]int64{-1, -1}
 	for i := range revs {
 		if !resp.Found[i] {
 			continue

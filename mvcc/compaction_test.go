@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -133,6 +134,45 @@ func TestCompactErrors(t *testing.T) {
 		})
 	}
 	waitDone(t, done)
+}
+
+// A store never compacted accepts a compaction at revision 0, as etcd's
+// does: it removes nothing, makes CompactRev 0, and leaves its hash (of the
+// empty store) answering HashKV at revision 0 until a restart.
+func TestCompactAtZero(t *testing.T) {
+	eng := newMemEngine()
+	s := openStore(t, eng, testConfig)
+	put(s, "a", "1") // 2
+	assert.Equal(t, int64(-1), s.CompactRev())
+	before, cr, hr, err := s.HashKV(0)
+	require.NoError(t, err)
+	assert.Equal(t, []int64{-1, 2}, []int64{cr, hr})
+
+	done, err := s.Compact(10, 0)
+	require.NoError(t, err)
+	waitDone(t, done)
+	assert.Equal(t, int64(0), s.CompactRev())
+	empty := crc32.Checksum([]byte("key"), crc32.MakeTable(crc32.Castagnoli))
+	h, cr, hr, err := s.HashKV(0)
+	require.NoError(t, err)
+	assert.Equal(t, []any{empty, int64(-1), int64(0)}, []any{h, cr, hr}, "HashKV(0) answers the compaction's hash")
+	h, cr, hr, err = s.HashKV(2)
+	require.NoError(t, err)
+	assert.Equal(t, []any{before, int64(0), int64(2)}, []any{h, cr, hr})
+	requireKVs(t, []*mvccpb.KeyValue{kv("a", "1", 2, 2, 1)}, rangeAll(t, s, 2).KVs)
+
+	_, err = s.Compact(11, 0)
+	require.ErrorIs(t, err, ErrCompacted)
+	put(s, "b", "1") // 3
+	require.NoError(t, s.Close())
+
+	s2 := openStore(t, eng, testConfig)
+	assert.Equal(t, int64(0), s2.CompactRev())
+	_, err = s2.Compact(13, 0)
+	require.ErrorIs(t, err, ErrCompacted)
+	_, cr, hr, err = s2.HashKV(0)
+	require.NoError(t, err)
+	assert.Equal(t, []int64{0, 3}, []int64{cr, hr}, "the hash cache does not outlive a restart")
 }
 
 func TestCompactionPersistsAcrossRestart(t *testing.T) {

@@ -51,15 +51,6 @@ func (c *compactionHashes) at(rev int64) (KeyValueHash, bool) {
 	return KeyValueHash{}, false
 }
 
-// reportedCompactRev is rev as etcd reports a compaction revision: -1
-// before the first compaction.
-func reportedCompactRev(rev int64) int64 {
-	if rev == 0 {
-		return -1
-	}
-	return rev
-}
-
 // CompactionHashes returns the hashes the last compactions took, each
 // over the revisions from the compaction before it up to its own, oldest
 // first. A compaction that followed an interrupted one leaves none.
@@ -84,14 +75,17 @@ func (s *Store) CompactionHashes() []KeyValueHash {
 // does, with the hash that compaction took: its CompactRevision is the
 // compaction before (-1 for the first), whether or not rev is still above
 // CompactRev. That hash follows the rule above too, so it equals what a
-// member that has not run the compaction yet computes at rev.
+// member that has not run the compaction yet computes at rev. etcd looks
+// rev up before it reads 0 as the current revision, so after a compaction
+// at revision 0 (see Compact) a HashKV at 0 keeps answering that
+// compaction's hash, of the empty store; this copies that quirk.
 //
 // It flushes the write buffer first and holds off compaction meanwhile.
 // It returns ErrCompacted if rev < CompactRev and ErrFutureRev if rev > Rev.
 func (s *Store) HashKV(rev int64) (hash uint32, compactRev int64, hashRev int64, err error) {
 	s.restoreMu.RLock()
 	defer s.restoreMu.RUnlock()
-	if h, ok := s.compactHashes.at(rev); ok && rev > 0 {
+	if h, ok := s.compactHashes.at(rev); ok {
 		return h.Hash, h.CompactRevision, h.Revision, nil
 	}
 	s.compactMu.Lock()
@@ -119,7 +113,7 @@ func (s *Store) HashKV(rev int64) (hash uint32, compactRev int64, hashRev int64,
 	if err != nil {
 		return 0, compactRev, 0, fmt.Errorf("mvcc: hashing the key space: %w", err)
 	}
-	return h.hash.Sum32(), reportedCompactRev(compactRev), rev, nil
+	return h.hash.Sum32(), compactRev, rev, nil
 }
 
 // kvHasher hashes engine records of the "key" namespace given in revision

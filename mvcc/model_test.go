@@ -26,7 +26,7 @@ type model struct {
 	compactRev int64
 }
 
-func newModel() *model { return &model{rev: 1} }
+func newModel() *model { return &model{rev: 1, compactRev: -1} }
 
 // stateAt returns the live keys at rev after replaying changes (the
 // history, or the history plus a transaction's own changes).
@@ -134,12 +134,13 @@ func randomRange(rng *rand.Rand) (key, end []byte) {
 	}
 }
 
-// withoutValues copies KVs leaving Value out, as a keys-only range returns.
+// withoutValues copies KVs leaving Value and Lease out, as a keys-only
+// range returns.
 func withoutValues(kvs []*mvccpb.KeyValue) []*mvccpb.KeyValue {
 	out := make([]*mvccpb.KeyValue, len(kvs))
 	for i, kv := range kvs {
 		out[i] = &mvccpb.KeyValue{Key: kv.Key, CreateRevision: kv.CreateRevision,
-			ModRevision: kv.ModRevision, Version: kv.Version, Lease: kv.Lease}
+			ModRevision: kv.ModRevision, Version: kv.Version}
 	}
 	return out
 }

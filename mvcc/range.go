@@ -17,7 +17,8 @@ type RangeOptions struct {
 	Limit int64
 	// Rev is the revision to read at; 0 means the current revision.
 	Rev int64
-	// KeysOnly leaves Value nil in the returned KVs.
+	// KeysOnly reads the key index alone: the returned KVs have no Value
+	// and no Lease, as etcd's keys-only read (its FastKeysOnly) answers.
 	KeysOnly bool
 	// CountOnly returns only Count, no KVs.
 	CountOnly bool

@@ -198,7 +198,8 @@ func (s *Store) restore(ctx context.Context) (scheduled int64, err error) {
 // Rev returns the current revision; an empty store is at 1.
 func (s *Store) Rev() int64 { return s.currentRev.Load() }
 
-// CompactRev returns the last compacted revision, 0 if never compacted.
+// CompactRev returns the last compacted revision, -1 if never compacted
+// (as etcd: a compaction at revision 0 makes it 0).
 func (s *Store) CompactRev() int64 { return s.compactRev.Load() }
 
 // ConsistentIndex returns the last raft index applied (given to Write,

@@ -137,7 +137,7 @@ func (ti *treeIndex) rangeKeyValues(key, end []byte, atRev, limit int64) ([]*mvc
 		kv := &slab[0]
 		slab = slab[1:]
 		kv.Key, kv.CreateRevision, kv.ModRevision = m.key, m.created, m.mod.main
-		kv.Version, kv.Lease = m.version, m.lease
+		kv.Version = m.version
 		kvs = append(kvs, kv)
 		return true
 	})

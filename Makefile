@@ -4,6 +4,7 @@
 #   make run        build, then run a single member on 127.0.0.1:2379
 #   make test       deps + build + etcdctl, the whole suite under -race, compat-ratchet
 #   make fuzz       every Go fuzz target for FUZZTIME each
+#   make difftest   randomized differential tests against etcd, long (DIFF_SEEDS, DIFF_OPS)
 #   make fault      the long fault run: FAULT_ROUNDS rounds of kills, partitions and
 #                   emptied members under load, checked for linearizability
 #   make tools      bin/etcdctl (etcdctl v3.7.3, from the tools module)
@@ -205,6 +206,19 @@ test: deps build tools etcd bench-smoke
 
 vet:
 	$(GO) vet $(PKGS)
+
+# The randomized differential tests against etcd 3.7.3 (host/e2e/randdiff_test.go)
+# run a few seeds briefly in `make test`; here DIFF_SEEDS (seeds and ranges,
+# e.g. 1-20,97) for DIFF_OPS requests each, on one member, three members and
+# MetaStore's other engines (DIFF_RUN picks among them). 20 seeds of 20000
+# requests take about an hour.
+DIFF_SEEDS ?= 1-20
+DIFF_OPS   ?= 20000
+DIFF_RUN   ?= ^TestDiff(Random|RandomCluster|RandomEngines)$$
+.PHONY: difftest
+difftest: build tools etcd
+	DIFF_SEEDS='$(DIFF_SEEDS)' DIFF_OPS='$(DIFF_OPS)' $(GO) test -count=1 -p 1 -v -timeout 180m \
+		-run '$(DIFF_RUN)' ./host/e2e/
 
 # TestFaultsLinearizable runs one round of faults in `make test`; here
 # FAULT_ROUNDS rounds (1 to 20) after 20000 preloaded keys. Five rounds

@@ -67,9 +67,11 @@ func (s *Store) CompactionHashes() []KeyValueHash {
 // namespace name "key", then, in revision order, the engine key and stored
 // value of every revision in (compactRev, rev], and of those at or before
 // compactRev that compaction keeps and that are still their key's latest at
-// rev, skipping a tombstone at exactly compactRev. Unlike etcd, it applies
-// that rule also when no key is live at rev, where etcd would hash every
-// revision not yet physically compacted.
+// rev, skipping a tombstone at exactly compactRev. As in etcd, when no key
+// is live at rev (nothing to keep) the rule is not applied and every
+// revision up to compactRev that compaction has not deleted yet is hashed:
+// then the hash depends on compaction progress, and members agree once
+// their compactions are done.
 //
 // A rev at which one of the last compactions ran is answered, as etcd
 // does, with the hash that compaction took: its CompactRevision is the
@@ -143,10 +145,8 @@ func (h *kvHasher) write(key, value []byte) bool {
 	if r.main > h.rev {
 		return true
 	}
-	if r.main <= h.compactRev {
-		// Compaction deletes it, or has already. etcd skips this check
-		// when keep is empty (every key deleted at rev), so its hash
-		// then depends on compaction progress; this one does not.
+	if r.main <= h.compactRev && len(h.keep) > 0 {
+		// Compaction deletes it, or has already.
 		if _, ok := h.keep[r]; !ok {
 			return true
 		}

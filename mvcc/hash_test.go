@@ -3,7 +3,6 @@ package mvcc
 import (
 	"context"
 	"hash/crc32"
-	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -148,12 +147,14 @@ func TestCompactionHashesKeepsTheLastTen(t *testing.T) {
 
 // A member that has not run a compaction yet must answer HashKV at its
 // revision with the hash the compaction takes elsewhere, or the
-// compaction hash check would raise CORRUPT for nothing; also when no key
-// is live at that revision.
+// compaction hash check would raise CORRUPT for nothing. As in etcd, this
+// does not hold when no key is live at that revision (see
+// TestHashKVWithNothingLiveHashesWhatCompactionLeft): etcd's HashKV then
+// hashes what compaction left while the compaction, which keeps the last
+// tombstone, applies its keep rule.
 func TestCompactionHashEqualsHashKVBeforeTheCompaction(t *testing.T) {
 	histories := map[string][]step{
 		"keys live":    compactionHistory,
-		"all deleted":  append(slices.Clone(compactionHistory), step{"-a"}, step{"-d"}),
 		"recreated":    {{"a=1"}, {"-a"}, {"a=2"}, {"b=1"}, {"-b"}},
 		"single write": {{"a=1"}},
 	}
@@ -177,4 +178,30 @@ func TestCompactionHashEqualsHashKVBeforeTheCompaction(t *testing.T) {
 			assert.Equal(t, wantCR, gotCR)
 		})
 	}
+}
+
+// When no key is live at the hashed revision, etcd hashes every revision
+// up to the compaction that compaction left, kept or not at that revision;
+// so does HashKV.
+func TestHashKVWithNothingLiveHashesWhatCompactionLeft(t *testing.T) {
+	s, eng := newTestStore(t)
+	runSteps(s, []step{{"a=1"}, {"b=1"}}) // 2, 3
+	done, err := s.Compact(50, 3)
+	require.NoError(t, err)
+	waitDone(t, done)
+	runSteps(s, []step{{"-a"}, {"-b"}}) // 4, 5
+	require.NoError(t, s.Flush(context.Background()))
+	require.Empty(t, s.index.keep(5))
+
+	want := crc32.New(crc32.MakeTable(crc32.Castagnoli))
+	want.Write([]byte("key"))
+	entries := eng.entries(nsKey)
+	require.Len(t, entries, 4)
+	for _, e := range entries {
+		want.Write(e.Key)
+		want.Write(e.Value)
+	}
+	h, cr, hr, err := s.HashKV(5)
+	require.NoError(t, err)
+	assert.Equal(t, KeyValueHash{Hash: want.Sum32(), CompactRevision: 3, Revision: 5}, KeyValueHash{h, cr, hr})
 }

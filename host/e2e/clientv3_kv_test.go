@@ -269,3 +269,42 @@ func TestClientv3KVSurface(t *testing.T) {
 	_, err = cli.Get(ctx, "k", clientv3.WithRev(3))
 	require.ErrorContains(t, err, "required revision has been compacted")
 }
+
+// etcd 3.7.3 accepts a transaction that deletes a from-key range and puts
+// a key inside it (its duplicate-key check misses the range), and a
+// compaction at that revision then deletes the put from etcd's backend: etcd
+// exits on the next read of the key. MetaStore accepts the same
+// transaction, answers as etcd does, and keeps the put through compaction
+// and a restart.
+func TestTxnPutIntoFromKeyDeleteSurvivesCompaction(t *testing.T) {
+	ms := hosttest.StartMember(t)
+	cli := ms.Client(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := cli.Put(ctx, "b/1", "old")
+	require.NoError(t, err)
+	txn, err := cli.Txn(ctx).Then(
+		clientv3.OpDelete("a", clientv3.WithFromKey()),
+		clientv3.OpPut("b/1", "new"),
+	).Commit()
+	require.NoError(t, err)
+	require.Equal(t, int64(1), txn.Responses[0].GetResponseDeleteRange().Deleted)
+	rev := txn.Header.Revision
+	_, err = cli.Compact(ctx, rev, clientv3.WithCompactPhysical())
+	require.NoError(t, err)
+
+	check := func() {
+		t.Helper()
+		got, err := cli.Get(ctx, "b/1")
+		require.NoError(t, err)
+		require.Len(t, got.Kvs, 1)
+		require.Equal(t, "new", string(got.Kvs[0].Value))
+		require.Equal(t, rev, got.Kvs[0].CreateRevision)
+		require.Equal(t, rev, got.Kvs[0].ModRevision)
+		require.Equal(t, int64(1), got.Kvs[0].Version)
+	}
+	check()
+	ms.Restart(t)
+	cli = ms.Client(t)
+	check()
+}

@@ -21,7 +21,8 @@ type diffOp struct {
 	// *pb.TxnRequest, *pb.CompactionRequest, *pb.LeaseGrantRequest,
 	// *pb.LeaseRevokeRequest, *pb.LeaseKeepAliveRequest,
 	// *pb.LeaseTimeToLiveRequest, *pb.LeaseLeasesRequest,
-	// *pb.WatchCreateRequest or *pb.HashKVRequest.
+	// *pb.WatchCreateRequest, *pb.HashKVRequest, *pb.StatusRequest or
+	// *pb.AlarmRequest.
 	req proto.Message
 	// stream sends a RangeRequest as RangeStream.
 	stream bool
@@ -84,8 +85,12 @@ func (g *diffGen) next() diffOp {
 		op.req = &pb.LeaseLeasesRequest{}
 	case n < 95:
 		op.req = g.watch()
-	default:
+	case n < 98:
 		op.req = g.hashKV()
+	case n < 99:
+		op.req = &pb.StatusRequest{}
+	default:
+		op.req = &pb.AlarmRequest{Action: pb.AlarmRequest_GET}
 	}
 	return op
 }

@@ -99,6 +99,10 @@ func (s *diffServer) send(op diffOp) (proto.Message, error) {
 		return watchOnce(ctx, m.watch, r)
 	case *pb.HashKVRequest:
 		return m.maint.HashKV(ctx, r)
+	case *pb.StatusRequest:
+		return m.maint.Status(ctx, r)
+	case *pb.AlarmRequest:
+		return m.maint.Alarm(ctx, r)
 	}
 	return nil, fmt.Errorf("no way to send %T", op.req)
 }
@@ -254,6 +258,10 @@ func normalize(resp proto.Message, err error) diffAnswer {
 		slices.SortFunc(r.Leases, func(a, b *pb.LeaseStatus) int { return cmp.Compare(a.ID, b.ID) })
 	case *pb.LeaseTimeToLiveResponse:
 		slices.SortFunc(r.Keys, func(a, b []byte) int { return strings.Compare(string(a), string(b)) })
+	case *pb.StatusResponse:
+		// Sizes and raft positions are each server's own; the rest
+		// (versions, quota, learner, errors) is compared.
+		r.Leader, r.DbSize, r.DbSizeInUse, r.RaftIndex, r.RaftTerm, r.RaftAppliedIndex = 0, 0, 0, 0, 0, 0
 	}
 	return diffAnswer{resp: resp}
 }
@@ -377,6 +385,10 @@ func etcdctlCommand(op diffOp) (string, bool) {
 		args = append(args, "lease", "list")
 	case *pb.HashKVRequest:
 		args = append(args, "endpoint", "hashkv", fmt.Sprintf("--rev=%d", r.Revision), "-w", "json")
+	case *pb.StatusRequest:
+		args = append(args, "endpoint", "status", "-w", "json")
+	case *pb.AlarmRequest:
+		args = append(args, "alarm", "list")
 	case *pb.WatchCreateRequest:
 		if len(r.Filters) > 0 || r.WatchId != 0 {
 			return "", false

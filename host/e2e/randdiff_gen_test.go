@@ -21,8 +21,7 @@ type diffOp struct {
 	// *pb.TxnRequest, *pb.CompactionRequest, *pb.LeaseGrantRequest,
 	// *pb.LeaseRevokeRequest, *pb.LeaseKeepAliveRequest,
 	// *pb.LeaseTimeToLiveRequest, *pb.LeaseLeasesRequest,
-	// *pb.WatchCreateRequest, *pb.HashKVRequest, *pb.StatusRequest or
-	// *pb.AlarmRequest.
+	// *pb.WatchCreateRequest, *pb.HashKVRequest or a request of maintenance.
 	req proto.Message
 	// stream sends a RangeRequest as RangeStream.
 	stream bool
@@ -87,10 +86,8 @@ func (g *diffGen) next() diffOp {
 		op.req = g.watch()
 	case n < 98:
 		op.req = g.hashKV()
-	case n < 99:
-		op.req = &pb.StatusRequest{}
 	default:
-		op.req = &pb.AlarmRequest{Action: pb.AlarmRequest_GET}
+		op.req = g.maintenance()
 	}
 	return op
 }
@@ -363,7 +360,38 @@ func (g *diffGen) watch() *pb.WatchCreateRequest {
 	if g.chance(10) {
 		r.WatchId = g.pick(7, 1<<40)
 	}
+	r.Fragment = g.chance(10)
 	return r
+}
+
+// maintenance returns one of the Maintenance requests whose answer does
+// not depend on the server's files or raft positions: Status (compared
+// without them), the alarm list, Defragment, moving the leadership to a
+// member that does not exist (on one member: in a cluster, the answer
+// depends on which member leads), and validating or cancelling a
+// downgrade.
+// It never asks for the one downgrade etcd would accept (to 3.6): MetaStore
+// keeps one storage format and refuses it on purpose
+// (etcdapi/maintenance_downgrade.go).
+func (g *diffGen) maintenance() proto.Message {
+	switch g.rng.IntN(6) {
+	case 0:
+		return &pb.StatusRequest{}
+	case 1:
+		return &pb.AlarmRequest{Action: pb.AlarmRequest_GET}
+	case 2:
+		return &pb.DefragmentRequest{}
+	case 3:
+		if g.members > 1 {
+			// The answer depends on whether the member is the leader.
+			return &pb.StatusRequest{}
+		}
+		return &pb.MoveLeaderRequest{TargetID: 0x5eed}
+	case 4:
+		return &pb.DowngradeRequest{Action: pb.DowngradeRequest_VALIDATE, Version: []string{"3.5.0", "3.7.0", "3.8", "4.0.0", "x"}[g.rng.IntN(5)]}
+	default:
+		return &pb.DowngradeRequest{Action: pb.DowngradeRequest_CANCEL}
+	}
 }
 
 func (g *diffGen) hashKV() *pb.HashKVRequest {

@@ -31,11 +31,9 @@ import (
 // `make difftest` against the commit before the fix).
 var diffRegressionSeeds = []uint64{
 	1, // request 0: a compaction at revision 0 on a store never compacted (etcd accepts it)
-	// request 294: a keys-only read of a key with a lease (etcd 3.7.3
-	// leaves the lease out); request 1044: HashKV at a revision where no
-	// key is live hashes what compaction left.
-	2,
-	8, // request 12: a txn's range at revision -1 before any compaction (etcd reads the current revision)
+	2, // request 516: a keys-only read of a key with a lease (etcd 3.7.3 leaves the lease out)
+	4, // request 31: a txn's range at revision -1 before any compaction (etcd reads the current revision)
+	6, // request 28: HashKV at a revision where no key is live hashes what compaction left
 }
 
 // diffVerbose (DIFF_VERBOSE=1) logs every request and etcd's answer.

@@ -16,6 +16,7 @@
 #   make bench-pause  put latency during defrag and compaction, against etcd (BENCH_ENGINE=bbolt|memory|rocksdb)
 #   make compat     etcd's own e2e suite against bin/metastore (docs/compat.md)
 #   make compat-ratchet  only the tests in tools/compat/passing.txt; fails if one regresses
+#   make pluginapi-oldest-go  pluginapi built and tested with the oldest Go its go.mod names
 #   make deps       Debian packages the tests need (APT_PKGS), when missing
 #   make clean
 
@@ -198,14 +199,28 @@ deps:
 		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	fi
 
+# Modules of their own, tested and vetted beside the main one: pluginapi
+# (the plugin contracts and their conformance suites) and the example
+# plugins, each built against pluginapi alone.
+SUB_MODULES := pluginapi examples/auth-static-token examples/quota-keys-per-prefix examples/storage-file
+
 # The Go suite, then the compat ratchet: every unit of etcd's own e2e suite
 # listed in $(COMPAT_PASSING) must still pass.
 test: deps build tools etcd bench-smoke
 	$(GO) test $(TEST_FLAGS) $(PKGS)
+	for m in $(SUB_MODULES); do (cd $$m && $(GO) test $(TEST_FLAGS) ./...) || exit 1; done
 	$(MAKE) --no-print-directory compat-ratchet
 
 vet:
 	$(GO) vet $(PKGS)
+	for m in $(SUB_MODULES); do (cd $$m && $(GO) vet ./...) || exit 1; done
+
+# pluginapi's go.mod promises Go $(PLUGINAPI_GO); this builds, vets and tests
+# it with that release (the go command downloads it through the module proxy).
+PLUGINAPI_GO ?= 1.23.12
+.PHONY: pluginapi-oldest-go
+pluginapi-oldest-go:
+	cd pluginapi && GOTOOLCHAIN=go$(PLUGINAPI_GO) $(GO) vet ./... && GOTOOLCHAIN=go$(PLUGINAPI_GO) $(GO) test -count=1 ./...
 
 # The randomized differential tests against etcd 3.7.3 (host/e2e/randdiff_test.go)
 # run a few seeds briefly in `make test`; here DIFF_SEEDS (seeds and ranges,

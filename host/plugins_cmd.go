@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,13 +18,14 @@ import (
 	"github.com/metastore/metastore/plugins/quota/backendbytes"
 )
 
-// `metastore plugins list|verify [flags]`: the plugin catalog of the
+// `metastore plugins list|verify|pin [flags]`: the plugin catalog of the
 // configuration the flags, the environment and --config-file describe.
 // list shows every plugin, built in or a process, with its checksums and
 // what it reports about itself; verify checks each catalog binary's
-// checksum and handshake and exits 1 if any fails.
+// checksum and handshake and exits 1 if any fails; pin writes the
+// binaries' checksums into the config file (plugins_pin.go).
 
-const pluginsUsage = `usage: metastore plugins list|verify [--config-file FILE] [flags]
+const pluginsUsage = `usage: metastore plugins list|verify|pin [--config-file FILE] [flags]
 
   list     the built-in plugins and the config file's catalog: kind, name,
            built-in or process, path, configured and actual sha256, and the
@@ -32,6 +34,9 @@ const pluginsUsage = `usage: metastore plugins list|verify [--config-file FILE] 
   verify   check every catalog plugin: its binary's sha256 is the configured
            one, and it starts and answers the handshake; exit status 1 and a
            message naming each failure otherwise
+  pin      write each catalog binary's sha256 into its entry of the config
+           file, changing nothing else in it; with --dry-run, print the
+           lines instead
 `
 
 // pluginReport is what list and verify learn about one plugin.
@@ -46,11 +51,14 @@ type pluginReport struct {
 }
 
 func pluginsMain(args, environ []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || (args[0] != "list" && args[0] != "verify") {
+	if len(args) == 0 || (args[0] != "list" && args[0] != "verify" && args[0] != "pin") {
 		fmt.Fprint(stderr, pluginsUsage)
 		return 2
 	}
 	verb := args[0]
+	if verb == "pin" {
+		return pinMain(args[1:], environ, stdout, stderr)
+	}
 	cfg, _, err := config.Load(args[1:], environ, stderr)
 	switch {
 	case errors.Is(err, config.ErrHelp):
@@ -151,5 +159,36 @@ func writeVerification(stdout, stderr io.Writer, reports []pluginReport) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "%d catalog plugins verified\n", len(reports))
+	return 0
+}
+
+// pinMain parses pin's flags: --config-file (or METASTORE_CONFIG_FILE)
+// and --dry-run.
+func pinMain(args, environ []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("metastore plugins pin", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("config-file", "", "the config file whose catalog to pin")
+	dryRun := fs.Bool("dry-run", false, "print the sha256 lines instead of writing them")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "metastore plugins pin: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	if *file == "" {
+		for _, kv := range environ {
+			if v, ok := strings.CutPrefix(kv, "METASTORE_CONFIG_FILE="); ok {
+				*file = v
+			}
+		}
+	}
+	if err := pinPlugins(*file, *dryRun, stdout); err != nil {
+		fmt.Fprintf(stderr, "metastore plugins pin: %v\n", err)
+		return 1
+	}
 	return 0
 }

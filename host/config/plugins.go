@@ -149,8 +149,8 @@ func (c *Config) finishPlugins() error {
 			p.Path = abs
 		}
 		if sum, err := hex.DecodeString(p.SHA256); err != nil || len(sum) != 32 {
-			errs = append(errs, fmt.Errorf("%s: sha256 must be the binary's SHA-256 in hex, as `sha256sum %s` prints it; got %q",
-				where, p.Path, p.SHA256))
+			errs = append(errs, fmt.Errorf("%s: sha256 must be the binary's SHA-256 in hex, as `sha256sum %s` prints it "+
+				"(`metastore plugins pin --config-file FILE` writes it); got %q", where, p.Path, p.SHA256))
 		}
 		if p.PingInterval <= 0 {
 			p.PingInterval = DefaultPingInterval

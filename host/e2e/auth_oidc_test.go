@@ -104,7 +104,7 @@ plugins:
 func buildOIDCPlugin(t *testing.T, dir string) (bin string, code []byte) {
 	t.Helper()
 	bin = filepath.Join(dir, "metastore-auth-oidc")
-	out, err := exec.Command("go", "build", "-o", bin, "../../plugins/auth/oidc/cmd/metastore-auth-oidc").CombinedOutput()
+	out, err := exec.Command("go", "build", "-o", bin, "../../cmd/metastore-auth-oidc").CombinedOutput()
 	require.NoError(t, err, string(out))
 	code, err = os.ReadFile(bin)
 	require.NoError(t, err)

@@ -86,14 +86,16 @@ func testConcurrentReaders(t *testing.T, h harness) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 3)
 	for _, read := range []func(storage.Engine) error{readGetMany, readScan, readSnapshot} {
-		wg.Go(func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			for ctx.Err() == nil {
 				if err := read(e); err != nil {
 					errs <- err
 					return
 				}
 			}
-		})
+		}()
 	}
 	for g := 1; g <= generations; g++ {
 		_, err := e.ApplyBatch(context.Background(), storage.ApplyBatchRequest{Ops: generation(g), ConsistentIndex: uint64(g)})

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/metastore/metastore/pluginapi/auth"
+	"github.com/metastore/metastore/pluginapi/auth/authtest"
 	"github.com/metastore/metastore/plugins/auth/oidc"
 )
 
@@ -130,7 +131,7 @@ func TestOIDCKeySetFromURL(t *testing.T) {
 	p, err := oidc.New(oidc.Config{JWKSURL: srv.URL, JWKSCAFile: caFile, Issuer: "https://idp.example", Audience: "metastore"})
 	require.NoError(t, err)
 	defer p.Close()
-	conformance(t, is, p)
+	authtest.Run(t, fixture(t, is, func(*testing.T) auth.Provider { return p }))
 
 	for name, cfg := range map[string]oidc.Config{
 		"plain http":        {JWKSURL: strings.Replace(srv.URL, "https", "http", 1)},

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/metastore/metastore/pluginapi/auth"
+	"github.com/metastore/metastore/pluginapi/auth/authtest"
 	"github.com/metastore/metastore/pluginapi/pluginrpc"
 	"github.com/metastore/metastore/plugins/auth/oidc"
 )
@@ -76,76 +77,88 @@ func claims(mod func(jwt.MapClaims)) jwt.MapClaims {
 	return c
 }
 
-// conformance runs the token checks against any Provider built on is.
-func conformance(t *testing.T, is *issuer, p auth.Provider) {
-	ctx := context.Background()
-	info, err := p.Info(ctx)
-	require.NoError(t, err)
-	require.Equal(t, "oidc", info.Name)
-
-	good := is.token(t, jwt.SigningMethodRS256, "r1", claims(nil))
-	resp, err := p.VerifyToken(ctx, auth.VerifyTokenRequest{Token: good})
-	require.NoError(t, err)
-	require.Equal(t, "alice", resp.Identity.User)
-	require.Equal(t, []string{"tenant-a", "ops"}, resp.Identity.Groups)
-	require.WithinDuration(t, time.Now().Add(time.Hour), resp.Identity.Expires, time.Minute)
-
-	ec := is.token(t, jwt.SigningMethodES256, "e1", claims(nil))
-	_, err = p.VerifyToken(ctx, auth.VerifyTokenRequest{Token: ec})
-	require.NoError(t, err)
-
-	parts := strings.Split(good, ".")
-	for name, tok := range map[string]string{
-		"wrong issuer":   is.token(t, jwt.SigningMethodRS256, "r1", claims(func(c jwt.MapClaims) { c["iss"] = "https://evil.example" })),
-		"wrong audience": is.token(t, jwt.SigningMethodRS256, "r1", claims(func(c jwt.MapClaims) { c["aud"] = "someone-else" })),
-		"expired":        is.token(t, jwt.SigningMethodRS256, "r1", claims(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Minute).Unix() })),
-		"no expiry":      is.token(t, jwt.SigningMethodRS256, "r1", claims(func(c jwt.MapClaims) { delete(c, "exp") })),
-		"no user":        is.token(t, jwt.SigningMethodRS256, "r1", claims(func(c jwt.MapClaims) { delete(c, "sub") })),
-		"unknown key":    is.token(t, jwt.SigningMethodRS256, "r9", claims(nil)),
-		"wrong key":      is.token(t, jwt.SigningMethodES256, "r1", claims(nil)),
-		"tampered":       parts[0] + "." + b64([]byte(`{"sub":"root","aud":"metastore","iss":"https://idp.example","exp":9999999999}`)) + "." + parts[2],
-		"unsigned":       b64([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + parts[1] + ".",
-		"garbage":        "not-a-token",
-	} {
-		_, err := p.VerifyToken(ctx, auth.VerifyTokenRequest{Token: tok})
-		require.ErrorIs(t, err, auth.ErrInvalidToken, name)
+// fixture is the authtest fixture of a provider built on is by newProvider:
+// tokens from both of is's keys, and the tokens an OIDC provider must
+// refuse beyond the malformed ones the suite makes.
+func fixture(t *testing.T, is *issuer, newProvider func(t *testing.T) auth.Provider) authtest.Fixture {
+	exp := time.Now().Add(time.Hour).Truncate(time.Second)
+	withExp := func(mod func(jwt.MapClaims)) jwt.MapClaims {
+		return claims(func(c jwt.MapClaims) {
+			c["exp"] = exp.Unix()
+			if mod != nil {
+				mod(c)
+			}
+		})
 	}
-	_, err = p.Authenticate(ctx, auth.AuthenticateRequest{User: "alice", Password: "pw"})
-	require.ErrorIs(t, err, auth.ErrNotSupported)
+	want := auth.Identity{User: "alice", Groups: []string{"tenant-a", "ops"}, Expires: exp}
+	good := is.token(t, jwt.SigningMethodRS256, "r1", withExp(nil))
+	parts := strings.Split(good, ".")
+	return authtest.Fixture{
+		New: newProvider,
+		Tokens: []authtest.Token{
+			{Token: good, Want: want},
+			{Token: is.token(t, jwt.SigningMethodES256, "e1", withExp(nil)), Want: want},
+		},
+		RejectedTokens: []string{
+			is.token(t, jwt.SigningMethodRS256, "r1", withExp(func(c jwt.MapClaims) { c["iss"] = "https://evil.example" })),
+			is.token(t, jwt.SigningMethodRS256, "r1", withExp(func(c jwt.MapClaims) { c["aud"] = "someone-else" })),
+			is.token(t, jwt.SigningMethodRS256, "r1", withExp(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Minute).Unix() })),
+			is.token(t, jwt.SigningMethodRS256, "r1", withExp(func(c jwt.MapClaims) { delete(c, "exp") })),
+			is.token(t, jwt.SigningMethodRS256, "r1", withExp(func(c jwt.MapClaims) { delete(c, "sub") })),
+			is.token(t, jwt.SigningMethodRS256, "r9", withExp(nil)), // unknown key
+			is.token(t, jwt.SigningMethodES256, "r1", withExp(nil)), // the RSA key's id on an EC signature
+			parts[0] + "." + b64([]byte(`{"sub":"root","aud":"metastore","iss":"https://idp.example","exp":9999999999}`)) + "." + parts[2],
+			b64([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + parts[1] + ".",
+		},
+	}
+}
+
+func newInProcess(is *issuer) func(t *testing.T) auth.Provider {
+	return func(t *testing.T) auth.Provider {
+		p, err := oidc.New(oidc.Config{JWKSFile: is.jwks, Issuer: "https://idp.example", Audience: "metastore"})
+		require.NoError(t, err)
+		t.Cleanup(p.Close)
+		return p
+	}
 }
 
 func TestOIDCInProcess(t *testing.T) {
 	is := newIssuer(t)
-	p, err := oidc.New(oidc.Config{JWKSFile: is.jwks, Issuer: "https://idp.example", Audience: "metastore"})
-	require.NoError(t, err)
-	conformance(t, is, p)
+	authtest.Run(t, fixture(t, is, newInProcess(is)))
 
-	_, err = oidc.New(oidc.Config{JWKSFile: filepath.Join(t.TempDir(), "missing.json")})
+	_, err := oidc.New(oidc.Config{JWKSFile: filepath.Join(t.TempDir(), "missing.json")})
 	require.ErrorIs(t, err, oidc.ErrConfig)
+}
+
+func TestOIDCOverGRPC(t *testing.T) {
+	is := newIssuer(t)
+	inProcess := newInProcess(is)
+	authtest.Run(t, fixture(t, is, func(t *testing.T) auth.Provider { return authtest.OverGRPC(t, inProcess(t)) }))
 }
 
 // The provider as a real plugin process, through the plugin protocol.
 func TestOIDCPluginProcess(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "metastore-auth-oidc")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/metastore-auth-oidc")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, string(out))
-
+	bin := authtest.BuildPlugin(t, "github.com/metastore/metastore/cmd/metastore-auth-oidc")
 	is := newIssuer(t)
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(),
-		"METASTORE_OIDC_JWKS_FILE="+is.jwks,
+	env := []string{
+		"METASTORE_OIDC_JWKS_FILE=" + is.jwks,
 		"METASTORE_OIDC_ISSUER=https://idp.example",
-		"METASTORE_OIDC_AUDIENCE=metastore")
-	proc, err := auth.Launch(pluginrpc.ClientConfig{Cmd: cmd, Logger: hclog.NewNullLogger()})
-	require.NoError(t, err)
-	defer proc.Kill()
-	conformance(t, is, proc.Provider())
+		"METASTORE_OIDC_AUDIENCE=metastore",
+	}
+	authtest.Run(t, fixture(t, is, func(t *testing.T) auth.Provider { return authtest.LaunchPlugin(t, bin, env...) }))
 
 	// A dead provider fails closed.
+	proc, err := auth.Launch(pluginrpc.ClientConfig{Cmd: pluginCommand(bin, env), Logger: hclog.NewNullLogger()})
+	require.NoError(t, err)
 	p := proc.Provider()
 	proc.Kill()
 	good := is.token(t, jwt.SigningMethodRS256, "r1", claims(nil))
 	_, err = p.VerifyToken(context.Background(), auth.VerifyTokenRequest{Token: good})
 	require.ErrorIs(t, err, auth.ErrUnavailable)
+}
+
+func pluginCommand(bin string, env []string) *exec.Cmd {
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), env...)
+	return cmd
 }

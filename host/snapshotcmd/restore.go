@@ -38,6 +38,7 @@ func restoreCommand(args []string, stdout, stderr io.Writer, engines map[string]
 	fs.StringVar(&cfg.InitialClusterToken, "initial-cluster-token", defs["initial-cluster-token"].(string), "the new cluster's token")
 	fs.StringVar(&cfg.InitialAdvertisePeerURLs, "initial-advertise-peer-urls", defs["initial-advertise-peer-urls"].(string), "peer URLs of the restored member")
 	fs.StringVar(&cfg.StorageEngine, "storage-engine", defs["storage-engine"].(string), "storage engine of the new data directory: "+fmt.Sprint(config.BuiltinEngines()))
+	skipHashCheck := fs.Bool("skip-hash-check", false, "restore an etcd backend without the SHA-256 `etcdctl snapshot save` appends (a member's member/snap/db)")
 	file, err := fileArg(fs, args)
 	if err != nil {
 		return err
@@ -47,7 +48,7 @@ func restoreCommand(args []string, stdout, stderr io.Writer, engines map[string]
 	if !ok {
 		return fmt.Errorf("unknown storage engine %q: restore writes one of %v", cfg.StorageEngine, config.BuiltinEngines())
 	}
-	return restore(context.Background(), zap.NewNop(), cfg, newEngine, file, stdout, stderr)
+	return restore(context.Background(), zap.NewNop(), cfg, newEngine, file, *skipHashCheck, stdout, stderr)
 }
 
 // restore makes cfg.DataDir a data dir holding the snapshot in file, for
@@ -55,8 +56,9 @@ func restoreCommand(args []string, stdout, stderr io.Writer, engines map[string]
 // newEngine makes gets the snapshot's content, less the old membership, at
 // applied index 0, and a new WAL bootstraps the new membership. The
 // member then starts with the same flags and replays the WAL's membership
-// entries.
-func restore(ctx context.Context, lg *zap.Logger, cfg config.Config, newEngine func() storage.Engine, file string, stdout, stderr io.Writer) error {
+// entries. The file is MetaStore's snapshot file or an etcd backend
+// (etcd.go), told apart by their content.
+func restore(ctx context.Context, lg *zap.Logger, cfg config.Config, newEngine func() storage.Engine, file string, skipHashCheck bool, stdout, stderr io.Writer) error {
 	members, err := config.ParseInitialCluster(cfg.InitialCluster, cfg.InitialClusterToken)
 	if err != nil {
 		return err
@@ -79,9 +81,13 @@ func restore(ctx context.Context, lg *zap.Logger, cfg config.Config, newEngine f
 	if err != nil {
 		return err
 	}
-	stream, err := etcdapi.VerifySnapshotFile(f, st.Size(), newProgress(stderr, "verifying", st.Size()).update)
-	if err != nil {
-		return fmt.Errorf("%s: %w", file, err)
+	etcdFile := isEtcdBackend(f)
+	var stream *io.SectionReader
+	if !etcdFile {
+		stream, err = etcdapi.VerifySnapshotFile(f, st.Size(), newProgress(stderr, "verifying", st.Size()).update)
+		if err != nil {
+			return fmt.Errorf("%s: %w (neither a MetaStore snapshot nor an etcd backend)", file, err)
+		}
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return err
@@ -93,7 +99,41 @@ func restore(ctx context.Context, lg *zap.Logger, cfg config.Config, newEngine f
 			_ = os.RemoveAll(cfg.WALDir)
 		}
 	}()
-	n, err := restoreEngine(ctx, cfg, newEngine(), stream, newProgress(stderr, "restoring", stream.Size()))
+	var fill func(sw *storage.SnapshotWriter, tick func()) error
+	var prog *progress
+	if etcdFile {
+		// bbolt reads a file, not a stream: work on a copy in the new
+		// data dir, which the restore removes when it is done.
+		tmp := filepath.Join(cfg.DataDir, "import")
+		if err := os.Mkdir(tmp, 0o700); err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		db, err := copyEtcdBackend(file, tmp, skipHashCheck)
+		if err != nil {
+			return err
+		}
+		prog = newProgress(stderr, "importing", 0)
+		fill = func(sw *storage.SnapshotWriter, tick func()) error {
+			got, err := convertEtcdBackend(db, sw, tick)
+			if err == nil {
+				fmt.Fprintf(stdout, "imported etcd backend %s: %d revisions, %d leases, %d users, %d roles, auth enabled %v\n",
+					file, got.revisions, got.leases, got.users, got.roles, got.authEnabled)
+			}
+			return err
+		}
+	} else {
+		counted := &countingReader{r: stream}
+		sr, err := storage.NewSnapshotReader(counted)
+		if err != nil {
+			return err
+		}
+		prog = newProgress(stderr, "restoring", stream.Size())
+		fill = func(sw *storage.SnapshotWriter, tick func()) error {
+			return copyEntries(sr, sw, func() { tick(); prog.update(counted.n) })
+		}
+	}
+	n, err := restoreEngine(ctx, cfg, newEngine(), fill, prog)
 	if err != nil {
 		return err
 	}
@@ -106,35 +146,39 @@ func restore(ctx context.Context, lg *zap.Logger, cfg config.Config, newEngine f
 	return nil
 }
 
-// restoreEngine opens eng, a new engine, in the data dir and restores the
-// snapshot stream into it, rewritten without the old membership and at
-// consistent index 0. It returns the number of entries restored.
-func restoreEngine(ctx context.Context, cfg config.Config, eng storage.Engine, stream *io.SectionReader, prog *progress) (uint64, error) {
+// restoreEngine opens eng, a new engine, in the data dir and restores into
+// it the entries fill writes, at consistent index 0. It returns the number
+// of entries restored.
+func restoreEngine(ctx context.Context, cfg config.Config, eng storage.Engine, fill func(*storage.SnapshotWriter, func()) error, prog *progress) (uint64, error) {
 	defer eng.Close(ctx)
 	if _, err := eng.Open(ctx, storage.OpenRequest{Dir: filepath.Join(cfg.DataDir, "member", "engine")}); err != nil {
 		return 0, fmt.Errorf("open %s engine: %w", cfg.StorageEngine, err)
 	}
-	counted := &countingReader{r: stream}
-	sr, err := storage.NewSnapshotReader(counted)
-	if err != nil {
-		return 0, err
-	}
 	pr, pw := io.Pipe()
 	var count uint64
+	var fillErr error
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		sw := storage.NewSnapshotWriter(pw, 0)
-		err := copyEntries(sr, sw, func() { prog.update(counted.n) })
+		fillErr = fill(sw, func() {})
+		err := fillErr
 		if err == nil {
 			err = sw.Close()
 		}
 		count = sw.Count()
 		pw.CloseWithError(err)
 	}()
-	if _, err := eng.Restore(ctx, storage.RestoreRequest{Reader: pr}); err != nil {
-		pr.CloseWithError(err)
+	_, err := eng.Restore(ctx, storage.RestoreRequest{Reader: pr})
+	pr.CloseWithError(err) // stops fill if the engine gave up first
+	<-done
+	switch {
+	case fillErr != nil:
+		return 0, fillErr
+	case err != nil:
 		return 0, fmt.Errorf("restore into the %s engine: %w", cfg.StorageEngine, err)
 	}
-	prog.update(stream.Size())
+	prog.update(prog.total)
 	if err := eng.Close(ctx); err != nil {
 		return 0, err
 	}

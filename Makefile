@@ -7,7 +7,7 @@
 #   make difftest   randomized differential tests against etcd, long (DIFF_SEEDS, DIFF_OPS)
 #   make fault      the long fault run: FAULT_ROUNDS rounds of kills, partitions and
 #                   emptied members under load, checked for linearizability
-#   make tools      bin/etcdctl (etcdctl v3.7.3, from the tools module)
+#   make tools      bin/etcdctl and bin/etcdutl (v3.7.3, from the tools modules)
 #   make etcd       bin/etcd (the reference etcd v3.7.3 server)
 #   make benchmark  bin/benchmark (etcd's load generator, v3.6.8)
 #   make bench      MetaStore against etcd, same load, ratios (BENCH=short|full)
@@ -48,6 +48,7 @@ APT_PKGS   += librocksdb-dev
 export METASTORE_BIN := $(BIN)/metastore
 export ETCDCTL_BIN   := $(BIN)/etcdctl
 export ETCD_BIN      := $(BIN)/etcd
+export ETCDUTL_BIN   := $(BIN)/etcdutl
 export BENCHMARK_BIN := $(BIN)/benchmark
 
 # The upstream binaries are built in tools/ (and tools/benchmark/), separate
@@ -74,7 +75,7 @@ COMPAT_MINIMAL ?= true
 # EXPECT_DEBUG copies every server and etcdctl output line into the logs.
 # The *_BIN variables exported above are not for the suite: etcdctl would
 # warn about ETCDCTL_BIN, and the servers would see them as settings.
-COMPAT_ENV      = env -u METASTORE_BIN -u ETCDCTL_BIN -u ETCD_BIN -u BENCHMARK_BIN \
+COMPAT_ENV      = env -u METASTORE_BIN -u ETCDCTL_BIN -u ETCD_BIN -u ETCDUTL_BIN -u BENCHMARK_BIN \
 	E2E_TEST_MINIMAL=$(COMPAT_MINIMAL) EXPECT_DEBUG=1
 COMPAT_FLAGS    = -go $(GO) -test-bin $(COMPAT_BIN)/common.test -bin-dir $(COMPAT_BIN) \
 	-fixtures "$$(cd tools/compat && $(TOOLS_ENV) $(GO) list -m -f '{{.Dir}}' go.etcd.io/etcd/tests/v3)/fixtures" \
@@ -106,13 +107,19 @@ build: deps
 run: build
 	$(METASTORE_BIN) --name default --data-dir $(DATA_DIR)
 
-tools: $(BIN)/etcdctl
+tools: $(BIN)/etcdctl $(BIN)/etcdutl
 etcd: $(BIN)/etcd
 benchmark: $(BIN)/benchmark
 
 $(BIN)/etcdctl: $(TOOLS_MOD)
 	@mkdir -p $(BIN)
 	cd tools && $(TOOLS_ENV) $(GO) build -mod=readonly -trimpath -o $@ go.etcd.io/etcd/etcdctl/v3
+
+# etcdutl v3.7.3, pinned by the compat module: the e2e tests restore
+# exported snapshots into etcd with it.
+$(BIN)/etcdutl: $(COMPAT_MOD)
+	@mkdir -p $(BIN)
+	cd tools/compat && $(TOOLS_ENV) $(GO) build -mod=readonly -trimpath -o $@ go.etcd.io/etcd/etcdutl/v3
 
 $(BIN)/etcd: $(TOOLS_MOD)
 	@mkdir -p $(BIN)

@@ -27,6 +27,7 @@ const (
 	EnvMetastoreBin = "METASTORE_BIN"
 	EnvEtcdctlBin   = "ETCDCTL_BIN"
 	EnvEtcdBin      = "ETCD_BIN"
+	EnvEtcdutlBin   = "ETCDUTL_BIN"
 )
 
 const (
@@ -94,6 +95,13 @@ func EtcdctlBin(t testing.TB) string {
 func EtcdBin(t testing.TB) string {
 	t.Helper()
 	return binFromEnv(t, EnvEtcdBin, "make etcd")
+}
+
+// EtcdutlBin returns $ETCDUTL_BIN, etcd's offline tool (v3.7.3), failing t
+// if it is unset or missing.
+func EtcdutlBin(t testing.TB) string {
+	t.Helper()
+	return binFromEnv(t, EnvEtcdutlBin, "make tools")
 }
 
 func binFromEnv(t testing.TB, env, target string) string {

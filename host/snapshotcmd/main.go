@@ -16,7 +16,9 @@ import (
 const usage = `usage:
   metastore snapshot restore <file> [--data-dir dir] [--wal-dir dir] [--name name]
       [--initial-cluster name=url,...] [--initial-cluster-token token]
-      [--initial-advertise-peer-urls urls] [--storage-engine engine]
+      [--initial-advertise-peer-urls urls] [--storage-engine engine] [--skip-hash-check]
+      (file: a MetaStore snapshot, or an etcd backend: etcd's snapshot or member/snap/db)
+  metastore snapshot export --format etcd <file> <etcd-file>
   metastore snapshot status <file> [-w simple|table|json]
 `
 
@@ -37,6 +39,8 @@ func Main(args []string, stdout, stderr io.Writer, engines map[string]func() sto
 		err = restoreCommand(args[1:], stdout, stderr, engines)
 	case "status":
 		err = statusCommand(args[1:], stdout, stderr)
+	case "export":
+		err = exportCommand(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

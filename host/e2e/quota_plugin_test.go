@@ -274,10 +274,12 @@ func TestPrefixQuotaExampleConfig(t *testing.T) {
 	example, err := os.ReadFile(filepath.Join("..", "..", "configs", "prefix-quota.yaml"))
 	require.NoError(t, err)
 	body := strings.Replace(string(example), "path: bin/metastore-quota-prefix", "path: "+q.bin, 1)
-	body = strings.Replace(body, "sha256: "+strings.Repeat("0", 64), "sha256: "+q.sum, 1)
 	require.NotEqual(t, string(example), body)
 	cfgFile := filepath.Join(t.TempDir(), "prefix-quota.yaml")
 	writeConfig(t, cfgFile, body)
+	out, stderr, code := runPlugins(t, "pin", "--config-file", cfgFile)
+	require.Equal(t, 0, code, "pin: %s%s", out, stderr)
+	require.Contains(t, out, q.sum)
 	m := hosttest.StartMember(t, hosttest.WithArgs("--config-file", cfgFile))
 
 	// /tenant-b/ holds at most 100 keys: one txn of 100 puts fits, one more

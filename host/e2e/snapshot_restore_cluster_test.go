@@ -19,7 +19,17 @@ import (
 // cluster, and checks that they serve the same keys and HashKV as the
 // source, then take writes.
 func TestSnapshotRestoresIntoThreeMemberCluster(t *testing.T) {
-	src := hosttest.StartMember(t)
+	restoreIntoThreeMembers(t, hosttest.StartMember(t))
+}
+
+// An etcd 3.7.3 snapshot (an etcd backend) restored the same way.
+func TestEtcdSnapshotRestoresIntoThreeMemberCluster(t *testing.T) {
+	restoreIntoThreeMembers(t, hosttest.StartMember(t, hosttest.WithBinary(hosttest.EtcdBin(t))))
+}
+
+// restoreIntoThreeMembers writes a history to src, saves its snapshot,
+// restores it into the three members of a new cluster and checks them.
+func restoreIntoThreeMembers(t *testing.T, src *hosttest.Process) {
 	scli := src.Client(t)
 	rev := writeHistory(t, scli)
 	want := allKVs(t, scli)

@@ -63,8 +63,10 @@ func Main(args []string, environ []string, stdout, stderr io.Writer) int {
 		lg.Error("failed to start", zap.Error(err))
 		return 1
 	}
+	notifySystemd(lg, environ, sdReady)
 	m = superviseMember(ctx, lg, cfg, auditLog, m)
 	lg.Info("received signal, shutting down")
+	notifySystemd(lg, environ, sdStopping)
 	if m != nil {
 		m.Close()
 	}

@@ -180,11 +180,7 @@ func pinMain(args, environ []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *file == "" {
-		for _, kv := range environ {
-			if v, ok := strings.CutPrefix(kv, "METASTORE_CONFIG_FILE="); ok {
-				*file = v
-			}
-		}
+		*file = envValue(environ, "METASTORE_CONFIG_FILE")
 	}
 	if err := pinPlugins(*file, *dryRun, stdout); err != nil {
 		fmt.Fprintf(stderr, "metastore plugins pin: %v\n", err)

@@ -64,12 +64,19 @@ func Main(args []string, environ []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	notifySystemd(lg, environ, sdReady)
-	m = superviseMember(ctx, lg, cfg, auditLog, m)
-	lg.Info("received signal, shutting down")
+	m, err = superviseMember(ctx, lg, cfg, auditLog, m)
+	if err != nil {
+		lg.Error("the member cannot go on, exiting", zap.Error(err))
+	} else {
+		lg.Info("received signal, shutting down")
+	}
 	notifySystemd(lg, environ, sdStopping)
 	if m != nil {
 		m.Close()
 	}
 	lg.Info("stopped")
+	if err != nil {
+		return 1
+	}
 	return 0
 }

@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"go.etcd.io/raft/v3/raftpb"
@@ -88,11 +89,22 @@ func (a failStopApplier) Apply(entries []*raftpb.Entry) {
 // restarting the member whenever its storage engine fails, recording the
 // plugin's exits and restarts in auditLog (nil: none). It returns nil if ctx
 // ended while no member was running.
-func superviseMember(ctx context.Context, lg *zap.Logger, cfg config.Config, auditLog *audit.Log, m *Member) *Member {
+//
+// A member whose raft node failed (a WAL write or fsync failed) is not
+// restarted: what the WAL holds can no longer be trusted, so, as etcd does,
+// the process stops and reports it (err) for its supervisor to restart it,
+// which replays the WAL as it is on disk.
+func superviseMember(ctx context.Context, lg *zap.Logger, cfg config.Config, auditLog *audit.Log, m *Member) (*Member, error) {
 	for {
 		select {
 		case <-ctx.Done():
-			return m
+			return m, nil
+		case <-m.node.Done():
+			if err := m.node.Err(); err != nil {
+				return m, fmt.Errorf("raft stopped: %w", err)
+			}
+			<-ctx.Done() // a clean stop of the node: the member is closing
+			return m, nil
 		case <-m.EngineFailed():
 		}
 		lg.Error("storage engine failed: the member stops serving, then reopens the engine and replays the WAL",
@@ -100,7 +112,7 @@ func superviseMember(ctx context.Context, lg *zap.Logger, cfg config.Config, aud
 		auditLog.Plugin(plugin.EventExit, *cfg.StoragePlugin(), m.engineFailure())
 		m.Close()
 		if m = restartMember(ctx, lg, cfg, auditLog); m == nil {
-			return nil
+			return nil, nil
 		}
 		auditLog.Plugin(plugin.EventRestart, *cfg.StoragePlugin(), nil)
 		lg.Info("member restarted after a storage engine failure")

@@ -18,25 +18,25 @@ import (
 // ErrHelp is returned by Load when -h or --help was given.
 var ErrHelp = flag.ErrHelp
 
-// envPrefix starts every environment variable MetaStore reads.
-const envPrefix = "METASTORE_"
-
 // Options is what the command line asks for beyond the configuration.
 type Options struct {
 	Version bool
 	// Warnings are problems worth logging that do not stop the start,
-	// such as an unrecognized METASTORE_* environment variable (the
-	// environment is shared with other programs, so, as etcd does with
-	// ETCD_*, those are reported, not refused).
+	// such as an unrecognized METASTORE_* or ETCD_* environment variable
+	// (the environment is shared with other programs, so, as etcd does
+	// with ETCD_*, those are reported, not refused), or a METASTORE_*
+	// variable that shadows an ETCD_* one.
 	Warnings []string
 	// ConfigFile is the config file loaded, if any.
 	ConfigFile string
 }
 
 // Load builds the configuration from, in increasing precedence: defaults,
-// the file named by --config-file (or METASTORE_CONFIG_FILE), METASTORE_*
-// environment variables, and the flags given. Unknown keys anywhere are an
-// error naming them, and so is an etcd flag MetaStore does not implement.
+// the file named by --config-file (or METASTORE_CONFIG_FILE, or
+// ETCD_CONFIG_FILE), METASTORE_* and ETCD_* environment variables (see
+// env.go), and the flags given. Unknown keys in the file or flags are an
+// error naming them, and so is an etcd flag MetaStore does not implement,
+// however it is given.
 func Load(args, environ []string, usage io.Writer) (Config, Options, error) {
 	var opts Options
 	defs := Defaults()
@@ -54,11 +54,16 @@ func Load(args, environ []string, usage io.Writer) (Config, Options, error) {
 	if fs.NArg() > 0 {
 		return Config{}, opts, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	env := envMap(environ)
-	if configFile == "" {
-		configFile, _ = env["config-file"].(string)
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	env, err := readEnv(environ, defs, given)
+	if err != nil {
+		return Config{}, opts, err
 	}
-	delete(env, "config-file")
+	opts.Warnings = env.warnings
+	if configFile == "" {
+		configFile = env.configFile
+	}
 
 	k := koanf.New(".")
 	if err := k.Load(confmap.Provider(defs, "."), nil); err != nil {
@@ -73,21 +78,14 @@ func Load(args, environ []string, usage io.Writer) (Config, Options, error) {
 		}
 		maps.Copy(explicit, fileSettings)
 	}
-	for key := range env {
-		if _, ok := defs[key]; !ok {
-			opts.Warnings = append(opts.Warnings, "unrecognized environment variable "+envPrefix+strings.ToUpper(strings.ReplaceAll(key, "-", "_")))
-			delete(env, key)
-		}
-	}
-	sort.Strings(opts.Warnings)
-	if err := k.Load(confmap.Provider(env, "."), nil); err != nil {
+	if err := k.Load(confmap.Provider(env.settings, "."), nil); err != nil {
 		return Config{}, opts, err
 	}
 	flags := setFlags(fs)
 	if err := k.Load(confmap.Provider(flags, "."), nil); err != nil {
 		return Config{}, opts, err
 	}
-	maps.Copy(explicit, env)
+	maps.Copy(explicit, env.settings)
 	maps.Copy(explicit, flags)
 	derived, err := aliases.settings()
 	if err == nil {
@@ -142,20 +140,6 @@ func setFlags(fs *flag.FlagSet) map[string]any {
 		}
 		out[f.Name] = f.Value.(flag.Getter).Get()
 	})
-	return out
-}
-
-// envMap turns METASTORE_DATA_DIR=x into data-dir: x.
-func envMap(environ []string) map[string]any {
-	out := make(map[string]any)
-	for _, kv := range environ {
-		name, value, ok := strings.Cut(kv, "=")
-		if !ok || !strings.HasPrefix(name, envPrefix) {
-			continue
-		}
-		key := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(name, envPrefix), "_", "-"))
-		out[key] = value
-	}
 	return out
 }
 

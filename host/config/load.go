@@ -27,8 +27,10 @@ type Options struct {
 	// with ETCD_*, those are reported, not refused), or a METASTORE_*
 	// variable that shadows an ETCD_* one.
 	Warnings []string
-	// ConfigFile is the config file loaded, if any.
-	ConfigFile string
+	// ConfigFile is the config file loaded, if any, and ConfigFileFormat
+	// its format: FormatMetaStore or FormatEtcd (see etcdfile.go).
+	ConfigFile       string
+	ConfigFileFormat string
 }
 
 // Load builds the configuration from, in increasing precedence: defaults,
@@ -72,11 +74,12 @@ func Load(args, environ []string, usage io.Writer) (Config, Options, error) {
 	opts.ConfigFile = configFile
 	explicit := map[string]any{} // what the file, environment and flags set
 	if configFile != "" {
-		fileSettings, err := loadFile(k, configFile, defs)
+		settings, format, err := loadFile(k, configFile, defs)
 		if err != nil {
 			return Config{}, opts, err
 		}
-		maps.Copy(explicit, fileSettings)
+		opts.ConfigFileFormat = format
+		maps.Copy(explicit, settings)
 	}
 	if err := k.Load(confmap.Provider(env.settings, "."), nil); err != nil {
 		return Config{}, opts, err
@@ -143,29 +146,21 @@ func setFlags(fs *flag.FlagSet) map[string]any {
 	return out
 }
 
-// loadFile loads the config file into k and returns the settings it has.
-func loadFile(k *koanf.Koanf, path string, defs map[string]any) (map[string]any, error) {
+// loadFile loads the config file into k and returns the settings it has
+// and its format.
+func loadFile(k *koanf.Koanf, path string, defs map[string]any) (map[string]any, string, error) {
 	fk := koanf.New(".")
 	if err := fk.Load(file.Provider(path), yaml.Parser()); err != nil {
-		return nil, fmt.Errorf("config file %s: %w", path, err)
+		return nil, "", fmt.Errorf("config file %s: %w", path, err)
 	}
-	m := fk.All()
-	var unknown []string
-	for key := range m {
-		if _, ok := defs[key]; !ok && !fileOnlyKeys[key] {
-			unknown = append(unknown, "config file key "+key)
-		}
+	m, format, err := fileSettings(fk.All(), defs)
+	if err == nil && m["plugins"] != nil {
+		err = checkPluginEntries(m["plugins"])
 	}
-	if raw, ok := m["plugins"]; ok {
-		if err := checkPluginEntries(raw); err != nil {
-			return nil, fmt.Errorf("config file %s: %w", path, err)
-		}
+	if err != nil {
+		return nil, "", fmt.Errorf("config file %s (%s's format): %w", path, format, err)
 	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		return nil, fmt.Errorf("unknown setting: %s", strings.Join(unknown, ", "))
-	}
-	return m, k.Load(confmap.Provider(m, "."), nil)
+	return m, format, k.Load(confmap.Provider(m, "."), nil)
 }
 
 func sortedKeys(m map[string]any) []string {

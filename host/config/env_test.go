@@ -110,13 +110,7 @@ func TestLoadEtcdEnv(t *testing.T) {
 			check: func(t *testing.T, c Config) { require.Equal(t, "fromfile", c.Name) }},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, opts, err := Load(tt.args, tt.env, io.Discard)
-			if tt.wantErr != "" {
-				require.ErrorContains(t, err, tt.wantErr)
-				return
-			}
-			require.NoError(t, err)
+		loadCaseOptions(t, tt.name, tt.args, tt.env, tt.wantErr, func(t *testing.T, c Config, opts Options) {
 			tt.check(t, c)
 			require.Equal(t, tt.wantWarnings, opts.Warnings)
 		})

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -113,16 +114,11 @@ socket-options:
 		{name: "an unknown key in etcd's format", yaml: "max-wals: 5\nexperimental-compaction-batch-limit: 100\n",
 			wantErr: "(etcd's format): unknown setting: config file key experimental-compaction-batch-limit"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			file := filepath.Join(t.TempDir(), "c.yaml")
-			require.NoError(t, os.WriteFile(file, []byte(tt.yaml), 0o600))
-			c, opts, err := Load(append([]string{"--config-file", file}, tt.args...), nil, io.Discard)
-			if tt.wantErr != "" {
-				require.ErrorContains(t, err, tt.wantErr)
-				return
-			}
-			require.NoError(t, err)
+	dir := t.TempDir()
+	for i, tt := range tests {
+		file := filepath.Join(dir, fmt.Sprintf("%d.yaml", i))
+		require.NoError(t, os.WriteFile(file, []byte(tt.yaml), 0o600))
+		loadCaseOptions(t, tt.name, append([]string{"--config-file", file}, tt.args...), nil, tt.wantErr, func(t *testing.T, c Config, opts Options) {
 			require.Equal(t, tt.wantFormat, opts.ConfigFileFormat)
 			tt.check(t, c)
 		})

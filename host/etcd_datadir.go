@@ -29,7 +29,7 @@ func checkNotEtcdDataDir(dataDir string) error {
 		found += " and " + filepath.Join(dataDir, "member", "wal")
 	}
 	return fmt.Errorf("%w: %s has %s; MetaStore does not read etcd's files in place: "+
-		"import them into a new data dir with `metastore snapshot restore %s ...` "+
+		"import them into a new data dir with `metastore snapshot restore %s --skip-hash-check --data-dir <new data dir> ...` "+
 		"(with this member's --name, --initial-cluster, --initial-cluster-token and --initial-advertise-peer-urls), "+
 		"then start the member on the new data dir", ErrEtcdDataDir, dataDir, found, db)
 }

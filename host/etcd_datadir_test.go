@@ -39,7 +39,7 @@ func TestCheckNotEtcdDataDir(t *testing.T) {
 			require.ErrorIs(t, err, ErrEtcdDataDir)
 			require.ErrorContains(t, err, tt.wantErr)
 			require.ErrorContains(t, err, dir+" has ")
-			require.ErrorContains(t, err, "metastore snapshot restore "+filepath.Join(dir, "member", "snap", "db")+" ...")
+			require.ErrorContains(t, err, "metastore snapshot restore "+filepath.Join(dir, "member", "snap", "db")+" --skip-hash-check --data-dir <new data dir> ...")
 		})
 	}
 }

@@ -152,7 +152,7 @@ func TestEtcdDataDirRefused(t *testing.T) {
 	require.Error(t, err, "%s", out)
 	db := filepath.Join(etcd.DataDir(), "member", "snap", "db")
 	require.Contains(t, string(out), etcd.DataDir()+" has "+db+" and "+filepath.Join(etcd.DataDir(), "member", "wal"))
-	require.Contains(t, string(out), "metastore snapshot restore "+db+" ...")
+	require.Contains(t, string(out), "metastore snapshot restore "+db+" --skip-hash-check --data-dir <new data dir> ...")
 	after, err := os.ReadDir(filepath.Join(etcd.DataDir(), "member"))
 	require.NoError(t, err)
 	require.Equal(t, before, after)

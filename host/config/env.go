@@ -48,6 +48,7 @@ type envSettings struct {
 	settings   map[string]any // by key
 	configFile string         // METASTORE_CONFIG_FILE, else ETCD_CONFIG_FILE
 	warnings   []string
+	ours       map[string]string // key -> the METASTORE_* variable that set it
 }
 
 // envVar is one variable of the environment, with the key it names.
@@ -56,33 +57,42 @@ type envVar struct{ name, key, value string }
 // readEnv reads the METASTORE_* and ETCD_* variables of environ. given
 // holds the flags of the command line, by name.
 func readEnv(environ []string, defs map[string]any, given map[string]bool) (envSettings, error) {
-	env := envSettings{settings: map[string]any{}}
+	env := envSettings{settings: map[string]any{}, ours: map[string]string{}}
 	ours, etcds := splitEnv(environ)
-	metastoreSet := map[string]string{} // key -> variable
 	for _, v := range ours {
-		switch _, known := defs[v.key]; {
-		case v.key == "config-file":
-			env.configFile = v.value
-		case known:
-			env.settings[v.key] = v.value
-			metastoreSet[v.key] = v.name
-		default:
-			env.warnings = append(env.warnings, "unrecognized environment variable "+v.name)
-		}
+		env.addOurs(v, defs)
 	}
+	err := env.addEtcd(etcds, defs, given)
+	sort.Strings(env.warnings)
+	return env, err
+}
+
+// addOurs takes a METASTORE_* variable.
+func (env *envSettings) addOurs(v envVar, defs map[string]any) {
+	switch _, known := defs[v.key]; {
+	case v.key == "config-file":
+		env.configFile = v.value
+	case known:
+		env.settings[v.key] = v.value
+		env.ours[v.key] = v.name
+	default:
+		env.warnings = append(env.warnings, "unrecognized environment variable "+v.name)
+	}
+}
+
+// addEtcd takes the ETCD_* variables, after the METASTORE_* ones.
+func (env *envSettings) addEtcd(etcds []envVar, defs map[string]any, given map[string]bool) error {
 	parser := newFlagSet(defs, &Options{}, io.Discard)
 	var refused []string
 	var errs []error
 	for _, v := range etcds {
-		if given[v.key] && v.key != "config-file" {
-			errs = append(errs, fmt.Errorf("conflicting environment variable %s is shadowed by the flag --%s, as etcd refuses it: unset the variable or drop the flag", v.name, v.key))
-			continue
-		}
-		if v.value == "" {
-			continue
-		}
 		_, known := defs[v.key]
+		etcdSetting := known && !metastoreOnlySettings[v.key]
 		switch {
+		case given[v.key] && etcdSetting:
+			errs = append(errs, fmt.Errorf("conflicting environment variable %s is shadowed by the flag --%s, as etcd refuses it: unset the variable or drop the flag", v.name, v.key))
+		case v.value == "":
+			// ignored, as etcd ignores it
 		case v.key == "config-file":
 			if env.configFile == "" {
 				env.configFile = v.value
@@ -91,11 +101,11 @@ func readEnv(environ []string, defs map[string]any, given map[string]bool) (envS
 			env.warnings = append(env.warnings, "cannot set special environment variable "+v.name)
 		case unimplementedEtcdFlags[v.key]:
 			refused = append(refused, v.name)
-		case !known || metastoreOnlySettings[v.key]:
+		case !etcdSetting:
 			env.warnings = append(env.warnings, "unrecognized environment variable "+v.name)
-		case metastoreSet[v.key] != "":
+		case env.ours[v.key] != "":
 			env.warnings = append(env.warnings, fmt.Sprintf("environment variables %s and %s both set %s: %s wins",
-				metastoreSet[v.key], v.name, v.key, metastoreSet[v.key]))
+				env.ours[v.key], v.name, v.key, env.ours[v.key]))
 		default:
 			value, err := parseAsFlag(parser, v)
 			if err != nil {
@@ -108,8 +118,7 @@ func readEnv(environ []string, defs map[string]any, given map[string]bool) (envS
 	if len(refused) > 0 {
 		errs = append(errs, errors.New("etcd flag not implemented by MetaStore: "+strings.Join(refused, ", ")))
 	}
-	sort.Strings(env.warnings)
-	return env, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 // splitEnv returns the METASTORE_* and the ETCD_* variables of environ, in

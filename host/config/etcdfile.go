@@ -25,8 +25,9 @@ import (
 //
 // Values, in either format, are read as etcd reads them where MetaStore's
 // own reading would fail: a key with no value keeps its default (etcd
-// unmarshals YAML through JSON, where null leaves a field as it is); a
-// duration may be integer nanoseconds, as etcd's file writes it
+// unmarshals YAML through JSON, where null leaves a field as it is), and
+// so do an empty initial-cluster-state and a self-signed-cert-validity of
+// 0; a duration may be integer nanoseconds, as etcd's file writes it
 // (time.Duration through JSON), besides a Go duration; log-outputs may be
 // a list.
 //
@@ -112,6 +113,10 @@ var etcdUnimplementedFileKeys = map[string][]string{
 	"peer-transport-security.skip-client-san-verification":   {"false"},
 }
 
+// etcdFileDefaultValues are values etcd's file reading takes for the
+// default (embed's configFromFile), which MetaStore would refuse.
+var etcdFileDefaultValues = map[string]string{"initial-cluster-state": "", "self-signed-cert-validity": "0"}
+
 // isEtcdOnlyKey reports whether key is in etcd's format and not in
 // MetaStore's.
 func isEtcdOnlyKey(key string) bool {
@@ -137,7 +142,7 @@ func fileSettings(m, defs map[string]any) (map[string]any, string, error) {
 		v := m[key]
 		setting := key
 		switch _, known := defs[key]; {
-		case v == nil:
+		case v == nil, etcdFileDefaultValues[key] == fmt.Sprint(v):
 			continue // keeps its default, as etcd reads it
 		case etcdFileKeys[key] != "":
 			setting = etcdFileKeys[key]

@@ -86,6 +86,11 @@ socket-options:
 				require.Equal(t, 5*time.Minute, c.CorruptCheckInterval())
 				require.Equal(t, 90*time.Second, c.WatchProgressNotifyInterval)
 			}},
+		{name: "empty values etcd takes for its defaults", yaml: "cors:\ninitial-cluster-state: ''\nself-signed-cert-validity: 0\n", wantFormat: FormatEtcd,
+			check: func(t *testing.T, c Config) {
+				require.Equal(t, "new", c.InitialClusterState)
+				require.Equal(t, 1, c.SelfSignedCertValidity)
+			}},
 		{name: "nanoseconds in MetaStore's format too", yaml: "compact-hash-check-time: 120000000000\n", wantFormat: FormatMetaStore,
 			check: func(t *testing.T, c Config) { require.Equal(t, 2*time.Minute, c.CompactHashCheckInterval()) }},
 		{name: "MetaStore's own keys beside etcd's", yaml: "cors: '*'\nstorage-engine: memory\nvalue-cache-bytes: 1024\n", wantFormat: FormatEtcd,

@@ -2,7 +2,11 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -100,8 +104,10 @@ peer-transport-security:
 // TestEtcdConfigFileTLSBlocks starts two-member clusters of etcd and of
 // MetaStore from etcd config files that set client and peer TLS in the
 // nested client-transport-security and peer-transport-security blocks,
-// and requires that each forms its cluster over https peer URLs and
-// serves etcdctl over https to a client with a certificate only.
+// and requires that each forms its cluster over https peer URLs, serves
+// etcdctl over https to a client with a certificate only, and refuses
+// peer connections with a certificate of a common name allowed-cn does not
+// name.
 func TestEtcdConfigFileTLSBlocks(t *testing.T) {
 	p := newTestPKI(t)
 	ctlCert, ctlKey := p.issue(t, "client")
@@ -127,8 +133,34 @@ func TestEtcdConfigFileTLSBlocks(t *testing.T) {
 			}
 			_, err = hosttest.Etcdctl(t, url, "", "--cacert", p.caFile, "--dial-timeout", "2s", "--command-timeout", "3s", "get", "tls")
 			require.Error(t, err, "client-cert-auth: a client without a certificate")
+			peer := strings.TrimPrefix(ms[0].PeerURL(), "http://")
+			require.True(t, peerAccepts(t, p, peer, "member"))
+			require.False(t, peerAccepts(t, p, peer, "intruder"), "allowed-cn")
 		})
 	}
+}
+
+// peerAccepts reports whether the peer listener at addr takes a TLS
+// connection with a certificate of cn. Under TLS 1.3 the server judges
+// the client's certificate after the client's handshake ends, so the
+// verdict is what the first read gets: a refusal is an alert, an accepted
+// connection sends data or stays silent until the deadline.
+func peerAccepts(t *testing.T, p *testPKI, addr, cn string) bool {
+	t.Helper()
+	certFile, keyFile := p.issue(t, cn)
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	require.NoError(t, err)
+	roots := x509.NewCertPool()
+	roots.AddCert(p.ca)
+	c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(time.Second)))
+	_, err = c.Read(make([]byte, 1))
+	var ne net.Error
+	return err == nil || errors.As(err, &ne) && ne.Timeout()
 }
 
 // TestEtcdDataDirRefused points a MetaStore member at the data dir of a

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -137,7 +138,7 @@ func fileSettings(m, defs map[string]any) (map[string]any, string, error) {
 	}
 	out := map[string]any{}
 	from := map[string]string{} // setting -> file key, for conflicts
-	var bad []string
+	var bad, unknown []string
 	for _, key := range sortedKeys(m) {
 		v := m[key]
 		setting := key
@@ -152,7 +153,7 @@ func fileSettings(m, defs map[string]any) (map[string]any, string, error) {
 			}
 			continue
 		case !known && !fileOnlyKeys[key]:
-			bad = append(bad, "unknown setting: config file key "+key)
+			unknown = append(unknown, "config file key "+key)
 			continue
 		}
 		value, err := fileValue(setting, v)
@@ -166,8 +167,11 @@ func fileSettings(m, defs map[string]any) (map[string]any, string, error) {
 		}
 		out[setting], from[setting] = value, key
 	}
+	if len(unknown) > 0 {
+		bad = append([]string{"unknown setting: " + strings.Join(unknown, ", ")}, bad...)
+	}
 	if len(bad) > 0 {
-		return nil, format, fmt.Errorf("%s", strings.Join(bad, "; "))
+		return nil, format, errors.New(strings.Join(bad, "; "))
 	}
 	return out, format, nil
 }

@@ -106,7 +106,8 @@ var unimplementedEtcdFlags = map[string]bool{
 	"distributed-tracing-address": true, "enable-distributed-tracing": true,
 	"distributed-tracing-service-name": true, "distributed-tracing-instance-id": true,
 	"distributed-tracing-sampling-rate": true,
-	"backend-bbolt-freelist-type":       true, "bootstrap-defrag-threshold-megabytes": true,
+
+	"backend-bbolt-freelist-type": true, "bootstrap-defrag-threshold-megabytes": true,
 	"client-cert-allowed-hostname": true, "initial-election-tick-advance": true,
 	"peer-skip-client-san-verification": true, "raft-read-timeout": true, "raft-write-timeout": true,
 	"warning-unary-request-duration": true, "discovery-cacert": true, "discovery-cert": true,

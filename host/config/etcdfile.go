@@ -118,6 +118,11 @@ var etcdUnimplementedFileKeys = map[string][]string{
 // default (embed's configFromFile), which MetaStore would refuse.
 var etcdFileDefaultValues = map[string]string{"initial-cluster-state": "", "self-signed-cert-validity": "0"}
 
+func isEtcdFileDefault(key string, v any) bool {
+	d, ok := etcdFileDefaultValues[key]
+	return ok && fmt.Sprint(v) == d
+}
+
 // isEtcdOnlyKey reports whether key is in etcd's format and not in
 // MetaStore's.
 func isEtcdOnlyKey(key string) bool {
@@ -143,7 +148,7 @@ func fileSettings(m, defs map[string]any) (map[string]any, string, error) {
 		v := m[key]
 		setting := key
 		switch _, known := defs[key]; {
-		case v == nil, etcdFileDefaultValues[key] == fmt.Sprint(v):
+		case v == nil || isEtcdFileDefault(key, v):
 			continue // keeps its default, as etcd reads it
 		case etcdFileKeys[key] != "":
 			setting = etcdFileKeys[key]

@@ -91,6 +91,8 @@ socket-options:
 				require.Equal(t, "new", c.InitialClusterState)
 				require.Equal(t, 1, c.SelfSignedCertValidity)
 			}},
+		{name: "another empty value is a value", yaml: "cors:\nlisten-metrics-urls: ''\nauth-token: ''\n", wantFormat: FormatEtcd,
+			check: func(t *testing.T, c Config) { require.Empty(t, c.AuthToken) }},
 		{name: "nanoseconds in MetaStore's format too", yaml: "compact-hash-check-time: 120000000000\n", wantFormat: FormatMetaStore,
 			check: func(t *testing.T, c Config) { require.Equal(t, 2*time.Minute, c.CompactHashCheckInterval()) }},
 		{name: "MetaStore's own keys beside etcd's", yaml: "cors: '*'\nstorage-engine: memory\nvalue-cache-bytes: 1024\n", wantFormat: FormatEtcd,

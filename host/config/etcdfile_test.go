@@ -77,6 +77,8 @@ socket-options:
 				require.True(t, c.SocketReusePort)
 				require.False(t, c.SocketReuseAddress)
 			}},
+		{name: "an allowed host name", yaml: "peer-transport-security:\n  allowed-hostname: [peer.example.com]\n", wantFormat: FormatEtcd,
+			check: func(t *testing.T, c Config) { require.Equal(t, "peer.example.com", c.PeerCertAllowedHostname) }},
 		{name: "client auto TLS", yaml: "client-transport-security:\n  auto-tls: true\nlisten-client-urls: https://127.0.0.1:2379\n", wantFormat: FormatEtcd,
 			check: func(t *testing.T, c Config) { require.True(t, c.AutoTLS) }},
 		{name: "durations as etcd writes them, in nanoseconds", wantFormat: FormatEtcd,

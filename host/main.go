@@ -52,6 +52,9 @@ func Main(args []string, environ []string, stdout, stderr io.Writer) int {
 	for _, w := range opts.Warnings {
 		lg.Warn(w)
 	}
+	if opts.ConfigFile != "" {
+		lg.Info("loaded config file", zap.String("path", opts.ConfigFile), zap.String("format", opts.ConfigFileFormat))
+	}
 	applyMemoryLimit(lg, cfg.MemoryConfig, environ)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

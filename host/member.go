@@ -110,6 +110,9 @@ func (m *Member) noteRemoved() {
 // open opens the engine, rebuilds the store, and starts raft, which replays
 // the WAL from the engine's consistent index.
 func (m *Member) open(ctx context.Context) error {
+	if err := checkNotEtcdDataDir(m.cfg.DataDir); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(m.cfg.DataDir, 0o700); err != nil {
 		return err
 	}

@@ -17,7 +17,8 @@ import (
 // settings and what Load derives from them, no open handles or callbacks,
 // so a copy is as good as the original. Field names follow etcd's flags;
 // the koanf tags are the keys in the config file, the flag names and,
-// upper-cased with dashes as underscores behind METASTORE_, the environment.
+// upper-cased with dashes as underscores behind METASTORE_ (and ETCD_, for
+// etcd's flags), the environment.
 type Config struct {
 	Name                     string `koanf:"name"`
 	DataDir                  string `koanf:"data-dir"`

@@ -1,9 +1,10 @@
 // Package config is a member's configuration as plain data: it reads
-// etcd's flags, METASTORE_* environment variables and the YAML config file
-// (koanf), MetaStore's short aliases of the flags, and validates the
-// settings and derives the rest from them (URL lists, --initial-cluster
-// and the member IDs, TLS files and versions, auto-compaction, the
-// corruption checks, the plugin catalog).
+// etcd's flags, METASTORE_* and etcd's ETCD_* environment variables, the
+// YAML config file in MetaStore's format or etcd's (koanf), MetaStore's
+// short aliases of the flags, and validates the settings and derives the
+// rest from them (URL lists, --initial-cluster and the member IDs, TLS
+// files and versions, auto-compaction, the corruption checks, the plugin
+// catalog).
 //
 // It runs nothing: it opens no listener, starts no plugin and builds no
 // logger. Its only reads are the config file, the files settings name

@@ -18,25 +18,27 @@ import (
 // ErrHelp is returned by Load when -h or --help was given.
 var ErrHelp = flag.ErrHelp
 
-// envPrefix starts every environment variable MetaStore reads.
-const envPrefix = "METASTORE_"
-
 // Options is what the command line asks for beyond the configuration.
 type Options struct {
 	Version bool
 	// Warnings are problems worth logging that do not stop the start,
-	// such as an unrecognized METASTORE_* environment variable (the
-	// environment is shared with other programs, so, as etcd does with
-	// ETCD_*, those are reported, not refused).
+	// such as an unrecognized METASTORE_* or ETCD_* environment variable
+	// (the environment is shared with other programs, so, as etcd does
+	// with ETCD_*, those are reported, not refused), or a METASTORE_*
+	// variable that shadows an ETCD_* one.
 	Warnings []string
-	// ConfigFile is the config file loaded, if any.
-	ConfigFile string
+	// ConfigFile is the config file loaded, if any, and ConfigFileFormat
+	// its format: FormatMetaStore or FormatEtcd (see etcdfile.go).
+	ConfigFile       string
+	ConfigFileFormat string
 }
 
 // Load builds the configuration from, in increasing precedence: defaults,
-// the file named by --config-file (or METASTORE_CONFIG_FILE), METASTORE_*
-// environment variables, and the flags given. Unknown keys anywhere are an
-// error naming them, and so is an etcd flag MetaStore does not implement.
+// the file named by --config-file (or METASTORE_CONFIG_FILE, or
+// ETCD_CONFIG_FILE), METASTORE_* and ETCD_* environment variables (see
+// env.go), and the flags given. Unknown keys in the file or flags are an
+// error naming them, and so is an etcd flag MetaStore does not implement,
+// however it is given.
 func Load(args, environ []string, usage io.Writer) (Config, Options, error) {
 	var opts Options
 	defs := Defaults()
@@ -54,11 +56,16 @@ func Load(args, environ []string, usage io.Writer) (Config, Options, error) {
 	if fs.NArg() > 0 {
 		return Config{}, opts, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	env := envMap(environ)
-	if configFile == "" {
-		configFile, _ = env["config-file"].(string)
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	env, err := readEnv(environ, defs, given)
+	if err != nil {
+		return Config{}, opts, err
 	}
-	delete(env, "config-file")
+	opts.Warnings = env.warnings
+	if configFile == "" {
+		configFile = env.configFile
+	}
 
 	k := koanf.New(".")
 	if err := k.Load(confmap.Provider(defs, "."), nil); err != nil {
@@ -67,27 +74,21 @@ func Load(args, environ []string, usage io.Writer) (Config, Options, error) {
 	opts.ConfigFile = configFile
 	explicit := map[string]any{} // what the file, environment and flags set
 	if configFile != "" {
-		fileSettings, err := loadFile(k, configFile, defs)
+		settings, format, err := loadFile(k, configFile, defs)
 		if err != nil {
 			return Config{}, opts, err
 		}
-		maps.Copy(explicit, fileSettings)
+		opts.ConfigFileFormat = format
+		maps.Copy(explicit, settings)
 	}
-	for key := range env {
-		if _, ok := defs[key]; !ok {
-			opts.Warnings = append(opts.Warnings, "unrecognized environment variable "+envPrefix+strings.ToUpper(strings.ReplaceAll(key, "-", "_")))
-			delete(env, key)
-		}
-	}
-	sort.Strings(opts.Warnings)
-	if err := k.Load(confmap.Provider(env, "."), nil); err != nil {
+	if err := k.Load(confmap.Provider(env.settings, "."), nil); err != nil {
 		return Config{}, opts, err
 	}
 	flags := setFlags(fs)
 	if err := k.Load(confmap.Provider(flags, "."), nil); err != nil {
 		return Config{}, opts, err
 	}
-	maps.Copy(explicit, env)
+	maps.Copy(explicit, env.settings)
 	maps.Copy(explicit, flags)
 	derived, err := aliases.settings()
 	if err == nil {
@@ -145,43 +146,21 @@ func setFlags(fs *flag.FlagSet) map[string]any {
 	return out
 }
 
-// envMap turns METASTORE_DATA_DIR=x into data-dir: x.
-func envMap(environ []string) map[string]any {
-	out := make(map[string]any)
-	for _, kv := range environ {
-		name, value, ok := strings.Cut(kv, "=")
-		if !ok || !strings.HasPrefix(name, envPrefix) {
-			continue
-		}
-		key := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(name, envPrefix), "_", "-"))
-		out[key] = value
-	}
-	return out
-}
-
-// loadFile loads the config file into k and returns the settings it has.
-func loadFile(k *koanf.Koanf, path string, defs map[string]any) (map[string]any, error) {
+// loadFile loads the config file into k and returns the settings it has
+// and its format.
+func loadFile(k *koanf.Koanf, path string, defs map[string]any) (map[string]any, string, error) {
 	fk := koanf.New(".")
 	if err := fk.Load(file.Provider(path), yaml.Parser()); err != nil {
-		return nil, fmt.Errorf("config file %s: %w", path, err)
+		return nil, "", fmt.Errorf("config file %s: %w", path, err)
 	}
-	m := fk.All()
-	var unknown []string
-	for key := range m {
-		if _, ok := defs[key]; !ok && !fileOnlyKeys[key] {
-			unknown = append(unknown, "config file key "+key)
-		}
+	m, format, err := fileSettings(fk.All(), defs)
+	if err == nil && m["plugins"] != nil {
+		err = checkPluginEntries(m["plugins"])
 	}
-	if raw, ok := m["plugins"]; ok {
-		if err := checkPluginEntries(raw); err != nil {
-			return nil, fmt.Errorf("config file %s: %w", path, err)
-		}
+	if err != nil {
+		return nil, "", fmt.Errorf("config file %s (%s's format): %w", path, format, err)
 	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		return nil, fmt.Errorf("unknown setting: %s", strings.Join(unknown, ", "))
-	}
-	return m, k.Load(confmap.Provider(m, "."), nil)
+	return m, format, k.Load(confmap.Provider(m, "."), nil)
 }
 
 func sortedKeys(m map[string]any) []string {

@@ -136,13 +136,18 @@ func TestLoadStrictReconfigCheck(t *testing.T) {
 // loadCase runs one case of a table test of Load: args and env must fail
 // with wantErr or, when it is empty, load a Config that passes check.
 func loadCase(t *testing.T, name string, args, env []string, wantErr string, check func(*testing.T, Config)) {
+	loadCaseOptions(t, name, args, env, wantErr, func(t *testing.T, c Config, _ Options) { check(t, c) })
+}
+
+// loadCaseOptions is loadCase for a check of the Options too.
+func loadCaseOptions(t *testing.T, name string, args, env []string, wantErr string, check func(*testing.T, Config, Options)) {
 	t.Run(name, func(t *testing.T) {
-		c, _, err := Load(args, env, io.Discard)
+		c, opts, err := Load(args, env, io.Discard)
 		if wantErr != "" {
 			require.ErrorContains(t, err, wantErr)
 			return
 		}
 		require.NoError(t, err)
-		check(t, c)
+		check(t, c, opts)
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -47,6 +48,9 @@ type config struct {
 	readyTimeout time.Duration
 	stopTimeout  time.Duration
 	faults       *Faults // peer proxies, when set
+	// configure, when set, turns the member's settings into arguments
+	// and environment instead of flags (WithSettings).
+	configure func(Settings) (args, env []string)
 }
 
 // WithName sets the member name (default "default", or "m1".."mN" in a
@@ -61,6 +65,28 @@ func WithArgs(args ...string) Option {
 // WithEnv adds KEY=VALUE pairs to the member's environment.
 func WithEnv(kv ...string) Option {
 	return func(c *config) { c.env = append(c.env, kv...) }
+}
+
+// Settings are the name, data dir and URLs StartMember or StartCluster
+// chose for a member, which it passes as flags unless WithSettings is
+// given.
+type Settings struct {
+	Name, DataDir string
+	// ClientURL is the client URL to listen on and advertise, PeerURL the
+	// peer URL to advertise and ListenPeerURL the one to listen on (they
+	// differ behind a fault proxy).
+	ClientURL, PeerURL, ListenPeerURL string
+	// InitialCluster is --initial-cluster, InitialClusterState
+	// --initial-cluster-state ("" for the default, new).
+	InitialCluster, InitialClusterState string
+}
+
+// WithSettings has the member's settings passed through what configure
+// returns, arguments (such as --config-file) and environment variables
+// (such as ETCD_*), instead of as flags; arguments WithArgs gives follow.
+// configure is called at each start.
+func WithSettings(configure func(Settings) (args, env []string)) Option {
+	return func(c *config) { c.configure = configure }
 }
 
 // WithBinary runs the given binary instead of $METASTORE_BIN, for example
@@ -261,24 +287,31 @@ func (m *Process) Running() bool {
 	}
 }
 
-func (m *Process) args() []string {
-	listenPeer := m.peer
+// command returns the member's arguments and the environment variables
+// added to the test's.
+func (m *Process) command() (args, env []string) {
+	s := Settings{Name: m.name, DataDir: m.dataDir, ClientURL: m.client, PeerURL: m.peer, ListenPeerURL: m.peer,
+		InitialCluster: m.cluster, InitialClusterState: m.state}
 	if m.listenPeer != "" {
-		listenPeer = m.listenPeer
+		s.ListenPeerURL = m.listenPeer
 	}
-	args := []string{
-		"--name", m.name,
-		"--data-dir", m.dataDir,
-		"--listen-client-urls", m.client,
-		"--advertise-client-urls", m.client,
-		"--listen-peer-urls", listenPeer,
-		"--initial-advertise-peer-urls", m.peer,
-		"--initial-cluster", m.cluster,
+	if m.cfg.configure != nil {
+		args, env = m.cfg.configure(s)
+		return append(slices.Clone(args), m.cfg.args...), append(slices.Clone(m.cfg.env), env...)
 	}
-	if m.state != "" {
-		args = append(args, "--initial-cluster-state", m.state)
+	args = []string{
+		"--name", s.Name,
+		"--data-dir", s.DataDir,
+		"--listen-client-urls", s.ClientURL,
+		"--advertise-client-urls", s.ClientURL,
+		"--listen-peer-urls", s.ListenPeerURL,
+		"--initial-advertise-peer-urls", s.PeerURL,
+		"--initial-cluster", s.InitialCluster,
 	}
-	return append(args, m.cfg.args...)
+	if s.InitialClusterState != "" {
+		args = append(args, "--initial-cluster-state", s.InitialClusterState)
+	}
+	return append(args, m.cfg.args...), m.cfg.env
 }
 
 // start launches the process without waiting for it to become ready.
@@ -293,9 +326,10 @@ func (m *Process) start() {
 			m.t.Fatalf("hosttest: member %s is already running", m.name)
 		}
 	}
-	fmt.Fprintf(m.out, "=== hosttest: starting %s %s\n", m.cfg.bin, strings.Join(m.args(), " "))
-	cmd := exec.Command(m.cfg.bin, m.args()...)
-	cmd.Env = append(os.Environ(), m.cfg.env...)
+	args, env := m.command()
+	fmt.Fprintf(m.out, "=== hosttest: starting %s %s\n", m.cfg.bin, strings.Join(append(slices.Clone(env), args...), " "))
+	cmd := exec.Command(m.cfg.bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout = m.out
 	cmd.Stderr = m.out
 	cmd.SysProcAttr = sysProcAttr()

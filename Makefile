@@ -10,6 +10,7 @@
 #   make tools      bin/etcdctl and bin/etcdutl (v3.7.3, from the tools modules)
 #   make etcd       bin/etcd (the reference etcd v3.7.3 server)
 #   make benchmark  bin/benchmark (etcd's load generator, v3.6.8)
+#   make image      an OCI image of bin/metastore (bin/image, bin/metastore-image.tar), no daemon needed
 #   make bench      MetaStore against etcd, same load, ratios (BENCH=short|full)
 #   make bench-smoke  the bench pipeline with tiny totals (part of make test)
 #   make bench-plugins  in-process bbolt vs bbolt and RocksDB plugins, ratios
@@ -180,6 +181,20 @@ compat-ratchet: compat-bin
 	$(COMPAT_ENV) $(COMPAT_BIN)/compatrun $(COMPAT_FLAGS) \
 		-out $(COMPAT_RESULTS)/ratchet -list $(COMPAT_PASSING) -retries $(COMPAT_RETRIES)
 
+# The OCI image, built without a container daemon (tools/image): the
+# static bin/metastore as a non-root user, data in /var/lib/metastore,
+# etcd's ports. bin/image is an OCI layout, bin/metastore-image.tar loads
+# with `docker load` or `podman load`.
+IMAGE_TAG ?= metastore:dev
+.PHONY: image
+$(BIN)/metastore-image: $(TOOLS_MOD) $(wildcard tools/image/*.go)
+	@mkdir -p $(BIN)
+	cd tools && $(TOOLS_ENV) $(GO) build -mod=readonly -trimpath -o $@ ./image
+
+image: build $(BIN)/metastore-image
+	rm -rf $(BIN)/image $(BIN)/metastore-image.tar
+	$(BIN)/metastore-image -bin $(METASTORE_BIN) -tag $(IMAGE_TAG) -layout $(BIN)/image -tar $(BIN)/metastore-image.tar
+
 # Our load generator (tools/bench, in the tools module) runs etcd and
 # MetaStore side by side; results go to bench-results/<time>.json and .png.
 $(BIN)/metastore-bench: $(TOOLS_MOD) $(wildcard tools/bench/*.go)
@@ -231,6 +246,7 @@ SUB_MODULES := pluginapi examples/auth-static-token examples/quota-keys-per-pref
 test: deps build build-rocksdb tools etcd bench-smoke
 	$(GO) test $(TEST_FLAGS) $(PKGS)
 	for m in $(SUB_MODULES); do (cd $$m && $(GO) test $(TEST_FLAGS) ./...) || exit 1; done
+	cd tools && $(TOOLS_ENV) $(GO) test -count=1 ./image/
 	$(MAKE) --no-print-directory compat-ratchet
 
 vet:

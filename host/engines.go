@@ -2,6 +2,7 @@ package host
 
 import (
 	"fmt"
+	"io"
 
 	"go.uber.org/zap"
 
@@ -37,4 +38,25 @@ func newEngine(lg *zap.Logger, cfg config.Config, auditLog *audit.Log) (storage.
 		return eng, p.Options, err
 	}
 	return nil, nil, fmt.Errorf("unknown storage engine %q", cfg.StorageEngine)
+}
+
+// restoreEngine is snapshotcmd's Engines: a built-in engine, or a storage
+// plugin of configFile's catalog, started for the restore.
+func restoreEngine(name, configFile string) (storage.Engine, error) {
+	if mk, ok := builtinEngines[name]; ok {
+		return mk(), nil
+	}
+	if configFile == "" {
+		return nil, fmt.Errorf("unknown storage engine %q: restore writes one of %v, or a storage plugin of --config-file's catalog",
+			name, config.BuiltinEngines())
+	}
+	cfg, _, err := config.Load([]string{"--config-file", configFile, "--storage-engine", name}, nil, io.Discard)
+	if err != nil {
+		return nil, err
+	}
+	p := cfg.StoragePlugin()
+	if p == nil {
+		return nil, fmt.Errorf("%s has no storage plugin named %q", configFile, name)
+	}
+	return plugin.StartEngine(zap.NewNop(), *p)
 }

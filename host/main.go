@@ -19,7 +19,7 @@ import (
 // Main runs the metastore command and returns its exit code.
 func Main(args []string, environ []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "snapshot" {
-		return snapshotcmd.Main(args[1:], stdout, stderr, builtinEngines)
+		return snapshotcmd.Main(args[1:], stdout, stderr, restoreEngine)
 	}
 	if len(args) > 0 && args[0] == "plugins" {
 		return pluginsMain(args[1:], environ, stdout, stderr)

@@ -256,3 +256,27 @@ func TestMakeMirrorBothWays(t *testing.T) {
 		})
 	}
 }
+
+// The import writes any engine, plugins included: here the RocksDB plugin
+// of the member's config file.
+func TestImportEtcdSnapshotIntoPluginEngine(t *testing.T) {
+	etcd := hosttest.StartMember(t, hosttest.WithBinary(hosttest.EtcdBin(t)), hosttest.WithArgs(authArgs...))
+	root := etcdImportHistory(t, etcd)
+	file := filepath.Join(t.TempDir(), "etcd.snapshot")
+	_, err := etcd.Etcdctl(t, append(root, "snapshot", "save", file)...)
+	require.NoError(t, err)
+	want := etcdStateReport(t, etcd, root)
+
+	bin := pluginBin(t, "rocksdb")
+	cfgFile := pluginConfigFile(t, "rocksdb", bin, fileSum(t, bin))
+	m := hosttest.PrepareMember(t, "restored", hosttest.WithArgs(append([]string{"--config-file", cfgFile}, authArgs...)...))
+	cluster := m.Name() + "=" + m.PeerURL()
+	out, err := exec.Command(hosttest.MetastoreBin(t), "snapshot", "restore", file, "--data-dir", m.DataDir(), "--name", m.Name(),
+		"--initial-cluster", cluster, "--initial-advertise-peer-urls", m.PeerURL(),
+		"--config-file", cfgFile, "--storage-engine", "rocksdb-plugin").CombinedOutput()
+	require.NoError(t, err, "restore into the plugin: %s", out)
+	m.SetInitialCluster(cluster)
+	m.Start()
+	m.WaitReady()
+	requireSameReport(t, want, etcdStateReport(t, m, root), "MetaStore on the RocksDB plugin after the import")
+}

@@ -44,6 +44,12 @@ func fileSum(t *testing.T, path string) string {
 // returns the member options that use it.
 func pluginConfig(t *testing.T, engine, bin, sum string) hosttest.Option {
 	t.Helper()
+	return hosttest.WithArgs("--config-file", pluginConfigFile(t, engine, bin, sum))
+}
+
+// pluginConfigFile writes pluginConfig's file and returns its path.
+func pluginConfigFile(t *testing.T, engine, bin, sum string) string {
+	t.Helper()
 	file := filepath.Join(t.TempDir(), "metastore.yaml")
 	text := fmt.Sprintf(`storage-engine: %[1]s-plugin
 plugins:
@@ -55,7 +61,7 @@ plugins:
     ping-timeout: 2s
 `, engine, bin, sum)
 	require.NoError(t, os.WriteFile(file, []byte(text), 0o600))
-	return hosttest.WithArgs("--config-file", file)
+	return file
 }
 
 // startPluginMember starts a member whose engine is the named plugin.

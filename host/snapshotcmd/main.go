@@ -16,7 +16,8 @@ import (
 const usage = `usage:
   metastore snapshot restore <file> [--data-dir dir] [--wal-dir dir] [--name name]
       [--initial-cluster name=url,...] [--initial-cluster-token token]
-      [--initial-advertise-peer-urls urls] [--storage-engine engine] [--skip-hash-check]
+      [--initial-advertise-peer-urls urls] [--storage-engine engine] [--config-file file]
+      [--skip-hash-check]
       (file: a MetaStore snapshot, or an etcd backend: etcd's snapshot or member/snap/db)
   metastore snapshot export --format etcd <file> <etcd-file>
   metastore snapshot status <file> [-w simple|table|json]
@@ -25,10 +26,8 @@ const usage = `usage:
 // Main runs `metastore snapshot <subcommand>` with args, the arguments
 // after "snapshot", and returns its exit code: restore turns a file saved
 // with `etcdctl snapshot save` into the data dir of a new member of a new
-// cluster, in one of engines (the storage engines linked into the member,
-// by name; each call makes a new, unopened engine); status describes such
-// a file.
-func Main(args []string, stdout, stderr io.Writer, engines map[string]func() storage.Engine) int {
+// cluster, in an engine engines makes; status describes such a file.
+func Main(args []string, stdout, stderr io.Writer, engines Engines) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -61,6 +60,12 @@ func Main(args []string, stdout, stderr io.Writer, engines map[string]func() sto
 }
 
 var errUsage = errors.New("usage")
+
+// Engines makes the storage engine a restore writes: name is
+// --storage-engine, configFile --config-file ("" when not given), whose
+// plugin catalog may name a storage plugin. It returns a new, unopened
+// engine; closing it ends a plugin's process.
+type Engines func(name, configFile string) (storage.Engine, error)
 
 // fileArg parses fs from args, allowing the file argument before or after
 // the flags, and returns the one file named.

@@ -24,9 +24,9 @@ import (
 // new membership is bootstrapped from the restore's flags instead.
 var clusterNamespaces = map[string]bool{"members": true, "members_removed": true}
 
-// restoreCommand parses `metastore snapshot restore` and runs it with one
-// of engines.
-func restoreCommand(args []string, stdout, stderr io.Writer, engines map[string]func() storage.Engine) error {
+// restoreCommand parses `metastore snapshot restore` and runs it with the
+// engine engines makes.
+func restoreCommand(args []string, stdout, stderr io.Writer, engines Engines) error {
 	defs := config.Defaults()
 	cfg := config.Config{}
 	fs := flag.NewFlagSet("metastore snapshot restore", flag.ContinueOnError)
@@ -37,18 +37,18 @@ func restoreCommand(args []string, stdout, stderr io.Writer, engines map[string]
 	fs.StringVar(&cfg.InitialCluster, "initial-cluster", "", "the new cluster's members, name=peerURL,... (default <name>=<initial-advertise-peer-urls>)")
 	fs.StringVar(&cfg.InitialClusterToken, "initial-cluster-token", defs["initial-cluster-token"].(string), "the new cluster's token")
 	fs.StringVar(&cfg.InitialAdvertisePeerURLs, "initial-advertise-peer-urls", defs["initial-advertise-peer-urls"].(string), "peer URLs of the restored member")
-	fs.StringVar(&cfg.StorageEngine, "storage-engine", defs["storage-engine"].(string), "storage engine of the new data directory: "+fmt.Sprint(config.BuiltinEngines()))
+	fs.StringVar(&cfg.StorageEngine, "storage-engine", defs["storage-engine"].(string),
+		"storage engine of the new data directory: "+fmt.Sprint(config.BuiltinEngines())+" or a storage plugin of --config-file's catalog")
+	configFile := fs.String("config-file", "", "the member's config file, whose plugin catalog --storage-engine may name")
 	skipHashCheck := fs.Bool("skip-hash-check", false, "restore an etcd backend without the SHA-256 `etcdctl snapshot save` appends (a member's member/snap/db)")
 	file, err := fileArg(fs, args)
 	if err != nil {
 		return err
 	}
 	cfg.Derive()
-	newEngine, ok := engines[cfg.StorageEngine]
-	if !ok {
-		return fmt.Errorf("unknown storage engine %q: restore writes one of %v", cfg.StorageEngine, config.BuiltinEngines())
-	}
-	return restore(context.Background(), zap.NewNop(), cfg, newEngine, file, *skipHashCheck, stdout, stderr)
+	return restore(context.Background(), zap.NewNop(), cfg, func() (storage.Engine, error) {
+		return engines(cfg.StorageEngine, *configFile)
+	}, file, *skipHashCheck, stdout, stderr)
 }
 
 // restore makes cfg.DataDir a data dir holding the snapshot in file, for
@@ -58,7 +58,7 @@ func restoreCommand(args []string, stdout, stderr io.Writer, engines map[string]
 // member then starts with the same flags and replays the WAL's membership
 // entries. The file is MetaStore's snapshot file or an etcd backend
 // (etcd.go), told apart by their content.
-func restore(ctx context.Context, lg *zap.Logger, cfg config.Config, newEngine func() storage.Engine, file string, skipHashCheck bool, stdout, stderr io.Writer) error {
+func restore(ctx context.Context, lg *zap.Logger, cfg config.Config, newEngine func() (storage.Engine, error), file string, skipHashCheck bool, stdout, stderr io.Writer) error {
 	members, err := config.ParseInitialCluster(cfg.InitialCluster, cfg.InitialClusterToken)
 	if err != nil {
 		return err
@@ -133,7 +133,11 @@ func restore(ctx context.Context, lg *zap.Logger, cfg config.Config, newEngine f
 			return copyEntries(sr, sw, func() { tick(); prog.update(counted.n) })
 		}
 	}
-	n, err := restoreEngine(ctx, cfg, newEngine(), fill, prog)
+	eng, err := newEngine()
+	if err != nil {
+		return err
+	}
+	n, err := restoreEngine(ctx, cfg, eng, fill, prog)
 	if err != nil {
 		return err
 	}

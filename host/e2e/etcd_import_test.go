@@ -55,6 +55,19 @@ func etcdImportHistory(t *testing.T, m *hosttest.Process) []string {
 	return []string{"--user", "root:rootpw"}
 }
 
+// etcdSnapshot starts etcd 3.7.3, writes etcdImportHistory to it and saves
+// its snapshot; it returns etcd, the root flags, the snapshot file and
+// etcd's report.
+func etcdSnapshot(t *testing.T) (etcd *hosttest.Process, root []string, file string, report []string) {
+	t.Helper()
+	etcd = hosttest.StartMember(t, hosttest.WithBinary(hosttest.EtcdBin(t)), hosttest.WithArgs(authArgs...))
+	root = etcdImportHistory(t, etcd)
+	file = filepath.Join(t.TempDir(), "etcd.snapshot")
+	_, err := etcd.Etcdctl(t, append(root, "snapshot", "save", file)...)
+	require.NoError(t, err)
+	return etcd, root, file, etcdStateReport(t, etcd, root)
+}
+
 // etcdStateReport is what both servers must answer alike after an import:
 // every key with revisions, versions and leases, HashKV at the current
 // revision, the leases with their keys, users and roles.
@@ -91,12 +104,7 @@ func etcdStateReport(t *testing.T, m *hosttest.Process, root []string) []string 
 // auth on; a watch from the last revision seen on etcd resumes with
 // nothing missed and nothing repeated.
 func TestImportEtcdSnapshot(t *testing.T) {
-	etcd := hosttest.StartMember(t, hosttest.WithBinary(hosttest.EtcdBin(t)), hosttest.WithArgs(authArgs...))
-	root := etcdImportHistory(t, etcd)
-	file := filepath.Join(t.TempDir(), "etcd.snapshot")
-	_, err := etcd.Etcdctl(t, append(root, "snapshot", "save", file)...)
-	require.NoError(t, err)
-	want := etcdStateReport(t, etcd, root)
+	etcd, root, file, want := etcdSnapshot(t)
 	status, err := userClient(t, etcd, "root", "rootpw").Status(ctxFor(t, 10*time.Second), etcd.Endpoint())
 	require.NoError(t, err)
 	lastRev := status.Header.Revision
@@ -151,16 +159,12 @@ func requireSameReport(t *testing.T, want, got []string, what string) {
 // snapshot `metastore snapshot export --format etcd` turns into a file
 // etcdutl 3.7.3 restores, and etcd started on it answers as the source did.
 func TestExportToEtcdRoundTrip(t *testing.T) {
-	etcd := hosttest.StartMember(t, hosttest.WithBinary(hosttest.EtcdBin(t)), hosttest.WithArgs(authArgs...))
-	root := etcdImportHistory(t, etcd)
+	_, root, fromEtcd, want := etcdSnapshot(t)
 	dir := t.TempDir()
-	fromEtcd, fromMetaStore, exported := filepath.Join(dir, "etcd.snap"), filepath.Join(dir, "ms.snap"), filepath.Join(dir, "exported.db")
-	_, err := etcd.Etcdctl(t, append(root, "snapshot", "save", fromEtcd)...)
-	require.NoError(t, err)
-	want := etcdStateReport(t, etcd, root)
+	fromMetaStore, exported := filepath.Join(dir, "ms.snap"), filepath.Join(dir, "exported.db")
 
 	ms := restoredMember(t, hosttest.MetastoreBin(t), fromEtcd, hosttest.WithArgs(authArgs...))
-	_, err = ms.Etcdctl(t, append(root, "snapshot", "save", fromMetaStore)...)
+	_, err := ms.Etcdctl(t, append(root, "snapshot", "save", fromMetaStore)...)
 	require.NoError(t, err)
 	out, err := exec.Command(hosttest.MetastoreBin(t), "snapshot", "export", "--format", "etcd", fromMetaStore, exported).CombinedOutput()
 	require.NoError(t, err, string(out))
@@ -260,12 +264,7 @@ func TestMakeMirrorBothWays(t *testing.T) {
 // The import writes any engine, plugins included: here the RocksDB plugin
 // of the member's config file.
 func TestImportEtcdSnapshotIntoPluginEngine(t *testing.T) {
-	etcd := hosttest.StartMember(t, hosttest.WithBinary(hosttest.EtcdBin(t)), hosttest.WithArgs(authArgs...))
-	root := etcdImportHistory(t, etcd)
-	file := filepath.Join(t.TempDir(), "etcd.snapshot")
-	_, err := etcd.Etcdctl(t, append(root, "snapshot", "save", file)...)
-	require.NoError(t, err)
-	want := etcdStateReport(t, etcd, root)
+	_, root, file, want := etcdSnapshot(t)
 
 	bin := pluginBin(t, "rocksdb")
 	cfgFile := pluginConfigFile(t, "rocksdb", bin, fileSum(t, bin))

@@ -28,9 +28,9 @@ var builtinEngines = map[string]func() storage.Engine{
 func newEngine(lg *zap.Logger, cfg config.Config, auditLog *audit.Log) (storage.Engine, map[string]string, error) {
 	if mk, ok := builtinEngines[cfg.StorageEngine]; ok {
 		if cfg.StorageEngine == "bbolt" && cfg.UnsafeNoFsync {
-			return mk(), map[string]string{bbolt.OptionUnsafeNoFsync: "true"}, nil
+			return newFailStopEngine(mk()), map[string]string{bbolt.OptionUnsafeNoFsync: "true"}, nil
 		}
-		return mk(), nil, nil
+		return newFailStopEngine(mk()), nil, nil
 	}
 	if p := cfg.StoragePlugin(); p != nil {
 		eng, err := plugin.StartEngine(lg, *p)

@@ -37,14 +37,16 @@ import (
 // persisted. A full restart, rather than re-pointing the running store at
 // a new engine, keeps one recovery path for crashes and plugin failures.
 
-// failableEngine is an engine that can fail on its own: a plugin engine.
+// failableEngine is an engine that can fail on its own: a plugin engine,
+// or a built-in one behind failStopEngine.
 type failableEngine interface {
 	Failed() <-chan struct{}
 	Cause() error
 }
 
 // EngineFailed returns a channel closed once the member's storage engine
-// has failed; it is nil, never ready, for an engine linked into the host.
+// has failed: a plugin engine's process died or a write of any engine
+// failed (engine_failstop.go).
 func (m *Member) EngineFailed() <-chan struct{} {
 	if f, ok := m.engine.(failableEngine); ok {
 		return f.Failed()
@@ -95,6 +97,9 @@ func (a failStopApplier) Apply(entries []*raftpb.Entry) {
 // the process stops and reports it (err) for its supervisor to restart it,
 // which replays the WAL as it is on disk.
 func superviseMember(ctx context.Context, lg *zap.Logger, cfg config.Config, auditLog *audit.Log, m *Member) (*Member, error) {
+	policy, _ := plugin.PolicyOf(config.KindStorage)
+	backoff := policy.Backoff
+	started := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -109,32 +114,44 @@ func superviseMember(ctx context.Context, lg *zap.Logger, cfg config.Config, aud
 		}
 		lg.Error("storage engine failed: the member stops serving, then reopens the engine and replays the WAL",
 			zap.Error(m.engineFailure()))
-		auditLog.Plugin(plugin.EventExit, *cfg.StoragePlugin(), m.engineFailure())
+		entry := cfg.StoragePlugin() // nil for a built-in engine
+		if entry != nil {
+			auditLog.Plugin(plugin.EventExit, *entry, m.engineFailure())
+		}
 		m.Close()
-		if m = restartMember(ctx, lg, cfg, auditLog); m == nil {
+		// A member that fails again soon after its restart (a disk still
+		// full) waits longer each time; one that ran a while starts over.
+		if time.Since(started) > time.Minute {
+			backoff = policy.Backoff
+		}
+		if m = restartMember(ctx, lg, cfg, auditLog, &backoff); m == nil {
 			return nil, nil
 		}
-		auditLog.Plugin(plugin.EventRestart, *cfg.StoragePlugin(), nil)
+		started = time.Now()
+		if entry != nil {
+			auditLog.Plugin(plugin.EventRestart, *entry, nil)
+		}
 		lg.Info("member restarted after a storage engine failure")
 	}
 }
 
-// restartMember starts a member, retrying with the storage kind's backoff
-// until it starts or ctx ends (then it returns nil).
-func restartMember(ctx context.Context, lg *zap.Logger, cfg config.Config, auditLog *audit.Log) *Member {
+// restartMember starts a member after *backoff, retrying with the storage
+// kind's backoff, doubled after each wait, until it starts or ctx ends
+// (then it returns nil).
+func restartMember(ctx context.Context, lg *zap.Logger, cfg config.Config, auditLog *audit.Log, backoff *time.Duration) *Member {
 	policy, _ := plugin.PolicyOf(config.KindStorage)
-	backoff := policy.Backoff
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(backoff):
+		case <-time.After(*backoff):
 		}
+		wait := *backoff
+		*backoff = min(2**backoff, policy.MaxBackoff)
 		m, err := startMember(ctx, lg, cfg, auditLog)
 		if err == nil {
 			return m
 		}
-		lg.Error("restarting the member failed; retrying", zap.Error(err), zap.Duration("backoff", backoff))
-		backoff = min(2*backoff, policy.MaxBackoff)
+		lg.Error("restarting the member failed; retrying", zap.Error(err), zap.Duration("backoff", wait))
 	}
 }

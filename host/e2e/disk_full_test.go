@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/metastore/metastore/host/hosttest"
 )
@@ -78,4 +80,54 @@ func TestFullWALDiskStopsTheMember(t *testing.T) {
 	}
 	_, err = cli.Put(ctx, "after", "space is back")
 	require.NoError(t, err)
+}
+
+// A full disk under the storage engine (the WAL elsewhere) fails the
+// engine's next write: the member stops serving, clients get Unavailable
+// or a timeout (never Unknown), and it restarts in process with a growing
+// backoff, reopening the engine from disk and replaying the WAL, without
+// ever retrying the failed write on the same files. Once there is space
+// again it serves on its own, with every write it acknowledged.
+func TestFullEngineDiskFailsStopAndRecovers(t *testing.T) {
+	data := mountTmpfs(t, "40m")
+	wal := filepath.Join(t.TempDir(), "wal")
+	// The data dir given last wins over the one hosttest gives.
+	m := hosttest.StartMember(t, hosttest.WithArgs("--data-dir", filepath.Join(data, "member"), "--wal-dir", wal))
+	cli := m.Client(t)
+	value := strings.Repeat("x", 100<<10)
+	var acked []string
+	var failure error
+	for i := 0; i < 2000 && failure == nil; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		key := fmt.Sprintf("k%04d", i)
+		if _, err := cli.Put(ctx, key, value); err != nil {
+			failure = err
+		} else {
+			acked = append(acked, key)
+		}
+		cancel()
+	}
+	require.Error(t, failure, "the engine's disk never filled")
+	code := status.Code(failure)
+	require.Contains(t, []codes.Code{codes.Unavailable, codes.DeadlineExceeded}, code, "the failed put: %v", failure)
+	require.Eventually(t, func() bool { return strings.Contains(m.Output(), "storage engine failed") }, 30*time.Second, 50*time.Millisecond)
+	require.Contains(t, m.Output(), "no space left on device")
+
+	out, err := exec.Command("mount", "-o", "remount,size=400m", data).CombinedOutput()
+	require.NoError(t, err, "remount: %s", out)
+	var resp *clientv3.GetResponse
+	require.Eventually(t, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		resp, err = hosttest.NewClient(t, m.Endpoint()).Get(ctx, "k", clientv3.WithPrefix(), clientv3.WithKeysOnly())
+		return err == nil
+	}, 90*time.Second, 500*time.Millisecond, "the member serves again once there is space")
+	have := map[string]bool{}
+	for _, kv := range resp.Kvs {
+		have[string(kv.Key)] = true
+	}
+	for _, k := range acked {
+		require.True(t, have[k], "acknowledged %s is lost", k)
+	}
+	require.True(t, m.Running(), "the process never exited: it restarted the member in place")
 }

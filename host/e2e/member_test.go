@@ -109,7 +109,11 @@ func TestCorruptWALIsAClearError(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, hosttest.MetastoreBin(t), "--data-dir", m.DataDir(),
-		"--listen-client-urls", "http://127.0.0.1:0", "--advertise-client-urls", "http://127.0.0.1:0")
+		"--listen-client-urls", "http://127.0.0.1:0", "--advertise-client-urls", "http://127.0.0.1:0",
+		// The member's own peer URL, not the default 2380, which another
+		// process on the machine may hold.
+		"--listen-peer-urls", m.PeerURL(), "--initial-advertise-peer-urls", m.PeerURL(),
+		"--initial-cluster", "default="+m.PeerURL())
 	out, err := cmd.CombinedOutput()
 	require.Error(t, err, "a member with a corrupt WAL must not start")
 	require.Contains(t, string(out), "corrupt record at segment "+filepath.Base(seg))

@@ -24,9 +24,14 @@ func Main(args []string, environ []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "plugins" {
 		return pluginsMain(args[1:], environ, stdout, stderr)
 	}
-	cfg, opts, err := config.Load(args, environ, stderr)
+	if len(args) > 0 && args[0] == "help" {
+		writeHelp(stdout)
+		return 0
+	}
+	cfg, opts, err := config.Load(args, environ)
 	switch {
 	case errors.Is(err, config.ErrHelp):
+		writeHelp(stdout)
 		return 0
 	case err != nil:
 		fmt.Fprintf(stderr, "metastore: %v\n", err)

@@ -3,7 +3,6 @@ package snapshotcmd
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -29,8 +28,7 @@ var clusterNamespaces = map[string]bool{"members": true, "members_removed": true
 func restoreCommand(args []string, stdout, stderr io.Writer, engines Engines) error {
 	defs := config.Defaults()
 	cfg := config.Config{}
-	fs := flag.NewFlagSet("metastore snapshot restore", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("metastore snapshot restore")
 	fs.StringVar(&cfg.Name, "name", defs["name"].(string), "human-readable name of the restored member")
 	fs.StringVar(&cfg.DataDir, "data-dir", "", "path to the new data directory (default <name>.metastore); must not exist")
 	fs.StringVar(&cfg.WALDir, "wal-dir", "", "path to a dedicated WAL directory (default <data-dir>/member/wal)")
@@ -41,7 +39,7 @@ func restoreCommand(args []string, stdout, stderr io.Writer, engines Engines) er
 		"storage engine of the new data directory: "+fmt.Sprint(config.BuiltinEngines())+" or a storage plugin of --config-file's catalog")
 	configFile := fs.String("config-file", "", "the member's config file, whose plugin catalog --storage-engine may name")
 	skipHashCheck := fs.Bool("skip-hash-check", false, "restore an etcd backend without the SHA-256 `etcdctl snapshot save` appends (a member's member/snap/db)")
-	file, err := fileArg(fs, args)
+	file, err := fileArg(fs, args, stdout)
 	if err != nil {
 		return err
 	}

@@ -39,8 +39,17 @@ var pluginsCommands = []config.Command{
 // writePluginsUsage writes the plugins subcommands.
 func writePluginsUsage(w io.Writer) {
 	config.WriteCommands(w, pluginsCommands)
-	fmt.Fprintln(w, "\nlist and verify take the member's flags, environment and --config-file (see metastore --help);")
-	fmt.Fprintln(w, "metastore plugins pin --help shows pin's flags.")
+	fmt.Fprintln(w)
+	config.WriteText(w, "list and verify take the member's flags, environment and --config-file (see metastore --help); "+
+		"metastore plugins pin --help shows pin's flags.")
+}
+
+// didYouMean suggests the command of commands nearest to cmd, if any.
+func didYouMean(cmd string, commands ...string) string {
+	if near := config.Nearest(cmd, commands); near != "" {
+		return " (did you mean " + near + "?)"
+	}
+	return ""
 }
 
 // pluginReport is what list and verify learn about one plugin.
@@ -60,6 +69,9 @@ func pluginsMain(args, environ []string, stdout, stderr io.Writer) int {
 		writePluginsUsage(stdout)
 		return 0
 	case len(args) == 0 || (args[0] != "list" && args[0] != "verify" && args[0] != "pin"):
+		if len(args) > 0 {
+			fmt.Fprintf(stderr, "metastore plugins: unknown command %q%s\n\n", args[0], didYouMean(args[0], "list", "verify", "pin"))
+		}
 		writePluginsUsage(stderr)
 		return 2
 	}

@@ -185,7 +185,7 @@ func fileSettings(m, defs map[string]any) (map[string]any, string, error) {
 // one is near enough to be what was meant.
 func suggestKey(key string, defs map[string]any) string {
 	keys := append(sortedKeys(defs), sortedKeys(fileOnlyKeys)...)
-	if near := nearest(key, keys); near != "" {
+	if near := Nearest(key, keys); near != "" {
 		return " (did you mean " + near + "?)"
 	}
 	return ""

@@ -30,7 +30,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	if name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -"); ok {
 		var known []string
 		fs.VisitAll(func(f *flag.Flag) { known = append(known, f.Name) })
-		if near := nearest(name, known); near != "" {
+		if near := Nearest(name, known); near != "" {
 			return fmt.Errorf("%w (did you mean --%s?)", err, near)
 		}
 		return fmt.Errorf("%w; see metastore --help", err)
@@ -89,9 +89,9 @@ func checkDurations(get func(string) string) error {
 	return errors.Join(errs...)
 }
 
-// nearest returns the name of names nearest to name, if one is near
+// Nearest returns the name of names nearest to name, if one is near
 // enough to be a likely misspelling of it; "" otherwise.
-func nearest(name string, names []string) string {
+func Nearest(name string, names []string) string {
 	limit := 1
 	switch {
 	case len(name) > 12:

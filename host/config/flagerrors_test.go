@@ -54,7 +54,7 @@ func TestNearest(t *testing.T) {
 		{"xyz", ""},
 	}
 	for _, tt := range tests {
-		require.Equal(t, tt.want, nearest(tt.in, names), tt.in)
+		require.Equal(t, tt.want, Nearest(tt.in, names), tt.in)
 	}
 	require.Equal(t, 1, editDistance("ab", "ba"))
 	require.Equal(t, 3, editDistance("kitten", "sitting"))

@@ -30,7 +30,7 @@ import (
 // only be written whole before its checksum is known.
 func exportCommand(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("metastore snapshot export")
-	format := fs.String("format", "etcd", "the format to write: etcd (an etcd 3.5 to 3.7 backend, with its SHA-256 appended)")
+	format := fs.String("format", "etcd", "The format to write: etcd (an etcd 3.5 to 3.7 backend, with its SHA-256 appended).")
 	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}

@@ -45,8 +45,11 @@ func newFlagSet(name string) *flag.FlagSet {
 // fs's flags to stdout.
 func parse(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 	err := fs.Parse(args)
-	if errors.Is(err, flag.ErrHelp) {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
 		writeUsage(stdout, fs)
+	case err != nil:
+		err = fmt.Errorf("%w: %v", errUsage, err)
 	}
 	return err
 }
@@ -72,7 +75,10 @@ func Main(args []string, stdout, stderr io.Writer, engines Engines) int {
 		writeUsage(stdout, nil)
 		return 0
 	default:
-		err = fmt.Errorf("unknown snapshot subcommand %q", args[0])
+		err = fmt.Errorf("%w: unknown snapshot subcommand %q", errUsage, args[0])
+		if near := config.Nearest(args[0], []string{"restore", "export", "status"}); near != "" {
+			err = fmt.Errorf("%w (did you mean %s?)", err, near)
+		}
 	}
 	switch {
 	case errors.Is(err, flag.ErrHelp):

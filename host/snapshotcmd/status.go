@@ -27,8 +27,8 @@ type status struct {
 func statusCommand(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("metastore snapshot status")
 	var format string
-	fs.StringVar(&format, "w", "simple", "output format: simple, table or json")
-	fs.StringVar(&format, "write-out", "simple", "output format: simple, table or json")
+	fs.StringVar(&format, "w", "simple", "Output format: simple, table or json.")
+	fs.StringVar(&format, "write-out", "simple", "Output format: simple, table or json.")
 	file, err := fileArg(fs, args, stdout)
 	if err != nil {
 		return err

@@ -70,8 +70,9 @@ func pluginsMain(args, environ []string, stdout, stderr io.Writer) int {
 		return 0
 	case len(args) == 0 || (args[0] != "list" && args[0] != "verify" && args[0] != "pin"):
 		if len(args) > 0 {
-			fmt.Fprintf(stderr, "metastore plugins: unknown command %q%s\n\n", args[0], didYouMean(args[0], "list", "verify", "pin"))
+			fmt.Fprintf(stderr, "metastore plugins: unknown command %q%s; ", args[0], didYouMean(args[0], "list", "verify", "pin"))
 		}
+		fmt.Fprint(stderr, "usage: metastore plugins list|verify|pin [flags]\n\n")
 		writePluginsUsage(stderr)
 		return 2
 	}

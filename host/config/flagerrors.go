@@ -76,14 +76,23 @@ func valueKind(v any) string {
 	return "a string"
 }
 
-// checkDurations refuses a duration setting that is no duration, whether
-// a flag, the environment or the config file set it.
-func checkDurations(get func(string) string) error {
+// checkValues refuses a value the environment or the config file gave as
+// a string that its setting cannot take: a duration setting's that is no
+// duration, a number's or a boolean's that is none. get returns a setting's
+// value as loaded; other kinds of value are left to the decoding.
+func checkValues(defs map[string]any, get func(string) any) error {
+	parser := newFlagSet(defs, &Options{})
 	var errs []error
-	for _, key := range sortedKeys(durationSettings) {
-		v := get(key)
-		if _, err := time.ParseDuration(v); err != nil {
-			errs = append(errs, fmt.Errorf("invalid --%s %q: want a duration such as 500ms, 10s or 1h30m", key, v))
+	for _, key := range sortedKeys(defs) {
+		v, ok := get(key).(string)
+		switch _, isString := defs[key].(string); {
+		case !ok:
+		case durationSettings[key]:
+			if _, err := time.ParseDuration(v); err != nil {
+				errs = append(errs, fmt.Errorf("invalid --%s %q: want a duration such as 500ms, 10s or 1h30m", key, v))
+			}
+		case !isString && parser.Set(key, v) != nil:
+			errs = append(errs, fmt.Errorf("invalid value %q for %s: want %s (default %v)", v, key, valueKind(defs[key]), defs[key]))
 		}
 	}
 	return errors.Join(errs...)

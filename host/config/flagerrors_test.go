@@ -27,6 +27,10 @@ func TestReadableFlagErrors(t *testing.T) {
 			wantErr: `invalid --grpc-keepalive-min-time "abc": want a duration such as 500ms, 10s or 1h30m`},
 		{name: "not a duration, from the environment", env: []string{"METASTORE_COMPACTION_SLEEP_INTERVAL=soon"},
 			wantErr: `invalid --compaction-sleep-interval "soon": want a duration`},
+		{name: "not a number, from the environment", env: []string{"METASTORE_MAX_TXN_OPS=abc"},
+			wantErr: `invalid value "abc" for max-txn-ops: want an integer (default 128)`},
+		{name: "not a bool, from the environment", env: []string{"METASTORE_PRE_VOTE=maybe"},
+			wantErr: `invalid value "maybe" for pre-vote: want true or false (default true)`},
 		{name: "an argument", args: []string{"snapshots"}, wantErr: `unexpected argument "snapshots"; flags start with --, see metastore --help`},
 	}
 	for _, tt := range tests {
@@ -35,6 +39,12 @@ func TestReadableFlagErrors(t *testing.T) {
 			require.ErrorContains(t, err, tt.wantErr)
 		})
 	}
+}
+
+func TestBadFileValue(t *testing.T) {
+	file := writeConfig(t, "snapshot-count: lots\nmax-txn-ops: 64\n")
+	_, _, err := Load([]string{"--config-file", file}, nil)
+	require.ErrorContains(t, err, `invalid value "lots" for snapshot-count: want a non-negative integer (default 10000)`)
 }
 
 func TestUnknownFileKeySuggests(t *testing.T) {

@@ -96,7 +96,7 @@ func Load(args, environ []string) (Config, Options, error) {
 	if err != nil {
 		return Config{}, opts, err
 	}
-	if err := checkDurations(k.String); err != nil {
+	if err := checkValues(defs, k.Get); err != nil {
 		return Config{}, opts, err
 	}
 	var cfg Config

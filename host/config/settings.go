@@ -226,12 +226,10 @@ func (s Setting) EtcdSetting() bool {
 // EnvVars returns the environment variables that set s.
 func (s Setting) EnvVars() []string {
 	switch {
-	case s.Key == "config-file":
+	case s.Key == "config-file" || s.EtcdSetting():
 		return []string{envVarName(envPrefix, s.Key), envVarName(etcdEnvPrefix, s.Key)}
 	case s.FlagOnly || s.FileOnly:
 		return nil
-	case s.EtcdSetting():
-		return []string{envVarName(envPrefix, s.Key), envVarName(etcdEnvPrefix, s.Key)}
 	}
 	return []string{envVarName(envPrefix, s.Key)}
 }

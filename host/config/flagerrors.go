@@ -16,7 +16,7 @@ import (
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	var bad error // the first value a flag refused
 	fs.VisitAll(func(f *flag.Flag) {
-		f.Value = &checkedValue{Value: f.Value, flag: f, bad: &bad}
+		f.Value = &checkedValue{Value: f.Value, fl: f, bad: &bad}
 	})
 	err := fs.Parse(args)
 	switch {
@@ -41,14 +41,14 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 // checkedValue is a flag's value that words a refused value for people.
 type checkedValue struct {
 	flag.Value
-	flag *flag.Flag
-	bad  *error
+	fl  *flag.Flag
+	bad *error // where the first refused value of any flag goes
 }
 
 func (v *checkedValue) Set(s string) error {
 	err := v.Value.Set(s)
 	if err != nil && *v.bad == nil {
-		*v.bad = fmt.Errorf("invalid value %q for --%s: want %s (default %s)", s, v.flag.Name, valueKind(v.Get()), v.flag.DefValue)
+		*v.bad = fmt.Errorf("invalid value %q for --%s: want %s (default %s)", s, v.fl.Name, valueKind(v.Get()), v.fl.DefValue)
 	}
 	return err
 }

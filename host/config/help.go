@@ -48,7 +48,11 @@ func WriteFlagHelp(w io.Writer) {
 			if s.FileOnly {
 				fmt.Fprintf(w, "  %s (config file only)\n", s.Key)
 			} else {
-				fmt.Fprintf(w, "  --%s%s\n", s.Key, quotedDefault(s.DefaultString(defs)))
+				d, ok := s.Default(defs)
+				if ok {
+					d = " '" + d + "'"
+				}
+				fmt.Fprintf(w, "  --%s%s\n", s.Key, d)
 			}
 			writeWrapped(w, "      ", s.Help)
 			for _, line := range s.sources() {
@@ -58,15 +62,17 @@ func WriteFlagHelp(w io.Writer) {
 	}
 }
 
-// DefaultString is the default of s as help shows it: "" for none.
-func (s Setting) DefaultString(defs map[string]any) string {
+// Default is the default of s as help shows it, and false for a flag
+// that is no setting (an alias, --config-file, --version).
+func (s Setting) Default(defs map[string]any) (string, bool) {
 	if s.DefaultText != "" {
-		return s.DefaultText
+		return s.DefaultText, true
 	}
-	if v, ok := defs[s.Key]; ok {
-		return fmt.Sprint(v)
+	v, ok := defs[s.Key]
+	if !ok {
+		return "", false
 	}
-	return ""
+	return fmt.Sprint(v), true
 }
 
 // quotedDefault is a default as it follows a flag's name, as etcd's help

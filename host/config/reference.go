@@ -21,7 +21,10 @@ func WriteReference(w io.Writer) {
 				flagName = "(none)"
 			}
 			def := "(none)"
-			if d := s.DefaultString(defs); d != "" {
+			switch d, ok := s.Default(defs); {
+			case ok && d == "":
+				def = "(empty)"
+			case ok:
 				def = "`" + d + "`"
 			}
 			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", flagName, strings.ReplaceAll(s.Help, "|", `\|`), def,

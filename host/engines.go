@@ -2,7 +2,6 @@ package host
 
 import (
 	"fmt"
-	"io"
 
 	"go.uber.org/zap"
 
@@ -50,7 +49,7 @@ func restoreEngine(name, configFile string) (storage.Engine, error) {
 		return nil, fmt.Errorf("unknown storage engine %q: restore writes one of %v, or a storage plugin of --config-file's catalog",
 			name, config.BuiltinEngines())
 	}
-	cfg, _, err := config.Load([]string{"--config-file", configFile, "--storage-engine", name}, nil, io.Discard)
+	cfg, _, err := config.Load([]string{"--config-file", configFile, "--storage-engine", name}, nil)
 	if err != nil {
 		return nil, err
 	}

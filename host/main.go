@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"go.uber.org/zap"
@@ -24,9 +25,20 @@ func Main(args []string, environ []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "plugins" {
 		return pluginsMain(args[1:], environ, stdout, stderr)
 	}
-	cfg, opts, err := config.Load(args, environ, stderr)
+	if len(args) > 0 && args[0] == "help" {
+		writeHelp(stdout)
+		return 0
+	}
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		if near := config.Nearest(args[0], []string{"snapshot", "plugins", "help"}); near != "" {
+			fmt.Fprintf(stderr, "metastore: unknown command %q (did you mean metastore %s?)\n", args[0], near)
+			return 2
+		}
+	}
+	cfg, opts, err := config.Load(args, environ)
 	switch {
 	case errors.Is(err, config.ErrHelp):
+		writeHelp(stdout)
 		return 0
 	case err != nil:
 		fmt.Fprintf(stderr, "metastore: %v\n", err)

@@ -25,19 +25,32 @@ import (
 // checksum and handshake and exits 1 if any fails; pin writes the
 // binaries' checksums into the config file (plugins_pin.go).
 
-const pluginsUsage = `usage: metastore plugins list|verify|pin [--config-file FILE] [flags]
+// pluginsCommands are the plugins subcommands, as the help lists them.
+var pluginsCommands = []config.Command{
+	{Usage: "metastore plugins list [flags]", Summary: "List the built-in plugins and the config file's catalog: kind, name, " +
+		"built-in or process, path, configured and actual sha256, and the version and capabilities each plugin reports " +
+		"(a catalog plugin is started briefly to ask it)."},
+	{Usage: "metastore plugins verify [flags]", Summary: "Check every catalog plugin: its binary's sha256 is the configured one, " +
+		"and it starts and answers the handshake; exit status 1 and a message naming each failure otherwise."},
+	{Usage: "metastore plugins pin [--config-file FILE] [--dry-run]", Summary: "Write each catalog binary's sha256 into its entry " +
+		"of the config file, changing nothing else in it; with --dry-run, print the lines instead."},
+}
 
-  list     the built-in plugins and the config file's catalog: kind, name,
-           built-in or process, path, configured and actual sha256, and the
-           version and capabilities each plugin reports (a catalog plugin is
-           started briefly to ask it)
-  verify   check every catalog plugin: its binary's sha256 is the configured
-           one, and it starts and answers the handshake; exit status 1 and a
-           message naming each failure otherwise
-  pin      write each catalog binary's sha256 into its entry of the config
-           file, changing nothing else in it; with --dry-run, print the
-           lines instead
-`
+// writePluginsUsage writes the plugins subcommands.
+func writePluginsUsage(w io.Writer) {
+	config.WriteCommands(w, pluginsCommands)
+	fmt.Fprintln(w)
+	config.WriteText(w, "list and verify take the member's flags, environment and --config-file (see metastore --help); "+
+		"metastore plugins pin --help shows pin's flags.")
+}
+
+// didYouMean suggests the command of commands nearest to cmd, if any.
+func didYouMean(cmd string, commands ...string) string {
+	if near := config.Nearest(cmd, commands); near != "" {
+		return " (did you mean " + near + "?)"
+	}
+	return ""
+}
 
 // pluginReport is what list and verify learn about one plugin.
 type pluginReport struct {
@@ -51,18 +64,26 @@ type pluginReport struct {
 }
 
 func pluginsMain(args, environ []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || (args[0] != "list" && args[0] != "verify" && args[0] != "pin") {
-		fmt.Fprint(stderr, pluginsUsage)
+	switch {
+	case len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help"):
+		writePluginsUsage(stdout)
+		return 0
+	case len(args) == 0 || (args[0] != "list" && args[0] != "verify" && args[0] != "pin"):
+		if len(args) > 0 {
+			fmt.Fprintf(stderr, "metastore plugins: unknown command %q%s; ", args[0], didYouMean(args[0], "list", "verify", "pin"))
+		}
+		fmt.Fprint(stderr, "usage: metastore plugins list|verify|pin [flags]\n\n")
+		writePluginsUsage(stderr)
 		return 2
 	}
 	verb := args[0]
 	if verb == "pin" {
 		return pinMain(args[1:], environ, stdout, stderr)
 	}
-	cfg, _, err := config.Load(args[1:], environ, stderr)
+	cfg, _, err := config.Load(args[1:], environ)
 	switch {
 	case errors.Is(err, config.ErrHelp):
-		fmt.Fprint(stderr, pluginsUsage)
+		writePluginsUsage(stdout)
 		return 0
 	case err != nil:
 		fmt.Fprintf(stderr, "metastore plugins %s: %v\n", verb, err)
@@ -166,13 +187,17 @@ func writeVerification(stdout, stderr io.Writer, reports []pluginReport) int {
 // and --dry-run.
 func pinMain(args, environ []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("metastore plugins pin", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	file := fs.String("config-file", "", "the config file whose catalog to pin")
-	dryRun := fs.Bool("dry-run", false, "print the sha256 lines instead of writing them")
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	file := fs.String("config-file", "", "The config file whose catalog to pin (default: METASTORE_CONFIG_FILE).")
+	dryRun := fs.Bool("dry-run", false, "Print the sha256 lines instead of writing them.")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			writePluginsUsage(stdout)
+			config.WriteFlagSet(stdout, "Flags of "+fs.Name(), fs)
 			return 0
 		}
+		fmt.Fprintf(stderr, "metastore plugins pin: %v\n", err)
 		return 2
 	}
 	if fs.NArg() > 0 {

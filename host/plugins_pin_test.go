@@ -46,7 +46,7 @@ plugins:
 	require.Equal(t, want, string(got))
 	require.Contains(t, out.String(), "pinned 2 catalog plugins")
 
-	cfg, _, err := config.Load([]string{"--config-file", file}, nil, io.Discard)
+	cfg, _, err := config.Load([]string{"--config-file", file}, nil)
 	require.NoError(t, err, "the pinned file loads")
 	require.Equal(t, sum("plugin b"), cfg.Plugins[1].SHA256)
 

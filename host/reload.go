@@ -1,7 +1,6 @@
 package host
 
 import (
-	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -17,12 +16,6 @@ import (
 
 	"github.com/metastore/metastore/host/config"
 )
-
-// liveSettings are the config keys a running member applies without a
-// restart. A change to any other key is refused with a log line naming it,
-// except one to the config of quota plugins in the catalog (plugins), which
-// their running plugins take (see reconfigurePlugins).
-var liveSettings = map[string]bool{"log-level": true}
 
 // configReloader reloads the configuration on SIGHUP and whenever the
 // config file changes, from the same command line and environment as at
@@ -149,7 +142,7 @@ func (r *configReloader) watchFile() {
 
 // reload loads the configuration again and applies it.
 func (r *configReloader) reload(why string) {
-	cfg, _, err := config.Load(r.args, r.environ, io.Discard)
+	cfg, _, err := config.Load(r.args, r.environ)
 	if err != nil {
 		r.lg.Error("config reload failed; keeping the running configuration", zap.String("trigger", why), zap.Error(err))
 		return
@@ -161,9 +154,12 @@ func (r *configReloader) reload(why string) {
 		r.lg.Debug("config reloaded: nothing changed", zap.String("trigger", why))
 		return
 	}
+	// config's settings table says which keys change live (config.Live,
+	// and config.LiveSometimes in the cases checked here); a change to any
+	// other key is refused with a log line naming it.
 	var applied, refused []string
 	for _, key := range changed {
-		if liveSettings[key] || key == "plugins" && pluginsChangeLive(r.current, cfg) ||
+		if config.IsLive(key) || key == "plugins" && pluginsChangeLive(r.current, cfg) ||
 			key == "auth-provider" && authProviderChangeLive(r.current, cfg) {
 			applied = append(applied, key)
 		} else {

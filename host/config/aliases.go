@@ -25,17 +25,6 @@ import (
 // METASTORE_* variable or a config file key) is refused unless both say
 // the same.
 
-// aliasHelp describes each alias for --help.
-var aliasHelp = map[string]string{
-	"storage": "alias of --storage-engine: memory, bbolt, or rocksdb (the RocksDB plugin: the config file's storage plugin named rocksdb, " +
-		"else metastore-storage-rocksdb beside the metastore binary)",
-	"listen": "alias of --listen-client-urls and --advertise-client-urls: host:port serves and advertises http://host:port; " +
-		":port listens on all interfaces (http://0.0.0.0:port) and advertises http://<hostname>:port",
-	"id": "alias of --name",
-	"cluster": "alias of --initial-cluster: comma-separated [name=]host:port peer addresses (http); a member's name defaults to its host, " +
-		"or to host:port when hosts repeat; --id picks this member's entry, whose address it listens on and advertises for peers",
-}
-
 // bundledRocksDB is the RocksDB plugin binary --storage rocksdb starts when
 // the catalog has no storage plugin of that name.
 const bundledRocksDB = "metastore-storage-rocksdb"
@@ -46,14 +35,17 @@ type flagAliases struct {
 }
 
 func (a *flagAliases) register(fs *flag.FlagSet) {
-	fs.StringVar(&a.storage, "storage", "", aliasHelp["storage"])
-	fs.StringVar(&a.listen, "listen", "", aliasHelp["listen"])
-	fs.StringVar(&a.id, "id", "", aliasHelp["id"])
-	fs.StringVar(&a.cluster, "cluster", "", aliasHelp["cluster"])
+	fs.StringVar(&a.storage, "storage", "", help("storage"))
+	fs.StringVar(&a.listen, "listen", "", help("listen"))
+	fs.StringVar(&a.id, "id", "", help("id"))
+	fs.StringVar(&a.cluster, "cluster", "", help("cluster"))
 }
 
 // isAlias reports whether a flag name is an alias, not a setting.
-func isAlias(name string) bool { _, ok := aliasHelp[name]; return ok }
+func isAlias(name string) bool { return aliasKeys[name] }
+
+// aliasKeys are the aliases' flag names.
+var aliasKeys = groupKeys(GroupAliases)
 
 // settings returns the etcd settings the given aliases stand for.
 func (a *flagAliases) settings() (map[string]any, error) {

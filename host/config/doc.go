@@ -6,6 +6,13 @@
 // files and versions, auto-compaction, the corruption checks, the plugin
 // catalog).
 //
+// One table (settings.go) describes every flag: its group, help,
+// variables, config file keys and whether it reloads live. The flags'
+// help, `metastore --help` (help.go), docs/configuration.md (reference.go)
+// and the readable errors of a misspelt flag or a bad value
+// (flagerrors.go) all come from it; tests hold it to the flags Load
+// registers and the document to the table.
+//
 // It runs nothing: it opens no listener, starts no plugin and builds no
 // logger. Its only reads are the config file, the files settings name
 // that must be checked before a start (CRL files, the bundled RocksDB

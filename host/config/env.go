@@ -4,7 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"time"
@@ -82,7 +81,7 @@ func (env *envSettings) addOurs(v envVar, defs map[string]any) {
 
 // addEtcd takes the ETCD_* variables, after the METASTORE_* ones.
 func (env *envSettings) addEtcd(etcds []envVar, defs map[string]any, given map[string]bool) error {
-	parser := newFlagSet(defs, &Options{}, io.Discard)
+	parser := newFlagSet(defs, &Options{})
 	var refused []string
 	var errs []error
 	for _, v := range etcds {

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -68,7 +67,7 @@ func TestLoadEtcdEnv(t *testing.T) {
 		{name: "comma lists", env: []string{"ETCD_CIPHER_SUITES=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
 			"ETCD_LOG_OUTPUTS=stderr,/tmp/ms.log"},
 			check: func(t *testing.T, c Config) {
-				flags, _, err := Load([]string{"--cipher-suites=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"}, nil, io.Discard)
+				flags, _, err := Load([]string{"--cipher-suites=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"}, nil)
 				require.NoError(t, err)
 				require.Equal(t, flags.CipherSuites, c.CipherSuites, "as the flag")
 				require.Equal(t, []string{"stderr", "/tmp/ms.log"}, c.LogOutputPaths())

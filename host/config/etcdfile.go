@@ -158,7 +158,7 @@ func fileSettings(m, defs map[string]any) (map[string]any, string, error) {
 			}
 			continue
 		case !known && !fileOnlyKeys[key]:
-			unknown = append(unknown, "config file key "+key)
+			unknown = append(unknown, "config file key "+key+suggestKey(key, defs))
 			continue
 		}
 		value, err := fileValue(setting, v)
@@ -179,6 +179,16 @@ func fileSettings(m, defs map[string]any) (map[string]any, string, error) {
 		return nil, format, errors.New(strings.Join(bad, "; "))
 	}
 	return out, format, nil
+}
+
+// suggestKey names the setting nearest to an unknown config file key, if
+// one is near enough to be what was meant.
+func suggestKey(key string, defs map[string]any) string {
+	keys := append(sortedKeys(defs), sortedKeys(fileOnlyKeys)...)
+	if near := Nearest(key, keys); near != "" {
+		return " (did you mean " + near + "?)"
+	}
+	return ""
 }
 
 // fileValue reads a file's value of setting as etcd's file would have it,

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,7 +12,7 @@ import (
 
 // TestLoadEtcdSampleConfig loads etcd's own sample config file as it is.
 func TestLoadEtcdSampleConfig(t *testing.T) {
-	c, opts, err := Load([]string{"--config-file", filepath.Join("testdata", "etcd.conf.yml.sample")}, nil, io.Discard)
+	c, opts, err := Load([]string{"--config-file", filepath.Join("testdata", "etcd.conf.yml.sample")}, nil)
 	require.NoError(t, err)
 	require.Equal(t, FormatEtcd, opts.ConfigFileFormat)
 	require.Equal(t, "default", c.Name)

@@ -15,7 +15,8 @@ import (
 	"github.com/knadh/koanf/v2"
 )
 
-// ErrHelp is returned by Load when -h or --help was given.
+// ErrHelp is returned by Load when -h or --help was given; the caller
+// prints the help.
 var ErrHelp = flag.ErrHelp
 
 // Options is what the command line asks for beyond the configuration.
@@ -39,22 +40,17 @@ type Options struct {
 // env.go), and the flags given. Unknown keys in the file or flags are an
 // error naming them, and so is an etcd flag MetaStore does not implement,
 // however it is given.
-func Load(args, environ []string, usage io.Writer) (Config, Options, error) {
+func Load(args, environ []string) (Config, Options, error) {
 	var opts Options
 	defs := Defaults()
-	fs := newFlagSet(defs, &opts, usage)
 	var configFile string
-	fs.StringVar(&configFile, "config-file", "", "path to a YAML config file with the same keys as the flags")
 	var aliases flagAliases
-	aliases.register(fs)
+	fs := loadFlags(defs, &opts, &configFile, &aliases)
 	if err := checkUnimplementedFlags(args); err != nil {
 		return Config{}, opts, err
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return Config{}, opts, err
-	}
-	if fs.NArg() > 0 {
-		return Config{}, opts, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -100,6 +96,9 @@ func Load(args, environ []string, usage io.Writer) (Config, Options, error) {
 	if err != nil {
 		return Config{}, opts, err
 	}
+	if err := checkValues(defs, k.Get); err != nil {
+		return Config{}, opts, err
+	}
 	var cfg Config
 	if err := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{Tag: "koanf"}); err != nil {
 		return Config{}, opts, fmt.Errorf("config: %w", err)
@@ -113,24 +112,36 @@ func Load(args, environ []string, usage io.Writer) (Config, Options, error) {
 	return cfg, opts, nil
 }
 
-func newFlagSet(defs map[string]any, opts *Options, usage io.Writer) *flag.FlagSet {
+// newFlagSet returns the flags of the settings of defs, with --version.
+// It prints nothing: Load reports its errors and the caller the help.
+func newFlagSet(defs map[string]any, opts *Options) *flag.FlagSet {
 	fs := flag.NewFlagSet("metastore", flag.ContinueOnError)
-	fs.SetOutput(usage)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	for _, name := range sortedKeys(defs) {
 		switch v := defs[name].(type) {
 		case string:
-			fs.String(name, v, flagHelp[name])
+			fs.String(name, v, help(name))
 		case int:
-			fs.Int(name, v, flagHelp[name])
+			fs.Int(name, v, help(name))
 		case int64:
-			fs.Int64(name, v, flagHelp[name])
+			fs.Int64(name, v, help(name))
 		case uint64:
-			fs.Uint64(name, v, flagHelp[name])
+			fs.Uint64(name, v, help(name))
 		case bool:
-			fs.Bool(name, v, flagHelp[name])
+			fs.Bool(name, v, help(name))
 		}
 	}
-	fs.BoolVar(&opts.Version, "version", false, "print the version and exit")
+	fs.BoolVar(&opts.Version, "version", false, help("version"))
+	return fs
+}
+
+// loadFlags returns the flags Load parses: the settings', --version,
+// --config-file and the aliases.
+func loadFlags(defs map[string]any, opts *Options, configFile *string, aliases *flagAliases) *flag.FlagSet {
+	fs := newFlagSet(defs, opts)
+	fs.StringVar(configFile, "config-file", "", help("config-file"))
+	aliases.register(fs)
 	return fs
 }
 
@@ -163,7 +174,7 @@ func loadFile(k *koanf.Koanf, path string, defs map[string]any) (map[string]any,
 	return m, format, k.Load(confmap.Provider(m, "."), nil)
 }
 
-func sortedKeys(m map[string]any) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -88,7 +87,7 @@ func TestLoadPrecedence(t *testing.T) {
 }
 
 func TestLoadUnknownEnvIsAWarning(t *testing.T) {
-	c, opts, err := Load(nil, []string{"METASTORE_BIN=/x", "METASTORE_NAME=n"}, io.Discard)
+	c, opts, err := Load(nil, []string{"METASTORE_BIN=/x", "METASTORE_NAME=n"})
 	require.NoError(t, err)
 	require.Equal(t, "n", c.Name)
 	require.Equal(t, []string{"unrecognized environment variable METASTORE_BIN"}, opts.Warnings)
@@ -97,7 +96,7 @@ func TestLoadUnknownEnvIsAWarning(t *testing.T) {
 func TestLoadUnknownFileKey(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "c.yaml")
 	require.NoError(t, os.WriteFile(file, []byte("nmae: typo\n"), 0o600))
-	_, _, err := Load([]string{"--config-file", file}, nil, io.Discard)
+	_, _, err := Load([]string{"--config-file", file}, nil)
 	require.ErrorContains(t, err, "unknown setting: config file key nmae")
 }
 
@@ -122,13 +121,13 @@ func TestMemberIDsMatchEtcd(t *testing.T) {
 }
 
 func TestLoadStrictReconfigCheck(t *testing.T) {
-	c, _, err := Load(nil, nil, io.Discard)
+	c, _, err := Load(nil, nil)
 	require.NoError(t, err)
 	require.True(t, c.StrictReconfigCheck, "on by default, as etcd")
-	c, _, err = Load([]string{"--strict-reconfig-check=false"}, nil, io.Discard)
+	c, _, err = Load([]string{"--strict-reconfig-check=false"}, nil)
 	require.NoError(t, err)
 	require.False(t, c.StrictReconfigCheck)
-	c, _, err = Load(nil, []string{"METASTORE_STRICT_RECONFIG_CHECK=false"}, io.Discard)
+	c, _, err = Load(nil, []string{"METASTORE_STRICT_RECONFIG_CHECK=false"})
 	require.NoError(t, err)
 	require.False(t, c.StrictReconfigCheck)
 }
@@ -142,7 +141,7 @@ func loadCase(t *testing.T, name string, args, env []string, wantErr string, che
 // loadCaseOptions is loadCase for a check of the Options too.
 func loadCaseOptions(t *testing.T, name string, args, env []string, wantErr string, check func(*testing.T, Config, Options)) {
 	t.Run(name, func(t *testing.T) {
-		c, opts, err := Load(args, env, io.Discard)
+		c, opts, err := Load(args, env)
 		if wantErr != "" {
 			require.ErrorContains(t, err, wantErr)
 			return

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -33,7 +32,7 @@ plugins:
     options: {block-cache: "64MiB"}
     ping-timeout: 2s
 `)
-	cfg, _, err := Load([]string{"--config-file", file}, nil, io.Discard)
+	cfg, _, err := Load([]string{"--config-file", file}, nil)
 	require.NoError(t, err)
 	p := cfg.StoragePlugin()
 	require.NotNil(t, p)
@@ -52,7 +51,7 @@ plugins:
 	}, *p)
 
 	// A flag picks a built-in engine over the file's plugin.
-	cfg, _, err = Load([]string{"--config-file", file, "--storage-engine", "memory"}, nil, io.Discard)
+	cfg, _, err = Load([]string{"--config-file", file, "--storage-engine", "memory"}, nil)
 	require.NoError(t, err)
 	require.Nil(t, cfg.StoragePlugin())
 	require.Equal(t, "memory", cfg.StorageEngine)
@@ -79,17 +78,17 @@ func TestPluginCatalogErrors(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			_, _, err := Load([]string{"--config-file", writeConfig(t, tc.file)}, nil, io.Discard)
+			_, _, err := Load([]string{"--config-file", writeConfig(t, tc.file)}, nil)
 			require.ErrorContains(t, err, tc.wantErr)
 		})
 	}
 }
 
 func TestPluginsOnlyFromFile(t *testing.T) {
-	_, opts, err := Load(nil, []string{"METASTORE_PLUGINS=x"}, io.Discard)
+	_, opts, err := Load(nil, []string{"METASTORE_PLUGINS=x"})
 	require.NoError(t, err)
 	require.Equal(t, []string{"unrecognized environment variable METASTORE_PLUGINS"}, opts.Warnings)
-	_, _, err = Load([]string{"--plugins=x"}, nil, io.Discard)
+	_, _, err = Load([]string{"--plugins=x"}, nil)
 	require.ErrorContains(t, err, "flag provided but not defined")
 }
 
@@ -105,7 +104,7 @@ func TestExampleConfigs(t *testing.T) {
 			require.NoError(t, err)
 			// What `metastore plugins pin` does, without the binaries.
 			fixed := regexp.MustCompile(`sha256: "not pinned yet[^"]*"`).ReplaceAllString(string(text), "sha256: "+testSum)
-			_, _, err = Load([]string{"--config-file", writeConfig(t, fixed)}, nil, io.Discard)
+			_, _, err = Load([]string{"--config-file", writeConfig(t, fixed)}, nil)
 			require.NoError(t, err)
 		})
 	}

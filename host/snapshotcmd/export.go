@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -30,10 +29,9 @@ import (
 // engine-neutral format every engine restores from, and a bbolt file can
 // only be written whole before its checksum is known.
 func exportCommand(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("metastore snapshot export", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	format := fs.String("format", "etcd", "the format to write: etcd (an etcd 3.5 to 3.7 backend, with its SHA-256 appended)")
-	if err := fs.Parse(args); err != nil {
+	fs := newFlagSet("metastore snapshot export")
+	format := fs.String("format", "etcd", "The format to write: etcd (an etcd 3.5 to 3.7 backend, with its SHA-256 appended).")
+	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {

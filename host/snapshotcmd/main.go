@@ -9,19 +9,50 @@ import (
 	"os"
 	"time"
 
+	"github.com/metastore/metastore/host/config"
 	"github.com/metastore/metastore/pluginapi/storage"
 )
 
-// usage is what `metastore snapshot` prints without a valid subcommand.
-const usage = `usage:
-  metastore snapshot restore <file> [--data-dir dir] [--wal-dir dir] [--name name]
-      [--initial-cluster name=url,...] [--initial-cluster-token token]
-      [--initial-advertise-peer-urls urls] [--storage-engine engine] [--config-file file]
-      [--skip-hash-check]
-      (file: a MetaStore snapshot, or an etcd backend: etcd's snapshot or member/snap/db)
-  metastore snapshot export --format etcd <file> <etcd-file>
-  metastore snapshot status <file> [-w simple|table|json]
-`
+// Commands are the snapshot subcommands, as the help lists them.
+var Commands = []config.Command{
+	{Usage: "metastore snapshot restore <file> [flags]",
+		Summary: "Restore a MetaStore snapshot or an etcd backend (etcd's snapshot or member/snap/db) into the data dir of a member of a new cluster."},
+	{Usage: "metastore snapshot export --format etcd <file> <etcd-file>",
+		Summary: "Write a MetaStore snapshot as an etcd backend that etcdutl and etcd restore."},
+	{Usage: "metastore snapshot status <file> [-w simple|table|json]",
+		Summary: "Show a snapshot's hash, revision, key count and size, as etcdutl does."},
+}
+
+// writeUsage writes the commands and, when fs is not nil, its flags.
+func writeUsage(w io.Writer, fs *flag.FlagSet) {
+	config.WriteCommands(w, Commands)
+	if fs == nil {
+		fmt.Fprintln(w, "\nmetastore snapshot <command> --help shows the flags of a command.")
+		return
+	}
+	config.WriteFlagSet(w, "Flags of "+fs.Name(), fs)
+}
+
+// newFlagSet returns a subcommand's flags; they print nothing themselves.
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// parse parses args into fs and, on -h or --help, writes the usage with
+// fs's flags to stdout.
+func parse(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		writeUsage(stdout, fs)
+	case err != nil:
+		err = fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return err
+}
 
 // Main runs `metastore snapshot <subcommand>` with args, the arguments
 // after "snapshot", and returns its exit code: restore turns a file saved
@@ -29,7 +60,7 @@ const usage = `usage:
 // cluster, in an engine engines makes; status describes such a file.
 func Main(args []string, stdout, stderr io.Writer, engines Engines) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		writeUsage(stderr, nil)
 		return 2
 	}
 	var err error
@@ -40,17 +71,21 @@ func Main(args []string, stdout, stderr io.Writer, engines Engines) int {
 		err = statusCommand(args[1:], stdout, stderr)
 	case "export":
 		err = exportCommand(args[1:], stdout, stderr)
-	case "-h", "--help", "help":
-		fmt.Fprint(stdout, usage)
+	case "-h", "-help", "--help", "help":
+		writeUsage(stdout, nil)
 		return 0
 	default:
-		err = fmt.Errorf("unknown snapshot subcommand %q", args[0])
+		err = fmt.Errorf("%w: unknown snapshot subcommand %q", errUsage, args[0])
+		if near := config.Nearest(args[0], []string{"restore", "export", "status"}); near != "" {
+			err = fmt.Errorf("%w (did you mean %s?)", err, near)
+		}
 	}
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):
-		fmt.Fprintf(stderr, "metastore snapshot: %v\n%s", err, usage)
+		fmt.Fprintf(stderr, "metastore snapshot: %v\n\n", err)
+		writeUsage(stderr, nil)
 		return 2
 	case err != nil:
 		fmt.Fprintf(stderr, "metastore snapshot %s: %v\n", args[0], err)
@@ -69,10 +104,10 @@ type Engines func(name, configFile string) (storage.Engine, error)
 
 // fileArg parses fs from args, allowing the file argument before or after
 // the flags, and returns the one file named.
-func fileArg(fs *flag.FlagSet, args []string) (string, error) {
+func fileArg(fs *flag.FlagSet, args []string, stdout io.Writer) (string, error) {
 	var files []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parse(fs, args, stdout); err != nil {
 			return "", err
 		}
 		if fs.NArg() == 0 {

@@ -29,7 +29,7 @@ func TestFileArg(t *testing.T) {
 		fs := flag.NewFlagSet("t", flag.ContinueOnError)
 		fs.SetOutput(io.Discard)
 		w := fs.String("w", "simple", "")
-		file, err := fileArg(fs, args)
+		file, err := fileArg(fs, args, io.Discard)
 		return file, *w, err
 	}
 	file, w, err := parse("snap.db", "-w", "json")

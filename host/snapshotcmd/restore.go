@@ -3,11 +3,11 @@ package snapshotcmd
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"go.etcd.io/raft/v3/raftpb"
@@ -29,19 +29,18 @@ var clusterNamespaces = map[string]bool{"members": true, "members_removed": true
 func restoreCommand(args []string, stdout, stderr io.Writer, engines Engines) error {
 	defs := config.Defaults()
 	cfg := config.Config{}
-	fs := flag.NewFlagSet("metastore snapshot restore", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.Name, "name", defs["name"].(string), "human-readable name of the restored member")
-	fs.StringVar(&cfg.DataDir, "data-dir", "", "path to the new data directory (default <name>.metastore); must not exist")
-	fs.StringVar(&cfg.WALDir, "wal-dir", "", "path to a dedicated WAL directory (default <data-dir>/member/wal)")
-	fs.StringVar(&cfg.InitialCluster, "initial-cluster", "", "the new cluster's members, name=peerURL,... (default <name>=<initial-advertise-peer-urls>)")
-	fs.StringVar(&cfg.InitialClusterToken, "initial-cluster-token", defs["initial-cluster-token"].(string), "the new cluster's token")
-	fs.StringVar(&cfg.InitialAdvertisePeerURLs, "initial-advertise-peer-urls", defs["initial-advertise-peer-urls"].(string), "peer URLs of the restored member")
+	fs := newFlagSet("metastore snapshot restore")
+	fs.StringVar(&cfg.Name, "name", defs["name"].(string), "Human-readable name of the restored member.")
+	fs.StringVar(&cfg.DataDir, "data-dir", "", "Path to the new data directory (default ${name}.metastore); it must not exist.")
+	fs.StringVar(&cfg.WALDir, "wal-dir", "", "Path to a dedicated WAL directory (default ${data-dir}/member/wal).")
+	fs.StringVar(&cfg.InitialCluster, "initial-cluster", "", "The new cluster's members, name=peerURL,... (default ${name}=${initial-advertise-peer-urls}).")
+	fs.StringVar(&cfg.InitialClusterToken, "initial-cluster-token", defs["initial-cluster-token"].(string), "The new cluster's token.")
+	fs.StringVar(&cfg.InitialAdvertisePeerURLs, "initial-advertise-peer-urls", defs["initial-advertise-peer-urls"].(string), "Peer URLs of the restored member.")
 	fs.StringVar(&cfg.StorageEngine, "storage-engine", defs["storage-engine"].(string),
-		"storage engine of the new data directory: "+fmt.Sprint(config.BuiltinEngines())+" or a storage plugin of --config-file's catalog")
-	configFile := fs.String("config-file", "", "the member's config file, whose plugin catalog --storage-engine may name")
-	skipHashCheck := fs.Bool("skip-hash-check", false, "restore an etcd backend without the SHA-256 `etcdctl snapshot save` appends (a member's member/snap/db)")
-	file, err := fileArg(fs, args)
+		"Storage engine of the new data directory: "+strings.Join(config.BuiltinEngines(), ", ")+", or a storage plugin of --config-file's catalog.")
+	configFile := fs.String("config-file", "", "The member's config file, whose plugin catalog --storage-engine may name.")
+	skipHashCheck := fs.Bool("skip-hash-check", false, "Restore an etcd backend without the SHA-256 `etcdctl snapshot save` appends (a member's member/snap/db).")
+	file, err := fileArg(fs, args, stdout)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -26,12 +25,11 @@ type status struct {
 
 // statusCommand parses `metastore snapshot status` and runs it.
 func statusCommand(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("metastore snapshot status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("metastore snapshot status")
 	var format string
-	fs.StringVar(&format, "w", "simple", "output format: simple, table or json")
-	fs.StringVar(&format, "write-out", "simple", "output format: simple, table or json")
-	file, err := fileArg(fs, args)
+	fs.StringVar(&format, "w", "simple", "Output format: simple, table or json.")
+	fs.StringVar(&format, "write-out", "simple", "Output format: simple, table or json.")
+	file, err := fileArg(fs, args, stdout)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/metastore/metastore/host/config"
+	"github.com/metastore/metastore/host/pluginscmd"
 	"github.com/metastore/metastore/host/snapshotcmd"
 )
 
@@ -20,7 +21,7 @@ func commands() []config.Command {
 		{Usage: "metastore -h | --help", Summary: "Show this help."},
 	}
 	out = append(out, snapshotcmd.Commands...)
-	return append(out, pluginsCommands...)
+	return append(out, pluginscmd.Commands...)
 }
 
 // helpExample is one example of the help: what it does and the command

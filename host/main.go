@@ -14,6 +14,7 @@ import (
 
 	"github.com/metastore/metastore/host/audit"
 	"github.com/metastore/metastore/host/config"
+	"github.com/metastore/metastore/host/pluginscmd"
 	"github.com/metastore/metastore/host/snapshotcmd"
 )
 
@@ -23,7 +24,7 @@ func Main(args []string, environ []string, stdout, stderr io.Writer) int {
 		return snapshotcmd.Main(args[1:], stdout, stderr, restoreEngine)
 	}
 	if len(args) > 0 && args[0] == "plugins" {
-		return pluginsMain(args[1:], environ, stdout, stderr)
+		return pluginscmd.Main(args[1:], environ, stdout, stderr, pluginscmd.Builtins{Engines: builtinEngines, Version: Version})
 	}
 	if len(args) > 0 && args[0] == "help" {
 		writeHelp(stdout)

@@ -60,15 +60,4 @@ func cgroupMemoryLimit(files []string) (limit int64, file string, ok bool) {
 	return 0, "", false
 }
 
-func envSet(environ []string, name string) bool { return envValue(environ, name) != "" }
-
-// envValue is the last value environ gives name, "" if none.
-func envValue(environ []string, name string) string {
-	value := ""
-	for _, kv := range environ {
-		if k, v, _ := strings.Cut(kv, "="); k == name {
-			value = v
-		}
-	}
-	return value
-}
+func envSet(environ []string, name string) bool { return config.Getenv(environ, name) != "" }

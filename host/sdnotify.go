@@ -4,6 +4,8 @@ import (
 	"net"
 
 	"go.uber.org/zap"
+
+	"github.com/metastore/metastore/host/config"
 )
 
 // systemd's notify protocol states the member reports, as etcd does under
@@ -19,7 +21,7 @@ const (
 // failure is logged and never stops the member: it serves whether or not
 // systemd heard.
 func notifySystemd(lg *zap.Logger, environ []string, state string) {
-	socket := envValue(environ, "NOTIFY_SOCKET")
+	socket := config.Getenv(environ, "NOTIFY_SOCKET")
 	if socket == "" {
 		return
 	}

@@ -167,3 +167,16 @@ func parseAsFlag(fs *flag.FlagSet, v envVar) (any, error) {
 	}
 	return fs.Lookup(v.key).Value.(flag.Getter).Get(), nil
 }
+
+// Getenv is the last value environ (as os.Environ gives it) holds for
+// name, "" if none: os.Getenv over an environment passed in, as Load takes
+// one.
+func Getenv(environ []string, name string) string {
+	value := ""
+	for _, kv := range environ {
+		if k, v, _ := strings.Cut(kv, "="); k == name {
+			value = v
+		}
+	}
+	return value
+}

@@ -1,4 +1,4 @@
-package host
+package pluginscmd
 
 import (
 	"context"
@@ -15,18 +15,12 @@ import (
 	"github.com/metastore/metastore/host/config"
 	"github.com/metastore/metastore/host/plugin"
 	"github.com/metastore/metastore/pluginapi/auth"
+	"github.com/metastore/metastore/pluginapi/storage"
 	"github.com/metastore/metastore/plugins/quota/backendbytes"
 )
 
-// `metastore plugins list|verify|pin [flags]`: the plugin catalog of the
-// configuration the flags, the environment and --config-file describe.
-// list shows every plugin, built in or a process, with its checksums and
-// what it reports about itself; verify checks each catalog binary's
-// checksum and handshake and exits 1 if any fails; pin writes the
-// binaries' checksums into the config file (plugins_pin.go).
-
-// pluginsCommands are the plugins subcommands, as the help lists them.
-var pluginsCommands = []config.Command{
+// Commands are the plugins subcommands, as the help lists them.
+var Commands = []config.Command{
 	{Usage: "metastore plugins list [flags]", Summary: "List the built-in plugins and the config file's catalog: kind, name, " +
 		"built-in or process, path, configured and actual sha256, and the version and capabilities each plugin reports " +
 		"(a catalog plugin is started briefly to ask it)."},
@@ -38,7 +32,7 @@ var pluginsCommands = []config.Command{
 
 // writePluginsUsage writes the plugins subcommands.
 func writePluginsUsage(w io.Writer) {
-	config.WriteCommands(w, pluginsCommands)
+	config.WriteCommands(w, Commands)
 	fmt.Fprintln(w)
 	config.WriteText(w, "list and verify take the member's flags, environment and --config-file (see metastore --help); "+
 		"metastore plugins pin --help shows pin's flags.")
@@ -63,7 +57,17 @@ type pluginReport struct {
 	err              error // why the plugin fails verification
 }
 
-func pluginsMain(args, environ []string, stdout, stderr io.Writer) int {
+// Builtins are the plugins linked into the member: its storage engines by
+// name (each call makes a new, unopened engine) and its version, which
+// the built-in auth provider reports.
+type Builtins struct {
+	Engines map[string]func() storage.Engine
+	Version string
+}
+
+// Main runs `metastore plugins` with args, the arguments after "plugins",
+// and returns its exit code.
+func Main(args, environ []string, stdout, stderr io.Writer, builtins Builtins) int {
 	switch {
 	case len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help"):
 		writePluginsUsage(stdout)
@@ -91,7 +95,7 @@ func pluginsMain(args, environ []string, stdout, stderr io.Writer) int {
 	}
 	var reports []pluginReport
 	if verb == "list" {
-		reports = builtinPluginReports(cfg)
+		reports = builtinPluginReports(cfg, builtins)
 	}
 	for _, p := range cfg.Plugins {
 		reports = append(reports, inspectPlugin(p))
@@ -104,16 +108,16 @@ func pluginsMain(args, environ []string, stdout, stderr io.Writer) int {
 }
 
 // builtinPluginReports describes the plugins linked into the host.
-func builtinPluginReports(cfg config.Config) []pluginReport {
+func builtinPluginReports(cfg config.Config, builtins Builtins) []pluginReport {
 	ctx := context.Background()
 	var out []pluginReport
 	for _, name := range config.BuiltinEngines() {
 		r := pluginReport{kind: config.KindStorage, name: name, builtin: true}
-		info, err := builtinEngines[name]().Info(ctx)
+		info, err := builtins.Engines[name]().Info(ctx)
 		r.version, r.capabilities, r.err = info.Version, info.Capabilities, err
 		out = append(out, r)
 	}
-	out = append(out, pluginReport{kind: config.KindAuth, name: "etcd", builtin: true, version: Version,
+	out = append(out, pluginReport{kind: config.KindAuth, name: "etcd", builtin: true, version: builtins.Version,
 		capabilities: []string{auth.CapabilityPassword, auth.CapabilityToken}})
 	info, err := backendbytes.New(cfg.QuotaBytes()).Info(ctx)
 	out = append(out, pluginReport{kind: config.KindQuota, name: info.Name, builtin: true, version: info.Version, capabilities: info.Capabilities, err: err})
@@ -205,7 +209,7 @@ func pinMain(args, environ []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *file == "" {
-		*file = envValue(environ, "METASTORE_CONFIG_FILE")
+		*file = config.Getenv(environ, "METASTORE_CONFIG_FILE")
 	}
 	if err := pinPlugins(*file, *dryRun, stdout); err != nil {
 		fmt.Fprintf(stderr, "metastore plugins pin: %v\n", err)

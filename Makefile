@@ -44,6 +44,8 @@ APT_PKGS   ?=
 # The RocksDB storage plugin links Debian's librocksdb (7.8.3, which
 # grocksdb v1.7.15 matches).
 APT_PKGS   += librocksdb-dev
+# contrib/mixin's tests run promtool and prometheus (Debian's 2.42).
+APT_PKGS   += prometheus
 
 # End-to-end tests (host/hosttest) find the binaries through these.
 export METASTORE_BIN := $(BIN)/metastore

@@ -56,6 +56,7 @@ var layers = []struct {
 	{"host/snapshotcmd", []string{"etcdapi", "host/config", "pluginapi/storage", "raft"}, "the snapshot subcommands: a data dir from a snapshot file, never the member"},
 	{"cmd", []string{"host", "pluginapi", "plugins"}, "thin mains"},
 	{"concurrency", nil, "the client SDK: clientv3 only"},
+	{"contrib", nil, "operators' files (monitoring rules, a dashboard); only their tests run the binaries"},
 }
 
 // goPackage is what go list -json says of a package.

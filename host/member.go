@@ -342,8 +342,13 @@ func (m *Member) waitLeader(ctx context.Context) error {
 	return nil
 }
 
-// newMetrics is the member's metrics registry, reading from its parts.
+// newMetrics is the member's metrics registry, reading from its parts:
+// the process's plugin calls and, with a quota plugin, its state.
 func (m *Member) newMetrics() *metrics.Registry {
+	extra := plugin.Collectors()
+	if m.quotaPlugin != nil {
+		extra = append(extra, m.quotaPlugin.Collector())
+	}
 	return metrics.New(metrics.Sources{
 		Logger: m.lg, Node: m.node, API: m.api, Store: m.store, Transport: m.tr, Calls: m.calls,
 		RaftStats: &m.raftStats, DBSize: m.dbSize, QuotaBytes: m.cfg.QuotaBytes(),
@@ -352,7 +357,7 @@ func (m *Member) newMetrics() *metrics.Registry {
 		FeatureEnabled:       m.cfg.CorruptionConfig.FeatureEnabled,
 		ServerVersion:        APIVersion,
 		ClusterVersion:       clusterVersion,
-	}, plugin.Collectors()...)
+	}, extra...)
 }
 
 func (m *Member) dbSize() (int64, int64) {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/metastore/metastore/host/hosttest"
@@ -312,4 +313,49 @@ func quotaPluginPid(t *testing.T, m *hosttest.Process) int {
 		return false
 	}, 10*time.Second, 20*time.Millisecond, "the quota plugin process of member %d", m.Pid())
 	return pid
+}
+
+// The member serves its quota plugin's state: the usage of each prefix
+// and the limits its config sets, and whether the built-in check decides
+// alone because the plugin is down.
+func TestQuotaPluginStateMetrics(t *testing.T) {
+	q := buildQuotaPlugin(t)
+	cfgFile := filepath.Join(t.TempDir(), "metastore.yaml")
+	writeConfig(t, cfgFile, q.config(twoTenants))
+	m := hosttest.StartMember(t, hosttest.WithArgs("--config-file", cfgFile))
+	for _, k := range []string{"/a/1", "/a/2", "/c/1"} {
+		_, err := m.Etcdctl(t, "put", k, "x")
+		require.NoError(t, err)
+	}
+
+	// The usage follows the store's events: it may trail the put's answer.
+	var families map[string]*dto.MetricFamily
+	require.Eventually(t, func() bool {
+		families = scrape(t, m.Endpoint())
+		keys, _ := lookup(families, "metastore_quota_prefix_keys", "prefix=/a/")
+		return keys == 2
+	}, 10*time.Second, 20*time.Millisecond)
+	require.Equal(t, 10.0, value(t, families, "metastore_quota_prefix_bytes", "prefix=/a/"), `"/a/1"+"x" is 5 bytes`)
+	require.Equal(t, 0.0, value(t, families, "metastore_quota_prefix_keys", "prefix=/b/"))
+	require.Equal(t, 3.0, value(t, families, "metastore_quota_prefix_max_keys", "prefix=/a/"))
+	require.Equal(t, 40.0, value(t, families, "metastore_quota_prefix_max_bytes", "prefix=/a/"))
+	require.Equal(t, 100.0, value(t, families, "metastore_quota_prefix_max_keys", "prefix=/b/"))
+	_, ok := lookup(families, "metastore_quota_prefix_max_bytes", "prefix=/b/")
+	require.False(t, ok, "/b/ has no byte limit")
+	require.Equal(t, 0.0, value(t, families, "metastore_quota_fallback", "name=prefix-quota"))
+	labels := []string{"kind=quota", "name=prefix-quota"}
+	require.Equal(t, 0.0, value(t, families, "metastore_plugin_restarts_total", labels...), "served from the first start")
+	require.Equal(t, 0.0, value(t, families, "metastore_plugin_errors_total", append(labels, "method=Check")...),
+		"served from the first call")
+
+	// Killed, the plugin is down until its backoff has passed.
+	require.NoError(t, syscall.Kill(quotaPluginPid(t, m), syscall.SIGKILL))
+	fallback := func() float64 {
+		return value(t, scrape(t, m.Endpoint()), "metastore_quota_fallback", "name=prefix-quota")
+	}
+	require.Eventually(t, func() bool { return fallback() == 1 }, 10*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return fallback() == 0 }, 10*time.Second, 20*time.Millisecond)
+	families = scrape(t, m.Endpoint())
+	require.Equal(t, 1.0, value(t, families, "metastore_plugin_restarts_total", labels...))
+	require.Equal(t, 2.0, value(t, families, "metastore_quota_prefix_keys", "prefix=/a/"), "the usage outlives the plugin process")
 }

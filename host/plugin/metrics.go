@@ -66,8 +66,11 @@ func observeLaunch(entry config.PluginEntry) []grpc.DialOption {
 	pm := processPluginMetrics()
 	key := entry.Kind + "/" + entry.Name
 	pm.mu.Lock()
+	// The first launch serves the restart count at 0, so that a rate or
+	// increase over it sees the first restart.
+	restarts := pm.restarts.WithLabelValues(entry.Kind, entry.Name)
 	if pm.launched[key] {
-		pm.restarts.WithLabelValues(entry.Kind, entry.Name).Inc()
+		restarts.Inc()
 	}
 	pm.launched[key] = true
 	pm.mu.Unlock()
@@ -87,11 +90,15 @@ func pluginMethod(fullMethod string) string {
 	return fullMethod[strings.LastIndexByte(fullMethod, '/')+1:]
 }
 
+// record counts and times one call. Its error count is served from the
+// first call on, at 0 until one fails, so that a rate over it sees the
+// first failure.
 func (pm *pluginMetrics) record(kind, name, method string, start time.Time, err error) {
 	pm.calls.WithLabelValues(kind, name, method).Inc()
 	pm.duration.WithLabelValues(kind, name, method).Observe(time.Since(start).Seconds())
+	failed := pm.errors.WithLabelValues(kind, name, method)
 	if err != nil {
-		pm.errors.WithLabelValues(kind, name, method).Inc()
+		failed.Inc()
 	}
 }
 

@@ -46,8 +46,11 @@ type QuotaPolicy struct {
 	// quota.CapabilityPrefixesOnly.
 	prefixesOnly atomic.Bool
 	prefixes     [][]byte
-	backoff      time.Duration
-	nextStart    time.Time
+	// limits are the per-prefix limits of the config the plugin took, as
+	// its metrics serve them (see prefixLimits).
+	limits    atomic.Pointer[[]prefixLimit]
+	backoff   time.Duration
+	nextStart time.Time
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -61,6 +64,9 @@ type PrefixUsage interface {
 	// Track counts the given prefixes from now on, replacing those
 	// counted before; nil stops counting.
 	Track(prefixes [][]byte) error
+	// Counts returns every prefix counted with its live keys and bytes,
+	// for the metrics.
+	Counts() []quota.PrefixUsage
 	// Close stops counting.
 	Close()
 }
@@ -157,8 +163,10 @@ func configure(pol quota.Policy, settings map[string]any) (quota.ConfigureRespon
 }
 
 // declaredLocked counts the prefixes the plugin declared, when they
-// changed.
+// changed, and notes the limits of the config it took (p.entry.Config).
 func (p *QuotaPolicy) declaredLocked(prefixes [][]byte) error {
+	limits := prefixLimits(p.entry.Config)
+	p.limits.Store(&limits)
 	if reflect.DeepEqual(prefixes, p.prefixes) {
 		return nil
 	}

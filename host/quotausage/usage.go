@@ -357,6 +357,22 @@ func (u *Usage) waitRev(ctx context.Context, rev int64) {
 	}
 }
 
+// Counts returns every tracked prefix with its live keys and bytes as
+// counted so far, without waiting for the store, in the order the
+// prefixes were given; nil without prefixes. The slices are copies.
+func (u *Usage) Counts() []quota.PrefixUsage {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.cur == nil {
+		return nil
+	}
+	out := make([]quota.PrefixUsage, len(u.cur.prefixes))
+	for i, p := range u.cur.prefixes {
+		out[i] = quota.PrefixUsage{Prefix: bytes.Clone(p.prefix), Keys: p.keys, Bytes: p.bytes}
+	}
+	return out
+}
+
 // Close stops counting.
 func (u *Usage) Close() {
 	u.mu.Lock()

@@ -95,10 +95,18 @@ func TestPrefixUsage(t *testing.T) {
 		{Prefix: []byte("/d/"), Keys: 1, Bytes: 5, AddKeys: 1, AddBytes: 4},
 		{Prefix: []byte("/a/"), Keys: 1, Bytes: 10, AddKeys: 1, AddBytes: 4},
 	}, got)
+	// Counts has every prefix, touched or not, in the order tracked.
+	require.NoError(t, u.Track([][]byte{[]byte("/d/"), []byte("/a/"), []byte("/e/")}))
+	require.Equal(t, []quota.PrefixUsage{
+		{Prefix: []byte("/d/"), Keys: 1, Bytes: 5},
+		{Prefix: []byte("/a/"), Keys: 1, Bytes: 10},
+		{Prefix: []byte("/e/")},
+	}, u.Counts())
 
 	require.NoError(t, u.Track(nil))
 	require.False(t, u.Covers([]byte("/a/1")))
 	require.Nil(t, usageOf(t, u, st, []quota.Put{put("/a/9", 0)}))
+	require.Nil(t, u.Counts())
 }
 
 func TestPrefixRangeEnd(t *testing.T) {

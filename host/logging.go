@@ -29,7 +29,7 @@ func newLogger(cfg config.Config) (*zap.Logger, zap.AtomicLevel, error) {
 	zc.Sampling = nil
 	zc.Encoding = cfg.LogFormat
 	zc.EncoderConfig.TimeKey = "ts"
-	zc.EncoderConfig.EncodeTime = zapcore.RFC3339NanoTimeEncoder
+	zc.EncoderConfig.EncodeTime = encodeTime
 	zc.EncoderConfig.EncodeDuration = zapcore.StringDurationEncoder
 	zc.OutputPaths = cfg.LogOutputPaths()
 	zc.ErrorOutputPaths = zc.OutputPaths
@@ -38,6 +38,14 @@ func newLogger(cfg config.Config) (*zap.Logger, zap.AtomicLevel, error) {
 		return nil, zap.AtomicLevel{}, fmt.Errorf("building the logger: %w", err)
 	}
 	return lg, level, nil
+}
+
+// logTimeLayout is etcd's log timestamp: microseconds and the zone offset
+// (Z in UTC), so that tools reading etcd's logs read MetaStore's.
+const logTimeLayout = "2006-01-02T15:04:05.000000Z0700"
+
+func encodeTime(t time.Time, enc zapcore.PrimitiveArrayEncoder) {
+	enc.AppendString(t.Format(logTimeLayout))
 }
 
 // slowReadInterceptor warns, as etcd does, of a range slower than slow

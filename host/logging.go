@@ -3,6 +3,8 @@ package host
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"sync"
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -10,6 +12,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
+	"gopkg.in/natefinch/lumberjack.v2"
 
 	"github.com/metastore/metastore/host/config"
 )
@@ -32,6 +35,18 @@ func newLogger(cfg config.Config) (*zap.Logger, zap.AtomicLevel, error) {
 	zc.EncoderConfig.EncodeTime = encodeTime
 	zc.EncoderConfig.EncodeDuration = zapcore.StringDurationEncoder
 	zc.OutputPaths = cfg.LogOutputPaths()
+	if cfg.EnableLogRotation {
+		r, err := cfg.LogRotation()
+		if err != nil {
+			return nil, zap.AtomicLevel{}, err
+		}
+		rotateSink(r)
+		for i, o := range zc.OutputPaths {
+			if o == r.File {
+				zc.OutputPaths[i] = "rotate:" + r.File
+			}
+		}
+	}
 	zc.ErrorOutputPaths = zc.OutputPaths
 	lg, err := zc.Build()
 	if err != nil {
@@ -39,6 +54,35 @@ func newLogger(cfg config.Config) (*zap.Logger, zap.AtomicLevel, error) {
 	}
 	return lg, level, nil
 }
+
+// rotateSink registers zap's "rotate:" sink: the one rotated log file, as
+// lumberjack rotates it (etcd's choice too). The sink is registered once per
+// process; a later call only changes the rotation it applies.
+func rotateSink(r config.LogRotation) {
+	rotation.Lock()
+	defer rotation.Unlock()
+	rotation.logger = &lumberjack.Logger{Filename: r.File, MaxSize: r.MaxSizeMB, MaxAge: r.MaxAgeDays,
+		MaxBackups: r.MaxBackups, LocalTime: r.LocalTime, Compress: r.Compress}
+	rotation.once.Do(func() {
+		_ = zap.RegisterSink("rotate", func(*url.URL) (zap.Sink, error) {
+			rotation.Lock()
+			defer rotation.Unlock()
+			return rotatedFile{rotation.logger}, nil
+		})
+	})
+}
+
+var rotation struct {
+	sync.Mutex
+	once   sync.Once
+	logger *lumberjack.Logger
+}
+
+// rotatedFile is a lumberjack logger as a zap sink; lumberjack writes
+// through to the file, so there is nothing to sync.
+type rotatedFile struct{ *lumberjack.Logger }
+
+func (rotatedFile) Sync() error { return nil }
 
 // logTimeLayout is etcd's log timestamp: microseconds and the zone offset
 // (Z in UTC), so that tools reading etcd's logs read MetaStore's.

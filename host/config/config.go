@@ -45,6 +45,10 @@ type Config struct {
 	Logger                  string `koanf:"logger"`
 	LogOutputs              string `koanf:"log-outputs"`
 	LogFormat               string `koanf:"log-format"`
+	// EnableLogRotation rotates the one file of LogOutputs as
+	// LogRotationConfigJSON says (lumberjack's settings, as etcd).
+	EnableLogRotation     bool   `koanf:"enable-log-rotation"`
+	LogRotationConfigJSON string `koanf:"log-rotation-config-json"`
 	ListenMetricsURLs       string `koanf:"listen-metrics-urls"`
 	StorageEngine           string `koanf:"storage-engine"`
 	AutoCompactionMode      string `koanf:"auto-compaction-mode"`
@@ -147,6 +151,8 @@ func Defaults() map[string]any {
 		"logger":                         "zap",
 		"log-outputs":                    "default",
 		"log-format":                     "json",
+		"enable-log-rotation":            false,
+		"log-rotation-config-json":       DefaultLogRotationConfig,
 		"listen-metrics-urls":            "",
 		"storage-engine":                 "bbolt",
 		"auto-compaction-mode":           "periodic",
@@ -236,6 +242,11 @@ func (c *Config) finish() error {
 	}
 	if err := checkLogFormat(c.LogFormat); err != nil {
 		errs = append(errs, err)
+	}
+	if c.EnableLogRotation {
+		if _, err := c.LogRotation(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if strings.TrimSpace(c.ListenMetricsURLs) != "" {
 		if _, err := ParseURLs(c.ListenMetricsURLs); err != nil {

@@ -84,8 +84,6 @@ var etcdUnimplementedFileKeys = map[string][]string{
 	"listen-client-http-urls":              nil,
 	"cors":                                 {"*"},
 	"host-whitelist":                       {"*"},
-	"enable-log-rotation":                  {"false"},
-	"log-rotation-config-json":             {`{"maxsize": 100, "maxage": 0, "maxbackups": 0, "localtime": false, "compress": false}`},
 	"enable-distributed-tracing":           {"false"},
 	"distributed-tracing-address":          {"localhost:4317"},
 	"distributed-tracing-service-name":     {"etcd"},

@@ -14,7 +14,7 @@ var unimplementedEtcdFlags = map[string]bool{
 	"enable-v2": true, "cors": true,
 	"host-whitelist": true, "experimental-enable-lease-checkpoint": true, "experimental-compaction-batch-limit": true,
 	"experimental-peer-skip-client-san-verification": true,
-	"experimental-watch-progress-notify-interval":    true, "enable-log-rotation": true, "log-rotation-config-json": true,
+	"experimental-watch-progress-notify-interval":    true,
 	"proxy": true, "experimental-memory-mlock": true, "memory-mlock": true,
 	"experimental-snapshot-catchup-entries": true, "downgrade-check-time": true,
 	"v2-deprecation":   true,

@@ -134,6 +134,9 @@ var settingGroups = []Group{
 		{Key: "log-outputs", Help: "Comma-separated log outputs: default (stderr), stderr, stdout, or file paths."},
 		{Key: "log-level", Live: Live, Help: "Log level: debug, info, warn, error, panic or fatal."},
 		{Key: "log-format", Help: "Log format: json or console."},
+		{Key: "enable-log-rotation", Help: "Rotate the one file of --log-outputs as --log-rotation-config-json says."},
+		{Key: "log-rotation-config-json", DefaultText: "etcd's: files of 100 MB, all kept, uncompressed",
+			Help: "Log rotation settings as JSON: maxsize (MB), maxage (days), maxbackups, localtime, compress."},
 	}},
 	{GroupFeatures, []Setting{
 		{Key: "corrupt-check-time", Help: "Duration between the leader's checks of the followers' hashes (0s: none)."},

@@ -2,9 +2,13 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -32,4 +36,31 @@ func TestLogTimestampsAreEtcds(t *testing.T) {
 		}
 		require.Positive(t, checked, "%s logs JSON lines", m.Name())
 	}
+}
+
+// --enable-log-rotation with --log-rotation-config-json rotates the one log
+// file of --log-outputs, as etcd's do: both servers take the same flags and
+// write their log there (and to stderr beside it). Rotation without a file
+// to rotate is refused.
+func TestLogRotationFlags(t *testing.T) {
+	for _, bin := range []string{hosttest.EtcdBin(t), hosttest.MetastoreBin(t)} {
+		t.Run(filepath.Base(bin), func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "member.log")
+			m := hosttest.StartMember(t, hosttest.WithBinary(bin), hosttest.WithArgs("--log-outputs", "stderr,"+file,
+				"--enable-log-rotation", "--log-rotation-config-json", `{"maxsize": 1, "maxbackups": 2, "compress": true}`))
+			_, err := m.Etcdctl(t, "put", "k", "v")
+			require.NoError(t, err)
+			require.Eventually(t, func() bool {
+				raw, err := os.ReadFile(file)
+				return err == nil && strings.Contains(string(raw), "ready to serve client requests")
+			}, 10*time.Second, 50*time.Millisecond, "the log goes to the rotated file")
+		})
+	}
+	out, err := exec.Command(hosttest.MetastoreBin(t), "--enable-log-rotation", "--data-dir", filepath.Join(t.TempDir(), "d")).CombinedOutput()
+	require.Error(t, err)
+	require.Contains(t, string(out), "--enable-log-rotation needs a file in --log-outputs")
+	out, err = exec.Command(hosttest.MetastoreBin(t), "--enable-log-rotation", "--log-outputs", filepath.Join(t.TempDir(), "x.log"),
+		"--log-rotation-config-json", `{"maxsize": "big"}`, "--data-dir", filepath.Join(t.TempDir(), "d")).CombinedOutput()
+	require.Error(t, err)
+	require.Contains(t, string(out), "invalid --log-rotation-config-json")
 }

@@ -40,15 +40,15 @@ type Config struct {
 	MaxRequestBytes          int    `koanf:"max-request-bytes"`
 	QuotaBackendBytes        int64  `koanf:"quota-backend-bytes"`
 	// QuotaPolicy is backend-bytes or a quota plugin of the catalog.
-	QuotaPolicy             string `koanf:"quota-policy"`
-	LogLevel                string `koanf:"log-level"`
-	Logger                  string `koanf:"logger"`
-	LogOutputs              string `koanf:"log-outputs"`
-	LogFormat               string `koanf:"log-format"`
+	QuotaPolicy string `koanf:"quota-policy"`
+	LogLevel    string `koanf:"log-level"`
+	Logger      string `koanf:"logger"`
+	LogOutputs  string `koanf:"log-outputs"`
+	LogFormat   string `koanf:"log-format"`
 	// EnableLogRotation rotates the one file of LogOutputs as
 	// LogRotationConfigJSON says (lumberjack's settings, as etcd).
-	EnableLogRotation     bool   `koanf:"enable-log-rotation"`
-	LogRotationConfigJSON string `koanf:"log-rotation-config-json"`
+	EnableLogRotation       bool   `koanf:"enable-log-rotation"`
+	LogRotationConfigJSON   string `koanf:"log-rotation-config-json"`
 	ListenMetricsURLs       string `koanf:"listen-metrics-urls"`
 	StorageEngine           string `koanf:"storage-engine"`
 	AutoCompactionMode      string `koanf:"auto-compaction-mode"`

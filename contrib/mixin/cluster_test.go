@@ -7,10 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
-	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -98,49 +95,6 @@ func seriesNames(families map[string]*dto.MetricFamily) map[string]bool {
 		default:
 			out[name] = true
 		}
-	}
-	return out
-}
-
-// quotaPluginPid returns the pid of m's one live quota plugin process.
-func quotaPluginPid(t *testing.T, m *hosttest.Process) int {
-	t.Helper()
-	var pid int
-	require.Eventually(t, func() bool {
-		pids := childPids(m.Pid(), "metastore-quota") // comm is cut at 15 bytes
-		if len(pids) == 1 {
-			pid = pids[0]
-			return true
-		}
-		return false
-	}, 10*time.Second, 20*time.Millisecond, "the quota plugin process of member %s", m.Name())
-	return pid
-}
-
-// childPids returns the live children of ppid whose command name starts
-// with comm, from /proc/<pid>/stat: "pid (comm) state ppid ...".
-func childPids(ppid int, comm string) []int {
-	entries, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		data, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		open, end := strings.IndexByte(string(data), '('), strings.LastIndexByte(string(data), ')')
-		if open < 0 || end < open {
-			continue
-		}
-		fields := strings.Fields(string(data[end+1:]))
-		if len(fields) < 2 || fields[0] == "Z" || fields[1] != strconv.Itoa(ppid) ||
-			!strings.HasPrefix(string(data[open+1:end]), comm) {
-			continue
-		}
-		out = append(out, pid)
 	}
 	return out
 }

@@ -47,7 +47,7 @@ func TestAlertsFire(t *testing.T) {
 	}
 
 	// The quota plugin of m1 killed: the member starts it again.
-	require.NoError(t, syscall.Kill(quotaPluginPid(t, ms[0]), syscall.SIGKILL))
+	require.NoError(t, syscall.Kill(ms[0].ChildPid(t, "metastore-quota"), syscall.SIGKILL))
 	p.waitFiring(t, deadline, "MetaStorePluginRestarted", map[string]string{
 		"instance": instance(ms[0]), "kind": "quota", "name": "prefix-quota", "severity": "warning"})
 

@@ -220,7 +220,7 @@ func TestAuditLogPluginEvents(t *testing.T) {
 	require.Equal(t, "bbolt-plugin", start.Args["name"])
 	require.Equal(t, "", start.User)
 
-	pid := pluginPid(t, m, "bbolt")
+	pid := m.ChildPid(t, "metastore-stora")
 	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
 	exit := waitAudit(t, path, "plugin.exit", func(l auditLine) bool { return l.Args["name"] == "bbolt-plugin" })
 	require.NotEqual(t, "ok", exit.Result, "the exit says why")

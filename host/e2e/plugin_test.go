@@ -8,8 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -71,70 +69,6 @@ func startPluginMember(t *testing.T, engine string, opts ...hosttest.Option) *ho
 	return hosttest.StartMember(t, append(opts, pluginConfig(t, engine, bin, fileSum(t, bin)))...)
 }
 
-// pluginPid returns the pid of the member's plugin process.
-func pluginPid(t *testing.T, m *hosttest.Process, engine string) int {
-	t.Helper()
-	var pid int
-	require.Eventually(t, func() bool {
-		pids := childPids(m.Pid(), "metastore-stora") // comm is cut at 15 bytes
-		if len(pids) == 1 {
-			pid = pids[0]
-			return true
-		}
-		return false
-	}, 10*time.Second, 20*time.Millisecond, "the %s plugin process of member %d", engine, m.Pid())
-	return pid
-}
-
-// childPids lists the live processes whose parent is ppid and whose command
-// name starts with comm.
-func childPids(ppid int, comm string) []int {
-	entries, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := procStat(pid)
-		if err != nil || stat.state == "Z" || stat.ppid != ppid || !strings.HasPrefix(stat.comm, comm) {
-			continue
-		}
-		out = append(out, pid)
-	}
-	return out
-}
-
-type procInfo struct {
-	comm, state string
-	ppid        int
-}
-
-// procStat reads /proc/<pid>/stat: "pid (comm) state ppid ...".
-func procStat(pid int) (procInfo, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return procInfo{}, err
-	}
-	s := string(data)
-	open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-	if open < 0 || closing < open {
-		return procInfo{}, fmt.Errorf("bad stat %q", s)
-	}
-	fields := strings.Fields(s[closing+1:])
-	if len(fields) < 2 {
-		return procInfo{}, fmt.Errorf("bad stat %q", s)
-	}
-	ppid, _ := strconv.Atoi(fields[1])
-	return procInfo{comm: s[open+1 : closing], state: fields[0], ppid: ppid}, nil
-}
-
-// alive reports whether pid runs (a zombie has exited).
-func alive(pid int) bool {
-	stat, err := procStat(pid)
-	return err == nil && stat.state != "Z"
-}
-
 // TestEtcdctlRocksDBPlugin runs etcdctl against a member whose engine is the
 // RocksDB plugin and against the real etcd: the outputs must agree. The data
 // then survives a restart, which starts a new plugin process.
@@ -175,7 +109,7 @@ func TestEtcdctlRocksDBPlugin(t *testing.T) {
 // the WAL, and serves again; every acknowledged write is there.
 func TestPluginKilledDuringWrites(t *testing.T) {
 	m := startPluginMember(t, "rocksdb", hosttest.WithArgs("--snapshot-count", "500"))
-	first := pluginPid(t, m, "rocksdb")
+	first := m.ChildPid(t, "metastore-stora")
 	cli := m.Client(t)
 	var (
 		mu    sync.Mutex
@@ -216,7 +150,7 @@ func TestPluginKilledDuringWrites(t *testing.T) {
 	wg.Wait()
 
 	require.Contains(t, m.Output(), "member restarted after a storage engine failure")
-	second := pluginPid(t, m, "rocksdb")
+	second := m.ChildPid(t, "metastore-stora")
 	require.NotEqual(t, first, second, "a new plugin process")
 	mu.Lock()
 	defer mu.Unlock()
@@ -262,8 +196,8 @@ func TestNoPluginOrphansAfterHostKill(t *testing.T) {
 	m := startPluginMember(t, "rocksdb")
 	_, err := m.Etcdctl(t, "put", "k", "v")
 	require.NoError(t, err)
-	pid := pluginPid(t, m, "rocksdb")
+	pid := m.ChildPid(t, "metastore-stora")
 	m.Kill()
-	require.Eventually(t, func() bool { return !alive(pid) }, 10*time.Second, 20*time.Millisecond,
+	require.Eventually(t, func() bool { return !hosttest.Alive(pid) }, 10*time.Second, 20*time.Millisecond,
 		"plugin process %d outlived its host", pid)
 }

@@ -178,7 +178,7 @@ func TestQuotaPluginFallbackAndRestart(t *testing.T) {
 	_, err := m.Etcdctl(t, "put", "/a/4", "x")
 	requireQuotaRefused(t, err, `prefix "/a/" is limited to 3 keys`)
 
-	first := quotaPluginPid(t, m)
+	first := m.ChildPid(t, "metastore-quota")
 	require.NoError(t, syscall.Kill(first, syscall.SIGKILL))
 	_, err = m.Etcdctl(t, "put", "/a/4", "x")
 	require.NoError(t, err, "the built-in check alone decides while the plugin is down")
@@ -186,7 +186,7 @@ func TestQuotaPluginFallbackAndRestart(t *testing.T) {
 
 	// Started again after its backoff, it decides again.
 	waitOutput(t, m, "the quota policy plugin answers again", 1)
-	second := quotaPluginPid(t, m)
+	second := m.ChildPid(t, "metastore-quota")
 	require.NotEqual(t, first, second)
 	quotaPlugin := func(result string) func(auditLine) bool {
 		return func(l auditLine) bool {
@@ -299,22 +299,6 @@ func TestPrefixQuotaExampleConfig(t *testing.T) {
 	require.NoError(t, err)
 }
 
-// quotaPluginPid returns the pid of the member's one live quota plugin
-// process.
-func quotaPluginPid(t *testing.T, m *hosttest.Process) int {
-	t.Helper()
-	var pid int
-	require.Eventually(t, func() bool {
-		pids := childPids(m.Pid(), "metastore-quota") // comm is cut at 15 bytes
-		if len(pids) == 1 {
-			pid = pids[0]
-			return true
-		}
-		return false
-	}, 10*time.Second, 20*time.Millisecond, "the quota plugin process of member %d", m.Pid())
-	return pid
-}
-
 // The member serves its quota plugin's state: the usage of each prefix
 // and the limits its config sets, and whether the built-in check decides
 // alone because the plugin is down.
@@ -349,7 +333,7 @@ func TestQuotaPluginStateMetrics(t *testing.T) {
 		"served from the first call")
 
 	// Killed, the plugin is down until its backoff has passed.
-	require.NoError(t, syscall.Kill(quotaPluginPid(t, m), syscall.SIGKILL))
+	require.NoError(t, syscall.Kill(m.ChildPid(t, "metastore-quota"), syscall.SIGKILL))
 	fallback := func() float64 {
 		return value(t, scrape(t, m.Endpoint()), "metastore_quota_fallback", "name=prefix-quota")
 	}

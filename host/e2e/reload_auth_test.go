@@ -74,7 +74,7 @@ plugins:
 // countChildren counts the live child processes of parent running exe.
 func countChildren(parent int, exe string) int {
 	n := 0
-	for _, pid := range childPids(parent, "") {
+	for _, pid := range hosttest.ChildPids(parent, "") {
 		if path, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && path == exe {
 			n++
 		}

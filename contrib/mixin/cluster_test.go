@@ -52,16 +52,7 @@ func newQuotaConfig(t *testing.T) quotaConfig {
 // running with the file take it live.
 func (q quotaConfig) write(t *testing.T, prefixes string) {
 	t.Helper()
-	body := fmt.Sprintf(`quota-policy: prefix-quota
-plugins:
-  - kind: quota
-    name: prefix-quota
-    path: %s
-    sha256: %s
-    ping-interval: 200ms
-    config:
-      prefixes:
-%s`, q.bin, q.sum, prefixes)
+	body := hosttest.PrefixQuotaConfig(q.bin, q.sum, prefixes)
 	require.NoError(t, os.WriteFile(q.path, []byte(body), 0o600))
 }
 

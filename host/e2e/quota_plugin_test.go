@@ -38,16 +38,7 @@ func buildQuotaPlugin(t *testing.T) quotaPlugin {
 // config is a member config file running the plugin with the given
 // prefixes section of its config, pinged every 200ms.
 func (q quotaPlugin) config(prefixes string) string {
-	return fmt.Sprintf(`quota-policy: prefix-quota
-plugins:
-  - kind: quota
-    name: prefix-quota
-    path: %s
-    sha256: %s
-    ping-interval: 200ms
-    config:
-      prefixes:
-%s`, q.bin, q.sum, prefixes)
+	return hosttest.PrefixQuotaConfig(q.bin, q.sum, prefixes)
 }
 
 // twoTenants: /a/ at most 3 keys and 40 bytes, /b/ at most 100 keys.

@@ -31,7 +31,7 @@ func BenchmarkMarshal(b *testing.B) {
 		name string
 		m    *pb.RangeResponse
 	}{{"range-1000", rangeOf(1000, 256)}, {"keys-only-100000", rangeOf(100_000, 0)}} {
-		for _, codec := range []encoding.CodecV2{New(), encoding.GetCodecV2("proto")} {
+		for _, codec := range []encoding.CodecV2{New(nil, nil), encoding.GetCodecV2("proto")} {
 			name := "metastore"
 			if _, ok := codec.(*Codec); !ok {
 				name = "grpc-proto"
@@ -53,7 +53,7 @@ func BenchmarkMarshal(b *testing.B) {
 // BenchmarkMarshalSmall compares the two on a keepalive reply.
 func BenchmarkMarshalSmall(b *testing.B) {
 	m := &pb.LeaseKeepAliveResponse{Header: &pb.ResponseHeader{ClusterId: 7, MemberId: 9, Revision: 1 << 20, RaftTerm: 3}, ID: 1 << 40, TTL: 60}
-	for _, codec := range []encoding.CodecV2{New(), encoding.GetCodecV2("proto")} {
+	for _, codec := range []encoding.CodecV2{New(nil, nil), encoding.GetCodecV2("proto")} {
 		name := "metastore"
 		if _, ok := codec.(*Codec); !ok {
 			name = "grpc-proto"

@@ -29,15 +29,33 @@ import (
 )
 
 // Codec is the gRPC codec; register it on a server with
-// grpc.ForceServerCodecV2(codec.New()).
+// grpc.ForceServerCodecV2(codec.New(sent, received)).
 type Codec struct {
-	proto encoding.CodecV2
+	proto          encoding.CodecV2
+	sent, received Counter
 }
 
-// New returns the codec, which answers to gRPC's name "proto".
-func New() *Codec {
-	return &Codec{proto: encoding.GetCodecV2("proto")}
+// Counter counts bytes; a prometheus.Counter is one.
+type Counter interface{ Add(float64) }
+
+// New returns the codec, which answers to gRPC's name "proto". It adds
+// the size of every message it writes to sent and of every message it
+// reads to received, as etcd's codec feeds its
+// etcd_network_client_grpc_{sent,received}_bytes_total; nil counts
+// nothing.
+func New(sent, received Counter) *Codec {
+	if sent == nil {
+		sent = noCounter{}
+	}
+	if received == nil {
+		received = noCounter{}
+	}
+	return &Codec{proto: encoding.GetCodecV2("proto"), sent: sent, received: received}
 }
+
+type noCounter struct{}
+
+func (noCounter) Add(float64) {}
 
 // Name is the content subtype the codec serves: protobuf.
 func (c *Codec) Name() string { return "proto" }
@@ -45,6 +63,7 @@ func (c *Codec) Name() string { return "proto" }
 // Unmarshal decodes a request: puts, ranges and keepalives directly,
 // others, and any the fast path does not fully know, with protobuf.
 func (c *Codec) Unmarshal(data mem.BufferSlice, v any) error {
+	c.received.Add(float64(data.Len()))
 	switch v.(type) {
 	case *pb.PutRequest, *pb.RangeRequest, *pb.LeaseKeepAliveRequest:
 	default:
@@ -77,12 +96,13 @@ func unmarshalFast(b []byte, v any) bool {
 func (c *Codec) Marshal(v any) (mem.BufferSlice, error) {
 	m, ok := fastMessageOf(v)
 	if !ok {
-		return c.proto.Marshal(v)
+		return c.protoMarshal(v)
 	}
 	size, ok := m.size()
 	if !ok {
-		return c.proto.Marshal(v)
+		return c.protoMarshal(v)
 	}
+	c.sent.Add(float64(size))
 	if mem.IsBelowBufferPoolingThreshold(size) {
 		buf := m.appendTo(make([]byte, 0, size))
 		if len(buf) != size {
@@ -98,6 +118,14 @@ func (c *Codec) Marshal(v any) (mem.BufferSlice, error) {
 	}
 	*p = buf
 	return mem.BufferSlice{mem.NewBuffer(p, buffers)}, nil
+}
+
+func (c *Codec) protoMarshal(v any) (mem.BufferSlice, error) {
+	out, err := c.proto.Marshal(v)
+	if err == nil {
+		c.sent.Add(float64(out.Len()))
+	}
+	return out, err
 }
 
 // buffers pools marshal buffers by power-of-two capacity. A buffer is

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/mvccpb"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
@@ -143,7 +144,7 @@ func (g gen) message() proto.Message {
 // marshal returns what the codec sends for m.
 func marshal(t *testing.T, m proto.Message) []byte {
 	t.Helper()
-	data, err := New().Marshal(m)
+	data, err := New(nil, nil).Marshal(m)
 	require.NoError(t, err)
 	defer data.Free()
 	return data.Materialize()
@@ -202,4 +203,40 @@ func TestPoolSizeClasses(t *testing.T) {
 		require.Less(t, cap(*b), 2*size+1)
 		buffers.Put(b)
 	}
+}
+
+type byteCount struct{ n float64 }
+
+func (c *byteCount) Add(v float64) { c.n += v }
+
+// TestCountsPayloadBytes: the codec counts the bytes of what it writes
+// and reads, fast path or not, as etcd's codec does.
+func TestCountsPayloadBytes(t *testing.T) {
+	var sent, received byteCount
+	c := New(&sent, &received)
+	g := gen{rand.New(rand.NewPCG(7, 8))}
+	want := 0
+	for range 100 {
+		m := g.message()
+		b, err := proto.Marshal(m)
+		require.NoError(t, err)
+		want += len(b)
+		data, err := c.Marshal(m)
+		require.NoError(t, err)
+		data.Free()
+	}
+	slow := &pb.StatusResponse{Version: "3.7.3"} // protobuf writes it
+	b, err := proto.Marshal(slow)
+	require.NoError(t, err)
+	want += len(b)
+	data, err := c.Marshal(slow)
+	require.NoError(t, err)
+	data.Free()
+	require.Equal(t, float64(want), sent.n)
+
+	put, err := proto.Marshal(&pb.PutRequest{Key: []byte("k"), Value: []byte("value")})
+	require.NoError(t, err)
+	require.NoError(t, c.Unmarshal(mem.BufferSlice{mem.SliceBuffer(put)}, &pb.PutRequest{}))
+	require.NoError(t, c.Unmarshal(mem.BufferSlice{mem.SliceBuffer(b)}, &pb.StatusResponse{}))
+	require.Equal(t, float64(len(put)+len(b)), received.n)
 }

@@ -65,7 +65,7 @@ func (g gen) wireVariant(b []byte) []byte {
 // short), the codec reads what protobuf reads, or fails where it fails.
 func TestRequestsReadAsProtobufReadsThem(t *testing.T) {
 	g := gen{rand.New(rand.NewPCG(3, 4))}
-	c := New()
+	c := New(nil, nil)
 	for i := range 5000 {
 		var m proto.Message
 		switch i % 3 {
@@ -112,7 +112,7 @@ func TestRequestBytesOutliveTheReceiveBuffer(t *testing.T) {
 	b, err := proto.Marshal(&pb.PutRequest{Key: []byte("key"), Value: []byte("value")})
 	require.NoError(t, err)
 	var r pb.PutRequest
-	require.NoError(t, New().Unmarshal(mem.BufferSlice{mem.SliceBuffer(b)}, &r))
+	require.NoError(t, New(nil, nil).Unmarshal(mem.BufferSlice{mem.SliceBuffer(b)}, &r))
 	clear(b)
 	require.Equal(t, "key", string(r.Key))
 	require.Equal(t, "value", string(r.Value))
@@ -136,7 +136,7 @@ func TestFastPathTakesWhatClientsSend(t *testing.T) {
 
 func BenchmarkUnmarshalPut(b *testing.B) {
 	data, _ := proto.Marshal(&pb.PutRequest{Key: []byte("key-00001234"), Value: make([]byte, 256)})
-	c := New()
+	c := New(nil, nil)
 	p := c.proto
 	for _, codec := range []struct {
 		name string

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -67,10 +66,10 @@ type Sources struct {
 type Registry struct {
 	src Sources
 	reg *prometheus.Registry
-	// GRPC are the gRPC server's metrics: its interceptors feed them.
-	GRPC *grpcprom.ServerMetrics
-	// Requests are etcd's metrics of the client traffic; its server
-	// options feed them.
+	// GRPC are the gRPC server's metrics and Requests etcd's metrics of
+	// the client traffic; UnaryInterceptor and StreamInterceptor feed
+	// both.
+	GRPC *GRPCServer
 	Requests *Requests
 	// Health are etcd's health check counters.
 	Health *Health
@@ -93,8 +92,7 @@ func New(src Sources, extra ...prometheus.Collector) *Registry {
 	mm := &Registry{
 		src: src,
 		reg: prometheus.NewRegistry(),
-		GRPC: grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(
-			grpcprom.WithHistogramBuckets(prometheus.DefBuckets))),
+		GRPC: newGRPCServer(),
 		walFsync: histogram("etcd", "disk", "wal_fsync_duration_seconds",
 			"The latency distributions of fsync called by WAL.", diskBuckets),
 		walWrite: histogram("etcd", "disk", "wal_write_duration_seconds",

@@ -10,7 +10,6 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/stats"
 )
 
 // Requests are etcd's metrics MetaStore counts from the client
@@ -97,14 +96,11 @@ func (rm *Requests) collectors() []prometheus.Collector {
 	return out
 }
 
-// ServerOptions returns the interceptors and the stats handler that feed
-// the metrics.
-func (rm *Requests) ServerOptions() []grpc.ServerOption {
-	return []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(rm.unaryInterceptor),
-		grpc.ChainStreamInterceptor(rm.streamInterceptor),
-		grpc.StatsHandler(payloadCounter{rm}),
-	}
+// PayloadCounters are the counters of the bytes of the messages sent to
+// and received from clients, which etcd counts at its codec, and so does
+// MetaStore's (etcdapi/codec).
+func (rm *Requests) PayloadCounters() (sent, received prometheus.Counter) {
+	return rm.sentBytes, rm.receivedBytes
 }
 
 // clientAPIVersion is the version the client's metadata names, as etcd
@@ -126,7 +122,9 @@ func clientAPIVersion(ctx context.Context) (string, bool) {
 	return ver, true
 }
 
-func (rm *Requests) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+// unary counts a unary call that started at start; Registry's
+// UnaryInterceptor calls it.
+func (rm *Requests) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler, start time.Time) (any, error) {
 	if ver, ok := clientAPIVersion(ctx); ok {
 		rm.clientRequests.WithLabelValues("unary", ver).Inc()
 	}
@@ -134,7 +132,6 @@ func (rm *Requests) unaryInterceptor(ctx context.Context, req any, info *grpc.Un
 		rm.defragInflight.Inc()
 		defer rm.defragInflight.Dec()
 	}
-	start := time.Now()
 	resp, err := handler(ctx, req)
 	if err == nil {
 		if h := rm.durations[info.FullMethod]; h != nil {
@@ -145,7 +142,8 @@ func (rm *Requests) unaryInterceptor(ctx context.Context, req any, info *grpc.Un
 	return resp, err
 }
 
-func (rm *Requests) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+// stream counts a stream; Registry's StreamInterceptor calls it.
+func (rm *Requests) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	if ver, ok := clientAPIVersion(ss.Context()); ok {
 		rm.clientRequests.WithLabelValues("stream", ver).Inc()
 	}
@@ -250,25 +248,4 @@ func (k keepAliveCounter) SendMsg(m any) error {
 		k.renewed.Inc()
 	}
 	return err
-}
-
-// payloadCounter counts the bytes of the messages sent and received, as
-// etcd counts them at its codec.
-type payloadCounter struct{ rm *Requests }
-
-var _ stats.Handler = payloadCounter{}
-
-func (p payloadCounter) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context { return ctx }
-func (p payloadCounter) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
-	return ctx
-}
-func (p payloadCounter) HandleConn(context.Context, stats.ConnStats) {}
-
-func (p payloadCounter) HandleRPC(_ context.Context, s stats.RPCStats) {
-	switch s := s.(type) {
-	case *stats.InPayload:
-		p.rm.receivedBytes.Add(float64(s.Length))
-	case *stats.OutPayload:
-		p.rm.sentBytes.Add(float64(s.Length))
-	}
 }

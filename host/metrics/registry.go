@@ -69,7 +69,7 @@ type Registry struct {
 	// GRPC are the gRPC server's metrics and Requests etcd's metrics of
 	// the client traffic; UnaryInterceptor and StreamInterceptor feed
 	// both.
-	GRPC *GRPCServer
+	GRPC     *GRPCServer
 	Requests *Requests
 	// Health are etcd's health check counters.
 	Health *Health
@@ -90,8 +90,8 @@ type Registry struct {
 // collector registered, and extra (the process-wide plugin metrics, say).
 func New(src Sources, extra ...prometheus.Collector) *Registry {
 	mm := &Registry{
-		src: src,
-		reg: prometheus.NewRegistry(),
+		src:  src,
+		reg:  prometheus.NewRegistry(),
 		GRPC: newGRPCServer(),
 		walFsync: histogram("etcd", "disk", "wal_fsync_duration_seconds",
 			"The latency distributions of fsync called by WAL.", diskBuckets),

@@ -198,7 +198,7 @@ image: build $(BIN)/metastore-image
 	$(BIN)/metastore-image -bin $(METASTORE_BIN) -tag $(IMAGE_TAG) -layout $(BIN)/image -tar $(BIN)/metastore-image.tar
 
 # Our load generator (tools/bench, in the tools module) runs etcd and
-# MetaStore side by side; results go to bench-results/<time>.json and .png.
+# MetaStore side by side; results go to bench-results/<time>.json and .svg.
 $(BIN)/metastore-bench: $(TOOLS_MOD) $(wildcard tools/bench/*.go)
 	@mkdir -p $(BIN)
 	cd tools && $(TOOLS_ENV) $(GO) build -mod=readonly -trimpath -o $@ ./bench

@@ -3,11 +3,13 @@ package etcdapi
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/raft/v3/raftpb"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
@@ -88,8 +90,12 @@ type Server struct {
 	nextID   atomic.Uint64
 	stopped  chan struct{}
 	dbSize   func() (size, inUse int64)
-	maint    maintenance
-	auth     *auth.Store
+	// tracer traces proposals (nil: none); traces holds the span of each
+	// traced proposal in flight by id, for the applier.
+	tracer trace.Tracer
+	traces sync.Map
+	maint  maintenance
+	auth   *auth.Store
 	// cluster serves the Cluster service to clients and to followers
 	// that forward calls, so that its reconfigurations are serialised.
 	cluster *ClusterServer
@@ -127,6 +133,10 @@ type Deps struct {
 	// list after every change (the host keeps its peers in step); nil:
 	// nobody is.
 	OnMembershipChange func([]Member)
+	// Tracer, when set, traces each proposal made in a sampled span, from
+	// its proposal to its apply (and the apply's engine flush). Nil
+	// traces nothing and costs nothing.
+	Tracer trace.Tracer
 }
 
 // New builds the Server of d and rebuilds its state from the store, in
@@ -144,7 +154,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	}
 	s := &Server{
 		lg: lg, cfg: d.Config, store: d.Store, waits: newWaitRegistry(),
-		stopped: make(chan struct{}), dbSize: d.DBSize,
+		stopped: make(chan struct{}), dbSize: d.DBSize, tracer: d.Tracer,
 	}
 	s.members = membership.New(d.Config.MaxLearners)
 	s.leases = lease.New(lg.Named("lessor"), d.Leases, now)
@@ -161,7 +171,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	s.auth = auth.NewStore(lg.Named("auth"))
 	s.applier = apply.New(apply.Deps{
 		Log: lg, Store: d.Store, Leases: s.leases, Members: s.members, Alarms: s.maint.alarms, Auth: s.auth,
-		LeaseRole: s.syncLeaseRole, Done: s.waits.trigger,
+		LeaseRole: s.syncLeaseRole, Done: s.waits.trigger, Tracer: d.Tracer, TraceOf: s.proposalTrace,
 	})
 	s.cluster = &ClusterServer{s: s}
 
@@ -249,6 +259,11 @@ func (s *Server) propose(ctx context.Context, r *pb.InternalRaftRequest) (apply.
 	}
 	if len(data) > s.cfg.MaxRequestBytes {
 		return apply.Result{}, ErrRequestTooLarge
+	}
+	if s.tracer != nil {
+		var end func()
+		ctx, end = s.traceProposal(ctx, id)
+		defer end()
 	}
 	ch := s.waits.register(id)
 	cctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)

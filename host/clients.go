@@ -50,7 +50,7 @@ func serveClients(lg *zap.Logger, cfg config.Config, m *Member) (*clientListener
 		return nil, err
 	}
 	mm := m.newMetrics()
-	c := &clientListeners{lg: lg, server: newGRPCServer(cfg, lg, mm, slices.Concat(audit.ServerOptions(m.audit, m.api), authServerOptions(m.api))...), health: grpchealth.NewServer()}
+	c := &clientListeners{lg: lg, server: newGRPCServer(cfg, lg, mm, slices.Concat(m.tracing.ServerOptions(), audit.ServerOptions(m.audit, m.api), authServerOptions(m.api))...), health: grpchealth.NewServer()}
 	for _, u := range urls {
 		l, err := listenClientURL(lg, &cfg, u)
 		if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/metastore/metastore/host/config"
 	"github.com/metastore/metastore/host/metrics"
 	"github.com/metastore/metastore/host/plugin"
+	"github.com/metastore/metastore/host/tracing"
 	"github.com/metastore/metastore/mvcc"
 	"github.com/metastore/metastore/pluginapi/storage"
 	"github.com/metastore/metastore/raft"
@@ -60,6 +61,8 @@ type Member struct {
 	// flags gave before (0 when it comes from the WAL).
 	self    atomic.Uint64
 	startID uint64
+	// tracing is the member's tracing; nil when it does not trace.
+	tracing *tracing.Tracing
 }
 
 // StartMember opens the member's data and starts serving clients. It
@@ -72,6 +75,11 @@ func StartMember(ctx context.Context, lg *zap.Logger, cfg config.Config) (*Membe
 // none).
 func startMember(ctx context.Context, lg *zap.Logger, cfg config.Config, auditLog *audit.Log) (*Member, error) {
 	m := &Member{lg: lg, cfg: cfg, audit: auditLog, removed: make(chan struct{})}
+	var err error
+	if m.tracing, err = tracing.Start(ctx, lg, cfg); err != nil {
+		return nil, err
+	}
+	plugin.SetTracing(m.tracing.PluginDialOptions(), m.tracing.PluginEnv())
 	if err := m.open(ctx); err != nil {
 		m.Close()
 		return nil, err
@@ -135,7 +143,8 @@ func (m *Member) open(ctx context.Context) error {
 		m.lg.Warn("fsync is disabled (--unsafe-no-fsync): a crash of the machine may lose acknowledged writes")
 	}
 	m.store, err = mvcc.New(m.lg.Named("mvcc"), eng, consistentIndex, mvcc.Config{NoSync: m.cfg.UnsafeNoFsync, CacheBytes: m.cfg.ValueCacheBytes,
-		CompactionBatch: m.cfg.CompactionBatch(), CompactionSleep: m.cfg.CompactionSleepInterval})
+		CompactionBatch: m.cfg.CompactionBatch(), CompactionSleep: m.cfg.CompactionSleepInterval,
+		Tracer: m.tracing.Tracer(tracing.ScopeMVCC)})
 	if err != nil {
 		return err
 	}
@@ -162,6 +171,7 @@ func (m *Member) open(ctx context.Context) error {
 		},
 		OnAlarm:            m.audit.Alarm,
 		OnMembershipChange: m.membershipChanged,
+		Tracer:             m.tracing.Tracer(tracing.ScopeEtcdAPI),
 	}
 	if err := m.startQuota(&deps); err != nil {
 		return err
@@ -284,6 +294,7 @@ func (m *Member) raftConfig(ctx context.Context) (raft.Config, []etcdapi.Member,
 		SnapshotCatchUpEntries: m.cfg.SnapshotCatchUpEntries,
 		DisablePreVote:         !m.cfg.PreVote,
 		UnsafeNoFsync:          m.cfg.UnsafeNoFsync,
+		Tracer:                 m.tracing.Tracer(tracing.ScopeRaft),
 	}
 	// A member that has a WAL already belongs to a cluster: as etcd does,
 	// it takes its identity and membership from there. Only a member of a
@@ -420,4 +431,5 @@ func (m *Member) Close() {
 			m.lg.Error("closing the engine", zap.Error(err))
 		}
 	}
+	m.tracing.Shutdown()
 }

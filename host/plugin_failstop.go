@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"go.etcd.io/raft/v3/raftpb"
 	"go.uber.org/zap"
 
@@ -98,7 +99,7 @@ func (a failStopApplier) Apply(entries []*raftpb.Entry) {
 // which replays the WAL as it is on disk.
 func superviseMember(ctx context.Context, lg *zap.Logger, cfg config.Config, auditLog *audit.Log, m *Member) (*Member, error) {
 	policy, _ := plugin.PolicyOf(config.KindStorage)
-	backoff := policy.Backoff
+	restarts := policy.NewBackOff()
 	started := time.Now()
 	for {
 		select {
@@ -122,9 +123,9 @@ func superviseMember(ctx context.Context, lg *zap.Logger, cfg config.Config, aud
 		// A member that fails again soon after its restart (a disk still
 		// full) waits longer each time; one that ran a while starts over.
 		if time.Since(started) > time.Minute {
-			backoff = policy.Backoff
+			restarts.Reset()
 		}
-		if m = restartMember(ctx, lg, cfg, auditLog, &backoff); m == nil {
+		if m = restartMember(ctx, lg, cfg, auditLog, restarts); m == nil {
 			return nil, nil
 		}
 		started = time.Now()
@@ -135,19 +136,17 @@ func superviseMember(ctx context.Context, lg *zap.Logger, cfg config.Config, aud
 	}
 }
 
-// restartMember starts a member after *backoff, retrying with the storage
-// kind's backoff, doubled after each wait, until it starts or ctx ends
-// (then it returns nil).
-func restartMember(ctx context.Context, lg *zap.Logger, cfg config.Config, auditLog *audit.Log, backoff *time.Duration) *Member {
-	policy, _ := plugin.PolicyOf(config.KindStorage)
+// restartMember starts a member after the next wait of restarts (the
+// storage kind's backoff), retrying after each following wait until it
+// starts or ctx ends (then it returns nil).
+func restartMember(ctx context.Context, lg *zap.Logger, cfg config.Config, auditLog *audit.Log, restarts *backoff.ExponentialBackOff) *Member {
 	for {
+		wait := restarts.NextBackOff()
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(*backoff):
+		case <-time.After(wait):
 		}
-		wait := *backoff
-		*backoff = min(2**backoff, policy.MaxBackoff)
 		m, err := startMember(ctx, lg, cfg, auditLog)
 		if err == nil {
 			return m

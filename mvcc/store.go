@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
 	"github.com/metastore/metastore/pluginapi/storage"
@@ -61,6 +62,9 @@ type Config struct {
 	// NoSync flushes the write buffer without asking the engine to fsync
 	// (--unsafe-no-fsync); an engine may sync anyway.
 	NoSync bool
+	// Tracer, when set, traces the flushes that write changes applied in
+	// a traced span (TraceNextFlush). Nil traces nothing.
+	Tracer trace.Tracer
 }
 
 func (c Config) withDefaults() Config {
@@ -122,6 +126,11 @@ type Store struct {
 	// compactMu is held by the running compaction and by HashKV, which
 	// must see the engine without revisions vanishing.
 	compactMu sync.Mutex
+
+	// flushTraces are the spans the next flush continues (TraceNextFlush),
+	// guarded by flushTracesMu; used only when cfg.Tracer is set.
+	flushTracesMu sync.Mutex
+	flushTraces   []trace.SpanContext
 
 	ctx       context.Context // canceled by Close
 	cancel    context.CancelFunc

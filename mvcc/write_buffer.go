@@ -124,7 +124,7 @@ func (s *Store) kickFlush() {
 // flush writes the write buffer to the engine as one synced batch with the
 // consistent index. Engine writes never overlap: flushes and compaction
 // batches take applySem.
-func (s *Store) flush(ctx context.Context) error {
+func (s *Store) flush(ctx context.Context) (err error) {
 	select {
 	case s.applySem <- struct{}{}:
 	case <-ctx.Done():
@@ -137,8 +137,13 @@ func (s *Store) flush(ctx context.Context) error {
 		return nil
 	}
 	req := storage.ApplyBatchRequest{Ops: b.ops, ConsistentIndex: b.index, Sync: !s.cfg.NoSync}
+	if s.cfg.Tracer != nil {
+		var end func(error)
+		ctx, end = s.traceFlush(ctx, len(b.ops), b.index)
+		defer func() { end(err) }()
+	}
 	start := time.Now()
-	_, err := s.eng.ApplyBatch(ctx, req)
+	_, err = s.eng.ApplyBatch(ctx, req)
 	if f := s.onCommit.Load(); f != nil && err == nil {
 		(*f)(time.Since(start))
 	}

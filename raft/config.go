@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 )
 
@@ -85,6 +86,10 @@ type Config struct {
 	DisablePreVote bool
 	// UnsafeNoFsync makes the WAL skip its fsyncs (--unsafe-no-fsync).
 	UnsafeNoFsync bool
+	// Tracer, when set, traces the WAL write and fsync that persist
+	// proposals made with a sampled span in their context, as a child of
+	// that span. Nil traces nothing and costs nothing.
+	Tracer trace.Tracer
 	// WALSegmentSize is the size past which a new WAL segment is cut;
 	// 0 means the wal package default (64 MiB).
 	WALSegmentSize int64

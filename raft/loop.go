@@ -86,6 +86,9 @@ func (n *Node) propose(p proposal) {
 	} else {
 		err = n.rn.Propose(p.data)
 	}
+	if p.trace != nil && err == nil {
+		n.walTraces = append(n.walTraces, *p.trace)
+	}
 	if errors.Is(err, etcdraft.ErrProposalDropped) {
 		err = ErrProposalDropped
 	}
@@ -148,7 +151,7 @@ func (n *Node) persist(rd etcdraft.Ready) error {
 			return err
 		}
 	}
-	if err := n.wal.Save(rd.HardState, rd.Entries, rd.MustSync); err != nil {
+	if err := n.saveWAL(rd); err != nil {
 		return err
 	}
 	if hasSnap {

@@ -8,6 +8,7 @@ import (
 	"go.etcd.io/etcd/client/pkg/v3/types"
 	etcdraft "go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
 	"github.com/metastore/metastore/raft/wal"
@@ -54,6 +55,9 @@ type Node struct {
 	isLearner atomic.Bool
 	leaderCh  notifier
 	reads     *readIndexBatcher
+	// walTraces are the spans of proposals stepped into raft and not yet
+	// persisted, when the node traces (raft loop only).
+	walTraces []trace.SpanContext
 	activity  peerActivity // raft messages received, by peer
 	reached   peerActivity // probes answered, by peer
 
@@ -71,6 +75,9 @@ type proposal struct {
 	data []byte
 	cc   raftpb.ConfChangeI // set for a conf change
 	errc chan error
+	// trace is the sampled span the proposal was made in, when the node
+	// traces (Config.Tracer); nil otherwise.
+	trace *trace.SpanContext
 }
 
 // Start opens the WAL in cfg.WALDir (creating it and bootstrapping
@@ -143,7 +150,11 @@ func newNode(cfg Config, applier Applier, appliedIndex uint64, r *restored, rn *
 // if ctx ends first, ErrProposalDropped if raft dropped it (no leader is
 // known, or leadership is being transferred) and ErrStopped after Stop.
 func (n *Node) Propose(ctx context.Context, data []byte) error {
-	return n.submit(ctx, proposal{data: data, errc: make(chan error, 1)})
+	p := proposal{data: data, errc: make(chan error, 1)}
+	if n.cfg.Tracer != nil {
+		p.trace = sampledSpan(ctx)
+	}
+	return n.submit(ctx, p)
 }
 
 // ProposeConfChange proposes a membership change. It returns as Propose

@@ -8,6 +8,7 @@ import (
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/raft/v3/raftpb"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
@@ -35,6 +36,11 @@ type Deps struct {
 	// proposal id (its header's ID, or a conf change's ID), for the
 	// request waiting on it.
 	Done func(id uint64, res Result)
+	// Tracer, when set, traces the apply of each request whose proposal
+	// TraceOf knows the span of, as that span's child; the store's next
+	// flush continues the apply's span. Nil traces nothing.
+	Tracer  trace.Tracer
+	TraceOf func(id uint64) (trace.SpanContext, bool)
 }
 
 // Applier is the state machine: it executes committed raft entries, in
@@ -50,13 +56,15 @@ type Applier struct {
 	leaseRole func() bool
 	done      func(id uint64, res Result)
 	observe   atomic.Pointer[Observer]
+	tracer    trace.Tracer
+	traceOf   func(id uint64) (trace.SpanContext, bool)
 }
 
 // New returns the applier of d.
 func New(d Deps) *Applier {
 	return &Applier{
 		lg: d.Log, store: d.Store, leases: d.Leases, members: d.Members, alarms: d.Alarms,
-		auth: d.Auth, leaseRole: d.LeaseRole, done: d.Done,
+		auth: d.Auth, leaseRole: d.LeaseRole, done: d.Done, tracer: d.Tracer, traceOf: d.TraceOf,
 	}
 }
 
@@ -84,7 +92,12 @@ func (a *Applier) Apply(entries []*raftpb.Entry) {
 			a.lg.Panic("cannot decode committed entry", zap.Uint64("index", index), zap.Error(err))
 		}
 		start := time.Now()
-		res := a.applyRequest(index, &r)
+		var res Result
+		if a.tracer != nil {
+			res = a.applyTraced(index, &r)
+		} else {
+			res = a.applyRequest(index, &r)
+		}
 		a.observed(&r, res, start)
 		a.done(r.GetHeader().GetID(), res)
 	}

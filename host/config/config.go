@@ -47,12 +47,25 @@ type Config struct {
 	LogFormat   string `koanf:"log-format"`
 	// EnableLogRotation rotates the one file of LogOutputs as
 	// LogRotationConfigJSON says (lumberjack's settings, as etcd).
-	EnableLogRotation       bool   `koanf:"enable-log-rotation"`
-	LogRotationConfigJSON   string `koanf:"log-rotation-config-json"`
-	ListenMetricsURLs       string `koanf:"listen-metrics-urls"`
-	StorageEngine           string `koanf:"storage-engine"`
-	AutoCompactionMode      string `koanf:"auto-compaction-mode"`
-	AutoCompactionRetention string `koanf:"auto-compaction-retention"`
+	EnableLogRotation     bool   `koanf:"enable-log-rotation"`
+	LogRotationConfigJSON string `koanf:"log-rotation-config-json"`
+	ListenMetricsURLs     string `koanf:"listen-metrics-urls"`
+	// EnableDistributedTracing sends OpenTelemetry traces over OTLP/gRPC
+	// to DistributedTracingAddress, as etcd's flag of that name.
+	EnableDistributedTracing bool `koanf:"enable-distributed-tracing"`
+	// DistributedTracingAddress is the collector's host:port.
+	DistributedTracingAddress string `koanf:"distributed-tracing-address"`
+	// DistributedTracingServiceName is the traces' service.name.
+	DistributedTracingServiceName string `koanf:"distributed-tracing-service-name"`
+	// DistributedTracingInstanceID is the traces' service.instance.id,
+	// unset when empty.
+	DistributedTracingInstanceID string `koanf:"distributed-tracing-instance-id"`
+	// DistributedTracingSamplingRate is the share of root traces sampled,
+	// per million; sampled incoming trace contexts are always followed.
+	DistributedTracingSamplingRate int    `koanf:"distributed-tracing-sampling-rate"`
+	StorageEngine                  string `koanf:"storage-engine"`
+	AutoCompactionMode             string `koanf:"auto-compaction-mode"`
+	AutoCompactionRetention        string `koanf:"auto-compaction-retention"`
 	// AutoCompactionCheckInterval is how often revision-mode
 	// auto-compaction looks at the revision (etcd: fixed at 5m).
 	AutoCompactionCheckInterval string `koanf:"auto-compaction-check-interval"`
@@ -127,37 +140,42 @@ const DefaultQuotaBackendBytes = 2 << 30
 // MetaStore's data dir name and the client URL on 127.0.0.1.
 func Defaults() map[string]any {
 	d := map[string]any{
-		"name":                           "default",
-		"data-dir":                       "",
-		"wal-dir":                        "",
-		"listen-client-urls":             "http://127.0.0.1:2379",
-		"advertise-client-urls":          "http://127.0.0.1:2379",
-		"listen-peer-urls":               "http://127.0.0.1:2380",
-		"initial-advertise-peer-urls":    "http://127.0.0.1:2380",
-		"initial-cluster":                "",
-		"initial-cluster-state":          "new",
-		"initial-cluster-token":          "etcd-cluster",
-		"snapshot-count":                 uint64(10000),
-		"snapshot-catchup-entries":       uint64(5000),
-		"heartbeat-interval":             100,
-		"election-timeout":               1000,
-		"strict-reconfig-check":          true,
-		"force-new-cluster":              false,
-		"max-txn-ops":                    128,
-		"max-request-bytes":              1536 * 1024,
-		"quota-backend-bytes":            int64(0),
-		"quota-policy":                   BuiltinQuotaPolicy,
-		"log-level":                      "info",
-		"logger":                         "zap",
-		"log-outputs":                    "default",
-		"log-format":                     "json",
-		"enable-log-rotation":            false,
-		"log-rotation-config-json":       DefaultLogRotationConfig,
-		"listen-metrics-urls":            "",
-		"storage-engine":                 "bbolt",
-		"auto-compaction-mode":           "periodic",
-		"auto-compaction-retention":      "0",
-		"auto-compaction-check-interval": "5m",
+		"name":                              "default",
+		"data-dir":                          "",
+		"wal-dir":                           "",
+		"listen-client-urls":                "http://127.0.0.1:2379",
+		"advertise-client-urls":             "http://127.0.0.1:2379",
+		"listen-peer-urls":                  "http://127.0.0.1:2380",
+		"initial-advertise-peer-urls":       "http://127.0.0.1:2380",
+		"initial-cluster":                   "",
+		"initial-cluster-state":             "new",
+		"initial-cluster-token":             "etcd-cluster",
+		"snapshot-count":                    uint64(10000),
+		"snapshot-catchup-entries":          uint64(5000),
+		"heartbeat-interval":                100,
+		"election-timeout":                  1000,
+		"strict-reconfig-check":             true,
+		"force-new-cluster":                 false,
+		"max-txn-ops":                       128,
+		"max-request-bytes":                 1536 * 1024,
+		"quota-backend-bytes":               int64(0),
+		"quota-policy":                      BuiltinQuotaPolicy,
+		"log-level":                         "info",
+		"logger":                            "zap",
+		"log-outputs":                       "default",
+		"log-format":                        "json",
+		"enable-log-rotation":               false,
+		"log-rotation-config-json":          DefaultLogRotationConfig,
+		"listen-metrics-urls":               "",
+		"enable-distributed-tracing":        false,
+		"distributed-tracing-address":       "localhost:4317",
+		"distributed-tracing-service-name":  "etcd",
+		"distributed-tracing-instance-id":   "",
+		"distributed-tracing-sampling-rate": 0,
+		"storage-engine":                    "bbolt",
+		"auto-compaction-mode":              "periodic",
+		"auto-compaction-retention":         "0",
+		"auto-compaction-check-interval":    "5m",
 		// A string, so that the flag, the environment and the file all
 		// take Go durations.
 		"watch-progress-notify-interval": "10m0s",
@@ -242,6 +260,11 @@ func (c *Config) finish() error {
 	}
 	if err := checkLogFormat(c.LogFormat); err != nil {
 		errs = append(errs, err)
+	}
+	if c.EnableDistributedTracing {
+		if err := checkTracingSamplingRate(c.DistributedTracingSamplingRate); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if c.EnableLogRotation {
 		if _, err := c.LogRotation(); err != nil {

@@ -4,9 +4,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	kenv "github.com/knadh/koanf/providers/env/v2"
 )
 
 // The environment. A setting is read from METASTORE_<KEY> and, when it is
@@ -57,26 +61,50 @@ type envVar struct{ name, key, value string }
 // holds the flags of the command line, by name.
 func readEnv(environ []string, defs map[string]any, given map[string]bool) (envSettings, error) {
 	env := envSettings{settings: map[string]any{}, ours: map[string]string{}}
-	ours, etcds := splitEnv(environ)
-	for _, v := range ours {
-		env.addOurs(v, defs)
+	if err := env.addOurs(environ, defs); err != nil {
+		return env, err
 	}
-	err := env.addEtcd(etcds, defs, given)
+	err := env.addEtcd(etcdVars(environ), defs, given)
 	sort.Strings(env.warnings)
 	return env, err
 }
 
-// addOurs takes a METASTORE_* variable.
-func (env *envSettings) addOurs(v envVar, defs map[string]any) {
-	switch _, known := defs[v.key]; {
-	case v.key == "config-file":
-		env.configFile = v.value
-	case known:
-		env.settings[v.key] = v.value
-		env.ours[v.key] = v.name
-	default:
-		env.warnings = append(env.warnings, "unrecognized environment variable "+v.name)
+// addOurs takes the METASTORE_* variables, read by koanf's env provider:
+// a name is read in any case after the prefix (METASTORE_DATA_DIR and
+// METASTORE_data_dir both set data-dir; of two, the later name in sorted
+// order wins), METASTORE_CONFIG_FILE names the config file, and a name
+// that is no setting is a warning. The values stay strings, which the
+// loader parses as the settings' types, as it does the config file's.
+//
+// The ETCD_* variables are not read through it: each is parsed as etcd's
+// flag of its name would be, refused by name or in conflict with a flag
+// given with it, and both only once every METASTORE_* variable is known
+// (see addEtcd); the provider's transform can neither fail nor see the
+// variables' order.
+func (env *envSettings) addOurs(environ []string, defs map[string]any) error {
+	settings, err := kenv.Provider("", kenv.Opt{
+		Prefix:      envPrefix,
+		EnvironFunc: func() []string { return slices.Sorted(slices.Values(environ)) },
+		TransformFunc: func(name, value string) (string, any) {
+			key := envKey(envPrefix, name)
+			switch _, known := defs[key]; {
+			case key == "config-file":
+				env.configFile = value
+				return "", nil
+			case known:
+				env.ours[key] = name
+				return key, value
+			default:
+				env.warnings = append(env.warnings, "unrecognized environment variable "+name)
+				return "", nil
+			}
+		},
+	}).Read()
+	if err != nil {
+		return fmt.Errorf("environment: %w", err)
 	}
+	maps.Copy(env.settings, settings)
+	return nil
 }
 
 // addEtcd takes the ETCD_* variables, after the METASTORE_* ones.
@@ -120,30 +148,24 @@ func (env *envSettings) addEtcd(etcds []envVar, defs map[string]any, given map[s
 	return errors.Join(errs...)
 }
 
-// splitEnv returns the METASTORE_* and the ETCD_* variables of environ, in
-// the order of their names. A METASTORE_* name is read in any case; an
-// ETCD_* name only as etcd spells it, upper case.
-func splitEnv(environ []string) (ours, etcds []envVar) {
+// etcdVars returns the ETCD_* variables of environ, in the order of their
+// names. A name names a setting only as etcd spells it, upper case;
+// otherwise its key is "".
+func etcdVars(environ []string) []envVar {
+	var etcds []envVar
 	for _, kv := range environ {
 		name, value, ok := strings.Cut(kv, "=")
-		if !ok {
+		if !ok || !strings.HasPrefix(name, etcdEnvPrefix) {
 			continue
 		}
-		switch {
-		case strings.HasPrefix(name, envPrefix):
-			ours = append(ours, envVar{name: name, key: envKey(envPrefix, name), value: value})
-		case strings.HasPrefix(name, etcdEnvPrefix):
-			key := envKey(etcdEnvPrefix, name)
-			if name != etcdEnvPrefix+strings.ToUpper(strings.ReplaceAll(key, "-", "_")) {
-				key = "" // names no flag, as etcd reads them
-			}
-			etcds = append(etcds, envVar{name: name, key: key, value: value})
+		key := envKey(etcdEnvPrefix, name)
+		if name != etcdEnvPrefix+strings.ToUpper(strings.ReplaceAll(key, "-", "_")) {
+			key = "" // names no flag, as etcd reads them
 		}
+		etcds = append(etcds, envVar{name: name, key: key, value: value})
 	}
-	byName := func(vars []envVar) { sort.Slice(vars, func(i, j int) bool { return vars[i].name < vars[j].name }) }
-	byName(ours)
-	byName(etcds)
-	return ours, etcds
+	sort.Slice(etcds, func(i, j int) bool { return etcds[i].name < etcds[j].name })
+	return etcds
 }
 
 // envKey turns <prefix>DATA_DIR into data-dir.

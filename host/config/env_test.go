@@ -119,3 +119,21 @@ func TestLoadEtcdEnv(t *testing.T) {
 		})
 	}
 }
+
+// The METASTORE_* variables: any case after the prefix, typed as the
+// settings, the later of two names for one setting (in sorted order)
+// winning, and a warning for a name that is no setting.
+func TestMetaStoreEnv(t *testing.T) {
+	c, opts, err := Load(nil, []string{
+		"METASTORE_data_dir=/lower", "METASTORE_DATA_DIR=/upper",
+		"METASTORE_MAX_TXN_OPS=7", "METASTORE_STRICT_RECONFIG_CHECK=false", "METASTORE_NOPE=1", "OTHER_NAME=x",
+	})
+	require.NoError(t, err)
+	require.Equal(t, "/lower", c.DataDir, "METASTORE_data_dir sorts after METASTORE_DATA_DIR")
+	require.Equal(t, 7, c.MaxTxnOps)
+	require.False(t, c.StrictReconfigCheck)
+	require.Equal(t, []string{"unrecognized environment variable METASTORE_NOPE"}, opts.Warnings)
+
+	_, _, err = Load(nil, []string{"METASTORE_MAX_TXN_OPS=many"})
+	require.ErrorContains(t, err, "max-txn-ops")
+}

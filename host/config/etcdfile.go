@@ -84,11 +84,6 @@ var etcdUnimplementedFileKeys = map[string][]string{
 	"listen-client-http-urls":              nil,
 	"cors":                                 {"*"},
 	"host-whitelist":                       {"*"},
-	"enable-distributed-tracing":           {"false"},
-	"distributed-tracing-address":          {"localhost:4317"},
-	"distributed-tracing-service-name":     {"etcd"},
-	"distributed-tracing-instance-id":      nil,
-	"distributed-tracing-sampling-rate":    {"0"},
 	// etcd 3.7's default is exit; its sample file says proxy.
 	"discovery":              nil,
 	"discovery-fallback":     {"exit", "proxy"},

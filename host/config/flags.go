@@ -20,9 +20,6 @@ var unimplementedEtcdFlags = map[string]bool{
 	"v2-deprecation":   true,
 	"client-cert-file": true, "client-key-file": true, "peer-client-cert-file": true,
 	"peer-client-key-file": true, "next-cluster-version-compatible": true,
-	"distributed-tracing-address": true, "enable-distributed-tracing": true,
-	"distributed-tracing-service-name": true, "distributed-tracing-instance-id": true,
-	"distributed-tracing-sampling-rate": true,
 
 	"backend-bbolt-freelist-type": true, "bootstrap-defrag-threshold-megabytes": true,
 	"client-cert-allowed-hostname": true, "initial-election-tick-advance": true,

@@ -128,6 +128,13 @@ var settingGroups = []Group{
 		{Key: "enable-pprof", Help: "Serve runtime profiling data under /debug/pprof/ on the client URLs."},
 		{Key: "metrics", Help: "Level of detail of the metrics, basic or extensive; both include the gRPC handling-time histograms etcd adds with extensive."},
 		{Key: "listen-metrics-urls", Help: "Comma-separated URLs to serve /metrics and the health endpoints on, besides the client URLs."},
+		{Key: "enable-distributed-tracing", Help: "Send OpenTelemetry traces of client requests (gRPC, raft propose to apply, WAL fsync, " +
+			"engine flush, plugin calls) over OTLP/gRPC to --distributed-tracing-address."},
+		{Key: "distributed-tracing-address", Help: "Address (host:port) of the OpenTelemetry collector, without TLS."},
+		{Key: "distributed-tracing-service-name", Help: "Service name of the traces; use the same for every member of a cluster."},
+		{Key: "distributed-tracing-instance-id", Help: "Service instance ID of the traces, unique per member (empty: none)."},
+		{Key: "distributed-tracing-sampling-rate", Help: "Traces started here to sample, per million requests (0 to 1000000); " +
+			"requests whose incoming trace context is sampled are always traced."},
 	}},
 	{GroupLogging, []Setting{
 		{Key: "logger", Help: "Logger implementation: zap."},

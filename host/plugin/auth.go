@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"go.uber.org/zap"
 
 	"github.com/metastore/metastore/host/config"
@@ -30,9 +31,11 @@ type AuthProvider struct {
 	entry config.PluginEntry
 	audit Audit
 
-	mu        sync.Mutex
-	proc      *auth.PluginProcess
-	lastStart time.Time
+	mu   sync.Mutex
+	proc *auth.PluginProcess
+	// restarts paces the starts of the process: none before nextStart.
+	restarts  *backoff.ExponentialBackOff
+	nextStart time.Time
 	closed    bool
 }
 
@@ -45,7 +48,8 @@ var runningAuthProviders = newRunning[*AuthProvider]()
 // StartAuthProvider starts the plugin of entry, an auth plugin, and
 // supervises it; audit (nil: none) records its starts and exits.
 func StartAuthProvider(lg *zap.Logger, entry config.PluginEntry, audit Audit) (*AuthProvider, error) {
-	p := &AuthProvider{base: lg, lg: lg.Named("plugin.auth." + entry.Name), entry: entry, audit: orNoAudit(audit)}
+	p := &AuthProvider{base: lg, lg: lg.Named("plugin.auth." + entry.Name), entry: entry, audit: orNoAudit(audit),
+		restarts: mustPolicyOf(config.KindAuth).NewBackOff()}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	err := p.launchLocked()
@@ -58,11 +62,12 @@ func StartAuthProvider(lg *zap.Logger, entry config.PluginEntry, audit Audit) (*
 }
 
 func (p *AuthProvider) launchLocked() error {
-	p.lastStart = time.Now()
+	p.nextStart = time.Now().Add(p.restarts.NextBackOff())
 	proc, _, err := launch(p.base, p.entry, auth.Launch)
 	if err != nil {
 		return err
 	}
+	p.restarts.Reset()
 	p.proc = proc
 	info, err := proc.Provider().Info(context.Background())
 	p.lg.Info("started auth provider plugin", zap.String("path", p.entry.Path),
@@ -81,7 +86,7 @@ func (p *AuthProvider) provider() (auth.Provider, error) {
 	if p.proc != nil && !p.proc.Exited() {
 		return p.proc.Provider(), nil
 	}
-	if time.Since(p.lastStart) < mustPolicyOf(config.KindAuth).Backoff {
+	if time.Now().Before(p.nextStart) {
 		return nil, fmt.Errorf("%w: plugin %q is restarting", auth.ErrUnavailable, p.entry.Name)
 	}
 	p.lg.Warn("the auth provider plugin exited; starting it again")

@@ -80,7 +80,7 @@ func spawn[P any](lg *zap.Logger, entry config.PluginEntry, sum []byte, dial []g
 	start func(pluginrpc.ClientConfig) (P, error)) (P, *zap.Logger, error) {
 	plg := newPluginLogger(lg, entry.Kind, entry.Name)
 	cmd := exec.Command(entry.Path, entry.Args...)
-	cmd.Env = os.Environ()
+	cmd.Env, dial = withTracing(os.Environ(), dial)
 	for k, v := range entry.Env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
+
 	"github.com/metastore/metastore/host/config"
 )
 
@@ -46,6 +48,26 @@ type Policy struct {
 	// starts a new process; it doubles after each failed start, up to
 	// MaxBackoff.
 	Backoff, MaxBackoff time.Duration
+}
+
+// NewBackOff returns the restart backoff of p: Backoff, doubling after
+// each NextBackOff up to MaxBackoff, without jitter; Reset starts it over.
+// Every restart of the host waits through one: the member's after a
+// storage failure, the quota plugin's supervisor, the auth plugin's
+// restart on a call.
+//
+// It is cenkalti/backoff's ExponentialBackOff rather than a type of ours:
+// the module graph holds it already (the OTLP exporter uses it), it is
+// exactly "an initial wait, multiplied, capped, reset", and keeping one
+// implementation keeps the three restart paths from drifting apart. Jitter
+// is off: a member restarts only its own plugins, so there is no herd to
+// spread, and the waits stay the ones the policy table documents.
+func (p Policy) NewBackOff() *backoff.ExponentialBackOff {
+	return &backoff.ExponentialBackOff{
+		InitialInterval: p.Backoff,
+		Multiplier:      2,
+		MaxInterval:     max(p.MaxBackoff, p.Backoff),
+	}
 }
 
 // policies is the failure policy of each plugin kind, in the order the

@@ -56,3 +56,27 @@ func TestPoliciesDocumented(t *testing.T) {
 		require.Contains(t, last, p.OnFailure.String(), "the %s row names another policy", kind)
 	}
 }
+
+// Each kind's restart backoff waits as the policy table says: its Backoff,
+// doubling up to MaxBackoff, without jitter, and from Backoff again after
+// Reset.
+func TestPolicyBackOff(t *testing.T) {
+	ms := time.Millisecond
+	tests := map[string][]time.Duration{
+		config.KindStorage: {200 * ms, 400 * ms, 800 * ms, 1600 * ms, 3200 * ms, 6400 * ms, 10 * time.Second, 10 * time.Second},
+		config.KindAuth:    {time.Second, time.Second, time.Second},
+		config.KindQuota:   {time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second, 30 * time.Second},
+	}
+	for kind, want := range tests {
+		t.Run(kind, func(t *testing.T) {
+			bo := mustPolicyOf(kind).NewBackOff()
+			var got []time.Duration
+			for range want {
+				got = append(got, bo.NextBackOff())
+			}
+			require.Equal(t, want, got)
+			bo.Reset()
+			require.Equal(t, want[0], bo.NextBackOff())
+		})
+	}
+}

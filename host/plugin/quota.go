@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"go.uber.org/zap"
 
 	"github.com/metastore/metastore/host/config"
@@ -48,8 +49,9 @@ type QuotaPolicy struct {
 	prefixes     [][]byte
 	// limits are the per-prefix limits of the config the plugin took, as
 	// its metrics serve them (see prefixLimits).
-	limits    atomic.Pointer[[]prefixLimit]
-	backoff   time.Duration
+	limits atomic.Pointer[[]prefixLimit]
+	// restarts paces the restarts; nextStart is the earliest next one.
+	restarts  *backoff.ExponentialBackOff
 	nextStart time.Time
 
 	stop chan struct{}
@@ -84,7 +86,7 @@ var runningQuotaPolicies = newRunning[*QuotaPolicy]()
 func StartQuotaPolicy(lg *zap.Logger, entry config.PluginEntry, builtin quota.Policy, usage PrefixUsage, audit Audit) (*QuotaPolicy, error) {
 	p := &QuotaPolicy{
 		base: lg, lg: lg.Named("plugin.quota." + entry.Name), builtin: builtin, usage: usage,
-		entry: entry, backoff: mustPolicyOf(config.KindQuota).Backoff, stop: make(chan struct{}), audit: orNoAudit(audit),
+		entry: entry, restarts: mustPolicyOf(config.KindQuota).NewBackOff(), stop: make(chan struct{}), audit: orNoAudit(audit),
 	}
 	p.mu.Lock()
 	err := p.launchLocked()
@@ -202,9 +204,10 @@ func (p *QuotaPolicy) down(proc *quota.PluginProcess, cause error) {
 	if !p.live.CompareAndSwap(proc, nil) {
 		return
 	}
-	p.nextStart = time.Now().Add(p.backoff)
+	wait := p.restarts.NextBackOff()
+	p.nextStart = time.Now().Add(wait)
 	p.lg.Warn("the quota policy plugin is down; the built-in "+backendbytes.Name+" check alone decides until it answers again",
-		zap.Error(cause), zap.Int("pid", proc.Pid()), zap.Duration("restart-in", p.backoff))
+		zap.Error(cause), zap.Int("pid", proc.Pid()), zap.Duration("restart-in", wait))
 	p.audit(EventExit, p.entry, cause)
 	p.audit(EventFallback, p.entry, nil)
 	go proc.Kill()
@@ -225,12 +228,12 @@ func (p *QuotaPolicy) restart() {
 	err := p.launchLocked()
 	p.audit(EventRestart, p.entry, err)
 	if err != nil {
-		p.backoff = min(2*p.backoff, mustPolicyOf(config.KindQuota).MaxBackoff)
-		p.nextStart = time.Now().Add(p.backoff)
-		p.lg.Error("restarting the quota policy plugin", zap.Error(err), zap.Duration("next-attempt-in", p.backoff))
+		wait := p.restarts.NextBackOff()
+		p.nextStart = time.Now().Add(wait)
+		p.lg.Error("restarting the quota policy plugin", zap.Error(err), zap.Duration("next-attempt-in", wait))
 		return
 	}
-	p.backoff = mustPolicyOf(config.KindQuota).Backoff
+	p.restarts.Reset()
 	p.lg.Info("the quota policy plugin answers again; it decides again", zap.Int("pid", p.live.Load().Pid()))
 }
 

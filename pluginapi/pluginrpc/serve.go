@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
 )
 
 // parentPollInterval is how often a plugin checks that its host still runs.
@@ -46,18 +47,22 @@ func Serve(cfg ServeConfig) {
 	if cfg.Logger == nil {
 		cfg.Logger = NewLogger("plugin")
 	}
+	tracing := startTracing(cfg.Logger)
 	cleanup := func() {
 		if cfg.Cleanup != nil {
 			cfg.Cleanup()
 		}
+		tracing.shutdown()
 	}
 	cfg.Logger.Info("plugin starting", "pid", os.Getpid(), "host-pid", os.Getppid())
 	go watchParent(cfg.Logger, cleanup)
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  cfg.Handshake,
 		VersionedPlugins: cfg.Plugins,
-		GRPCServer:       NewGRPCServer,
-		Logger:           cfg.Logger,
+		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			return NewGRPCServer(append(opts, tracing.serverOptions...))
+		},
+		Logger: cfg.Logger,
 	})
 	cleanup()
 }

@@ -101,7 +101,7 @@ func parseFlags() (options, error) {
 	flag.IntVar(&o.members, "members", envInt("BENCH_MEMBERS", 1), "members per server: 1, or a cluster of n on loopback (default $BENCH_MEMBERS or 1)")
 	flag.StringVar(&o.engine, "engine", envOr("BENCH_ENGINE", "bbolt"), "MetaStore's storage engine: bbolt, memory, or rocksdb (the plugin, see -rocksdb-plugin) (default $BENCH_ENGINE or bbolt)")
 	flag.StringVar(&o.rocksdbPlugin, "rocksdb-plugin", "", "RocksDB plugin binary for -engine rocksdb (default metastore-storage-rocksdb next to the metastore binary)")
-	flag.StringVar(&o.outDir, "out", "bench-results", "directory for the JSON results and PNG chart")
+	flag.StringVar(&o.outDir, "out", "bench-results", "directory for the JSON results and SVG chart")
 	flag.StringVar(&o.tmpParent, "tmp", "", "parent of the temporary data directories (default the system temp dir)")
 	flag.BoolVar(&o.check, "check", false, "exit non-zero when a supported workload failed or had errors")
 	flag.BoolVar(&o.keep, "keep", false, "keep data directories and server logs")

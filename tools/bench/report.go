@@ -241,7 +241,7 @@ func firstLine(s string, n int) string {
 }
 
 // write saves the report as <dir>/<timestamp>.json, the ratio chart as
-// <dir>/<timestamp>.png and the README's tables as <dir>/<timestamp>.md.
+// <dir>/<timestamp>.svg and the README's tables as <dir>/<timestamp>.md.
 func (r *report) write(dir string, started time.Time) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -254,13 +254,13 @@ func (r *report) write(dir string, started time.Time) error {
 	if err := os.WriteFile(stem+".json", append(b, '\n'), 0o644); err != nil {
 		return err
 	}
-	if err := writeChart(stem+".png", r); err != nil {
+	if err := writeChart(stem+".svg", r); err != nil {
 		return err
 	}
 	if err := writeMarkdown(stem+".md", r); err != nil {
 		return err
 	}
-	fmt.Printf("results: %s.json, chart: %s.png, README table: %s.md\n", stem, stem, stem)
+	fmt.Printf("results: %s.json, chart: %s.svg, README table: %s.md\n", stem, stem, stem)
 	return nil
 }
 

@@ -1,7 +1,8 @@
 // Package oidc is an auth provider that verifies bearer tokens issued by an
 // OpenID Connect identity provider (or any JWT issuer): the signature
 // against a JSON Web Key Set (read from a file, or fetched over https and
-// refreshed, see jwks.go), the issuer, the audience and the expiry. The
+// refreshed, or found through the issuer's OpenID Connect discovery
+// document; see jwks.go), the issuer, the audience and the expiry. The
 // user is a claim of the token ("sub" unless configured), and the groups
 // another ("groups"). It takes no passwords.
 //

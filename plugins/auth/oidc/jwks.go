@@ -15,16 +15,28 @@ import (
 	"sync"
 	"time"
 
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+
 	"github.com/metastore/metastore/pluginapi/auth"
 )
 
-// The key set fetched from a URL (Config.JWKSURL): fetched at start, again
+// The key set fetched from a URL (Config.JWKSURL, or the jwks_uri of the
+// issuer's discovery document with Config.Discovery): fetched at start, again
 // every JWKSRefreshInterval, and at once when a token names a key the set
 // does not have (an identity provider rotating its keys), at most once per
 // JWKSRefetchInterval so that tokens with made-up key ids cannot turn the
 // provider into a load generator. A fetch that fails keeps the last good
 // keys and is logged; until one succeeds, tokens are answered with
 // ErrUnavailable (the host fails closed).
+//
+// The keys are decoded by go-jose and the discovery document read by
+// go-oidc. The fetching policy stays here: go-oidc's RemoteKeySet fetches
+// again for every token with an unknown key id (no rate limit, so made-up
+// key ids become a load generator), never refreshes a set whose key ids
+// it knows (a key the identity provider removed keeps verifying), and its
+// verifier reports a key set it cannot fetch as a bad signature, where
+// the host must tell "cannot tell" (Unavailable, fail closed) from
+// "forged" (invalid token).
 
 // Defaults of the key set's timing.
 const (
@@ -54,8 +66,12 @@ type keySet struct {
 	keys    map[string]crypto.PublicKey
 	lastErr error // of the last fetch; nil when it succeeded
 
-	// Set only for a key set fetched from a URL.
+	// Set only for a key set fetched from a URL. url is the key set's,
+	// "" until discovery found it (with issuer set); both are guarded by
+	// fetchMu.
+	remote     bool
 	url        string
+	issuer     string
 	client     *http.Client
 	lg         Logger
 	refetchMin time.Duration
@@ -83,8 +99,11 @@ func fileKeySet(path string) (*keySet, error) {
 // urlKeySet fetches the key set of cfg.JWKSURL and keeps refreshing it
 // until close.
 func urlKeySet(cfg Config, lg Logger) (*keySet, error) {
-	u, err := url.Parse(cfg.JWKSURL)
-	if err != nil || u.Scheme != "https" || u.Host == "" {
+	if cfg.Discovery {
+		if !isHTTPS(cfg.Issuer) {
+			return nil, fmt.Errorf("%w: discovery needs the issuer as an https URL, not %q", ErrConfig, cfg.Issuer)
+		}
+	} else if !isHTTPS(cfg.JWKSURL) {
 		return nil, fmt.Errorf("%w: key set URL %q: want an https URL", ErrConfig, cfg.JWKSURL)
 	}
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
@@ -106,7 +125,9 @@ func urlKeySet(cfg Config, lg Logger) (*keySet, error) {
 		refetch = defaultJWKSRefetchInterval
 	}
 	ks := &keySet{
+		remote:     true,
 		url:        cfg.JWKSURL,
+		issuer:     discoveryIssuer(cfg),
 		client:     &http.Client{Timeout: jwksFetchTimeout, Transport: &http.Transport{TLSClientConfig: tc, Proxy: http.ProxyFromEnvironment}},
 		lg:         lg,
 		refetchMin: refetch,
@@ -154,7 +175,7 @@ func (ks *keySet) key(ctx context.Context, kid string) (crypto.PublicKey, error)
 	if k, ok := ks.lookup(kid); ok {
 		return k, nil
 	}
-	if ks.url != "" {
+	if ks.remote {
 		ks.refresh(ctx, false)
 		if k, ok := ks.lookup(kid); ok {
 			return k, nil
@@ -198,7 +219,8 @@ func (ks *keySet) refresh(ctx context.Context, force bool) {
 	defer ks.mu.Unlock()
 	ks.lastErr = err
 	if err != nil {
-		ks.lg.Warn("fetching the key set failed; keeping the last good keys", "url", ks.url, "error", err.Error(), "keys", len(ks.keys))
+		ks.lg.Warn("fetching the key set failed; keeping the last good keys", "url", ks.url, "issuer", ks.issuer,
+			"error", err.Error(), "keys", len(ks.keys))
 		return
 	}
 	if !sameKeyIDs(keys, ks.keys) {
@@ -210,6 +232,11 @@ func (ks *keySet) refresh(ctx context.Context, force bool) {
 func (ks *keySet) fetch(ctx context.Context) (map[string]crypto.PublicKey, error) {
 	ctx, cancel := context.WithTimeout(ctx, jwksFetchTimeout)
 	defer cancel()
+	if ks.url == "" {
+		if err := ks.discover(ctx); err != nil {
+			return nil, err
+		}
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ks.url, nil)
 	if err != nil {
 		return nil, err
@@ -233,6 +260,34 @@ func (ks *keySet) fetch(ctx context.Context) (map[string]crypto.PublicKey, error
 	return parseJWKS(raw)
 }
 
+// discover reads the issuer's discovery document with go-oidc, which
+// checks that it names the issuer, and takes its jwks_uri as the key set
+// URL.
+func (ks *keySet) discover(ctx context.Context) error {
+	p, err := gooidc.NewProvider(gooidc.ClientContext(ctx, ks.client), ks.issuer)
+	if err != nil {
+		return fmt.Errorf("discovery: %w", err)
+	}
+	var doc struct {
+		JWKSURL string `json:"jwks_uri"`
+	}
+	if err := p.Claims(&doc); err != nil {
+		return fmt.Errorf("discovery document of %s: %w", ks.issuer, err)
+	}
+	if !isHTTPS(doc.JWKSURL) {
+		return fmt.Errorf("discovery document of %s: jwks_uri %q is not an https URL", ks.issuer, doc.JWKSURL)
+	}
+	ks.url = doc.JWKSURL
+	ks.lg.Info("discovered the key set URL", "issuer", ks.issuer, "url", ks.url)
+	return nil
+}
+
+// isHTTPS reports whether s is an https URL with a host.
+func isHTTPS(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme == "https" && u.Host != ""
+}
+
 func keyIDs(keys map[string]crypto.PublicKey) []string {
 	ids := make([]string, 0, len(keys))
 	for id := range keys {
@@ -252,4 +307,13 @@ func sameKeyIDs(a, b map[string]crypto.PublicKey) bool {
 		}
 	}
 	return true
+}
+
+// discoveryIssuer is the issuer whose discovery document names the key
+// set URL, "" when the URL is configured.
+func discoveryIssuer(cfg Config) string {
+	if !cfg.Discovery {
+		return ""
+	}
+	return cfg.Issuer
 }

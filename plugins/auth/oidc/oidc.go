@@ -3,25 +3,21 @@ package oidc
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rsa"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"os"
+	"strconv"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/metastore/metastore/pluginapi/auth"
 )
 
-// Config configures the provider. Exactly one of JWKSFile and JWKSURL
-// names the key set.
+// Config configures the provider. Exactly one of JWKSFile, JWKSURL and
+// Discovery names the key set.
 type Config struct {
 	// JWKSFile is a JSON Web Key Set document (RSA, EC P-256/P-384/P-521
 	// and Ed25519 keys), read once.
@@ -33,8 +29,15 @@ type Config struct {
 	JWKSURL             string
 	JWKSRefreshInterval time.Duration
 	JWKSRefetchInterval time.Duration
-	// JWKSCAFile holds the PEM certificates that verify JWKSURL's server;
-	// empty means the system's roots.
+	// Discovery takes the key set URL from Issuer's OpenID Connect
+	// discovery document (Issuer + "/.well-known/openid-configuration",
+	// whose "issuer" must be Issuer), then fetches it as JWKSURL. The
+	// document is read at start and, until it has been read, before each
+	// fetch of the key set.
+	Discovery bool
+	// JWKSCAFile holds the PEM certificates that verify the servers of
+	// JWKSURL and of the discovery document; empty means the system's
+	// roots.
 	JWKSCAFile string
 	// Issuer, when set, must equal the token's "iss".
 	Issuer string
@@ -79,8 +82,8 @@ func New(cfg Config) (*Provider, error) {
 	var keys *keySet
 	var err error
 	switch {
-	case (cfg.JWKSFile == "") == (cfg.JWKSURL == ""):
-		err = fmt.Errorf("%w: name the key set by exactly one of a file and a URL", ErrConfig)
+	case countSet(cfg.JWKSFile != "", cfg.JWKSURL != "", cfg.Discovery) != 1:
+		err = fmt.Errorf("%w: name the key set by exactly one of a file, a URL and discovery", ErrConfig)
 	case cfg.JWKSFile != "":
 		keys, err = fileKeySet(cfg.JWKSFile)
 	default:
@@ -101,6 +104,16 @@ func New(cfg Config) (*Provider, error) {
 		opts = append(opts, jwt.WithAudience(cfg.Audience))
 	}
 	return &Provider{cfg: cfg, keys: keys, parser: jwt.NewParser(opts...)}, nil
+}
+
+func countSet(bs ...bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
 }
 
 // Close stops refreshing a key set fetched from a URL.
@@ -149,22 +162,12 @@ func (p *Provider) VerifyToken(ctx context.Context, req auth.VerifyTokenRequest)
 	return auth.VerifyTokenResponse{Identity: id}, nil
 }
 
-type jwk struct {
-	Kty string `json:"kty"`
-	Kid string `json:"kid"`
-	Use string `json:"use"`
-	N   string `json:"n"`
-	E   string `json:"e"`
-	Crv string `json:"crv"`
-	X   string `json:"x"`
-	Y   string `json:"y"`
-}
-
-// parseJWKS reads the public signing keys of a JSON Web Key Set.
+// parseJWKS reads the public signing keys of a JSON Web Key Set (RFC
+// 7517) with go-jose, by key id: RSA, EC (P-256, P-384, P-521; a point
+// off its curve is refused) and Ed25519 keys. Keys for encryption ("use":
+// "enc") are left out; a private key contributes its public half.
 func parseJWKS(raw []byte) (map[string]crypto.PublicKey, error) {
-	var set struct {
-		Keys []jwk `json:"keys"`
-	}
+	var set jose.JSONWebKeySet
 	if err := json.Unmarshal(raw, &set); err != nil {
 		return nil, err
 	}
@@ -173,11 +176,11 @@ func parseJWKS(raw []byte) (map[string]crypto.PublicKey, error) {
 		if k.Use != "" && k.Use != "sig" {
 			continue
 		}
-		pub, err := k.publicKey()
-		if err != nil {
-			return nil, fmt.Errorf("key %q: %w", k.Kid, err)
+		pub := k.Public()
+		if !pub.Valid() {
+			return nil, fmt.Errorf("key %q: not a valid public key", k.KeyID)
 		}
-		keys[k.Kid] = pub
+		keys[k.KeyID] = pub.Key
 	}
 	if len(keys) == 0 {
 		return nil, errors.New("no signing key")
@@ -185,55 +188,11 @@ func parseJWKS(raw []byte) (map[string]crypto.PublicKey, error) {
 	return keys, nil
 }
 
-func (k jwk) publicKey() (crypto.PublicKey, error) {
-	b := func(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
-	switch k.Kty {
-	case "RSA":
-		n, err := b(k.N)
-		if err != nil {
-			return nil, err
-		}
-		e, err := b(k.E)
-		if err != nil {
-			return nil, err
-		}
-		return &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}, nil
-	case "EC":
-		curves := map[string]elliptic.Curve{"P-256": elliptic.P256(), "P-384": elliptic.P384(), "P-521": elliptic.P521()}
-		curve, ok := curves[k.Crv]
-		if !ok {
-			return nil, fmt.Errorf("unsupported curve %q", k.Crv)
-		}
-		x, err := b(k.X)
-		if err != nil {
-			return nil, err
-		}
-		y, err := b(k.Y)
-		if err != nil {
-			return nil, err
-		}
-		pub := &ecdsa.PublicKey{Curve: curve, X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}
-		if !curve.IsOnCurve(pub.X, pub.Y) {
-			return nil, errors.New("point not on curve")
-		}
-		return pub, nil
-	case "OKP":
-		if k.Crv != "Ed25519" {
-			return nil, fmt.Errorf("unsupported curve %q", k.Crv)
-		}
-		x, err := b(k.X)
-		if err != nil || len(x) != ed25519.PublicKeySize {
-			return nil, errors.New("bad Ed25519 key")
-		}
-		return ed25519.PublicKey(x), nil
-	}
-	return nil, fmt.Errorf("unsupported key type %q", k.Kty)
-}
-
 // ConfigFromEnv reads the configuration a plugin process is given:
 // METASTORE_OIDC_JWKS_FILE or METASTORE_OIDC_JWKS_URL (with
 // METASTORE_OIDC_JWKS_CA_FILE, METASTORE_OIDC_JWKS_REFRESH_INTERVAL and
-// METASTORE_OIDC_JWKS_REFETCH_INTERVAL), METASTORE_OIDC_ISSUER,
+// METASTORE_OIDC_JWKS_REFETCH_INTERVAL), or METASTORE_OIDC_DISCOVERY=true
+// (the key set URL from the issuer's discovery document), METASTORE_OIDC_ISSUER,
 // METASTORE_OIDC_AUDIENCE, METASTORE_OIDC_USER_CLAIM,
 // METASTORE_OIDC_GROUPS_CLAIM and METASTORE_OIDC_LEEWAY. Durations are Go
 // durations ("90s").
@@ -246,6 +205,13 @@ func ConfigFromEnv() (Config, error) {
 		Audience:    os.Getenv("METASTORE_OIDC_AUDIENCE"),
 		UserClaim:   os.Getenv("METASTORE_OIDC_USER_CLAIM"),
 		GroupsClaim: os.Getenv("METASTORE_OIDC_GROUPS_CLAIM"),
+	}
+	if v := os.Getenv("METASTORE_OIDC_DISCOVERY"); v != "" {
+		d, err := strconv.ParseBool(v)
+		if err != nil {
+			return cfg, fmt.Errorf("%w: METASTORE_OIDC_DISCOVERY: %w", ErrConfig, err)
+		}
+		cfg.Discovery = d
 	}
 	for _, d := range []struct {
 		env string

@@ -28,8 +28,9 @@ import (
 // Raft is the replicated log as the API needs it. The host adapts its raft
 // node to it.
 type Raft interface {
-	// Propose appends data to the log; the applier sees it once committed.
-	Propose(ctx context.Context, data []byte) error
+	// ProposeBefore appends data to the log; the applier sees it once
+	// committed. It gives up when ctx ends or expire is closed.
+	ProposeBefore(ctx context.Context, data []byte, expire <-chan struct{}) error
 	// ReadIndex returns an index that, once applied locally, makes a read
 	// linearizable.
 	ReadIndex(ctx context.Context) (uint64, error)
@@ -78,18 +79,20 @@ type Config struct {
 
 // Server serves the etcd v3 API of one member.
 type Server struct {
-	lg       *zap.Logger
-	cfg      Config
-	store    *mvcc.Store
-	raft     Raft
-	waits    *waitRegistry
-	applier  *apply.Applier
-	leases   *lease.Lessor
-	leaseRun leaseRunner
-	members  *membership.Cluster
-	nextID   atomic.Uint64
-	stopped  chan struct{}
-	dbSize   func() (size, inUse int64)
+	lg    *zap.Logger
+	cfg   Config
+	store *mvcc.Store
+	raft  Raft
+	waits *waitRegistry
+	// deadlines bound the wait for a proposal to apply.
+	deadlines *deadlines
+	applier   *apply.Applier
+	leases    *lease.Lessor
+	leaseRun  leaseRunner
+	members   *membership.Cluster
+	nextID    atomic.Uint64
+	stopped   chan struct{}
+	dbSize    func() (size, inUse int64)
 	// tracer traces proposals (nil: none); traces holds the span of each
 	// traced proposal in flight by id, for the applier.
 	tracer trace.Tracer
@@ -153,7 +156,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		now = time.Now
 	}
 	s := &Server{
-		lg: lg, cfg: d.Config, store: d.Store, waits: newWaitRegistry(),
+		lg: lg, cfg: d.Config, store: d.Store, waits: newWaitRegistry(), deadlines: newDeadlines(d.Config.RequestTimeout),
 		stopped: make(chan struct{}), dbSize: d.DBSize, tracer: d.Tracer,
 	}
 	s.members = membership.New(d.Config.MaxLearners)
@@ -266,18 +269,21 @@ func (s *Server) propose(ctx context.Context, r *pb.InternalRaftRequest) (apply.
 		defer end()
 	}
 	ch := s.waits.register(id)
-	cctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
-	defer cancel()
-	if err := s.raft.Propose(cctx, data); err != nil {
+	expire := s.deadlines.after()
+	if err := s.raft.ProposeBefore(ctx, data, expire); err != nil {
 		s.waits.cancel(id)
 		return apply.Result{}, s.proposeError(ctx, err)
 	}
 	select {
 	case res := <-ch:
+		s.waits.release(ch)
 		return res, nil
-	case <-cctx.Done():
+	case <-ctx.Done():
 		s.waits.cancel(id)
-		return apply.Result{}, s.proposeError(ctx, cctx.Err())
+		return apply.Result{}, ctx.Err()
+	case <-expire:
+		s.waits.cancel(id)
+		return apply.Result{}, s.proposeError(ctx, context.DeadlineExceeded)
 	case <-s.stopped:
 		return apply.Result{}, ErrStopped
 	}

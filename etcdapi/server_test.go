@@ -26,7 +26,7 @@ type localRaft struct {
 	index uint64
 }
 
-func (r *localRaft) Propose(_ context.Context, data []byte) error {
+func (r *localRaft) ProposeBefore(_ context.Context, data []byte, _ <-chan struct{}) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.index++

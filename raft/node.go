@@ -150,21 +150,28 @@ func newNode(cfg Config, applier Applier, appliedIndex uint64, r *restored, rn *
 // if ctx ends first, ErrProposalDropped if raft dropped it (no leader is
 // known, or leadership is being transferred) and ErrStopped after Stop.
 func (n *Node) Propose(ctx context.Context, data []byte) error {
+	return n.ProposeBefore(ctx, data, nil)
+}
+
+// ProposeBefore is Propose with a deadline shared by many calls: when
+// expire is closed it gives up as if ctx's deadline had passed
+// (context.DeadlineExceeded). A nil expire never fires.
+func (n *Node) ProposeBefore(ctx context.Context, data []byte, expire <-chan struct{}) error {
 	p := proposal{data: data, errc: make(chan error, 1)}
 	if n.cfg.Tracer != nil {
 		p.trace = sampledSpan(ctx)
 	}
-	return n.submit(ctx, p)
+	return n.submit(ctx, p, expire)
 }
 
 // ProposeConfChange proposes a membership change. It returns as Propose
 // does; the change takes effect in raft when its entry is committed, and
 // the Applier sees the entry after that.
 func (n *Node) ProposeConfChange(ctx context.Context, cc raftpb.ConfChangeI) error {
-	return n.submit(ctx, proposal{cc: cc, errc: make(chan error, 1)})
+	return n.submit(ctx, proposal{cc: cc, errc: make(chan error, 1)}, nil)
 }
 
-func (n *Node) submit(ctx context.Context, p proposal) error {
+func (n *Node) submit(ctx context.Context, p proposal, expire <-chan struct{}) error {
 	if n.stopped() {
 		return ErrStopped
 	}
@@ -172,6 +179,8 @@ func (n *Node) submit(ctx context.Context, p proposal) error {
 	case n.propc <- p:
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-expire:
+		return context.DeadlineExceeded
 	case <-n.stopc:
 		return ErrStopped
 	}
@@ -180,6 +189,8 @@ func (n *Node) submit(ctx context.Context, p proposal) error {
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-expire:
+		return context.DeadlineExceeded
 	case <-n.stopc:
 		return ErrStopped
 	}

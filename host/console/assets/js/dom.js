@@ -9,6 +9,7 @@ export function h(tag, attrs = {}, ...children) {
   for (const [name, value] of Object.entries(attrs || {})) {
     if (value === null || value === undefined || value === false) continue;
     if (name === "class") el.className = value;
+    else if (name === "style") el.style.cssText = value; // through the CSSOM, which the page's CSP allows
     else if (name.startsWith("on")) el.addEventListener(name.slice(2), value);
     else if (name === "value") el.value = value;
     else if (name === "checked" || name === "disabled" || name === "hidden") el[name] = Boolean(value);

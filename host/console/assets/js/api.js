@@ -20,14 +20,14 @@ export class APIError extends Error {
   get denied() { return /permission denied/.test(this.message); }
 }
 
-async function answer(resp) {
+async function answer(resp, quiet = false) {
   const text = await resp.text();
   let body = {};
   try { body = text ? JSON.parse(text) : {}; } catch { body = { message: text }; }
   if (!resp.ok || body.error) {
     const msg = body.message || body.error || resp.statusText;
     const err = new APIError(resp.status, msg, body.code);
-    if (err.needsLogin) window.dispatchEvent(new CustomEvent("console:login", { detail: err }));
+    if (err.needsLogin && !quiet) window.dispatchEvent(new CustomEvent("console:login", { detail: err }));
     throw err;
   }
   return body;
@@ -43,9 +43,10 @@ export async function get(path) {
   return answer(await fetch("/ui/api/" + path, { headers, credentials: "same-origin" }));
 }
 
-// post sends body to the console's own /ui/api/<path>.
+// post sends body to the console's own /ui/api/<path>; its failures
+// (a wrong password) are the caller's to show.
 export async function post(path, body = {}) {
-  return answer(await fetch("/ui/api/" + path, { method: "POST", headers, body: JSON.stringify(body), credentials: "same-origin" }));
+  return answer(await fetch("/ui/api/" + path, { method: "POST", headers, body: JSON.stringify(body), credentials: "same-origin" }), true);
 }
 
 // watch streams the watch of create (a WatchCreateRequest) and calls

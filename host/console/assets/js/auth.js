@@ -59,6 +59,7 @@ async function renderOwn(main, me) {
 
 function permText(p) {
   const key = dec(p.key);
+  if (!key && p.range_end === "AA==") return (p.permType || "READ") + "  every key";
   let range = "";
   if (p.range_end) {
     const end = p.range_end;

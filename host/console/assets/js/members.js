@@ -35,7 +35,8 @@ async function renderSummary(box, list, local) {
   let compacted = "";
   try {
     const mx = await metrics();
-    compacted = String(mx.sum("etcd_debugging_mvcc_compact_revision"));
+    const rev = mx.sum("etcd_debugging_mvcc_compact_revision");
+    compacted = rev > 0 ? String(rev) : "none";
   } catch { compacted = "?"; }
   replace(box, h("dl", { class: "kv" },
     h("dt", {}, "Cluster ID"), h("dd", { class: "mono" }, hexID(list.header.cluster_id)),

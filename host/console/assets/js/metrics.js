@@ -4,13 +4,13 @@
 import { metrics } from "./api.js";
 import { bytesText, every, h, replace } from "./dom.js";
 
-const points = 120;
+const points = 60; // a minute
 
 const charts = [
   { id: "requests", title: "Requests/s (gRPC)", unit: (v) => v.toFixed(1) },
   { id: "fsync", title: "WAL fsync p99 (ms)", unit: (v) => v.toFixed(2) + " ms" },
   { id: "db", title: "DB size", unit: bytesText },
-  { id: "watchers", title: "Watchers", unit: (v) => v.toFixed(0) },
+  { id: "watchers", title: "Watchers", unit: (v) => (v < 10 ? v.toFixed(1) : v.toFixed(0)) },
 ];
 
 export async function render(main, params, signal) {
@@ -68,7 +68,7 @@ function draw(canvas, s, unit) {
   const ctx = canvas.getContext("2d");
   const w = canvas.width, hgt = canvas.height, left = 70, pad = 10;
   ctx.clearRect(0, 0, w, hgt);
-  const max = Math.max(1e-9, ...s) * 1.1;
+  const max = Math.max(...s, 0) * 1.1 || 1;
   ctx.strokeStyle = "#e3e6eb";
   ctx.fillStyle = "#667085";
   ctx.font = "11px sans-serif";
@@ -81,8 +81,9 @@ function draw(canvas, s, unit) {
   ctx.strokeStyle = "#2156d9";
   ctx.lineWidth = 2;
   ctx.beginPath();
+  const first = points - s.length; // the newest sample at the right edge
   s.forEach((v, i) => {
-    const x = left + ((w - pad - left) * i) / (points - 1);
+    const x = left + ((w - pad - left) * (first + i)) / (points - 1);
     const y = hgt - pad - ((hgt - 2 * pad) * v) / max;
     if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
   });

@@ -71,6 +71,12 @@ func TestConsoleAuth(t *testing.T) {
 	p.open(m.Endpoint() + "/ui/auth")
 	p.waitText("#own-user", "alice-rw")
 	require.False(t, eval[bool](p, `!!document.querySelector("[data-user]")`), "alice sees the user list")
+	p.open(m.Endpoint() + "/ui/plugins")
+	p.waitText(`[data-testid="error"]`, "permission denied")
+	p.open(m.Endpoint() + "/ui/members")
+	p.waitText(`tr[data-member="default"]`, "healthy")
+	p.open(m.Endpoint() + "/ui/leases")
+	p.waitText("#no-leases", "No leases")
 
 	p.click("#logout")
 	p.login("root", "rootpw")

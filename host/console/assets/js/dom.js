@@ -90,11 +90,24 @@ export function navigate(url) {
 }
 
 // every runs f now and every ms until signal aborts, one run at a time.
-export function every(ms, signal, f) {
+// The first run's error is the caller's (the page shows it); a later
+// run's error is shown in place of the banner of the page's main element.
+export async function every(ms, signal, f) {
+  await f();
   const tick = async () => {
     if (signal.aborted) return;
-    try { await f(); } catch (err) { if (!signal.aborted) console.warn(err); }
+    const banner = document.getElementById("refresh-error");
+    try {
+      await f();
+      banner?.remove();
+    } catch (err) {
+      if (signal.aborted) return;
+      const box = errorBox(err);
+      box.id = "refresh-error";
+      if (banner) banner.replaceWith(box);
+      else document.getElementById("main").prepend(box);
+    }
     if (!signal.aborted) setTimeout(tick, ms);
   };
-  return tick();
+  setTimeout(tick, ms);
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 
 	"github.com/metastore/metastore/host/hosttest"
 )
@@ -47,4 +48,28 @@ func TestConsoleClusterOfThree(t *testing.T) {
 	}
 	p.waitFor(`Number(document.querySelector('[data-testid="value-requests"]').textContent.replace("now ", "")) > 0`)
 	p.screenshot("metrics", true)
+}
+
+// A NOSPACE alarm shows on the cluster page, the member unhealthy, and
+// root disarms it there.
+func TestConsoleAlarmDisarm(t *testing.T) {
+	m := hosttest.StartMember(t, hosttest.WithArgs("--quota-backend-bytes", "400000"))
+	cli := m.Client(t)
+	ctx := context.Background()
+	var err error
+	for i := 0; i < 200 && err == nil; i++ {
+		_, err = cli.Put(ctx, fmt.Sprintf("big%d", i%4), strings.Repeat("a", 20000))
+	}
+	require.ErrorIs(t, err, rpctypes.ErrNoSpace)
+
+	p := newPage(t)
+	p.open(m.Endpoint() + "/ui/members")
+	p.waitText(`tr[data-alarm="NOSPACE"]`, "default")
+	p.waitText(`tr[data-member="default"]`, "unhealthy")
+	p.screenshot("alarm", false)
+	p.click(`tr[data-alarm="NOSPACE"] [data-testid="disarm"]`)
+	p.waitText("#no-alarms", "No alarms")
+	out, err := m.Etcdctl(t, "alarm", "list")
+	require.NoError(t, err)
+	require.Empty(t, strings.TrimSpace(out))
 }

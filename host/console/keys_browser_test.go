@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -77,6 +78,17 @@ func TestConsoleKeysBrowseAndEdit(t *testing.T) {
 	p.click(`#tree-list li.dir[data-dir="/app/feature/"]`)
 	p.click(`#tree-list li[data-key="/app/feature/flags"]`)
 	p.waitText("#value-kind", "yaml")
+
+	// A large prefix comes a page of 100 keys at a time.
+	for i := range 130 {
+		_, err := cli.Put(ctx, fmt.Sprintf("/many/%03d", i), "v")
+		require.NoError(t, err)
+	}
+	p.open(m.Endpoint() + "/ui/keys?prefix=/many/")
+	p.waitFor(`document.querySelectorAll("#tree-list li[data-key]").length === 100`)
+	p.click("#tree-more")
+	p.waitFor(`document.querySelectorAll("#tree-list li[data-key]").length === 130 && !document.querySelector("#tree-more")`)
+	require.Equal(t, "/many/129", eval[string](p, `Array.from(document.querySelectorAll("#tree-list li[data-key]")).pop().dataset.key`))
 }
 
 // A value holding markup is shown as its text: no element of it enters

@@ -82,14 +82,16 @@ async function renderAlarms(box, ms, signal) {
   if (signal.aborted) return;
   const names = new Map(ms.map((m) => [m.ID, m.name]));
   replace(box, h("h2", {}, "Alarms"), alarms.length === 0 ? h("p", { class: "muted", id: "no-alarms" }, "No alarms.") :
-    table(["Member", "Alarm", ""], alarms.map((a) => h("tr", {},
+    table(["Member", "Alarm", ""], alarms.map((a) => h("tr", { "data-alarm": a.alarm || "NONE" },
       h("td", {}, names.get(a.memberID) || hexID(a.memberID)),
       h("td", {}, badge(a.alarm || "NONE", "bad")),
       h("td", {}, h("button", {
+        "data-testid": "disarm",
         onclick: async () => {
           try {
             await v3("maintenance/alarm", { action: "DEACTIVATE", memberID: a.memberID, alarm: a.alarm });
             toast("Alarm disarmed");
+            await renderAlarms(box, ms, signal);
           } catch (err) { box.appendChild(errorBox(err)); }
         },
       }, "Disarm"))))));

@@ -67,6 +67,9 @@ func startBrowser() (context.Context, error) {
 			chromedp.WindowSize(1280, 860),
 			chromedp.Flag("disable-gpu", true),
 			chromedp.Flag("hide-scrollbars", true),
+			// The https test's member serves a self-signed certificate
+			// on loopback.
+			chromedp.Flag("ignore-certificate-errors", true),
 		)
 		actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 		bctx, bcancel := chromedp.NewContext(actx)

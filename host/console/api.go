@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"go.uber.org/zap"
 )
 
 // consoleHeader is the header every request of the console's pages
@@ -30,6 +32,8 @@ var errCrossSite = errors.New("console: cross-site request refused")
 // members' Status, and the gateway under v3/.
 func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, path string) {
 	if err := sameOrigin(r); err != nil {
+		h.lg.Debug("refused a request", zap.String("path", r.URL.Path), zap.String("origin", r.Header.Get("Origin")),
+			zap.String("sec-fetch-site", r.Header.Get("Sec-Fetch-Site")), zap.String("remote", r.RemoteAddr))
 		writeError(w, http.StatusForbidden, err.Error())
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -18,7 +19,10 @@ import (
 // console never allows.
 const consoleHeader = "X-MetaStore-Console"
 
-// sessionCookie holds the token of the user logged in to the console.
+// sessionCookie, with the port of the console's URL appended, names the
+// cookie holding the token of the user logged in to the console: a
+// browser keeps cookies by host, not port, and members sharing a host
+// each keep their own.
 const sessionCookie = "metastore_console"
 
 // maxLoginBytes bounds a login request's body.
@@ -87,8 +91,17 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, path string) {
 	h.api.ServeHTTP(w, out)
 }
 
+// cookieName is the session cookie's name for the console r came to.
+func cookieName(r *http.Request) string {
+	_, port, err := net.SplitHostPort(r.Host)
+	if err != nil || strings.Trim(port, "0123456789") != "" {
+		return sessionCookie
+	}
+	return sessionCookie + "_" + port
+}
+
 func sessionToken(r *http.Request) string {
-	c, err := r.Cookie(sessionCookie)
+	c, err := r.Cookie(cookieName(r))
 	if err != nil {
 		return ""
 	}
@@ -125,7 +138,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 // cookie is the session cookie holding token; maxAge -1 deletes it.
 func (h *Handler) cookie(r *http.Request, token string, maxAge int) *http.Cookie {
 	return &http.Cookie{
-		Name: sessionCookie, Value: token, Path: Prefix + "api/", MaxAge: maxAge,
+		Name: cookieName(r), Value: token, Path: Prefix + "api/", MaxAge: maxAge,
 		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
 	}
 }

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -57,6 +58,12 @@ func TestConsoleAuth(t *testing.T) {
 	p.open(m.Endpoint() + "/ui/keys?prefix=/alice/")
 	p.waitFor(`document.querySelector("#login")`)
 	p.screenshot("login", true)
+	// An expired token, as the cookie of an earlier session holds it,
+	// shows the login form too (and no password prompt of the browser).
+	port := m.Endpoint()[strings.LastIndexByte(m.Endpoint(), ':')+1:]
+	_ = eval[bool](p, `document.cookie = "metastore_console_`+port+`=expired.1; path=/ui/api/", true`)
+	p.open(m.Endpoint() + "/ui/keys?prefix=/alice/")
+	p.waitText("#login", "invalid auth token")
 	p.login("alice", "wrong")
 	p.waitText(`#login [data-testid="error"]`, "authentication failed")
 	p.login("alice", "alicepw")

@@ -141,6 +141,12 @@ func TestLoginCookieAuthorizesGatewayRequests(t *testing.T) {
 	})
 	require.Equal(t, []string{"/v3/kv/range tok.1"}, gw.seen)
 	gw.seen = nil
+	// Another port's console keeps its own cookie.
+	serve(h, http.MethodPost, "http://example.com:2379/ui/api/v3/kv/range", `{}`, http.Header{
+		"X-Metastore-Console": {"1"}, "Cookie": {"metastore_console=tok.1; metastore_console_2379=tok.2"},
+	})
+	require.Equal(t, []string{"/v3/kv/range tok.2"}, gw.seen)
+	gw.seen = nil
 	serve(h, http.MethodPost, "/ui/api/v3/kv/range", `{}`, http.Header{"X-Metastore-Console": {"1"}, "Authorization": {"forged"}})
 	require.Equal(t, []string{"/v3/kv/range "}, gw.seen)
 

@@ -55,6 +55,13 @@ func TestConsoleOverHTTPS(t *testing.T) {
 
 	p := newPage(t)
 	p.open(url + "/ui/keys?prefix=/tls/")
+	p.waitFor(`document.querySelector("#login")`)
+	// An expired token gets the console's login form, not a password
+	// prompt of the browser's own.
+	port := url[strings.LastIndexByte(url, ':')+1:]
+	_ = eval[bool](p, `document.cookie = "metastore_console_`+port+`=expired.1; path=/ui/api/; secure", true`)
+	p.open(url + "/ui/keys?prefix=/tls/")
+	p.waitText("#login", "invalid auth token")
 	p.login("root", "rootpw")
 	p.click(`#tree-list li[data-key="/tls/key"]`)
 	p.waitText("#value", "over https")

@@ -100,4 +100,15 @@ func TestConsoleAuth(t *testing.T) {
 	out, err := m.Etcdctl(t, "--user", "root:rootpw", "user", "get", "bob")
 	require.NoError(t, err)
 	require.Contains(t, out, "alice-rw")
+
+	p.click(`tr[data-user="bob"] [data-revoke-role="alice-rw"]`)
+	p.waitFor(`document.querySelector('tr[data-user="bob"]') && !document.querySelector('tr[data-user="bob"]').textContent.includes("alice-rw")`)
+	out, err = m.Etcdctl(t, "--user", "root:rootpw", "user", "get", "bob")
+	require.NoError(t, err)
+	require.NotContains(t, out, "alice-rw")
+	p.click(`tr[data-role="alice-rw"] [data-revoke-perm="/alice/"]`)
+	p.waitText(`tr[data-role="alice-rw"]`, "none")
+	out, err = m.Etcdctl(t, "--user", "root:rootpw", "role", "get", "alice-rw")
+	require.NoError(t, err)
+	require.NotContains(t, out, "/alice/")
 }

@@ -29,13 +29,19 @@ export async function render(main, params, signal) {
   replace(main, h("h1", {}, "Auth"),
     h("div", { class: "panel" }, h("h2", {}, "Users"),
       table(["User", "Roles", ""], users.map((u, i) => h("tr", { "data-user": u }, h("td", {}, u),
-        h("td", {}, userInfo[i].map((r) => [badge(r), " "])),
+        h("td", {}, userInfo[i].map((r) => [badge(r), u === "root" && r === "root" ? "" :
+          h("button", { class: "link-dark", title: "Revoke " + r + " from " + u, "data-revoke-role": r,
+            onclick: act(main, () => v3("auth/user/revoke", { name: u, role: r }), "Revoked " + r + " from " + u, reload) }, "×"), " "])),
         h("td", {}, u === "root" ? "" : h("button", { class: "danger", onclick: act(main, () => v3("auth/user/delete", { name: u }), "Deleted user " + u, reload) }, "Delete"))))),
       userForm(main, roles, reload)),
     h("div", { class: "panel" }, h("h2", {}, "Roles"),
-      table(["Role", "Permissions"], roles.map((r, i) => h("tr", { "data-role": r }, h("td", {}, r),
+      table(["Role", "Permissions", ""], roles.map((r, i) => h("tr", { "data-role": r }, h("td", {}, r),
         h("td", {}, roleInfo[i].length === 0 ? h("span", { class: "muted" }, r === "root" ? "everything" : "none") :
-          roleInfo[i].map((p) => h("div", { class: "mono" }, permText(p))))))),
+          roleInfo[i].map((p) => h("div", { class: "mono" }, permText(p), " ", r === "root" ? "" : h("button", {
+            class: "link-dark", title: "Revoke this permission", "data-revoke-perm": dec(p.key),
+            onclick: act(main, () => v3("auth/role/revoke", { role: r, key: p.key, range_end: p.range_end || "" }), "Revoked a permission of " + r, reload),
+          }, "×")))),
+        h("td", {}, r === "root" ? "" : h("button", { class: "danger", onclick: act(main, () => v3("auth/role/delete", { role: r }), "Deleted role " + r, reload) }, "Delete"))))),
       roleForm(main, roles, reload)));
 }
 

@@ -117,7 +117,9 @@ async function showKey(box, prefix, key) {
       h("dt", {}, "Create revision"), h("dd", { id: "create-revision" }, kv.create_revision || "0"),
       h("dt", {}, "Mod revision"), h("dd", { id: "mod-revision" }, kv.mod_revision || "0"),
       h("dt", {}, "Version"), h("dd", { id: "version" }, kv.version || "0"),
-      h("dt", {}, "Lease"), h("dd", { id: "lease" }, kv.lease ? leaseHex(kv.lease) : "none"),
+      h("dt", {}, "Lease"), h("dd", { id: "lease" }, kv.lease ? h("a", {
+        href: "/ui/leases", class: "mono", onclick: (e) => { e.preventDefault(); navigate("/ui/leases"); },
+      }, leaseHex(kv.lease)) : "none"),
       h("dt", {}, "Size"), h("dd", {}, raw.length + " bytes")),
     h("div", { class: "inline" }, "Show as ", mode, " ", kind),
     view,

@@ -58,6 +58,7 @@ func TestConsoleKeysBrowseAndEdit(t *testing.T) {
 	p.click(`#tree-list li[data-key="/app/binary"]`)
 	p.waitText("#value-kind", "hex")
 	require.Equal(t, "00 01 fe ff", eval[string](p, `document.querySelector("#value").textContent`))
+	require.True(t, eval[bool](p, `document.querySelector("#edit").disabled`), "a binary value can be edited as text")
 
 	p.click("#new-key")
 	p.fill("#edit-key", "/app/new")

@@ -103,7 +103,7 @@ async function showKey(box, prefix, key) {
   };
   mode.addEventListener("change", draw);
   draw();
-  const history = h("div", { id: "history" }, h("p", { class: "muted" }, "Loading history…"));
+  const historyBox = h("div", { id: "history" }, h("p", { class: "muted" }, "Loading history…"));
   const del = confirmInline("Delete " + key + "?", async () => {
     try {
       await v3("kv/deleterange", { key: enc(key) });
@@ -124,9 +124,12 @@ async function showKey(box, prefix, key) {
     h("div", { class: "inline" }, "Show as ", mode, " ", kind),
     view,
     h("div", { class: "inline", style: "margin-top: 10px" },
-      h("button", { id: "edit", onclick: () => renderEditor(box, prefix, key, text(raw) ?? "", false, kv.lease) }, "Edit"), " ", del.box),
-    h("h2", {}, "History"), history);
-  loadHistory(history, key, kv);
+      h("button", {
+        id: "edit", disabled: text(raw) === null, title: text(raw) === null ? "A binary value: put it with etcdctl" : null,
+        onclick: () => renderEditor(box, prefix, key, text(raw), false, kv.lease),
+      }, "Edit"), " ", del.box),
+    h("h2", {}, "History"), historyBox);
+  loadHistory(historyBox, key, kv);
 }
 
 // formatValue renders a value: JSON pretty-printed when it parses, YAML

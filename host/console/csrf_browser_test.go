@@ -86,14 +86,3 @@ func serveEvilPage(t *testing.T, html string) string {
 	t.Cleanup(func() { _ = srv.Close() })
 	return "http://" + l.Addr().String() + "/"
 }
-
-// --enable-console=false serves no console; the gateway stays.
-func TestConsoleDisabled(t *testing.T) {
-	m := hosttest.StartMember(t, hosttest.WithArgs("--enable-console=false"))
-	for path, want := range map[string]int{"/ui/": http.StatusNotFound, "/ui/keys": http.StatusNotFound, "/health": http.StatusOK} {
-		resp, err := http.Get(m.Endpoint() + path)
-		require.NoError(t, err)
-		_ = resp.Body.Close()
-		require.Equal(t, want, resp.StatusCode, path)
-	}
-}

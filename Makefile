@@ -19,6 +19,7 @@
 #   make compat-ratchet  only the tests in tools/compat/passing.txt; fails if one regresses
 #   make pluginapi-oldest-go  pluginapi built and tested with the oldest Go its go.mod names
 #   make deps       Debian packages the tests need (APT_PKGS), when missing
+#   make console-screenshots  the web console's browser tests, refreshing docs/console/*.png
 #   make clean
 
 SHELL := /bin/bash
@@ -46,6 +47,9 @@ APT_PKGS   ?=
 APT_PKGS   += librocksdb-dev
 # contrib/mixin's tests run promtool and prometheus (Debian's 2.42).
 APT_PKGS   += prometheus
+# chromium, driven headless by the web console's browser tests
+# (host/console).
+APT_PKGS   += chromium
 
 # End-to-end tests (host/hosttest) find the binaries through these.
 export METASTORE_BIN := $(BIN)/metastore
@@ -250,6 +254,12 @@ test: deps build build-rocksdb tools etcd bench-smoke
 	for m in $(SUB_MODULES); do (cd $$m && $(GO) test $(TEST_FLAGS) ./...) || exit 1; done
 	cd tools && $(TOOLS_ENV) $(GO) test -count=1 ./image/
 	$(MAKE) --no-print-directory compat-ratchet
+
+# The web console's browser tests (headless chromium against real members),
+# copying the screenshots the README shows into docs/console/.
+.PHONY: console-screenshots
+console-screenshots: deps build tools
+	$(GO) test -count=1 -run 'TestConsole' ./host/console -update-screenshots
 
 vet:
 	$(GO) vet $(PKGS)

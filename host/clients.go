@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/metastore/metastore/etcdapi/codec"
 	"github.com/metastore/metastore/host/audit"
 	"github.com/metastore/metastore/host/config"
+	"github.com/metastore/metastore/host/console"
 	"github.com/metastore/metastore/host/health"
 	"github.com/metastore/metastore/host/httpapi"
 	"github.com/metastore/metastore/host/metrics"
@@ -122,6 +124,7 @@ func serveHTTP(lg *zap.Logger, cfg *config.Config, m *Member, mm *metrics.Regist
 		GatewayTLS:           gatewayTLS,
 		ClientCertAuth:       cfg.ClientCertAuth,
 		AuthEnabled:          m.api.AuthEnabled,
+		Console:              consoleHandler(lg, cfg),
 	})
 }
 
@@ -129,6 +132,29 @@ func serveHTTP(lg *zap.Logger, cfg *config.Config, m *Member, mm *metrics.Regist
 // server: enough for hundreds of clients waiting on their writes, idle
 // ones costing a few KiB each.
 const streamWorkers = 512
+
+// consoleHandler returns the web console's constructor, nil when
+// --enable-console is off.
+func consoleHandler(lg *zap.Logger, cfg *config.Config) func(http.Handler) http.Handler {
+	if !cfg.EnableConsole {
+		return nil
+	}
+	catalog := slices.Clone(cfg.Plugins)
+	members := &http.Client{Timeout: 3 * time.Second}
+	if f, err := clientTLS(zap.NewNop(), cfg); err == nil && !f.Empty() {
+		if tc, err := f.Client(); err == nil {
+			members.Transport = &http.Transport{TLSClientConfig: tc}
+		}
+	}
+	return func(gateway http.Handler) http.Handler {
+		return console.New(console.Config{
+			Logger:  lg.Named("console"),
+			API:     gateway,
+			Catalog: func() []config.PluginEntry { return catalog },
+			Members: members,
+		})
+	}
+}
 
 func newGRPCServer(cfg config.Config, lg *zap.Logger, mm *metrics.Registry, extra ...grpc.ServerOption) *grpc.Server {
 	return grpc.NewServer(append([]grpc.ServerOption{

@@ -51,6 +51,7 @@ var layers = []struct {
 	{"host/metrics", []string{"etcdapi", "mvcc", "raft"}, "collectors read the parts they are handed, never the member"},
 	{"host/audit", []string{"host/config"}, "the audit log: handed the member's events, never the member"},
 	{"host/tracing", []string{"host/config", "pluginapi/pluginrpc"}, "tracing: the settings and the trace context plugins share, never the member"},
+	{"host/console", []string{"host/config", "host/plugin"}, "the web console: talks to the member through its gateway, never the member"},
 	{"host/health", nil, "the health endpoints: handed the member's status and client API, never the member"},
 	{"host/httpapi", []string{"host/tlsconf"}, "client-facing HTTP: handed the gRPC server, listeners and handlers, never the member"},
 	{"host/quotausage", []string{"mvcc", "pluginapi/quota"}, "the quota prefixes' usage: read from the store it is handed, never the member"},

@@ -129,6 +129,8 @@ type Config struct {
 	ServerConfig `koanf:",squash"`
 	// MemoryConfig holds MetaStore's memory settings.
 	MemoryConfig `koanf:",squash"`
+	// EnableConsole serves the web console under /ui/ on the client URLs.
+	EnableConsole bool `koanf:"enable-console"`
 	// AuditLog is the file audit records are appended to; "": none.
 	AuditLog string `koanf:"audit-log"`
 }
@@ -205,6 +207,7 @@ func Defaults() map[string]any {
 		"client-cert-auth": false,
 		"auth-provider":    "etcd",
 		"audit-log":        "",
+		"enable-console":   true,
 	}
 	maps.Copy(d, corruptionDefaults())
 	maps.Copy(d, serverDefaults())

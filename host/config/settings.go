@@ -170,6 +170,8 @@ var settingGroups = []Group{
 			Help:     "The plugin catalog: a list of entries with kind (storage, auth, quota), name, path, sha256 and an optional config; see docs/plugins.md."},
 		{Key: "audit-log", Help: "File to append the audit log to, one JSON object per line: authentication, auth, user, role and membership changes, " +
 			"alarms, defrag, snapshots, leader moves, compaction and plugin events (empty: none)."},
+		{Key: "enable-console", Help: "Serve the web console under /ui/ on the client URLs: cluster, keys, leases, auth, plugins and metrics, " +
+			"through the client API with the caller's credentials."},
 		{Key: "auto-compaction-check-interval", Help: "How often revision-mode auto-compaction checks the revision (etcd: fixed at 5m)."},
 		{Key: "value-cache-bytes", Help: "Bytes of recently read and written values kept in memory (0: 16 MiB; negative: no cache)."},
 		{Key: "memory-limit", Help: "Soft memory limit of the Go runtime in bytes (0: GOMEMLIMIT if set, else 90% of the cgroup's memory limit if any; negative: none)."},

@@ -1,7 +1,7 @@
 // Package httpapi serves a member's client-facing HTTP: on every client
 // port next to gRPC, etcd's HTTP endpoints (/metrics, the health
-// endpoints, /version, the runtime profiles, and the JSON gateway of the
-// gRPC API, /v3/...), and /metrics and the health endpoints on the
+// endpoints, /version, the runtime profiles, the JSON gateway of the
+// gRPC API, /v3/..., and the web console a member hands it, /ui/), and /metrics and the health endpoints on the
 // metrics URLs.
 //
 // A client port carries both protocols: a connection multiplexer routes

@@ -145,6 +145,17 @@ func requestTLS(r *http.Request) *tls.ConnectionState {
 	return nil
 }
 
+// withRequestTLS sets each request's TLS field from the connection it came
+// on, which the connection multiplexer hides from net/http.
+func withRequestTLS(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil {
+			r.TLS = requestTLS(r)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // loopbackTarget turns a listener's address into one to dial: a wildcard
 // host becomes the loopback address; a unix socket is dialled at its path.
 func loopbackTarget(addr net.Addr) string {

@@ -50,6 +50,9 @@ type Config struct {
 	// certificate names a user it cannot pass on.
 	ClientCertAuth bool
 	AuthEnabled    func() bool
+	// Console, when set, returns the web console's handler, served under
+	// /ui/, given the JSON gateway it talks to the member through.
+	Console func(gateway http.Handler) http.Handler
 }
 
 // Server serves HTTP next to gRPC on every client listener, as etcd
@@ -82,6 +85,10 @@ func Serve(c Config) (*Server, error) {
 		registerPprof(mux)
 	}
 	mux.Handle("/v3/", gateway.handler)
+	if c.Console != nil {
+		mux.Handle("/ui/", withRequestTLS(c.Console(gateway.handler)))
+		mux.Handle("/ui", http.RedirectHandler("/ui/", http.StatusMovedPermanently))
+	}
 	h.srv = newHTTPServer(lg, rewriteV3beta(mux))
 	h.srv.ConnContext = withTLSState
 	if err := h.serveMetricsURLs(c); err != nil {

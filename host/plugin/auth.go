@@ -91,7 +91,9 @@ func (p *AuthProvider) provider() (auth.Provider, error) {
 	}
 	p.lg.Warn("the auth provider plugin exited; starting it again")
 	if p.proc != nil {
-		p.audit(EventExit, p.entry, errors.New("the plugin process exited"))
+		exited := errors.New("the plugin process exited")
+		p.audit(EventExit, p.entry, exited)
+		recordDown(p.entry, exited)
 		p.proc = nil
 	}
 	err := p.launchLocked()

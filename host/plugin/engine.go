@@ -84,6 +84,7 @@ func (p *Engine) fail(cause error) {
 	p.failOnce.Do(func() {
 		p.cause = cause
 		close(p.failed)
+		recordDown(p.entry, cause)
 		p.lg.Error("storage plugin failed", zap.Error(cause), zap.Int("pid", p.proc.Pid()))
 		if pid := p.proc.Pid(); pid > 0 && !p.proc.Exited() {
 			_ = syscall.Kill(pid, syscall.SIGKILL)

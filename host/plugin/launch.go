@@ -63,6 +63,7 @@ func launch[P any](lg *zap.Logger, entry config.PluginEntry, start func(pluginrp
 		return none, nil, fmt.Errorf("%s plugin %q: sha256: %w", entry.Kind, entry.Name, err)
 	}
 	proc, plg, err := spawn(lg, entry, sum, observeLaunch(entry), start)
+	recordLaunch(entry, err)
 	if err != nil {
 		return none, nil, fmt.Errorf("%s plugin %q: %w", entry.Kind, entry.Name, err)
 	}

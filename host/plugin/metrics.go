@@ -71,6 +71,7 @@ func observeLaunch(entry config.PluginEntry) []grpc.DialOption {
 	restarts := pm.restarts.WithLabelValues(entry.Kind, entry.Name)
 	if pm.launched[key] {
 		restarts.Inc()
+		recordRestart(entry)
 	}
 	pm.launched[key] = true
 	pm.mu.Unlock()

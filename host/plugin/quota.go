@@ -209,6 +209,7 @@ func (p *QuotaPolicy) down(proc *quota.PluginProcess, cause error) {
 	p.lg.Warn("the quota policy plugin is down; the built-in "+backendbytes.Name+" check alone decides until it answers again",
 		zap.Error(cause), zap.Int("pid", proc.Pid()), zap.Duration("restart-in", wait))
 	p.audit(EventExit, p.entry, cause)
+	recordDown(p.entry, cause)
 	p.audit(EventFallback, p.entry, nil)
 	go proc.Kill()
 }

@@ -30,8 +30,10 @@ func TestConsoleClusterOfThree(t *testing.T) {
 		p.waitText(fmt.Sprintf(`tr[data-member=%q]`, m.Name()), "healthy")
 		p.waitText(fmt.Sprintf(`tr[data-member=%q]`, m.Name()), m.Endpoint())
 	}
-	require.Equal(t, 1, eval[int](p, `document.querySelectorAll("#members-table .badge.ok").length - 3`), "not one leader")
-	require.Equal(t, "3", eval[string](p, `document.querySelector("#member-count").textContent`))
+	// The page redraws itself every few seconds: wait for, not read, what
+	// it shows. One leader badge beside the three health badges.
+	p.waitFor(`document.querySelectorAll("#members-table .badge.ok").length === 4`)
+	p.waitFor(`document.querySelector("#member-count")?.textContent === "3"`)
 	p.waitText("#no-alarms", "No alarms")
 	p.waitFor(`Number(document.querySelector("#revision").textContent) >= 51`)
 	p.screenshot("cluster", true)

@@ -27,6 +27,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -313,11 +314,15 @@ func runOne(ctx context.Context, o options, tmp string, spec serverSpec, w workl
 	env.maxOps = ops
 	rctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
+	cpuBefore, pidsBefore := srv.cpuTime()
 	lat, err := w.run(rctx, env)
 	if err != nil {
 		return fail(err)
 	}
 	r.fill(lat)
+	if cpuAfter, pidsAfter := srv.cpuTime(); slices.Equal(pidsBefore, pidsAfter) && r.Ops > 0 {
+		r.CPUPerOpUs = float64(cpuAfter-cpuBefore) / float64(time.Microsecond) / float64(r.Ops)
+	}
 	if r.PeakRSS, err = srv.peakRSS(); err != nil {
 		return fail(err)
 	}

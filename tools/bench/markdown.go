@@ -13,8 +13,8 @@ func (r *report) markdown() string {
 	gs := goals(r.Members)
 	fmt.Fprintf(&b, "Measured %s with `make bench` (mode %s, %d round(s), medians), %d member(s), MetaStore%s against etcd %s, on %d CPUs (Linux %s), load generator on the same machine.\n\n",
 		r.Time, r.Mode.Name, r.Mode.Rounds, r.Members, r.metastoreEngine(), r.etcdVersion(), r.Host.CPUs, r.Host.Kernel)
-	b.WriteString("| workload | etcd ops/s | MetaStore ops/s | throughput × | p99 × | peak RSS × | goal |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---|\n")
+	b.WriteString("| workload | etcd ops/s | MetaStore ops/s | throughput × | p99 × | peak RSS × | server CPU/op × | goal |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, w := range r.Workloads {
 		e, eok := r.summary(w.Name, "etcd")
 		m, mok := r.summary(w.Name, "metastore")
@@ -22,8 +22,8 @@ func (r *report) markdown() string {
 			continue
 		}
 		x := r.ratio(w.Name)
-		fmt.Fprintf(&b, "| `%s` | %.0f | %.0f | %s | %s | %s | %s |\n", w.Name, e.OpsPerSec, m.OpsPerSec,
-			fmtRatio(x.Throughput), fmtRatio(x.P99), fmtRatio(x.PeakRSS), goalText(gs[w.Name]))
+		fmt.Fprintf(&b, "| `%s` | %.0f | %.0f | %s | %s | %s | %s | %s |\n", w.Name, e.OpsPerSec, m.OpsPerSec,
+			fmtRatio(x.Throughput), fmtRatio(x.P99), fmtRatio(x.PeakRSS), fmtRatio(x.CPUPerOp), goalText(gs[w.Name]))
 	}
 	e, eok := r.summary("scale", "etcd")
 	m, mok := r.summary("scale", "metastore")

@@ -46,6 +46,10 @@ type ratio struct {
 	Throughput float64 `json:"throughput"` // higher is better for metastore
 	P99        float64 `json:"p99"`        // lower is better for metastore
 	PeakRSS    float64 `json:"peak_rss"`   // lower is better for metastore
+	// CPUPerOp is the servers' CPU time per operation; lower is better
+	// for metastore. On a machine the load generator shares, it shows
+	// what the server costs, which throughput alone hides.
+	CPUPerOp float64 `json:"server_cpu_per_op,omitempty"`
 	// Note says why there is no ratio, e.g. "unsupported by metastore".
 	Note string `json:"note,omitempty"`
 }
@@ -71,6 +75,7 @@ func (r *report) summarize(servers []serverSpec) {
 				Throughput: div(m.OpsPerSec, e.OpsPerSec),
 				P99:        div(m.P99Ms, e.P99Ms),
 				PeakRSS:    div(float64(m.PeakRSS), float64(e.PeakRSS)),
+				CPUPerOp:   div(m.CPUPerOpUs, e.CPUPerOpUs),
 			})
 		} else {
 			r.Ratios = append(r.Ratios, ratio{Workload: w.Name, Note: missingRatio(e, eok, m, mok)})
@@ -124,10 +129,11 @@ func (r *report) printTable(out io.Writer) {
 	}
 	fmt.Fprintf(out, "\nMetaStore%s vs etcd (%s), %s, mode %s: medians of %d round(s), %.0fs total, %d CPUs (shared)\n",
 		r.metastoreEngine(), r.etcdVersion(), members, r.Mode.Name, r.Mode.Rounds, r.ElapsedSec, r.Host.CPUs)
-	fmt.Fprintln(out, "ratios are metastore/etcd: thr× above 1 = metastore faster; p99× and rss× below 1 = metastore better")
-	const row = "%-16s %-7s %-9s %9s %8s %8s %8s %9s %9s %6s %6s %6s %6s\n"
+	fmt.Fprintln(out, "ratios are metastore/etcd: thr× above 1 = metastore faster; p99×, rss× and cpu× below 1 = metastore better")
+	fmt.Fprintln(out, "cpu µs/op is the CPU time the server's processes used per operation (the load generator's is not counted)")
+	const row = "%-16s %-7s %-9s %9s %8s %8s %8s %9s %9s %6s %9s %6s %6s %6s %6s\n"
 	fmt.Fprintf(out, row, "workload", "cli/con", "server", "ops/s", "avg ms", "p50 ms", "p99 ms",
-		"peak RSS", "data dir", "errors", "thr×", "p99×", "rss×")
+		"peak RSS", "data dir", "errors", "cpu µs/op", "thr×", "p99×", "rss×", "cpu×")
 	for _, w := range r.Workloads {
 		for _, srv := range r.Servers {
 			s, ok := r.summary(w.Name, srv.Name)
@@ -143,15 +149,19 @@ func (r *report) printTable(out io.Writer) {
 				fmt.Fprintf(out, "%s%9s failed: %s\n", lead, "-", firstLine(s.Detail, 70))
 				continue
 			}
-			thr, p99, rss := "", "", ""
+			thr, p99, rss, cpu := "", "", "", ""
 			if s.Server == "metastore" {
 				x := r.ratio(w.Name)
-				thr, p99, rss = fmtRatio(x.Throughput), fmtRatio(x.P99), fmtRatio(x.PeakRSS)
+				thr, p99, rss, cpu = fmtRatio(x.Throughput), fmtRatio(x.P99), fmtRatio(x.PeakRSS), fmtRatio(x.CPUPerOp)
+			}
+			cpuPerOp := "-"
+			if s.CPUPerOpUs > 0 {
+				cpuPerOp = fmt.Sprintf("%.1f", s.CPUPerOpUs)
 			}
 			fmt.Fprintf(out, row, w.Name, fmt.Sprintf("%d/%d", w.Clients, w.Conns), s.Server,
 				fmt.Sprintf("%.0f", s.OpsPerSec), fmt.Sprintf("%.3f", s.AvgMs), fmt.Sprintf("%.3f", s.P50Ms),
 				fmt.Sprintf("%.3f", s.P99Ms), fmtBytes(s.PeakRSS), fmtBytes(s.DiskBytes),
-				fmt.Sprint(s.Errors), thr, p99, rss)
+				fmt.Sprint(s.Errors), cpuPerOp, thr, p99, rss, cpu)
 		}
 	}
 	fmt.Fprintln(out, "watch-fanout counts events delivered; its latency is put-to-delivery. lease-keepalive counts keepalive round trips.")

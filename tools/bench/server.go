@@ -88,6 +88,55 @@ func (c *cluster) stop() {
 	wg.Wait()
 }
 
+// cpuTime returns the CPU time (user and system) the members' process
+// groups have used so far, and their leading pids: a member restarted
+// in between (the scale workload's restart) makes two readings
+// incomparable.
+func (c *cluster) cpuTime() (time.Duration, []int) {
+	var total time.Duration
+	var pids []int
+	for _, m := range c.members {
+		pgid := m.cmd.Process.Pid
+		pids = append(pids, pgid)
+		forGroup(pgid, func(pid int, f []string) {
+			// utime and stime, fields 14 and 15 of stat: 12 and 13
+			// after the state.
+			if len(f) > 12 {
+				u, _ := strconv.ParseInt(f[11], 10, 64)
+				s, _ := strconv.ParseInt(f[12], 10, 64)
+				total += time.Duration(u+s) * time.Second / clockTicks
+			}
+		})
+	}
+	return total, pids
+}
+
+// clockTicks is the kernel's USER_HZ, the unit of /proc's CPU times: 100
+// on every Linux architecture Go runs on.
+const clockTicks = 100
+
+// forGroup calls fn with the fields of /proc/<pid>/stat after the
+// command's name (state, ppid, pgrp, ...) of every process of the group.
+func forGroup(pgid int, fn func(pid int, fields []string)) {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		i := strings.LastIndexByte(string(b), ')')
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 3 || f[2] != strconv.Itoa(pgid) {
+			continue
+		}
+		fn(pid, f)
+	}
+}
+
 // peakRSS returns the sum over members of their peak RSS.
 func (c *cluster) peakRSS() (int64, error) {
 	var total int64
@@ -280,26 +329,14 @@ func (s *server) peakRSS() (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == pgid {
-			continue
-		}
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		// Fields after the command's closing parenthesis: state ppid pgrp.
-		i := strings.LastIndexByte(string(b), ')')
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) < 3 || f[2] != strconv.Itoa(pgid) {
-			continue
+	forGroup(pgid, func(pid int, _ []string) {
+		if pid == pgid {
+			return
 		}
 		if n, err := procField(pid, "VmHWM:"); err == nil {
 			total += n
 		}
-	}
+	})
 	return total, nil
 }
 

@@ -32,6 +32,9 @@ type runResult struct {
 	P99Ms      float64 `json:"p99_ms"`
 	PeakRSS    int64   `json:"peak_rss_bytes"`
 	DiskBytes  int64   `json:"data_dir_bytes"`
+	// CPUPerOpUs is the CPU time the server's processes used during the
+	// run, in microseconds per operation; 0 when not measured.
+	CPUPerOpUs float64 `json:"server_cpu_us_per_op,omitempty"`
 	// Extra holds workload-specific figures (pause runs: op_ms,
 	// during_max_ms, before_p99_ms, before_max_ms).
 	Extra map[string]float64 `json:"extra,omitempty"`
@@ -99,6 +102,8 @@ type summary struct {
 	P99Ms     float64 `json:"p99_ms"`
 	PeakRSS   int64   `json:"peak_rss_bytes"`
 	DiskBytes int64   `json:"data_dir_bytes"`
+	// CPUPerOpUs is the median server CPU time per operation.
+	CPUPerOpUs float64 `json:"server_cpu_us_per_op,omitempty"`
 	// Extra holds the medians of the runs' extra figures.
 	Extra map[string]float64 `json:"extra,omitempty"`
 }
@@ -107,7 +112,7 @@ type summary struct {
 // round found unsupported is unsupported; one with no successful run failed.
 func summarize(workload, server string, runs []runResult) summary {
 	s := summary{Workload: workload, Server: server, Status: statusOK}
-	var thr, avg, p50, p99, rss, disk []float64
+	var thr, avg, p50, p99, rss, disk, cpu []float64
 	extra := map[string][]float64{}
 	for _, r := range runs {
 		s.Errors += r.Errors
@@ -122,6 +127,9 @@ func summarize(workload, server string, runs []runResult) summary {
 			thr, avg = append(thr, r.OpsPerSec), append(avg, r.AvgMs)
 			p50, p99 = append(p50, r.P50Ms), append(p99, r.P99Ms)
 			rss, disk = append(rss, float64(r.PeakRSS)), append(disk, float64(r.DiskBytes))
+			if r.CPUPerOpUs > 0 {
+				cpu = append(cpu, r.CPUPerOpUs)
+			}
 			for k, v := range r.Extra {
 				extra[k] = append(extra[k], v)
 			}
@@ -133,6 +141,7 @@ func summarize(workload, server string, runs []runResult) summary {
 	}
 	s.OpsPerSec, s.AvgMs, s.P50Ms, s.P99Ms = median(thr), median(avg), median(p50), median(p99)
 	s.PeakRSS, s.DiskBytes = int64(median(rss)), int64(median(disk))
+	s.CPUPerOpUs = median(cpu)
 	for k, vs := range extra {
 		if s.Extra == nil {
 			s.Extra = map[string]float64{}

@@ -195,14 +195,31 @@ func TestWhatTheFastPathLeavesToProtobuf(t *testing.T) {
 	require.False(t, sized, "unknown fields go to protobuf")
 }
 
+// TestPoolSizeClasses: a pooled buffer holds its size, at most a quarter
+// more, and comes back from the pool of its class.
 func TestPoolSizeClasses(t *testing.T) {
-	for _, size := range []int{1, 1023, 1024, 1025, 300 << 10, 1 << 20} {
+	for _, size := range []int{1, 5, 1023, 1024, 1025, 1280, 1281, 300 << 10, 1 << 20, 1<<20 + 1} {
 		b := buffers.Get(size)
 		require.Len(t, *b, size)
 		require.GreaterOrEqual(t, cap(*b), size)
-		require.Less(t, cap(*b), 2*size+1)
+		if size > 4 {
+			require.LessOrEqual(t, cap(*b), size+size/4+1, "size %d", size)
+		}
 		buffers.Put(b)
 	}
+	for size := 5; size < 1<<16; size++ {
+		c, capacity := classOf(size)
+		require.GreaterOrEqual(t, capacity, size)
+		c2, capacity2 := classOf(capacity)
+		require.Equal(t, c, c2, "a class's capacity is of that class (size %d)", size)
+		require.Equal(t, capacity, capacity2)
+		if size > 5 {
+			prev, _ := classOf(size - 1)
+			require.GreaterOrEqual(t, c, prev)
+		}
+	}
+	b := make([]byte, 0, 1000) // not a class capacity
+	buffers.Put(&b)
 }
 
 type byteCount struct{ n float64 }

@@ -28,9 +28,11 @@ import (
 // Raft is the replicated log as the API needs it. The host adapts its raft
 // node to it.
 type Raft interface {
-	// ProposeBefore appends data to the log; the applier sees it once
-	// committed. It gives up when ctx ends or expire is closed.
-	ProposeBefore(ctx context.Context, data []byte, expire <-chan struct{}) error
+	// ProposeQueued hands data to raft for the log; the applier sees it
+	// once committed. It returns once raft has it queued, and calls
+	// dropped (without blocking) if raft drops it. It gives up when ctx
+	// ends or expire is closed.
+	ProposeQueued(ctx context.Context, data []byte, expire <-chan struct{}, dropped func(error)) error
 	// ReadIndex returns an index that, once applied locally, makes a read
 	// linearizable.
 	ReadIndex(ctx context.Context) (uint64, error)
@@ -270,13 +272,18 @@ func (s *Server) propose(ctx context.Context, r *pb.InternalRaftRequest) (apply.
 	}
 	ch := s.waits.register(id)
 	expire := s.deadlines.after()
-	if err := s.raft.ProposeBefore(ctx, data, expire); err != nil {
+	onDrop := func(err error) { s.waits.trigger(id, apply.Result{Err: dropped{err}}) }
+	if err := s.raft.ProposeQueued(ctx, data, expire, onDrop); err != nil {
 		s.waits.cancel(id)
 		return apply.Result{}, s.proposeError(ctx, err)
 	}
 	select {
 	case res := <-ch:
 		s.waits.release(ch)
+		if d, ok := res.Err.(dropped); ok {
+			s.waits.canceled.Add(1)
+			return apply.Result{}, s.proposeError(ctx, d.err)
+		}
 		return res, nil
 	case <-ctx.Done():
 		s.waits.cancel(id)
@@ -288,6 +295,12 @@ func (s *Server) propose(ctx context.Context, r *pb.InternalRaftRequest) (apply.
 		return apply.Result{}, ErrStopped
 	}
 }
+
+// dropped carries, in place of an apply result, why raft dropped a
+// proposal.
+type dropped struct{ err error }
+
+func (d dropped) Error() string { return d.err.Error() }
 
 // proposeError tells the caller's own cancellation apart from our timeout.
 func (s *Server) proposeError(ctx context.Context, err error) error {

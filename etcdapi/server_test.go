@@ -26,7 +26,7 @@ type localRaft struct {
 	index uint64
 }
 
-func (r *localRaft) ProposeBefore(_ context.Context, data []byte, _ <-chan struct{}) error {
+func (r *localRaft) ProposeQueued(_ context.Context, data []byte, _ <-chan struct{}, _ func(error)) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.index++

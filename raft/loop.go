@@ -92,6 +92,12 @@ func (n *Node) propose(p proposal) {
 	if errors.Is(err, etcdraft.ErrProposalDropped) {
 		err = ErrProposalDropped
 	}
+	if p.errc == nil {
+		if err != nil {
+			p.dropped(err)
+		}
+		return
+	}
 	p.errc <- err
 }
 

@@ -264,3 +264,25 @@ func TestLeaderChanged(t *testing.T) {
 	}
 	require.EqualValues(t, 1, waitLeader(t, n))
 }
+
+// TestProposeQueuedToldOfDrop: a queued proposal raft drops (no leader)
+// is reported to its dropped callback, which is how the API fails the
+// request at once instead of at its timeout.
+func TestProposeQueuedToldOfDrop(t *testing.T) {
+	c := newTestCluster(t, nil)
+	f := c.follower()
+	for _, id := range []uint64{1, 2, 3} {
+		if c.net.node(id) != f {
+			c.stop(id)
+		}
+	}
+	require.Eventually(t, func() bool { return f.Status().Leader == 0 }, 5*time.Second, 10*time.Millisecond)
+	got := make(chan error, 1)
+	require.NoError(t, f.ProposeQueued(testContext(t), []byte("x"), nil, func(err error) { got <- err }))
+	select {
+	case err := <-got:
+		require.ErrorIs(t, err, ErrProposalDropped)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the drop was not reported")
+	}
+}

@@ -45,6 +45,22 @@ var scaleGoals = map[string]float64{
 	"restart_ms":      0.5,
 }
 
+// serverCPUNeeded is, for a workload that keeps every core busy (its
+// throughput is then the cores over the CPU one operation takes, the
+// server's and the load generator's), the largest server CPU per
+// operation, as a ratio to etcd's, with which MetaStore reaches the
+// throughput ratio goal beside the same load generator. It shows how far
+// a goal is from the server's reach: below zero, not even a server that
+// took no CPU would reach it.
+func (r *report) serverCPUNeeded(workload string, goal float64) (float64, bool) {
+	e, eok := r.summary(workload, "etcd")
+	m, mok := r.summary(workload, "metastore")
+	if !eok || !mok || e.CPUPerOpUs == 0 || m.GenCPUPerOpUs == 0 || goal == 0 {
+		return 0, false
+	}
+	return ((e.CPUPerOpUs+e.GenCPUPerOpUs)/goal - m.GenCPUPerOpUs) / e.CPUPerOpUs, true
+}
+
 // printGoals prints each ratio that has a goal beside it, marking those
 // that fall short.
 func (r *report) printGoals(out io.Writer) {
@@ -71,6 +87,10 @@ func (r *report) printGoals(out io.Writer) {
 		}
 		x := r.ratio(w.Name)
 		check(w.Name+" throughput", x.Throughput, g.Thr, true)
+		// One client waits on each reply: latency, not the cores, bounds it.
+		if need, ok := r.serverCPUNeeded(w.Name, g.Thr); ok && w.Clients > 1 && x.Throughput > 0 && x.Throughput < g.Thr {
+			lines = append(lines, fmt.Sprintf("  %-34s %6.2f   needs server CPU/op ≤ %.2f of etcd's, where the cores are saturated", "  server CPU/op", x.CPUPerOp, need))
+		}
 		check(w.Name+" p99", x.P99, g.P99, false)
 		check(w.Name+" peak RSS", x.PeakRSS, g.RSS, false)
 		if w.Name == "scale" && r.Members == 1 {

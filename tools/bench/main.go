@@ -315,13 +315,16 @@ func runOne(ctx context.Context, o options, tmp string, spec serverSpec, w workl
 	rctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
 	cpuBefore, pidsBefore := srv.cpuTime()
+	genBefore := selfCPUTime()
 	lat, err := w.run(rctx, env)
 	if err != nil {
 		return fail(err)
 	}
+	genUsed := selfCPUTime() - genBefore
 	r.fill(lat)
 	if cpuAfter, pidsAfter := srv.cpuTime(); slices.Equal(pidsBefore, pidsAfter) && r.Ops > 0 {
 		r.CPUPerOpUs = float64(cpuAfter-cpuBefore) / float64(time.Microsecond) / float64(r.Ops)
+		r.GenCPUPerOpUs = float64(genUsed) / float64(time.Microsecond) / float64(r.Ops)
 	}
 	if r.PeakRSS, err = srv.peakRSS(); err != nil {
 		return fail(err)

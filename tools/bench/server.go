@@ -111,6 +111,16 @@ func (c *cluster) cpuTime() (time.Duration, []int) {
 	return total, pids
 }
 
+// selfCPUTime returns the CPU time (user and system) this process, the
+// load generator, has used so far.
+func selfCPUTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // clockTicks is the kernel's USER_HZ, the unit of /proc's CPU times: 100
 // on every Linux architecture Go runs on.
 const clockTicks = 100

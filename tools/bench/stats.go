@@ -35,6 +35,9 @@ type runResult struct {
 	// CPUPerOpUs is the CPU time the server's processes used during the
 	// run, in microseconds per operation; 0 when not measured.
 	CPUPerOpUs float64 `json:"server_cpu_us_per_op,omitempty"`
+	// GenCPUPerOpUs is the CPU time the load generator (this process)
+	// used during the run, in microseconds per operation.
+	GenCPUPerOpUs float64 `json:"generator_cpu_us_per_op,omitempty"`
 	// Extra holds workload-specific figures (pause runs: op_ms,
 	// during_max_ms, before_p99_ms, before_max_ms).
 	Extra map[string]float64 `json:"extra,omitempty"`
@@ -104,6 +107,8 @@ type summary struct {
 	DiskBytes int64   `json:"data_dir_bytes"`
 	// CPUPerOpUs is the median server CPU time per operation.
 	CPUPerOpUs float64 `json:"server_cpu_us_per_op,omitempty"`
+	// GenCPUPerOpUs is the median load generator CPU time per operation.
+	GenCPUPerOpUs float64 `json:"generator_cpu_us_per_op,omitempty"`
 	// Extra holds the medians of the runs' extra figures.
 	Extra map[string]float64 `json:"extra,omitempty"`
 }
@@ -112,7 +117,7 @@ type summary struct {
 // round found unsupported is unsupported; one with no successful run failed.
 func summarize(workload, server string, runs []runResult) summary {
 	s := summary{Workload: workload, Server: server, Status: statusOK}
-	var thr, avg, p50, p99, rss, disk, cpu []float64
+	var thr, avg, p50, p99, rss, disk, cpu, gen []float64
 	extra := map[string][]float64{}
 	for _, r := range runs {
 		s.Errors += r.Errors
@@ -130,6 +135,9 @@ func summarize(workload, server string, runs []runResult) summary {
 			if r.CPUPerOpUs > 0 {
 				cpu = append(cpu, r.CPUPerOpUs)
 			}
+			if r.GenCPUPerOpUs > 0 {
+				gen = append(gen, r.GenCPUPerOpUs)
+			}
 			for k, v := range r.Extra {
 				extra[k] = append(extra[k], v)
 			}
@@ -141,7 +149,7 @@ func summarize(workload, server string, runs []runResult) summary {
 	}
 	s.OpsPerSec, s.AvgMs, s.P50Ms, s.P99Ms = median(thr), median(avg), median(p50), median(p99)
 	s.PeakRSS, s.DiskBytes = int64(median(rss)), int64(median(disk))
-	s.CPUPerOpUs = median(cpu)
+	s.CPUPerOpUs, s.GenCPUPerOpUs = median(cpu), median(gen)
 	for k, vs := range extra {
 		if s.Extra == nil {
 			s.Extra = map[string]float64{}

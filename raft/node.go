@@ -173,6 +173,35 @@ func (n *Node) ProposeQueued(ctx context.Context, data []byte, expire <-chan str
 	if n.cfg.Tracer != nil {
 		p.trace = sampledSpan(ctx)
 	}
+	return n.enqueue(ctx, p, expire)
+}
+
+// ProposeConfChange proposes a membership change. It returns as Propose
+// does; the change takes effect in raft when its entry is committed, and
+// the Applier sees the entry after that.
+func (n *Node) ProposeConfChange(ctx context.Context, cc raftpb.ConfChangeI) error {
+	return n.submit(ctx, proposal{cc: cc, errc: make(chan error, 1)})
+}
+
+// submit queues p for the raft loop and waits for raft to take or drop
+// it.
+func (n *Node) submit(ctx context.Context, p proposal) error {
+	if err := n.enqueue(ctx, p, nil); err != nil {
+		return err
+	}
+	select {
+	case err := <-p.errc:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-n.stopc:
+		return ErrStopped
+	}
+}
+
+// enqueue queues p for the raft loop; a closed expire gives up as ctx's
+// deadline would.
+func (n *Node) enqueue(ctx context.Context, p proposal, expire <-chan struct{}) error {
 	if n.stopped() {
 		return ErrStopped
 	}
@@ -183,34 +212,6 @@ func (n *Node) ProposeQueued(ctx context.Context, data []byte, expire <-chan str
 		return ctx.Err()
 	case <-expire:
 		return context.DeadlineExceeded
-	case <-n.stopc:
-		return ErrStopped
-	}
-}
-
-// ProposeConfChange proposes a membership change. It returns as Propose
-// does; the change takes effect in raft when its entry is committed, and
-// the Applier sees the entry after that.
-func (n *Node) ProposeConfChange(ctx context.Context, cc raftpb.ConfChangeI) error {
-	return n.submit(ctx, proposal{cc: cc, errc: make(chan error, 1)})
-}
-
-func (n *Node) submit(ctx context.Context, p proposal) error {
-	if n.stopped() {
-		return ErrStopped
-	}
-	select {
-	case n.propc <- p:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-n.stopc:
-		return ErrStopped
-	}
-	select {
-	case err := <-p.errc:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
 	case <-n.stopc:
 		return ErrStopped
 	}

@@ -331,6 +331,7 @@ func runOne(ctx context.Context, o options, tmp string, spec serverSpec, w workl
 	}
 	if peak, ok := r.Extra["load_peak_rss_bytes"]; ok {
 		r.PeakRSS = int64(peak) // the workload restarted the server
+		r.CPUPerOpUs, r.GenCPUPerOpUs = r.Extra["load_cpu_us_per_op"], r.Extra["load_gen_cpu_us_per_op"]
 	}
 	if r.DiskBytes, err = srv.diskUsage(); err != nil {
 		return fail(err)

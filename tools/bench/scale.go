@@ -36,6 +36,8 @@ func runScale(ctx context.Context, env *runEnv) (latencies, error) {
 		return latencies{}, errors.New("scale: no cluster to restart")
 	}
 	val := string(env.value)
+	cpuBefore, _ := env.cluster.cpuTime()
+	genBefore := selfCPUTime()
 	lat, err := closedLoop(ctx, env, func(ctx context.Context, c, i int) error {
 		_, err := env.conn(c).Put(ctx, scaleKey(i), val)
 		return err
@@ -45,6 +47,11 @@ func runScale(ctx context.Context, env *runEnv) (latencies, error) {
 	}
 	keys := len(lat.samples)
 	extra := map[string]float64{"keys": float64(keys)}
+	// The CPU the load took, read before the restart replaces the process.
+	if cpuAfter, _ := env.cluster.cpuTime(); keys > 0 {
+		extra["load_cpu_us_per_op"] = float64(cpuAfter-cpuBefore) / float64(time.Microsecond) / float64(keys)
+		extra["load_gen_cpu_us_per_op"] = float64(selfCPUTime()-genBefore) / float64(time.Microsecond) / float64(keys)
+	}
 	if extra["load_peak_rss_bytes"], err = floatOf(env.cluster.peakRSS()); err != nil {
 		return lat, err
 	}

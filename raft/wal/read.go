@@ -60,9 +60,10 @@ const sectorSize = 512
 // partial result of an interrupted write, as opposed to a record written
 // whole and damaged since. Bytes ending inside the record, or a length no
 // record has, look torn. A record whose checksum or type is wrong looks
-// torn only if one of the sectors it spans is still all zeros (not yet
-// written to preallocated space), as etcd's decoder decides: a flipped bit
-// in a record written whole is corruption, never cut away as a torn tail.
+// torn only if its header, or a piece of its payload cut at the sectors it
+// spans, is still all zeros (preallocated space a later sector's write
+// went past), as etcd's decoder decides: a flipped bit in a record written
+// whole is corruption, never cut away as a torn tail.
 func isTorn(data []byte, off int, cause error) bool {
 	switch {
 	case errors.Is(cause, errShortRecord), errors.Is(cause, errBadLength):
@@ -70,7 +71,7 @@ func isTorn(data []byte, off int, cause error) bool {
 	case errors.Is(cause, errBadCRC), errors.Is(cause, errBadType):
 		start := off + headerSize
 		end := start + int(binary.LittleEndian.Uint32(data[off:]))
-		return hasZeroSector(data, start, min(end, len(data)))
+		return allZero(data[off:start]) || hasZeroSector(data, start, min(end, len(data)))
 	default:
 		return false
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -191,4 +192,69 @@ func TestCorruptEngineFileWhileRunningRaisesCorrupt(t *testing.T) {
 	require.Equal(t, "fine", strings.TrimSpace(out))
 	_, err = m.Etcdctl(t, "put", "k", "v")
 	require.ErrorContains(t, err, "etcdserver: corrupt cluster")
+}
+
+// damageCopy writes a copy of file with one damage applied and returns
+// its path.
+func damageCopy(t *testing.T, file, damage string) string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	require.NoError(t, err)
+	switch damage {
+	case "flipped bit in the middle":
+		b[len(b)/2] ^= 0x01
+	case "flipped bit in the checksum":
+		b[len(b)-1] ^= 0x01
+	case "cut in the middle":
+		b = b[:len(b)/2]
+	default:
+		t.Fatalf("no damage %q", damage)
+	}
+	out := filepath.Join(t.TempDir(), filepath.Base(file))
+	require.NoError(t, os.WriteFile(out, b, 0o600))
+	return out
+}
+
+// A snapshot file from `etcdctl snapshot save`, of MetaStore or of etcd,
+// damaged at rest is refused by `metastore snapshot restore` and `metastore
+// snapshot status` with an error naming the file, and the restore leaves
+// no data directory behind.
+func TestDamagedSnapshotFileIsRefused(t *testing.T) {
+	files := map[string]string{}
+	for name, bin := range map[string]string{"metastore": hosttest.MetastoreBin(t), "etcd": hosttest.EtcdBin(t)} {
+		m := hosttest.StartMember(t, hosttest.WithBinary(bin))
+		for i := range 20 {
+			_, err := m.Client(t).Put(ctxFor(t, 10*time.Second), fmt.Sprintf("k%d", i), "a value to keep")
+			require.NoError(t, err)
+		}
+		files[name] = filepath.Join(t.TempDir(), name+".db")
+		_, err := m.Etcdctl(t, "snapshot", "save", files[name])
+		require.NoError(t, err)
+		require.NoError(t, m.Stop())
+	}
+	for _, tt := range []struct {
+		source, damage, want string
+	}{
+		{"metastore", "flipped bit in the middle", "storage: data corrupt: not a whole snapshot file: SHA-256 mismatch"},
+		{"metastore", "flipped bit in the checksum", "storage: data corrupt: not a whole snapshot file: SHA-256 mismatch"},
+		{"metastore", "cut in the middle", "storage: data corrupt: not a whole snapshot file: "},
+		{"etcd", "flipped bit in the middle", "SHA-256 mismatch"},
+		{"etcd", "flipped bit in the checksum", "SHA-256 mismatch"},
+		{"etcd", "cut in the middle", "is cut short, or has no SHA-256 appended"},
+	} {
+		t.Run(tt.source+" "+tt.damage, func(t *testing.T) {
+			file := damageCopy(t, files[tt.source], tt.damage)
+			dataDir := filepath.Join(t.TempDir(), "restored")
+			out, err := exec.Command(hosttest.MetastoreBin(t), "snapshot", "restore", file, "--data-dir", dataDir).CombinedOutput()
+			require.Error(t, err, "%s", out)
+			require.Contains(t, string(out), file)
+			require.Contains(t, string(out), tt.want)
+			require.NoDirExists(t, dataDir)
+			if tt.source == "metastore" {
+				out, err = exec.Command(hosttest.MetastoreBin(t), "snapshot", "status", file).CombinedOutput()
+				require.Error(t, err, "%s", out)
+				require.Contains(t, string(out), file+": "+tt.want)
+			}
+		})
+	}
 }

@@ -258,3 +258,55 @@ func TestDamagedSnapshotFileIsRefused(t *testing.T) {
 		})
 	}
 }
+
+// A bit flipped in a block of the RocksDB plugin's table files fails the
+// block's checksum when the restarting member reads its keys back: it
+// refuses to start, and the error names the table file.
+func TestCorruptRocksDBTableStopsMember(t *testing.T) {
+	bin := pluginBin(t, "rocksdb")
+	config := filepath.Join(t.TempDir(), "metastore.yaml")
+	require.NoError(t, os.WriteFile(config, []byte(fmt.Sprintf(`storage-engine: rocksdb-plugin
+plugins:
+  - kind: storage
+    name: rocksdb-plugin
+    path: %s
+    sha256: %s
+    options:
+      write-buffer-size: "65536"
+`, bin, fileSum(t, bin))), 0o600))
+	m := hosttest.StartMember(t, hosttest.WithArgs("--config-file", config))
+	const marker = "a value only this key holds"
+	cli := m.Client(t)
+	_, err := cli.Put(ctxFor(t, 10*time.Second), "victim", marker)
+	require.NoError(t, err)
+	// Enough to fill the 64 KiB memtable a few times: the marker goes to
+	// a table file.
+	filler := strings.Repeat("x", 1024)
+	for i := range 300 {
+		_, err := cli.Put(ctxFor(t, 10*time.Second), fmt.Sprintf("fill%03d", i), filler)
+		require.NoError(t, err)
+	}
+	require.NoError(t, m.Stop())
+
+	tables, err := filepath.Glob(filepath.Join(m.DataDir(), "member", "engine", "*", "*.sst"))
+	require.NoError(t, err)
+	var damaged []string
+	for _, table := range tables {
+		b, err := os.ReadFile(table)
+		require.NoError(t, err)
+		if bytes.Contains(b, []byte(marker)) {
+			flipInFile(t, table, []byte(marker))
+			damaged = append(damaged, table)
+		}
+	}
+	require.NotEmpty(t, damaged, "the marker in a table file of %v", tables)
+
+	m.Start()
+	requireExitsWith(t, m, "Corruption: block checksum mismatch")
+	out := m.Output()
+	named := false
+	for _, table := range damaged {
+		named = named || strings.Contains(out, table)
+	}
+	require.True(t, named, "the error names one of %v", damaged)
+}

@@ -2,7 +2,9 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"syscall"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -96,7 +98,8 @@ func (a failStopApplier) Apply(entries []*raftpb.Entry) {
 // A member whose raft node failed (a WAL write or fsync failed) is not
 // restarted: what the WAL holds can no longer be trusted, so, as etcd does,
 // the process stops and reports it (err) for its supervisor to restart it,
-// which replays the WAL as it is on disk.
+// which replays the WAL as it is on disk. Nor is one whose file system
+// turned read-only (restartMember).
 func superviseMember(ctx context.Context, lg *zap.Logger, cfg config.Config, auditLog *audit.Log, m *Member) (*Member, error) {
 	policy, _ := plugin.PolicyOf(config.KindStorage)
 	restarts := policy.NewBackOff()
@@ -125,8 +128,9 @@ func superviseMember(ctx context.Context, lg *zap.Logger, cfg config.Config, aud
 		if time.Since(started) > time.Minute {
 			restarts.Reset()
 		}
-		if m = restartMember(ctx, lg, cfg, auditLog, restarts); m == nil {
-			return nil, nil
+		var err error
+		if m, err = restartMember(ctx, lg, cfg, auditLog, restarts); m == nil {
+			return nil, err
 		}
 		started = time.Now()
 		if entry != nil {
@@ -138,18 +142,24 @@ func superviseMember(ctx context.Context, lg *zap.Logger, cfg config.Config, aud
 
 // restartMember starts a member after the next wait of restarts (the
 // storage kind's backoff), retrying after each following wait until it
-// starts or ctx ends (then it returns nil).
-func restartMember(ctx context.Context, lg *zap.Logger, cfg config.Config, auditLog *audit.Log, restarts *backoff.ExponentialBackOff) *Member {
+// starts or ctx ends (then it returns nil, nil). A file system that turned
+// read-only (as ext4 does after an I/O error) does not turn writable by
+// itself: its error is returned, for the process to stop and its
+// supervisor to see, as when the WAL fails.
+func restartMember(ctx context.Context, lg *zap.Logger, cfg config.Config, auditLog *audit.Log, restarts *backoff.ExponentialBackOff) (*Member, error) {
 	for {
 		wait := restarts.NextBackOff()
 		select {
 		case <-ctx.Done():
-			return nil
+			return nil, nil
 		case <-time.After(wait):
 		}
 		m, err := startMember(ctx, lg, cfg, auditLog)
 		if err == nil {
-			return m
+			return m, nil
+		}
+		if errors.Is(err, syscall.EROFS) {
+			return nil, fmt.Errorf("restarting the member: %w", err)
 		}
 		lg.Error("restarting the member failed; retrying", zap.Error(err), zap.Duration("backoff", wait))
 	}

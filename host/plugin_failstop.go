@@ -15,6 +15,7 @@ import (
 	"github.com/metastore/metastore/host/audit"
 	"github.com/metastore/metastore/host/config"
 	"github.com/metastore/metastore/host/plugin"
+	"github.com/metastore/metastore/pluginapi/storage"
 	"github.com/metastore/metastore/raft"
 )
 
@@ -142,10 +143,9 @@ func superviseMember(ctx context.Context, lg *zap.Logger, cfg config.Config, aud
 
 // restartMember starts a member after the next wait of restarts (the
 // storage kind's backoff), retrying after each following wait until it
-// starts or ctx ends (then it returns nil, nil). A file system that turned
-// read-only (as ext4 does after an I/O error) does not turn writable by
-// itself: its error is returned, for the process to stop and its
-// supervisor to see, as when the WAL fails.
+// starts or ctx ends (then it returns nil, nil). An error that does not
+// go away by itself (lasting) is returned instead, for the process to
+// stop and its supervisor to see, as when the WAL fails.
 func restartMember(ctx context.Context, lg *zap.Logger, cfg config.Config, auditLog *audit.Log, restarts *backoff.ExponentialBackOff) (*Member, error) {
 	for {
 		wait := restarts.NextBackOff()
@@ -158,9 +158,18 @@ func restartMember(ctx context.Context, lg *zap.Logger, cfg config.Config, audit
 		if err == nil {
 			return m, nil
 		}
-		if errors.Is(err, syscall.EROFS) {
+		if lasting(err) {
 			return nil, fmt.Errorf("restarting the member: %w", err)
 		}
 		lg.Error("restarting the member failed; retrying", zap.Error(err), zap.Duration("backoff", wait))
 	}
+}
+
+// lasting reports whether a failed start failed for a reason no retry
+// heals: a file system that turned read-only (as ext4 does after an I/O
+// error) until an operator checks and mounts it again, or data damaged at
+// rest, which the member must be rebuilt from (remove it and add it back
+// with an empty data dir).
+func lasting(err error) bool {
+	return errors.Is(err, syscall.EROFS) || errors.Is(err, storage.ErrCorrupt) || errors.Is(err, raft.ErrCorruptWAL)
 }

@@ -310,3 +310,15 @@ plugins:
 	}
 	require.True(t, named, "the error names one of %v", damaged)
 }
+
+// A bbolt file cut short (its last pages gone) is refused at start, naming
+// the file, rather than read as zeros or faulted on.
+func TestEngineFileCutShortStopsMember(t *testing.T) {
+	m := hosttest.StartMember(t)
+	putMany(t, m.Client(t), "k", 200)
+	require.NoError(t, m.Stop())
+	require.NoError(t, os.Truncate(engineFile(m), 3*4096))
+
+	m.Start()
+	requireExitsWith(t, m, "bbolt: "+engineFile(m)+": file of 12288 bytes is cut short: its pages need ")
+}

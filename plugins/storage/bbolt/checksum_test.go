@@ -87,6 +87,31 @@ func TestFlippedBitIsCorruptionNamingTheFile(t *testing.T) {
 	}
 }
 
+// TestFileCutShortIsCorruption: a file cut short, in its data pages or in
+// its meta pages, does not open; the error names the file.
+func TestFileCutShortIsCorruption(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		cut  func(size int64) int64
+		want string
+	}{
+		{"in the data pages", func(int64) int64 { return 3 * 4096 }, "file of 12288 bytes is cut short: its pages need "},
+		{"in the meta pages", func(int64) int64 { return 100 }, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeAndClose(t, dir, []byte("the-key"), []byte("a value"))
+			path := filepath.Join(dir, "db")
+			st, err := os.Stat(path)
+			require.NoError(t, err)
+			require.NoError(t, os.Truncate(path, tt.cut(st.Size())))
+			_, err = bbolt.New().Open(context.Background(), storage.OpenRequest{Dir: dir})
+			require.ErrorIs(t, err, storage.ErrCorrupt)
+			require.ErrorContains(t, err, "bbolt: "+path+": "+tt.want)
+		})
+	}
+}
+
 // TestFileWithoutChecksumsIsRead: a file written before values carried
 // checksums is read as it is, and a Restore rewrites it with them.
 func TestFileWithoutChecksumsIsRead(t *testing.T) {

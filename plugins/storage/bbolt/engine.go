@@ -161,6 +161,9 @@ func parseOptions(opts map[string]string) (bolt.Options, error) {
 // as errors wrapping storage.ErrCorrupt that name the file.
 func openFile(path string, options *bolt.Options) (db *bolt.DB, err error) {
 	defer recoverCorrupt(path, &err)
+	if err := checkFileSize(path); err != nil {
+		return nil, err
+	}
 	db, err = bolt.Open(path, 0o600, options)
 	if err == nil {
 		return db, nil

@@ -322,3 +322,29 @@ func TestEngineFileCutShortStopsMember(t *testing.T) {
 	m.Start()
 	requireExitsWith(t, m, "bbolt: "+engineFile(m)+": file of 12288 bytes is cut short: its pages need ")
 }
+
+// A damaged page header in the bbolt file (its type) would make bbolt
+// panic while opening it, where no caller can recover: the member finds it
+// first, refuses to start and names the file and the page.
+func TestEnginePageHeaderDamageStopsMember(t *testing.T) {
+	m := hosttest.StartMember(t)
+	putMany(t, m.Client(t), "k", 300)
+	require.NoError(t, m.Stop())
+	b, err := os.ReadFile(engineFile(m))
+	require.NoError(t, err)
+	damaged := -1
+	for p := 2; (p+1)*4096 <= len(b) && damaged < 0; p++ {
+		h := b[p*4096:]
+		// A leaf page (type 0x02) of more than 10 keys, where it says it is.
+		if binary.LittleEndian.Uint64(h) == uint64(p) && binary.LittleEndian.Uint16(h[8:]) == 0x02 &&
+			binary.LittleEndian.Uint16(h[10:]) > 10 {
+			h[8] = 0x20
+			damaged = p
+		}
+	}
+	require.Positive(t, damaged, "a leaf page in %s", engineFile(m))
+	require.NoError(t, os.WriteFile(engineFile(m), b, 0o600))
+
+	m.Start()
+	requireExitsWith(t, m, fmt.Sprintf("bbolt: %s: page %d: unexpected type/flags 0x20", engineFile(m), damaged))
+}

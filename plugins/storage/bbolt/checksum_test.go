@@ -3,7 +3,9 @@ package bbolt_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -108,6 +110,62 @@ func TestFileCutShortIsCorruption(t *testing.T) {
 			_, err = bbolt.New().Open(context.Background(), storage.OpenRequest{Dir: dir})
 			require.ErrorIs(t, err, storage.ErrCorrupt)
 			require.ErrorContains(t, err, "bbolt: "+path+": "+tt.want)
+		})
+	}
+}
+
+// TestDamagedPageHeaderIsCorruption: a page whose header was damaged (its
+// type, its id) is found before bbolt opens the file, which would panic
+// where no caller can recover; the error names the file and the page. A
+// file of many pages, with overflow pages, opens as it should.
+func TestDamagedPageHeaderIsCorruption(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		damage func(page []byte)
+		want   string
+	}{
+		{"type", func(p []byte) { p[8] = 0x20 }, "unexpected type/flags 0x20"},
+		{"id", func(p []byte) { p[0] ^= 0x01 }, "header says page"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			ctx := context.Background()
+			e := bbolt.New()
+			_, err := e.Open(ctx, storage.OpenRequest{Dir: dir})
+			require.NoError(t, err)
+			for i := range 50 {
+				var ops []storage.Op
+				for j := range 20 {
+					ops = append(ops, storage.Op{Kind: storage.OpPut, Namespace: "key", Key: []byte{byte(i), byte(j)}, Value: make([]byte, 100)})
+				}
+				ops = append(ops, storage.Op{Kind: storage.OpPut, Namespace: "big", Key: []byte{byte(i)}, Value: make([]byte, 10000)})
+				_, err := e.ApplyBatch(ctx, storage.ApplyBatchRequest{Ops: ops})
+				require.NoError(t, err)
+			}
+			require.NoError(t, e.Close(ctx))
+			e = bbolt.New()
+			_, err = e.Open(ctx, storage.OpenRequest{Dir: dir})
+			require.NoError(t, err, "an undamaged file opens")
+			require.NoError(t, e.Close(ctx))
+
+			path := filepath.Join(dir, "db")
+			b, err := os.ReadFile(path)
+			require.NoError(t, err)
+			damaged := -1
+			for p := 2; (p+1)*4096 <= len(b); p++ {
+				h := b[p*4096:]
+				if binary.LittleEndian.Uint64(h) == uint64(p) && binary.LittleEndian.Uint16(h[8:]) == 0x02 && binary.LittleEndian.Uint16(h[10:]) > 10 {
+					tt.damage(h)
+					damaged = p
+					break
+				}
+			}
+			require.Positive(t, damaged, "a leaf page")
+			require.NoError(t, os.WriteFile(path, b, 0o600))
+
+			_, err = bbolt.New().Open(ctx, storage.OpenRequest{Dir: dir})
+			require.ErrorIs(t, err, storage.ErrCorrupt)
+			require.ErrorContains(t, err, fmt.Sprintf("bbolt: %s: page %d: %s", path, damaged, tt.want))
 		})
 	}
 }

@@ -164,6 +164,9 @@ func openFile(path string, options *bolt.Options) (db *bolt.DB, err error) {
 	if err := checkFileSize(path); err != nil {
 		return nil, err
 	}
+	if err := checkPages(path); err != nil {
+		return nil, err
+	}
 	db, err = bolt.Open(path, 0o600, options)
 	if err == nil {
 		return db, nil

@@ -121,8 +121,8 @@ func checkPages(path string) error {
 	if best.pageSize == 0 {
 		return nil
 	}
-	w := pageWalker{f: f, pageSize: best.pageSize, pages: best.pages}
-	if err := w.walk(root, 0); err != nil {
+	w := &pageWalker{f: f, pageSize: best.pageSize, pages: best.pages}
+	if err := w.walk(root, true, 0); err != nil {
 		return fmt.Errorf("%w: bbolt: %s: %v", storage.ErrCorrupt, path, err)
 	}
 	return nil
@@ -131,44 +131,74 @@ func checkPages(path string) error {
 type pageWalker struct {
 	f               *os.File
 	pageSize, pages uint64
+	buf             []byte // the page being read; reused
 }
 
-// walk checks page id and what it reaches.
-func (w pageWalker) walk(id uint64, depth int) error {
+// walk checks page id and what it reaches. buckets says whether the
+// page's bucket holds buckets: only the root bucket does (it holds meta
+// and the namespaces), so the leaf pages of the others are checked by
+// their header alone.
+func (w *pageWalker) walk(id uint64, buckets bool, depth int) error {
 	if depth > maxWalkDepth {
 		return fmt.Errorf("page %d: tree deeper than %d", id, maxWalkDepth)
 	}
+	children, subBuckets, err := w.read(id, buckets)
+	if err != nil {
+		return err
+	}
+	for _, c := range children {
+		if err := w.walk(c, buckets, depth+1); err != nil {
+			return err
+		}
+	}
+	for _, b := range subBuckets {
+		if err := w.walk(b, false, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// read checks page id's header and returns the pages it points to: a
+// branch page's children, or the roots of a leaf page's sub-buckets when
+// its bucket holds buckets.
+func (w *pageWalker) read(id uint64, buckets bool) (children, subBuckets []uint64, err error) {
 	if id < 2 || id >= w.pages {
-		return fmt.Errorf("page %d: out of the file's %d pages", id, w.pages)
+		return nil, nil, fmt.Errorf("page %d: out of the file's %d pages", id, w.pages)
 	}
 	var h [pageHeaderSize]byte
 	if _, err := w.f.ReadAt(h[:], int64(id*w.pageSize)); err != nil {
-		return fmt.Errorf("page %d: %v", id, err)
+		return nil, nil, fmt.Errorf("page %d: %v", id, err)
 	}
 	le := binary.LittleEndian
 	gotID, flags, count, overflow := le.Uint64(h[0:]), le.Uint16(h[8:]), int(le.Uint16(h[10:])), uint64(le.Uint32(h[12:]))
 	if gotID != id {
-		return fmt.Errorf("page %d: header says page %d", id, gotID)
+		return nil, nil, fmt.Errorf("page %d: header says page %d", id, gotID)
 	}
 	if flags != branchPageFlag && flags != leafPageFlag {
-		return fmt.Errorf("page %d: unexpected type/flags %#x", id, flags)
+		return nil, nil, fmt.Errorf("page %d: unexpected type/flags %#x", id, flags)
+	}
+	if flags == leafPageFlag && !buckets {
+		return nil, nil, nil
 	}
 	if id+overflow >= w.pages {
-		return fmt.Errorf("page %d: %d overflow pages run past the file's %d", id, overflow, w.pages)
+		return nil, nil, fmt.Errorf("page %d: %d overflow pages run past the file's %d", id, overflow, w.pages)
 	}
-	p := make([]byte, (overflow+1)*w.pageSize)
+	size := int((overflow + 1) * w.pageSize)
+	if cap(w.buf) < size {
+		w.buf = make([]byte, size)
+	}
+	p := w.buf[:size]
 	if _, err := w.f.ReadAt(p, int64(id*w.pageSize)); err != nil {
-		return fmt.Errorf("page %d: %v", id, err)
+		return nil, nil, fmt.Errorf("page %d: %v", id, err)
 	}
 	if pageHeaderSize+count*elementSize > len(p) {
-		return fmt.Errorf("page %d: %d elements overflow it", id, count)
+		return nil, nil, fmt.Errorf("page %d: %d elements overflow it", id, count)
 	}
 	for i := range count {
 		e := p[pageHeaderSize+i*elementSize:]
 		if flags == branchPageFlag {
-			if err := w.walk(le.Uint64(e[8:]), depth+1); err != nil {
-				return err
-			}
+			children = append(children, le.Uint64(e[8:]))
 			continue
 		}
 		if le.Uint32(e[0:])&bucketLeafFlag == 0 {
@@ -177,13 +207,11 @@ func (w pageWalker) walk(id uint64, depth int) error {
 		// A sub-bucket: its header is the value, after the key.
 		at := uint64(pageHeaderSize+i*elementSize) + uint64(le.Uint32(e[4:])) + uint64(le.Uint32(e[8:]))
 		if at+bucketHeaderLen > uint64(len(p)) {
-			return fmt.Errorf("page %d: element %d runs past the page", id, i)
+			return nil, nil, fmt.Errorf("page %d: element %d runs past the page", id, i)
 		}
 		if sub := le.Uint64(p[at:]); sub != 0 { // 0: an inline bucket, in the value itself
-			if err := w.walk(sub, depth+1); err != nil {
-				return err
-			}
+			subBuckets = append(subBuckets, sub)
 		}
 	}
-	return nil
+	return children, subBuckets, nil
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -391,4 +392,28 @@ func TestCorruptFollowerRebuiltAndAlarmDisarmed(t *testing.T) {
 	resp, err := lead.Client(t).Put(ctxFor(t, 10*time.Second), "k", "accepted")
 	require.NoError(t, err)
 	requireSameState(t, resp.Header.Revision, ms...)
+}
+
+// Data damaged at rest found while the member restarts in place (here
+// after its bbolt plugin process was killed) does not heal by retrying:
+// the process exits with the error naming the file instead of restarting
+// the member over and over.
+func TestCorruptEngineFoundOnRestartInPlaceStopsTheProcess(t *testing.T) {
+	m := startPluginMember(t, "bbolt")
+	_, err := m.Client(t).Put(ctxFor(t, 10*time.Second), "victim", "a value only this key holds")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		b, err := os.ReadFile(engineFile(m))
+		return err == nil && bytes.Contains(b, []byte("a value only this key holds"))
+	}, 10*time.Second, 50*time.Millisecond)
+	flipInFile(t, engineFile(m), []byte("a value only this key holds"))
+
+	require.NoError(t, syscall.Kill(m.ChildPid(t, "metastore-stora"), syscall.SIGKILL))
+	require.Eventually(t, func() bool { return !m.Running() }, 30*time.Second, 50*time.Millisecond,
+		"the process exits")
+	require.Error(t, m.ExitErr())
+	out := m.Output()
+	require.Contains(t, out, "the member cannot go on, exiting")
+	require.Contains(t, out, "bbolt: "+engineFile(m)+`: namespace \"key\" key `)
+	require.NotContains(t, out, "restarting the member failed; retrying")
 }

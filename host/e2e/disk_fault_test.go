@@ -47,10 +47,43 @@ func mountExt4(t *testing.T, size int64) *ext4Disk {
 	run(t, "mkfs.ext4", "-q", "-F", d.image)
 	d.mount(t)
 	t.Cleanup(func() {
-		_ = exec.Command("fsfreeze", "-u", d.dir).Run()
-		_ = exec.Command("umount", d.dir).Run()
+		if err := d.unmount(); err != nil {
+			t.Logf("%v; unmounting lazily", err)
+			_ = exec.Command("umount", "-l", d.dir).Run()
+		}
 	})
 	return d
+}
+
+// unmount thaws and unmounts the file system, waiting up to 10 s for the
+// processes that used it to let go.
+func (d *ext4Disk) unmount() error {
+	_ = exec.Command("fsfreeze", "-u", d.dir).Run()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := exec.Command("umount", d.dir).CombinedOutput()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("umount %s: %v: %s", d.dir, err, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// freeze holds every write and fsync on the file system until thaw, as a
+// disk that stalls; the test's end thaws it, before its members stop.
+func (d *ext4Disk) freeze(t *testing.T) {
+	t.Helper()
+	run(t, "fsfreeze", "-f", d.dir)
+	t.Cleanup(func() { _ = exec.Command("fsfreeze", "-u", d.dir).Run() })
+}
+
+// thaw lets writes and fsyncs go on.
+func (d *ext4Disk) thaw(t *testing.T) {
+	t.Helper()
+	run(t, "fsfreeze", "-u", d.dir)
 }
 
 // run runs a command and fails the test with its output if it fails.
@@ -80,7 +113,7 @@ func (d *ext4Disk) failReadOnly(t *testing.T) {
 // again: what an operator does once the disk is replaced or checked.
 func (d *ext4Disk) repair(t *testing.T) {
 	t.Helper()
-	run(t, "umount", d.dir)
+	require.NoError(t, d.unmount())
 	// Exit status 1 means e2fsck corrected errors.
 	if out, err := exec.Command("e2fsck", "-f", "-y", d.image).CombinedOutput(); err != nil {
 		exit, ok := err.(*exec.ExitError)
@@ -247,7 +280,7 @@ func TestStalledDiskHoldsWritesUntilItMoves(t *testing.T) {
 	m := hosttest.StartMember(t, hosttest.WithArgs("--data-dir", filepath.Join(disk.dir, "data")))
 	acked := putAcked(t, m, "before", 20)
 
-	run(t, "fsfreeze", "-f", disk.dir)
+	disk.freeze(t)
 	frozen := time.Now()
 	type answer struct {
 		what string
@@ -300,7 +333,7 @@ func TestStalledDiskHoldsWritesUntilItMoves(t *testing.T) {
 		}
 	}
 	time.Sleep(time.Until(frozen.Add(stall)))
-	run(t, "fsfreeze", "-u", disk.dir)
+	disk.thaw(t)
 
 	require.True(t, m.Running(), "a stalled disk does not stop the member")
 	requireAllPresent(t, m, "", acked)

@@ -46,6 +46,9 @@ var grpcErrors = []struct {
 	{ErrNoLeader, rpctypes.ErrGRPCNoLeader},
 	{ErrNoSpace, rpctypes.ErrGRPCNoSpace},
 	{apply.ErrCorrupt, rpctypes.ErrGRPCCorrupt},
+	// Data the storage engine could not verify is never served; this
+	// member's CORRUPT alarm is raised (noteEngineError).
+	{storage.ErrCorrupt, rpctypes.ErrGRPCCorrupt},
 	{storage.ErrUnavailable, errGRPCEngineUnavailable},
 	// Users, roles, permissions and tokens.
 	{auth.ErrRootUserNotExist, rpctypes.ErrGRPCRootUserNotExist},

@@ -31,6 +31,7 @@ func (m *MaintenanceServer) Snapshot(_ *pb.SnapshotRequest, srv pb.Maintenance_S
 	go func() {
 		fw := NewSnapshotFileWriter(pw)
 		resp, err := m.s.maint.engine.Snapshot(ctx, storage.SnapshotRequest{Writer: fw})
+		err = m.s.noteEngineError(err)
 		if err == nil {
 			err = fw.Close()
 		}

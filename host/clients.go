@@ -105,7 +105,7 @@ func serveHTTP(lg *zap.Logger, cfg *config.Config, m *Member, mm *metrics.Regist
 			return st.Leader, st.IsLearner
 		},
 		KV:             m.api.KV(),
-		Maintenance:    m.api.Maintenance(),
+		Alarms:         m.api,
 		RequestTimeout: cfg.RequestTimeout(),
 		Metrics:        mm.Health,
 		Versions:       version.Versions{Server: APIVersion, Cluster: clusterVersion, Storage: storageVersion},

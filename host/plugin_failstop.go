@@ -2,7 +2,9 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"syscall"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -13,6 +15,7 @@ import (
 	"github.com/metastore/metastore/host/audit"
 	"github.com/metastore/metastore/host/config"
 	"github.com/metastore/metastore/host/plugin"
+	"github.com/metastore/metastore/pluginapi/storage"
 	"github.com/metastore/metastore/raft"
 )
 
@@ -96,7 +99,8 @@ func (a failStopApplier) Apply(entries []*raftpb.Entry) {
 // A member whose raft node failed (a WAL write or fsync failed) is not
 // restarted: what the WAL holds can no longer be trusted, so, as etcd does,
 // the process stops and reports it (err) for its supervisor to restart it,
-// which replays the WAL as it is on disk.
+// which replays the WAL as it is on disk. Nor is one whose file system
+// turned read-only (restartMember).
 func superviseMember(ctx context.Context, lg *zap.Logger, cfg config.Config, auditLog *audit.Log, m *Member) (*Member, error) {
 	policy, _ := plugin.PolicyOf(config.KindStorage)
 	restarts := policy.NewBackOff()
@@ -125,8 +129,9 @@ func superviseMember(ctx context.Context, lg *zap.Logger, cfg config.Config, aud
 		if time.Since(started) > time.Minute {
 			restarts.Reset()
 		}
-		if m = restartMember(ctx, lg, cfg, auditLog, restarts); m == nil {
-			return nil, nil
+		var err error
+		if m, err = restartMember(ctx, lg, cfg, auditLog, restarts); m == nil {
+			return nil, err
 		}
 		started = time.Now()
 		if entry != nil {
@@ -138,19 +143,33 @@ func superviseMember(ctx context.Context, lg *zap.Logger, cfg config.Config, aud
 
 // restartMember starts a member after the next wait of restarts (the
 // storage kind's backoff), retrying after each following wait until it
-// starts or ctx ends (then it returns nil).
-func restartMember(ctx context.Context, lg *zap.Logger, cfg config.Config, auditLog *audit.Log, restarts *backoff.ExponentialBackOff) *Member {
+// starts or ctx ends (then it returns nil, nil). An error that does not
+// go away by itself (lasting) is returned instead, for the process to
+// stop and its supervisor to see, as when the WAL fails.
+func restartMember(ctx context.Context, lg *zap.Logger, cfg config.Config, auditLog *audit.Log, restarts *backoff.ExponentialBackOff) (*Member, error) {
 	for {
 		wait := restarts.NextBackOff()
 		select {
 		case <-ctx.Done():
-			return nil
+			return nil, nil
 		case <-time.After(wait):
 		}
 		m, err := startMember(ctx, lg, cfg, auditLog)
 		if err == nil {
-			return m
+			return m, nil
+		}
+		if lasting(err) {
+			return nil, fmt.Errorf("restarting the member: %w", err)
 		}
 		lg.Error("restarting the member failed; retrying", zap.Error(err), zap.Duration("backoff", wait))
 	}
+}
+
+// lasting reports whether a failed start failed for a reason no retry
+// heals: a file system that turned read-only (as ext4 does after an I/O
+// error) until an operator checks and mounts it again, or data damaged at
+// rest, which the member must be rebuilt from (remove it and add it back
+// with an empty data dir).
+func lasting(err error) bool {
+	return errors.Is(err, syscall.EROFS) || errors.Is(err, storage.ErrCorrupt) || errors.Is(err, raft.ErrCorruptWAL)
 }

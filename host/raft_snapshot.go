@@ -135,7 +135,7 @@ func checkSnapshotFile(path string) (uint64, error) {
 			if errors.Is(err, io.EOF) {
 				return sr.ConsistentIndex(), nil
 			}
-			return 0, fmt.Errorf("the received snapshot is damaged: %w", err)
+			return 0, fmt.Errorf("the received snapshot %s is damaged: %w", path, err)
 		}
 	}
 }

@@ -158,7 +158,9 @@ func TestTornWALTailIsRepaired(t *testing.T) {
 	records := int64(len(bytes.TrimRight(b, "\x00")))
 	f, err := os.OpenFile(last, os.O_WRONLY, 0)
 	require.NoError(t, err)
-	_, err = f.WriteAt([]byte{0x40, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3}, records+64)
+	// A record of 1 KiB whose first bytes reached the disk: the sectors
+	// after them are still zeros, which is what makes it a torn write.
+	_, err = f.WriteAt([]byte{0, 0x04, 0, 0, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3}, records+64)
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
 

@@ -21,12 +21,14 @@ type Config struct {
 	// Status returns the raft leader's member id (0: none) and whether
 	// this member is a learner.
 	Status func() (leader uint64, isLearner bool)
-	// KV and Maintenance are the member's client API: the checks read a
-	// key and the alarms through them, as etcd's do, each read bounded by
-	// RequestTimeout.
+	// KV is the member's client API: the checks read a key through it,
+	// as etcd's do, each read bounded by RequestTimeout.
 	KV             KV
-	Maintenance    Maintenance
 	RequestTimeout time.Duration
+	// Alarms lists the member's active alarms as it has applied them,
+	// without raft, as etcd's checks read them: a raft loop held by a
+	// stalled disk must not hold the checks that report it.
+	Alarms Alarms
 	// Metrics counts the checks.
 	Metrics Recorder
 	// Versions is what /version reports.
@@ -39,10 +41,9 @@ type KV interface {
 	Range(context.Context, *pb.RangeRequest) (*pb.RangeResponse, error)
 }
 
-// Maintenance is the part of the client API's Maintenance service the
-// checks list the alarms with (etcdapi's MaintenanceServer is one).
-type Maintenance interface {
-	Alarm(context.Context, *pb.AlarmRequest) (*pb.AlarmResponse, error)
+// Alarms lists the active alarms (etcdapi's Server is one).
+type Alarms interface {
+	Alarms() []*pb.AlarmMember
 }
 
 // Recorder counts health checks (metrics.Health is one).
@@ -242,12 +243,8 @@ func (h *Checker) learnerCheck(context.Context) error {
 }
 
 // alarms returns the member's active alarms.
-func (h *Checker) alarms(ctx context.Context) ([]*pb.AlarmMember, error) {
-	resp, err := h.cfg.Maintenance.Alarm(ctx, &pb.AlarmRequest{Action: pb.AlarmRequest_GET})
-	if err != nil {
-		return nil, err
-	}
-	return resp.GetAlarms(), nil
+func (h *Checker) alarms(context.Context) ([]*pb.AlarmMember, error) {
+	return h.cfg.Alarms.Alarms(), nil
 }
 
 // serveVersion answers /version as etcd does.

@@ -29,12 +29,12 @@ func (m *member) Range(context.Context, *pb.RangeRequest) (*pb.RangeResponse, er
 	return &pb.RangeResponse{}, m.readErr
 }
 
-func (m *member) Alarm(context.Context, *pb.AlarmRequest) (*pb.AlarmResponse, error) {
-	resp := &pb.AlarmResponse{}
+func (m *member) Alarms() []*pb.AlarmMember {
+	var out []*pb.AlarmMember
 	for _, a := range m.alarms {
-		resp.Alarms = append(resp.Alarms, &pb.AlarmMember{MemberID: 1, Alarm: a})
+		out = append(out, &pb.AlarmMember{MemberID: 1, Alarm: a})
 	}
-	return resp, nil
+	return out
 }
 
 func (m *member) RecordHealth(ok bool)                   { m.counts["health"] = ok }
@@ -45,12 +45,12 @@ func serve(t *testing.T, m *member, method, path string) (int, string) {
 	m.counts = map[string]bool{}
 	mux := http.NewServeMux()
 	New(Config{
-		Logger:      zaptest.NewLogger(t),
-		Status:      func() (uint64, bool) { return m.leader, m.learner },
-		KV:          m,
-		Maintenance: m,
-		Metrics:     m,
-		Versions:    version.Versions{Server: "3.7.3", Cluster: "3.7.0", Storage: "3.7.0"},
+		Logger:   zaptest.NewLogger(t),
+		Status:   func() (uint64, bool) { return m.leader, m.learner },
+		KV:       m,
+		Alarms:   m,
+		Metrics:  m,
+		Versions: version.Versions{Server: "3.7.3", Cluster: "3.7.0", Storage: "3.7.0"},
 	}).Install(mux)
 	rec := httptest.NewRecorder()
 	mux.ServeHTTP(rec, httptest.NewRequest(method, path, nil))

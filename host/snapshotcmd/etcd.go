@@ -62,7 +62,7 @@ func copyEtcdBackend(file, dir string, skipHashCheck bool) (string, error) {
 	}
 	if size%512 != sha256.Size {
 		if !skipHashCheck {
-			return "", fmt.Errorf("%w: %s has no SHA-256 appended (a member's member/snap/db has none: pass --skip-hash-check)", ErrEtcdSnapshot, file)
+			return "", fmt.Errorf("%w: %s is cut short, or has no SHA-256 appended (a member's member/snap/db has none: pass --skip-hash-check)", ErrEtcdSnapshot, file)
 		}
 		return path, dst.Sync()
 	}

@@ -30,11 +30,15 @@
 // rewrite an uncommitted tail. A snapshot marker discards the entries it
 // covers.
 //
-// Crash recovery: Open repairs a torn tail, that is an incomplete or damaged
-// last record of the last segment with nothing valid after it, by truncating
-// it away and logging a warning; such a record was never acknowledged as
-// durable. Any other damage is an error wrapping ErrCorrupt that names the
-// segment and offset; nothing is dropped silently.
+// Crash recovery: Open repairs a torn tail, that is an incomplete last
+// record of the last segment with nothing valid after it, by truncating it
+// away and logging a warning that names the segment; such a record was never
+// acknowledged as durable. A record is incomplete when the segment ends
+// inside it, or when its checksum or type is wrong and a sector's worth of
+// its payload is still zeros, as etcd's WAL decides: disks write whole
+// sectors, so a record written whole and damaged since (a flipped bit) is
+// no torn write. Any other damage is an error wrapping ErrCorrupt that names
+// the segment and offset; nothing is dropped silently.
 //
 // Package wal imports no other MetaStore package.
 package wal

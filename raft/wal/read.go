@@ -39,7 +39,7 @@ func readLog(dir string, segs []segment) (*State, *tornTail, int64, error) {
 			continue
 		}
 		last := i == len(segs)-1
-		if !last || !isTornCause(cause) || hasValidRecord(data[off:]) {
+		if !last || !isTorn(data, off, cause) || hasValidRecord(data[off:]) {
 			return nil, nil, 0, fmt.Errorf("%w record at segment %s offset %d: %w", ErrCorrupt, s.name(), off, cause)
 		}
 		torn = &tornTail{seg: s, offset: int64(off), size: size, cause: cause}
@@ -52,12 +52,42 @@ func readLog(dir string, segs []segment) (*State, *tornTail, int64, error) {
 	return st, torn, size, nil
 }
 
-// isTornCause reports whether a record failing with err may be the partial
-// result of an interrupted write, as opposed to a record that was written
-// whole and holds a payload that does not decode.
-func isTornCause(err error) bool {
-	return errors.Is(err, errShortRecord) || errors.Is(err, errBadCRC) ||
-		errors.Is(err, errBadLength) || errors.Is(err, errBadType)
+// sectorSize is the unit a disk writes whole or not at all, as etcd's WAL
+// assumes: a torn write leaves whole sectors as they were.
+const sectorSize = 512
+
+// isTorn reports whether the record at off, failing with cause, may be the
+// partial result of an interrupted write, as opposed to a record written
+// whole and damaged since. Bytes ending inside the record, or a length no
+// record has, look torn. A record whose checksum or type is wrong looks
+// torn only if its header, or a piece of its payload cut at the sectors it
+// spans, is still all zeros (preallocated space a later sector's write
+// went past), as etcd's decoder decides: a flipped bit in a record written
+// whole is corruption, never cut away as a torn tail.
+func isTorn(data []byte, off int, cause error) bool {
+	switch {
+	case errors.Is(cause, errShortRecord), errors.Is(cause, errBadLength):
+		return true
+	case errors.Is(cause, errBadCRC), errors.Is(cause, errBadType):
+		start := off + headerSize
+		end := start + int(binary.LittleEndian.Uint32(data[off:]))
+		return allZero(data[off:start]) || hasZeroSector(data, start, min(end, len(data)))
+	default:
+		return false
+	}
+}
+
+// hasZeroSector reports whether data[start:end], cut at sector boundaries
+// of the file, has a piece that is all zeros.
+func hasZeroSector(data []byte, start, end int) bool {
+	for start < end {
+		next := min((start/sectorSize+1)*sectorSize, end)
+		if allZero(data[start:next]) {
+			return true
+		}
+		start = next
+	}
+	return false
 }
 
 // replaySegment folds the records of one segment into r. It returns the

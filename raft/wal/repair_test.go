@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -126,9 +127,9 @@ func TestTornTailVariants(t *testing.T) {
 		name   string
 		damage func(b []byte, before int) []byte
 	}{
-		{"bad checksum in last record", func(b []byte, before int) []byte {
-			b[len(b)-1] ^= 0xff
-			return b
+		{"last record's end still zeros", func(b []byte, before int) []byte {
+			clear(b[max(before+headerSize, len(b)-sectorSize):])
+			return append(b, make([]byte, sectorSize)...)
 		}},
 		{"zero-filled tail", func(b []byte, before int) []byte {
 			return append(b, make([]byte, 4096)...)
@@ -167,6 +168,36 @@ func TestCorruptionFollowedByDataIsAnError(t *testing.T) {
 	after, err := os.ReadFile(seg)
 	require.NoError(t, err)
 	require.Equal(t, b, after, "a failed open changes nothing")
+}
+
+// TestFlippedBitInLastRecordIsAnError: a record written whole whose bits
+// changed since is corruption, even as the last record: it may have been
+// acknowledged, so it is never cut away as a torn tail.
+func TestFlippedBitInLastRecordIsAnError(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		at   func(before, size int) int
+	}{
+		{"payload", func(before, size int) int { return size - 1 }},
+		{"checksum", func(before, size int) int { return before + 5 }},
+		{"type", func(before, size int) int { return before + 8 }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			seg, before := writeTen(t, dir)
+			b, err := os.ReadFile(seg)
+			require.NoError(t, err)
+			b[tt.at(int(before), len(b))] ^= 0x10
+			require.NoError(t, os.WriteFile(seg, b, 0o600))
+
+			_, _, err = Open(dir, testOpts(t))
+			require.ErrorIs(t, err, ErrCorrupt)
+			require.Contains(t, err.Error(), fmt.Sprintf("wal: corrupt record at segment %s offset %d", filepath.Base(seg), before))
+			after, err := os.ReadFile(seg)
+			require.NoError(t, err)
+			require.Equal(t, b, after, "a failed open changes nothing")
+		})
+	}
 }
 
 func TestCorruptionInOlderSegmentIsAnError(t *testing.T) {

@@ -10,6 +10,13 @@
 // they see whole batches only. A Scan holds its transaction while its
 // callback runs; a callback must not wait for a write.
 //
+// Damage at rest is never served (checksum.go, opencheck.go): every value
+// ends with a CRC-32C of its key and value, checked on every read; before
+// bbolt maps the file, Open checks it is not cut short and walks the page
+// headers its newest meta page reaches, where bbolt would fault or panic
+// beyond a caller's reach. Each is an error wrapping storage.ErrCorrupt that
+// names the file.
+//
 // Defrag copies the live data into a new file while batches keep applying
 // (they are journaled in memory meanwhile), replays the journal, and swaps
 // the new file in with a rename; reads and writes wait only for that switch.

@@ -1,6 +1,7 @@
 package bbolt
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -113,11 +114,12 @@ func (e *Engine) Open(_ context.Context, req storage.OpenRequest) (storage.OpenR
 		return storage.OpenResponse{}, fmt.Errorf("bbolt: create dir: %w", err)
 	}
 	removeTemporaries(req.Dir)
-	db, err := bolt.Open(filepath.Join(req.Dir, dbFileName), 0o600, &options)
+	path := filepath.Join(req.Dir, dbFileName)
+	db, err := openFile(path, &options)
 	if err != nil {
-		return storage.OpenResponse{}, openError(err)
+		return storage.OpenResponse{}, err
 	}
-	index, err := readIndex(db)
+	index, err := readIndex(db, path)
 	if err != nil {
 		_ = db.Close()
 		return storage.OpenResponse{}, err
@@ -154,22 +156,53 @@ func parseOptions(opts map[string]string) (bolt.Options, error) {
 	return options, nil
 }
 
-// openError marks the errors bbolt returns for an unreadable file.
-func openError(err error) error {
+// openFile opens the bbolt file at path. The errors bbolt returns for an
+// unreadable file, and the panics it raises on a damaged page, come back
+// as errors wrapping storage.ErrCorrupt that name the file.
+func openFile(path string, options *bolt.Options) (db *bolt.DB, err error) {
+	defer recoverCorrupt(path, &err)
+	if err := checkFileSize(path); err != nil {
+		return nil, err
+	}
+	if err := checkPages(path); err != nil {
+		return nil, err
+	}
+	db, err = bolt.Open(path, 0o600, options)
+	if err == nil {
+		return db, nil
+	}
 	if errors.Is(err, berrors.ErrInvalid) || errors.Is(err, berrors.ErrChecksum) ||
 		errors.Is(err, berrors.ErrVersionMismatch) {
-		return fmt.Errorf("%w: bbolt: %v", storage.ErrCorrupt, err)
+		return nil, fmt.Errorf("%w: bbolt: %s: %v", storage.ErrCorrupt, path, err)
 	}
-	return fmt.Errorf("bbolt: open: %w", err)
+	return nil, fmt.Errorf("bbolt: open %s: %w", path, err)
 }
 
-// readIndex creates the meta bucket if needed and reads the consistent index.
-func readIndex(db *bolt.DB) (uint64, error) {
-	var index uint64
-	err := db.Update(func(tx *bolt.Tx) error {
-		meta, err := tx.CreateBucketIfNotExists(metaBucket)
-		if err != nil {
-			return err
+// recoverCorrupt turns a panic of bbolt, which it raises on a page it
+// cannot make sense of, into an error wrapping storage.ErrCorrupt that
+// names the file. It must be deferred directly.
+func recoverCorrupt(path string, err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%w: bbolt: %s: damaged page: %v", storage.ErrCorrupt, path, r)
+	}
+}
+
+// readIndex creates the meta bucket if needed and reads the consistent
+// index. A new file's values carry checksums.
+func readIndex(db *bolt.DB, path string) (index uint64, err error) {
+	defer recoverCorrupt(path, &err)
+	err = db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(metaBucket)
+		if meta == nil {
+			var err error
+			if meta, err = tx.CreateBucket(metaBucket); err != nil {
+				return err
+			}
+			if !hasNamespaces(tx) {
+				if err := markChecksummed(meta); err != nil {
+					return err
+				}
+			}
 		}
 		v := meta.Get(indexKey)
 		switch len(v) {
@@ -216,11 +249,21 @@ func (e *Engine) checkOpen() error {
 }
 
 // view runs fn in a read transaction of the current file.
-func (e *Engine) view(fn func(*bolt.Tx) error) error {
+func (e *Engine) view(fn func(*bolt.Tx) error) (err error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if err := e.checkOpen(); err != nil {
 		return err
 	}
+	defer recoverCorrupt(e.path(), &err)
 	return e.db.View(fn)
+}
+
+// path is the file's path; e.mu must be held.
+func (e *Engine) path() string { return filepath.Join(e.dir, dbFileName) }
+
+// hasNamespaces reports whether tx's file holds any namespace bucket.
+func hasNamespaces(tx *bolt.Tx) bool {
+	k, _ := tx.Cursor().Seek([]byte(nsPrefix))
+	return k != nil && bytes.HasPrefix(k, []byte(nsPrefix))
 }

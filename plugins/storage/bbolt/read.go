@@ -27,10 +27,15 @@ func (e *Engine) GetMany(_ context.Context, req storage.GetManyRequest) (storage
 		if b == nil {
 			return nil
 		}
+		values := newValueReader(tx, e.path())
 		c := b.Cursor()
 		for i, key := range req.Keys {
 			// A cursor tells an empty value from a missing key.
 			if k, v := c.Seek(key); k != nil && bytes.Equal(k, key) {
+				v, err := values.open(req.Namespace, key, v)
+				if err != nil {
+					return err
+				}
 				resp.Values[i] = append([]byte{}, v...)
 				resp.Found[i] = true
 			}
@@ -54,11 +59,13 @@ func (e *Engine) Scan(ctx context.Context, req storage.ScanRequest, fn func(stor
 		if b == nil {
 			return nil
 		}
-		return scanCursor(ctx, b.Cursor(), req, fn)
+		return scanCursor(ctx, b.Cursor(), newValueReader(tx, e.path()), req, fn)
 	})
 }
 
-func scanCursor(ctx context.Context, c *bolt.Cursor, req storage.ScanRequest, fn func(storage.KeyValue) bool) error {
+// scanCursor visits the keys of req with c. A keys-only scan checks no
+// value: it reads none.
+func scanCursor(ctx context.Context, c *bolt.Cursor, values valueReader, req storage.ScanRequest, fn func(storage.KeyValue) bool) error {
 	k, v := first(c, req)
 	var key, value []byte
 	for n := int64(0); k != nil && inBounds(k, req); n++ {
@@ -70,6 +77,10 @@ func scanCursor(ctx context.Context, c *bolt.Cursor, req storage.ScanRequest, fn
 		key = append(key[:0], k...)
 		kv := storage.KeyValue{Key: key}
 		if !req.KeysOnly {
+			v, err := values.open(req.Namespace, k, v)
+			if err != nil {
+				return err
+			}
 			value = append(value[:0], v...)
 			kv.Value = value
 		}

@@ -21,11 +21,18 @@ func (e *Engine) Snapshot(ctx context.Context, req storage.SnapshotRequest) (sto
 			return err
 		}
 		sw := storage.NewSnapshotWriter(req.Writer, index)
+		values := newValueReader(tx, e.path())
 		err = forEachNamespace(tx, func(ns string, b *bolt.Bucket) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			return b.ForEach(func(k, v []byte) error { return sw.Add(ns, k, v) })
+			return b.ForEach(func(k, v []byte) error {
+				v, err := values.open(ns, k, v)
+				if err != nil {
+					return err
+				}
+				return sw.Add(ns, k, v)
+			})
 		})
 		if err != nil {
 			return err
@@ -101,12 +108,15 @@ func loadSnapshot(ctx context.Context, db *bolt.DB, sr *storage.SnapshotReader) 
 				return err
 			}
 		}
-		if err := l.put(nsBucket(ns), key, value); err != nil {
+		if err := l.put(nsBucket(ns), key, seal(key, value)); err != nil {
 			return fmt.Errorf("bbolt: restore: %w", err)
 		}
 	}
 	index := binary.BigEndian.AppendUint64(nil, sr.ConsistentIndex())
 	if err := l.put(metaBucket, indexKey, index); err != nil {
+		return fmt.Errorf("bbolt: restore: %w", err)
+	}
+	if err := l.put(metaBucket, formatKey, formatCRC32C); err != nil {
 		return fmt.Errorf("bbolt: restore: %w", err)
 	}
 	if err := l.commit(); err != nil {

@@ -26,7 +26,7 @@ func (e *Engine) ApplyBatch(_ context.Context, req storage.ApplyBatchRequest) (s
 	if err := e.checkOpen(); err != nil {
 		return storage.ApplyBatchResponse{}, err
 	}
-	if err := e.db.Update(func(tx *bolt.Tx) error { return applyOps(tx, req) }); err != nil {
+	if err := e.update(func(tx *bolt.Tx) error { return applyOps(tx, req) }); err != nil {
 		return storage.ApplyBatchResponse{}, fmt.Errorf("bbolt: apply batch: %w", err)
 	}
 	if e.journal != nil {
@@ -35,8 +35,16 @@ func (e *Engine) ApplyBatch(_ context.Context, req storage.ApplyBatchRequest) (s
 	return storage.ApplyBatchResponse{}, nil
 }
 
+// update runs fn in a read-write transaction of the current file; e.mu
+// must be held.
+func (e *Engine) update(fn func(*bolt.Tx) error) (err error) {
+	defer recoverCorrupt(e.path(), &err)
+	return e.db.Update(fn)
+}
+
 // applyOps writes req's ops and consistent index within tx.
 func applyOps(tx *bolt.Tx, req storage.ApplyBatchRequest) error {
+	sealed := checksummed(tx)
 	buckets := map[string]*bolt.Bucket{}
 	for _, op := range req.Ops {
 		b := buckets[op.Namespace]
@@ -47,7 +55,7 @@ func applyOps(tx *bolt.Tx, req storage.ApplyBatchRequest) error {
 			}
 			buckets[op.Namespace] = b
 		}
-		if err := applyOp(b, op); err != nil {
+		if err := applyOp(b, op, sealed); err != nil {
 			return err
 		}
 	}
@@ -66,7 +74,8 @@ func openBucket(tx *bolt.Tx, op storage.Op) (*bolt.Bucket, error) {
 	return tx.CreateBucketIfNotExists(nsBucket(op.Namespace))
 }
 
-func applyOp(b *bolt.Bucket, op storage.Op) error {
+// applyOp applies op to b; sealed says whether values carry checksums.
+func applyOp(b *bolt.Bucket, op storage.Op, sealed bool) error {
 	if op.Kind == storage.OpDelete {
 		if b == nil {
 			return nil
@@ -74,7 +83,10 @@ func applyOp(b *bolt.Bucket, op storage.Op) error {
 		return b.Delete(op.Key)
 	}
 	value := op.Value
-	if value == nil {
+	switch {
+	case sealed:
+		value = seal(op.Key, value)
+	case value == nil:
 		value = []byte{}
 	}
 	return b.Put(op.Key, value)

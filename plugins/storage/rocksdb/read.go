@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/linxGnu/grocksdb"
 
@@ -41,7 +42,7 @@ func (e *Engine) GetMany(_ context.Context, req storage.GetManyRequest) (storage
 	ro.SetSnapshot(snap)
 	values, err := e.db.db.MultiGet(ro, keys...)
 	if err != nil {
-		return storage.GetManyResponse{}, fmt.Errorf("rocksdb: get: %w", err)
+		return storage.GetManyResponse{}, readError("get", err)
 	}
 	defer values.Destroy()
 	for i, v := range values {
@@ -54,6 +55,16 @@ func (e *Engine) GetMany(_ context.Context, req storage.GetManyRequest) (storage
 		}
 	}
 	return resp, nil
+}
+
+// readError wraps a failed read; RocksDB's "Corruption: ..." errors, a
+// block whose checksum does not match say (naming the file), wrap
+// storage.ErrCorrupt.
+func readError(op string, err error) error {
+	if strings.HasPrefix(err.Error(), "Corruption:") {
+		return fmt.Errorf("%w: rocksdb: %s: %v", storage.ErrCorrupt, op, err)
+	}
+	return fmt.Errorf("rocksdb: %s: %w", op, err)
 }
 
 // Scan implements storage.Engine with one iterator, whose implicit

@@ -8,12 +8,14 @@
 // logged in, so auth, quotas and raft apply exactly as for etcdctl; reads
 // ask for bounded pages (a limit and the key after the last one shown), so
 // an open console never hurts the data path. Besides the gateway, the
-// handler answers four requests of its own: login (etcd's Authenticate,
+// handler answers five requests of its own: login (etcd's Authenticate,
 // whose token it keeps in an HttpOnly, SameSite=Strict cookie, Secure on
 // https), logout, the plugin catalog with what this process knows of
-// each plugin (for root only when auth is on), and another member's
-// Status, asked of that member's gateway at a client URL the member list
-// gives, for the cluster page. The member's /metrics,
+// each plugin (for root only when auth is on), another member's Status,
+// asked of that member's gateway at a client URL the member list gives,
+// for the cluster page, and a YAML value the keys page read, sent back
+// pretty-printed (at most 1 MiB, for a logged in user when auth is on; it
+// reads no key). The member's /metrics,
 // served beside it, feed the metrics page.
 //
 // Every request to /ui/api must carry the X-MetaStore-Console header and,

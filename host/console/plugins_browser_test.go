@@ -31,7 +31,8 @@ func quotaPluginBin(t *testing.T) (string, string) {
 }
 
 // The plugins page shows the prefix-quota plugin running with its
-// checksum matching and the usage of its prefixes against their limits;
+// checksum matching, the p99 of its calls, and the usage of its prefixes
+// against their limits;
 // killed, it is shown down or restarted, with one restart and why it
 // went down.
 func TestConsolePluginRestart(t *testing.T) {
@@ -57,6 +58,8 @@ func TestConsolePluginRestart(t *testing.T) {
 	require.Equal(t, "0", eval[string](p, `document.querySelector('`+row+` [data-testid="restarts"]').textContent`))
 	p.waitText(`tr[data-prefix="/tenant-a/"]`, "3 of 10")
 	p.waitText(`tr[data-prefix="/tenant-b/"]`, "1 of 4")
+	p.waitFor(`/^\d+\.\d{3} ms$/.test(document.querySelector('` + row + ` [data-testid="p99"]').textContent)`)
+	require.NotEqual(t, "0.000 ms", eval[string](p, `document.querySelector('`+row+` [data-testid="p99"]').textContent`))
 
 	pid := m.ChildPid(t, "metastore-quota")
 	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))

@@ -14,10 +14,10 @@
 // each plugin (for root only when auth is on), another member's Status
 // and what its /health says (etcd's {"health": "true"}, which the
 // cluster page shows as the member's health), each asked of that member
-// at a client URL the member list gives, and a YAML value the keys page read, sent back
-// pretty-printed (at most 1 MiB, for a logged in user when auth is on; it
-// reads no key). The member's /metrics,
-// served beside it, feed the metrics page.
+// at a client URL the member list gives, and a YAML value the keys page
+// read, sent back pretty-printed (at most 1 MiB, for a logged in user
+// when auth is on; it reads no key). The member's /metrics, served beside
+// it, feed the metrics page.
 //
 // Every request to /ui/api must carry the X-MetaStore-Console header and,
 // when the browser names one, a same-origin Origin: a cross-site page can
@@ -35,5 +35,6 @@
 //
 // console imports, of MetaStore, host/config (the plugin catalog's
 // entries) and host/plugin (what this process knows of each plugin) only;
-// the member hands it the gateway and the catalog.
+// the member hands it the gateway and a function returning the catalog
+// in effect, so that the plugins page follows config reloads.
 package console

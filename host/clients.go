@@ -155,7 +155,7 @@ func consoleHandler(lg *zap.Logger, cfg *config.Config) func(http.Handler) http.
 		return console.New(console.Config{
 			Logger:  lg.Named("console"),
 			API:     gateway,
-			Catalog: func() []config.PluginEntry { return catalog },
+			Catalog: func() []config.PluginEntry { return liveCatalog(catalog) },
 			Members: members,
 		})
 	}

@@ -2,6 +2,8 @@ package host
 
 import (
 	"reflect"
+	"slices"
+	"sync/atomic"
 
 	"go.uber.org/zap"
 
@@ -53,12 +55,29 @@ func pluginsChangeLive(a, b config.Config) bool {
 	return true
 }
 
+// reloadedCatalog is the plugin catalog the last reload applied, nil
+// before one did; the web console's plugins page lists it. It is the
+// process's, as the running plugins are: a process runs one member's
+// configuration.
+var reloadedCatalog atomic.Pointer[[]config.PluginEntry]
+
 // reconfigurePlugins gives the running plugins what changed in cfg's
 // catalog: quota plugins their config, auth plugins the entry cfg's
-// auth-provider names.
+// auth-provider names; and the console the new catalog.
 func reconfigurePlugins(lg *zap.Logger, why string, cfg config.Config) {
 	plugin.ReconfigureQuotaPolicies(lg, why, cfg.Plugins)
 	reconfigureAuthPlugins(lg, why, cfg)
+	catalog := slices.Clone(cfg.Plugins)
+	reloadedCatalog.Store(&catalog)
+}
+
+// liveCatalog returns the catalog in effect: the last one a reload
+// applied, else started, the one the member started with.
+func liveCatalog(started []config.PluginEntry) []config.PluginEntry {
+	if c := reloadedCatalog.Load(); c != nil {
+		return *c
+	}
+	return started
 }
 
 // reconfigureAuthPlugins points every running auth plugin at the entry

@@ -33,7 +33,7 @@ const maxLoginBytes = 64 << 10
 var errCrossSite = errors.New("console: cross-site request refused")
 
 // serveAPI serves /ui/api/<path>: login, logout, the plugin catalog, other
-// members' Status, and the gateway under v3/.
+// members' Status and /health, YAML formatting, and the gateway under v3/.
 func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, path string) {
 	if err := sameOrigin(r); err != nil {
 		h.lg.Debug("refused a request", zap.String("path", r.URL.Path), zap.String("origin", r.Header.Get("Origin")),
@@ -54,6 +54,10 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, path string) 
 		h.plugins(w, r)
 	case path == "/member-status" && r.Method == http.MethodGet:
 		h.memberStatus(w, r)
+	case path == "/member-health" && r.Method == http.MethodGet:
+		h.memberHealth(w, r)
+	case path == "/format-yaml" && r.Method == http.MethodPost:
+		h.formatYAML(w, r)
 	default:
 		writeError(w, http.StatusNotFound, "console: no such request")
 	}

@@ -48,7 +48,7 @@ func (p *page) login(user, password string) {
 }
 
 // With auth on, the console asks for a user; a user restricted to a
-// prefix reads it, is denied another and does not see the other users;
+// prefix reads it (a YAML value pretty-printed), is denied another and does not see the other users;
 // root sees and edits users and roles.
 func TestConsoleAuth(t *testing.T) {
 	m := hosttest.StartMember(t)
@@ -71,6 +71,11 @@ func TestConsoleAuth(t *testing.T) {
 	p.waitText("#whoami", "alice")
 	cookie := eval[string](p, `document.cookie`)
 	require.NotContains(t, cookie, "metastore_console", "the session cookie is readable by scripts")
+	// The member pretty-prints a YAML value for a logged in user.
+	_, err := m.Etcdctl(t, "--user", "root:rootpw", "put", "/alice/conf", "a: {b: 1}\nc: [2]\n")
+	require.NoError(t, err)
+	p.open(m.Endpoint() + "/ui/keys?prefix=/alice/&key=/alice/conf")
+	p.waitFor(`document.querySelector("#value")?.textContent === "a:\n  b: 1\nc:\n  - 2"`)
 
 	p.open(m.Endpoint() + "/ui/keys?prefix=/secret/")
 	p.waitText(`[data-testid="error"]`, "permission denied")

@@ -52,8 +52,9 @@ func TestConsoleClusterOfThree(t *testing.T) {
 	p.screenshot("metrics", true)
 }
 
-// A NOSPACE alarm shows on the cluster page, the member unhealthy, and
-// root disarms it there.
+// A NOSPACE alarm shows on the cluster page, the member unhealthy with
+// the reason its /health gives, and root disarms it there, after which
+// /health, and the page, say healthy again.
 func TestConsoleAlarmDisarm(t *testing.T) {
 	m := hosttest.StartMember(t, hosttest.WithArgs("--quota-backend-bytes", "400000"))
 	cli := m.Client(t)
@@ -67,10 +68,12 @@ func TestConsoleAlarmDisarm(t *testing.T) {
 	p := newPage(t)
 	p.open(m.Endpoint() + "/ui/members")
 	p.waitText(`tr[data-alarm="NOSPACE"]`, "default")
-	p.waitText(`tr[data-member="default"]`, "unhealthy")
+	p.waitText(`tr[data-member="default"] [data-testid="health"]`, "unhealthy")
+	p.waitText(`tr[data-member="default"] [data-testid="health-reason"]`, "ALARM NOSPACE")
 	p.screenshot("alarm", false)
 	p.click(`tr[data-alarm="NOSPACE"] [data-testid="disarm"]`)
 	p.waitText("#no-alarms", "No alarms")
+	p.waitFor(`document.querySelector('tr[data-member="default"] [data-testid="health"]')?.textContent === "healthy"`)
 	out, err := m.Etcdctl(t, "alarm", "list")
 	require.NoError(t, err)
 	require.Empty(t, strings.TrimSpace(out))

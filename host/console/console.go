@@ -29,7 +29,8 @@ type Config struct {
 	// API is the member's JSON gateway of its gRPC API, which serves
 	// /v3/...
 	API http.Handler
-	// Catalog returns the member's plugin catalog.
+	// Catalog returns the member's plugin catalog in effect, as the last
+	// config reload applied it; it is asked on every plugins request.
 	Catalog func() []config.PluginEntry
 	// Members is the client the cluster page asks other members' Status
 	// with, at their client URLs (nil: plain HTTP, 3s timeout).

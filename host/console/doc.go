@@ -8,13 +8,16 @@
 // logged in, so auth, quotas and raft apply exactly as for etcdctl; reads
 // ask for bounded pages (a limit and the key after the last one shown), so
 // an open console never hurts the data path. Besides the gateway, the
-// handler answers four requests of its own: login (etcd's Authenticate,
+// handler answers six requests of its own: login (etcd's Authenticate,
 // whose token it keeps in an HttpOnly, SameSite=Strict cookie, Secure on
 // https), logout, the plugin catalog with what this process knows of
-// each plugin (for root only when auth is on), and another member's
-// Status, asked of that member's gateway at a client URL the member list
-// gives, for the cluster page. The member's /metrics,
-// served beside it, feed the metrics page.
+// each plugin (for root only when auth is on), another member's Status
+// and what its /health says (etcd's {"health": "true"}, which the
+// cluster page shows as the member's health), each asked of that member
+// at a client URL the member list gives, and a YAML value the keys page
+// read, sent back pretty-printed (at most 1 MiB, for a logged in user
+// when auth is on; it reads no key). The member's /metrics, served beside
+// it, feed the metrics page.
 //
 // Every request to /ui/api must carry the X-MetaStore-Console header and,
 // when the browser names one, a same-origin Origin: a cross-site page can
@@ -32,5 +35,6 @@
 //
 // console imports, of MetaStore, host/config (the plugin catalog's
 // entries) and host/plugin (what this process knows of each plugin) only;
-// the member hands it the gateway and the catalog.
+// the member hands it the gateway and a function returning the catalog
+// in effect, so that the plugins page follows config reloads.
 package console

@@ -114,6 +114,36 @@ func TestConsoleValueIsText(t *testing.T) {
 	p.screenshot("value-as-text", false)
 }
 
+// A YAML value is shown pretty-printed by the member, in block style with
+// its comments, and as text: markup in it enters no element. Asked as
+// YAML, a value that does not parse says so and is shown as written.
+func TestConsoleYAMLPrettyPrinted(t *testing.T) {
+	m := hosttest.StartMember(t)
+	for k, v := range map[string]string{
+		"/yaml/deploy": "# rollout\nserver: {host: db,   port: 5432}\ntags: [a, '<b id=\"bold\">b</b>']\n",
+		"/yaml/broken": "a: [1, 2\nb: c\n",
+	} {
+		_, err := m.Etcdctl(t, "put", k, v)
+		require.NoError(t, err)
+	}
+
+	p := newPage(t)
+	p.open(m.Endpoint() + "/ui/keys?prefix=/yaml/&key=/yaml/deploy")
+	p.waitText("#value-kind", "yaml")
+	const pretty = "# rollout\nserver:\n  host: db\n  port: 5432\ntags:\n  - a\n  - '<b id=\"bold\">b</b>'"
+	p.waitFor(`document.querySelector("#value").textContent === ` + jsString(pretty))
+	require.False(t, eval[bool](p, `!!document.querySelector("#bold")`), "the value's markup entered the page")
+	p.screenshot("value-yaml", false)
+
+	p.open(m.Endpoint() + "/ui/keys?prefix=/yaml/&key=/yaml/broken")
+	p.waitText("#value", "a: [1, 2")
+	p.waitText("#value-kind", "text")
+	p.fill("#value-mode", "yaml")
+	eval[bool](p, `document.querySelector("#value-mode").dispatchEvent(new Event("change"))`)
+	p.waitText("#value-kind", "text (not YAML)")
+	require.Equal(t, "a: [1, 2\nb: c", eval[string](p, `document.querySelector("#value").textContent`))
+}
+
 // A put made by etcdctl appears in the keys page's live tail within a
 // second.
 func TestConsoleLiveTail(t *testing.T) {

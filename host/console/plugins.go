@@ -30,6 +30,7 @@ type pluginView struct {
 	LastErrorAt time.Time `json:"lastErrorAt,omitzero"`
 	Calls       uint64    `json:"calls"`
 	MeanCallMs  float64   `json:"meanCallMs"`
+	P99CallMs   float64   `json:"p99CallMs"`
 }
 
 // plugins answers the catalog with what this process knows of each
@@ -69,6 +70,7 @@ func (h *Handler) plugins(w http.ResponseWriter, r *http.Request) {
 			v.Started, v.Up, v.Restarts, v.LastError, v.LastErrorAt, v.Calls = true, s.Up, s.Restarts, s.LastError, s.LastErrorAt, s.Calls
 			if s.Calls > 0 {
 				v.MeanCallMs = s.CallSeconds * 1000 / float64(s.Calls)
+				v.P99CallMs = s.CallP99Seconds * 1000
 			}
 		}
 		views = append(views, v)

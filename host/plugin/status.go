@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -25,9 +26,12 @@ type Status struct {
 	LastError   string
 	LastErrorAt time.Time
 	// Calls is how many calls the host made to it, and CallSeconds their
-	// total duration.
-	Calls       uint64
-	CallSeconds float64
+	// total duration. CallP99Seconds is the duration 99% of them took at
+	// most, interpolated in the call duration histogram's buckets as
+	// Prometheus's histogram_quantile does; 0 without calls.
+	Calls          uint64
+	CallSeconds    float64
+	CallP99Seconds float64
 }
 
 // statusBook holds the Status of every plugin this process started.
@@ -90,6 +94,7 @@ func Statuses() []Status {
 	for i := range out {
 		c := calls[out[i].Kind+"/"+out[i].Name]
 		out[i].Calls, out[i].CallSeconds = c.count, c.seconds
+		out[i].CallP99Seconds = c.quantile(0.99)
 	}
 	slices.SortFunc(out, func(a, b Status) int {
 		return strings.Compare(a.Kind+"/"+a.Name, b.Kind+"/"+b.Name)
@@ -97,9 +102,32 @@ func Statuses() []Status {
 	return out
 }
 
+// callTotal is the call duration histogram of one plugin, summed over
+// its methods.
 type callTotal struct {
 	count   uint64
 	seconds float64
+	buckets map[float64]uint64 // by upper bound: the calls that took at most that long
+}
+
+// quantile returns the duration a fraction q of the calls took at most,
+// interpolated linearly within the bucket it falls in; the largest finite
+// bound when it falls above it, 0 without calls.
+func (t callTotal) quantile(q float64) float64 {
+	if t.count == 0 {
+		return 0
+	}
+	bounds := slices.Sorted(maps.Keys(t.buckets))
+	rank := q * float64(t.count)
+	lower, below := 0.0, uint64(0)
+	for _, upper := range bounds {
+		n := t.buckets[upper]
+		if float64(n) >= rank && n > below {
+			return lower + (upper-lower)*(rank-float64(below))/float64(n-below)
+		}
+		lower, below = upper, n
+	}
+	return lower
 }
 
 // callTotals sums the call duration histograms over methods, by
@@ -124,6 +152,12 @@ func callTotals() map[string]callTotal {
 		t := out[key]
 		t.count += d.Histogram.GetSampleCount()
 		t.seconds += d.Histogram.GetSampleSum()
+		if t.buckets == nil {
+			t.buckets = map[float64]uint64{}
+		}
+		for _, b := range d.Histogram.Bucket {
+			t.buckets[b.GetUpperBound()] += b.GetCumulativeCount()
+		}
 		out[key] = t
 	}
 	return out

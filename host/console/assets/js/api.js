@@ -49,6 +49,15 @@ export async function post(path, body = {}) {
   return answer(await fetch("/ui/api/" + path, { method: "POST", headers, body: JSON.stringify(body), credentials: "same-origin" }), true);
 }
 
+// formatYAML asks the member to pretty-print the YAML t, a value the
+// page read; it fails with status 422 when t does not parse.
+export async function formatYAML(t) {
+  const resp = await fetch("/ui/api/format-yaml", {
+    method: "POST", headers: { ...headers, "Content-Type": "text/plain; charset=utf-8" }, body: t, credentials: "same-origin",
+  });
+  return (await answer(resp, true)).yaml;
+}
+
 // watch streams the watch of create (a WatchCreateRequest) and calls
 // onResult with each result until signal aborts.
 export async function watch(create, onResult, signal) {

@@ -2,7 +2,7 @@
 // value (text, JSON, YAML or hex), its revisions and history, put, edit
 // and delete, and a live tail of the prefix's changes (a watch).
 
-import { APIError, b64, bytes, dec, enc, hex, leaseHex, prefixEnd, text, v3, watch } from "./api.js";
+import { APIError, b64, bytes, dec, enc, formatYAML, hex, leaseHex, prefixEnd, text, v3, watch } from "./api.js";
 import { confirmInline, errorBox, h, navigate, replace, toast } from "./dom.js";
 
 const pageSize = 100;
@@ -96,10 +96,20 @@ async function showKey(box, prefix, key) {
   const mode = h("select", { id: "value-mode" }, ["auto", "text", "json", "yaml", "hex"].map((m) => h("option", { value: m }, m)));
   const view = h("pre", { id: "value", "data-testid": "value" });
   const kind = h("span", { class: "badge", id: "value-kind" });
-  const draw = () => {
+  let drawing = 0;
+  const draw = async () => {
+    const n = ++drawing;
     const [k, t] = formatValue(raw, mode.value);
     kind.textContent = k;
     view.textContent = t;
+    if (k !== "yaml") return;
+    // YAML is shown as written until the member has pretty-printed it.
+    try {
+      const pretty = await formatYAML(text(raw));
+      if (n === drawing) view.textContent = pretty.trimEnd();
+    } catch (err) {
+      if (n === drawing && err.status === 422) kind.textContent = mode.value === "yaml" ? "text (not YAML)" : "text";
+    }
   };
   mode.addEventListener("change", draw);
   draw();
@@ -133,7 +143,8 @@ async function showKey(box, prefix, key) {
 }
 
 // formatValue renders a value: JSON pretty-printed when it parses, YAML
-// when it looks like YAML, text when it is UTF-8, hex otherwise.
+// as written when it looks like YAML (the member pretty-prints it next),
+// text when it is UTF-8, hex otherwise.
 export function formatValue(raw, mode) {
   const t = text(raw);
   if (mode === "hex" || (mode === "auto" && t === null)) return ["hex", hex(raw)];

@@ -1,5 +1,6 @@
-// The cluster page: members with their raft and storage status, health,
-// alarms (root disarms them), and the revisions.
+// The cluster page: members with their raft and storage status, their
+// health as their own /health says, alarms (root disarms them), and the
+// revisions.
 
 import { get, metrics, v3 } from "./api.js";
 import { badge, bytesText, errorBox, every, h, replace, table, toast } from "./dom.js";
@@ -12,10 +13,13 @@ export async function render(main, params, signal) {
   await every(3000, signal, async () => {
     const [list, local] = await Promise.all([v3("cluster/member/list", {}), v3("maintenance/status", {})]);
     const ms = list.members || [];
-    const statuses = await Promise.all(ms.map((m) => memberStatus(m, local)));
+    const [statuses, healths] = await Promise.all([
+      Promise.all(ms.map((m) => memberStatus(m, local))),
+      Promise.all(ms.map(memberHealth)),
+    ]);
     if (signal.aborted) return;
     renderSummary(summary, list, local);
-    renderMembers(membersBox, ms, statuses, local);
+    renderMembers(membersBox, ms, statuses, healths);
     await renderAlarms(alarmsBox, ms, signal);
   });
 }
@@ -26,6 +30,18 @@ async function memberStatus(m, local) {
   if (m.ID === local.header.member_id) return local;
   try {
     return await get("member-status?id=" + encodeURIComponent(m.ID));
+  } catch (err) {
+    return { failed: err.message };
+  }
+}
+
+// memberHealth asks a member's /health, as etcd's users do, through the
+// console: {health: "true"|"false", reason}, or {failed} when the member
+// did not answer.
+async function memberHealth(m) {
+  if (!(m.clientURLs || []).length) return { failed: "no client URL yet" };
+  try {
+    return await get("member-health?id=" + encodeURIComponent(m.ID));
   } catch (err) {
     return { failed: err.message };
   }
@@ -47,10 +63,12 @@ async function renderSummary(box, list, local) {
     h("dt", {}, "Raft term"), h("dd", {}, String(local.raftTerm || 0))));
 }
 
-function renderMembers(box, ms, statuses, local) {
+// renderMembers shows each member's health from its /health and the rest
+// from its Status, whose errors show under the health.
+function renderMembers(box, ms, statuses, healths) {
   const rows = ms.map((m, i) => {
     const st = statuses[i];
-    const healthy = st && !st.failed && !(st.errors && st.errors.length);
+    const hl = healths[i];
     return h("tr", { "data-member": m.name || "" },
       h("td", {}, m.name || h("span", { class: "muted" }, "(unstarted)")),
       h("td", { class: "mono" }, hexID(m.ID)),
@@ -58,8 +76,11 @@ function renderMembers(box, ms, statuses, local) {
       h("td", { class: "mono" }, (m.clientURLs || []).join(", ")),
       h("td", {}, m.isLearner ? badge("learner", "warn") : "voter"),
       h("td", {}, st && st.leader === m.ID ? badge("leader", "ok") : ""),
-      h("td", {}, healthy ? badge("healthy", "ok") : badge(st && st.failed ? "unreachable" : "unhealthy", "bad"),
-        st && st.failed ? h("div", { class: "muted" }, st.failed) : null,
+      h("td", { "data-testid": "health" },
+        hl.failed ? badge("unreachable", "bad") : hl.health === "true" ? badge("healthy", "ok") : badge("unhealthy", "bad"),
+        hl.failed ? h("div", { class: "muted" }, hl.failed) : null,
+        hl.reason ? h("div", { class: "muted", "data-testid": "health-reason" }, hl.reason) : null,
+        st && st.failed && !hl.failed ? h("div", { class: "muted" }, st.failed) : null,
         st && st.errors ? h("div", { class: "muted" }, st.errors.join("; ")) : null),
       h("td", { class: "num" }, st && !st.failed ? String(st.raftTerm || 0) : ""),
       h("td", { class: "num" }, st && !st.failed ? String(st.raftAppliedIndex || 0) : ""),

@@ -1,6 +1,6 @@
 // The plugins page: each catalog entry with its checksum, state, restarts,
-// last error and call latency, and the per-prefix quota usage against the
-// limits while the prefix-quota policy runs.
+// last error and call latency (mean and p99), and the per-prefix quota
+// usage against the limits while the prefix-quota policy runs.
 
 import { get, metrics } from "./api.js";
 import { badge, bytesText, every, h, replace, table } from "./dom.js";
@@ -23,7 +23,7 @@ function renderCatalog(box, plugins) {
     return;
   }
   replace(box, h("h2", {}, "Catalog"), table(
-    ["Kind", "Name", "Path", "sha256", "State", "Restarts", "Last error", "Calls", "Mean call"],
+    ["Kind", "Name", "Path", "sha256", "State", "Restarts", "Last error", "Calls", "Mean call", "p99 call"],
     plugins.map((p) => h("tr", { "data-plugin": p.kind + "/" + p.name },
       h("td", {}, p.kind),
       h("td", {}, p.name),
@@ -34,7 +34,8 @@ function renderCatalog(box, plugins) {
       h("td", { class: "num", "data-testid": "restarts" }, String(p.restarts)),
       h("td", {}, p.lastError ? [h("div", {}, p.lastError), h("div", { class: "muted" }, new Date(p.lastErrorAt).toLocaleString())] : h("span", { class: "muted" }, "none")),
       h("td", { class: "num" }, String(p.calls)),
-      h("td", { class: "num" }, p.calls ? p.meanCallMs.toFixed(3) + " ms" : "")))));
+      h("td", { class: "num", "data-testid": "mean" }, p.calls ? p.meanCallMs.toFixed(3) + " ms" : ""),
+      h("td", { class: "num", "data-testid": "p99", title: "since the member started, from its call duration histogram" }, p.calls ? p.p99CallMs.toFixed(3) + " ms" : "")))));
 }
 
 function renderQuota(box, mx) {

@@ -57,6 +57,7 @@ var grpcErrors = []struct {
 	{auth.ErrRoleNotFound, rpctypes.ErrGRPCRoleNotFound},
 	{auth.ErrRoleEmpty, rpctypes.ErrGRPCRoleEmpty},
 	{auth.ErrAuthFailed, rpctypes.ErrGRPCAuthFailed},
+	{auth.ErrPasswordChecksBusy, rpctypes.ErrGRPCRequestTooManyRequests},
 	{auth.ErrPermissionNotGiven, rpctypes.ErrGRPCPermissionNotGiven},
 	{auth.ErrPermissionDenied, rpctypes.ErrGRPCPermissionDenied},
 	{auth.ErrRoleNotGranted, rpctypes.ErrGRPCRoleNotGranted},

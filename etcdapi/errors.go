@@ -47,6 +47,10 @@ var grpcErrors = []struct {
 	{ErrNoSpace, rpctypes.ErrGRPCNoSpace},
 	{apply.ErrCorrupt, rpctypes.ErrGRPCCorrupt},
 	{storage.ErrUnavailable, errGRPCEngineUnavailable},
+	// An engine answered with data it cannot have written (a value that
+	// does not decode, fewer values than asked): the request is refused
+	// as etcd refuses one on a corrupt member, never answered wrongly.
+	{storage.ErrCorrupt, rpctypes.ErrGRPCCorrupt},
 	// Users, roles, permissions and tokens.
 	{auth.ErrRootUserNotExist, rpctypes.ErrGRPCRootUserNotExist},
 	{auth.ErrRootRoleNotExist, rpctypes.ErrGRPCRootRoleNotExist},

@@ -1,0 +1,70 @@
+// Command hostileplugin is a storage plugin that misbehaves once, for
+// host/e2e's hostile plugin test: it serves the bbolt engine, but its
+// 5th batch (exit, hang) or its first read after start (short, huge,
+// garbage) goes wrong, as METASTORE_HOSTILE_MODE says. The file named by
+// METASTORE_HOSTILE_ONCE marks that it already did, so the processes the
+// host starts after it behave.
+package main
+
+import (
+	"context"
+	"os"
+	"sync/atomic"
+
+	"github.com/metastore/metastore/pluginapi/storage"
+	"github.com/metastore/metastore/plugins/storage/bbolt"
+)
+
+type hostile struct {
+	storage.Engine
+	mode, once string
+	applies    atomic.Int64
+}
+
+// misbehave reports whether this is the time, once per marker file.
+func (h *hostile) misbehave() bool {
+	f, err := os.OpenFile(h.once, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return false
+	}
+	_ = f.Close()
+	return true
+}
+
+func (h *hostile) ApplyBatch(ctx context.Context, req storage.ApplyBatchRequest) (storage.ApplyBatchResponse, error) {
+	if (h.mode == "exit" || h.mode == "hang") && h.applies.Add(1) == 5 && h.misbehave() {
+		if h.mode == "exit" {
+			os.Exit(3) // in the middle of the call
+		}
+		select {} // never answers
+	}
+	return h.Engine.ApplyBatch(ctx, req)
+}
+
+func (h *hostile) GetMany(ctx context.Context, req storage.GetManyRequest) (storage.GetManyResponse, error) {
+	resp, err := h.Engine.GetMany(ctx, req)
+	if err != nil || len(resp.Values) < 2 || req.Namespace == "meta" {
+		return resp, err
+	}
+	switch h.mode {
+	case "short", "huge", "garbage":
+		if !h.misbehave() {
+			return resp, nil
+		}
+	default:
+		return resp, nil
+	}
+	switch h.mode {
+	case "short": // fewer answers than keys
+		resp.Values, resp.Found = resp.Values[1:], resp.Found[1:]
+	case "huge": // a 48 MiB reply
+		resp.Values[0] = make([]byte, 48<<20)
+	case "garbage": // a value no engine wrote
+		resp.Values[0] = []byte("\xff garbage")
+	}
+	return resp, nil
+}
+
+func main() {
+	storage.Serve(&hostile{Engine: bbolt.New(), mode: os.Getenv("METASTORE_HOSTILE_MODE"), once: os.Getenv("METASTORE_HOSTILE_ONCE")})
+}

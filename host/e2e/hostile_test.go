@@ -164,6 +164,24 @@ func (s *hostileTarget) hashKV(t *testing.T) *pb.HashKVResponse {
 	return h
 }
 
+// settledHashKV is HashKV once two answers 50 ms apart agree: a
+// compaction the last request started may still be under way, and
+// changes the hash when it ends.
+func (s *hostileTarget) settledHashKV(t *testing.T) *pb.HashKVResponse {
+	t.Helper()
+	h := s.hashKV(t)
+	for range 100 {
+		time.Sleep(50 * time.Millisecond)
+		next := s.hashKV(t)
+		if next.Hash == h.Hash && next.CompactRevision == h.CompactRevision && next.Header.Revision == h.Header.Revision {
+			return next
+		}
+		h = next
+	}
+	t.Fatalf("%s: HashKV did not settle in 5 s", s.name)
+	return nil
+}
+
 // hostileDiffs collects the requests whose answers differ from etcd's, by
 // method and pair of answers.
 type hostileDiffs map[string]*hostileDiff

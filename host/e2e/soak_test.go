@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -71,7 +73,7 @@ func TestSoak(t *testing.T) {
 	plan := soakPlanFromEnv(t)
 	bin := pluginBin(t, "bbolt")
 	ms := hosttest.StartCluster(t, 3, clusterFlags, pluginConfig(t, "bbolt", bin, fileSum(t, bin)),
-		hosttest.WithArgs("--snapshot-count", "5000"))
+		hosttest.WithArgs("--snapshot-count", "5000", "--enable-pprof"))
 	leaderOf(t, ms...)
 	t.Logf("soak: %v, a member restarted every %v, a plugin killed every %v (between restarts), compaction every %v, defrag every %v; results in %s",
 		plan.duration, plan.restartEvery, plan.pluginEvery, plan.compactEvery, plan.defragEvery, plan.out)
@@ -115,6 +117,7 @@ func TestSoak(t *testing.T) {
 	load.requireAckedOnEveryMember(t)
 
 	require.NoError(t, curves.write(plan.out))
+	saveHeapProfiles(t, ms, plan.out)
 	curves.requireFlat(t)
 
 	require.Greater(t, stats.Ops-stats.Unknown, 100, "enough checked calls completed")
@@ -201,6 +204,27 @@ func soakCompact(t *testing.T, cli *clientv3.Client) bool {
 		t.Logf("soak: compacting at %d: %v", resp.Header.Revision-500, err)
 	}
 	return err == nil
+}
+
+// saveHeapProfiles writes each member's heap profile (pprof's format) to
+// dir as heap-<member>.pb.gz, for a look at where memory went.
+func saveHeapProfiles(t *testing.T, ms []*hosttest.Process, dir string) {
+	client := &http.Client{Timeout: 30 * time.Second}
+	for _, m := range ms {
+		resp, err := client.Get(m.Endpoint() + "/debug/pprof/heap")
+		if err != nil {
+			t.Logf("soak: heap profile of %s: %v", m.Name(), err)
+			continue
+		}
+		data, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, "heap-"+m.Name()+".pb.gz"), data, 0o644)
+		}
+		if err != nil {
+			t.Logf("soak: heap profile of %s: %v", m.Name(), err)
+		}
+	}
 }
 
 // soakLeader waits until the members agree on a leader, asking through

@@ -1,7 +1,7 @@
 // Command hostileplugin is a storage plugin that misbehaves once, for
 // host/e2e's hostile plugin test: it serves the bbolt engine, but its
 // 5th batch (exit, hang) or its first read after start (short, huge,
-// garbage) goes wrong, as METASTORE_HOSTILE_MODE says. The file named by
+// garbage, swap: another key's record) goes wrong, as METASTORE_HOSTILE_MODE says. The file named by
 // METASTORE_HOSTILE_ONCE marks that it already did, so the processes the
 // host starts after it behave.
 package main
@@ -47,7 +47,7 @@ func (h *hostile) GetMany(ctx context.Context, req storage.GetManyRequest) (stor
 		return resp, err
 	}
 	switch h.mode {
-	case "short", "huge", "garbage":
+	case "short", "huge", "garbage", "swap":
 		if !h.misbehave() {
 			return resp, nil
 		}
@@ -61,6 +61,8 @@ func (h *hostile) GetMany(ctx context.Context, req storage.GetManyRequest) (stor
 		resp.Values[0] = make([]byte, 48<<20)
 	case "garbage": // a value no engine wrote
 		resp.Values[0] = []byte("\xff garbage")
+	case "swap": // each key answered with the next one's record
+		resp.Values = append(resp.Values[1:], resp.Values[0])
 	}
 	return resp, nil
 }

@@ -225,8 +225,8 @@ func sameAnswerAsEtcd(want, got hostileAnswer) bool {
 		strings.HasPrefix(want.msg, "grpc: received message larger than max")
 }
 
-// oversizedMetadata draws metadata for a request: mostly none, sometimes
-// a huge token or many headers.
+// metadata draws a request's metadata: mostly none, sometimes a 1 MiB
+// token, 2,000 headers, a token nobody issued or a hasleader flag.
 func (g *hostileGen) metadata() metadata.MD {
 	switch g.rnd.IntN(40) {
 	case 0:

@@ -145,8 +145,8 @@ func runSoakSchedule(ctx context.Context, t *testing.T, plan soakPlan, ms []*hos
 	defer defrag.Stop()
 	var plugin <-chan time.Time
 	n := 0
+	left := time.After(time.Until(end))
 	for time.Now().Before(end) {
-		var left <-chan time.Time = time.After(time.Until(end))
 		select {
 		case <-ctx.Done():
 			return events

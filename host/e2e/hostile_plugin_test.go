@@ -34,15 +34,15 @@ func buildHostilePlugin(t *testing.T) string {
 
 // TestHostilePlugin runs a member on a storage plugin that, once, exits
 // in the middle of a batch, never answers one, or answers a read with
-// fewer values than asked, a 48 MiB value, a value no engine wrote or
-// each key with another key's record. A
+// fewer values than asked, a 48 MiB value, a value no engine wrote, each
+// key with another key's record, or a message of another type. A
 // storage engine's policy is fail-stop: the member refuses requests
 // (Unavailable) or answers them correctly, never with a wrong value,
 // restarts the plugin, and every acknowledged write is there afterwards.
 func TestHostilePlugin(t *testing.T) {
 	bin := buildHostilePlugin(t)
 	sum := fileSum(t, bin)
-	for _, mode := range []string{"exit", "hang", "short", "huge", "garbage", "swap"} {
+	for _, mode := range []string{"exit", "hang", "short", "huge", "garbage", "swap", "wrongtype"} {
 		t.Run(mode, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "metastore.yaml")
 			require.NoError(t, os.WriteFile(file, fmt.Appendf(nil, `storage-engine: hostile

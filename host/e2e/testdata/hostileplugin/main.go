@@ -1,7 +1,8 @@
 // Command hostileplugin is a storage plugin that misbehaves once, for
 // host/e2e's hostile plugin test: it serves the bbolt engine, but its
 // 5th batch (exit, hang) or its first read after start (short, huge,
-// garbage, swap: another key's record) goes wrong, as METASTORE_HOSTILE_MODE says. The file named by
+// garbage, swap: another key's record, wrongtype: a message of another
+// type) goes wrong, as METASTORE_HOSTILE_MODE says. The file named by
 // METASTORE_HOSTILE_ONCE marks that it already did, so the processes the
 // host starts after it behave.
 package main
@@ -11,7 +12,12 @@ import (
 	"os"
 	"sync/atomic"
 
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	"github.com/metastore/metastore/pluginapi/pluginrpc"
 	"github.com/metastore/metastore/pluginapi/storage"
+	storagev1 "github.com/metastore/metastore/pluginapi/storage/proto/v1"
 	"github.com/metastore/metastore/plugins/storage/bbolt"
 )
 
@@ -68,5 +74,29 @@ func (h *hostile) GetMany(ctx context.Context, req storage.GetManyRequest) (stor
 }
 
 func main() {
-	storage.Serve(&hostile{Engine: bbolt.New(), mode: os.Getenv("METASTORE_HOSTILE_MODE"), once: os.Getenv("METASTORE_HOSTILE_ONCE")})
+	h := &hostile{Engine: bbolt.New(), mode: os.Getenv("METASTORE_HOSTILE_MODE"), once: os.Getenv("METASTORE_HOSTILE_ONCE")}
+	if h.mode != "wrongtype" {
+		storage.Serve(h)
+		return
+	}
+	// Served without the SDK's Serve, so that an interceptor can answer
+	// a read with a message of another type.
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig:  storage.Handshake,
+		VersionedPlugins: storage.VersionedPlugins(h),
+		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			return pluginrpc.NewGRPCServer(append(opts, grpc.UnaryInterceptor(h.wrongType)))
+		},
+		Logger: pluginrpc.NewLogger("storage.hostile"),
+	})
+}
+
+// wrongType answers the first read of several keys with an InfoResponse.
+func (h *hostile) wrongType(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	resp, err := handler(ctx, req)
+	r, ok := req.(*storagev1.GetManyRequest)
+	if err != nil || !ok || r.GetNamespace() == "meta" || len(r.GetKeys()) < 2 || !h.misbehave() {
+		return resp, err
+	}
+	return &storagev1.InfoResponse{Name: "not", Version: "values", Capabilities: []string{"at", "all"}}, nil
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,4 +131,34 @@ func requireValues(t *testing.T, want map[string]string, resp *clientv3.GetRespo
 		require.NoError(t, err, "a key never written: %q", k)
 		require.Equal(t, "v"+strconv.Itoa(i), v, "key %s", k)
 	}
+}
+
+// TestHostileQuotaPlugin runs a member whose quota plugin, once, never
+// answers a check while it goes on answering pings. The write waits at
+// most call-timeout, then the plugin counts as down and the built-in
+// check decides, as when it dies: no write is held longer, none refused.
+func TestHostileQuotaPlugin(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "metastore-quota-hostile")
+	cmd := exec.Command("go", "build", "-o", bin, "./testdata/hostilequota")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "building the hostile quota plugin: %s", out)
+	cfg := hosttest.PrefixQuotaConfig(bin, fileSum(t, bin), "        - prefix: /a/\n          max-keys: 100\n")
+	cfg = strings.Replace(cfg, "    ping-interval: 200ms\n", fmt.Sprintf("    ping-interval: 200ms\n    call-timeout: 1s\n    env:\n      METASTORE_HOSTILE_ONCE: %s\n",
+		filepath.Join(t.TempDir(), "once")), 1)
+	file := filepath.Join(t.TempDir(), "metastore.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(cfg), 0o600))
+	m := hosttest.StartMember(t, hosttest.WithArgs("--config-file", file))
+	cli := m.Client(t)
+	var slowest time.Duration
+	for i := range 10 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		start := time.Now()
+		_, err := cli.Put(ctx, fmt.Sprintf("/a/%d", i), "v")
+		cancel()
+		require.NoError(t, err, "put %d", i)
+		slowest = max(slowest, time.Since(start))
+	}
+	require.Less(t, slowest, 3*time.Second)
+	t.Logf("10 puts acknowledged; the slowest, held by the check that never came, took %v", slowest.Round(time.Millisecond))
 }

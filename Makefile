@@ -7,6 +7,9 @@
 #   make difftest   randomized differential tests against etcd, long (DIFF_SEEDS, DIFF_OPS)
 #   make fault      the long fault run: FAULT_ROUNDS rounds of kills, partitions and
 #                   emptied members under load, checked for linearizability
+#   make fuzz-live  hostile input against a live member for HOSTILE_DURATION (10m), compared with etcd
+#   make soak       a 3-member cluster under mixed load for SOAK_DURATION (30m): nothing lost,
+#                   linearizable, flat resource curves (SOAK_OUT/soak.csv, soak.svg)
 #   make tools      bin/etcdctl and bin/etcdutl (v3.7.3, from the tools modules)
 #   make etcd       bin/etcd (the reference etcd v3.7.3 server)
 #   make benchmark  bin/benchmark (etcd's load generator, v3.6.8)
@@ -293,6 +296,28 @@ FAULT_ROUNDS ?= 5
 fault: build tools
 	METASTORE_FAULT_ROUNDS=$(FAULT_ROUNDS) $(GO) test -count=1 -p 1 -v -timeout 10m \
 		-run '^TestFaultsLinearizable$$' ./host/e2e/
+
+# The hostile-input run (host/e2e/hostile_*_test.go) runs about 40 s of
+# random requests in `make test`; here HOSTILE_DURATION of them, starting
+# at seed HOSTILE_SEED, against bin/metastore and the reference etcd.
+HOSTILE_DURATION ?= 10m
+HOSTILE_SEED     ?= 1
+HOSTILE_TIMEOUT  ?= 3h
+.PHONY: fuzz-live
+fuzz-live: build etcd
+	HOSTILE_DURATION=$(HOSTILE_DURATION) HOSTILE_SEED=$(HOSTILE_SEED) $(GO) test -count=1 -p 1 -v \
+		-timeout $(HOSTILE_TIMEOUT) -run '^TestHostileInput$$' ./host/e2e/
+
+# The soak (host/e2e/soak_*_test.go): a 3-member cluster under mixed load
+# for SOAK_DURATION, then checked; soak.csv and soak.svg go to SOAK_OUT.
+# SOAK_TIMEOUT must exceed SOAK_DURATION by the end checks (minutes).
+SOAK_DURATION ?= 30m
+SOAK_OUT      ?= $(CURDIR)/soak-results
+SOAK_TIMEOUT  ?= 3h
+.PHONY: soak
+soak: build
+	SOAK_DURATION=$(SOAK_DURATION) SOAK_OUT=$(SOAK_OUT) $(GO) test -count=1 -p 1 -v \
+		-timeout $(SOAK_TIMEOUT) -run '^TestSoak$$' ./host/e2e/
 
 # `go test -list` prints a package's matching names, then "ok <pkg> <time>";
 # each target is then fuzzed on its own, as -fuzz requires.

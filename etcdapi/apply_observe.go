@@ -1,6 +1,9 @@
 package etcdapi
 
-import "github.com/metastore/metastore/etcdapi/apply"
+import (
+	"github.com/metastore/metastore/etcdapi/apply"
+	"github.com/metastore/metastore/etcdapi/auth"
+)
 
 // ObserveRequestApply sets the observer of applied requests; nil removes
 // it. It may be called at any time.
@@ -15,3 +18,7 @@ func (s *Server) AuthRevision() uint64 {
 	_, rev := s.auth.Status()
 	return rev
 }
+
+// PasswordStats counts this member's password checks: failed, refused for
+// a flood, waiting for the CPU.
+func (s *Server) PasswordStats() auth.PasswordStats { return s.auth.PasswordStats() }

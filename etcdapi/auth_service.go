@@ -98,7 +98,7 @@ func (s *Server) hashPassword(ctx context.Context, r *pb.InternalRaftRequest, pa
 	if _, err := s.authorizeProposal(ctx, r); err != nil {
 		return err
 	}
-	h, err := s.auth.HashPassword(*password)
+	h, err := s.auth.HashPassword(ctx, *password)
 	if err != nil {
 		return err
 	}

@@ -123,6 +123,11 @@ func (c *ClusterServer) MemberRemove(ctx context.Context, r *pb.MemberRemoveRequ
 func (c *ClusterServer) MemberUpdate(ctx context.Context, r *pb.MemberUpdateRequest) (*pb.MemberUpdateResponse, error) {
 	urls, err := parsePeerURLs(r.PeerURLs)
 	if err != nil {
+		// etcd looks the member up first: an unknown one is not found,
+		// whatever its URLs.
+		if c.s.members.Get(r.ID) == nil {
+			return nil, rpctypes.ErrGRPCMemberNotFound
+		}
 		return nil, rpctypes.ErrGRPCMemberBadURLs
 	}
 	c.mu.Lock()

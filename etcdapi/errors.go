@@ -50,6 +50,10 @@ var grpcErrors = []struct {
 	// member's CORRUPT alarm is raised (noteEngineError).
 	{storage.ErrCorrupt, rpctypes.ErrGRPCCorrupt},
 	{storage.ErrUnavailable, errGRPCEngineUnavailable},
+	// An engine answered with data it cannot have written (a value that
+	// does not decode, fewer values than asked): the request is refused
+	// as etcd refuses one on a corrupt member, never answered wrongly.
+	{storage.ErrCorrupt, rpctypes.ErrGRPCCorrupt},
 	// Users, roles, permissions and tokens.
 	{auth.ErrRootUserNotExist, rpctypes.ErrGRPCRootUserNotExist},
 	{auth.ErrRootRoleNotExist, rpctypes.ErrGRPCRootRoleNotExist},
@@ -60,6 +64,7 @@ var grpcErrors = []struct {
 	{auth.ErrRoleNotFound, rpctypes.ErrGRPCRoleNotFound},
 	{auth.ErrRoleEmpty, rpctypes.ErrGRPCRoleEmpty},
 	{auth.ErrAuthFailed, rpctypes.ErrGRPCAuthFailed},
+	{auth.ErrPasswordChecksBusy, rpctypes.ErrGRPCRequestTooManyRequests},
 	{auth.ErrPermissionNotGiven, rpctypes.ErrGRPCPermissionNotGiven},
 	{auth.ErrPermissionDenied, rpctypes.ErrGRPCPermissionDenied},
 	{auth.ErrRoleNotGranted, rpctypes.ErrGRPCRoleNotGranted},

@@ -61,7 +61,8 @@ func (s *Store) CompactionHashes() []KeyValueHash {
 }
 
 // HashKV returns a CRC-32 (Castagnoli) of the key space up to rev (0: the
-// current revision), the compaction revision it starts from (-1 before
+// current revision; below 0, as in etcd, no revision: the hash of the
+// namespace name alone), the compaction revision it starts from (-1 before
 // the first compaction, as etcd) and the revision it covers. It is computed as etcd's HashKV, so that members with
 // the same history agree whatever their compaction progress: over the
 // namespace name "key", then, in revision order, the engine key and stored
@@ -99,7 +100,11 @@ func (s *Store) HashKV(rev int64) (hash uint32, compactRev int64, hashRev int64,
 	if rev > cur {
 		return 0, compactRev, 0, ErrFutureRev
 	}
-	if rev <= 0 {
+	if rev < 0 {
+		// etcd hashes the revisions up to rev: none.
+		return newKVHasher(compactRev, rev, nil).hash.Sum32(), compactRev, rev, nil
+	}
+	if rev == 0 {
 		rev = cur
 	}
 	h := newKVHasher(compactRev, rev, s.index.keep(rev))

@@ -1,6 +1,7 @@
 package mvcc
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -206,6 +207,16 @@ func (s *Store) decodeValue(rev int64, m keyMeta, data []byte, found bool) ([]by
 	v, err := decodeStoredValue(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: value of revision %v: %w", storage.ErrCorrupt, m.mod, err)
+	}
+	// The record must be the one asked for: an engine that answers with
+	// another key's record, or another revision's, would have it served.
+	got, err := decodeStoredMeta(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: value of revision %v: %w", storage.ErrCorrupt, m.mod, err)
+	}
+	if !bytes.Equal(got.key, m.key) || got.created != m.created || got.version != m.version {
+		return nil, fmt.Errorf("%w: the engine answered revision %v of key %q (created %d, version %d) with a record of key %q (created %d, version %d)",
+			storage.ErrCorrupt, m.mod, m.key, m.created, m.version, got.key, got.created, got.version)
 	}
 	return v, nil
 }

@@ -23,8 +23,8 @@ func (p etcdProvider) Info(context.Context) (authplugin.InfoResponse, error) {
 	return authplugin.InfoResponse{Name: "etcd", Capabilities: []string{authplugin.CapabilityPassword, authplugin.CapabilityToken}}, nil
 }
 
-func (p etcdProvider) Authenticate(_ context.Context, req authplugin.AuthenticateRequest) (authplugin.AuthenticateResponse, error) {
-	rev, err := p.as.checkPassword(req.User, req.Password)
+func (p etcdProvider) Authenticate(ctx context.Context, req authplugin.AuthenticateRequest) (authplugin.AuthenticateResponse, error) {
+	rev, err := p.as.checkPassword(ctx, req.User, req.Password)
 	switch {
 	case errors.Is(err, ErrAuthFailed), errors.Is(err, ErrNoPasswordUser):
 		return authplugin.AuthenticateResponse{}, fmt.Errorf("%w: %w", authplugin.ErrInvalidCredentials, err)
@@ -78,13 +78,16 @@ func (as *Store) AuthenticatePassword(ctx context.Context, user, password string
 		return 0, err
 	case errors.Is(err, authplugin.ErrUnavailable):
 		return 0, fmt.Errorf("%w: %w", ErrAuthUnavailable, err)
+	case errors.Is(err, ErrPasswordChecksBusy), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return 0, err
 	}
 	return 0, ErrAuthFailed
 }
 
-// checkPassword compares password with the user's bcrypt hash and returns
-// the auth revision the user was read at.
-func (as *Store) checkPassword(name, password string) (uint64, error) {
+// checkPassword compares password with the user's bcrypt hash, once the
+// password gate lets it, and returns the auth revision the user was read
+// at.
+func (as *Store) checkPassword(ctx context.Context, name, password string) (uint64, error) {
 	as.mu.RLock()
 	enabled, rev, u := as.enabled, as.revision, as.users[name]
 	as.mu.RUnlock()
@@ -92,20 +95,32 @@ func (as *Store) checkPassword(name, password string) (uint64, error) {
 	case !enabled:
 		return 0, ErrAuthNotEnabled
 	case u == nil:
+		as.gate.failed.Add(1)
 		return 0, ErrAuthFailed
 	case u.Options != nil && u.Options.NoPassword:
 		return 0, ErrNoPasswordUser
 	}
-	if bcrypt.CompareHashAndPassword(u.Password, []byte(password)) != nil {
+	var mismatch error
+	if err := as.gate.run(ctx, func() { mismatch = bcrypt.CompareHashAndPassword(u.Password, []byte(password)) }); err != nil {
+		return 0, err
+	}
+	if mismatch != nil {
+		as.gate.failed.Add(1)
 		as.lg.Info("invalid password", zap.String("user-name", name))
 		return 0, ErrAuthFailed
 	}
 	return rev, nil
 }
 
-// HashPassword returns the bcrypt hash of password at the member's cost.
-func (as *Store) HashPassword(password string) ([]byte, error) {
-	return bcrypt.GenerateFromPassword([]byte(password), as.bcryptCost)
+// HashPassword returns the bcrypt hash of password at the member's cost,
+// once the password gate lets it.
+func (as *Store) HashPassword(ctx context.Context, password string) ([]byte, error) {
+	var h []byte
+	var hashErr error
+	if err := as.gate.run(ctx, func() { h, hashErr = bcrypt.GenerateFromPassword([]byte(password), as.bcryptCost) }); err != nil {
+		return nil, err
+	}
+	return h, hashErr
 }
 
 // TokenPrefix returns what an Authenticate proposal carries to name the

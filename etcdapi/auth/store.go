@@ -70,6 +70,7 @@ type Store struct {
 	tokens         tokenProvider
 	bcryptCost     int
 	clientCertAuth bool
+	gate           *passwordGate // bounds bcrypt's CPU
 }
 
 func NewStore(lg *zap.Logger) *Store {
@@ -82,6 +83,7 @@ func NewStore(lg *zap.Logger) *Store {
 		groupGrants: make(map[string]identityGrants),
 		tokens:      newSimpleTokens(0, time.Now, func(context.Context, uint64) error { return nil }),
 		bcryptCost:  bcrypt.DefaultCost,
+		gate:        defaultPasswordGate(),
 	}
 	as.provider = etcdProvider{as}
 	return as

@@ -40,10 +40,10 @@ func TestAuthStoreRulesAndRevisions(t *testing.T) {
 	require.ErrorIs(t, as.userDelete(w, &pb.AuthUserDeleteRequest{Name: "root"}), ErrInvalidAuthMgmt)
 	require.ErrorIs(t, as.userRevokeRole(w, &pb.AuthUserRevokeRoleRequest{Name: "root", Role: rootRole}), ErrInvalidAuthMgmt)
 
-	rev, err := as.checkPassword("root", "pw")
+	rev, err := as.checkPassword(context.Background(), "root", "pw")
 	require.NoError(t, err)
 	require.Equal(t, uint64(3), rev)
-	_, err = as.checkPassword("root", "wrong")
+	_, err = as.checkPassword(context.Background(), "root", "wrong")
 	require.ErrorIs(t, err, ErrAuthFailed)
 
 	require.NoError(t, as.roleAdd(w, &pb.AuthRoleAddRequest{Name: "r"}))
@@ -56,7 +56,7 @@ func TestAuthStoreRulesAndRevisions(t *testing.T) {
 	require.ErrorIs(t, as.RangePermitted(u, []byte("d"), nil), ErrPermissionDenied)
 	require.ErrorIs(t, as.RangePermitted(Info{User: "u", Revision: 1}, []byte("b"), nil), ErrAuthOldRevision)
 	require.ErrorIs(t, as.RangePermitted(Info{}, []byte("b"), nil), ErrUserEmpty)
-	_, err = as.checkPassword("u", "")
+	_, err = as.checkPassword(context.Background(), "u", "")
 	require.ErrorIs(t, err, ErrNoPasswordUser)
 
 	// Deleting the role revokes it from its users.

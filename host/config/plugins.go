@@ -55,12 +55,18 @@ type PluginEntry struct {
 	// 5s) before it counts the plugin as dead.
 	PingInterval time.Duration `koanf:"ping-interval"`
 	PingTimeout  time.Duration `koanf:"ping-timeout"`
+	// CallTimeout bounds a storage plugin's batch writes and reads and a
+	// quota plugin's checks (default 1m): one that has not answered by
+	// then counts the plugin as dead, as a missed ping does. A plugin can
+	// answer pings and yet never finish a call.
+	CallTimeout time.Duration `koanf:"call-timeout"`
 }
 
 // Supervision defaults of an entry.
 const (
 	DefaultPingInterval = time.Second
 	DefaultPingTimeout  = 5 * time.Second
+	DefaultCallTimeout  = time.Minute
 )
 
 // The built-in implementations are picked by name: the member links them
@@ -82,7 +88,7 @@ func isBuiltinEngine(name string) bool { return slices.Contains(builtinEngines, 
 // pluginEntryKeys are the keys a catalog entry may have.
 var pluginEntryKeys = map[string]bool{
 	"kind": true, "name": true, "path": true, "sha256": true, "args": true,
-	"env": true, "options": true, "config": true, "ping-interval": true, "ping-timeout": true,
+	"env": true, "options": true, "config": true, "ping-interval": true, "ping-timeout": true, "call-timeout": true,
 }
 
 // fileOnlyKeys are settings only the config file can hold: they are
@@ -154,6 +160,9 @@ func (c *Config) finishPlugins() error {
 		}
 		if p.PingInterval <= 0 {
 			p.PingInterval = DefaultPingInterval
+		}
+		if p.CallTimeout <= 0 {
+			p.CallTimeout = DefaultCallTimeout
 		}
 		if p.PingTimeout <= 0 {
 			p.PingTimeout = DefaultPingTimeout

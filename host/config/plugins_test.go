@@ -31,6 +31,7 @@ plugins:
     env: {ROCKS_THREADS: "4"}
     options: {block-cache: "64MiB"}
     ping-timeout: 2s
+    call-timeout: 30s
 `)
 	cfg, _, err := Load([]string{"--config-file", file}, nil)
 	require.NoError(t, err)
@@ -48,6 +49,7 @@ plugins:
 		Options:      map[string]string{"block-cache": "64MiB"},
 		PingInterval: DefaultPingInterval,
 		PingTimeout:  2 * time.Second,
+		CallTimeout:  30 * time.Second,
 	}, *p)
 
 	// A flag picks a built-in engine over the file's plugin.

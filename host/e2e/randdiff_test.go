@@ -258,6 +258,13 @@ var diffCorpus = []struct {
 		{req: &pb.HashKVRequest{Revision: 5}},
 		{req: &pb.HashKVRequest{}},
 	}},
+	{"HashKV at a negative revision hashes no revision", []diffOp{
+		{req: &pb.PutRequest{Key: []byte("a"), Value: []byte("1")}},
+		{req: &pb.HashKVRequest{Revision: -1}},
+		{req: &pb.CompactionRequest{Revision: 2, Physical: true}},
+		{req: &pb.HashKVRequest{Revision: -1}},
+		{req: &pb.HashKVRequest{Revision: -9223372036854775808}},
+	}},
 	{"a txn's range at a negative revision", []diffOp{
 		{req: &pb.PutRequest{Key: []byte("a"), Value: []byte("1")}},
 		{req: &pb.TxnRequest{Success: []*pb.RequestOp{{Request: &pb.RequestOp_RequestRange{

@@ -140,7 +140,11 @@ func (p *Engine) ApplyBatch(ctx context.Context, req storage.ApplyBatchRequest) 
 	if err := p.check(); err != nil {
 		return storage.ApplyBatchResponse{}, err
 	}
-	resp, err := p.eng.ApplyBatch(ctx, req)
+	var resp storage.ApplyBatchResponse
+	err := p.bounded(ctx, func(ctx context.Context) (err error) {
+		resp, err = p.eng.ApplyBatch(ctx, req)
+		return err
+	})
 	return resp, p.observe(err)
 }
 
@@ -148,8 +152,31 @@ func (p *Engine) GetMany(ctx context.Context, req storage.GetManyRequest) (stora
 	if err := p.check(); err != nil {
 		return storage.GetManyResponse{}, err
 	}
-	resp, err := p.eng.GetMany(ctx, req)
+	var resp storage.GetManyResponse
+	err := p.bounded(ctx, func(ctx context.Context) (err error) {
+		resp, err = p.eng.GetMany(ctx, req)
+		return err
+	})
 	return resp, p.observe(err)
+}
+
+// bounded runs call within the entry's CallTimeout. A call the plugin
+// has not answered by then makes it unavailable, so the engine fails (its
+// process is killed, the member fails stop and starts a new one): a
+// plugin that answers pings but never finishes a batch would otherwise
+// stall the member's flushes, and grow its write buffer, without a sign.
+func (p *Engine) bounded(ctx context.Context, call func(context.Context) error) error {
+	timeout := p.entry.CallTimeout
+	if timeout <= 0 {
+		timeout = config.DefaultCallTimeout
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err := call(cctx)
+	if err != nil && ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("%w: storage plugin %s did not answer within %v: %w", storage.ErrUnavailable, p.entry.Name, timeout, err)
+	}
+	return err
 }
 
 func (p *Engine) Scan(ctx context.Context, req storage.ScanRequest, fn func(storage.KeyValue) bool) error {

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -35,6 +36,9 @@ type QuotaPolicy struct {
 	builtin quota.Policy // nil when the backend quota is off
 	usage   PrefixUsage
 	audit   Audit
+
+	name        string
+	callTimeout time.Duration // bounds each Check
 
 	mu      sync.Mutex
 	entry   config.PluginEntry // its Config is the last one the plugin took
@@ -86,6 +90,7 @@ var runningQuotaPolicies = newRunning[*QuotaPolicy]()
 func StartQuotaPolicy(lg *zap.Logger, entry config.PluginEntry, builtin quota.Policy, usage PrefixUsage, audit Audit) (*QuotaPolicy, error) {
 	p := &QuotaPolicy{
 		base: lg, lg: lg.Named("plugin.quota." + entry.Name), builtin: builtin, usage: usage,
+		name: entry.Name, callTimeout: cmp.Or(entry.CallTimeout, config.DefaultCallTimeout),
 		entry: entry, restarts: mustPolicyOf(config.KindQuota).NewBackOff(), stop: make(chan struct{}), audit: orNoAudit(audit),
 	}
 	p.mu.Lock()
@@ -268,7 +273,14 @@ func (p *QuotaPolicy) Check(ctx context.Context, req quota.CheckRequest) (quota.
 	if proc == nil || len(req.Prefixes) == 0 && p.prefixesOnly.Load() {
 		return resp, nil
 	}
-	presp, err := proc.Policy().Check(ctx, req)
+	// A plugin that answers pings but not this call must not hold the
+	// write: past CallTimeout it counts as down.
+	cctx, cancel := context.WithTimeout(ctx, p.callTimeout)
+	defer cancel()
+	presp, err := proc.Policy().Check(cctx, req)
+	if err != nil && ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("%w: quota plugin %s did not answer within %v: %w", quota.ErrUnavailable, p.name, p.callTimeout, err)
+	}
 	if errors.Is(err, quota.ErrUnavailable) && ctx.Err() == nil {
 		p.down(proc, err)
 	}

@@ -55,9 +55,10 @@ type PluginEntry struct {
 	// 5s) before it counts the plugin as dead.
 	PingInterval time.Duration `koanf:"ping-interval"`
 	PingTimeout  time.Duration `koanf:"ping-timeout"`
-	// CallTimeout bounds a storage plugin's batch writes and reads and a
-	// quota plugin's checks (default 1m): one that has not answered by
-	// then counts the plugin as dead, as a missed ping does. A plugin can
+	// CallTimeout bounds a storage plugin's batch writes and reads, a
+	// quota plugin's checks and an auth plugin's calls (default 1m): one
+	// that has not answered by then counts the plugin as dead, as a
+	// missed ping does. A plugin can
 	// answer pings and yet never finish a call.
 	CallTimeout time.Duration `koanf:"call-timeout"`
 }

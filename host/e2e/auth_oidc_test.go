@@ -37,22 +37,7 @@ func TestAuthOIDCProviderPlugin(t *testing.T) {
 	bin, code := buildOIDCPlugin(t, dir)
 	sum := sha256.Sum256(code)
 
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	require.NoError(t, err)
-	b64 := base64.RawURLEncoding.EncodeToString
-	jwks, err := json.Marshal(map[string]any{"keys": []map[string]string{{
-		"kty": "RSA", "kid": "k1", "n": b64(key.N.Bytes()), "e": b64(big.NewInt(int64(key.E)).Bytes())}}})
-	require.NoError(t, err)
-	jwksFile := filepath.Join(dir, "jwks.json")
-	require.NoError(t, os.WriteFile(jwksFile, jwks, 0o600))
-	token := func(sub, aud string, ttl time.Duration) string {
-		tk := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{
-			"iss": "https://idp.example", "aud": aud, "sub": sub, "exp": time.Now().Add(ttl).Unix()})
-		tk.Header["kid"] = "k1"
-		s, err := tk.SignedString(key)
-		require.NoError(t, err)
-		return s
-	}
+	jwksFile, token := oidcIssuer(t, dir)
 
 	cfgFile := filepath.Join(dir, "metastore.yaml")
 	require.NoError(t, os.WriteFile(cfgFile, []byte(fmt.Sprintf(`auth-provider: oidc
@@ -101,6 +86,29 @@ plugins:
 
 // buildOIDCPlugin builds the oidc plugin binary into dir and returns its
 // path and contents.
+// oidcIssuer writes the JWKS of a new RSA key (kid k1) to a file in dir
+// and returns it with a function that signs tokens of issuer
+// https://idp.example with that key.
+func oidcIssuer(t *testing.T, dir string) (jwksFile string, token func(sub, aud string, ttl time.Duration) string) {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	b64 := base64.RawURLEncoding.EncodeToString
+	jwks, err := json.Marshal(map[string]any{"keys": []map[string]string{{
+		"kty": "RSA", "kid": "k1", "n": b64(key.N.Bytes()), "e": b64(big.NewInt(int64(key.E)).Bytes())}}})
+	require.NoError(t, err)
+	jwksFile = filepath.Join(dir, "jwks.json")
+	require.NoError(t, os.WriteFile(jwksFile, jwks, 0o600))
+	return jwksFile, func(sub, aud string, ttl time.Duration) string {
+		tk := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{
+			"iss": "https://idp.example", "aud": aud, "sub": sub, "exp": time.Now().Add(ttl).Unix()})
+		tk.Header["kid"] = "k1"
+		s, err := tk.SignedString(key)
+		require.NoError(t, err)
+		return s
+	}
+}
+
 func buildOIDCPlugin(t *testing.T, dir string) (bin string, code []byte) {
 	t.Helper()
 	bin = filepath.Join(dir, "metastore-auth-oidc")

@@ -162,3 +162,46 @@ func TestHostileQuotaPlugin(t *testing.T) {
 	require.Less(t, slowest, 3*time.Second)
 	t.Logf("10 puts acknowledged; the slowest, held by the check that never came, took %v", slowest.Round(time.Millisecond))
 }
+
+// TestHostileAuthPlugin runs a member whose auth provider plugin, once,
+// never answers a token verification while it goes on answering pings.
+// The request waits at most call-timeout and is refused with Unavailable
+// (the host fails closed); the plugin counts as dead, and the next
+// unverified token is verified by a new process.
+func TestHostileAuthPlugin(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "metastore-auth-hostile")
+	cmd := exec.Command("go", "build", "-o", bin, "./testdata/hostileauth")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "building the hostile auth plugin: %s", out)
+	jwksFile, token := oidcIssuer(t, dir)
+	cfgFile := filepath.Join(dir, "metastore.yaml")
+	require.NoError(t, os.WriteFile(cfgFile, []byte(fmt.Sprintf(`auth-provider: oidc
+plugins:
+  - kind: auth
+    name: oidc
+    path: %s
+    sha256: %s
+    call-timeout: 1s
+    env:
+      METASTORE_OIDC_JWKS_FILE: %s
+      METASTORE_OIDC_ISSUER: https://idp.example
+      METASTORE_OIDC_AUDIENCE: metastore
+      METASTORE_HOSTILE_ONCE: %s
+`, bin, fileSum(t, bin), jwksFile, filepath.Join(dir, "once"))), 0o600))
+	m := hosttest.StartMember(t, hosttest.WithArgs(append([]string{"--config-file", cfgFile}, authArgs...)...))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := dialRaw(t, m)
+	setupAlice(ctx, t, c)
+
+	require.NoError(t, c.put(ctx, token("alice", "metastore", time.Hour), "/a/1"), "the first verification is answered")
+	start := time.Now()
+	err = c.put(ctx, token("alice", "metastore", 2*time.Hour), "/a/2")
+	require.Equal(t, codes.Unavailable, status.Code(err), "a verification the plugin never answers fails closed: %v", err)
+	require.Less(t, time.Since(start), 5*time.Second, "held about call-timeout, not the client's deadline")
+	require.Eventually(t, func() bool {
+		return c.put(ctx, token("alice", "metastore", 3*time.Hour), "/a/3") == nil
+	}, 15*time.Second, 200*time.Millisecond, "a new plugin process verifies tokens again")
+}

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -69,17 +70,24 @@ func (p *AuthProvider) launchLocked() error {
 	}
 	p.restarts.Reset()
 	p.proc = proc
-	info, err := proc.Provider().Info(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), cmp.Or(p.entry.CallTimeout, config.DefaultCallTimeout))
+	defer cancel()
+	info, err := proc.Provider().Info(ctx)
 	p.lg.Info("started auth provider plugin", zap.String("path", p.entry.Path),
 		zap.String("provider", info.Name), zap.Strings("capabilities", info.Capabilities), zap.Error(err))
 	return nil
 }
 
-// provider returns the live provider, starting the plugin again if it
-// died and the backoff has passed.
-func (p *AuthProvider) provider() (auth.Provider, error) {
+// provider returns the live provider and its catalog entry, starting the
+// plugin again if it died and the backoff has passed.
+func (p *AuthProvider) provider() (auth.Provider, config.PluginEntry, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	pr, err := p.providerLocked()
+	return pr, p.entry, err
+}
+
+func (p *AuthProvider) providerLocked() (auth.Provider, error) {
 	if p.closed {
 		return nil, fmt.Errorf("%w: the member is stopping", auth.ErrUnavailable)
 	}
@@ -106,27 +114,57 @@ func (p *AuthProvider) provider() (auth.Provider, error) {
 }
 
 func (p *AuthProvider) Info(ctx context.Context) (auth.InfoResponse, error) {
-	pr, err := p.provider()
-	if err != nil {
-		return auth.InfoResponse{}, err
-	}
-	return pr.Info(ctx)
+	return bounded(p, ctx, auth.Provider.Info)
 }
 
 func (p *AuthProvider) Authenticate(ctx context.Context, req auth.AuthenticateRequest) (auth.AuthenticateResponse, error) {
-	pr, err := p.provider()
-	if err != nil {
-		return auth.AuthenticateResponse{}, err
-	}
-	return pr.Authenticate(ctx, req)
+	return bounded(p, ctx, func(pr auth.Provider, ctx context.Context) (auth.AuthenticateResponse, error) {
+		return pr.Authenticate(ctx, req)
+	})
 }
 
 func (p *AuthProvider) VerifyToken(ctx context.Context, req auth.VerifyTokenRequest) (auth.VerifyTokenResponse, error) {
-	pr, err := p.provider()
+	return bounded(p, ctx, func(pr auth.Provider, ctx context.Context) (auth.VerifyTokenResponse, error) {
+		return pr.VerifyToken(ctx, req)
+	})
+}
+
+// bounded runs call on the live provider within the entry's CallTimeout,
+// as storage and quota plugin calls are. A plugin can answer pings and yet
+// never finish a call: one that has not answered by then counts as dead,
+// as a dead process does. Its process is ended, the call fails closed
+// (auth.ErrUnavailable), and the next call starts the plugin again.
+func bounded[T any](p *AuthProvider, ctx context.Context, call func(auth.Provider, context.Context) (T, error)) (T, error) {
+	var zero T
+	pr, entry, err := p.provider()
 	if err != nil {
-		return auth.VerifyTokenResponse{}, err
+		return zero, err
 	}
-	return pr.VerifyToken(ctx, req)
+	timeout := cmp.Or(entry.CallTimeout, config.DefaultCallTimeout)
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	out, err := call(pr, cctx)
+	if err != nil && ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded) {
+		p.hung(pr, timeout)
+		return zero, fmt.Errorf("%w: auth plugin %s did not answer within %v", auth.ErrUnavailable, entry.Name, timeout)
+	}
+	return out, err
+}
+
+// hung ends the process of pr, which did not answer a call in time,
+// unless another has replaced it since.
+func (p *AuthProvider) hung(pr auth.Provider, timeout time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.proc == nil || p.proc.Provider() != pr {
+		return
+	}
+	err := fmt.Errorf("the plugin did not answer a call within %v", timeout)
+	p.lg.Error("the auth provider plugin hangs; ending it", zap.Error(err))
+	p.audit(EventExit, p.entry, err)
+	recordDown(p.entry, err)
+	go p.proc.Kill() // go-plugin waits for a graceful exit first
+	p.proc = nil
 }
 
 // Close ends the plugin process. A nil *AuthProvider does nothing.

@@ -24,12 +24,18 @@ import (
 // buildHostilePlugin builds testdata/hostileplugin, a storage plugin that
 // misbehaves once, as METASTORE_HOSTILE_MODE says.
 func buildHostilePlugin(t *testing.T) string {
+	return buildTestdataPlugin(t, "hostileplugin", "metastore-storage-hostile")
+}
+
+// buildTestdataPlugin builds the plugin command testdata/<pkg> into a
+// temporary file named name and returns its path.
+func buildTestdataPlugin(t *testing.T, pkg, name string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "metastore-storage-hostile")
-	cmd := exec.Command("go", "build", "-o", bin, "./testdata/hostileplugin")
+	bin := filepath.Join(t.TempDir(), name)
+	cmd := exec.Command("go", "build", "-o", bin, "./testdata/"+pkg)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "building the hostile plugin: %s", out)
+	require.NoError(t, err, "building testdata/%s: %s", pkg, out)
 	return bin
 }
 
@@ -138,11 +144,7 @@ func requireValues(t *testing.T, want map[string]string, resp *clientv3.GetRespo
 // most call-timeout, then the plugin counts as down and the built-in
 // check decides, as when it dies: no write is held longer, none refused.
 func TestHostileQuotaPlugin(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "metastore-quota-hostile")
-	cmd := exec.Command("go", "build", "-o", bin, "./testdata/hostilequota")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "building the hostile quota plugin: %s", out)
+	bin := buildTestdataPlugin(t, "hostilequota", "metastore-quota-hostile")
 	cfg := hosttest.PrefixQuotaConfig(bin, fileSum(t, bin), "        - prefix: /a/\n          max-keys: 100\n")
 	cfg = strings.Replace(cfg, "    ping-interval: 200ms\n", fmt.Sprintf("    ping-interval: 200ms\n    call-timeout: 1s\n    env:\n      METASTORE_HOSTILE_ONCE: %s\n",
 		filepath.Join(t.TempDir(), "once")), 1)
@@ -170,11 +172,7 @@ func TestHostileQuotaPlugin(t *testing.T) {
 // unverified token is verified by a new process.
 func TestHostileAuthPlugin(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "metastore-auth-hostile")
-	cmd := exec.Command("go", "build", "-o", bin, "./testdata/hostileauth")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "building the hostile auth plugin: %s", out)
+	bin := buildTestdataPlugin(t, "hostileauth", "metastore-auth-hostile")
 	jwksFile, token := oidcIssuer(t, dir)
 	cfgFile := filepath.Join(dir, "metastore.yaml")
 	require.NoError(t, os.WriteFile(cfgFile, []byte(fmt.Sprintf(`auth-provider: oidc
@@ -198,7 +196,7 @@ plugins:
 
 	require.NoError(t, c.put(ctx, token("alice", "metastore", time.Hour), "/a/1"), "the first verification is answered")
 	start := time.Now()
-	err = c.put(ctx, token("alice", "metastore", 2*time.Hour), "/a/2")
+	err := c.put(ctx, token("alice", "metastore", 2*time.Hour), "/a/2")
 	require.Equal(t, codes.Unavailable, status.Code(err), "a verification the plugin never answers fails closed: %v", err)
 	require.Less(t, time.Since(start), 5*time.Second, "held about call-timeout, not the client's deadline")
 	require.Eventually(t, func() bool {

@@ -316,7 +316,7 @@ SOAK_OUT      ?= $(CURDIR)/soak-results
 SOAK_TIMEOUT  ?= 3h
 .PHONY: soak
 soak: build
-	SOAK_DURATION=$(SOAK_DURATION) SOAK_OUT=$(SOAK_OUT) $(GO) test -count=1 -p 1 -v \
+	SOAK_DURATION=$(SOAK_DURATION) SOAK_OUT=$(SOAK_OUT) $(GO) test -tags soak -count=1 -p 1 -v \
 		-timeout $(SOAK_TIMEOUT) -run '^TestSoak$$' ./host/e2e/
 
 # `go test -list` prints a package's matching names, then "ok <pkg> <time>";

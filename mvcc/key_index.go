@@ -18,14 +18,20 @@ var errRevisionNotFound = errors.New("mvcc: revision not found")
 // {1,2,3(t)} {4,5(t)} {}.
 //
 // Most keys of a large store are live with one revision (created once, or
-// compacted down to their latest revision), so a keyIndex has two forms,
-// and the index holds one keyIndex per key: the compact form (hist nil)
-// is that one live revision, held in the struct's own fields (64 bytes in
-// all); the full form keeps the generations in hist. A put over a compact
-// key or a delete turns it into the full form; a compaction that leaves one
-// live revision turns it back.
+// compacted down to their latest revision), so a keyIndex has two forms:
+// the compact form (no hist) is that one live revision, held in the
+// struct's own fields; the full form keeps the generations in a
+// keyHistory that hist names in the tree's histories. A put over a compact
+// key or a delete turns it into the full form; a compaction that leaves
+// one live revision turns it back.
+//
+// A keyIndex holds no pointer (its key's bytes are in the tree's arena),
+// so the leaves of the keyTree, arrays of them, are memory the garbage
+// collector never scans. Every method that may reach the full form takes
+// the histories it lives in.
 type keyIndex struct {
-	key string // shared, read-only, by every keyMeta of the key
+	kref keyRef  // where the key's bytes are in the tree's arena
+	hist histRef // the full form, or none
 	// mod is the latest revision of the key. In the compact form it is the
 	// only one, created at created (main revision) with version ver and
 	// lease; an empty keyIndex has a zero mod and no hist.
@@ -33,12 +39,51 @@ type keyIndex struct {
 	created int64
 	ver     int64
 	lease   int64
-	hist    *keyHistory
 }
 
 // keyHistory is the full form of a keyIndex.
 type keyHistory struct {
 	generations []generation
+}
+
+// histRef names a keyHistory in a histories table; 0 names none.
+type histRef uint32
+
+// histories holds the full forms of a tree's keys, named by histRef, and
+// reuses the names of the ones dropped.
+type histories struct {
+	all  []*keyHistory // all[r-1] is the history r names
+	free []histRef
+}
+
+// of returns ki's full form, or nil in the compact form.
+func (hs *histories) of(ki *keyIndex) *keyHistory {
+	if ki.hist == 0 {
+		return nil
+	}
+	return hs.all[ki.hist-1]
+}
+
+// attach gives ki the full form h.
+func (hs *histories) attach(ki *keyIndex, h *keyHistory) {
+	if n := len(hs.free); n > 0 {
+		ki.hist = hs.free[n-1]
+		hs.free = hs.free[:n-1]
+		hs.all[ki.hist-1] = h
+		return
+	}
+	hs.all = append(hs.all, h)
+	ki.hist = histRef(len(hs.all))
+}
+
+// detach drops ki's full form, if any.
+func (hs *histories) detach(ki *keyIndex) {
+	if ki.hist == 0 {
+		return
+	}
+	hs.all[ki.hist-1] = nil
+	hs.free = append(hs.free, ki.hist)
+	ki.hist = 0
 }
 
 // generation is one life of a key.
@@ -61,7 +106,8 @@ func (g *generation) leaseAt(i int) int64 {
 }
 
 // keyMeta describes a key as seen at one revision, everything of its
-// mvccpb.KeyValue but the value. key is shared with the index: read only.
+// mvccpb.KeyValue but the value. key is shared with the index's arena:
+// read only.
 type keyMeta struct {
 	key     []byte
 	mod     revision
@@ -71,43 +117,45 @@ type keyMeta struct {
 }
 
 // expand turns ki into the full form (an empty ki gets no generation).
-func (ki *keyIndex) expand() *keyHistory {
-	if ki.hist != nil {
-		return ki.hist
+func (ki *keyIndex) expand(hs *histories) *keyHistory {
+	if h := hs.of(ki); h != nil {
+		return h
 	}
-	ki.hist = &keyHistory{}
+	h := &keyHistory{}
 	if ki.mod != (revision{}) {
 		g := generation{ver: ki.ver, created: ki.created, revs: []revision{ki.mod}}
 		if ki.lease != 0 {
 			g.leases = []int64{ki.lease}
 		}
-		ki.hist.generations = []generation{g}
+		h.generations = []generation{g}
 	}
 	ki.created, ki.ver, ki.lease = 0, 0, 0
-	return ki.hist
+	hs.attach(ki, h)
+	return h
 }
 
 // shrink turns ki back into the compact form when its history is one live
 // revision.
-func (ki *keyIndex) shrink() {
-	if ki.hist == nil || len(ki.hist.generations) != 1 || len(ki.hist.generations[0].revs) != 1 {
+func (ki *keyIndex) shrink(hs *histories) {
+	h := hs.of(ki)
+	if h == nil || len(h.generations) != 1 || len(h.generations[0].revs) != 1 {
 		return
 	}
-	g := &ki.hist.generations[0]
+	g := &h.generations[0]
 	ki.mod, ki.created, ki.ver, ki.lease = g.revs[0], g.created, g.ver, g.leaseAt(0)
-	ki.hist = nil
+	hs.detach(ki)
 }
 
 // put appends rev, which must come after every revision the key has.
-func (ki *keyIndex) put(rev revision, lease int64) {
+func (ki *keyIndex) put(hs *histories, rev revision, lease int64) {
 	if !rev.greaterThan(ki.mod) {
-		panic(fmt.Sprintf("mvcc: put of key %q at revision %v not after %v", ki.key, rev, ki.mod))
+		panic(fmt.Sprintf("mvcc: put at revision %v not after %v", rev, ki.mod))
 	}
-	if ki.hist == nil && ki.mod == (revision{}) {
+	if ki.hist == 0 && ki.mod == (revision{}) {
 		ki.mod, ki.created, ki.ver, ki.lease = rev, rev.main, 1, lease
 		return
 	}
-	h := ki.expand()
+	h := ki.expand(hs)
 	if len(h.generations) == 0 {
 		h.generations = append(h.generations, generation{})
 	}
@@ -128,48 +176,50 @@ func (ki *keyIndex) put(rev revision, lease int64) {
 
 // restore starts an empty keyIndex from the oldest revision an engine holds
 // for the key: a put created at created (main revision), of version ver.
-func (ki *keyIndex) restore(created int64, modified revision, ver, lease int64) {
-	ki.mod, ki.created, ki.ver, ki.lease, ki.hist = modified, created, ver, lease, nil
+func (ki *keyIndex) restore(hs *histories, created int64, modified revision, ver, lease int64) {
+	hs.detach(ki)
+	ki.mod, ki.created, ki.ver, ki.lease = modified, created, ver, lease
 }
 
 // restoreTombstone starts an empty keyIndex from a tombstone, the oldest
 // revision an engine holds for the key.
-func (ki *keyIndex) restoreTombstone(rev revision) {
+func (ki *keyIndex) restoreTombstone(hs *histories, rev revision) {
+	hs.detach(ki)
 	ki.mod, ki.created, ki.ver, ki.lease = rev, 0, 0, 0
-	ki.hist = &keyHistory{generations: []generation{{ver: 1, revs: []revision{rev}}, {}}}
+	hs.attach(ki, &keyHistory{generations: []generation{{ver: 1, revs: []revision{rev}}, {}}})
 }
 
 // tombstone ends the current generation at rev. It returns
 // errRevisionNotFound when the key is not live.
-func (ki *keyIndex) tombstone(rev revision) error {
-	if ki.hist == nil && ki.mod == (revision{}) {
+func (ki *keyIndex) tombstone(hs *histories, rev revision) error {
+	if ki.hist == 0 && ki.mod == (revision{}) {
 		return errRevisionNotFound
 	}
-	h := ki.expand()
+	h := ki.expand(hs)
 	if len(h.generations) == 0 || len(h.generations[len(h.generations)-1].revs) == 0 {
 		return errRevisionNotFound
 	}
-	ki.put(rev, 0)
+	ki.put(hs, rev, 0)
 	h.generations = append(h.generations, generation{})
 	return nil
 }
 
-// get describes the key at atRev; ok is false when it was not live then.
-func (ki *keyIndex) get(atRev int64) (m keyMeta, ok bool) {
-	if ki.hist == nil {
+// get describes the key at atRev, all but the key's bytes, which the tree
+// holds; ok is false when it was not live then.
+func (ki *keyIndex) get(hs *histories, atRev int64) (m keyMeta, ok bool) {
+	if ki.hist == 0 {
 		if ki.mod == (revision{}) || ki.mod.main > atRev {
 			return keyMeta{}, false
 		}
-		return keyMeta{key: bytesOf(ki.key), mod: ki.mod, created: ki.created, version: ki.ver, lease: ki.lease}, true
+		return keyMeta{mod: ki.mod, created: ki.created, version: ki.ver, lease: ki.lease}, true
 	}
-	g := ki.findGeneration(atRev)
+	g := hs.of(ki).findGeneration(atRev)
 	if g == nil {
 		return keyMeta{}, false
 	}
 	for n := len(g.revs) - 1; n >= 0; n-- {
 		if g.revs[n].main <= atRev {
 			return keyMeta{
-				key:     bytesOf(ki.key),
 				mod:     g.revs[n],
 				created: g.created,
 				version: g.ver - int64(len(g.revs)-1-n),
@@ -182,17 +232,17 @@ func (ki *keyIndex) get(atRev int64) (m keyMeta, ok bool) {
 
 // liveAt reports whether the key existed at atRev, as get does, without
 // describing it.
-func (ki *keyIndex) liveAt(atRev int64) bool {
-	if ki.hist == nil {
+func (ki *keyIndex) liveAt(hs *histories, atRev int64) bool {
+	if ki.hist == 0 {
 		return ki.mod != (revision{}) && ki.mod.main <= atRev
 	}
-	return ki.findGeneration(atRev) != nil
+	return hs.of(ki).findGeneration(atRev) != nil
 }
 
-// findGeneration returns the generation of the full form live at rev, or
-// nil when the key did not exist at rev.
-func (ki *keyIndex) findGeneration(rev int64) *generation {
-	gens := ki.hist.generations
+// findGeneration returns the generation live at rev, or nil when the key
+// did not exist at rev.
+func (h *keyHistory) findGeneration(rev int64) *generation {
+	gens := h.generations
 	last := len(gens) - 1
 	for i := last; i >= 0; i-- {
 		g := &gens[i]
@@ -212,16 +262,17 @@ func (ki *keyIndex) findGeneration(rev int64) *generation {
 // compact drops every revision not needed to read at atRev or later and
 // adds the revisions at or before atRev that stay to available. A
 // tombstone at exactly atRev stays (as in etcd 3.6+, so that watchers
-// starting at atRev see the delete) until a later compaction.
-func (ki *keyIndex) compact(atRev int64, available map[revision]struct{}) {
-	if ki.hist == nil {
+// starting at atRev see the delete) until a later compaction. A key left
+// with no revision becomes an empty compact keyIndex.
+func (ki *keyIndex) compact(hs *histories, atRev int64, available map[revision]struct{}) {
+	h := hs.of(ki)
+	if h == nil {
 		if ki.mod != (revision{}) && ki.mod.main <= atRev {
 			available[ki.mod] = struct{}{}
 		}
 		return
 	}
-	genIdx, revIdx := ki.compactionPoint(atRev)
-	h := ki.hist
+	genIdx, revIdx := h.compactionPoint(atRev)
 	if revIdx != -1 {
 		g := &h.generations[genIdx]
 		available[g.revs[revIdx]] = struct{}{}
@@ -231,23 +282,29 @@ func (ki *keyIndex) compact(atRev int64, available map[revision]struct{}) {
 		}
 	}
 	h.generations = h.generations[genIdx:]
-	ki.shrink()
+	if h.isEmpty() {
+		hs.detach(ki)
+		*ki = keyIndex{kref: ki.kref}
+		return
+	}
+	ki.shrink(hs)
 }
 
 // keep adds to available the latest revision of the key at or before atRev
 // unless it is a tombstone: the revision a compaction at atRev keeps.
-func (ki *keyIndex) keep(atRev int64, available map[revision]struct{}) {
-	if ki.isEmpty() {
-		return
-	}
-	if ki.hist == nil {
-		if ki.mod.main <= atRev {
+func (ki *keyIndex) keep(hs *histories, atRev int64, available map[revision]struct{}) {
+	h := hs.of(ki)
+	if h == nil {
+		if ki.mod != (revision{}) && ki.mod.main <= atRev {
 			available[ki.mod] = struct{}{}
 		}
 		return
 	}
-	genIdx, revIdx := ki.compactionPoint(atRev)
-	gens := ki.hist.generations
+	if h.isEmpty() {
+		return
+	}
+	genIdx, revIdx := h.compactionPoint(atRev)
+	gens := h.generations
 	g := &gens[genIdx]
 	if revIdx == -1 || (revIdx == len(g.revs)-1 && genIdx != len(gens)-1) {
 		return
@@ -255,12 +312,12 @@ func (ki *keyIndex) keep(atRev int64, available map[revision]struct{}) {
 	available[g.revs[revIdx]] = struct{}{}
 }
 
-// compactionPoint finds, in the full form, the first generation a
-// compaction at atRev keeps (the first one not deleted before atRev, nor
-// followed by another created at or before atRev) and the index in it of
-// the latest revision at or before atRev, -1 if there is none.
-func (ki *keyIndex) compactionPoint(atRev int64) (genIdx, revIdx int) {
-	gens := ki.hist.generations
+// compactionPoint finds the first generation a compaction at atRev keeps
+// (the first one not deleted before atRev, nor followed by another created
+// at or before atRev) and the index in it of the latest revision at or
+// before atRev, -1 if there is none.
+func (h *keyHistory) compactionPoint(atRev int64) (genIdx, revIdx int) {
+	gens := h.generations
 	for genIdx < len(gens)-1 {
 		tomb := gens[genIdx].revs[len(gens[genIdx].revs)-1]
 		next := gens[genIdx+1].revs
@@ -281,10 +338,15 @@ func (ki *keyIndex) compactionPoint(atRev int64) (genIdx, revIdx int) {
 }
 
 // isEmpty reports whether the key has no revision left.
-func (ki *keyIndex) isEmpty() bool {
-	if ki.hist == nil {
-		return ki.mod == (revision{})
+func (ki *keyIndex) isEmpty(hs *histories) bool {
+	if h := hs.of(ki); h != nil {
+		return h.isEmpty()
 	}
-	gens := ki.hist.generations
+	return ki.mod == (revision{})
+}
+
+// isEmpty reports whether the history has no revision left.
+func (h *keyHistory) isEmpty() bool {
+	gens := h.generations
 	return len(gens) == 0 || (len(gens) == 1 && len(gens[0].revs) == 0)
 }

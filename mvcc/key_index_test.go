@@ -12,8 +12,8 @@ import (
 // put(2) put(4) tombstone(6) put(8) put(10) tombstone(12) put(14) put(14.1)
 // tombstone(16):
 // {2 4 6(t)} {8 10 12(t)} {14 14.1 16(t)} {}.
-func newTestKeyIndex() *keyIndex {
-	ki := newKeyIndex([]byte("foo"))
+func newTestKeyIndex() *testKey {
+	ki := &testKey{}
 	ki.put(revision{main: 2}, 0)
 	ki.put(revision{main: 4}, 7)
 	_ = ki.tombstone(revision{main: 6})
@@ -81,7 +81,7 @@ func TestKeyIndexCompact(t *testing.T) {
 		{12, []revision{{main: 12}}, 3, false},
 		{15, []revision{{main: 14, sub: 1}}, 2, false},
 		{16, []revision{{main: 16}}, 2, false},
-		{17, nil, 1, true},
+		{17, nil, 0, true}, // an empty key is back in the compact form
 	}
 	for _, tt := range tests {
 		ki := newTestKeyIndex()
@@ -131,7 +131,7 @@ func TestKeyIndexKeep(t *testing.T) {
 
 func TestKeyIndexRecreatedInOneTxn(t *testing.T) {
 	// put(2) then, in txn 3: tombstone(3.0) put(3.1).
-	ki := newKeyIndex([]byte("k"))
+	ki := &testKey{}
 	ki.put(revision{main: 2}, 0)
 	_ = ki.tombstone(revision{main: 3})
 	ki.put(revision{main: 3, sub: 1}, 0)
@@ -144,21 +144,21 @@ func TestKeyIndexRecreatedInOneTxn(t *testing.T) {
 }
 
 func TestKeyIndexCompactForm(t *testing.T) {
-	ki := newKeyIndex([]byte("k"))
+	ki := &testKey{}
 	assert.True(t, ki.isEmpty())
 	ki.put(revision{main: 2}, 9)
 	assert.True(t, ki.isCompact(), "one live revision stays compact")
 	m, ok := ki.get(2)
 	assert.True(t, ok)
-	assert.Equal(t, keyMeta{key: []byte("k"), mod: revision{main: 2}, created: 2, version: 1, lease: 9}, m)
+	assert.Equal(t, keyMeta{mod: revision{main: 2}, created: 2, version: 1, lease: 9}, m)
 
 	ki.put(revision{main: 3}, 0)
 	ki.put(revision{main: 4}, 9)
 	assert.False(t, ki.isCompact(), "a second revision needs the history")
 	for rev, want := range map[int64]keyMeta{
-		2: {key: []byte("k"), mod: revision{main: 2}, created: 2, version: 1, lease: 9},
-		3: {key: []byte("k"), mod: revision{main: 3}, created: 2, version: 2, lease: 0},
-		4: {key: []byte("k"), mod: revision{main: 4}, created: 2, version: 3, lease: 9},
+		2: {mod: revision{main: 2}, created: 2, version: 1, lease: 9},
+		3: {mod: revision{main: 3}, created: 2, version: 2, lease: 0},
+		4: {mod: revision{main: 4}, created: 2, version: 3, lease: 9},
 	} {
 		got, ok := ki.get(rev)
 		assert.True(t, ok, "get %d", rev)
@@ -171,7 +171,7 @@ func TestKeyIndexCompactForm(t *testing.T) {
 	assert.Equal(t, map[revision]struct{}{{main: 4}: {}}, avail)
 	m, ok = ki.get(5)
 	assert.True(t, ok)
-	assert.Equal(t, keyMeta{key: []byte("k"), mod: revision{main: 4}, created: 2, version: 3, lease: 9}, m)
+	assert.Equal(t, keyMeta{mod: revision{main: 4}, created: 2, version: 3, lease: 9}, m)
 
 	assert.NoError(t, ki.tombstone(revision{main: 5}))
 	assert.False(t, ki.isCompact())
@@ -233,7 +233,7 @@ func TestTreeIndexVisitBounds(t *testing.T) {
 			var got []string
 			ti.mu.RLock()
 			ti.visit([]byte(tt.key), end, func(ki *keyIndex) bool {
-				got = append(got, ki.key)
+				got = append(got, string(ti.tree.key(ki)))
 				return true
 			})
 			ti.mu.RUnlock()
@@ -242,15 +242,35 @@ func TestTreeIndexVisitBounds(t *testing.T) {
 	}
 }
 
-// isCompact reports whether ki holds one live revision in its own fields.
-func (ki *keyIndex) isCompact() bool { return ki.hist == nil && ki.mod != (revision{}) }
+// testKey is a keyIndex with histories of its own, for the tests of one
+// key.
+type testKey struct {
+	keyIndex
+	hs histories
+}
 
-// generationCount returns how many generations ki has.
-func (ki *keyIndex) generationCount() int {
+func (k *testKey) put(rev revision, lease int64)   { k.keyIndex.put(&k.hs, rev, lease) }
+func (k *testKey) tombstone(rev revision) error    { return k.keyIndex.tombstone(&k.hs, rev) }
+func (k *testKey) get(atRev int64) (keyMeta, bool) { return k.keyIndex.get(&k.hs, atRev) }
+func (k *testKey) liveAt(atRev int64) bool         { return k.keyIndex.liveAt(&k.hs, atRev) }
+func (k *testKey) isEmpty() bool                   { return k.keyIndex.isEmpty(&k.hs) }
+func (k *testKey) compact(atRev int64, available map[revision]struct{}) {
+	k.keyIndex.compact(&k.hs, atRev, available)
+}
+func (k *testKey) keep(atRev int64, available map[revision]struct{}) {
+	k.keyIndex.keep(&k.hs, atRev, available)
+}
+
+// isCompact reports whether the key holds one live revision in its own
+// fields.
+func (k *testKey) isCompact() bool { return k.hist == 0 && k.mod != (revision{}) }
+
+// generationCount returns how many generations the key has.
+func (k *testKey) generationCount() int {
 	switch {
-	case ki.hist != nil:
-		return len(ki.hist.generations)
-	case ki.isCompact():
+	case k.hist != 0:
+		return len(k.hs.of(&k.keyIndex).generations)
+	case k.isCompact():
 		return 1
 	}
 	return 0

@@ -114,5 +114,5 @@ func (c *valueCache) clear() {
 func (ti *treeIndex) reset() {
 	ti.mu.Lock()
 	defer ti.mu.Unlock()
-	ti.tree.Clear()
+	ti.tree = newKeyTree()
 }

@@ -1,9 +1,9 @@
 package mvcc
 
 import (
+	"bytes"
 	"sync"
 
-	"github.com/tidwall/btree"
 	"go.etcd.io/etcd/api/v3/mvccpb"
 )
 
@@ -12,24 +12,11 @@ import (
 // so one writer and many readers need no other coordination.
 type treeIndex struct {
 	mu   sync.RWMutex
-	tree *btree.BTreeG[*keyIndex]
+	tree *keyTree
 }
 
-// newTreeIndex returns an empty index. The tree takes no locks of its own:
-// mu guards it. Walks over it cost about half what they cost on
-// github.com/google/btree, whose walks from a start key search every node
-// they enter again (measured on a million keys).
-func newTreeIndex() *treeIndex {
-	return &treeIndex{tree: btree.NewBTreeGOptions(func(a, b *keyIndex) bool {
-		return a.key < b.key
-	}, btree.Options{NoLocks: true, Degree: 32})}
-}
-
-// probe returns a keyIndex to look key up with; it must not be kept.
-func probe(key []byte) *keyIndex { return &keyIndex{key: stringOf(key)} }
-
-// newKeyIndex returns an empty keyIndex that owns a copy of key.
-func newKeyIndex(key []byte) *keyIndex { return &keyIndex{key: string(key)} }
+// newTreeIndex returns an empty index.
+func newTreeIndex() *treeIndex { return &treeIndex{tree: newKeyTree()} }
 
 // isFromKey reports whether end selects every key from the start key on:
 // etcd's "\x00" convention, or an empty non-nil end.
@@ -40,46 +27,34 @@ func isFromKey(end []byte) bool {
 // visit calls fn, in key order, for each keyIndex selected by key and end
 // (see Store.Range) until fn returns false. The caller holds mu.
 func (ti *treeIndex) visit(key, end []byte, fn func(*keyIndex) bool) {
-	if end == nil {
-		if ki, ok := ti.tree.Get(probe(key)); ok {
+	t := ti.tree
+	switch {
+	case end == nil:
+		if ki := t.get(key); ki != nil {
 			fn(ki)
 		}
-		return
+	case isFromKey(end):
+		t.walk(t.seek(key), treePos{}, fn)
+	case bytes.Compare(key, end) < 0:
+		// The walk ends at end's position, found with one descent, rather
+		// than by comparing every key with end: that would read every
+		// key's bytes, a memory access per key on a walk that otherwise
+		// reads only the leaves.
+		t.walk(t.seek(key), t.seek(end), fn)
 	}
-	if isFromKey(end) {
-		ti.tree.Ascend(probe(key), fn)
-		return
-	}
-	// The last key of the range, found with one descent, ends the walk by
-	// identity: comparing every key with end would read every key's bytes,
-	// a memory access per key on a walk that otherwise reads only the
-	// index records.
-	var last *keyIndex
-	endKey := stringOf(end)
-	ti.tree.Descend(probe(end), func(ki *keyIndex) bool {
-		if ki.key >= endKey {
-			return true // end itself, which the range excludes
-		}
-		last = ki
-		return false
-	})
-	if last == nil || last.key < stringOf(key) {
-		return
-	}
-	ti.tree.Ascend(probe(key), func(ki *keyIndex) bool {
-		return fn(ki) && ki != last
-	})
 }
 
 // get describes key at atRev; ok is false when it was not live then.
 func (ti *treeIndex) get(key []byte, atRev int64) (keyMeta, bool) {
 	ti.mu.RLock()
 	defer ti.mu.RUnlock()
-	ki, ok := ti.tree.Get(probe(key))
-	if !ok {
+	ki := ti.tree.get(key)
+	if ki == nil {
 		return keyMeta{}, false
 	}
-	return ki.get(atRev)
+	m, ok := ki.get(&ti.tree.hists, atRev)
+	m.key = ti.tree.key(ki)
+	return m, ok
 }
 
 // rangeMeta appends to metas, in key order, up to limit (all when limit <=
@@ -92,12 +67,13 @@ func (ti *treeIndex) rangeMeta(key, end []byte, atRev, limit int64, metas []keyM
 	ti.visit(key, end, func(ki *keyIndex) bool {
 		if limit > 0 && int64(len(metas)) >= limit {
 			// Past the limit only the count is wanted.
-			if ki.liveAt(atRev) {
+			if ki.liveAt(&ti.tree.hists, atRev) {
 				total++
 			}
 			return true
 		}
-		if m, ok := ki.get(atRev); ok {
+		if m, ok := ki.get(&ti.tree.hists, atRev); ok {
+			m.key = ti.tree.key(ki)
 			metas = append(metas, m)
 			total++
 		}
@@ -121,12 +97,12 @@ func (ti *treeIndex) rangeKeyValues(key, end []byte, atRev, limit int64) ([]*mvc
 	defer ti.mu.RUnlock()
 	ti.visit(key, end, func(ki *keyIndex) bool {
 		if limit > 0 && int64(len(kvs)) >= limit {
-			if ki.liveAt(atRev) {
+			if ki.liveAt(&ti.tree.hists, atRev) {
 				total++
 			}
 			return true
 		}
-		m, ok := ki.get(atRev)
+		m, ok := ki.get(&ti.tree.hists, atRev)
 		if !ok {
 			return true
 		}
@@ -136,7 +112,7 @@ func (ti *treeIndex) rangeKeyValues(key, end []byte, atRev, limit int64) ([]*mvc
 		}
 		kv := &slab[0]
 		slab = slab[1:]
-		kv.Key, kv.CreateRevision, kv.ModRevision = m.key, m.created, m.mod.main
+		kv.Key, kv.CreateRevision, kv.ModRevision = ti.tree.key(ki), m.created, m.mod.main
 		kv.Version = m.version
 		kvs = append(kvs, kv)
 		return true
@@ -152,9 +128,10 @@ const maxKeyValueSlab = 4096
 func (ti *treeIndex) leased(atRev int64, fn func(key []byte, lease int64)) {
 	ti.mu.RLock()
 	defer ti.mu.RUnlock()
-	ti.tree.Scan(func(ki *keyIndex) bool {
-		if m, ok := ki.get(atRev); ok && m.lease != 0 {
-			fn(m.key, m.lease)
+	t := ti.tree
+	t.walk(t.start(), treePos{}, func(ki *keyIndex) bool {
+		if m, ok := ki.get(&ti.tree.hists, atRev); ok && m.lease != 0 {
+			fn(t.key(ki), m.lease)
 		}
 		return true
 	})
@@ -165,7 +142,7 @@ func (ti *treeIndex) count(key, end []byte, atRev int64) (total int) {
 	ti.mu.RLock()
 	defer ti.mu.RUnlock()
 	ti.visit(key, end, func(ki *keyIndex) bool {
-		if ki.liveAt(atRev) {
+		if ki.liveAt(&ti.tree.hists, atRev) {
 			total++
 		}
 		return true
@@ -178,12 +155,8 @@ func (ti *treeIndex) count(key, end []byte, atRev int64) (total int) {
 func (ti *treeIndex) put(key []byte, rev revision, lease int64) {
 	ti.mu.Lock()
 	defer ti.mu.Unlock()
-	ki, ok := ti.tree.Get(probe(key))
-	if !ok {
-		ki = newKeyIndex(key)
-		ti.tree.Set(ki)
-	}
-	ki.put(rev, lease)
+	ki, _ := ti.tree.put(key)
+	ki.put(&ti.tree.hists, rev, lease)
 }
 
 // tombstone records a delete of key at rev. It returns errRevisionNotFound
@@ -191,11 +164,11 @@ func (ti *treeIndex) put(key []byte, rev revision, lease int64) {
 func (ti *treeIndex) tombstone(key []byte, rev revision) error {
 	ti.mu.Lock()
 	defer ti.mu.Unlock()
-	ki, ok := ti.tree.Get(probe(key))
-	if !ok {
+	ki := ti.tree.get(key)
+	if ki == nil {
 		return errRevisionNotFound
 	}
-	return ki.tombstone(rev)
+	return ki.tombstone(&ti.tree.hists, rev)
 }
 
 // restore adds one revision read back from the engine; the engine is read
@@ -204,41 +177,77 @@ func (ti *treeIndex) tombstone(key []byte, rev revision) error {
 func (ti *treeIndex) restore(key []byte, rev revision, tombstone bool, created, version, lease int64) {
 	ti.mu.Lock()
 	defer ti.mu.Unlock()
-	ki, ok := ti.tree.Get(probe(key))
+	ki, added := ti.tree.put(key)
 	switch {
-	case ok && tombstone:
-		_ = ki.tombstone(rev) // a tombstone of a dead key: nothing to end
-	case ok:
-		ki.put(rev, lease)
+	case !added && tombstone:
+		_ = ki.tombstone(&ti.tree.hists, rev) // a tombstone of a dead key: nothing to end
+	case !added:
+		ki.put(&ti.tree.hists, rev, lease)
 	case tombstone:
-		ki = newKeyIndex(key)
-		ki.restoreTombstone(rev)
-		ti.tree.Set(ki)
+		ki.restoreTombstone(&ti.tree.hists, rev)
 	default:
-		ki = newKeyIndex(key)
-		ki.restore(created, rev, version, lease)
-		ti.tree.Set(ki)
+		ki.restore(&ti.tree.hists, created, rev, version, lease)
 	}
 }
 
 // compact compacts every key at atRev, removing keys left empty, and
-// returns the revisions at or before atRev that stay. It locks one key at a
-// time, so readers and the writer proceed meanwhile.
+// returns the revisions at or before atRev that stay. It holds the lock
+// for compactBatchKeys keys at a time, so readers and the writer proceed
+// meanwhile, and rebuilds the tree once removed keys outnumber live ones.
 func (ti *treeIndex) compact(atRev int64) map[revision]struct{} {
 	available := make(map[revision]struct{})
-	ti.mu.Lock()
-	clone := ti.tree.Copy()
-	ti.mu.Unlock()
-	clone.Scan(func(ki *keyIndex) bool {
+	var after []byte
+	for more := true; more; {
 		ti.mu.Lock()
-		ki.compact(atRev, available)
-		if ki.isEmpty() {
-			ti.tree.Delete(ki)
-		}
+		after, more = ti.compactBatch(atRev, after, available)
 		ti.mu.Unlock()
+	}
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	if ti.tree.needsRepack() {
+		ti.tree.repack()
+	}
+	return available
+}
+
+// compactBatchKeys is how many keys compact handles under one hold of the
+// lock.
+const compactBatchKeys = 1024
+
+// compactBatch compacts up to compactBatchKeys keys after the key after
+// (from the first key when it is nil). It returns the last key it handled
+// and whether keys are left. The returned key stays valid until the tree
+// is repacked, which only compact does, after its last batch.
+func (ti *treeIndex) compactBatch(atRev int64, after []byte, available map[revision]struct{}) (last []byte, more bool) {
+	t := ti.tree
+	p := t.start()
+	if after != nil {
+		p = t.seek(after)
+	}
+	last = after
+	var empty [][]byte
+	n := 0
+	t.walk(p, treePos{}, func(ki *keyIndex) bool {
+		key := t.key(ki)
+		if after != nil && bytes.Equal(key, after) {
+			return true
+		}
+		if n == compactBatchKeys {
+			more = true
+			return false
+		}
+		n++
+		ki.compact(&t.hists, atRev, available)
+		if ki.isEmpty(&t.hists) {
+			empty = append(empty, key)
+		}
+		last = key
 		return true
 	})
-	return available
+	for _, key := range empty {
+		t.delete(key)
+	}
+	return last, more
 }
 
 // keep returns the revisions a compaction at atRev would keep at or before
@@ -247,8 +256,8 @@ func (ti *treeIndex) keep(atRev int64) map[revision]struct{} {
 	available := make(map[revision]struct{})
 	ti.mu.RLock()
 	defer ti.mu.RUnlock()
-	ti.tree.Scan(func(ki *keyIndex) bool {
-		ki.keep(atRev, available)
+	ti.tree.walk(ti.tree.start(), treePos{}, func(ki *keyIndex) bool {
+		ki.keep(&ti.tree.hists, atRev, available)
 		return true
 	})
 	return available
@@ -258,5 +267,5 @@ func (ti *treeIndex) keep(atRev int64) map[revision]struct{} {
 func (ti *treeIndex) len() int {
 	ti.mu.RLock()
 	defer ti.mu.RUnlock()
-	return ti.tree.Len()
+	return ti.tree.len
 }

@@ -98,6 +98,10 @@ func TestFullEngineDiskFailsStopAndRecovers(t *testing.T) {
 			bin := pluginBin(t, "bbolt")
 			return []hosttest.Option{pluginConfig(t, "bbolt", bin, fileSum(t, bin))}
 		}},
+		{name: "RocksDB plugin", engine: func(t *testing.T) []hosttest.Option {
+			bin := pluginBin(t, "rocksdb")
+			return []hosttest.Option{pluginConfig(t, "rocksdb", bin, fileSum(t, bin))}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { fillEngineDiskAndRecover(t, tc.engine(t)) })
 	}
@@ -128,7 +132,8 @@ func fillEngineDiskAndRecover(t *testing.T, engine []hosttest.Option) {
 	require.Error(t, failure, "the engine's disk never filled")
 	require.Contains(t, []codes.Code{codes.Unavailable, codes.DeadlineExceeded}, codeOf(failure), "the failed put: %v", failure)
 	require.Eventually(t, func() bool { return strings.Contains(m.Output(), "storage engine failed") }, 30*time.Second, 50*time.Millisecond)
-	require.Contains(t, m.Output(), "no space left on device")
+	// RocksDB spells the error "No space left on device".
+	require.Contains(t, strings.ToLower(m.Output()), "no space left on device")
 
 	out, err := exec.Command("mount", "-o", "remount,size=400m", data).CombinedOutput()
 	require.NoError(t, err, "remount: %s", out)

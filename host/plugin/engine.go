@@ -21,10 +21,10 @@ const pluginCloseTimeout = 30 * time.Second
 // Engine is a storage engine served by a supervised plugin process.
 // It watches the process (its exit, and a ping every PingInterval) and
 // counts the engine as failed when the process exits, stops answering, a
-// call fails with ErrUnavailable, or a write fails (ApplyBatch). A failed engine kills its process at
-// once and answers every later call with ErrUnavailable, and the member
-// fails stop and opens a new engine in a new process (FailStop, the
-// storage kind's policy).
+// call fails with ErrUnavailable, or a write fails (observeWrite). A
+// failed engine kills its process at once and answers every later call
+// with ErrUnavailable, and the member fails stop and opens a new engine
+// in a new process (FailStop, the storage kind's policy).
 type Engine struct {
 	lg    *zap.Logger
 	entry config.PluginEntry

@@ -209,6 +209,9 @@ func (m *Member) open(ctx context.Context) error {
 		if errors.Is(err, raft.ErrIDMismatch) {
 			return fmt.Errorf("the WAL in %s belongs to another cluster or member than --initial-cluster and --initial-cluster-token describe: %w", m.cfg.WALDir, err)
 		}
+		if errors.Is(err, raft.ErrIndexMismatch) {
+			return m.snaps.explainIndexMismatch(err, m.cfg.WALDir, consistentIndex)
+		}
 		return err
 	}
 	m.self.Store(m.node.MemberID())

@@ -167,9 +167,11 @@ func restartMember(ctx context.Context, lg *zap.Logger, cfg config.Config, audit
 
 // lasting reports whether a failed start failed for a reason no retry
 // heals: a file system that turned read-only (as ext4 does after an I/O
-// error) until an operator checks and mounts it again, or data damaged at
-// rest, which the member must be rebuilt from (remove it and add it back
-// with an empty data dir).
+// error) until an operator checks and mounts it again, or data damaged or
+// missing at rest (an engine behind the WAL's snapshot with no received
+// snapshot to restore it from), which the member must be rebuilt from
+// (remove it and add it back with an empty data dir).
 func lasting(err error) bool {
-	return errors.Is(err, syscall.EROFS) || errors.Is(err, storage.ErrCorrupt) || errors.Is(err, raft.ErrCorruptWAL)
+	return errors.Is(err, syscall.EROFS) || errors.Is(err, storage.ErrCorrupt) || errors.Is(err, raft.ErrCorruptWAL) ||
+		errors.Is(err, raft.ErrIndexMismatch)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -35,7 +36,10 @@ import (
 // A member that stops after the WAL recorded the snapshot but before the
 // engine was restored finds its engine behind the WAL at the next start;
 // recoverSnapshot then restores the engine from the file before raft
-// starts, as etcd recovers its backend from a received snapshot.
+// starts, as etcd recovers its backend from a received snapshot. A file
+// that is damaged stops the start (storage.ErrCorrupt, naming it); one
+// that is missing makes raft.Start refuse the engine as behind the WAL
+// (raft.ErrIndexMismatch), and explainIndexMismatch names the file.
 
 // snapshotSuffix names a received snapshot: <index in hex>.snap.db.
 const snapshotSuffix = ".snap.db"
@@ -246,6 +250,28 @@ func (rs *raftSnapshots) recoverSnapshot(ctx context.Context, walDir string, con
 		}
 	}
 	return consistentIndex, nil
+}
+
+// explainIndexMismatch adds to err, raft.Start's ErrIndexMismatch for an
+// engine at consistentIndex, the received snapshot file that is missing
+// when the WAL records a snapshot past the engine: then the engine can be
+// neither restored nor replayed, since the WAL holds no entries up to the
+// snapshot, and the member must be rebuilt from its peers. It reads the
+// WAL only on this failed start, so that a start that succeeds reads it
+// once (in raft.Start) and recoverSnapshot reads it only when there are
+// received files.
+func (rs *raftSnapshots) explainIndexMismatch(err error, walDir string, consistentIndex uint64) error {
+	snapIndex, werr := walSnapshotIndex(rs.lg, walDir)
+	if werr != nil || snapIndex <= consistentIndex {
+		return err
+	}
+	path := rs.path(snapIndex)
+	if _, serr := os.Stat(path); !errors.Is(serr, fs.ErrNotExist) {
+		return err
+	}
+	return fmt.Errorf("the received snapshot %s is missing: the engine is at index %d, behind the raft snapshot at %d "+
+		"that the WAL records, and nothing can bring it there; rebuild the member from its peers "+
+		"(remove it, then add it back with an empty data dir): %w", path, consistentIndex, snapIndex, err)
 }
 
 // walSnapshotIndex returns the index of the latest snapshot the WAL in dir

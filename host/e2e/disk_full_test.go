@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/metastore/metastore/host/hosttest"
 )
@@ -87,12 +86,35 @@ func TestFullWALDiskStopsTheMember(t *testing.T) {
 // or a timeout (never Unknown), and it restarts in process with a growing
 // backoff, reopening the engine from disk and replaying the WAL, without
 // ever retrying the failed write on the same files. Once there is space
-// again it serves on its own, with every write it acknowledged.
+// again it serves on its own, with every write it acknowledged. The same
+// holds whether the engine is built in or served by a plugin process.
 func TestFullEngineDiskFailsStopAndRecovers(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		engine func(t *testing.T) []hosttest.Option // options selecting the engine
+	}{
+		{name: "built-in bbolt", engine: func(*testing.T) []hosttest.Option { return nil }},
+		{name: "bbolt plugin", engine: func(t *testing.T) []hosttest.Option {
+			bin := pluginBin(t, "bbolt")
+			return []hosttest.Option{pluginConfig(t, "bbolt", bin, fileSum(t, bin))}
+		}},
+		{name: "RocksDB plugin", engine: func(t *testing.T) []hosttest.Option {
+			bin := pluginBin(t, "rocksdb")
+			return []hosttest.Option{pluginConfig(t, "rocksdb", bin, fileSum(t, bin))}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { fillEngineDiskAndRecover(t, tc.engine(t)) })
+	}
+}
+
+// fillEngineDiskAndRecover runs TestFullEngineDiskFailsStopAndRecovers
+// on a member started with engine's options.
+func fillEngineDiskAndRecover(t *testing.T, engine []hosttest.Option) {
 	data := mountTmpfs(t, "40m")
 	wal := filepath.Join(t.TempDir(), "wal")
 	// The data dir given last wins over the one hosttest gives.
-	m := hosttest.StartMember(t, hosttest.WithArgs("--data-dir", filepath.Join(data, "member"), "--wal-dir", wal))
+	m := hosttest.StartMember(t, append(engine,
+		hosttest.WithArgs("--data-dir", filepath.Join(data, "member"), "--wal-dir", wal))...)
 	cli := m.Client(t)
 	value := strings.Repeat("x", 100<<10)
 	var acked []string
@@ -108,10 +130,10 @@ func TestFullEngineDiskFailsStopAndRecovers(t *testing.T) {
 		cancel()
 	}
 	require.Error(t, failure, "the engine's disk never filled")
-	code := status.Code(failure)
-	require.Contains(t, []codes.Code{codes.Unavailable, codes.DeadlineExceeded}, code, "the failed put: %v", failure)
+	require.Contains(t, []codes.Code{codes.Unavailable, codes.DeadlineExceeded}, codeOf(failure), "the failed put: %v", failure)
 	require.Eventually(t, func() bool { return strings.Contains(m.Output(), "storage engine failed") }, 30*time.Second, 50*time.Millisecond)
-	require.Contains(t, m.Output(), "no space left on device")
+	// RocksDB spells the error "No space left on device".
+	require.Contains(t, strings.ToLower(m.Output()), "no space left on device")
 
 	out, err := exec.Command("mount", "-o", "remount,size=400m", data).CombinedOutput()
 	require.NoError(t, err, "remount: %s", out)

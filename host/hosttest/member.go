@@ -299,7 +299,13 @@ func (m *Process) command() (args, env []string) {
 		args, env = m.cfg.configure(s)
 		return append(slices.Clone(args), m.cfg.args...), append(slices.Clone(m.cfg.env), env...)
 	}
-	args = []string{
+	return append(s.Flags(), m.cfg.args...), m.cfg.env
+}
+
+// Flags returns the settings as the flags StartMember passes when
+// WithSettings is not given, for a configure function that adds to them.
+func (s Settings) Flags() []string {
+	args := []string{
 		"--name", s.Name,
 		"--data-dir", s.DataDir,
 		"--listen-client-urls", s.ClientURL,
@@ -311,7 +317,7 @@ func (m *Process) command() (args, env []string) {
 	if s.InitialClusterState != "" {
 		args = append(args, "--initial-cluster-state", s.InitialClusterState)
 	}
-	return append(args, m.cfg.args...), m.cfg.env
+	return args
 }
 
 // start launches the process without waiting for it to become ready.

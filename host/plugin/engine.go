@@ -20,11 +20,11 @@ const pluginCloseTimeout = 30 * time.Second
 
 // Engine is a storage engine served by a supervised plugin process.
 // It watches the process (its exit, and a ping every PingInterval) and
-// counts the engine as failed when the process exits, stops answering, or
-// a call fails with ErrUnavailable. A failed engine kills its process at
-// once and answers every later call with ErrUnavailable, and the member
-// fails stop and opens a new engine in a new process (FailStop, the
-// storage kind's policy).
+// counts the engine as failed when the process exits, stops answering, a
+// call fails with ErrUnavailable, or a write fails (observeWrite). A
+// failed engine kills its process at once and answers every later call
+// with ErrUnavailable, and the member fails stop and opens a new engine
+// in a new process (FailStop, the storage kind's policy).
 type Engine struct {
 	lg    *zap.Logger
 	entry config.PluginEntry
@@ -145,7 +145,22 @@ func (p *Engine) ApplyBatch(ctx context.Context, req storage.ApplyBatchRequest) 
 		resp, err = p.eng.ApplyBatch(ctx, req)
 		return err
 	})
-	return resp, p.observe(err)
+	return resp, p.observeWrite(ctx, err)
+}
+
+// observeWrite counts a failed write against the engine, as the host's
+// failStopEngine does for a built-in one: a batch the plugin could not
+// write (a full disk, an I/O error, a failed fsync) is never retried on
+// the files the plugin holds open, since after a failed fsync the kernel
+// may have dropped the pages it could not write and a retry could report
+// success for data that is not there. Killing the process and starting a
+// new one reopens the engine from what is on disk. A request the engine
+// refused, a closed engine or the caller's own deadline is no failure.
+func (p *Engine) observeWrite(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() == nil && !errors.Is(err, storage.ErrInvalidRequest) && !errors.Is(err, storage.ErrClosed) {
+		p.fail(err)
+	}
+	return err
 }
 
 func (p *Engine) GetMany(ctx context.Context, req storage.GetManyRequest) (storage.GetManyResponse, error) {

@@ -300,9 +300,9 @@ func (n *Node) Err() error {
 }
 
 // Stop stops the loops, then syncs and closes the WAL (unsynced if a WAL
-// write or fsync failed: see wal.ErrFailed). Entries committed
-// but not yet applied are delivered again by the next Start. Stop is
-// idempotent and safe to call concurrently.
+// write or fsync failed: see wal.ErrFailed). Entries committed but not
+// yet applied are delivered again by the next Start. Stop is idempotent
+// and safe to call concurrently.
 func (n *Node) Stop() {
 	n.stopOnce.Do(func() { close(n.stopc) })
 	<-n.done

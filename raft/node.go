@@ -299,9 +299,10 @@ func (n *Node) Err() error {
 	return n.err
 }
 
-// Stop stops the loops, then syncs and closes the WAL. Entries committed
-// but not yet applied are delivered again by the next Start. Stop is
-// idempotent and safe to call concurrently.
+// Stop stops the loops, then syncs and closes the WAL (unsynced if a WAL
+// write or fsync failed: see wal.ErrFailed). Entries committed but not
+// yet applied are delivered again by the next Start. Stop is idempotent
+// and safe to call concurrently.
 func (n *Node) Stop() {
 	n.stopOnce.Do(func() { close(n.stopc) })
 	<-n.done

@@ -35,16 +35,24 @@ type ext4Disk struct {
 // so, without them.
 func mountExt4(t *testing.T, size int64) *ext4Disk {
 	t.Helper()
+	return mountExt4In(t, t.TempDir(), size)
+}
+
+// mountExt4In is mountExt4 with the image file, sparse, in imageDir.
+// mkfs initializes the journal and inode tables lazily, so the image
+// takes little room until it is written.
+func mountExt4In(t *testing.T, imageDir string, size int64) *ext4Disk {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Fatal("mounting a loop device needs root: run the test as root")
 	}
-	d := &ext4Disk{image: filepath.Join(t.TempDir(), "disk.img"), dir: filepath.Join(t.TempDir(), "disk")}
+	d := &ext4Disk{image: filepath.Join(imageDir, "disk.img"), dir: filepath.Join(t.TempDir(), "disk")}
 	require.NoError(t, os.Mkdir(d.dir, 0o700))
 	f, err := os.Create(d.image)
 	require.NoError(t, err)
 	require.NoError(t, f.Truncate(size))
 	require.NoError(t, f.Close())
-	run(t, "mkfs.ext4", "-q", "-F", d.image)
+	run(t, "mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=1,lazy_journal_init=1", d.image)
 	d.mount(t)
 	t.Cleanup(func() {
 		if err := d.unmount(); err != nil {

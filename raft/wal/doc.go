@@ -40,5 +40,11 @@
 // no torn write. Any other damage is an error wrapping ErrCorrupt that names
 // the segment and offset; nothing is dropped silently.
 //
+// A write or fsync that fails is final: the WAL never writes or syncs
+// again (every later call answers ErrFailed), and Close closes the segment
+// without syncing it. After a failed fsync the kernel may have dropped the
+// pages that failed, so a second fsync proves nothing; the owner must stop,
+// as etcd does, and a later Open replays what reached the disk.
+//
 // Package wal imports no other MetaStore package.
 package wal

@@ -69,20 +69,26 @@ func (w *WAL) ReleaseTo(index uint64) error {
 // SegmentCount returns how many segment files the WAL holds.
 func (w *WAL) SegmentCount() int { return len(w.segs) }
 
-// Sync fsyncs the current segment.
+// Sync fsyncs the current segment. After a failed write or fsync it
+// syncs nothing and returns an error wrapping ErrFailed.
 func (w *WAL) Sync() error {
-	if w.f == nil {
-		return ErrClosed
+	if err := w.writable(); err != nil {
+		return err
 	}
 	return w.sync()
 }
 
-// Close syncs and closes the WAL. Closing a closed WAL does nothing.
+// Close syncs and closes the WAL. After a failed write or fsync it closes
+// the segment without syncing it: a second fsync could report success
+// for pages the kernel dropped. Closing a closed WAL does nothing.
 func (w *WAL) Close() error {
 	if w.f == nil {
 		return nil
 	}
-	err := w.sync()
+	var err error
+	if w.failed == nil {
+		err = w.sync()
+	}
 	if cerr := w.f.Close(); err == nil {
 		err = cerr
 	}

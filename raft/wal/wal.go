@@ -26,6 +26,9 @@ var (
 	ErrExist = errors.New("wal: already exists")
 	// ErrClosed is returned by writes after Close.
 	ErrClosed = errors.New("wal: closed")
+	// ErrFailed is wrapped, with the first failure, by every write, sync
+	// and save after a write or fsync of the WAL failed.
+	ErrFailed = errors.New("wal: an earlier write or sync failed")
 )
 
 // Options tune a WAL. The zero value is usable.
@@ -56,6 +59,18 @@ type WAL struct {
 	lastIndex uint64                   // index of the last entry written
 	hardState *raftpb.HardState        // latest HardState written
 	snapshot  *raftpb.SnapshotMetadata // latest snapshot marker written
+
+	// failed is the first error of a write or fsync of f. Once it is set
+	// the WAL writes and syncs nothing more, and Close does not sync.
+	// A failed fsync must never be retried: the kernel may have dropped
+	// the dirty pages that failed and marked them clean, so a second
+	// fsync can succeed with the data never on disk (Linux reports a
+	// writeback error once per open file). Such a WAL cannot be trusted;
+	// its owner stops, as etcd does, and replays what is on disk.
+	failed error
+	// syncFile makes a segment's data durable: syncData, or a fake in
+	// tests.
+	syncFile func(*os.File) error
 
 	buf   []byte
 	syncs atomic.Uint64
@@ -134,7 +149,8 @@ func Open(dir string, opts Options) (*WAL, *State, error) {
 }
 
 func newWAL(dir string, md Metadata, opts Options) *WAL {
-	w := &WAL{lg: opts.Logger, dir: dir, segmentSize: opts.SegmentSize, md: md, noFsync: opts.UnsafeNoFsync}
+	w := &WAL{lg: opts.Logger, dir: dir, segmentSize: opts.SegmentSize, md: md, noFsync: opts.UnsafeNoFsync,
+		syncFile: syncData}
 	if w.lg == nil {
 		w.lg = zap.NewNop()
 	}
@@ -178,8 +194,8 @@ func (w *WAL) SetWriteObserver(f func(bytes int, took time.Duration)) {
 // HardState whose commit index points at lost entries. Save cuts a new
 // segment when the current one is full.
 func (w *WAL) Save(hs *raftpb.HardState, ents []*raftpb.Entry, sync bool) error {
-	if w.f == nil {
-		return ErrClosed
+	if err := w.writable(); err != nil {
+		return err
 	}
 	buf := w.buf[:0]
 	var err error
@@ -210,8 +226,8 @@ func (w *WAL) Save(hs *raftpb.HardState, ents []*raftpb.Entry, sync bool) error 
 // SaveSnapshot durably appends a snapshot marker. Entries at or below its
 // index are dropped on the next replay.
 func (w *WAL) SaveSnapshot(md *raftpb.SnapshotMetadata) error {
-	if w.f == nil {
-		return ErrClosed
+	if err := w.writable(); err != nil {
+		return err
 	}
 	buf, err := appendProto(w.buf[:0], recSnapshot, md)
 	if err != nil {
@@ -237,7 +253,8 @@ func (w *WAL) write(buf []byte, sync bool) error {
 	}
 	w.size += int64(n)
 	if err != nil {
-		return fmt.Errorf("wal: write segment %s: %w", w.segs[len(w.segs)-1].name(), err)
+		w.failed = fmt.Errorf("wal: write segment %s: %w", w.segs[len(w.segs)-1].name(), err)
+		return w.failed
 	}
 	if !sync {
 		return nil
@@ -250,13 +267,26 @@ func (w *WAL) sync() error {
 		return nil
 	}
 	start := time.Now()
-	err := syncData(w.f)
+	err := w.syncFile(w.f)
 	if f := w.onSync.Load(); f != nil {
 		(*f)(time.Since(start))
 	}
 	if err != nil {
-		return fmt.Errorf("wal: sync segment %s: %w", w.segs[len(w.segs)-1].name(), err)
+		w.failed = fmt.Errorf("wal: sync segment %s: %w", w.segs[len(w.segs)-1].name(), err)
+		return w.failed
 	}
 	w.syncs.Add(1)
+	return nil
+}
+
+// writable returns ErrClosed after Close, an error wrapping ErrFailed and
+// the first failure after a write or fsync failed, else nil.
+func (w *WAL) writable() error {
+	if w.f == nil {
+		return ErrClosed
+	}
+	if w.failed != nil {
+		return fmt.Errorf("%w: %w", ErrFailed, w.failed)
+	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -278,4 +279,37 @@ func TestWriteObserverSeesTheBytesAppended(t *testing.T) {
 	w.SetWriteObserver(nil)
 	require.NoError(t, w.Save(nil, ents(101, 101, 1), false))
 	require.Equal(t, 2, writes)
+}
+
+// After a failed fsync the WAL never syncs again, not even in Close: a
+// second fsync could succeed for pages the kernel dropped. Every later
+// write answers ErrFailed with the first failure, and a reopen replays
+// what reached the disk.
+func TestFailedSyncIsNeverRetried(t *testing.T) {
+	dir := t.TempDir()
+	w := mustCreate(t, dir, testOpts(t))
+	require.NoError(t, w.Save(hardState(1, 1, 1), ents(1, 1, 1), true))
+	syncs := 0
+	w.syncFile = func(*os.File) error {
+		syncs++
+		return syscall.EIO
+	}
+
+	err := w.Save(hardState(1, 1, 2), ents(2, 2, 1), true)
+	require.ErrorIs(t, err, syscall.EIO)
+	require.ErrorContains(t, err, "wal: sync segment")
+	for name, later := range map[string]func() error{
+		"Save":         func() error { return w.Save(nil, ents(3, 3, 1), true) },
+		"SaveSnapshot": func() error { return w.SaveSnapshot(snapMeta(1, 1, 1)) },
+		"Sync":         w.Sync,
+	} {
+		err := later()
+		require.ErrorIs(t, err, ErrFailed, name)
+		require.ErrorIs(t, err, syscall.EIO, name)
+	}
+	require.NoError(t, w.Close(), "Close closes the segment without syncing it")
+	require.Equal(t, 1, syncs, "the failed fsync is not retried")
+
+	_, st := mustOpen(t, dir, testOpts(t))
+	require.GreaterOrEqual(t, st.LastIndex(), uint64(1))
 }

@@ -69,6 +69,7 @@ func Main(args []string, environ []string, stdout, stderr io.Writer) int {
 		lg.Info("loaded config file", zap.String("path", opts.ConfigFile), zap.String("format", opts.ConfigFileFormat))
 	}
 	applyMemoryLimit(lg, cfg.MemoryConfig, environ)
+	applyGCHeapFloor(lg, cfg.MemoryConfig, environ)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -138,6 +138,11 @@ func (t *keyTree) put(key []byte) (ki *keyIndex, added bool) {
 	if len(n.items) <= leafCap {
 		return &n.items[i], true
 	}
+	if depth > 0 {
+		if ki := t.shift(path[depth-1], i); ki != nil {
+			return ki, true
+		}
+	}
 	// Split the leaf in two halves, or, when the record went to its end
 	// (keys added in order), keep it full and start the next one.
 	mid := len(n.items) / 2
@@ -155,6 +160,48 @@ func (t *keyTree) put(key []byte) (ki *keyIndex, added bool) {
 	}
 	t.grow(path[:depth], right, right.items[0].kref)
 	return ki, true
+}
+
+// shift makes room in the overfull leaf p.l.kids[p.i], whose record i was
+// just added, by moving records to a sibling under the same parent with
+// room for them, first the left one; it returns where record i is then,
+// or nil when neither sibling has room. Leaves split in halves are filled
+// so, rather than left half empty: keys added in an order that is
+// increasing but not strictly (many clients writing sequential keys) would
+// otherwise leave every leaf behind the last half full, and random keys
+// leave leaves a third empty on average.
+func (t *keyTree) shift(p treePos, i int) *keyIndex {
+	parent, at := p.l, p.i
+	n := parent.kids[at]
+	if at > 0 {
+		left := parent.kids[at-1]
+		if room := leafCap - len(left.items); room > 0 {
+			m := (room + 1) / 2
+			left.items = append(left.items, n.items[:m]...)
+			n.items = slices.Delete(n.items, 0, m)
+			parent.seps[at-1] = n.items[0].kref
+			if i < m {
+				return &left.items[len(left.items)-m+i]
+			}
+			return &n.items[i-m]
+		}
+	}
+	if at+1 < len(parent.kids) {
+		right := parent.kids[at+1]
+		if room := leafCap - len(right.items); room > 0 {
+			m := (room + 1) / 2
+			keep := len(n.items) - m
+			right.items = slices.Insert(right.items, 0, n.items[keep:]...)
+			clear(n.items[keep:])
+			n.items = n.items[:keep]
+			parent.seps[at] = right.items[0].kref
+			if i >= keep {
+				return &right.items[i-keep]
+			}
+			return &n.items[i]
+		}
+	}
+	return nil
 }
 
 // grow adds right, split from path's last node, beside it in its parent

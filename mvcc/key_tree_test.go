@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -155,4 +156,72 @@ func TestKeyTreeRepacksOnceMostKeysAreGone(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, "k19999", string(m.key))
 	require.Equal(t, int64(20_000), m.mod.main)
+}
+
+// BenchmarkKeyIndexCollection measures a forced garbage collection with a
+// million keys in the index, put in random order, a fifth of them with a
+// second revision: the cost every collection cycle pays for the index.
+//
+//	go test ./mvcc -run '^$' -bench KeyIndexCollection
+func BenchmarkKeyIndexCollection(b *testing.B) {
+	const keys = 1_000_000
+	ti := newTreeIndex()
+	perm := rand.New(rand.NewPCG(1, 2)).Perm(keys)
+	var key []byte
+	for i, p := range perm {
+		key = fmt.Appendf(key[:0], "/registry/k%010d", p)
+		ti.put(key, revision{main: int64(i + 1)}, 0)
+	}
+	for i, p := range perm[:keys/5] {
+		key = fmt.Appendf(key[:0], "/registry/k%010d", p)
+		ti.put(key, revision{main: int64(keys + i + 1)}, 0)
+	}
+	perm = nil
+	runtime.GC()
+	b.ResetTimer()
+	for b.Loop() {
+		runtime.GC()
+	}
+	b.StopTimer()
+	runtime.KeepAlive(ti)
+}
+
+// TestKeyTreeLeavesStayFull bounds the room left empty in the leaves for
+// three orders of adding keys: in order, in order but 200 writers at a
+// time (each key added within 200 of its place), and at random.
+func TestKeyTreeLeavesStayFull(t *testing.T) {
+	const keys = 100_000
+	rnd := rand.New(rand.NewPCG(3, 4))
+	window := func(w int) []int {
+		order := make([]int, keys)
+		for i := range order {
+			order[i] = i
+		}
+		for s := 0; s < keys; s += w {
+			part := order[s:min(s+w, keys)]
+			rnd.Shuffle(len(part), func(i, j int) { part[i], part[j] = part[j], part[i] })
+		}
+		return order
+	}
+	for _, tt := range []struct {
+		name  string
+		order []int
+		fill  float64
+	}{
+		{"in order", window(1), 0.95},
+		{"200 writers", window(200), 0.8},
+		{"random", rnd.Perm(keys), 0.8},
+	} {
+		tr := newKeyTree()
+		for _, k := range tt.order {
+			tr.put(fmt.Appendf(nil, "k%08d", k))
+		}
+		leaves := 0
+		for l := tr.first; l != nil; l = l.next {
+			leaves++
+		}
+		fill := float64(keys) / float64(leaves*leafCap)
+		t.Logf("%s: %d leaves, %.2f full", tt.name, leaves, fill)
+		require.GreaterOrEqual(t, fill, tt.fill, tt.name)
+	}
 }

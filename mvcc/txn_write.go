@@ -154,16 +154,16 @@ func eventPointers(evs []mvccpb.Event) []*mvccpb.Event {
 }
 
 // encode turns the changes into engine ops and the values of the puts.
-func (tw *TxnWrite) encode() ([]storage.Op, map[revision][]byte) {
+func (tw *TxnWrite) encode() ([]storage.Op, []revValue) {
 	ops := make([]storage.Op, len(tw.changes))
-	values := make(map[revision][]byte, len(tw.changes))
+	values := make([]revValue, 0, len(tw.changes))
 	for i, c := range tw.changes {
 		rev := revision{main: tw.beginRev + 1, sub: int64(i)}
 		stored := c.kv
 		if c.tombstone {
 			stored = &mvccpb.KeyValue{Key: c.kv.Key} // what etcd stores
 		} else {
-			values[rev] = c.kv.Value
+			values = append(values, revValue{rev, c.kv.Value})
 		}
 		data, err := proto.Marshal(stored)
 		if err != nil {

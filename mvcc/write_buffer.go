@@ -46,14 +46,20 @@ func (b *writeBuffer) get(rev revision) ([]byte, bool) {
 	return v, ok
 }
 
+// revValue is the value a put wrote at a revision.
+type revValue struct {
+	rev   revision
+	value []byte
+}
+
 // append adds ops, the values of their puts and the consistent index they
 // bring the store to; it returns how many ops are pending.
-func (b *writeBuffer) append(ops []storage.Op, values map[revision][]byte, index uint64) int {
+func (b *writeBuffer) append(ops []storage.Op, values []revValue, index uint64) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.pending.ops = append(b.pending.ops, ops...)
-	for rev, v := range values {
-		b.pending.values[rev] = v
+	for _, v := range values {
+		b.pending.values[v.rev] = v.value
 	}
 	b.pending.index = max(b.pending.index, index)
 	return len(b.pending.ops)

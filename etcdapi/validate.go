@@ -83,11 +83,31 @@ func checkRequestOp(op *pb.RequestOp, maxTxnOps int) error {
 // checkTxnConflicts rejects a txn that writes one key twice in one branch
 // (counting nested txns), or puts a key that one of its deletes covers.
 func checkTxnConflicts(r *pb.TxnRequest) error {
-	if _, _, err := checkIntervals(r.Success); err != nil {
-		return err
+	for _, ops := range [][]*pb.RequestOp{r.Success, r.Failure} {
+		if !mayConflict(ops) {
+			continue
+		}
+		if _, _, err := checkIntervals(ops); err != nil {
+			return err
+		}
 	}
-	_, _, err := checkIntervals(r.Failure)
-	return err
+	return nil
+}
+
+// mayConflict reports whether ops hold a nested txn or more than one write:
+// one put or delete alone conflicts with nothing, and most txns (a compare
+// and one put) need no sets of keys built to show it.
+func mayConflict(ops []*pb.RequestOp) bool {
+	writes := 0
+	for _, op := range ops {
+		switch op.GetRequest().(type) {
+		case *pb.RequestOp_RequestTxn:
+			return true
+		case *pb.RequestOp_RequestPut, *pb.RequestOp_RequestDeleteRange:
+			writes++
+		}
+	}
+	return writes > 1
 }
 
 // keyInterval is [start, end) compared bytewise; an empty end is the single

@@ -39,6 +39,9 @@ func TestCheckTxnConflicts(t *testing.T) {
 		{"nested delete vs outer put", []*pb.RequestOp{opTxn([]*pb.RequestOp{opDel("a", "z")}, nil), opPut("m")}, true},
 		{"outer delete vs nested put", []*pb.RequestOp{opDel("a", "z"), opTxn([]*pb.RequestOp{opPut("m")}, nil)}, true},
 		{"two deletes overlap", []*pb.RequestOp{opDel("a", "z"), opDel("b", "c")}, false},
+		{"one put alone", []*pb.RequestOp{opPut("a")}, false},
+		{"one put beside a read of it", []*pb.RequestOp{{Request: &pb.RequestOp_RequestRange{RequestRange: &pb.RangeRequest{Key: []byte("a")}}}, opPut("a")}, false},
+		{"a put and a delete of it", []*pb.RequestOp{opPut("a"), opDel("a", "")}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -172,6 +172,19 @@ func newGRPCServer(cfg config.Config, lg *zap.Logger, mm *metrics.Registry, extr
 		// beyond the workers get their own goroutine, as without them.
 		grpc.NumStreamWorkers(streamWorkers),
 		grpc.MaxSendMsgSize(math.MaxInt32),
+		// Fixed flow-control windows, 1 MiB a stream and 16 MiB a
+		// connection (gRPC starts at 64 KiB and grows them up to 16 MiB
+		// by measuring bandwidth), turn off gRPC's bandwidth estimator,
+		// which pings the client, and reads its ack, after nearly every
+		// request of a client that waits for each answer. Measured on
+		// one member, in interleaved runs beside the same load
+		// generator: for a lone client's puts the generator's CPU per put
+		// fell from 338–358 µs to 290–318 µs (it answers fewer pings);
+		// the puts per second and the server's CPU did not move beyond
+		// the runs' spread. A stream holds at most 1 MiB its handler has
+		// not read, where the estimator could grow that to 16 MiB.
+		grpc.InitialWindowSize(1 << 20),
+		grpc.InitialConnWindowSize(1 << 24),
 		// etcd's messages, the large and frequent replies written without
 		// protobuf's reflection (etcdapi/codec).
 		grpc.ForceServerCodecV2(codec.New(mm.Requests.PayloadCounters())),

@@ -24,7 +24,7 @@
 // an LRU cache keyed by revision, or one engine GetMany per range.
 // Keys-only and count-only ranges never touch the engine.
 //
-// Its ~3,400 lines in 22 files are one job, keeping the revisions of every
+// Its ~3,900 lines in 24 files are one job, keeping the revisions of every
 // key and reading them back at any revision. One part could stand apart:
 // the watch hub (watch*.go) reads the store through a narrow view and is
 // the first candidate for a package of its own, should the package grow.

@@ -162,7 +162,10 @@ func openHandles(path string, writeBuffer uint64) (*handles, error) {
 	db, err := grocksdb.OpenDb(h.opts, path)
 	if err != nil {
 		h.close()
-		return nil, fmt.Errorf("%w: rocksdb: open %s: %v", storage.ErrCorrupt, path, err)
+		// Only RocksDB's "Corruption: ..." is damage at rest; an I/O
+		// error (a disk still full: opening writes a new log) may heal,
+		// and the host retries it.
+		return nil, readError("open "+path, err)
 	}
 	h.db = db
 	return h, nil

@@ -57,9 +57,9 @@ func (e *Engine) GetMany(_ context.Context, req storage.GetManyRequest) (storage
 	return resp, nil
 }
 
-// readError wraps a failed read; RocksDB's "Corruption: ..." errors, a
-// block whose checksum does not match say (naming the file), wrap
-// storage.ErrCorrupt.
+// readError wraps a failed read or open; RocksDB's "Corruption: ..."
+// errors, a block whose checksum does not match say (naming the file),
+// wrap storage.ErrCorrupt.
 func readError(op string, err error) error {
 	if strings.HasPrefix(err.Error(), "Corruption:") {
 		return fmt.Errorf("%w: rocksdb: %s: %v", storage.ErrCorrupt, op, err)

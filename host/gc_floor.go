@@ -87,8 +87,7 @@ func (f *gcFloor) tune() {
 		return
 	}
 	percent := gcPercentFor(f.live[0].Value.Uint64(), f.floor)
-	// Small changes are not worth the runtime's heap lock.
-	if percent == f.percent || (percent > 100 && f.percent > 100 && abs(percent-f.percent)*10 < f.percent) {
+	if percent == f.percent {
 		return
 	}
 	f.percent = percent
@@ -110,11 +109,4 @@ func gcPercentFor(live, floor uint64) int {
 		return int(most)
 	}
 	return int(min(floor*100/live-100, most))
-}
-
-func abs(n int) int {
-	if n < 0 {
-		return -n
-	}
-	return n
 }

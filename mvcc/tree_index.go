@@ -227,10 +227,14 @@ func (ti *treeIndex) compactBatch(atRev int64, after []byte, available map[revis
 	last = after
 	var empty [][]byte
 	n := 0
+	first := after != nil // seek(after) lands on after itself if it is left
 	t.walk(p, treePos{}, func(ki *keyIndex) bool {
 		key := t.key(ki)
-		if after != nil && bytes.Equal(key, after) {
-			return true
+		if first {
+			first = false
+			if bytes.Equal(key, after) {
+				return true
+			}
 		}
 		if n == compactBatchKeys {
 			more = true

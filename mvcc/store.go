@@ -119,6 +119,8 @@ type Store struct {
 	onCommit atomic.Pointer[func(time.Duration)]
 	errMu    sync.Mutex
 	err      error
+	// flushFailures logs failed flushes; guarded by applySem.
+	flushFailures retryLog
 
 	compaction compactionQueue
 	// compactHashes are the hashes the last compactions took.

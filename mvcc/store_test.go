@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/metastore/metastore/pluginapi/storage"
 )
@@ -206,6 +208,49 @@ func TestFlushFailureKeepsData(t *testing.T) {
 	res = rangeAll(t, s, 0)
 	requireKVs(t, []*mvccpb.KeyValue{kv("a", "1", 2, 2, 1), kv("b", "2", 3, 3, 1)}, res.KVs)
 	assert.Equal(t, before+1, eng.getManys.Load(), "one GetMany per range")
+}
+
+// TestFlushFailuresAreLoggedSparingly checks that a flush that keeps
+// failing is logged once, then once per retryLogEvery with the attempts
+// counted, and its recovery once.
+func TestFlushFailuresAreLoggedSparingly(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	eng := &countingEngine{Engine: newMemEngine()}
+	resp, err := eng.Open(context.Background(), storage.OpenRequest{})
+	require.NoError(t, err)
+	s, err := New(zap.New(core), eng, resp.ConsistentIndex, Config{FlushInterval: time.Hour, CacheBytes: -1})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	ctx := context.Background()
+	boom := errors.New("disk on fire")
+	eng.failApply.Store(&boom)
+	attempts := func(msg string) []int64 {
+		var out []int64
+		for _, e := range logs.FilterMessage(msg).All() {
+			out = append(out, e.ContextMap()["failed-attempts"].(int64))
+		}
+		return out
+	}
+	const failed, recovered = "flushing the write buffer failed; will retry", "flushing the write buffer succeeded again"
+
+	put(s, "a", "1")
+	for range 5 {
+		require.ErrorIs(t, s.Flush(ctx), boom)
+	}
+	assert.Equal(t, []int64{1}, attempts(failed))
+	s.flushFailures.logged = s.flushFailures.logged.Add(-retryLogEvery)
+	require.ErrorIs(t, s.Flush(ctx), boom)
+	assert.Equal(t, []int64{1, 6}, attempts(failed))
+
+	eng.failApply.Store(nil)
+	require.NoError(t, s.Flush(ctx))
+	require.NoError(t, s.Flush(ctx))
+	assert.Equal(t, []int64{6}, attempts(recovered))
+
+	eng.failApply.Store(&boom)
+	put(s, "b", "2")
+	require.ErrorIs(t, s.Flush(ctx), boom)
+	assert.Equal(t, []int64{1, 6, 1}, attempts(failed), "a new run of failures is logged at once")
 }
 
 func TestFlushLoop(t *testing.T) {

@@ -32,6 +32,8 @@ type watchHub struct {
 	// buffered counts the events in stream buffers.
 	buffered atomic.Int64
 	kickc    chan struct{}
+	// readFailures logs failed history reads; only syncLoop uses it.
+	readFailures retryLog
 
 	// mu guards the groups and the watchers' minRev. End holds it while
 	// it moves the store to the next revision, so under mu the current

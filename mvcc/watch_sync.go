@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"time"
-
-	"go.uber.org/zap"
 )
 
 // watchSyncInterval is how often the catch-up loop runs when nothing wakes
@@ -56,10 +54,11 @@ func (h *watchHub) syncOnce(ctx context.Context) (more bool) {
 			return true // the next round sends the compaction notices
 		}
 		if ctx.Err() == nil {
-			h.lg.Warn("reading watch history failed; will retry", zap.Error(err))
+			h.readFailures.failed(h.lg.Warn, "reading watch history failed; will retry", err)
 		}
 		return false
 	}
+	h.readFailures.succeeded(h.lg, "reading watch history succeeded again")
 
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -6,8 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"go.uber.org/zap"
-
 	"github.com/metastore/metastore/pluginapi/storage"
 )
 
@@ -156,8 +154,8 @@ func (s *Store) flush(ctx context.Context) (err error) {
 	if err != nil {
 		err = fmt.Errorf("mvcc: flush of %d ops at consistent index %d: %w", len(b.ops), b.index, err)
 		if ctx.Err() == nil {
-			s.lg.Error("flushing the write buffer failed; will retry", zap.Error(err))
 			s.setErr(err)
+			s.flushFailures.failed(s.lg.Error, "flushing the write buffer failed; will retry", err)
 		}
 		return err
 	}
@@ -165,6 +163,7 @@ func (s *Store) flush(ctx context.Context) (err error) {
 	s.buf.finish()
 	s.persistedIndex.Store(b.index)
 	s.setErr(nil)
+	s.flushFailures.succeeded(s.lg, "flushing the write buffer succeeded again")
 	return nil
 }
 

@@ -45,24 +45,70 @@ func (e *Engine) update(fn func(*bolt.Tx) error) (err error) {
 // applyOps writes req's ops and consistent index within tx.
 func applyOps(tx *bolt.Tx, req storage.ApplyBatchRequest) error {
 	sealed := checksummed(tx)
-	buckets := map[string]*bolt.Bucket{}
+	buckets := map[string]*appendTracker{}
 	for _, op := range req.Ops {
-		b := buckets[op.Namespace]
-		if b == nil { // not cached, or a delete found no bucket yet
-			var err error
-			if b, err = openBucket(tx, op); err != nil {
+		a := buckets[op.Namespace]
+		if a == nil || a.b == nil { // not cached, or a delete found no bucket yet
+			b, err := openBucket(tx, op)
+			if err != nil {
 				return err
 			}
-			buckets[op.Namespace] = b
+			a = newAppendTracker(b)
+			buckets[op.Namespace] = a
 		}
-		if err := applyOp(b, op, sealed); err != nil {
+		if err := applyOp(a.b, op, sealed); err != nil {
 			return err
 		}
+		a.note(op)
+	}
+	for _, a := range buckets {
+		a.pack()
 	}
 	if req.ConsistentIndex == 0 {
 		return nil
 	}
 	return tx.Bucket(metaBucket).Put(indexKey, binary.BigEndian.AppendUint64(nil, req.ConsistentIndex))
+}
+
+// appendTracker follows whether a transaction's puts to a bucket all come
+// after the keys it held and after one another. MetaStore's key space is
+// written that way (keys are revisions, which only grow), and bbolt's
+// default fill of half a page then leaves every page half empty: a million
+// keys took 700 MB against etcd's 391 MB, which fills appended pages to
+// 90% (bbolt's FillPercent, as etcd sets it for its key bucket). Pages
+// that take keys in any other order keep bbolt's default, which leaves
+// room for the keys inserted between.
+type appendTracker struct {
+	b         *bolt.Bucket // nil for a delete in a namespace that does not exist
+	last      []byte
+	appending bool
+}
+
+func newAppendTracker(b *bolt.Bucket) *appendTracker {
+	a := &appendTracker{b: b, appending: true}
+	if b != nil {
+		a.last, _ = b.Cursor().Last()
+	}
+	return a
+}
+
+// note records a put's key; deletes do not make pages split.
+func (a *appendTracker) note(op storage.Op) {
+	if op.Kind != storage.OpPut || !a.appending {
+		return
+	}
+	if a.last != nil && bytes.Compare(op.Key, a.last) <= 0 {
+		a.appending = false
+		return
+	}
+	a.last = op.Key
+}
+
+// pack sets the bucket's fill for this transaction's page splits.
+func (a *appendTracker) pack() {
+	if a.b != nil && a.appending {
+		a.b.FillPercent = loadFillPercent
+	}
 }
 
 // openBucket returns op's namespace bucket, creating it for a put; for a

@@ -61,6 +61,21 @@ func (r *report) serverCPUNeeded(workload string, goal float64) (float64, bool) 
 	return ((e.CPUPerOpUs+e.GenCPUPerOpUs)/goal - m.GenCPUPerOpUs) / e.CPUPerOpUs, true
 }
 
+// workloadErrors returns how many operations of workload failed on
+// either server, and the first failure's detail.
+func (r *report) workloadErrors(workload string) (int, string) {
+	errs, detail := 0, ""
+	for _, server := range []string{"etcd", "metastore"} {
+		if s, ok := r.summary(workload, server); ok && s.Errors > 0 {
+			errs += s.Errors
+			if detail == "" {
+				detail = s.Detail
+			}
+		}
+	}
+	return errs, detail
+}
+
 // printGoals prints each ratio that has a goal beside it, marking those
 // that fall short.
 func (r *report) printGoals(out io.Writer) {
@@ -83,6 +98,12 @@ func (r *report) printGoals(out io.Writer) {
 	for _, w := range r.Workloads {
 		g, ok := gs[w.Name]
 		if !ok {
+			continue
+		}
+		// A run whose operations failed did not do the same work on
+		// both servers: none of its ratios counts.
+		if errs, detail := r.workloadErrors(w.Name); errs > 0 {
+			lines = append(lines, fmt.Sprintf("  %-34s %d errors (%s): not compared   SHORT", w.Name, errs, firstLine(detail, 60)))
 			continue
 		}
 		x := r.ratio(w.Name)

@@ -294,6 +294,9 @@ func (r runResult) line() string {
 	switch r.Status {
 	case statusOK:
 		line := fmt.Sprintf("%6d ops %8.0f ops/s  p99 %8.3f ms  errors %d", r.Ops, r.OpsPerSec, r.P99Ms, r.Errors)
+		if r.Errors > 0 {
+			line += " (" + firstLine(r.Detail, 100) + ")"
+		}
 		if r.Extra != nil && r.Workload == "scale" {
 			line += fmt.Sprintf("  keys %.0f  final RSS %s (%.0f B/key)  count %.0f ms  keys-only %.0f ms  restart %.0f ms",
 				r.Extra["keys"], fmtBytes(int64(r.Extra["final_rss_bytes"])), r.Extra["bytes_per_key"],

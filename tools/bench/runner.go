@@ -55,6 +55,7 @@ func closedLoop(ctx context.Context, env *runEnv, op opFunc) (latencies, error) 
 		mu          sync.Mutex
 		all         = make([]time.Duration, 0, env.maxOps)
 		errCount    int
+		firstErr    error
 		unsupported error
 		wg          sync.WaitGroup
 	)
@@ -63,6 +64,7 @@ func closedLoop(ctx context.Context, env *runEnv, op opFunc) (latencies, error) 
 		wg.Go(func() {
 			mine := make([]time.Duration, 0, env.maxOps/env.clients+1)
 			errs := 0
+			var first error
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= env.maxOps || ctx.Err() != nil {
@@ -86,14 +88,20 @@ func closedLoop(ctx context.Context, env *runEnv, op opFunc) (latencies, error) 
 					break
 				}
 				errs++
+				if first == nil {
+					first = err
+				}
 			}
 			mu.Lock()
 			all = append(all, mine...)
 			errCount += errs
+			if firstErr == nil {
+				firstErr = first
+			}
 			mu.Unlock()
 		})
 	}
 	wg.Wait()
-	l := latencies{samples: all, errors: errCount, elapsed: time.Since(start)}
+	l := latencies{samples: all, errors: errCount, firstErr: firstErr, elapsed: time.Since(start)}
 	return l, unsupported
 }

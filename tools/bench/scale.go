@@ -71,6 +71,9 @@ func runScale(ctx context.Context, env *runEnv) (latencies, error) {
 		return lat, err
 	}
 	extra["bytes_per_key"] = extra["final_rss_bytes"] / float64(max(keys, 1))
+	if extra["data_dir_bytes"], err = floatOf(env.cluster.diskUsage()); err != nil {
+		return lat, err
+	}
 	restart, err := env.cluster.restart(rctx)
 	if err != nil {
 		return lat, fmt.Errorf("restart: %w", err)
@@ -182,6 +185,7 @@ var scaleFigures = []struct {
 	{"count-only ms", "count_ms", false},
 	{"keys-only ms", "keys_only_ms", false},
 	{"restart ms", "restart_ms", false},
+	{"data dir", "data_dir_bytes", true},
 }
 
 // printScale prints the scale workload's figures at rest, each server's

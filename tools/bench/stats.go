@@ -10,7 +10,9 @@ import (
 type latencies struct {
 	samples []time.Duration
 	errors  int
-	elapsed time.Duration
+	// firstErr is the first error an operation returned, when one did.
+	firstErr error
+	elapsed  time.Duration
 	// extra holds workload-specific figures, such as a pause run's
 	// baseline.
 	extra map[string]float64
@@ -53,6 +55,9 @@ const (
 func (r *runResult) fill(l latencies) {
 	r.Ops, r.Errors, r.ElapsedSec = len(l.samples), l.errors, l.elapsed.Seconds()
 	r.Extra = l.extra
+	if l.firstErr != nil && r.Detail == "" {
+		r.Detail = "first error: " + l.firstErr.Error()
+	}
 	if len(l.samples) == 0 || l.elapsed <= 0 {
 		return
 	}
@@ -121,6 +126,9 @@ func summarize(workload, server string, runs []runResult) summary {
 	extra := map[string][]float64{}
 	for _, r := range runs {
 		s.Errors += r.Errors
+		if r.Errors > 0 && s.Detail == "" {
+			s.Detail = r.Detail
+		}
 		switch r.Status {
 		case statusUnsupported:
 			s.Status, s.Detail = statusUnsupported, r.Detail

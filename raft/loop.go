@@ -135,6 +135,9 @@ func (n *Node) handleReady() error {
 	if err := n.applyConfChanges(rd.CommittedEntries); err != nil {
 		return err
 	}
+	if k := len(rd.CommittedEntries); k > 0 {
+		n.handedOut = rd.CommittedEntries[k-1].GetIndex()
+	}
 	if len(rd.CommittedEntries) > 0 && !n.handOff(applyTask{entries: rd.CommittedEntries}) {
 		return nil
 	}
@@ -186,6 +189,7 @@ func (n *Node) installSnapshot(snap *raftpb.Snapshot) error {
 	n.confs = newConfLog(md.GetIndex(), md.GetConfState())
 	n.updateLearner(md.GetConfState())
 	n.snapIndex = md.GetIndex()
+	n.handedOut = max(n.handedOut, md.GetIndex())
 	n.snapAfter = n.snapIndex + n.cfg.SnapshotCount
 	if !n.handOff(applyTask{snapshot: snap}) {
 		return nil

@@ -36,12 +36,17 @@ type Node struct {
 	startApplied uint64 // entries at or below it are never passed to Apply
 
 	// Owned by the raft loop.
-	rn         *etcdraft.RawNode
-	storage    *etcdraft.MemoryStorage
-	wal        *wal.WAL
-	confs      confLog
-	snapIndex  uint64 // index of the latest raft snapshot
-	snapAfter  uint64 // applied index at which the next snapshot is due
+	rn        *etcdraft.RawNode
+	storage   *etcdraft.MemoryStorage
+	wal       *wal.WAL
+	confs     confLog
+	snapIndex uint64 // index of the latest raft snapshot
+	snapAfter uint64 // applied index at which the next snapshot is due
+	// handedOut is the last committed entry a Ready has handed out (the
+	// snapshot's index until one has). After a restart raft hands out the
+	// entries after the WAL's snapshot again, the engine may already be
+	// far past them, and raft must still find them in the log.
+	handedOut  uint64
 	lead       uint64
 	campaigned bool
 
@@ -132,6 +137,7 @@ func newNode(cfg Config, applier Applier, appliedIndex uint64, r *restored, rn *
 		wal:          r.wal,
 		confs:        newConfLog(r.snapshot.GetIndex(), r.snapshot.GetConfState()),
 		snapIndex:    r.snapshot.GetIndex(),
+		handedOut:    r.snapshot.GetIndex(),
 		propc:        make(chan proposal, 1024),
 		recvc:        make(chan *raftpb.Message, 1024),
 		ctlc:         make(chan func(*etcdraft.RawNode), 16),

@@ -19,8 +19,10 @@ func (n *Node) maybeSnapshot() error {
 		return nil
 	}
 	n.snapAfter = applied + n.cfg.SnapshotCount
-	// An engine restored from the leader's snapshot can be past the log.
-	index := min(applied, n.applier.PersistedIndex(), n.rn.BasicStatus().HardState.GetCommit())
+	// An engine restored from the leader's snapshot can be past the log,
+	// and after a restart the engine is past what raft has handed out
+	// again: the log keeps everything raft has still to hand out.
+	index := min(applied, n.applier.PersistedIndex(), n.rn.BasicStatus().HardState.GetCommit(), n.handedOut)
 	if last, err := n.storage.LastIndex(); err == nil {
 		index = min(index, last)
 	}

@@ -65,3 +65,39 @@ func TestRestartWithEngineAheadOfWAL(t *testing.T) {
 	_, err = Start(cfg, &testApplier{}, last+10)
 	require.ErrorIs(t, err, ErrIndexMismatch)
 }
+
+// At a restart the engine can be more than SnapshotCount entries past the
+// WAL's snapshot: raft then hands the entries between the two out again,
+// a Ready at a time, while the engine's applied index already calls for a
+// snapshot. The snapshot must not compact the log past what raft has
+// handed out, or raft finds the next entries gone and panics.
+func TestRestartWithEngineFarPastTheWALSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(t, dir)
+	cfg.SnapshotCount = 50
+	cfg.SnapshotCatchUpEntries = 10
+	cfg.MaxSizePerMsg = 512 // a few entries per Ready
+	a := &testApplier{manualPersist: true}
+	n := startNode(t, cfg, a, 0)
+	proposeN(t, n, 0, 100)
+	snapshotAt := a.indexes()[60]
+	a.persisted.Store(snapshotAt)
+	proposeN(t, n, 100, 60) // takes the WAL snapshot at snapshotAt
+	a.persisted.Store(0)    // and no later one
+	proposeN(t, n, 160, 3*int(cfg.SnapshotCount))
+	applied := n.AppliedIndex()
+	n.Stop()
+	_, st, err := wal.Open(dir, wal.Options{Logger: zaptest.NewLogger(t)})
+	require.NoError(t, err)
+	require.Equal(t, snapshotAt, st.SnapshotIndex())
+	require.Greater(t, applied, snapshotAt+2*cfg.SnapshotCount)
+
+	// The engine holds, durably, everything applied before the stop.
+	a2 := &testApplier{manualPersist: true}
+	a2.persisted.Store(applied)
+	n2 := startNode(t, cfg, a2, applied)
+	waitLeader(t, n2)
+	proposeAndWait(t, n2, "after-restart")
+	require.Equal(t, []string{"after-restart"}, a2.normal())
+	require.NoError(t, n2.Err())
+}

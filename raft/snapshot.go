@@ -22,13 +22,15 @@ func (n *Node) maybeSnapshot() error {
 	// An engine restored from the leader's snapshot can be past the log,
 	// and after a restart the engine is past what raft has handed out
 	// again: the log keeps everything raft has still to hand out.
-	index := min(applied, n.applier.PersistedIndex(), n.rn.BasicStatus().HardState.GetCommit(), n.handedOut)
+	persisted, commit := n.applier.PersistedIndex(), n.rn.BasicStatus().HardState.GetCommit()
+	index := min(applied, persisted, commit, n.handedOut)
 	if last, err := n.storage.LastIndex(); err == nil {
 		index = min(index, last)
 	}
 	if index <= n.snapIndex {
-		n.lg.Debug("raft: snapshot skipped, engine has not persisted past the last snapshot",
-			zap.Uint64("applied-index", applied), zap.Uint64("snapshot-index", n.snapIndex))
+		n.lg.Debug("raft: snapshot skipped, nothing past the last snapshot is both persisted by the engine and handed out by raft",
+			zap.Uint64("applied-index", applied), zap.Uint64("persisted-index", persisted),
+			zap.Uint64("handed-out-index", n.handedOut), zap.Uint64("snapshot-index", n.snapIndex))
 		return nil
 	}
 	snap, err := n.storage.CreateSnapshot(index, n.confs.at(index), nil)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -409,6 +411,20 @@ func activePairs(t *testing.T, ms []*hosttest.Process, ids map[*hosttest.Process
 	return true
 }
 
+// lastSnapshotIndex returns the index of the last raft snapshot a
+// member's log output reports, 0 if none.
+func lastSnapshotIndex(output string) uint64 {
+	var last uint64
+	for _, m := range snapshotTakenLine.FindAllStringSubmatch(output, -1) {
+		if i, err := strconv.ParseUint(m[1], 10, 64); err == nil {
+			last = max(last, i)
+		}
+	}
+	return last
+}
+
+var snapshotTakenLine = regexp.MustCompile(`"msg":"raft: snapshot taken","index":(\d+)`)
+
 // TestMetricsPeerNetwork requires etcd's peer network metrics on a
 // three-member cluster. The bytes members send and receive move with
 // writes, and every member has a working connection to every other. Once
@@ -455,6 +471,9 @@ func TestMetricsPeerNetwork(t *testing.T) {
 	}
 
 	victim, survivors := fs[0], []*hosttest.Process{lead, fs[1]}
+	st, err := cli.Status(ctx, lead.Endpoint())
+	require.NoError(t, err)
+	victimHas := st.RaftIndex // at most: the victim's log ends at or before it
 	victim.Kill()
 	var failures float64
 	require.Eventually(t, func() bool {
@@ -477,8 +496,20 @@ func TestMetricsPeerNetwork(t *testing.T) {
 	require.True(t, activePairs(t, survivors, ids, true), "the survivors still reach each other")
 
 	// Far more entries than the leader keeps for slow followers: the
-	// victim needs a snapshot when it comes back.
+	// victim needs a snapshot when it comes back. The leader snapshots
+	// only what its engine has flushed (every 100 ms), which a burst of
+	// writes outruns, so it writes on until the leader's log no longer
+	// holds the entry after the victim's last.
 	putMany(t, cli, "behind", 300)
+	more := 0
+	require.Eventually(t, func() bool {
+		if lastSnapshotIndex(lead.Output()) > victimHas+20 { // --snapshot-catchup-entries
+			return true
+		}
+		putMany(t, cli, fmt.Sprintf("behind-%03d", more), 20)
+		more++
+		return false
+	}, 30*time.Second, 200*time.Millisecond, "the leader compacts its log past what %s holds", victim.Name())
 	victim.Restart(t)
 	require.Eventually(t, func() bool {
 		l, v := scrape(t, lead.Endpoint()), scrape(t, victim.Endpoint())

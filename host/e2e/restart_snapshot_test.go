@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -25,24 +27,42 @@ import (
 // calls for a snapshot; that snapshot once compacted the log under raft,
 // which panicked. The member must come back with every key.
 //
-// Where a stop leaves the two depends on when the last snapshot was taken
-// (at the engine's last flush, up to 100 ms behind the writes), so the
-// test writes and stops until a stop leaves the engine far enough past.
+// A snapshot is due snapshotCount entries after the applied index the last
+// one was taken at (the member logs both), and is taken at the index the
+// engine had flushed by then, a little behind. So the test writes until a
+// snapshot is logged, then up to one entry before the next is due, and
+// stops: the engine is then at least snapshotCount entries past the WAL's
+// snapshot, which it checks in the data directory before restarting.
 func TestRestartWithEngineFarPastTheWALSnapshot(t *testing.T) {
 	const snapshotCount = 100
 	m := hosttest.StartMember(t, hosttest.WithArgs(
 		"--snapshot-count", fmt.Sprint(snapshotCount), "--snapshot-catchup-entries", "10"))
 	value := strings.Repeat("v", 20<<10) // 100 entries are 2 MiB, two Readies at least
 	written := 0
+	put := func(cli *clientv3.Client) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err := cli.Put(ctx, fmt.Sprintf("k%05d", written), value)
+		require.NoError(t, err)
+		written++
+	}
 	for attempt := 0; ; attempt++ {
-		require.Less(t, attempt, 20, "no stop left the engine %d entries past the WAL snapshot", snapshotCount)
+		require.Less(t, attempt, 5, "no stop left the engine %d entries past the WAL snapshot", snapshotCount)
 		cli := m.Client(t)
-		for range 150 {
+		seen := len(snapshotsTaken(m.Output()))
+		for len(snapshotsTaken(m.Output())) == seen {
+			put(cli)
+		}
+		due := snapshotsTaken(m.Output())[seen][1] + snapshotCount
+		for {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			_, err := cli.Put(ctx, fmt.Sprintf("k%05d", written), value)
+			st, err := cli.Status(ctx, m.Endpoint())
 			cancel()
 			require.NoError(t, err)
-			written++
+			if st.RaftAppliedIndex+1 >= due {
+				break
+			}
+			put(cli)
 		}
 		require.NoError(t, m.Stop())
 		snap, applied := walSnapshotAndEngineIndex(t, m.DataDir())
@@ -61,6 +81,20 @@ func TestRestartWithEngineFarPastTheWALSnapshot(t *testing.T) {
 	_, err = cli.Put(ctx, "after-restart", "1")
 	require.NoError(t, err)
 }
+
+// snapshotsTaken returns the index and applied index of each raft
+// snapshot a member's log output reports, in order.
+func snapshotsTaken(output string) [][2]uint64 {
+	var out [][2]uint64
+	for _, m := range snapshotTakenAt.FindAllStringSubmatch(output, -1) {
+		i, _ := strconv.ParseUint(m[1], 10, 64)
+		a, _ := strconv.ParseUint(m[2], 10, 64)
+		out = append(out, [2]uint64{i, a})
+	}
+	return out
+}
+
+var snapshotTakenAt = regexp.MustCompile(`"msg":"raft: snapshot taken","index":(\d+),"term":\d+,"applied-index":(\d+)`)
 
 // walSnapshotAndEngineIndex reads, from a stopped member's data dir, the
 // index of the WAL's last raft snapshot and the bbolt engine's applied

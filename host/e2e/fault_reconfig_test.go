@@ -169,7 +169,12 @@ func TestLearnerPromoteThroughAFollowerTLS(t *testing.T) {
 		return err == nil
 	}, 20*time.Second, 200*time.Millisecond, "the learner is promoted once it caught up: %s %v", out, err)
 	require.Contains(t, out, "promoted in cluster")
-	list, err = c.ctl(f, "member", "list")
-	require.NoError(t, err, list)
-	require.Contains(t, list, fmt.Sprintf("started, p4, %s, %s, false", l.peer, l.client))
+	// The new member publishes its name and client URLs through raft once
+	// it serves; until the follower has applied that, it lists the member
+	// as unstarted, as etcd does.
+	want := fmt.Sprintf("started, p4, %s, %s, false", l.peer, l.client)
+	require.Eventually(t, func() bool {
+		list, err = c.ctl(f, "member", "list")
+		return err == nil && strings.Contains(list, want)
+	}, 10*time.Second, 200*time.Millisecond, "the follower lists the promoted member: %s %v", list, err)
 }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -415,15 +413,11 @@ func activePairs(t *testing.T, ms []*hosttest.Process, ids map[*hosttest.Process
 // member's log output reports, 0 if none.
 func lastSnapshotIndex(output string) uint64 {
 	var last uint64
-	for _, m := range snapshotTakenLine.FindAllStringSubmatch(output, -1) {
-		if i, err := strconv.ParseUint(m[1], 10, 64); err == nil {
-			last = max(last, i)
-		}
+	for _, sn := range snapshotsTaken(output) {
+		last = max(last, sn[0])
 	}
 	return last
 }
-
-var snapshotTakenLine = regexp.MustCompile(`"msg":"raft: snapshot taken","index":(\d+)`)
 
 // TestMetricsPeerNetwork requires etcd's peer network metrics on a
 // three-member cluster. The bytes members send and receive move with

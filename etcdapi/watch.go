@@ -229,14 +229,13 @@ func (sws *watchStream) fail(reason string) {
 func (sws *watchStream) sendLoop() {
 	ticker := time.NewTicker(sws.s.progressInterval())
 	defer ticker.Stop()
+	c := newCoalescer()
 	for {
 		select {
 		case <-sws.mws.Ready():
-			for r, ok := sws.mws.Next(); ok; r, ok = sws.mws.Next() {
-				if err := sws.send(r); err != nil {
-					sws.lg.Debug("failed to send a watch response", zap.Error(err))
-					return
-				}
+			if err := sws.sendQueued(c); err != nil {
+				sws.lg.Debug("failed to send a watch response", zap.Error(err))
+				return
 			}
 		case <-ticker.C:
 			for id, o := range sws.options {
@@ -248,6 +247,29 @@ func (sws *watchStream) sendLoop() {
 		case <-sws.closec:
 			return
 		}
+	}
+}
+
+// sendQueued sends what the store has queued, merged by c, until the
+// queue is empty.
+func (sws *watchStream) sendQueued(c *coalescer) error {
+	for {
+		for range coalesceMaxResponses {
+			r, ok := sws.mws.Next()
+			if !ok {
+				break
+			}
+			c.add(r)
+		}
+		if len(c.out) == 0 {
+			return nil
+		}
+		for _, r := range c.out {
+			if err := sws.send(r); err != nil {
+				return err
+			}
+		}
+		c.reset()
 	}
 }
 

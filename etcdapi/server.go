@@ -11,12 +11,12 @@ import (
 	"go.etcd.io/raft/v3/raftpb"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/metastore/metastore/etcdapi/admission"
 	"github.com/metastore/metastore/etcdapi/alarm"
 	"github.com/metastore/metastore/etcdapi/apply"
 	"github.com/metastore/metastore/etcdapi/auth"
+	"github.com/metastore/metastore/etcdapi/codec"
 	"github.com/metastore/metastore/etcdapi/compactor"
 	"github.com/metastore/metastore/etcdapi/lease"
 	"github.com/metastore/metastore/etcdapi/membership"
@@ -258,7 +258,7 @@ func (s *Server) propose(ctx context.Context, r *pb.InternalRaftRequest) (apply.
 	id := s.nextID.Add(1)
 	hdr.ID = id
 	r.Header = hdr
-	data, err := proto.Marshal(r)
+	data, err := codec.MarshalRaftRequest(r)
 	if err != nil {
 		return apply.Result{}, err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/metastore/metastore/etcdapi/alarm"
 	"github.com/metastore/metastore/etcdapi/auth"
+	"github.com/metastore/metastore/etcdapi/codec"
 	"github.com/metastore/metastore/etcdapi/lease"
 	"github.com/metastore/metastore/etcdapi/membership"
 	"github.com/metastore/metastore/etcdapi/txn"
@@ -86,7 +87,7 @@ func (a *Applier) Apply(entries []*raftpb.Entry) {
 			continue
 		}
 		var r pb.InternalRaftRequest
-		if err := proto.Unmarshal(e.GetData(), &r); err != nil {
+		if err := codec.UnmarshalRaftRequest(e.GetData(), &r); err != nil {
 			// The entry was marshalled by this package and passed the WAL
 			// checksum: failing to decode it is a bug, not bad input.
 			a.lg.Panic("cannot decode committed entry", zap.Uint64("index", index), zap.Error(err))

@@ -4,8 +4,10 @@
 // events, txns, deletes with their previous KVs) and the most frequent
 // small ones (puts, lease keepalives) marshalled without protobuf's
 // reflection tables, into buffers the size of the message, and the most
-// frequent requests (puts, ranges, keepalives) read without them.
-// Everything else goes through the proto codec.
+// frequent requests (puts, ranges, txns, deletes, keepalives) read without
+// them. Everything else goes through the proto codec. The writes a member
+// proposes to raft are written and read the same way
+// (MarshalRaftRequest, UnmarshalRaftRequest).
 //
 // A message the fast path does not know how to write exactly as protobuf
 // would (one carrying unknown fields, or a nil element in a repeated
@@ -60,12 +62,13 @@ func (noCounter) Add(float64) {}
 // Name is the content subtype the codec serves: protobuf.
 func (c *Codec) Name() string { return "proto" }
 
-// Unmarshal decodes a request: puts, ranges and keepalives directly,
+// Unmarshal decodes a request: puts, ranges, txns, deletes and
+// keepalives directly,
 // others, and any the fast path does not fully know, with protobuf.
 func (c *Codec) Unmarshal(data mem.BufferSlice, v any) error {
 	c.received.Add(float64(data.Len()))
 	switch v.(type) {
-	case *pb.PutRequest, *pb.RangeRequest, *pb.LeaseKeepAliveRequest:
+	case *pb.PutRequest, *pb.RangeRequest, *pb.LeaseKeepAliveRequest, *pb.TxnRequest, *pb.DeleteRangeRequest:
 	default:
 		return c.proto.Unmarshal(data, v)
 	}
@@ -87,6 +90,10 @@ func unmarshalFast(b []byte, v any) bool {
 		return unmarshalRange(b, m)
 	case *pb.LeaseKeepAliveRequest:
 		return unmarshalKeepAlive(b, m)
+	case *pb.TxnRequest:
+		return unmarshalTxn(b, m)
+	case *pb.DeleteRangeRequest:
+		return unmarshalDelete(b, m)
 	}
 	return false
 }

@@ -208,6 +208,9 @@ func (c *ClusterServer) configure(ctx context.Context, typ raftpb.ConfChangeType
 	}
 	select {
 	case res := <-ch:
+		if d, ok := res.Err.(dropped); ok {
+			return c.s.proposeError(ctx, d.err)
+		}
 		return res.Err
 	case <-cctx.Done():
 		c.s.waits.cancel(reqID)

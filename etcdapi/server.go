@@ -158,9 +158,10 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		now = time.Now
 	}
 	s := &Server{
-		lg: lg, cfg: d.Config, store: d.Store, waits: newWaitRegistry(), deadlines: newDeadlines(d.Config.RequestTimeout),
+		lg: lg, cfg: d.Config, store: d.Store, waits: newWaitRegistry(),
 		stopped: make(chan struct{}), dbSize: d.DBSize, tracer: d.Tracer,
 	}
+	s.deadlines = newDeadlines(d.Config.RequestTimeout, s.waits.expire)
 	s.members = membership.New(d.Config.MaxLearners)
 	s.leases = lease.New(lg.Named("lessor"), d.Leases, now)
 	s.maint.engine = d.Engine
@@ -244,6 +245,7 @@ func (s *Server) Stop() {
 	default:
 		close(s.stopped)
 	}
+	s.waits.stop()
 }
 
 // propose replicates r and waits for the applier's result.
@@ -270,13 +272,14 @@ func (s *Server) propose(ctx context.Context, r *pb.InternalRaftRequest) (apply.
 		ctx, end = s.traceProposal(ctx, id)
 		defer end()
 	}
-	ch := s.waits.register(id)
-	expire := s.deadlines.after()
+	dl := s.deadlines.after()
+	ch := s.waits.registerUntil(id, dl)
 	onDrop := func(err error) { s.waits.trigger(id, apply.Result{Err: dropped{err}}) }
-	if err := s.raft.ProposeQueued(ctx, data, expire, onDrop); err != nil {
+	if err := s.raft.ProposeQueued(ctx, data, dl.expired, onDrop); err != nil {
 		s.waits.cancel(id)
 		return apply.Result{}, s.proposeError(ctx, err)
 	}
+	// The deadline and Stop fail the wait through ch.
 	select {
 	case res := <-ch:
 		s.waits.release(ch)
@@ -288,11 +291,6 @@ func (s *Server) propose(ctx context.Context, r *pb.InternalRaftRequest) (apply.
 	case <-ctx.Done():
 		s.waits.cancel(id)
 		return apply.Result{}, ctx.Err()
-	case <-expire:
-		s.waits.cancel(id)
-		return apply.Result{}, s.proposeError(ctx, context.DeadlineExceeded)
-	case <-s.stopped:
-		return apply.Result{}, ErrStopped
 	}
 }
 

@@ -1,6 +1,7 @@
 package etcdapi
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +15,8 @@ import (
 type waitRegistry struct {
 	mu sync.Mutex
 	m  map[uint64]chan apply.Result
+	// stopped is set by stop: every id registered after gets ErrStopped.
+	stopped bool
 	// chans are released channels, reused by register.
 	chans sync.Pool
 	// canceled counts proposals given up on (dropped, timed out, or the
@@ -28,14 +31,55 @@ func newWaitRegistry() *waitRegistry {
 // register returns the channel id's result will come on. Once the result
 // has been received from it, release it for reuse.
 func (w *waitRegistry) register(id uint64) chan apply.Result {
+	return w.registerUntil(id, nil)
+}
+
+// registerUntil is register, with the result dropped{timeout} sent when
+// dl, if not nil, passes first. A proposal's wait is then a receive from
+// one channel (and the caller's context) instead of a select that also
+// watches the deadline and the server's stop: under 500 clients, locking
+// those two channels, shared by every waiter, took 4% of a put's CPU.
+func (w *waitRegistry) registerUntil(id uint64, dl *deadline) chan apply.Result {
 	ch, _ := w.chans.Get().(chan apply.Result)
 	if ch == nil {
 		ch = make(chan apply.Result, 1)
 	}
 	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped {
+		ch <- apply.Result{Err: dropped{ErrStopped}}
+		return ch
+	}
 	w.m[id] = ch
-	w.mu.Unlock()
+	if dl != nil {
+		dl.ids = append(dl.ids, id)
+	}
 	return ch
+}
+
+// expire fails the ids registered until dl that still wait.
+func (w *waitRegistry) expire(dl *deadline) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, id := range dl.ids {
+		if ch, ok := w.m[id]; ok {
+			delete(w.m, id)
+			ch <- apply.Result{Err: dropped{context.DeadlineExceeded}}
+		}
+	}
+	dl.ids = nil
+}
+
+// stop fails every id waiting and every one registered later with
+// ErrStopped.
+func (w *waitRegistry) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stopped = true
+	for id, ch := range w.m {
+		delete(w.m, id)
+		ch <- apply.Result{Err: dropped{ErrStopped}}
+	}
 }
 
 // release hands back a channel its result was received from: nothing
@@ -76,28 +120,38 @@ func (w *waitRegistry) trigger(id uint64, res apply.Result) {
 type deadlines struct {
 	timeout, tick time.Duration
 	cur           atomic.Pointer[deadline]
+	// passed, if set, is called with each deadline once it has passed.
+	passed func(*deadline)
 }
 
 type deadline struct {
 	at      time.Time
 	expired chan struct{}
+	// ids are the proposals waiting until it (waitRegistry.registerUntil),
+	// guarded by the registry's mutex.
+	ids []uint64
 }
 
-func newDeadlines(timeout time.Duration) *deadlines {
-	return &deadlines{timeout: timeout, tick: min(100*time.Millisecond, timeout/10)}
+func newDeadlines(timeout time.Duration, passed func(*deadline)) *deadlines {
+	return &deadlines{timeout: timeout, tick: min(100*time.Millisecond, timeout/10), passed: passed}
 }
 
-// after returns a channel closed when a request that starts now has
-// timed out.
-func (d *deadlines) after() <-chan struct{} {
+// after returns the deadline of a request that starts now: its channel
+// is closed when the request has timed out.
+func (d *deadlines) after() *deadline {
 	now := time.Now()
 	if cur := d.cur.Load(); cur != nil && !cur.at.Before(now.Add(d.timeout)) {
-		return cur.expired
+		return cur
 	}
 	next := &deadline{at: now.Add(d.timeout + d.tick), expired: make(chan struct{})}
-	time.AfterFunc(d.timeout+d.tick, func() { close(next.expired) })
+	time.AfterFunc(d.timeout+d.tick, func() {
+		close(next.expired)
+		if d.passed != nil {
+			d.passed(next)
+		}
+	})
 	// Requests racing here may each start a deadline; the last stored
 	// serves the ones after them, and the others' channels still close.
 	d.cur.Store(next)
-	return next.expired
+	return next
 }

@@ -1,25 +1,54 @@
 package etcdapi
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/metastore/metastore/etcdapi/apply"
 )
 
 // TestDeadlinesNeverEarly: a request's deadline never closes before the
 // request timeout has passed, and requests starting together share one.
 func TestDeadlinesNeverEarly(t *testing.T) {
-	d := newDeadlines(50 * time.Millisecond)
+	d := newDeadlines(50*time.Millisecond, nil)
 	start := time.Now()
 	a, b := d.after(), d.after()
-	require.Equal(t, a, b, "requests within a tick share a deadline")
-	<-a
+	require.Same(t, a, b, "requests within a tick share a deadline")
+	<-a.expired
 	require.GreaterOrEqual(t, time.Since(start), 50*time.Millisecond)
 
 	later := time.Now()
 	c := d.after()
-	require.NotEqual(t, a, c, "a request after the deadline gets a new one")
-	<-c
+	require.NotSame(t, a, c, "a request after the deadline gets a new one")
+	<-c.expired
 	require.GreaterOrEqual(t, time.Since(later), 50*time.Millisecond)
+}
+
+// TestWaitsFailAtTheirDeadlineAndAtStop: a proposal's wait gets its
+// result, or the timeout once its deadline passes, or ErrStopped when
+// the server stops, each on its one channel.
+func TestWaitsFailAtTheirDeadlineAndAtStop(t *testing.T) {
+	w := newWaitRegistry()
+	d := newDeadlines(30*time.Millisecond, w.expire)
+	dl := d.after()
+	answered := w.registerUntil(1, dl)
+	late := w.registerUntil(2, dl)
+	w.trigger(1, apply.Result{Err: apply.ErrCorrupt})
+	require.Equal(t, apply.ErrCorrupt, (<-answered).Err)
+
+	start := time.Now()
+	res := <-late
+	require.GreaterOrEqual(t, time.Since(start), 20*time.Millisecond)
+	require.Equal(t, dropped{context.DeadlineExceeded}, res.Err)
+	w.trigger(2, apply.Result{}) // a result after the timeout is dropped
+	require.Empty(t, late)
+
+	waiting := w.registerUntil(3, d.after())
+	w.stop()
+	require.Equal(t, dropped{ErrStopped}, (<-waiting).Err)
+	require.Equal(t, dropped{ErrStopped}, (<-w.register(4)).Err, "a wait after stop fails at once")
+	require.Zero(t, w.pending())
 }

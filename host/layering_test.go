@@ -30,7 +30,7 @@ var layers = []struct {
 	{"mvcc", []string{"pluginapi/storage"}, "the store reaches its engine through the contract"},
 	{"etcdapi/admission", []string{"pluginapi"}, "quota admission: never the server, raft or host"},
 	{"etcdapi/alarm", []string{"mvcc"}, "a domain state machine: never the server, raft or host"},
-	{"etcdapi/apply", []string{"etcdapi/alarm", "etcdapi/auth", "etcdapi/lease", "etcdapi/membership", "etcdapi/txn", "mvcc", "pluginapi"}, "the state machine over the domains: never the server, raft or host"},
+	{"etcdapi/apply", []string{"etcdapi/alarm", "etcdapi/auth", "etcdapi/codec", "etcdapi/lease", "etcdapi/membership", "etcdapi/txn", "mvcc", "pluginapi"}, "the state machine over the domains, its entries read with the wire format's codec: never the server, raft or host"},
 	{"etcdapi/auth", []string{"mvcc", "pluginapi"}, "a domain state machine: never the server, raft or host"},
 	{"etcdapi/codec", nil, "the wire format: etcd's protos alone"},
 	{"etcdapi/compactor", []string{"mvcc"}, "auto-compaction: never the server, raft or host"},

@@ -111,6 +111,10 @@ func (n *Node) applicable(ents []*raftpb.Entry) []*raftpb.Entry {
 type appliedIndex struct {
 	v       atomic.Uint64
 	changed notifier
+	// stopped is set, and waiters woken, when the node stops: a waiter
+	// then watches its own context and the notifier alone, not the
+	// node's stop channel, which every waiter would lock.
+	stopped atomic.Bool
 }
 
 func (a *appliedIndex) init(start uint64) {
@@ -130,20 +134,28 @@ func (a *appliedIndex) advance(i uint64) {
 func (a *appliedIndex) load() uint64 { return a.v.Load() }
 
 // wait blocks until the applied index reaches index.
-func (a *appliedIndex) wait(ctx context.Context, index uint64, stopc <-chan struct{}) error {
+func (a *appliedIndex) wait(ctx context.Context, index uint64) error {
 	for {
 		ch := a.changed.wait()
 		if a.v.Load() >= index {
 			return nil
 		}
+		if a.stopped.Load() {
+			return ErrStopped
+		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-stopc:
-			return ErrStopped
 		}
 	}
+}
+
+// stop fails every wait, now and later, that the applied index has not
+// already answered.
+func (a *appliedIndex) stop() {
+	a.stopped.Store(true)
+	a.changed.notify()
 }
 
 // notifier wakes every waiter at each notify.

@@ -270,7 +270,7 @@ func (n *Node) AppliedIndex() uint64 { return n.applied.load() }
 // WaitApplied blocks until Apply has returned for index. It returns
 // ctx.Err() if ctx ends first and ErrStopped after Stop.
 func (n *Node) WaitApplied(ctx context.Context, index uint64) error {
-	return n.applied.wait(ctx, index, n.stopc)
+	return n.applied.wait(ctx, index)
 }
 
 // Status returns the node's current status.
@@ -340,6 +340,8 @@ func (n *Node) fail(err error) {
 // closeWhenDone closes the WAL once every loop has exited, then Done.
 func (n *Node) closeWhenDone() {
 	<-n.stopc
+	n.applied.stop()
+	n.reads.stop()
 	n.wg.Wait()
 	if err := n.wal.Close(); err != nil {
 		n.lg.Error("raft: close WAL", zap.Error(err))
@@ -356,11 +358,9 @@ func (n *Node) closeWhenDone() {
 func (n *Node) ReadIndex(ctx context.Context) (uint64, error) {
 	rb := n.reads.join()
 	select {
-	case <-rb.done:
+	case <-rb.done: // closed with ErrStopped when the node stops
 		return rb.index, rb.err
 	case <-ctx.Done():
 		return 0, ctx.Err()
-	case <-n.stopc:
-		return 0, ErrStopped
 	}
 }

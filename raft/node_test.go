@@ -240,6 +240,31 @@ func TestStopped(t *testing.T) {
 	}
 }
 
+// TestStopFailsWaitsInProgress: reads and waits already blocked when the
+// node stops (here a member of three that never finds a quorum) return
+// ErrStopped, not only calls made after.
+func TestStopFailsWaitsInProgress(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.Peers = append(cfg.Peers, Peer{ID: 2, URLs: []string{"http://127.0.0.1:1"}}, Peer{ID: 3, URLs: []string{"http://127.0.0.1:2"}})
+	n, err := Start(cfg, &testApplier{}, 0)
+	require.NoError(t, err)
+	ctx := testContext(t)
+	errs := make(chan error, 3)
+	for range 2 {
+		go func() {
+			_, err := n.ReadIndex(ctx)
+			errs <- err
+		}()
+	}
+	go func() { errs <- n.WaitApplied(ctx, 1000) }()
+	time.Sleep(100 * time.Millisecond)
+	require.Empty(t, errs, "nothing answers without a leader")
+	n.Stop()
+	for range 3 {
+		require.ErrorIs(t, <-errs, ErrStopped)
+	}
+}
+
 func TestContextErrorsAsIs(t *testing.T) {
 	n := startNode(t, testConfig(t, t.TempDir()), &testApplier{}, 0)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -18,6 +18,8 @@ type readIndexBatcher struct {
 	n      *Node
 	mu     sync.Mutex
 	next   *readBatch // callers waiting for the next request; nil if none
+	// stopped is set by stop: joining then fails at once.
+	stopped bool
 	wake   chan struct{}
 	states chan etcdraft.ReadState
 	seq    uint64 // request id; only the run goroutine uses it
@@ -43,6 +45,12 @@ func newReadIndexBatcher(n *Node) *readIndexBatcher {
 // join adds a caller to the next batch and returns it.
 func (b *readIndexBatcher) join() *readBatch {
 	b.mu.Lock()
+	if b.stopped {
+		b.mu.Unlock()
+		rb := &readBatch{done: make(chan struct{}), err: ErrStopped}
+		close(rb.done)
+		return rb
+	}
 	if b.next == nil {
 		b.next = &readBatch{done: make(chan struct{})}
 	}
@@ -53,6 +61,21 @@ func (b *readIndexBatcher) join() *readBatch {
 	default:
 	}
 	return rb
+}
+
+// stop fails the batch waiting for a request, if any, and every later
+// one with ErrStopped; the batch in flight fails as its request sees the
+// node stop.
+func (b *readIndexBatcher) stop() {
+	b.mu.Lock()
+	b.stopped = true
+	rb := b.next
+	b.next = nil
+	b.mu.Unlock()
+	if rb != nil {
+		rb.err = ErrStopped
+		close(rb.done)
+	}
 }
 
 // run serves one batch at a time until the node stops. Its timers serve

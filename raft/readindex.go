@@ -15,14 +15,14 @@ import (
 // the next one. Like etcd's linearizableReadLoop, it retries a request raft
 // may have dropped (no leader yet) until it is answered or times out.
 type readIndexBatcher struct {
-	n      *Node
-	mu     sync.Mutex
-	next   *readBatch // callers waiting for the next request; nil if none
+	n    *Node
+	mu   sync.Mutex
+	next *readBatch // callers waiting for the next request; nil if none
 	// stopped is set by stop: joining then fails at once.
 	stopped bool
-	wake   chan struct{}
-	states chan etcdraft.ReadState
-	seq    uint64 // request id; only the run goroutine uses it
+	wake    chan struct{}
+	states  chan etcdraft.ReadState
+	seq     uint64 // request id; only the run goroutine uses it
 	// requests counts raft ReadIndex requests, for tests.
 	requests atomic.Uint64
 }

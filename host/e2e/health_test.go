@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"io"
-	"net"
 	"net/http"
 	"sort"
 	"strconv"
@@ -38,11 +37,7 @@ func httpDo(t *testing.T, method, base, path, body string) httpResult {
 // freeURL returns an http URL on a loopback port nobody listens on.
 func freeURL(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := l.Addr().(*net.TCPAddr).Port
-	require.NoError(t, l.Close())
-	return "http://127.0.0.1:" + strconv.Itoa(port)
+	return "http://127.0.0.1:" + strconv.Itoa(hosttest.FreePorts(t, 1)[0])
 }
 
 // sortedLines sorts the lines of a body whose line order is not defined

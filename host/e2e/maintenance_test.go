@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,10 +64,7 @@ func corruptByte(t *testing.T, file string, offset int64) {
 // freePeerURL returns an http URL on a free loopback port.
 func freePeerURL(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return "http://" + l.Addr().String()
+	return fmt.Sprintf("http://127.0.0.1:%d", hosttest.FreePorts(t, 1)[0])
 }
 
 func allKVs(t *testing.T, cli *clientv3.Client) []string {

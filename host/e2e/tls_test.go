@@ -95,10 +95,7 @@ func (p *testPKI) issue(t *testing.T, cn string) (certFile, keyFile string) {
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return hosttest.FreePorts(t, 1)[0]
 }
 
 // startTLS starts m with an https client URL and returns that URL.

@@ -36,7 +36,7 @@ func (f *Faults) interpose(t testing.TB, m *Process) {
 	if err != nil {
 		t.Fatalf("hosttest: peer URL %q: %v", m.peer, err)
 	}
-	m.listenPeer = fmt.Sprintf("http://127.0.0.1:%d", freePorts(t, 1)[0])
+	m.listenPeer = fmt.Sprintf("http://127.0.0.1:%d", FreePorts(t, 1)[0])
 	p := newPeerProxy(t, u.Host, m.listenPeer[len("http://"):])
 	f.mu.Lock()
 	f.proxies[m] = p

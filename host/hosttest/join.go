@@ -11,7 +11,7 @@ import (
 func PrepareMember(t testing.TB, name string, opts ...Option) *Process {
 	t.Helper()
 	cfg := newConfig(opts, name)
-	ports := freePorts(t, 2)
+	ports := FreePorts(t, 2)
 	return newMember(t, cfg, name, ports[0], ports[1])
 }
 

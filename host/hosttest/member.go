@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -177,7 +178,7 @@ type Process struct {
 func StartMember(t testing.TB, opts ...Option) *Process {
 	t.Helper()
 	cfg := newConfig(opts, "default")
-	ports := freePorts(t, 2)
+	ports := FreePorts(t, 2)
 	m := newMember(t, cfg, cfg.name, ports[0], ports[1])
 	m.cluster = m.name + "=" + m.peer
 	m.start()
@@ -194,7 +195,7 @@ func StartCluster(t testing.TB, n int, opts ...Option) []*Process {
 		t.Fatalf("hosttest: StartCluster needs at least one member, got %d", n)
 	}
 	cfg := newConfig(opts, "m")
-	ports := freePorts(t, 2*n)
+	ports := FreePorts(t, 2*n)
 	ms := make([]*Process, n)
 	peers := make([]string, n)
 	for i := range ms {
@@ -567,11 +568,17 @@ func (e *CmdError) ExitCode() int {
 	return -1
 }
 
-// freePorts returns n distinct free loopback TCP ports. All listeners are
-// held open until every port is chosen, so the ports differ; another process
-// can still take one before the member binds it, which on a test machine is
-// rare enough.
-func freePorts(t testing.TB, n int) []int {
+// FreePorts returns n distinct free loopback TCP ports. All listeners are
+// held open until every port is chosen, so the ports differ.
+//
+// They are chosen below the kernel's ephemeral range: a port the kernel
+// hands out for bind(":0") is also one it hands out as the local port of
+// outgoing connections, and between this function's return and the
+// member's bind one of the many connections a test's members open took
+// it ("address already in use", seen in make test). Below the range
+// only another test choosing at random can, which a random choice over
+// thousands of ports makes rare.
+func FreePorts(t testing.TB, n int) []int {
 	t.Helper()
 	ports := make([]int, 0, n)
 	ls := make([]net.Listener, 0, n)
@@ -580,15 +587,43 @@ func freePorts(t testing.TB, n int) []int {
 			_ = l.Close()
 		}
 	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	low, high := portsBelowEphemeral()
+	for tries := 0; len(ports) < n; tries++ {
+		addr := "127.0.0.1:0"
+		if high > low && tries < 1000 {
+			addr = fmt.Sprintf("127.0.0.1:%d", low+rand.IntN(high-low))
+		}
+		l, err := net.Listen("tcp", addr)
 		if err != nil {
-			t.Fatalf("hosttest: finding a free port: %v", err)
+			if addr == "127.0.0.1:0" {
+				t.Fatalf("hosttest: finding a free port: %v", err)
+			}
+			continue
 		}
 		ls = append(ls, l)
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports
+}
+
+// portsBelowEphemeral returns the ports [low, high) FreePorts chooses
+// from: up to 16,384 ports below the kernel's ephemeral range, starting
+// no lower than 10000; low == high when the range is unknown or too low.
+func portsBelowEphemeral() (low, high int) {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0, 0
+	}
+	var first, last int
+	if _, err := fmt.Sscan(string(b), &first, &last); err != nil {
+		return 0, 0
+	}
+	high = first
+	low = max(10000, high-16384)
+	if high-low < 1000 {
+		return 0, 0
+	}
+	return low, high
 }
 
 func exitText(err error) string {

@@ -20,12 +20,21 @@ func TestStorageVersionIsEtcds(t *testing.T) {
 	etcd, metastore := servers(t)
 	serverVersion := regexp.MustCompile(`Server version (\S+)`)
 	var status, snapshot []string
-	for _, p := range []*hosttest.Process{etcd, metastore} {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		st, err := p.Client(t).Status(ctx, p.Endpoint())
-		cancel()
-		require.NoError(t, err)
-		status = append(status, st.StorageVersion)
+	for i, p := range []*hosttest.Process{etcd, metastore} {
+		// etcd writes its storage version a moment after it starts
+		// serving, once it has decided the cluster version; until then its
+		// status and snapshots carry none.
+		var version string
+		require.Eventually(t, func() bool {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			st, err := p.Client(t).Status(ctx, p.Endpoint())
+			if err == nil {
+				version = st.StorageVersion
+			}
+			return version != ""
+		}, 20*time.Second, 100*time.Millisecond, "%s reports a storage version", []string{"etcd", "MetaStore"}[i])
+		status = append(status, version)
 		out, err := p.Etcdctl(t, "snapshot", "save", filepath.Join(t.TempDir(), "snap.db"))
 		require.NoError(t, err, out)
 		got := serverVersion.FindStringSubmatch(out)

@@ -50,6 +50,38 @@ func putMany(t *testing.T, cli *clientv3.Client, prefix string, n int) int64 {
 	return last
 }
 
+// writeUntilCompactedPast writes keys under prefix through cli, n at
+// first, then 20 at a time, until lead has logged a raft snapshot more
+// than --snapshot-catchup-entries (20, snapshotFlags) past index: a
+// member whose log ends at index then needs a snapshot to catch up. A
+// fixed number of writes is not enough, as the leader snapshots only what
+// its engine has flushed (every 100 ms), which a burst of writes can
+// outrun. It returns the last revision written.
+func writeUntilCompactedPast(t *testing.T, cli *clientv3.Client, lead *hosttest.Process, prefix string, n int, index uint64) int64 {
+	t.Helper()
+	rev := putMany(t, cli, prefix, n)
+	more := 0
+	require.Eventually(t, func() bool {
+		if lastSnapshotIndex(lead.Output()) > index+20 {
+			return true
+		}
+		rev = putMany(t, cli, fmt.Sprintf("%s-%03d", prefix, more), 20)
+		more++
+		return false
+	}, 30*time.Second, 200*time.Millisecond, "%s compacts its log past index %d", lead.Name(), index)
+	return rev
+}
+
+// raftIndex returns m's last raft log index: a member stopped right after
+// holds no entry past it.
+func raftIndex(t *testing.T, m *hosttest.Process) uint64 {
+	t.Helper()
+	ctx := ctxFor(t, 10*time.Second)
+	st, err := m.Client(t).Status(ctx, m.Endpoint())
+	require.NoError(t, err)
+	return st.RaftIndex
+}
+
 func assertNoError(t *testing.T, err error) bool {
 	if err != nil {
 		t.Errorf("put: %v", err)
@@ -117,8 +149,9 @@ func TestClusterFarBehindMemberCatchesUpViaSnapshot(t *testing.T) {
 	// A stopped follower misses far more than the leader keeps for slow
 	// followers: at restart it needs a snapshot.
 	stopped := fs[0]
+	has := raftIndex(t, lead)
 	require.NoError(t, stopped.Stop())
-	rev := putMany(t, cli, "during", 400)
+	rev := writeUntilCompactedPast(t, cli, lead, "during", 400, has)
 	stopped.Start()
 	stopped.WaitReady()
 	requireSameState(t, rev, ms...)
@@ -142,6 +175,7 @@ func TestClusterWatcherFollowsMemberAcrossSnapshot(t *testing.T) {
 	// revision, across the snapshot that brings its member back.
 	ctx := ctxFor(t, 120*time.Second)
 	wch := frozen.Client(t).Watch(ctx, "", clientv3.WithPrefix(), clientv3.WithRev(first+1))
+	has := raftIndex(t, lead)
 	require.NoError(t, syscall.Kill(frozen.Pid(), syscall.SIGSTOP))
 	thawed := false
 	defer func() {
@@ -157,7 +191,7 @@ func TestClusterWatcherFollowsMemberAcrossSnapshot(t *testing.T) {
 		require.True(t, time.Now().Before(deadline), "the frozen member's connection never timed out")
 		putMany(t, cli, fmt.Sprintf("during/%03d", i), 50)
 	}
-	rev := putMany(t, cli, "last", 300)
+	rev := writeUntilCompactedPast(t, cli, lead, "last", 300, has)
 	require.NoError(t, syscall.Kill(frozen.Pid(), syscall.SIGCONT))
 	thawed = true
 	requireSameState(t, rev, ms...)
@@ -192,12 +226,13 @@ func TestClusterMemberCaughtUpViaSnapshotKnowsItsLeases(t *testing.T) {
 	require.NoError(t, err)
 
 	stopped := followersOf(lead, ms)[0]
+	has := raftIndex(t, lead)
 	require.NoError(t, stopped.Stop())
 	granted, err := cli.Grant(ctx, 600)
 	require.NoError(t, err)
 	_, err = cli.Revoke(ctx, gone.ID)
 	require.NoError(t, err)
-	putMany(t, cli, "during", 400)
+	writeUntilCompactedPast(t, cli, lead, "during", 400, has)
 	stopped.Start()
 	stopped.WaitReady()
 	rev := putMany(t, cli, "after", 10)

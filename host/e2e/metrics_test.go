@@ -465,9 +465,7 @@ func TestMetricsPeerNetwork(t *testing.T) {
 	}
 
 	victim, survivors := fs[0], []*hosttest.Process{lead, fs[1]}
-	st, err := cli.Status(ctx, lead.Endpoint())
-	require.NoError(t, err)
-	victimHas := st.RaftIndex // at most: the victim's log ends at or before it
+	victimHas := raftIndex(t, lead) // at most: the victim's log ends at or before it
 	victim.Kill()
 	var failures float64
 	require.Eventually(t, func() bool {
@@ -490,20 +488,8 @@ func TestMetricsPeerNetwork(t *testing.T) {
 	require.True(t, activePairs(t, survivors, ids, true), "the survivors still reach each other")
 
 	// Far more entries than the leader keeps for slow followers: the
-	// victim needs a snapshot when it comes back. The leader snapshots
-	// only what its engine has flushed (every 100 ms), which a burst of
-	// writes outruns, so it writes on until the leader's log no longer
-	// holds the entry after the victim's last.
-	putMany(t, cli, "behind", 300)
-	more := 0
-	require.Eventually(t, func() bool {
-		if lastSnapshotIndex(lead.Output()) > victimHas+20 { // --snapshot-catchup-entries
-			return true
-		}
-		putMany(t, cli, fmt.Sprintf("behind-%03d", more), 20)
-		more++
-		return false
-	}, 30*time.Second, 200*time.Millisecond, "the leader compacts its log past what %s holds", victim.Name())
+	// victim needs a snapshot when it comes back.
+	writeUntilCompactedPast(t, cli, lead, "behind", 300, victimHas)
 	victim.Restart(t)
 	require.Eventually(t, func() bool {
 		l, v := scrape(t, lead.Endpoint()), scrape(t, victim.Endpoint())

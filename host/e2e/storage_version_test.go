@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,19 +22,23 @@ func TestStorageVersionIsEtcds(t *testing.T) {
 	serverVersion := regexp.MustCompile(`Server version (\S+)`)
 	var status, snapshot []string
 	for i, p := range []*hosttest.Process{etcd, metastore} {
-		// etcd writes its storage version a moment after it starts
-		// serving, once it has decided the cluster version; until then its
-		// status and snapshots carry none.
+		// etcd migrates its storage version a moment after it starts
+		// serving, once it has decided the cluster version, a minor
+		// version at a time (its log: 3.5.0, then 3.6.0, then 3.7.0);
+		// until then its status and snapshots carry an older version or
+		// none. Wait until it is that of the server's minor version.
 		var version string
 		require.Eventually(t, func() bool {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			st, err := p.Client(t).Status(ctx, p.Endpoint())
-			if err == nil {
-				version = st.StorageVersion
+			if err != nil {
+				return false
 			}
-			return version != ""
-		}, 20*time.Second, 100*time.Millisecond, "%s reports a storage version", []string{"etcd", "MetaStore"}[i])
+			version = st.StorageVersion
+			minor := strings.Join(strings.SplitN(st.Version, ".", 3)[:2], ".")
+			return strings.HasPrefix(version, minor+".")
+		}, 20*time.Second, 100*time.Millisecond, "%s reports the storage version of its minor version", []string{"etcd", "MetaStore"}[i])
 		status = append(status, version)
 		out, err := p.Etcdctl(t, "snapshot", "save", filepath.Join(t.TempDir(), "snap.db"))
 		require.NoError(t, err, out)

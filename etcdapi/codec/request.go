@@ -463,55 +463,36 @@ func unmarshalCompare(b []byte, c *pb.Compare) bool {
 }
 
 // unmarshalRequestOp reads a RequestOp: its one request, a txn's read
-// recursively.
+// recursively. op is fresh, and dropped by the caller on false.
 func unmarshalRequestOp(b []byte, op *pb.RequestOp) bool {
-	var req any
 	read := true
 	for f := range fields(b, &read) {
-		if f.typ != protowire.BytesType || req != nil {
+		if f.typ != protowire.BytesType || op.Request != nil {
 			return false // protobuf would merge a request given twice
 		}
 		switch f.num {
 		case 1:
 			m := &pb.RangeRequest{}
-			if !unmarshalRange(f.bytes, m) {
-				return false
-			}
-			req = &pb.RequestOp_RequestRange{RequestRange: m}
+			op.Request = &pb.RequestOp_RequestRange{RequestRange: m}
+			read = unmarshalRange(f.bytes, m)
 		case 2:
 			m := &pb.PutRequest{}
-			if !unmarshalPut(f.bytes, m) {
-				return false
-			}
-			req = &pb.RequestOp_RequestPut{RequestPut: m}
+			op.Request = &pb.RequestOp_RequestPut{RequestPut: m}
+			read = unmarshalPut(f.bytes, m)
 		case 3:
 			m := &pb.DeleteRangeRequest{}
-			if !unmarshalDelete(f.bytes, m) {
-				return false
-			}
-			req = &pb.RequestOp_RequestDeleteRange{RequestDeleteRange: m}
+			op.Request = &pb.RequestOp_RequestDeleteRange{RequestDeleteRange: m}
+			read = unmarshalDelete(f.bytes, m)
 		case 4:
 			m := &pb.TxnRequest{}
-			if !unmarshalTxn(f.bytes, m) {
-				return false
-			}
-			req = &pb.RequestOp_RequestTxn{RequestTxn: m}
+			op.Request = &pb.RequestOp_RequestTxn{RequestTxn: m}
+			read = unmarshalTxn(f.bytes, m)
 		default:
 			return false
 		}
+		if !read {
+			return false
+		}
 	}
-	if !read {
-		return false
-	}
-	switch r := req.(type) {
-	case *pb.RequestOp_RequestRange:
-		op.Request = r
-	case *pb.RequestOp_RequestPut:
-		op.Request = r
-	case *pb.RequestOp_RequestDeleteRange:
-		op.Request = r
-	case *pb.RequestOp_RequestTxn:
-		op.Request = r
-	}
-	return true
+	return read
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
-	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -121,37 +120,6 @@ func TestRaftRequestsReadAsProtobufReadsThem(t *testing.T) {
 		require.NoError(t, gotErr, "request %d: %x", i, b)
 		require.True(t, proto.Equal(&want, &got), "request %d: %x\nwant %v\ngot  %v", i, b, &want, &got)
 	}
-}
-
-// TestTxnAndDeleteRequestsReadAsProtobufReadsThem is the client side:
-// txns and deletes from gRPC, in every encoding above.
-func TestTxnAndDeleteRequestsReadAsProtobufReadsThem(t *testing.T) {
-	g := gen{rand.New(rand.NewPCG(11, 12))}
-	c := New(nil, nil)
-	fastReads := 0
-	for i := range 4000 {
-		var m proto.Message = g.txnReq(0)
-		if i%2 == 1 {
-			m = g.deleteReq()
-		}
-		b, err := proto.Marshal(m)
-		require.NoError(t, err)
-		if unmarshalFast(b, m.ProtoReflect().New().Interface()) {
-			fastReads++
-		}
-		b = g.wireVariant(b)
-		want := m.ProtoReflect().New().Interface()
-		wantErr := proto.Unmarshal(b, want)
-		got := m.ProtoReflect().New().Interface()
-		gotErr := c.Unmarshal(mem.BufferSlice{mem.SliceBuffer(append([]byte(nil), b...))}, got)
-		if wantErr != nil {
-			require.Error(t, gotErr, "request %d: %x", i, b)
-			continue
-		}
-		require.NoError(t, gotErr, "request %d: %x", i, b)
-		require.True(t, proto.Equal(want, got), "request %d: %x\nwant %v\ngot  %v", i, b, want, got)
-	}
-	require.Equal(t, 4000, fastReads, "requests as protobuf writes them are read by the fast path")
 }
 
 // TestCompareValueKeptWhenEmpty: a comparison with an empty value still

@@ -66,13 +66,17 @@ func (g gen) wireVariant(b []byte) []byte {
 func TestRequestsReadAsProtobufReadsThem(t *testing.T) {
 	g := gen{rand.New(rand.NewPCG(3, 4))}
 	c := New(nil, nil)
-	for i := range 5000 {
+	for i := range 8000 {
 		var m proto.Message
-		switch i % 3 {
+		switch i % 5 {
 		case 0:
 			m = g.putReq()
 		case 1:
 			m = g.rangeReq()
+		case 2:
+			m = g.txnReq(0)
+		case 3:
+			m = g.deleteReq()
 		default:
 			m = &pb.LeaseKeepAliveRequest{ID: g.int64()}
 		}
@@ -102,6 +106,8 @@ func fieldsOf(m proto.Message) [][]byte {
 		return [][]byte{r.Key, r.Value}
 	case *pb.RangeRequest:
 		return [][]byte{r.Key, r.RangeEnd}
+	case *pb.DeleteRangeRequest:
+		return [][]byte{r.Key, r.RangeEnd}
 	}
 	return nil
 }
@@ -124,7 +130,7 @@ func TestRequestBytesOutliveTheReceiveBuffer(t *testing.T) {
 func TestFastPathTakesWhatClientsSend(t *testing.T) {
 	g := gen{rand.New(rand.NewPCG(5, 6))}
 	for range 200 {
-		for _, m := range []proto.Message{g.putReq(), g.rangeReq(), &pb.LeaseKeepAliveRequest{ID: g.int64()}} {
+		for _, m := range []proto.Message{g.putReq(), g.rangeReq(), &pb.LeaseKeepAliveRequest{ID: g.int64()}, g.txnReq(0), g.deleteReq()} {
 			b, err := proto.Marshal(m)
 			require.NoError(t, err)
 			require.True(t, unmarshalFast(b, m.ProtoReflect().New().Interface()), "%T %v", m, m)

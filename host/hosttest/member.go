@@ -576,8 +576,10 @@ func (e *CmdError) ExitCode() int {
 // outgoing connections, and between this function's return and the
 // member's bind one of the many connections a test's members open took
 // it ("address already in use", seen in make test). Below the range
-// only another test choosing at random can, which a random choice over
-// thousands of ports makes rare.
+// only another test process choosing at random can, which a random
+// choice over thousands of ports makes rare. Within a process no port is
+// handed out twice, so two calls (a member's client and peer ports) never
+// collide.
 func FreePorts(t testing.TB, n int) []int {
 	t.Helper()
 	ports := make([]int, 0, n)
@@ -588,10 +590,16 @@ func FreePorts(t testing.TB, n int) []int {
 		}
 	}()
 	low, high := portsBelowEphemeral()
+	handedOut.Lock()
+	defer handedOut.Unlock()
 	for tries := 0; len(ports) < n; tries++ {
 		addr := "127.0.0.1:0"
 		if high > low && tries < 1000 {
-			addr = fmt.Sprintf("127.0.0.1:%d", low+rand.IntN(high-low))
+			port := low + rand.IntN(high-low)
+			if handedOut.ports[port] {
+				continue
+			}
+			addr = fmt.Sprintf("127.0.0.1:%d", port)
 		}
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -600,11 +608,19 @@ func FreePorts(t testing.TB, n int) []int {
 			}
 			continue
 		}
+		port := l.Addr().(*net.TCPAddr).Port
 		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		ports = append(ports, port)
+		handedOut.ports[port] = true
 	}
 	return ports
 }
+
+// handedOut are the ports FreePorts has returned in this process.
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: make(map[int]bool)}
 
 // portsBelowEphemeral returns the ports [low, high) FreePorts chooses
 // from: up to 16,384 ports below the kernel's ephemeral range, starting

@@ -72,6 +72,16 @@ func writeUntilCompactedPast(t *testing.T, cli *clientv3.Client, lead *hosttest.
 	return rev
 }
 
+// lastSnapshotIndex returns the index of the last raft snapshot a
+// member's log output reports, 0 if none.
+func lastSnapshotIndex(output string) uint64 {
+	var last uint64
+	for _, sn := range snapshotsTaken(output) {
+		last = max(last, sn[0])
+	}
+	return last
+}
+
 // raftIndex returns m's last raft log index: a member stopped right after
 // holds no entry past it.
 func raftIndex(t *testing.T, m *hosttest.Process) uint64 {

@@ -409,16 +409,6 @@ func activePairs(t *testing.T, ms []*hosttest.Process, ids map[*hosttest.Process
 	return true
 }
 
-// lastSnapshotIndex returns the index of the last raft snapshot a
-// member's log output reports, 0 if none.
-func lastSnapshotIndex(output string) uint64 {
-	var last uint64
-	for _, sn := range snapshotsTaken(output) {
-		last = max(last, sn[0])
-	}
-	return last
-}
-
 // TestMetricsPeerNetwork requires etcd's peer network metrics on a
 // three-member cluster. The bytes members send and receive move with
 // writes, and every member has a working connection to every other. Once

@@ -134,16 +134,3 @@ func (s *Server) authorizeRange(ctx context.Context, key, rangeEnd []byte) (func
 func (s *Server) authorizeReadTxn(ctx context.Context, r *pb.TxnRequest) (func() error, error) {
 	return s.authorizeRead(ctx, func(ai auth.Info) error { return s.auth.TxnPermitted(ai, r, s.leaseKeys()) })
 }
-
-// watchDenied returns why a watch on [key, rangeEnd) may not be created,
-// as the cancel reason etcd gives, or "" if it may.
-func (s *Server) watchDenied(ctx context.Context, key, rangeEnd []byte) string {
-	ai, err := s.callerAuthInfo(ctx)
-	if err == nil {
-		err = s.auth.RangePermitted(ai, key, rangeEnd)
-	}
-	if err == nil {
-		return ""
-	}
-	return toGRPCError(err).Error()
-}

@@ -2,94 +2,36 @@ package etcdapi
 
 import (
 	"context"
-	"errors"
-	"io"
-	"math/rand/v2"
-	"sync"
-	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
-	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
-	"go.uber.org/zap"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/protobuf/proto"
 
-	"github.com/metastore/metastore/mvcc"
-)
-
-const (
-	// DefaultWatchProgressNotifyInterval is etcd's
-	// --watch-progress-notify-interval.
-	DefaultWatchProgressNotifyInterval = 10 * time.Minute
-	// minWatchProgressNotifyInterval is the shortest interval etcd allows.
-	minWatchProgressNotifyInterval = 100 * time.Millisecond
-	// watchFragmentOverhead is the room above --max-request-bytes a
-	// response may take before a fragmenting watcher's response is split,
-	// as etcd's allowance for gRPC overhead.
-	watchFragmentOverhead = 512 * 1024
+	"github.com/metastore/metastore/etcdapi/watch"
 )
 
 // WatchServer serves the etcd Watch service.
 type WatchServer struct {
 	pb.UnimplementedWatchServer
-	s *Server
+	s       *Server
+	streams *watch.Server
 }
 
 // Watch returns the Watch service of s.
-func (s *Server) Watch() *WatchServer { return &WatchServer{s: s} }
-
-// progressInterval returns the configured progress notification interval,
-// raised to etcd's minimum, plus up to a tenth of jitter so that watchers
-// created together do not all report at once.
-func (s *Server) progressInterval() time.Duration {
-	d := s.cfg.WatchProgressNotifyInterval
-	if d <= 0 {
-		d = DefaultWatchProgressNotifyInterval
-	}
-	d = max(d, minWatchProgressNotifyInterval)
-	return d + rand.N(d/10)
+func (s *Server) Watch() *WatchServer {
+	return &WatchServer{s: s, streams: watch.New(watch.Deps{
+		Log: s.lg, Store: s.store, Member: watchMember{s},
+		MaxRequestBytes:        s.cfg.MaxRequestBytes,
+		ProgressNotifyInterval: s.cfg.WatchProgressNotifyInterval,
+	})}
 }
 
-// Watch serves one watch stream: any number of watchers created,
-// canceled and asked for progress over it, their responses sent in the
-// order the store made them.
+// Watch serves one watch stream.
 func (ws *WatchServer) Watch(stream pb.Watch_WatchServer) error {
-	s := ws.s
-	if requiresLeader(stream.Context()) && s.raft.Status().Leader == 0 {
+	if requiresLeader(stream.Context()) && ws.s.raft.Status().Leader == 0 {
 		return rpctypes.ErrGRPCNoLeader
 	}
-	sws := &watchStream{
-		s: s, lg: s.lg, grpc: stream, mws: s.store.NewWatchStream(),
-		fragmentBytes: s.cfg.MaxRequestBytes + watchFragmentOverhead,
-		announced:     make(map[mvcc.WatchID][]*watchOptions),
-		options:       make(map[mvcc.WatchID]*watchOptions),
-		closec:        make(chan struct{}),
-	}
-	sws.wg.Add(1)
-	go func() {
-		defer sws.wg.Done()
-		sws.sendLoop()
-	}()
-	errc := make(chan error, 1)
-	// The receive loop is not waited for: Recv may block past the
-	// stream's end until gRPC tears the stream down.
-	go func() {
-		if err := sws.recvLoop(); err != nil {
-			errc <- err
-		}
-	}()
-	var err error
-	select {
-	case err = <-errc:
-	case <-stream.Context().Done():
-		err = stream.Context().Err()
-	}
-	sws.close()
-	if errors.Is(err, context.Canceled) {
-		err = rpctypes.ErrGRPCWatchCanceled
-	}
-	return err
+	return ws.streams.Serve(stream)
 }
 
 // requiresLeader reports whether the client asked to fail without a
@@ -103,278 +45,23 @@ func requiresLeader(ctx context.Context) bool {
 	return len(vs) > 0 && vs[0] == rpctypes.MetadataHasLeader
 }
 
-// watchOptions are a watcher's choices that the API layer applies.
-type watchOptions struct {
-	prevKV, fragment, progressNotify bool
-	// idle is set by each progress tick and cleared by events: a
-	// watcher idle for a whole interval gets a progress notification.
-	idle bool
-}
+// watchMember is the Server as the watch streams see it.
+type watchMember struct{ s *Server }
 
-// watchStream is the server side of one gRPC Watch stream. The receive
-// loop turns requests into calls on the store's WatchStream; the send loop
-// takes the store's responses, in order, and sends them.
-type watchStream struct {
-	s             *Server
-	lg            *zap.Logger
-	grpc          pb.Watch_WatchServer
-	mws           *mvcc.WatchStream
-	fragmentBytes int
-
-	// mu is held by the receive loop from creating a watcher until its
-	// options are announced, so the send loop, which takes them when it
-	// sends the Created response, never sees that response first.
-	mu        sync.Mutex
-	announced map[mvcc.WatchID][]*watchOptions
-	// options belong to the send loop: those of live watchers, by ID.
-	options map[mvcc.WatchID]*watchOptions
-
-	closec chan struct{}
-	wg     sync.WaitGroup
-}
-
-func (sws *watchStream) close() {
-	sws.mws.Close()
-	close(sws.closec)
-	sws.wg.Wait()
-}
-
-// recvLoop handles requests until the client ends the stream (nil) or it
-// fails.
-func (sws *watchStream) recvLoop() error {
-	for {
-		req, err := sws.grpc.Recv()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		switch r := req.RequestUnion.(type) {
-		case *pb.WatchRequest_CreateRequest:
-			if r.CreateRequest != nil {
-				sws.create(r.CreateRequest)
-			}
-		case *pb.WatchRequest_CancelRequest:
-			if r.CancelRequest != nil {
-				// An unknown ID gets no answer, as in etcd.
-				_ = sws.mws.Cancel(mvcc.WatchID(r.CancelRequest.WatchId))
-			}
-		case *pb.WatchRequest_ProgressRequest:
-			if r.ProgressRequest != nil {
-				sws.mws.RequestProgressAll()
-			}
-		default:
-			sws.lg.Info("ignoring a watch request of unknown type")
-		}
-	}
-}
-
-// create starts a watcher; the store queues its Created response, or the
-// failure is queued here.
-func (sws *watchStream) create(creq *pb.WatchCreateRequest) {
-	if creq.StartRevision < 0 {
-		sws.fail(rpctypes.ErrCompacted.Error())
-		return
-	}
-	req := mvcc.WatchRequest{
-		ID:       mvcc.WatchID(creq.WatchId),
-		Key:      creq.Key,
-		End:      creq.RangeEnd,
-		StartRev: creq.StartRevision,
-	}
-	if len(req.Key) == 0 {
-		req.Key = []byte{0} // the smallest key
-	}
-	if reason := sws.s.watchDenied(sws.grpc.Context(), req.Key, creq.RangeEnd); reason != "" {
-		sws.fail(reason)
-		return
-	}
-	switch {
-	case len(req.End) == 0:
-		req.End = nil
-	case len(req.End) == 1 && req.End[0] == 0:
-		req.End = []byte{} // every key from Key on
-	}
-	for _, f := range creq.Filters {
-		switch f {
-		case pb.WatchCreateRequest_NOPUT:
-			req.NoPut = true
-		case pb.WatchCreateRequest_NODELETE:
-			req.NoDelete = true
-		}
-	}
-	sws.mu.Lock()
-	id, err := sws.mws.Watch(req)
-	if err == nil {
-		opts := &watchOptions{prevKV: creq.PrevKv, fragment: creq.Fragment, progressNotify: creq.ProgressNotify, idle: true}
-		sws.announced[id] = append(sws.announced[id], opts)
-	}
-	sws.mu.Unlock()
-	if err != nil {
-		sws.fail(err.Error())
-	}
-}
-
-// fail answers a create request that made no watcher.
-func (sws *watchStream) fail(reason string) {
-	sws.mws.Post(mvcc.WatchResponse{
-		WatchID: mvcc.InvalidWatchID, Created: true, Canceled: true,
-		CancelReason: reason, Revision: sws.mws.Rev(),
-	})
-}
-
-// sendLoop sends the store's responses and the progress notifications of
-// idle watchers until the stream closes or a send fails.
-func (sws *watchStream) sendLoop() {
-	ticker := time.NewTicker(sws.s.progressInterval())
-	defer ticker.Stop()
-	c := newCoalescer()
-	for {
-		select {
-		case <-sws.mws.Ready():
-			if err := sws.sendQueued(c); err != nil {
-				sws.lg.Debug("failed to send a watch response", zap.Error(err))
-				return
-			}
-		case <-ticker.C:
-			for id, o := range sws.options {
-				if o.progressNotify && o.idle {
-					sws.mws.RequestProgress(id)
-				}
-				o.idle = true
-			}
-		case <-sws.closec:
-			return
-		}
-	}
-}
-
-// sendQueued sends what the store has queued, merged by c, until the
-// queue is empty.
-func (sws *watchStream) sendQueued(c *coalescer) error {
-	for {
-		for range coalesceMaxResponses {
-			r, ok := sws.mws.Next()
-			if !ok {
-				break
-			}
-			c.add(r)
-		}
-		if len(c.out) == 0 {
-			return nil
-		}
-		for _, r := range c.out {
-			if err := sws.send(r); err != nil {
-				return err
-			}
-		}
-		c.reset()
-	}
-}
-
-// send sends one response of the store, keeping the options of the
-// watchers it creates or ends.
-func (sws *watchStream) send(r mvcc.WatchResponse) error {
-	id := r.WatchID
-	if r.Created && !r.Canceled {
-		sws.options[id] = sws.takeAnnounced(id)
-	}
-	opts := sws.options[id]
-	if opts == nil {
-		opts = &watchOptions{}
-	}
-	wr := &pb.WatchResponse{
-		Header:          sws.header(r.Revision),
-		WatchId:         int64(id),
-		Created:         r.Created,
-		Canceled:        r.Canceled || r.CompactRevision != 0,
-		CompactRevision: r.CompactRevision,
-		CancelReason:    r.CancelReason,
-	}
-	if len(r.Events) > 0 {
-		wr.Events = sws.events(r.Events, opts.prevKV)
-		opts.idle = false
-	}
-	if wr.Canceled && id != mvcc.InvalidWatchID {
-		delete(sws.options, id)
-	}
-	if opts.fragment {
-		return sendFragments(wr, sws.fragmentBytes, sws.grpc.Send)
-	}
-	return sws.grpc.Send(wr)
-}
-
-// takeAnnounced returns the options the receive loop announced for the
-// watcher whose Created response is being sent.
-func (sws *watchStream) takeAnnounced(id mvcc.WatchID) *watchOptions {
-	sws.mu.Lock()
-	defer sws.mu.Unlock()
-	q := sws.announced[id]
-	if len(q) == 0 {
-		return &watchOptions{}
-	}
-	if len(q) == 1 {
-		delete(sws.announced, id)
-	} else {
-		sws.announced[id] = q[1:]
-	}
-	return q[0]
-}
-
-// events returns the response's events, each with its key's previous
-// value when prevKV is set (except a creation's, as etcd: the key had
-// none). The store's events are shared, so those get copies.
-func (sws *watchStream) events(evs []*mvccpb.Event, prevKV bool) []*mvccpb.Event {
-	if !prevKV {
-		return evs
-	}
-	out := make([]*mvccpb.Event, len(evs))
-	for i, ev := range evs {
-		out[i] = ev
-		if ev.Type == mvccpb.Event_PUT && ev.Kv.CreateRevision == ev.Kv.ModRevision {
-			continue
-		}
-		res, err := sws.s.store.Range(sws.grpc.Context(), ev.Kv.Key, nil, mvcc.RangeOptions{Rev: ev.Kv.ModRevision - 1})
-		if err == nil && len(res.KVs) > 0 {
-			out[i] = &mvccpb.Event{Type: ev.Type, Kv: ev.Kv, PrevKv: res.KVs[0]}
-		}
-	}
-	return out
-}
-
-// header is a watch response header at revision rev (0 in a compaction
-// notice, as etcd sends it).
-func (sws *watchStream) header(rev int64) *pb.ResponseHeader {
-	r := sws.s.raft
+func (m watchMember) Header(rev int64) *pb.ResponseHeader {
+	r := m.s.raft
 	return &pb.ResponseHeader{ClusterId: r.ClusterID(), MemberId: r.MemberID(), Revision: rev, RaftTerm: r.Status().Term}
 }
 
-// sendFragments sends wr whole when it is smaller than limit bytes or has
-// one event, and otherwise in parts of as many events as fit (at least
-// one each), all but the last marked Fragment.
-func sendFragments(wr *pb.WatchResponse, limit int, send func(*pb.WatchResponse) error) error {
-	if len(wr.Events) < 2 || proto.Size(wr) < limit {
-		return send(wr)
+// WatchDenied gives the reason etcd cancels a watch with when the caller
+// may not read the range.
+func (m watchMember) WatchDenied(ctx context.Context, key, rangeEnd []byte) string {
+	ai, err := m.s.callerAuthInfo(ctx)
+	if err == nil {
+		err = m.s.auth.RangePermitted(ai, key, rangeEnd)
 	}
-	rest := wr.Events
-	for len(rest) > 0 {
-		part := &pb.WatchResponse{
-			Header: wr.Header, WatchId: wr.WatchId, Created: wr.Created, Canceled: wr.Canceled,
-			CompactRevision: wr.CompactRevision, CancelReason: wr.CancelReason,
-		}
-		n := 1
-		for ; n < len(rest); n++ {
-			part.Events = rest[:n+1]
-			if proto.Size(part) >= limit {
-				break
-			}
-		}
-		part.Events, rest = rest[:n], rest[n:]
-		part.Fragment = len(rest) > 0
-		if err := send(part); err != nil {
-			return err
-		}
+	if err == nil {
+		return ""
 	}
-	return nil
+	return toGRPCError(err).Error()
 }

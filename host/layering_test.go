@@ -38,7 +38,8 @@ var layers = []struct {
 	{"etcdapi/lease", []string{"mvcc", "pluginapi"}, "a domain state machine: never the server, raft or host"},
 	{"etcdapi/membership", []string{"mvcc", "pluginapi"}, "a domain state machine: never the server, raft or host"},
 	{"etcdapi/txn", []string{"mvcc"}, "KV execution: never the server, raft or host"},
-	{"etcdapi", []string{"etcdapi/admission", "etcdapi/alarm", "etcdapi/apply", "etcdapi/auth", "etcdapi/compactor", "etcdapi/corruption", "etcdapi/lease", "etcdapi/membership", "etcdapi/txn", "mvcc", "pluginapi"}, "the gRPC services over the domains; raft through an interface it declares"},
+	{"etcdapi/watch", []string{"mvcc"}, "the watch protocol over the store's watch streams: the member through an interface it declares, never raft or host"},
+	{"etcdapi", []string{"etcdapi/admission", "etcdapi/alarm", "etcdapi/apply", "etcdapi/auth", "etcdapi/compactor", "etcdapi/corruption", "etcdapi/lease", "etcdapi/membership", "etcdapi/txn", "etcdapi/watch", "mvcc", "pluginapi"}, "the gRPC services over the domains; raft through an interface it declares"},
 	{"host", []string{"etcdapi", "mvcc", "pluginapi", "plugins", "raft"}, "the member: wiring and life cycle"},
 	// host's parts sit between host and the packages it wires: each is
 	// handed what it needs, never the member, so none imports host.

@@ -1,4 +1,4 @@
-package etcdapi
+package watch
 
 import (
 	"context"
@@ -18,9 +18,19 @@ import (
 	"github.com/metastore/metastore/plugins/storage/memory"
 )
 
-// watchTestServer serves the Watch service of a Server over loopback gRPC
-// and returns the Server and a connected client.
-func watchTestServer(t *testing.T, cfg Config, mcfg mvcc.Config) (*Server, pb.WatchClient) {
+// testMember stamps headers of cluster 7, member 1, term 1, and lets
+// every caller watch.
+type testMember struct{}
+
+func (testMember) Header(rev int64) *pb.ResponseHeader {
+	return &pb.ResponseHeader{ClusterId: 7, MemberId: 1, Revision: rev, RaftTerm: 1}
+}
+
+func (testMember) WatchDenied(context.Context, []byte, []byte) string { return "" }
+
+// watchTestServer serves the watch streams of a Server over loopback
+// gRPC and returns its store and a connected client.
+func watchTestServer(t *testing.T, d Deps, mcfg mvcc.Config) (*mvcc.Store, pb.WatchClient) {
 	t.Helper()
 	lg := zaptest.NewLogger(t)
 	eng := memory.New()
@@ -29,17 +39,14 @@ func watchTestServer(t *testing.T, cfg Config, mcfg mvcc.Config) (*Server, pb.Wa
 	store, err := mvcc.New(lg, eng, 0, mcfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = store.Close() })
-	if cfg.MaxTxnOps == 0 {
-		cfg.MaxTxnOps = 128
+	if d.MaxRequestBytes == 0 {
+		d.MaxRequestBytes = 1 << 20
 	}
-	if cfg.MaxRequestBytes == 0 {
-		cfg.MaxRequestBytes = 1 << 20
-	}
-	cfg.RequestTimeout = 5 * time.Second
-	s := testServer(t, store, Deps{Log: lg, Config: cfg})
+	d.Log, d.Store, d.Member = lg, store, testMember{}
+	s := New(d)
 
 	gs := grpc.NewServer()
-	pb.RegisterWatchServer(gs, s.Watch())
+	pb.RegisterWatchServer(gs, watchService{s: s})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	go func() { _ = gs.Serve(l) }()
@@ -48,8 +55,15 @@ func watchTestServer(t *testing.T, cfg Config, mcfg mvcc.Config) (*Server, pb.Wa
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })
-	return s, pb.NewWatchClient(conn)
+	return store, pb.NewWatchClient(conn)
 }
+
+type watchService struct {
+	pb.UnimplementedWatchServer
+	s *Server
+}
+
+func (w watchService) Watch(stream pb.Watch_WatchServer) error { return w.s.Serve(stream) }
 
 func openWatch(t *testing.T, wc pb.WatchClient) pb.Watch_WatchClient {
 	t.Helper()
@@ -69,10 +83,12 @@ func createWatch(t *testing.T, stream pb.Watch_WatchClient, req *pb.WatchCreateR
 	return resp
 }
 
-func putKey(t *testing.T, s *Server, key string, value []byte) {
+// putKey writes key as the next raft entry would.
+func putKey(t *testing.T, store *mvcc.Store, key string, value []byte) {
 	t.Helper()
-	_, err := s.KV().Put(context.Background(), &pb.PutRequest{Key: []byte(key), Value: value})
-	require.NoError(t, err)
+	tw := store.Write(store.ConsistentIndex() + 1)
+	tw.Put([]byte(key), value, 0)
+	tw.End()
 }
 
 // TestWatchSlowConsumerDoesNotStallWriters keeps a watch stream whose
@@ -81,7 +97,7 @@ func putKey(t *testing.T, s *Server, key string, value []byte) {
 // the client reads it gets every event, in order.
 func TestWatchSlowConsumerDoesNotStallWriters(t *testing.T) {
 	const bufferEvents, revs = 512, 20000
-	s, wc := watchTestServer(t, Config{}, mvcc.Config{FlushInterval: 5 * time.Millisecond, WatchBufferEvents: bufferEvents})
+	store, wc := watchTestServer(t, Deps{}, mvcc.Config{FlushInterval: 5 * time.Millisecond, WatchBufferEvents: bufferEvents})
 	stalled := openWatch(t, wc)
 	for i := range 5 {
 		createWatch(t, stalled, &pb.WatchCreateRequest{Key: []byte("k"), RangeEnd: []byte("l"), WatchId: int64(i + 1), PrevKv: i == 0})
@@ -92,11 +108,11 @@ func TestWatchSlowConsumerDoesNotStallWriters(t *testing.T) {
 	var peak int64
 	value := make([]byte, 100)
 	for i := range revs {
-		putKey(t, s, fmt.Sprintf("k%d", i%7), value)
-		peak = max(peak, s.store.WatchStats().BufferedEvents)
+		putKey(t, store, fmt.Sprintf("k%d", i%7), value)
+		peak = max(peak, store.WatchStats().BufferedEvents)
 	}
 	require.LessOrEqual(t, peak, int64(ceiling))
-	require.Positive(t, s.store.WatchStats().Unsynced, "stalled watchers fell behind")
+	require.Positive(t, store.WatchStats().Unsynced, "stalled watchers fell behind")
 
 	last := map[int64]int64{1: 1, 2: 1, 3: 1, 4: 1, 5: 1} // watch ID -> last revision seen
 	for n := 0; n < 5*revs; {
@@ -111,19 +127,19 @@ func TestWatchSlowConsumerDoesNotStallWriters(t *testing.T) {
 			}
 			n++
 		}
-		peak = max(peak, s.store.WatchStats().BufferedEvents)
+		peak = max(peak, store.WatchStats().BufferedEvents)
 	}
 	require.LessOrEqual(t, peak, int64(ceiling))
-	require.Eventually(t, func() bool { return s.store.WatchStats().Synced == 5 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return store.WatchStats().Synced == 5 }, 5*time.Second, 10*time.Millisecond)
 }
 
 func TestWatchFragmentsLargeResponses(t *testing.T) {
 	// Responses over 64 KiB + etcd's 512 KiB allowance are split for
 	// watchers that asked for fragments.
-	s, wc := watchTestServer(t, Config{MaxRequestBytes: 64 << 10}, mvcc.Config{})
+	store, wc := watchTestServer(t, Deps{MaxRequestBytes: 64 << 10}, mvcc.Config{})
 	value := make([]byte, 60<<10)
 	for i := range 20 {
-		putKey(t, s, fmt.Sprintf("k%02d", i), value)
+		putKey(t, store, fmt.Sprintf("k%02d", i), value)
 	}
 	stream := openWatch(t, wc)
 	createWatch(t, stream, &pb.WatchCreateRequest{Key: []byte("k"), RangeEnd: []byte("l"), StartRevision: 2, Fragment: true})
@@ -149,14 +165,14 @@ func TestWatchFragmentsLargeResponses(t *testing.T) {
 }
 
 func TestWatchProgressNotifyInterval(t *testing.T) {
-	s, wc := watchTestServer(t, Config{WatchProgressNotifyInterval: time.Millisecond}, mvcc.Config{})
-	putKey(t, s, "a", nil)
+	store, wc := watchTestServer(t, Deps{ProgressNotifyInterval: time.Millisecond}, mvcc.Config{})
+	putKey(t, store, "a", nil)
 	stream := openWatch(t, wc)
 	created := createWatch(t, stream, &pb.WatchCreateRequest{Key: []byte("a"), ProgressNotify: true})
 	start := time.Now()
 	resp, err := stream.Recv()
 	require.NoError(t, err)
-	require.GreaterOrEqual(t, time.Since(start), minWatchProgressNotifyInterval/2, "interval raised to etcd's minimum")
+	require.GreaterOrEqual(t, time.Since(start), minProgressNotifyInterval/2, "interval raised to etcd's minimum")
 	require.Equal(t, created.WatchId, resp.WatchId)
 	require.Empty(t, resp.Events)
 	require.Equal(t, int64(2), resp.Header.Revision)
@@ -164,7 +180,7 @@ func TestWatchProgressNotifyInterval(t *testing.T) {
 }
 
 func TestWatchCreateErrorsKeepRequestOrder(t *testing.T) {
-	_, wc := watchTestServer(t, Config{}, mvcc.Config{})
+	_, wc := watchTestServer(t, Deps{}, mvcc.Config{})
 	stream := openWatch(t, wc)
 	send := func(req *pb.WatchCreateRequest) {
 		require.NoError(t, stream.Send(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_CreateRequest{CreateRequest: req}}))

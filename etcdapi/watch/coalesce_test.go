@@ -1,4 +1,4 @@
-package etcdapi
+package watch
 
 import (
 	"fmt"
@@ -112,7 +112,7 @@ func TestCoalescerBoundsAResponse(t *testing.T) {
 // responses than revisions, every watcher every event in order, each
 // response's header at its last event's revision.
 func TestWatchMergesWhatAStalledClientMissed(t *testing.T) {
-	s, wc := watchTestServer(t, Config{}, mvcc.Config{})
+	store, wc := watchTestServer(t, Deps{}, mvcc.Config{})
 	stream := openWatch(t, wc)
 	for id := int64(1); id <= 3; id++ {
 		createWatch(t, stream, &pb.WatchCreateRequest{Key: []byte("k"), RangeEnd: []byte("l"), WatchId: id})
@@ -122,7 +122,7 @@ func TestWatchMergesWhatAStalledClientMissed(t *testing.T) {
 	const revs = 200
 	value := make([]byte, 16<<10)
 	for i := range revs {
-		putKey(t, s, fmt.Sprintf("k%d", i), value)
+		putKey(t, store, fmt.Sprintf("k%d", i), value)
 	}
 	last := map[int64]int64{1: 1, 2: 1, 3: 1}
 	responses := 0

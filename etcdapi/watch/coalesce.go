@@ -1,4 +1,4 @@
-package etcdapi
+package watch
 
 import (
 	"go.etcd.io/etcd/api/v3/mvccpb"

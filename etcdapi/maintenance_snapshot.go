@@ -10,6 +10,7 @@ import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.uber.org/zap"
 
+	"github.com/metastore/metastore/etcdapi/snapfile"
 	"github.com/metastore/metastore/pluginapi/storage"
 )
 
@@ -18,7 +19,7 @@ const snapshotChunk = 32 << 10
 
 // Snapshot streams a consistent snapshot of the member: the write buffer is
 // flushed, then the engine writes its engine-neutral snapshot from one
-// view, framed as a snapshot file (see SnapshotFileWriter) so that
+// view, framed as a snapshot file (see snapfile) so that
 // `etcdctl snapshot save` accepts and keeps it.
 func (m *MaintenanceServer) Snapshot(_ *pb.SnapshotRequest, srv pb.Maintenance_SnapshotServer) error {
 	ctx := srv.Context()
@@ -29,7 +30,7 @@ func (m *MaintenanceServer) Snapshot(_ *pb.SnapshotRequest, srv pb.Maintenance_S
 	pr, pw := io.Pipe()
 	defer pr.Close()
 	go func() {
-		fw := NewSnapshotFileWriter(pw)
+		fw := snapfile.NewWriter(pw)
 		resp, err := m.s.maint.engine.Snapshot(ctx, storage.SnapshotRequest{Writer: fw})
 		err = m.s.noteEngineError(err)
 		if err == nil {

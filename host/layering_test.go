@@ -37,9 +37,10 @@ var layers = []struct {
 	{"etcdapi/corruption", []string{"mvcc"}, "corruption checks: never the server, raft or host"},
 	{"etcdapi/lease", []string{"mvcc", "pluginapi"}, "a domain state machine: never the server, raft or host"},
 	{"etcdapi/membership", []string{"mvcc", "pluginapi"}, "a domain state machine: never the server, raft or host"},
+	{"etcdapi/snapfile", []string{"pluginapi/storage"}, "the snapshot file format: a leaf over the engine contract's errors"},
 	{"etcdapi/txn", []string{"mvcc"}, "KV execution: never the server, raft or host"},
 	{"etcdapi/watch", []string{"mvcc"}, "the watch protocol over the store's watch streams: the member through an interface it declares, never raft or host"},
-	{"etcdapi", []string{"etcdapi/admission", "etcdapi/alarm", "etcdapi/apply", "etcdapi/auth", "etcdapi/compactor", "etcdapi/corruption", "etcdapi/lease", "etcdapi/membership", "etcdapi/txn", "etcdapi/watch", "mvcc", "pluginapi"}, "the gRPC services over the domains; raft through an interface it declares"},
+	{"etcdapi", []string{"etcdapi/admission", "etcdapi/alarm", "etcdapi/apply", "etcdapi/auth", "etcdapi/compactor", "etcdapi/corruption", "etcdapi/lease", "etcdapi/membership", "etcdapi/snapfile", "etcdapi/txn", "etcdapi/watch", "mvcc", "pluginapi"}, "the gRPC services over the domains; raft through an interface it declares"},
 	{"host", []string{"etcdapi", "mvcc", "pluginapi", "plugins", "raft"}, "the member: wiring and life cycle"},
 	// host's parts sit between host and the packages it wires: each is
 	// handed what it needs, never the member, so none imports host.
@@ -56,7 +57,7 @@ var layers = []struct {
 	{"host/health", nil, "the health endpoints: handed the member's status and client API, never the member"},
 	{"host/httpapi", []string{"host/tlsconf"}, "client-facing HTTP: handed the gRPC server, listeners and handlers, never the member"},
 	{"host/quotausage", []string{"mvcc", "pluginapi/quota"}, "the quota prefixes' usage: read from the store it is handed, never the member"},
-	{"host/snapshotcmd", []string{"etcdapi", "host/config", "pluginapi/storage", "raft"}, "the snapshot subcommands: a data dir from a snapshot file, never the member"},
+	{"host/snapshotcmd", []string{"etcdapi", "etcdapi/snapfile", "host/config", "pluginapi/storage", "raft"}, "the snapshot subcommands: a data dir from a snapshot file, never the member"},
 	{"cmd", []string{"host", "pluginapi", "plugins"}, "thin mains"},
 	{"concurrency", nil, "the client SDK: clientv3 only"},
 	{"contrib", nil, "operators' files (monitoring rules, a dashboard); only their tests run the binaries"},

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/metastore/metastore/etcdapi"
+	"github.com/metastore/metastore/etcdapi/snapfile"
 	"github.com/metastore/metastore/host/hosttest"
 	"github.com/metastore/metastore/pluginapi/storage"
 )
@@ -62,12 +62,14 @@ func interruptInstall(t *testing.T) *interruptedInstall {
 	quiet = victim.Name()
 	cli := hosttest.NewClient(t, lead.Endpoint())
 	putMany(t, cli, "before", 50)
+	stoppedAt := raftIndex(t, victim)
 	require.NoError(t, victim.Stop())
 	engine := filepath.Join(victim.DataDir(), "member", "engine")
 	old := filepath.Join(t.TempDir(), "engine")
 	run(t, "cp", "-a", engine, old)
 
-	rev := putMany(t, cli, "during", 400)
+	// The extra writes go under "during-NNN/", outside "during/".
+	rev := writeUntilCompactedPast(t, cli, lead, "during", 400, stoppedAt)
 	victim.Restart(t)
 	requireSameState(t, rev, ms...)
 	found := installedSnapshot.FindAllStringSubmatch(victim.Output(), -1)
@@ -98,7 +100,7 @@ func engineStream(t *testing.T, m *hosttest.Process, index uint64) []byte {
 	defer f.Close()
 	st, err := f.Stat()
 	require.NoError(t, err)
-	section, err := etcdapi.VerifySnapshotFile(f, st.Size(), nil)
+	section, err := snapfile.Verify(f, st.Size(), nil)
 	require.NoError(t, err)
 	stream, err := io.ReadAll(section)
 	require.NoError(t, err)

@@ -11,7 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/encoding/protowire"
 
-	"github.com/metastore/metastore/etcdapi"
+	"github.com/metastore/metastore/etcdapi/snapfile"
 	"github.com/metastore/metastore/pluginapi/storage"
 )
 
@@ -65,7 +65,7 @@ func exportEtcd(in, out string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	stream, err := etcdapi.VerifySnapshotFile(f, st.Size(), nil)
+	stream, err := snapfile.Verify(f, st.Size(), nil)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", in, err)
 	}

@@ -13,7 +13,7 @@ import (
 	"go.etcd.io/raft/v3/raftpb"
 	"go.uber.org/zap"
 
-	"github.com/metastore/metastore/etcdapi"
+	"github.com/metastore/metastore/etcdapi/snapfile"
 	"github.com/metastore/metastore/host/config"
 	"github.com/metastore/metastore/pluginapi/storage"
 	"github.com/metastore/metastore/raft"
@@ -83,7 +83,7 @@ func restore(ctx context.Context, lg *zap.Logger, cfg config.Config, newEngine f
 	etcdFile := isEtcdBackend(f)
 	var stream *io.SectionReader
 	if !etcdFile {
-		stream, err = etcdapi.VerifySnapshotFile(f, st.Size(), newProgress(stderr, "verifying", st.Size()).update)
+		stream, err = snapfile.Verify(f, st.Size(), newProgress(stderr, "verifying", st.Size()).update)
 		if err != nil {
 			return fmt.Errorf("%s: %w (neither a MetaStore snapshot nor an etcd backend)", file, err)
 		}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/metastore/metastore/etcdapi"
+	"github.com/metastore/metastore/etcdapi/snapfile"
 	"github.com/metastore/metastore/pluginapi/storage"
 )
 
@@ -56,7 +57,7 @@ func readStatus(file string, stderr io.Writer) (status, error) {
 	if err != nil {
 		return status{}, err
 	}
-	stream, err := etcdapi.VerifySnapshotFile(f, fi.Size(), newProgress(stderr, "verifying", fi.Size()).update)
+	stream, err := snapfile.Verify(f, fi.Size(), newProgress(stderr, "verifying", fi.Size()).update)
 	if err != nil {
 		return status{}, fmt.Errorf("%s: %w", file, err)
 	}

@@ -3,7 +3,9 @@
 // raft/wal), log snapshots and compaction, linearizable ReadIndex batching,
 // and the hand-off of committed entries to the host's state machine through
 // the Applier interface it declares. Peer networking is a Transport the host
-// supplies. It imports no other MetaStore package.
+// supplies (package raft/peer). Entries and messages are encoded for the WAL
+// and for peers by package raft/raftwire, without protobuf's reflection. It
+// imports no other MetaStore package.
 //
 // # Loops
 //

@@ -6,7 +6,8 @@ import (
 	"go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/proto"
+
+	"github.com/metastore/metastore/raft/raftwire"
 )
 
 // frame is one message of the peer service. The service encodes its own
@@ -41,9 +42,10 @@ func (frameCodec) Name() string { return "metastore-peer" }
 // encodeBatch encodes msgs as the protobuf message
 // `message Batch { repeated raftpb.Message msgs = 1; }`.
 func encodeBatch(msgs []*raftpb.Message) ([]byte, error) {
-	var b []byte
+	var b, mb []byte
 	for _, m := range msgs {
-		mb, err := proto.Marshal(m)
+		var err error
+		mb, err = raftwire.AppendMessage(mb[:0], m)
 		if err != nil {
 			return nil, fmt.Errorf("peer: encode %v: %w", m.GetType(), err)
 		}
@@ -67,8 +69,8 @@ func decodeBatch(b []byte) ([]*raftpb.Message, error) {
 			return nil, fmt.Errorf("peer: malformed batch")
 		}
 		b = b[n:]
-		m := &raftpb.Message{}
-		if err := proto.Unmarshal(mb, m); err != nil {
+		m, err := raftwire.UnmarshalMessage(mb)
+		if err != nil {
 			return nil, fmt.Errorf("peer: decode message: %w", err)
 		}
 		out = append(out, m)

@@ -8,6 +8,8 @@ import (
 
 	"go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/metastore/metastore/raft/raftwire"
 )
 
 // recordType tags the payload of a record.
@@ -121,10 +123,17 @@ func decodeMetadata(p []byte) (Metadata, error) {
 	}, nil
 }
 
+// appendEntry appends a record holding entry e.
+func appendEntry(buf []byte, e *raftpb.Entry) ([]byte, error) {
+	return appendRecord(buf, recEntry, func(b []byte) ([]byte, error) {
+		return raftwire.AppendEntry(b, e)
+	})
+}
+
 // decodeEntry decodes the payload of an entry record.
 func decodeEntry(p []byte) (*raftpb.Entry, error) {
-	e := &raftpb.Entry{}
-	if err := proto.Unmarshal(p, e); err != nil {
+	e, err := raftwire.UnmarshalEntry(p)
+	if err != nil {
 		return nil, fmt.Errorf("entry payload: %w", err)
 	}
 	if e.GetIndex() == 0 {

@@ -200,7 +200,7 @@ func (w *WAL) Save(hs *raftpb.HardState, ents []*raftpb.Entry, sync bool) error 
 	buf := w.buf[:0]
 	var err error
 	for _, e := range ents {
-		if buf, err = appendProto(buf, recEntry, e); err != nil {
+		if buf, err = appendEntry(buf, e); err != nil {
 			return err
 		}
 	}

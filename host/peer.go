@@ -45,7 +45,7 @@ func servePeers(lg *zap.Logger, cfg config.Config, tr *peer.Transport, calls *pe
 	calls.Register(p.server)
 	for _, l := range p.lis {
 		go func() {
-			if err := p.server.Serve(l); err != nil {
+			if err := tr.Serve(l, p.server); err != nil {
 				lg.Debug("peer listener stopped", zap.Error(err))
 			}
 		}()

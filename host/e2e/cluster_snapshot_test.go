@@ -194,8 +194,9 @@ func TestClusterWatcherFollowsMemberAcrossSnapshot(t *testing.T) {
 		}
 	}()
 	// The leader streams to the frozen member until its peer connection
-	// times out (gRPC keepalive), and then compacts its log past what the
-	// member has: the member needs a snapshot once it answers again.
+	// times out (the member's keepalives stop), and then compacts its log
+	// past what the member has: the member needs a snapshot once it
+	// answers again.
 	deadline := time.Now().Add(60 * time.Second)
 	for i := 0; !strings.Contains(lead.Output(), `"msg":"peer unreachable"`); i++ {
 		require.True(t, time.Now().Before(deadline), "the frozen member's connection never timed out")

@@ -50,6 +50,11 @@ type peer struct {
 	fails int // consecutive stream failures, for log levels
 	// activeConn is the connection that is ready now, if any.
 	activeConn *grpc.ClientConn
+	// msgConn is the message connection open now, if any.
+	msgConn *msgConn
+	// legacyUntil is when to try a message connection again after the
+	// peer answered one in another protocol (see msgConnPreface).
+	legacyUntil time.Time
 }
 
 func newPeer(t *Transport, id uint64, urls []string) *peer {
@@ -183,12 +188,16 @@ func (p *peer) streamContext(ctx context.Context) (context.Context, error) {
 		mdTo, types.ID(p.id).String()), nil
 }
 
-// runMessages drains the queue into one stream, a batch per frame, and
-// reopens the stream after a failure.
+// runMessages drains the queue into a message connection (or stream), a
+// batch per frame, and reopens it after a failure.
 func (p *peer) runMessages() {
 	defer p.t.wg.Done()
-	var s *msgStream
-	defer func() { s.close() }()
+	var s msgSender
+	defer func() {
+		if s != nil {
+			s.close()
+		}
+	}()
 	for {
 		var first *raftpb.Message
 		select {
@@ -207,15 +216,14 @@ func (p *peer) runMessages() {
 			continue
 		}
 		if s == nil {
-			if s, err = p.openMsgStream(); err != nil {
+			if s, err = p.openSender(); err != nil {
 				p.stats.sentFailures.Add(uint64(len(batch)))
 				p.failed(err)
 				continue
 			}
 		}
-		if err := s.s.SendMsg(&frame{b: b}); err != nil {
+		if err := s.send(b); err != nil {
 			p.stats.sentFailures.Add(uint64(len(batch)))
-			err = streamErr(s.s, err)
 			s.close()
 			s = nil
 			p.failed(err)
@@ -226,17 +234,20 @@ func (p *peer) runMessages() {
 	}
 }
 
-// msgStream is an open message stream and the cancel that closes it.
+// msgStream is an open gRPC message stream and the cancel that closes it.
 type msgStream struct {
 	s      grpc.ClientStream
 	cancel context.CancelFunc
 }
 
-func (s *msgStream) close() {
-	if s != nil {
-		s.cancel()
+func (s *msgStream) send(b []byte) error {
+	if err := s.s.SendMsg(&frame{b: b}); err != nil {
+		return streamErr(s.s, err)
 	}
+	return nil
 }
+
+func (s *msgStream) close() { s.cancel() }
 
 func (p *peer) openMsgStream() (*msgStream, error) {
 	ctx, cancel := context.WithCancel(context.Background())

@@ -77,10 +77,6 @@ func (t *Transport) Register(s *grpc.Server) { s.RegisterService(&serviceDesc, t
 // accept checks the identities a peer stream announces and returns the
 // local node and the sender's id.
 func (t *Transport) accept(ctx context.Context) (Raft, uint64, error) {
-	r := t.node()
-	if r == nil {
-		return nil, 0, status.Error(codes.Unavailable, "peer: member not started yet")
-	}
 	md, _ := metadata.FromIncomingContext(ctx)
 	get := func(k string) (uint64, error) {
 		v := md.Get(k)
@@ -95,6 +91,17 @@ func (t *Transport) accept(ctx context.Context) (Raft, uint64, error) {
 	to, err3 := get(mdTo)
 	if err := errors.Join(err1, err2, err3); err != nil {
 		return nil, 0, status.Errorf(codes.InvalidArgument, "peer: bad stream header: %v", err)
+	}
+	return t.acceptIDs(cid, from, to)
+}
+
+// acceptIDs checks the identities a peer announces, its cluster's, its
+// own and the member it means to reach, and returns the local node and
+// the sender's id, or the gRPC status refusing the peer.
+func (t *Transport) acceptIDs(cid, from, to uint64) (Raft, uint64, error) {
+	r := t.node()
+	if r == nil {
+		return nil, 0, status.Error(codes.Unavailable, "peer: member not started yet")
 	}
 	if cid != r.ClusterID() {
 		t.lg.Error("refused a peer of another cluster", zap.Stringer("remote-member-id", types.ID(from)),

@@ -183,18 +183,40 @@ func (p *peer) watchConnectivity(conn *grpc.ClientConn) {
 }
 
 // noteState records conn's state. Only the connection that made the peer
-// active can make it inactive again, and a peer being stopped loses its
-// connection without counting a disconnect.
+// active can make it inactive again.
 func (p *peer) noteState(conn *grpc.ClientConn, state connectivity.State) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch {
 	case state == connectivity.Ready:
 		p.activeConn = conn
-		p.stats.active.Store(true)
 	case p.activeConn == conn:
 		p.activeConn = nil
-		p.stats.active.Store(false)
+	}
+	p.noteActiveLocked()
+}
+
+// noteMsgConn records that message connection c is open (up), or that it
+// closed. Only the connection that made the peer active can make it
+// inactive again.
+func (p *peer) noteMsgConn(c *msgConn, up bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case up:
+		p.msgConn = c
+	case p.msgConn == c:
+		p.msgConn = nil
+	}
+	p.noteActiveLocked()
+}
+
+// noteActiveLocked makes the peer active while its gRPC connection is
+// ready or a message connection is open, and counts a disconnect when
+// neither is any longer, unless the peer is being stopped.
+func (p *peer) noteActiveLocked() {
+	active := p.activeConn != nil || p.msgConn != nil
+	if p.stats.active.Swap(active) && !active {
 		select {
 		case <-p.stopc:
 		default:

@@ -29,7 +29,8 @@ func (r *stepRecorder) MemberID() uint64                               { return 
 func (r *stepRecorder) ClusterID() uint64                              { return 7 }
 
 // servedTransport is member id's transport, serving on a loopback port.
-func servedTransport(t *testing.T, id uint64) (*Transport, *stepRecorder, *grpc.Server, string) {
+// The returned func stops serving, as a member that stops does.
+func servedTransport(t *testing.T, id uint64) (*Transport, *stepRecorder, func(), string) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -37,17 +38,21 @@ func servedTransport(t *testing.T, id uint64) (*Transport, *stepRecorder, *grpc.
 }
 
 // serveTransport is member id's transport, serving on l.
-func serveTransport(t *testing.T, id uint64, l net.Listener) (*Transport, *stepRecorder, *grpc.Server, string) {
+func serveTransport(t *testing.T, id uint64, l net.Listener) (*Transport, *stepRecorder, func(), string) {
 	t.Helper()
 	tr := New(Config{RetryInterval: 10 * time.Millisecond})
 	r := &stepRecorder{id: id, steps: make(chan *raftpb.Message, 1024)}
 	tr.SetRaft(r)
 	srv := grpc.NewServer(ServerOptions()...)
 	tr.Register(srv)
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(srv.Stop)
+	go func() { _ = tr.Serve(l, srv) }()
+	stop := func() {
+		srv.Stop()
+		_ = l.Close()
+	}
+	t.Cleanup(stop)
 	t.Cleanup(tr.Stop)
-	return tr, r, srv, "http://" + l.Addr().String()
+	return tr, r, stop, "http://" + l.Addr().String()
 }
 
 func statsOf(tr *Transport, id uint64) PeerStats {
@@ -69,7 +74,7 @@ func app(from, to uint64, data string) *raftpb.Message {
 // as lost once when the peer goes away, after which messages to it fail.
 func TestStatsCountBytesConnectionsAndFailures(t *testing.T) {
 	a, _, _, _ := servedTransport(t, 1)
-	b, rb, srvB, urlB := servedTransport(t, 2)
+	b, rb, stopB, urlB := servedTransport(t, 2)
 	a.SetPeer(2, []string{urlB})
 
 	const n = 20
@@ -89,7 +94,7 @@ func TestStatsCountBytesConnectionsAndFailures(t *testing.T) {
 	require.Zero(t, sent.SentFailures)
 	require.Zero(t, sent.Disconnects)
 
-	srvB.Stop()
+	stopB()
 	require.Eventually(t, func() bool { return !statsOf(a, 2).Active }, 10*time.Second, 10*time.Millisecond)
 	require.Equal(t, uint64(1), statsOf(a, 2).Disconnects)
 	require.Eventually(t, func() bool {

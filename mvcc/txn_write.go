@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/metastore/metastore/pluginapi/storage"
 )
@@ -157,19 +156,26 @@ func eventPointers(evs []mvccpb.Event) []*mvccpb.Event {
 func (tw *TxnWrite) encode() ([]storage.Op, []revValue) {
 	ops := make([]storage.Op, len(tw.changes))
 	values := make([]revValue, 0, len(tw.changes))
+	stored := make([]*mvccpb.KeyValue, len(tw.changes))
+	size := 0
+	for i, c := range tw.changes {
+		stored[i] = c.kv
+		if c.tombstone {
+			stored[i] = &mvccpb.KeyValue{Key: c.kv.Key} // what etcd stores
+		}
+		size += storedSize(stored[i])
+	}
+	// The encodings share one block: they are written, and released,
+	// together.
+	block := make([]byte, 0, size)
 	for i, c := range tw.changes {
 		rev := revision{main: tw.beginRev + 1, sub: int64(i)}
-		stored := c.kv
-		if c.tombstone {
-			stored = &mvccpb.KeyValue{Key: c.kv.Key} // what etcd stores
-		} else {
+		if !c.tombstone {
 			values = append(values, revValue{rev, c.kv.Value})
 		}
-		data, err := proto.Marshal(stored)
-		if err != nil {
-			panic(fmt.Sprintf("mvcc: marshaling a KeyValue: %v", err))
-		}
-		ops[i] = storage.Op{Kind: storage.OpPut, Namespace: nsKey, Key: revBytes(rev, c.tombstone), Value: data}
+		start := len(block)
+		block = appendStored(block, stored[i])
+		ops[i] = storage.Op{Kind: storage.OpPut, Namespace: nsKey, Key: revBytes(rev, c.tombstone), Value: block[start:len(block):len(block)]}
 	}
 	return ops, values
 }

@@ -42,15 +42,24 @@ func (frameCodec) Name() string { return "metastore-peer" }
 // encodeBatch encodes msgs as the protobuf message
 // `message Batch { repeated raftpb.Message msgs = 1; }`.
 func encodeBatch(msgs []*raftpb.Message) ([]byte, error) {
-	var b, mb []byte
-	for _, m := range msgs {
+	sizes := make([]int, len(msgs))
+	total := 0
+	for i, m := range msgs {
+		sizes[i] = raftwire.MessageSize(m)
+		total += 1 + protowire.SizeBytes(sizes[i])
+	}
+	b := make([]byte, 0, total)
+	for i, m := range msgs {
+		b = protowire.AppendTag(b, 1, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(sizes[i]))
+		start := len(b)
 		var err error
-		mb, err = raftwire.AppendMessage(mb[:0], m)
-		if err != nil {
+		if b, err = raftwire.AppendMessage(b, m); err != nil {
 			return nil, fmt.Errorf("peer: encode %v: %w", m.GetType(), err)
 		}
-		b = protowire.AppendTag(b, 1, protowire.BytesType)
-		b = protowire.AppendBytes(b, mb)
+		if len(b)-start != sizes[i] {
+			return nil, fmt.Errorf("peer: encode %v: %d bytes written, %d sized", m.GetType(), len(b)-start, sizes[i])
+		}
 	}
 	return b, nil
 }

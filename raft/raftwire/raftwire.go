@@ -80,6 +80,32 @@ func AppendMessage(b []byte, m *raftpb.Message) ([]byte, error) {
 	return b, nil
 }
 
+// MessageSize returns the size of m's encoding.
+func MessageSize(m *raftpb.Message) int {
+	if !messageKnown(m) {
+		return proto.Size(m)
+	}
+	n := 0
+	if m.Type != nil {
+		n += 1 + protowire.SizeVarint(uint64(int64(*m.Type)))
+	}
+	for _, v := range [...]*uint64{m.To, m.From, m.Term, m.LogTerm, m.Index, m.Commit, m.RejectHint, m.Vote} {
+		if v != nil {
+			n += 1 + protowire.SizeVarint(*v)
+		}
+	}
+	for _, e := range m.Entries {
+		n += 1 + protowire.SizeBytes(entrySize(e))
+	}
+	if m.Reject != nil {
+		n += 2
+	}
+	if m.Context != nil {
+		n += 1 + protowire.SizeBytes(len(m.Context))
+	}
+	return n
+}
+
 // entryKnown reports whether every field e has set is one the fast path
 // writes.
 func entryKnown(e *raftpb.Entry) bool {

@@ -93,6 +93,7 @@ func TestMessagesAsProtobuf(t *testing.T) {
 		got, err := AppendMessage(nil, m)
 		require.NoError(t, err)
 		require.Equal(t, want, got, "%v", m)
+		require.Equal(t, len(want), MessageSize(m), "%v", m)
 		back, err := UnmarshalMessage(want)
 		require.NoError(t, err)
 		require.True(t, proto.Equal(m, back), "%v\n%v", m, back)

@@ -60,23 +60,45 @@ func (n *Node) processEvents(tick <-chan time.Time, block bool) bool {
 			return false
 		}
 	}
-	for range maxEventsPerReady {
+	// What is queued already is taken one channel at a time: a receive
+	// that may not block locks its channel alone, where a select over
+	// all five locks every one of them for each event. Proposals and
+	// messages alternate, so neither waits behind a flood of the other.
+	for i := 0; i < maxEventsPerReady; {
+		took := false
 		select {
-		case <-tick:
-			n.rn.Tick()
 		case p := <-n.propc:
 			n.propose(p)
+			i, took = i+1, true
+		default:
+		}
+		select {
 		case m := <-n.recvc:
 			n.step(m)
+			i, took = i+1, true
+		default:
+		}
+		if !took {
+			break
+		}
+	}
+	select {
+	case <-tick:
+		n.rn.Tick()
+	default:
+	}
+	for range maxEventsPerReady {
+		select {
 		case f := <-n.ctlc:
 			f(n.rn)
+			continue
 		case <-n.stopc:
 			return false
 		default:
-			return true
 		}
+		break
 	}
-	return true
+	return !n.stopped()
 }
 
 func (n *Node) propose(p proposal) {

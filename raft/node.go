@@ -211,6 +211,13 @@ func (n *Node) enqueue(ctx context.Context, p proposal, expire <-chan struct{}) 
 	if n.stopped() {
 		return ErrStopped
 	}
+	// Queued at once when there is room: a send on one channel locks
+	// that channel alone, where the select below locks all four.
+	select {
+	case n.propc <- p:
+		return nil
+	default:
+	}
 	select {
 	case n.propc <- p:
 		return nil
@@ -228,6 +235,11 @@ func (n *Node) enqueue(ctx context.Context, p proposal, expire <-chan struct{}) 
 func (n *Node) Step(ctx context.Context, m *raftpb.Message) error {
 	if n.stopped() {
 		return ErrStopped
+	}
+	select {
+	case n.recvc <- m:
+		return nil
+	default:
 	}
 	select {
 	case n.recvc <- m:

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
@@ -135,6 +136,31 @@ func (p *peer) connection() (*grpc.ClientConn, error) {
 	p.conn = conn
 	go p.watchConnectivity(conn)
 	return conn, nil
+}
+
+// awaitConnection waits until the gRPC connection to the peer is ready,
+// for at most timeout or until the peer stops.
+func (p *peer) awaitConnection(timeout time.Duration) error {
+	conn, err := p.connection()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-p.stopc:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	conn.Connect()
+	for state := conn.GetState(); state != connectivity.Ready; state = conn.GetState() {
+		if !conn.WaitForStateChange(ctx, state) {
+			return fmt.Errorf("peer: no connection within %v (%v)", timeout, state)
+		}
+	}
+	return nil
 }
 
 // dialFirst dials the first of urls that parses: over TLS with tlsCfg

@@ -23,6 +23,9 @@ const (
 	snapshotChunkBytes = 1 << 20
 	// snapshotTimeout bounds the transfer of one snapshot.
 	snapshotTimeout = 30 * time.Minute
+	// snapshotConnectTimeout bounds the wait for the gRPC connection a
+	// snapshot travels on.
+	snapshotConnectTimeout = 10 * time.Second
 )
 
 // runSnapshots sends the MsgSnap messages raft gives this peer, one at a
@@ -81,6 +84,12 @@ func (p *peer) streamSnapshot(m *raftpb.Message) (int64, error) {
 		case <-ctx.Done():
 		}
 	}()
+	// Raft messages travel on connections of their own, so the gRPC
+	// connection may still be redialling a peer that came back: wait for
+	// it rather than fail the snapshot.
+	if err := p.awaitConnection(snapshotConnectTimeout); err != nil {
+		return 0, err
+	}
 	s, err := p.openStream(ctx, &snapshotDesc, methodSnapshot)
 	if err != nil {
 		return 0, err

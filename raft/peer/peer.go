@@ -138,15 +138,10 @@ func (p *peer) connection() (*grpc.ClientConn, error) {
 	return conn, nil
 }
 
-// awaitConnection waits until the gRPC connection to the peer is ready,
-// for at most timeout or until the peer stops.
-func (p *peer) awaitConnection(timeout time.Duration) error {
-	conn, err := p.connection()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
+// untilStopped returns a context that ends after d, or once the peer
+// stops.
+func (p *peer) untilStopped(d time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	go func() {
 		select {
 		case <-p.stopc:
@@ -154,6 +149,18 @@ func (p *peer) awaitConnection(timeout time.Duration) error {
 		case <-ctx.Done():
 		}
 	}()
+	return ctx, cancel
+}
+
+// awaitConnection waits until the gRPC connection to the peer is ready,
+// for at most timeout or until the peer stops.
+func (p *peer) awaitConnection(timeout time.Duration) error {
+	conn, err := p.connection()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := p.untilStopped(timeout)
+	defer cancel()
 	conn.Connect()
 	for state := conn.GetState(); state != connectivity.Ready; state = conn.GetState() {
 		if !conn.WaitForStateChange(ctx, state) {

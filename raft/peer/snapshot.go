@@ -2,7 +2,6 @@ package peer
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -75,15 +74,8 @@ func (p *peer) streamSnapshot(m *raftpb.Message) (int64, error) {
 	if p.t.cfg.Snapshotter == nil {
 		return 0, errors.New("peer: no snapshotter configured")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), snapshotTimeout)
+	ctx, cancel := p.untilStopped(snapshotTimeout)
 	defer cancel()
-	go func() {
-		select {
-		case <-p.stopc:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	// Raft messages travel on connections of their own, so the gRPC
 	// connection may still be redialling a peer that came back: wait for
 	// it rather than fail the snapshot.

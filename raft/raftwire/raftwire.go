@@ -408,32 +408,21 @@ func (s *messageSlab) link() *raftpb.Message {
 	if s.has&hasType != 0 {
 		m.Type = &s.typ
 	}
-	if s.has&hasTo != 0 {
-		m.To = &s.to
-	}
-	if s.has&hasFrom != 0 {
-		m.From = &s.from
-	}
-	if s.has&hasTerm != 0 {
-		m.Term = &s.term
-	}
-	if s.has&hasLogTerm != 0 {
-		m.LogTerm = &s.logTerm
-	}
-	if s.has&hasIndex != 0 {
-		m.Index = &s.index
-	}
-	if s.has&hasCommit != 0 {
-		m.Commit = &s.commit
-	}
 	if s.has&hasReject != 0 {
 		m.Reject = &s.reject
 	}
-	if s.has&hasRejectHint != 0 {
-		m.RejectHint = &s.rejectHint
-	}
-	if s.has&hasVote != 0 {
-		m.Vote = &s.vote
+	for _, f := range [...]struct {
+		bit uint16
+		dst **uint64
+		v   *uint64
+	}{
+		{hasTo, &m.To, &s.to}, {hasFrom, &m.From, &s.from}, {hasTerm, &m.Term, &s.term},
+		{hasLogTerm, &m.LogTerm, &s.logTerm}, {hasIndex, &m.Index, &s.index}, {hasCommit, &m.Commit, &s.commit},
+		{hasRejectHint, &m.RejectHint, &s.rejectHint}, {hasVote, &m.Vote, &s.vote},
+	} {
+		if s.has&f.bit != 0 {
+			*f.dst = f.v
+		}
 	}
 	return m
 }

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/url"
 	"sync"
 	"time"
 
@@ -126,8 +125,11 @@ func (t *Transport) serveMsgConn(c net.Conn) error {
 	_ = c.SetReadDeadline(time.Now().Add(msgConnHandshakeTimeout))
 	br := bufio.NewReaderSize(c, 64<<10)
 	preface := make([]byte, len(msgConnPreface))
-	if _, err := io.ReadFull(br, preface); err != nil || string(preface) != msgConnPreface {
-		return fmt.Errorf("bad preface: %w", err)
+	if _, err := io.ReadFull(br, preface); err != nil {
+		return fmt.Errorf("reading the preface: %w", err)
+	}
+	if string(preface) != msgConnPreface {
+		return errors.New("bad preface")
 	}
 	var ids [3]uint64
 	for i := range ids {
@@ -151,7 +153,8 @@ func (t *Transport) serveMsgConn(c net.Conn) error {
 	}
 	_ = c.SetDeadline(time.Time{})
 
-	// Step gives up when the transport stops.
+	// Keepalives go out until the connection ends; Step gives up when
+	// the transport stops.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
@@ -313,33 +316,27 @@ func (m *msgConn) watch() {
 // for an https URL (offering no application protocol: the listener's is
 // HTTP/2's), in plain text for an http one.
 func dialFirstConn(urls []string, tlsCfg *tls.Config) (net.Conn, error) {
-	for _, raw := range urls {
-		u, err := url.Parse(raw)
-		if err != nil || u.Host == "" {
-			continue
-		}
-		if u.Scheme == "https" && tlsCfg == nil {
-			return nil, fmt.Errorf("%w: %s", ErrNoTLS, raw)
-		}
-		d := &net.Dialer{Timeout: msgConnHandshakeTimeout, KeepAlive: 10 * time.Second}
-		c, err := d.Dial("tcp", u.Host)
-		if err != nil || u.Scheme != "https" {
-			return c, err
-		}
-		cfg := tlsCfg.Clone()
-		cfg.NextProtos = nil
-		if cfg.ServerName == "" {
-			cfg.ServerName = u.Hostname()
-		}
-		tc := tls.Client(c, cfg)
-		_ = tc.SetDeadline(time.Now().Add(msgConnHandshakeTimeout))
-		if err := tc.Handshake(); err != nil {
-			_ = c.Close()
-			return nil, err
-		}
-		return tc, nil
+	u, err := firstURL(urls, tlsCfg)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("peer: no usable URL in %v", urls)
+	d := &net.Dialer{Timeout: msgConnHandshakeTimeout, KeepAlive: 10 * time.Second}
+	c, err := d.Dial("tcp", u.Host)
+	if err != nil || u.Scheme != "https" {
+		return c, err
+	}
+	cfg := tlsCfg.Clone()
+	cfg.NextProtos = nil
+	if cfg.ServerName == "" {
+		cfg.ServerName = u.Hostname()
+	}
+	tc := tls.Client(c, cfg)
+	_ = tc.SetDeadline(time.Now().Add(msgConnHandshakeTimeout))
+	if err := tc.Handshake(); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	return tc, nil
 }
 
 // openSender opens a message connection, or a gRPC stream to a peer that

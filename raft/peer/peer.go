@@ -173,19 +173,29 @@ func (p *peer) awaitConnection(timeout time.Duration) error {
 // dialFirst dials the first of urls that parses: over TLS with tlsCfg
 // for an https URL, in plain text for an http one.
 func dialFirst(urls []string, tlsCfg *tls.Config) (*grpc.ClientConn, error) {
+	u, err := firstURL(urls, tlsCfg)
+	if err != nil {
+		return nil, err
+	}
+	creds := insecure.NewCredentials()
+	if u.Scheme == "https" {
+		creds = credentials.NewTLS(tlsCfg)
+	}
+	return dial(u.Host, creds)
+}
+
+// firstURL returns the first of urls that parses, refusing an https one
+// when there is no TLS configuration.
+func firstURL(urls []string, tlsCfg *tls.Config) (*url.URL, error) {
 	for _, raw := range urls {
 		u, err := url.Parse(raw)
 		if err != nil || u.Host == "" {
 			continue
 		}
-		creds := insecure.NewCredentials()
-		if u.Scheme == "https" {
-			if tlsCfg == nil {
-				return nil, fmt.Errorf("%w: %s", ErrNoTLS, raw)
-			}
-			creds = credentials.NewTLS(tlsCfg)
+		if u.Scheme == "https" && tlsCfg == nil {
+			return nil, fmt.Errorf("%w: %s", ErrNoTLS, raw)
 		}
-		return dial(u.Host, creds)
+		return u, nil
 	}
 	return nil, fmt.Errorf("peer: no usable URL in %v", urls)
 }

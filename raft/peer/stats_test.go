@@ -88,7 +88,13 @@ func TestStatsCountBytesConnectionsAndFailures(t *testing.T) {
 		}
 	}
 	require.Eventually(t, func() bool { return statsOf(a, 2).Active }, 10*time.Second, 10*time.Millisecond)
-	sent, received := statsOf(a, 2), statsOf(b, 1)
+	// The sender counts a frame once its write returns, which may be
+	// after the receiver has counted and stepped it.
+	var sent, received PeerStats
+	require.Eventually(t, func() bool {
+		sent, received = statsOf(a, 2), statsOf(b, 1)
+		return sent.SentBytes == received.ReceivedBytes
+	}, 10*time.Second, 10*time.Millisecond)
 	require.GreaterOrEqual(t, sent.SentBytes, uint64(n*len("payload")))
 	require.Equal(t, sent.SentBytes, received.ReceivedBytes)
 	require.Zero(t, sent.SentFailures)

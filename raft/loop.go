@@ -147,6 +147,10 @@ func (n *Node) handleReady() error {
 	if early {
 		n.cfg.Transport.Send(msgs)
 	}
+	applyFirst := n.committedAreDurable(rd)
+	if applyFirst && !n.handOffCommitted(rd.CommittedEntries) {
+		return nil
+	}
 	if err := n.persist(rd); err != nil {
 		return err
 	}
@@ -157,10 +161,7 @@ func (n *Node) handleReady() error {
 	if err := n.applyConfChanges(rd.CommittedEntries); err != nil {
 		return err
 	}
-	if k := len(rd.CommittedEntries); k > 0 {
-		n.handedOut = rd.CommittedEntries[k-1].GetIndex()
-	}
-	if len(rd.CommittedEntries) > 0 && !n.handOff(applyTask{entries: rd.CommittedEntries}) {
+	if !applyFirst && !n.handOffCommitted(rd.CommittedEntries) {
 		return nil
 	}
 	n.rn.Advance(rd)
@@ -170,6 +171,44 @@ func (n *Node) handleReady() error {
 		n.publishStatus()
 	}
 	return nil
+}
+
+// committedAreDurable reports whether the Ready's committed entries may be
+// applied before the Ready is written, as etcd applies while it writes
+// its WAL. They may when this member's log already holds them durably (a
+// Ready commits the entries an earlier Ready wrote, as a lone member's
+// and a leader's do): a write of new entries, and its fsync, then no
+// longer holds up the apply of those before them, nor a lone member's
+// write of the HardState that records their commit. Entries this Ready
+// writes wait for it, so the store never applies past the durable log,
+// nor does a Ready with a snapshot or a conf change, which raft must
+// see applied in order with the log.
+func (n *Node) committedAreDurable(rd etcdraft.Ready) bool {
+	k := len(rd.CommittedEntries)
+	if k == 0 || !etcdraft.IsEmptySnap(rd.Snapshot) {
+		return false
+	}
+	last, err := n.storage.LastIndex()
+	if err != nil || rd.CommittedEntries[k-1].GetIndex() > last {
+		return false
+	}
+	for _, e := range rd.CommittedEntries {
+		if t := e.GetType(); t == raftpb.EntryConfChange || t == raftpb.EntryConfChangeV2 {
+			return false
+		}
+	}
+	return true
+}
+
+// handOffCommitted hands committed entries to the apply loop; false if
+// the node stopped meanwhile.
+func (n *Node) handOffCommitted(ents []*raftpb.Entry) bool {
+	k := len(ents)
+	if k == 0 {
+		return true
+	}
+	n.handedOut = ents[k-1].GetIndex()
+	return n.handOff(applyTask{entries: ents})
 }
 
 // persist writes the Ready's snapshot, HardState and entries to the WAL

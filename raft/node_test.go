@@ -3,7 +3,9 @@ package raft
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -310,4 +312,42 @@ func TestProposeQueuedToldOfDrop(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the drop was not reported")
 	}
+}
+
+// TestCommittedEntriesApplyWhileTheNextAreWritten holds the WAL's second
+// fsync, that of an entry proposed while the first was being written:
+// the first, committed and already durable, is applied meanwhile, and
+// the second only once its fsync returns.
+func TestCommittedEntriesApplyWhileTheNextAreWritten(t *testing.T) {
+	a := &testApplier{}
+	n := startNode(t, testConfig(t, t.TempDir()), a, 0)
+	proposeAndWait(t, n, "ready")
+
+	first, second := make(chan struct{}), make(chan struct{})
+	var syncs atomic.Int32
+	held := make(chan struct{}, 2)
+	n.ObserveWALSync(func(time.Duration) {
+		switch syncs.Add(1) {
+		case 1:
+			held <- struct{}{}
+			<-first
+		case 2:
+			held <- struct{}{}
+			<-second
+		}
+	})
+	t.Cleanup(func() { n.ObserveWALSync(nil) })
+	defer close(second)
+
+	ctx := testContext(t)
+	require.NoError(t, n.ProposeQueued(ctx, []byte("a"), nil, func(error) {}))
+	<-held // a's fsync returned; the raft loop waits here
+	require.NoError(t, n.ProposeQueued(ctx, []byte("b"), nil, func(error) {}))
+	close(first)
+	<-held // b's fsync returned; the raft loop waits here
+	require.Eventually(t, func() bool { return slices.Contains(a.normal(), "a") },
+		5*time.Second, time.Millisecond, "a committed entry waited for the next entry's write")
+	require.NotContains(t, a.normal(), "b", "an entry applied before its write returned")
+	second <- struct{}{}
+	require.Eventually(t, func() bool { return slices.Contains(a.normal(), "b") }, 5*time.Second, time.Millisecond)
 }

@@ -17,7 +17,10 @@
 //     entries with one fsync, installs the snapshot and appends the entries
 //     to MemoryStorage, sends the messages, applies committed conf changes
 //     to raft, queues the committed entries for the apply loop and calls
-//     Advance. It also takes log snapshots (see below).
+//     Advance. Committed entries its log already held durably before the
+//     Ready, without a conf change among them, are queued first, so their
+//     apply runs beside the Ready's write and fsync, as etcd's does. It
+//     also takes log snapshots (see below).
 //   - the apply loop passes queued entries to Applier.Apply in log order and
 //     advances the applied index that WaitApplied waits on.
 //   - the read loop (readIndexBatcher) serves ReadIndex.

@@ -21,9 +21,12 @@
 //
 // A segment is preallocated to Options.SegmentSize when it is created
 // (fallocate, where the file system has it and room), so appends within it
-// change neither the file's size nor its block map, and each sync is an
-// fdatasync that writes the data alone, as etcd does. The records of a
-// segment end at its first all-zero byte run: zero is no record type.
+// do not change the file's size, and each sync is an fdatasync, as etcd
+// does. Preallocated blocks are unwritten ones, which the first write
+// into each converts, so the WAL also writes zeros a megabyte ahead of
+// its records, after an fsync: the records then overwrite written blocks
+// and their fdatasync commits no metadata. The records of a segment end
+// at its first all-zero byte run: zero is no record type.
 //
 // Reading replays records in order. An entry whose index is at or below an
 // earlier one replaces that entry and everything after it, because raft may

@@ -313,3 +313,43 @@ func TestFailedSyncIsNeverRetried(t *testing.T) {
 	_, st := mustOpen(t, dir, testOpts(t))
 	require.GreaterOrEqual(t, st.LastIndex(), uint64(1))
 }
+
+// TestZerosAheadOfTheRecords fills most of a segment, reopening it
+// halfway: zeros stay written ahead of the records, never over them, and
+// every entry replays.
+func TestZerosAheadOfTheRecords(t *testing.T) {
+	dir := t.TempDir()
+	opts := testOpts(t)
+	opts.SegmentSize = 4 << 20
+	w := mustCreate(t, dir, opts)
+	payload := string(make([]byte, 1000))
+	save := func(w *WAL, lo, hi uint64) {
+		for i := lo; i <= hi; i++ {
+			require.NoError(t, w.Save(hardState(1, 1, i), []*raftpb.Entry{ent(i, 1, payload)}, true))
+			require.GreaterOrEqual(t, w.zeroed, min(w.size+zeroAheadBytes/2, w.segmentSize), "after entry %d", i)
+		}
+	}
+	checkZeros := func(w *WAL) {
+		b, err := os.ReadFile(filepath.Join(dir, w.segs[len(w.segs)-1].name()))
+		require.NoError(t, err)
+		require.True(t, allZero(b[w.size:w.zeroed]), "the zeros ahead of the records")
+	}
+	save(w, 1, 1500)
+	checkZeros(w)
+	require.NoError(t, w.Close())
+
+	w, st := mustOpen(t, dir, opts)
+	require.Len(t, st.Entries, 1500)
+	require.Equal(t, w.size, w.zeroed, "reopened, only what is read back is known written")
+	save(w, 1501, 3000)
+	checkZeros(w)
+	require.Len(t, w.segs, 1, "the entries fit one segment")
+	require.NoError(t, w.Close())
+
+	_, st = mustOpen(t, dir, opts)
+	require.Len(t, st.Entries, 3000)
+	for i, e := range st.Entries {
+		require.Equal(t, uint64(i+1), e.GetIndex())
+		require.Equal(t, payload, string(e.GetData()))
+	}
+}

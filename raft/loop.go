@@ -195,13 +195,22 @@ func (n *Node) handleReady() error {
 // writes wait for it, so the store never applies past the durable log,
 // nor does a Ready with a snapshot or a conf change, which raft must
 // see applied in order with the log.
+//
+// The log holds them when the Ready writes nothing at or below the last
+// of them: raft commits entries of the Ready's own Entries too, and a
+// follower's Entries may replace, at the same indexes, entries of an
+// earlier leader that it wrote but that were never committed.
 func (n *Node) committedAreDurable(rd etcdraft.Ready) bool {
 	k := len(rd.CommittedEntries)
 	if k == 0 || !etcdraft.IsEmptySnap(rd.Snapshot) {
 		return false
 	}
+	lastCommitted := rd.CommittedEntries[k-1].GetIndex()
+	if len(rd.Entries) > 0 && rd.Entries[0].GetIndex() <= lastCommitted {
+		return false
+	}
 	last, err := n.storage.LastIndex()
-	if err != nil || rd.CommittedEntries[k-1].GetIndex() > last {
+	if err != nil || lastCommitted > last {
 		return false
 	}
 	for _, e := range rd.CommittedEntries {

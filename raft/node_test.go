@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	etcdraft "go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
 )
 
 func TestSingleNodeProposeApply(t *testing.T) {
@@ -350,4 +352,40 @@ func TestCommittedEntriesApplyWhileTheNextAreWritten(t *testing.T) {
 	require.NotContains(t, a.normal(), "b", "an entry applied before its write returned")
 	second <- struct{}{}
 	require.Eventually(t, func() bool { return slices.Contains(a.normal(), "b") }, 5*time.Second, time.Millisecond)
+}
+
+// TestCommittedEntriesAppliedFirstOnlyWhenDurable: a Ready's committed
+// entries go to the apply loop before its write only when the log already
+// holds them, not when its own entries replace those at their indexes (a
+// follower dropping an earlier leader's uncommitted tail) or are them.
+func TestCommittedEntriesAppliedFirstOnlyWhenDurable(t *testing.T) {
+	entries := func(lo, hi, term uint64) []*raftpb.Entry {
+		var out []*raftpb.Entry
+		for i := lo; i <= hi; i++ {
+			out = append(out, &raftpb.Entry{Index: proto.Uint64(i), Term: proto.Uint64(term), Type: raftpb.EntryNormal.Enum()})
+		}
+		return out
+	}
+	st := etcdraft.NewMemoryStorage()
+	require.NoError(t, st.Append(entries(1, 10, 1)))
+	n := &Node{storage: st}
+	for _, c := range []struct {
+		name      string
+		committed []*raftpb.Entry
+		written   []*raftpb.Entry
+		want      bool
+	}{
+		{"already written, nothing new", entries(5, 7, 1), nil, true},
+		{"already written, new entries after them", entries(5, 7, 1), entries(11, 12, 1), true},
+		{"a new leader's entries replace the tail", entries(5, 7, 2), entries(5, 7, 2), false},
+		{"the new entries are the committed ones", entries(11, 11, 1), entries(11, 11, 1), false},
+		{"committed past the log", entries(10, 11, 1), nil, false},
+		{"new entries replace some below the last committed", entries(5, 9, 1), entries(8, 12, 2), false},
+	} {
+		rd := etcdraft.Ready{CommittedEntries: c.committed, Entries: c.written}
+		require.Equal(t, c.want, n.committedAreDurable(rd), c.name)
+	}
+	cc := entries(6, 6, 1)
+	cc[0].Type = raftpb.EntryConfChangeV2.Enum()
+	require.False(t, n.committedAreDurable(etcdraft.Ready{CommittedEntries: append(entries(5, 5, 1), cc...)}), "a conf change")
 }

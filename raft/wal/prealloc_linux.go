@@ -35,6 +35,9 @@ func syncData(f *os.File) error {
 	}
 }
 
+// writesZerosAhead is whether zeroAhead writes anything here.
+const writesZerosAhead = true
+
 // zeroChunk is what zeroAhead writes: zeros in the binary's zero-filled
 // data, never touched, so they take no memory of their own.
 var zeroChunk [256 << 10]byte

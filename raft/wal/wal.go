@@ -75,6 +75,9 @@ type WAL struct {
 	// zeroed is the offset in the current segment below which its blocks
 	// are written ones: records, or zeros written ahead of them.
 	zeroed int64
+	// noZeros stops zeroAhead for the current segment, after a failure
+	// or where the platform writes none.
+	noZeros bool
 
 	buf   []byte
 	syncs atomic.Uint64
@@ -147,7 +150,7 @@ func Open(dir string, opts Options) (*WAL, *State, error) {
 		f.Close()
 		return nil, nil, err
 	}
-	w.f, w.size, w.zeroed, w.segs = f, size, size, segs
+	w.f, w.size, w.zeroed, w.noZeros, w.segs = f, size, size, !writesZerosAhead, segs
 	w.lastIndex, w.hardState, w.snapshot = st.LastIndex(), st.HardState, st.Snapshot
 	return w, st, nil
 }
@@ -287,7 +290,7 @@ const (
 // zeros stops it for this segment, and an I/O error it caused is the next
 // fsync's to report. Without fsyncs (UnsafeNoFsync) it does nothing.
 func (w *WAL) zeroAhead() {
-	if w.noFsync || w.zeroed-w.size >= zeroAheadBytes/2 || w.zeroed >= w.segmentSize {
+	if w.noFsync || w.noZeros || w.zeroed-w.size >= zeroAheadBytes/2 || w.zeroed >= w.segmentSize {
 		return
 	}
 	start := max(w.zeroed, w.size)
@@ -297,7 +300,7 @@ func (w *WAL) zeroAhead() {
 	}
 	if err := zeroAhead(w.f, start, n); err != nil {
 		w.lg.Warn("wal: writing zeros ahead of the records", zap.Error(err))
-		w.zeroed = w.segmentSize
+		w.noZeros = true
 		return
 	}
 	w.zeroed = start + n

@@ -199,7 +199,9 @@ func (n *Node) handleReady() error {
 // The log holds them when the Ready writes nothing at or below the last
 // of them: raft commits entries of the Ready's own Entries too, and a
 // follower's Entries may replace, at the same indexes, entries of an
-// earlier leader that it wrote but that were never committed.
+// earlier leader that it wrote but that were never committed. Every
+// earlier Ready was written before Advance, so the rest are in
+// MemoryStorage; its last index is checked too, as a guard.
 func (n *Node) committedAreDurable(rd etcdraft.Ready) bool {
 	k := len(rd.CommittedEntries)
 	if k == 0 || !etcdraft.IsEmptySnap(rd.Snapshot) {

@@ -24,8 +24,9 @@
 // do not change the file's size, and each sync is an fdatasync, as etcd
 // does. Preallocated blocks are unwritten ones, which the first write
 // into each converts, so the WAL also writes zeros a megabyte ahead of
-// its records, after an fsync: the records then overwrite written blocks
-// and their fdatasync commits no metadata. The records of a segment end
+// its records, after an fsync: the records then overwrite written blocks,
+// whose fdatasync has no conversion to record (BenchmarkSyncAfterAppend).
+// The records of a segment end
 // at its first all-zero byte run: zero is no record type.
 //
 // Reading replays records in order. An entry whose index is at or below an

@@ -17,7 +17,7 @@ import (
 // metadata write and nothing else. The reserved blocks are still marked
 // unwritten (ext4, XFS): the first write into each converts it, a change
 // of metadata that the next fdatasync must commit to the journal; see
-// zeroAhead.
+// WAL.zeroAhead.
 func preallocate(f *os.File, size int64) {
 	if size > 0 {
 		_ = syscall.Fallocate(int(f.Fd()), 0, 0, size)
@@ -35,20 +35,20 @@ func syncData(f *os.File) error {
 	}
 }
 
-// writesZerosAhead is whether zeroAhead writes anything here.
-const writesZerosAhead = true
+// writesZeros is whether writeZeros writes anything here.
+const writesZeros = true
 
-// zeroChunk is what zeroAhead writes: zeros in the binary's zero-filled
+// zeroChunk is what writeZeros writes: zeros in the binary's zero-filled
 // data, never touched, so they take no memory of their own.
 var zeroChunk [256 << 10]byte
 
-// zeroAhead writes n zero bytes at off and starts, without waiting for
+// writeZeros writes n zero bytes at off and starts, without waiting for
 // it, their writeback, so that the blocks the next records go to are
 // written ones: overwriting them changes no metadata, and an fdatasync
 // of records written there writes those records and the disk's cache
 // flush alone, without a journal commit. PostgreSQL zero-fills its WAL
 // segments for the same reason.
-func zeroAhead(f *os.File, off, n int64) error {
+func writeZeros(f *os.File, off, n int64) error {
 	for done := int64(0); done < n; {
 		k := min(n-done, int64(len(zeroChunk)))
 		if _, err := f.WriteAt(zeroChunk[:k], off+done); err != nil {

@@ -10,8 +10,8 @@ func preallocate(*os.File, int64) {}
 // syncData makes f's data durable.
 func syncData(f *os.File) error { return f.Sync() }
 
-// writesZerosAhead is whether zeroAhead writes anything here.
-const writesZerosAhead = false
+// writesZeros is whether writeZeros writes anything here.
+const writesZeros = false
 
-// zeroAhead does nothing here: segments are not preallocated.
-func zeroAhead(*os.File, int64, int64) error { return nil }
+// writeZeros is never called here: segments are not preallocated.
+func writeZeros(*os.File, int64, int64) error { return nil }

@@ -42,7 +42,7 @@ func (w *WAL) startSegment(s segment) error {
 	}
 	w.syncs.Add(1)
 	w.f, w.size = f, int64(len(header))
-	w.zeroed, w.noZeros = w.size, !writesZerosAhead
+	w.resetZeros()
 	w.segs = append(w.segs, s)
 	return nil
 }

@@ -326,7 +326,7 @@ func TestZerosAheadOfTheRecords(t *testing.T) {
 	save := func(w *WAL, lo, hi uint64) {
 		for i := lo; i <= hi; i++ {
 			require.NoError(t, w.Save(hardState(1, 1, i), []*raftpb.Entry{ent(i, 1, payload)}, true))
-			if writesZerosAhead {
+			if writesZeros {
 				require.GreaterOrEqual(t, w.zeroed, min(w.size+zeroAheadBytes/2, w.segmentSize), "after entry %d", i)
 			}
 		}

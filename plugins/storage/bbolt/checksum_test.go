@@ -149,18 +149,10 @@ func TestDamagedPageHeaderIsCorruption(t *testing.T) {
 			require.NoError(t, e.Close(ctx))
 
 			path := filepath.Join(dir, "db")
+			damaged := liveLeafPage(t, path, "ns/key")
 			b, err := os.ReadFile(path)
 			require.NoError(t, err)
-			damaged := -1
-			for p := 2; (p+1)*4096 <= len(b); p++ {
-				h := b[p*4096:]
-				if binary.LittleEndian.Uint64(h) == uint64(p) && binary.LittleEndian.Uint16(h[8:]) == 0x02 && binary.LittleEndian.Uint16(h[10:]) > 10 {
-					tt.damage(h)
-					damaged = p
-					break
-				}
-			}
-			require.Positive(t, damaged, "a leaf page")
+			tt.damage(b[damaged*4096:])
 			require.NoError(t, os.WriteFile(path, b, 0o600))
 
 			_, err = bbolt.New().Open(ctx, storage.OpenRequest{Dir: dir})
@@ -168,6 +160,37 @@ func TestDamagedPageHeaderIsCorruption(t *testing.T) {
 			require.ErrorContains(t, err, fmt.Sprintf("bbolt: %s: page %d: %s", path, damaged, tt.want))
 		})
 	}
+}
+
+// liveLeafPage returns a leaf page of the named bucket that the file's
+// current tree reaches: the first child of the bucket's root branch. A
+// page found by scanning the file may be a freed copy no tree reaches,
+// whose damage no reader would meet.
+func liveLeafPage(t *testing.T, path, bucket string) uint64 {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, PreLoadFreelist: true})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, db.Close()) }()
+	var leaf uint64
+	require.NoError(t, db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(bucket))
+		require.NotNil(t, b, "bucket %q", bucket)
+		root, err := tx.Page(int(b.Root()))
+		require.NoError(t, err)
+		require.Equal(t, "branch", root.Type, "the bucket spans pages")
+		page := make([]byte, 4096)
+		f, err := os.Open(path)
+		require.NoError(t, err)
+		defer f.Close()
+		_, err = f.ReadAt(page, int64(root.ID)*4096)
+		require.NoError(t, err)
+		leaf = binary.LittleEndian.Uint64(page[16+8:]) // the first element's child
+		child, err := tx.Page(int(leaf))
+		require.NoError(t, err)
+		require.Equal(t, "leaf", child.Type)
+		return nil
+	}))
+	return leaf
 }
 
 // TestFileWithoutChecksumsIsRead: a file written before values carried

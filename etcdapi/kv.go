@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/metastore/metastore/etcdapi/codec"
 	"github.com/metastore/metastore/etcdapi/txn"
 	"github.com/metastore/metastore/mvcc"
 )
@@ -36,11 +37,19 @@ func (k *KVServer) Range(ctx context.Context, r *pb.RangeRequest) (*pb.RangeResp
 	if err != nil {
 		return nil, toGRPCError(err)
 	}
-	resp, err := txn.Range(ctx, k.s.store, r)
+	// A large answer's KVs are pooled, and go back to the pool once the
+	// server's codec has marshalled the reply.
+	resp, release, err := txn.RangePooled(ctx, k.s.store, r)
 	if err = firstErr(k.s.noteEngineError(err), recheck()); err != nil {
+		if release != nil {
+			release()
+		}
 		return nil, toGRPCError(err)
 	}
 	k.s.fillHeader(resp.Header)
+	if release != nil {
+		codec.ReleaseAfterMarshal(resp, release)
+	}
 	return resp, nil
 }
 

@@ -2,6 +2,7 @@ package mvcc
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -155,4 +156,48 @@ func TestLeasedKeys(t *testing.T) {
 	got := map[string]int64{}
 	s.LeasedKeys(func(key []byte, lease int64) { got[string(key)] = lease })
 	assert.Equal(t, map[string]int64{"a": 7, "d": 9}, got, "live keys with a lease, the deleted one left out")
+}
+
+// TestPooledRange: a pooled range answers as an unpooled one; small ranges
+// are not pooled; Release empties the result and zeroes what goes back to
+// the pool, so the pool pins no key or value.
+func TestPooledRange(t *testing.T) {
+	s, _ := newTestStore(t)
+	for i := range 300 {
+		put(s, fmt.Sprintf("k%03d", i), fmt.Sprintf("v%d", i))
+	}
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name   string
+		end    string
+		pooled bool
+	}{
+		{"a large range", "k300", true},
+		{"a range of fewer than 64 keys", "k010", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			want, err := s.Range(ctx, []byte("k"), []byte(tt.end), RangeOptions{})
+			require.NoError(t, err)
+			got, err := s.Range(ctx, []byte("k"), []byte(tt.end), RangeOptions{Pooled: true})
+			require.NoError(t, err)
+			require.Equal(t, tt.pooled, got.Pooled())
+			require.False(t, want.Pooled())
+			requireKVs(t, want.KVs, got.KVs)
+			require.Equal(t, want.Count, got.Count)
+
+			kvs := got.KVs
+			slab := got.slab
+			got.Release()
+			require.Nil(t, got.KVs)
+			require.False(t, got.Pooled())
+			if tt.pooled {
+				for i := range slab.slab {
+					require.Nil(t, slab.slab[i].Key, "KV %d keeps its key", i)
+					require.Nil(t, slab.slab[i].Value, "KV %d keeps its value", i)
+				}
+				require.Nil(t, kvs[0], "the pointers are cleared too")
+			}
+			got.Release() // a second release does nothing
+		})
+	}
 }

@@ -101,6 +101,11 @@ func unmarshalFast(b []byte, v any) bool {
 // Marshal encodes v: the messages of the fast path directly, the others
 // with protobuf.
 func (c *Codec) Marshal(v any) (mem.BufferSlice, error) {
+	if r, ok := v.(*pb.RangeResponse); ok {
+		if release := recycling.take(r); release != nil {
+			defer release() // once its bytes are written
+		}
+	}
 	m, ok := fastMessageOf(v)
 	if !ok {
 		return c.protoMarshal(v)

@@ -32,15 +32,32 @@ func RangeEnd(end []byte) []byte {
 // read the whole range, then prune, sort and cut to the limit; otherwise the
 // limit is pushed down and one extra key tells whether there are more.
 func Range(ctx context.Context, rd Reader, r *pb.RangeRequest) (*pb.RangeResponse, error) {
+	resp, _, err := rangeKVs(ctx, rd, r, false)
+	return resp, err
+}
+
+// RangePooled is Range whose large answers take their KVs from a pool.
+// release, when not nil, hands them back: call it once nothing reads the
+// response any more.
+func RangePooled(ctx context.Context, rd Reader, r *pb.RangeRequest) (resp *pb.RangeResponse, release func(), err error) {
+	return rangeKVs(ctx, rd, r, true)
+}
+
+func rangeKVs(ctx context.Context, rd Reader, r *pb.RangeRequest, pooled bool) (*pb.RangeResponse, func(), error) {
 	ro := mvcc.RangeOptions{
 		Limit:     pushedLimit(r),
 		Rev:       r.Revision,
 		CountOnly: r.CountOnly,
 		KeysOnly:  r.KeysOnly && r.SortTarget != pb.RangeRequest_VALUE,
+		Pooled:    pooled,
 	}
 	rr, err := rd.Range(ctx, r.Key, RangeEnd(r.RangeEnd), ro)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	var release func()
+	if rr.Pooled() {
+		release = rr.Release
 	}
 	kvs := filterKVs(rr.KVs, r)
 	sortKVs(kvs, r)
@@ -55,7 +72,7 @@ func Range(ctx context.Context, rd Reader, r *pb.RangeRequest) (*pb.RangeRespons
 		}
 	}
 	resp.Kvs = kvs
-	return resp, nil
+	return resp, release, nil
 }
 
 func pushedLimit(r *pb.RangeRequest) int64 {

@@ -1,9 +1,11 @@
 package host
 
 import (
+	"math"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -25,27 +27,42 @@ import (
 // (28.7, 22.0, 52.7) for about 100 MiB of RSS.
 //
 // Rather than a fixed GOGC, which would multiply a large heap too, the
-// floor raises GOGC only while the live heap is small: after each cycle
-// the next one is set to start at the floor, or at twice the live heap
-// when that is more (GOGC=100 again). A store of a million keys is far
-// above any floor and collects as it would without one. The Go runtime's
+// floor sets GOGC after each cycle from the live heap and the allocation
+// rate (see tune and gcPercentFor): the next cycle starts once the heap
+// has grown by what the last interval's rate allocates in half a second
+// (gcMinInterval), by at least 4 MiB, and at most up to the floor. A
+// member under load, which allocates tens of MB a second or more, collects
+// at the floor; one that allocates little (an idle member, or one serving
+// a few large reads from pooled memory) collects at most about twice a
+// second, a little above its live heap, instead of growing to the floor.
+// Once twice the live heap passes the floor, GOGC is 100: a store of a
+// million keys collects as it would without a floor. The Go runtime's
 // memory limit (--memory-limit) still bounds the heap whatever GOGC says.
-// TiDB's GOGC tuner works the same way.
+// TiDB's GOGC tuner sets GOGC from the live heap in the same way.
 
 const (
 	// defaultGCHeapFloor is the floor when none is configured.
 	defaultGCHeapFloor = 32 << 20
 	// runtimeHeapMinimum is the heap size under which the runtime never
 	// starts a cycle at GOGC=100; it scales with GOGC, so a GOGC set for
-	// a tiny live heap must not raise it past the floor.
+	// a tiny live heap must not raise it past the goal.
 	runtimeHeapMinimum = 4 << 20
+	// gcMinInterval is how long, at the last cycle's allocation rate,
+	// the heap may grow between two cycles while under the floor.
+	gcMinInterval = 500 * time.Millisecond
 )
 
-// gcFloor keeps the heap's collection target at or above floor bytes.
+// gcFloor keeps the heap's collection target at or above what the
+// allocation rate calls for, up to floor bytes.
 type gcFloor struct {
 	floor   uint64
-	live    []metrics.Sample
+	samples []metrics.Sample // the live heap, and the bytes allocated so far
 	percent int
+	// allocated and at are the bytes allocated so far, and when, at the
+	// last tuning; grow is the growth that tuning allowed.
+	allocated uint64
+	at        time.Time
+	grow      uint64
 }
 
 // applyGCHeapFloor starts the floor as GCHeapFloor says, unless GOGC is
@@ -61,8 +78,17 @@ func applyGCHeapFloor(lg *zap.Logger, c config.MemoryConfig, environ []string) {
 	case floor == 0:
 		floor = defaultGCHeapFloor
 	}
-	f := &gcFloor{floor: uint64(floor), live: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}, percent: 100}
-	f.tune()
+	f := &gcFloor{floor: uint64(floor), percent: 100, grow: runtimeHeapMinimum, samples: []metrics.Sample{
+		{Name: "/gc/heap/live:bytes"},
+		{Name: "/gc/heap/allocs:bytes"},
+	}}
+	// GOGC stays at 100 until the first cycle, whose tuning measures the
+	// rate from here: a floor from the start would let everything a
+	// member allocates while it starts pile up to it.
+	metrics.Read(f.samples)
+	if f.samples[1].Value.Kind() == metrics.KindUint64 {
+		f.allocated, f.at = f.samples[1].Value.Uint64(), time.Now()
+	}
 	f.arm()
 	lg.Info("garbage collector heap floor", zap.Int64("bytes", floor))
 }
@@ -79,14 +105,24 @@ func (f *gcFloor) arm() {
 	})
 }
 
-// tune sets GOGC so that the next cycle starts at the floor, or at twice
-// the live heap.
+// tune sets GOGC for the next cycle from the live heap the last one left
+// and the rate at which the heap was allocated since the last tuning. The
+// growth it allows at most doubles from one cycle to the next, so a burst
+// (a member starting) does not set a large heap on its own: a sustained
+// rate reaches the floor in a few cycles, within a fraction of a second.
+// A tuning with no rate to go by aims at the floor.
 func (f *gcFloor) tune() {
-	metrics.Read(f.live)
-	if f.live[0].Value.Kind() != metrics.KindUint64 {
+	metrics.Read(f.samples)
+	if f.samples[0].Value.Kind() != metrics.KindUint64 || f.samples[1].Value.Kind() != metrics.KindUint64 {
 		return
 	}
-	percent := gcPercentFor(f.live[0].Value.Uint64(), f.floor)
+	live, allocated, now := f.samples[0].Value.Uint64(), f.samples[1].Value.Uint64(), time.Now()
+	grow := f.floor
+	if !f.at.IsZero() {
+		grow = min(headroomFor(allocated-f.allocated, now.Sub(f.at)), 2*f.grow)
+	}
+	f.allocated, f.at, f.grow = allocated, now, max(grow, runtimeHeapMinimum)
+	percent := gcPercentFor(live, f.floor, grow)
 	if percent == f.percent {
 		return
 	}
@@ -94,19 +130,32 @@ func (f *gcFloor) tune() {
 	debug.SetGCPercent(percent)
 }
 
+// headroomFor returns what the heap allocates in gcMinInterval at the rate
+// of allocated bytes in elapsed.
+func headroomFor(allocated uint64, elapsed time.Duration) uint64 {
+	if elapsed <= 0 {
+		return math.MaxUint64
+	}
+	return uint64(float64(allocated) * float64(gcMinInterval) / float64(elapsed))
+}
+
 // gcPercentFor returns the GOGC under which a heap with live bytes left by
-// the last cycle starts the next one at floor, or at twice live when that
-// is more. The runtime's own minimum heap grows with GOGC
-// (runtimeHeapMinimum×GOGC/100), so GOGC stays at most the value that
-// puts that minimum at the floor: below that live size the floor itself
-// is where the next cycle starts.
-func gcPercentFor(live, floor uint64) int {
+// the last cycle starts the next one once it has grown by grow bytes, but
+// by at least the runtime's minimum heap and to at most floor. Once twice
+// the live heap reaches the floor it is GOGC=100, Go's default, whatever
+// the rate: a large heap's cycles cost in proportion to it. Below that, a
+// slow allocator's GOGC may fall under 100: it still collects at most
+// every gcMinInterval, and holds less garbage. The runtime's own minimum
+// heap grows with GOGC (runtimeHeapMinimum×GOGC/100), so GOGC stays at
+// most the value that puts that minimum at the goal.
+func gcPercentFor(live, floor, grow uint64) int {
 	if live*2 >= floor {
 		return 100
 	}
-	most := floor * 100 / runtimeHeapMinimum
+	goal := live + min(max(grow, runtimeHeapMinimum), floor-live)
+	most := goal * 100 / runtimeHeapMinimum
 	if live == 0 {
 		return int(most)
 	}
-	return int(min(floor*100/live-100, most))
+	return int(max(min((goal-live)*100/live, most), 1))
 }

@@ -11,10 +11,11 @@ type MemoryConfig struct {
 	// environment variable if given, else to 90% of the cgroup's memory
 	// limit if the process runs under one, else none; negative: none.
 	MemoryLimit int64 `koanf:"memory-limit"`
-	// GCHeapFloor is the heap size, in bytes, below which the garbage
-	// collector does not start a cycle: while the live heap is less than
-	// half of it, GOGC is raised so that the next cycle starts at the
-	// floor instead of at twice the live heap. 0: the default, 32 MiB;
+	// GCHeapFloor is the heap size, in bytes, up to which the garbage
+	// collector lets the heap grow between cycles while the live heap is
+	// less than half of it: after each cycle GOGC is set so that the next
+	// starts once the heap has grown by what half a second allocates at
+	// the last rate, at most to the floor. 0: the default, 32 MiB;
 	// negative: none. A GOGC environment variable turns it off.
 	GCHeapFloor int64 `koanf:"gc-heap-floor"`
 }

@@ -308,3 +308,59 @@ func TestTxnPutIntoFromKeyDeleteSurvivesCompaction(t *testing.T) {
 	cli = ms.Client(t)
 	check()
 }
+
+// TestConcurrentLargeRanges: replies of many keys, whose KVs the member
+// takes from a pool and hands back once each reply is marshalled, come
+// out whole and right while other large ranges and writes run beside them.
+// A reply whose KVs went back to the pool before it was written would
+// carry another range's keys or none.
+func TestConcurrentLargeRanges(t *testing.T) {
+	m := hosttest.StartMember(t)
+	cli := m.Client(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const prefixes, keys = 4, 300
+	value := func(p, i int) string { return fmt.Sprintf("p%d-%d-%s", p, i, strings.Repeat("v", 100)) }
+	for p := range prefixes {
+		for i := range keys {
+			_, err := cli.Put(ctx, fmt.Sprintf("p%d/%04d", p, i), value(p, i))
+			require.NoError(t, err)
+		}
+	}
+	errc := make(chan error, 2*prefixes+1)
+	for g := range 2 * prefixes {
+		go func() {
+			p := g % prefixes
+			for range 100 {
+				resp, err := cli.Get(ctx, fmt.Sprintf("p%d/", p), clientv3.WithPrefix())
+				if err != nil {
+					errc <- err
+					return
+				}
+				if len(resp.Kvs) != keys || resp.Count != keys {
+					errc <- fmt.Errorf("prefix %d: %d KVs, count %d", p, len(resp.Kvs), resp.Count)
+					return
+				}
+				for i, kv := range resp.Kvs {
+					if string(kv.Key) != fmt.Sprintf("p%d/%04d", p, i) || string(kv.Value) != value(p, i) {
+						errc <- fmt.Errorf("prefix %d, KV %d: %q = %q", p, i, kv.Key, kv.Value)
+						return
+					}
+				}
+			}
+			errc <- nil
+		}()
+	}
+	go func() {
+		for i := range 200 {
+			if _, err := cli.Put(ctx, fmt.Sprintf("other/%d", i%10), "x"); err != nil {
+				errc <- err
+				return
+			}
+		}
+		errc <- nil
+	}()
+	for range 2*prefixes + 1 {
+		require.NoError(t, <-errc)
+	}
+}

@@ -116,18 +116,25 @@ func (f *gcFloor) tune() {
 	if f.samples[0].Value.Kind() != metrics.KindUint64 || f.samples[1].Value.Kind() != metrics.KindUint64 {
 		return
 	}
-	live, allocated, now := f.samples[0].Value.Uint64(), f.samples[1].Value.Uint64(), time.Now()
-	grow := f.floor
-	if !f.at.IsZero() {
-		grow = min(headroomFor(allocated-f.allocated, now.Sub(f.at)), 2*f.grow)
-	}
-	f.allocated, f.at, f.grow = allocated, now, max(grow, runtimeHeapMinimum)
-	percent := gcPercentFor(live, f.floor, grow)
+	percent := f.next(f.samples[0].Value.Uint64(), f.samples[1].Value.Uint64(), time.Now())
 	if percent == f.percent {
 		return
 	}
 	f.percent = percent
 	debug.SetGCPercent(percent)
+}
+
+// next returns the GOGC for the next cycle, given the live heap the last
+// one left and the bytes allocated so far, at now.
+func (f *gcFloor) next(live, allocated uint64, now time.Time) int {
+	grow := f.floor
+	if !f.at.IsZero() {
+		grow = min(headroomFor(allocated-f.allocated, now.Sub(f.at)), 2*f.grow)
+	}
+	// grow past the floor would change nothing, and doubling it without
+	// a bound would overflow.
+	f.allocated, f.at, f.grow = allocated, now, min(max(grow, runtimeHeapMinimum), f.floor)
+	return gcPercentFor(live, f.floor, grow)
 }
 
 // headroomFor returns what the heap allocates in gcMinInterval at the rate

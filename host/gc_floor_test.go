@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestGCPercentFor(t *testing.T) {
@@ -42,4 +43,47 @@ func TestHeadroomFor(t *testing.T) {
 	assert.Equal(t, uint64(50<<20), headroomFor(100<<20, time.Second), "half a second at 100 MB/s")
 	assert.Equal(t, uint64(1<<20), headroomFor(240<<20, 2*time.Minute), "a forced cycle after two idle minutes")
 	assert.Equal(t, uint64(math.MaxUint64), headroomFor(1, 0))
+}
+
+// TestGCFloorFollowsTheRate drives the floor through cycles as the runtime
+// would run them: a sustained fast allocator ramps up to the floor within
+// a few cycles and stays there however long it runs; a short burst then
+// quiet brings the next cycle back near the live heap.
+func TestGCFloorFollowsTheRate(t *testing.T) {
+	const mib = 1 << 20
+	const floor, live = 32 * mib, 6 * mib
+	f := &gcFloor{floor: floor, grow: runtimeHeapMinimum, at: time.Unix(0, 0)}
+	now, allocated := f.at, uint64(0)
+	// cycle runs the next cycle once the heap has grown to the goal that
+	// percent sets, at rate bytes a second.
+	cycle := func(percent int, rate float64) int {
+		p := uint64(percent)
+		goal := max(runtimeHeapMinimum*p/100, live*(100+p)/100)
+		grow := goal - live
+		allocated += grow
+		now = now.Add(time.Duration(float64(grow) / rate * float64(time.Second)))
+		return f.next(live, allocated, now)
+	}
+	percent := 100
+	var seen []int
+	for range 1000 { // 200 MB/s, for a while
+		percent = cycle(percent, 200*mib)
+		seen = append(seen, percent)
+	}
+	require.Equal(t, gcPercentFor(live, floor, floor), seen[len(seen)-1], "at the floor after %v", seen[:8])
+	require.Equal(t, seen[len(seen)-1], seen[4], "the floor is reached within five cycles: %v", seen[:8])
+	for _, p := range seen[4:] {
+		require.Equal(t, seen[4], p, "and kept")
+	}
+
+	// Cycles with no time between them (a coarse clock) read as fast
+	// ones, however many.
+	for range 100 {
+		allocated += mib
+		require.Equal(t, seen[4], f.next(live, allocated, now))
+	}
+
+	// Quiet: 1 MB/s.
+	percent = cycle(percent, 1*mib)
+	require.Equal(t, gcPercentFor(live, floor, runtimeHeapMinimum), percent, "the next cycle 4 MiB above the live heap")
 }

@@ -30,15 +30,16 @@ import (
 // floor sets GOGC after each cycle from the live heap and the allocation
 // rate (see tune and gcPercentFor): the next cycle starts once the heap
 // has grown by what the last interval's rate allocates in half a second
-// (gcMinInterval), by at least 4 MiB, and at most up to the floor. A
-// member under load, which allocates tens of MB a second or more, collects
-// at the floor; one that allocates little (an idle member, or one serving
-// a few large reads from pooled memory) collects at most about twice a
-// second, a little above its live heap, instead of growing to the floor.
-// Once twice the live heap passes the floor, GOGC is 100: a store of a
-// million keys collects as it would without a floor. The Go runtime's
-// memory limit (--memory-limit) still bounds the heap whatever GOGC says.
-// TiDB's GOGC tuner sets GOGC from the live heap in the same way.
+// (gcMinInterval), at most up to the floor, and never sooner than Go's
+// default (GOGC=100) would start it. A member under load, which allocates
+// tens of MB a second or more, collects at the floor; one that allocates
+// little (an idle member, or one serving a few large reads from pooled
+// memory) collects at twice its live heap, as without a floor, instead of
+// growing to the floor. Once twice the live heap passes the floor, GOGC is
+// 100: a store of a million keys collects as it would without a floor.
+// The Go runtime's memory limit (--memory-limit) still bounds the heap
+// whatever GOGC says. TiDB's GOGC tuner sets GOGC from the live heap in
+// the same way.
 
 const (
 	// defaultGCHeapFloor is the floor when none is configured.
@@ -148,21 +149,22 @@ func headroomFor(allocated uint64, elapsed time.Duration) uint64 {
 
 // gcPercentFor returns the GOGC under which a heap with live bytes left by
 // the last cycle starts the next one once it has grown by grow bytes, but
-// by at least the runtime's minimum heap and to at most floor. Once twice
-// the live heap reaches the floor it is GOGC=100, Go's default, whatever
-// the rate: a large heap's cycles cost in proportion to it. Below that, a
-// slow allocator's GOGC may fall under 100: it still collects at most
-// every gcMinInterval, and holds less garbage. The runtime's own minimum
-// heap grows with GOGC (runtimeHeapMinimum×GOGC/100), so GOGC stays at
-// most the value that puts that minimum at the goal.
+// to at most floor, and at least to twice live (GOGC=100, Go's default):
+// the floor never has the collector run more often than Go's default
+// would. Once twice the live heap reaches the floor it is GOGC=100. The
+// runtime's own minimum heap grows with GOGC (runtimeHeapMinimum×GOGC/100),
+// so GOGC stays at most the value that puts that minimum at the goal.
 func gcPercentFor(live, floor, grow uint64) int {
 	if live*2 >= floor {
 		return 100
 	}
-	goal := live + min(max(grow, runtimeHeapMinimum), floor-live)
+	goal := live + min(grow, floor-live)
+	if goal <= 2*live {
+		return 100
+	}
 	most := goal * 100 / runtimeHeapMinimum
 	if live == 0 {
-		return int(most)
+		return max(int(most), 100)
 	}
-	return int(max(min((goal-live)*100/live, most), 1))
+	return max(int(min((goal-live)*100/live, most)), 100)
 }

@@ -181,10 +181,10 @@ func newKeyValues(metas []keyMeta) []*mvccpb.KeyValue {
 // which its reply holds only until it is marshalled, and at a thousand
 // such ranges a second they were nine tenths of what a member allocated.
 // Smaller ranges gain nothing worth a pool's bookkeeping; larger ones
-// would pin too much in it.
+// (past 4,096 KVs, 512 KB a slab) would pin too much in it.
 const (
 	minPooledShift = 6 // 64 KVs
-	maxPooledShift = 14
+	maxPooledShift = 12
 	minPooledKVs   = 1 << minPooledShift
 	maxPooledKVs   = 1 << maxPooledShift
 )

@@ -10,39 +10,47 @@ import (
 // ReleaseAfterMarshal has release called once a server's Codec has
 // marshalled resp, the reply of one call: gRPC reads nothing of resp after
 // that, so release may reuse the memory resp points to (mvcc's pooled
-// KVs). The caller must hand resp to gRPC and to nothing that keeps it.
-// A reply that is never marshalled (its call failed after it was built,
-// or it was served without this codec) is forgotten once maxRecycling
-// others were registered after it, its memory left to the garbage
-// collector.
+// KVs). The caller must hand resp to gRPC and to nothing that keeps it;
+// gRPC itself would keep it only with its request tracing
+// (grpc.EnableTracing) or a stats handler that keeps payloads, neither of
+// which MetaStore sets. A reply that is never marshalled (its call failed
+// after it was built, or it was served without this codec) is forgotten
+// once maxRecycling others have been registered after it, and its memory
+// left to the garbage collector.
 func ReleaseAfterMarshal(resp *pb.RangeResponse, release func()) {
 	recycling.add(resp, release)
 }
 
-// maxRecycling bounds the replies registered and not yet marshalled.
-const maxRecycling = 4096
+// maxRecycling bounds how many registrations a reply not yet marshalled
+// outlives. A reply is marshalled right after its handler and
+// interceptors return, so only replies that never will be are forgotten.
+const maxRecycling = 256
 
 var recycling recycler
 
 // recycler holds the releases of replies not yet marshalled, in two
-// generations: when the young one is full, the old one is forgotten.
+// generations: after maxRecycling/2 registrations into the young one, the
+// old one is forgotten and the young one becomes old.
 type recycler struct {
-	n          atomic.Int64 // registered, not yet taken or forgotten
+	n          atomic.Int64 // held in either generation
 	mu         sync.Mutex
+	added      int // registrations into young
 	young, old map[*pb.RangeResponse]func()
 }
 
 func (r *recycler) add(resp *pb.RangeResponse, release func()) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.young == nil {
-		r.young = make(map[*pb.RangeResponse]func())
-	}
-	if len(r.young) >= maxRecycling/2 {
+	if r.young == nil || r.added >= maxRecycling/2 {
 		r.n.Add(-int64(len(r.old)))
-		r.old, r.young = r.young, make(map[*pb.RangeResponse]func())
+		r.old, r.young, r.added = r.young, make(map[*pb.RangeResponse]func()), 0
 	}
-	if _, dup := r.young[resp]; !dup {
+	r.added++
+	if _, again := r.old[resp]; again { // keep one entry per reply
+		delete(r.old, resp)
+		r.n.Add(-1)
+	}
+	if _, again := r.young[resp]; !again {
 		r.n.Add(1)
 	}
 	r.young[resp] = release

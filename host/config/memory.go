@@ -15,7 +15,8 @@ type MemoryConfig struct {
 	// collector lets the heap grow between cycles while the live heap is
 	// less than half of it: after each cycle GOGC is set so that the next
 	// starts once the heap has grown by what half a second allocates at
-	// the last rate, at most to the floor. 0: the default, 32 MiB;
+	// the last rate, at most to the floor and never before twice the live
+	// heap (GOGC=100). 0: the default, 32 MiB;
 	// negative: none. A GOGC environment variable turns it off.
 	GCHeapFloor int64 `koanf:"gc-heap-floor"`
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/metastore/metastore/host/hosttest"
 )
@@ -28,40 +29,30 @@ func TestGCHeapFloor(t *testing.T) {
 		m := hosttest.StartMember(t)
 		require.Contains(t, m.Output(), `"garbage collector heap floor","bytes":33554432`)
 	})
-	t.Run("fast writes reach the floor, slow ones do not", func(t *testing.T) {
-		// A small value cache, and a raft log compacted every hundred
-		// entries, keep the live heap small whatever is written.
-		const floor = 24 * mib
-		m := hosttest.StartMember(t, hosttest.WithArgs("--gc-heap-floor", fmt.Sprint(floor), "--value-cache-bytes", fmt.Sprint(mib),
+	// Small-heap members: a small value cache, and a raft log compacted
+	// every hundred entries, keep the live heap small unless the values
+	// written are large.
+	smallHeap := func(floor int) *hosttest.Process {
+		return hosttest.StartMember(t, hosttest.WithArgs("--gc-heap-floor", fmt.Sprint(floor), "--value-cache-bytes", fmt.Sprint(mib),
 			"--snapshot-count", "100", "--snapshot-catchup-entries", "50"))
+	}
+	t.Run("fast writes reach the floor, slow ones do not", func(t *testing.T) {
+		const floor = 24 * mib
+		m := smallHeap(floor)
 		cli := m.Client(t)
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		value := strings.Repeat("v", 8<<10)
-		put := func(i int) {
-			_, err := cli.Put(ctx, fmt.Sprintf("k%d", i%16), value)
-			require.NoError(t, err)
-		}
 		var next float64
 		require.Eventually(t, func() bool {
-			done := make(chan struct{})
-			for g := range 8 {
-				go func() {
-					defer func() { done <- struct{}{} }()
-					for i := range 32 {
-						put(g*32 + i)
-					}
-				}()
-			}
-			for range 8 {
-				<-done
-			}
+			writeFast(t, cli, 8<<10)
 			next, _ = goal(m)
 			return next >= floor-mib
 		}, 30*time.Second, time.Millisecond, "a fast writer's next cycle stayed at %.0f bytes", next)
+		value := strings.Repeat("v", 8<<10)
 		require.Eventually(t, func() bool {
 			for i := range 5 {
-				put(i)
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				_, err := cli.Put(ctx, fmt.Sprintf("k%d", i), value)
+				cancel()
+				require.NoError(t, err)
 				time.Sleep(20 * time.Millisecond)
 			}
 			next, _ = goal(m)
@@ -80,22 +71,43 @@ func TestGCHeapFloor(t *testing.T) {
 		require.Contains(t, m.Output(), "garbage collector heap floor off: GOGC is set")
 	})
 	t.Run("a live heap past half the floor collects at GOGC=100", func(t *testing.T) {
-		// The value cache (16 MiB) keeps what is written live: past 4 MiB
-		// of it, twice the live heap is more than an 8 MiB floor.
-		m := hosttest.StartMember(t, hosttest.WithArgs("--gc-heap-floor", fmt.Sprint(8*mib)))
-		_, percent := goal(m)
-		require.Greater(t, percent, 100.0, "an idle member keeps little live")
+		m := smallHeap(16 * mib)
 		cli := m.Client(t)
-		value := strings.Repeat("v", 64<<10)
+		var percent float64
 		require.Eventually(t, func() bool {
-			for i := range 32 {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				_, err := cli.Put(ctx, fmt.Sprintf("k%03d", i), value)
-				cancel()
-				require.NoError(t, err)
-			}
+			writeFast(t, cli, 8<<10)
+			_, percent = goal(m)
+			return percent > 100
+		}, 30*time.Second, time.Millisecond, "fast writes to a small heap left GOGC at %v", percent)
+		// The raft log's last hundred-odd entries of 128 KiB each are
+		// live: twice that is past the floor.
+		require.Eventually(t, func() bool {
+			writeFast(t, cli, 128<<10)
 			_, percent = goal(m)
 			return percent == 100
-		}, 30*time.Second, 10*time.Millisecond, "GOGC stayed at %v", percent)
+		}, 30*time.Second, time.Millisecond, "GOGC stayed at %v", percent)
 	})
+}
+
+// writeFast has 16 clients put 16 values of size bytes each, at once.
+func writeFast(t *testing.T, cli *clientv3.Client, size int) {
+	t.Helper()
+	value := strings.Repeat("v", size)
+	errc := make(chan error, 16)
+	for g := range 16 {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			for i := range 16 {
+				if _, err := cli.Put(ctx, fmt.Sprintf("k%d", (g*16+i)%32), value); err != nil {
+					errc <- err
+					return
+				}
+			}
+			errc <- nil
+		}()
+	}
+	for range 16 {
+		require.NoError(t, <-errc)
+	}
 }

@@ -38,8 +38,8 @@ import (
 // growing to the floor. Once twice the live heap passes the floor, GOGC is
 // 100: a store of a million keys collects as it would without a floor.
 // The Go runtime's memory limit (--memory-limit) still bounds the heap
-// whatever GOGC says. TiDB's GOGC tuner sets GOGC from the live heap in
-// the same way.
+// whatever GOGC says. TiDB's GOGC tuner likewise sets GOGC after each
+// cycle from the heap in use.
 
 const (
 	// defaultGCHeapFloor is the floor when none is configured.
@@ -53,8 +53,8 @@ const (
 	gcMinInterval = 500 * time.Millisecond
 )
 
-// gcFloor keeps the heap's collection target at or above what the
-// allocation rate calls for, up to floor bytes.
+// gcFloor sets the heap's collection target from the allocation rate,
+// between twice the live heap and floor bytes.
 type gcFloor struct {
 	floor   uint64
 	samples []metrics.Sample // the live heap, and the bytes allocated so far

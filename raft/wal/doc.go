@@ -26,8 +26,8 @@
 // into each converts, so the WAL also writes zeros a megabyte ahead of
 // its records, after an fsync: the records then overwrite written blocks,
 // whose fdatasync has no conversion to record (BenchmarkSyncAfterAppend).
-// The records of a segment end
-// at its first all-zero byte run: zero is no record type.
+// The records of a segment end at its first all-zero byte run: zero is no
+// record type.
 //
 // Reading replays records in order. An entry whose index is at or below an
 // earlier one replaces that entry and everything after it, because raft may

@@ -143,6 +143,43 @@ func TestRangeValueSources(t *testing.T) {
 	}
 }
 
+// TestRangeValuesFromEverySource: a range longer than fillBatch whose
+// values are spread, key by key, over the engine, the value cache, the
+// write buffer and the reading transaction's own writes gets each key's
+// latest value, and reads the engine once for all the values it misses.
+func TestRangeValuesFromEverySource(t *testing.T) {
+	const keys = 3*fillBatch + 17
+	value := func(i, gen int) string { return fmt.Sprintf("v%d.%d", i, gen) }
+	eng := &countingEngine{Engine: newMemEngine()}
+	// The cache holds about a third of the values the flush gives it.
+	s := openStore(t, eng, Config{FlushInterval: time.Hour, CacheBytes: keys / 3 * entryCost([]byte(value(0, 0)))})
+	want := make(map[string]string)
+	key := func(i int) string { return fmt.Sprintf("k%04d", i) }
+	for i := range keys {
+		put(s, key(i), value(i, 0))
+		want[key(i)] = value(i, 0)
+	}
+	require.NoError(t, s.Flush(context.Background())) // to the engine, the latest third also to the cache
+	for i := 0; i < keys; i += 3 {
+		put(s, key(i), value(i, 1)) // to the buffer
+		want[key(i)] = value(i, 1)
+	}
+	tw := s.Write(s.ConsistentIndex() + 1)
+	for i := 1; i < keys; i += 5 {
+		tw.Put([]byte(key(i)), []byte(value(i, 2)), 0) // the transaction's own
+		want[key(i)] = value(i, 2)
+	}
+	getManys := eng.getManys.Load()
+	res, err := tw.Range(context.Background(), []byte("k"), []byte("l"), RangeOptions{})
+	require.NoError(t, err)
+	tw.End()
+	require.Len(t, res.KVs, keys)
+	for _, kv := range res.KVs {
+		require.Equal(t, want[string(kv.Key)], string(kv.Value), "key %s", kv.Key)
+	}
+	require.Equal(t, int64(1), eng.getManys.Load()-getManys, "one engine read for every value the memory missed")
+}
+
 func TestLeasedKeys(t *testing.T) {
 	s := openStore(t, newMemEngine(), testConfig)
 	for key, lease := range map[string]int64{"a": 7, "b": 0, "c": 7, "d": 9} {

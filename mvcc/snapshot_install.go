@@ -102,14 +102,6 @@ func (b *writeBuffer) reset(index uint64) {
 	b.flushing = batch{values: make(map[revision][]byte), index: index}
 }
 
-// clear drops every cached value.
-func (c *valueCache) clear() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.order.Init()
-	clear(c.entries)
-}
-
 // reset empties the index.
 func (ti *treeIndex) reset() {
 	ti.mu.Lock()

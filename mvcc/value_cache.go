@@ -1,49 +1,71 @@
 package mvcc
 
 import (
-	"container/list"
 	"sync"
+	"sync/atomic"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
 )
 
-// valueCache is a least-recently-used cache of values by revision, bounded
-// in bytes. A revision's value never changes, so entries never go stale;
+// valueCache is a cache of values by revision, bounded in bytes, that
+// evicts by the clock algorithm: a read marks its entry used, and to make
+// room a hand sweeps the entries in the order they came in, clearing the
+// marks it finds and evicting the first entry it finds unmarked, so what
+// was read since the hand last passed stays. Reads share the lock: with a
+// least-recently-used list, every read moved its entry to the front under
+// an exclusive lock, and concurrent ranges of many keys queued on it, key
+// after key. A revision's value never changes, so entries never go stale;
 // compaction removes the ones it deletes. It is safe for concurrent use.
 type valueCache struct {
-	mu      sync.Mutex
-	max     int64      // bytes
-	size    int64      // bytes held, entries' overhead included
-	order   *list.List // of *cacheEntry, most recently used first
-	entries map[revision]*list.Element
+	mu      sync.RWMutex
+	max     int64 // bytes
+	size    int64 // bytes held, entries' overhead included
+	entries map[revision]*cacheEntry
+	// ring holds the entries in the order they came in, nil where one was
+	// removed (holes of them, compacted away once they are half the ring);
+	// hand is where the sweep goes on from.
+	ring  []*cacheEntry
+	holes int
+	hand  int
 }
 
 // cacheEntryOverhead is what an entry costs beside its value: the entry,
-// its list element and its share of the map.
+// its place in the ring and its share of the map.
 const cacheEntryOverhead = 160
 
 type cacheEntry struct {
 	rev   revision
 	value []byte
+	slot  int         // in ring
+	used  atomic.Bool // read since the hand last passed
 }
 
 // newValueCache returns a cache of at most max bytes; max <= 0 disables it.
 func newValueCache(max int64) *valueCache {
-	return &valueCache{max: max, order: list.New(), entries: make(map[revision]*list.Element)}
+	return &valueCache{max: max, entries: make(map[revision]*cacheEntry)}
 }
 
-// get returns the value of rev.
-func (c *valueCache) get(rev revision) ([]byte, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[rev]
-	if !ok {
-		return nil, false
+// fill sets kvs[i].Value, for each i of idx, to the cached value of
+// metas[i]'s revision, and returns missing with the indexes it holds no
+// value for appended.
+func (c *valueCache) fill(metas []keyMeta, kvs []*mvccpb.KeyValue, idx, missing []int) []int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, i := range idx {
+		e, ok := c.entries[metas[i].mod]
+		if !ok {
+			missing = append(missing, i)
+			continue
+		}
+		if !e.used.Load() { // a store only when it changes the mark
+			e.used.Store(true)
+		}
+		kvs[i].Value = e.value
 	}
-	c.order.MoveToFront(e)
-	return e.Value.(*cacheEntry).value, true
+	return missing
 }
 
-// add stores the value of rev, evicting the least recently used entries
-// beyond the limit.
+// add stores the value of rev, evicting entries beyond the limit.
 func (c *valueCache) add(rev revision, value []byte) {
 	if c.max <= 0 {
 		return
@@ -51,6 +73,19 @@ func (c *valueCache) add(rev revision, value []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.addLocked(rev, value)
+}
+
+// addFilled stores the values fill missed at the indexes missing, once
+// read from the engine, under one hold of the lock.
+func (c *valueCache) addFilled(metas []keyMeta, kvs []*mvccpb.KeyValue, missing []int) {
+	if c.max <= 0 || len(missing) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, i := range missing {
+		c.addLocked(metas[i].mod, kvs[i].Value)
+	}
 }
 
 // addAll stores several values under one lock.
@@ -67,26 +102,75 @@ func (c *valueCache) addAll(values map[revision][]byte) {
 
 func (c *valueCache) addLocked(rev revision, value []byte) {
 	if e, ok := c.entries[rev]; ok {
-		c.order.MoveToFront(e)
+		e.used.Store(true)
 		return
 	}
 	cost := entryCost(value)
 	if cost > c.max {
 		return
 	}
-	c.entries[rev] = c.order.PushFront(&cacheEntry{rev: rev, value: value})
+	e := &cacheEntry{rev: rev, value: value, slot: len(c.ring)}
+	c.ring = append(c.ring, e)
+	c.entries[rev] = e
 	c.size += cost
 	for c.size > c.max {
-		c.removeLocked(c.order.Back())
+		c.evictLocked()
+	}
+}
+
+// evictLocked sweeps the hand on to the first entry not used since it
+// last passed, clearing the marks of those it passes, and removes it.
+// Some entry is held whenever it is called, and a second turn of the ring
+// finds every mark cleared, so the sweep ends.
+func (c *valueCache) evictLocked() {
+	for {
+		if c.hand >= len(c.ring) {
+			c.hand = 0
+		}
+		e := c.ring[c.hand]
+		c.hand++
+		switch {
+		case e == nil:
+		case e.used.Load():
+			e.used.Store(false)
+		default:
+			c.removeLocked(e)
+			return
+		}
 	}
 }
 
 func entryCost(value []byte) int64 { return int64(cap(value)) + cacheEntryOverhead }
 
-func (c *valueCache) removeLocked(e *list.Element) {
-	ce := c.order.Remove(e).(*cacheEntry)
-	delete(c.entries, ce.rev)
-	c.size -= entryCost(ce.value)
+func (c *valueCache) removeLocked(e *cacheEntry) {
+	c.ring[e.slot] = nil
+	c.holes++
+	delete(c.entries, e.rev)
+	c.size -= entryCost(e.value)
+	if c.holes > 64 && c.holes > len(c.ring)/2 {
+		c.compactRingLocked()
+	}
+}
+
+// compactRingLocked drops the ring's holes, keeping the entries' order
+// and the hand on the entry it was to look at next.
+func (c *valueCache) compactRingLocked() {
+	kept, hand := 0, 0
+	for i, e := range c.ring {
+		if i == c.hand {
+			hand = kept
+		}
+		if e != nil {
+			e.slot = kept
+			c.ring[kept] = e
+			kept++
+		}
+	}
+	if c.hand >= len(c.ring) {
+		hand = kept
+	}
+	clear(c.ring[kept:])
+	c.ring, c.holes, c.hand = c.ring[:kept], 0, hand
 }
 
 // remove drops the given revisions.
@@ -100,9 +184,17 @@ func (c *valueCache) remove(revs []revision) {
 	}
 }
 
-// len returns the number of cached values.
-func (c *valueCache) len() int {
+// clear drops every cached value.
+func (c *valueCache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.order.Len()
+	clear(c.entries)
+	c.ring, c.holes, c.hand, c.size = nil, 0, 0, 0
+}
+
+// len returns the number of cached values.
+func (c *valueCache) len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.entries)
 }

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.etcd.io/etcd/api/v3/mvccpb"
 )
 
 func TestValueCache(t *testing.T) {
@@ -67,4 +69,68 @@ func (c *valueCache) bytes() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.size
+}
+
+// TestValueCacheClear: a cleared cache holds nothing and fills up to its
+// bound again; the bytes of what it dropped are not counted against it.
+func TestValueCacheClear(t *testing.T) {
+	small := make([]byte, 100)
+	c := newValueCache(4 * entryCost(small))
+	for i := range int64(4) {
+		c.add(revision{main: i + 1}, small)
+	}
+	c.clear()
+	assert.Zero(t, c.len())
+	assert.Zero(t, c.bytes())
+	for i := range int64(4) {
+		c.add(revision{main: i + 10}, small)
+	}
+	assert.Equal(t, 4, c.len(), "four fit again")
+	_, ok := c.get(revision{main: 10})
+	assert.True(t, ok)
+}
+
+// TestValueCacheKeepsWhatIsRead: under a stream of new values, the values
+// read between evictions stay, and the cache's ring stays within a bound
+// of what it holds.
+func TestValueCacheKeepsWhatIsRead(t *testing.T) {
+	small := make([]byte, 100)
+	c := newValueCache(100 * entryCost(small))
+	hot := []revision{{main: 1}, {main: 2}, {main: 3}}
+	for _, r := range hot {
+		c.add(r, small)
+	}
+	for i := range int64(10_000) {
+		c.add(revision{main: 100 + i}, small)
+		for _, r := range hot {
+			_, ok := c.get(r)
+			require.True(t, ok, "revision %v after %d adds", r, i+1)
+		}
+		if i%7 == 0 {
+			c.remove([]revision{{main: 100 + i}})
+		}
+	}
+	require.LessOrEqual(t, c.bytes(), 100*entryCost(small))
+	require.LessOrEqual(t, len(c.ring), 2*c.len()+65, "holes are compacted")
+}
+
+// get returns the cached value of rev, through fill.
+func (c *valueCache) get(rev revision) ([]byte, bool) {
+	kv := &mvccpb.KeyValue{}
+	missing := c.fill([]keyMeta{{mod: rev}}, []*mvccpb.KeyValue{kv}, []int{0}, nil)
+	return kv.Value, len(missing) == 0
+}
+
+// TestValueCacheFill: fill sets the values of the indexes asked for, and
+// only those, and lists the ones it misses after those already listed.
+func TestValueCacheFill(t *testing.T) {
+	c := newValueCache(1 << 20)
+	c.add(revision{main: 2}, []byte("two"))
+	c.add(revision{main: 4}, []byte("four"))
+	metas := []keyMeta{{mod: revision{main: 1}}, {mod: revision{main: 2}}, {mod: revision{main: 3}}, {mod: revision{main: 4}}}
+	kvs := []*mvccpb.KeyValue{{}, {}, {}, {}}
+	missing := c.fill(metas, kvs, []int{0, 1, 2}, []int{9})
+	require.Equal(t, []int{9, 0, 2}, missing)
+	require.Equal(t, "two", string(kvs[1].Value))
+	require.Nil(t, kvs[3].Value, "index 3 was not asked for")
 }

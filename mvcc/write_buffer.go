@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
+
 	"github.com/metastore/metastore/pluginapi/storage"
 )
 
@@ -33,15 +35,25 @@ func newWriteBuffer(index uint64) *writeBuffer {
 	}
 }
 
-// get returns the buffered value of rev.
-func (b *writeBuffer) get(rev revision) ([]byte, bool) {
+// fill sets kvs[i].Value, for each i of idx, to the buffered value of
+// metas[i]'s revision, and returns rest with the indexes it holds no value
+// for appended, under one hold of the lock.
+func (b *writeBuffer) fill(metas []keyMeta, kvs []*mvccpb.KeyValue, idx, rest []int) []int {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	if v, ok := b.pending.values[rev]; ok {
-		return v, true
+	if len(b.pending.values) == 0 && len(b.flushing.values) == 0 {
+		return append(rest, idx...)
 	}
-	v, ok := b.flushing.values[rev]
-	return v, ok
+	for _, i := range idx {
+		if v, ok := b.pending.values[metas[i].mod]; ok {
+			kvs[i].Value = v
+		} else if v, ok := b.flushing.values[metas[i].mod]; ok {
+			kvs[i].Value = v
+		} else {
+			rest = append(rest, i)
+		}
+	}
+	return rest
 }
 
 // revValue is the value a put wrote at a revision.

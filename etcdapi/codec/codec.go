@@ -115,6 +115,9 @@ func (c *Codec) Marshal(v any) (mem.BufferSlice, error) {
 		return c.protoMarshal(v)
 	}
 	c.sent.Add(float64(size))
+	if r, ok := v.(*pb.RangeResponse); ok && size > 2*chunkSize {
+		return marshalRangeInChunks(r, size)
+	}
 	if mem.IsBelowBufferPoolingThreshold(size) {
 		buf := m.appendTo(make([]byte, 0, size))
 		if len(buf) != size {
@@ -138,6 +141,66 @@ func (c *Codec) protoMarshal(v any) (mem.BufferSlice, error) {
 		c.sent.Add(float64(out.Len()))
 	}
 	return out, err
+}
+
+// chunkSize is the size of the pieces a large range reply is written in.
+// gRPC's transport frees each piece of a reply once it has written the
+// piece to the connection, so a reply waiting on its reader's flow-control
+// window holds what it has yet to send, not all of it: the replies in
+// flight are most of a member's heap when many clients range over many
+// keys. Measured on range-1000 (twenty clients, 290 KB replies), with the
+// heap floor off to see the heap alone: peak RSS 48 to 50 MiB whole, 44
+// to 45 in pieces.
+const chunkSize = 32 << 10
+
+// marshalRangeInChunks writes m, size bytes, into pooled buffers of
+// chunkSize, a KV never split between two (one longer than chunkSize
+// starts a buffer that holds it).
+func marshalRangeInChunks(m *pb.RangeResponse, size int) (mem.BufferSlice, error) {
+	var (
+		out     mem.BufferSlice
+		p       *[]byte
+		b       []byte
+		written int
+	)
+	// end ends the piece being written, kept if it holds anything; next
+	// starts one with room for at least need bytes.
+	end := func() {
+		if len(b) == 0 {
+			buffers.Put(p)
+			return
+		}
+		*p = b
+		out = append(out, mem.NewBuffer(p, buffers))
+		written += len(b)
+	}
+	next := func(need int) {
+		if p != nil {
+			end()
+		}
+		p = buffers.Get(max(chunkSize, need))
+		b = (*p)[:0]
+	}
+	next(0)
+	b = appendField(b, 1, m.Header, sizeHeader, appendHeader)
+	for _, kv := range m.Kvs {
+		n, _ := sizeKV(kv)
+		if need := sizeMessage(2, n); len(b)+need > cap(b) {
+			next(need)
+		}
+		b = appendKV(appendMessageHeader(b, 2, n), kv)
+	}
+	if tail := sizeVarint(3, boolValue(m.More)) + sizeVarint(4, uint64(m.Count)); len(b)+tail > cap(b) {
+		next(tail)
+	}
+	b = appendVarint(b, 3, boolValue(m.More))
+	b = appendVarint(b, 4, uint64(m.Count))
+	end()
+	if written != size {
+		out.Free()
+		return nil, fmt.Errorf("codec: %T wrote %d bytes, sized %d", m, written, size)
+	}
+	return out, nil
 }
 
 // buffers pools marshal buffers by size class. A buffer is written in

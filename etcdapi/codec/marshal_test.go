@@ -178,6 +178,34 @@ func TestLargeRepliesUsePooledBuffers(t *testing.T) {
 	}
 }
 
+// TestLargeRangesAreWrittenInChunks: a range reply past two chunks is
+// written as protobuf writes it, in pieces of at most chunkSize, except
+// the one that starts with a KV longer than a chunk.
+func TestLargeRangesAreWrittenInChunks(t *testing.T) {
+	m := &pb.RangeResponse{Header: &pb.ResponseHeader{Revision: 9}, Count: 3000, More: true}
+	for i := range 1000 {
+		m.Kvs = append(m.Kvs, &mvccpb.KeyValue{Key: []byte{byte(i), byte(i >> 8)}, ModRevision: int64(i + 2), Value: make([]byte, 250)})
+	}
+	m.Kvs[500].Value = make([]byte, 3*chunkSize) // a piece of its own
+	want, err := proto.Marshal(m)
+	require.NoError(t, err)
+	for range 3 { // again from the pool
+		data, err := New(nil, nil).Marshal(m)
+		require.NoError(t, err)
+		require.Equal(t, want, data.Materialize())
+		require.Greater(t, len(data), 8)
+		long := 0
+		for i, b := range data {
+			require.NotZero(t, b.Len(), "piece %d is empty", i)
+			if b.Len() > chunkSize {
+				long++
+			}
+		}
+		require.Equal(t, 1, long, "only the long KV's piece is longer than a chunk")
+		data.Free()
+	}
+}
+
 // TestWhatTheFastPathLeavesToProtobuf: messages it cannot write exactly as
 // protobuf would still come out as protobuf writes them.
 func TestWhatTheFastPathLeavesToProtobuf(t *testing.T) {

@@ -38,20 +38,22 @@ func TestGCPercentFor(t *testing.T) {
 	}
 }
 
-func TestHeadroomFor(t *testing.T) {
-	assert.Equal(t, uint64(50<<20), headroomFor(100<<20, time.Second), "half a second at 100 MB/s")
-	assert.Equal(t, uint64(1<<20), headroomFor(240<<20, 2*time.Minute), "a forced cycle after two idle minutes")
-	assert.Equal(t, uint64(math.MaxUint64), headroomFor(1, 0))
+func TestHeadroomAt(t *testing.T) {
+	assert.Equal(t, uint64(50<<20), headroomAt(100<<20), "half a second at 100 MB/s")
+	assert.Equal(t, uint64(0), headroomAt(0))
+	assert.Equal(t, uint64(math.MaxUint64), headroomAt(math.Inf(1)))
 }
 
 // TestGCFloorFollowsTheRate drives the floor through cycles as the runtime
-// would run them: a sustained fast allocator ramps up to the floor within
-// a few cycles and stays there however long it runs; a short burst then
-// quiet brings the next cycle back near the live heap.
+// would run them: a burst of a few tens of milliseconds leaves the next
+// cycle at twice the live heap; a sustained fast allocator reaches the
+// floor within a quarter second and stays there however long it runs;
+// quiet brings the next cycle back to twice the live heap.
 func TestGCFloorFollowsTheRate(t *testing.T) {
 	const mib = 1 << 20
 	const floor, live = 32 * mib, 6 * mib
-	f := &gcFloor{floor: floor, grow: runtimeHeapMinimum, at: time.Unix(0, 0)}
+	f := &gcFloor{floor: floor, at: time.Unix(0, 0)}
+	start := f.at
 	now, allocated := f.at, uint64(0)
 	// cycle runs the next cycle once the heap has grown to the goal that
 	// percent sets, at rate bytes a second.
@@ -63,23 +65,37 @@ func TestGCFloorFollowsTheRate(t *testing.T) {
 		now = now.Add(time.Duration(float64(grow) / rate * float64(time.Second)))
 		return f.next(live, allocated, now)
 	}
-	percent := 100
-	var seen []int
-	for range 1000 { // 200 MB/s, for a while
-		percent = cycle(percent, 200*mib)
-		seen = append(seen, percent)
-	}
-	require.Equal(t, gcPercentFor(live, floor, floor), seen[len(seen)-1], "at the floor after %v", seen[:8])
-	require.Equal(t, seen[len(seen)-1], seen[4], "the floor is reached within five cycles: %v", seen[:8])
-	for _, p := range seen[4:] {
-		require.Equal(t, seen[4], p, "and kept")
-	}
+	atFloor := gcPercentFor(live, floor, floor)
 
-	// Cycles with no time between them (a coarse clock) read as fast
-	// ones, however many.
+	// A member starting: 12 MB in 40 ms, then 20 MB/s.
+	percent := cycle(cycle(100, 300*mib), 300*mib)
+	require.Less(t, percent, 200, "a burst of 40 ms does not set the next cycle at the floor")
+	for range 20 {
+		percent = cycle(percent, 20*mib)
+	}
+	require.InDelta(t, 100*10/6, percent, 5, "20 MB/s grows the heap by 10 MB, not to the floor")
+
+	// 200 MB/s, for a while.
+	from := now
+	var reached time.Duration
+	for range 1000 {
+		percent = cycle(percent, 200*mib)
+		if percent == atFloor && reached == 0 {
+			reached = now.Sub(from)
+		}
+		if reached > 0 {
+			require.Equal(t, atFloor, percent, "the floor is kept once reached")
+		}
+	}
+	require.NotZero(t, reached, "the floor is reached")
+	require.Less(t, reached, 250*time.Millisecond, "within a quarter second")
+	require.Greater(t, now.Sub(start), 10*time.Second)
+
+	// Cycles with no time between them (a coarse clock) change nothing,
+	// however many.
 	for range 100 {
 		allocated += mib
-		require.Equal(t, seen[4], f.next(live, allocated, now))
+		require.Equal(t, atFloor, f.next(live, allocated, now))
 	}
 
 	// Quiet: 1 MB/s.

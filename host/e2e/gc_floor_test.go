@@ -40,12 +40,11 @@ func TestGCHeapFloor(t *testing.T) {
 		const floor = 24 * mib
 		m := smallHeap(floor)
 		cli := m.Client(t)
-		var next float64
 		require.Eventually(t, func() bool {
 			writeFast(t, cli, 8<<10)
-			next, _ = goal(m)
+			next, _ := goal(m)
 			return next >= floor-mib
-		}, 30*time.Second, time.Millisecond, "a fast writer's next cycle stayed at %.0f bytes", next)
+		}, 30*time.Second, time.Millisecond, "a fast writer's next cycle stayed under the floor")
 		value := strings.Repeat("v", 8<<10)
 		require.Eventually(t, func() bool {
 			for i := range 5 {
@@ -55,9 +54,9 @@ func TestGCHeapFloor(t *testing.T) {
 				require.NoError(t, err)
 				time.Sleep(20 * time.Millisecond)
 			}
-			next, _ = goal(m)
+			next, _ := goal(m)
 			return next < floor-4*mib
-		}, 30*time.Second, time.Millisecond, "a slow writer's next cycle stayed at %.0f bytes", next)
+		}, 30*time.Second, time.Millisecond, "a slow writer's next cycle stayed at the floor")
 	})
 	t.Run("off", func(t *testing.T) {
 		m := hosttest.StartMember(t, hosttest.WithArgs("--gc-heap-floor", "-1"))
@@ -71,21 +70,22 @@ func TestGCHeapFloor(t *testing.T) {
 		require.Contains(t, m.Output(), "garbage collector heap floor off: GOGC is set")
 	})
 	t.Run("a live heap past half the floor collects at GOGC=100", func(t *testing.T) {
-		m := smallHeap(16 * mib)
+		// Fast writes of 8 KB values keep some 9 MB live: under half of
+		// 24 MiB, past half of 16.
+		m := smallHeap(24 * mib)
 		cli := m.Client(t)
-		var percent float64
 		require.Eventually(t, func() bool {
 			writeFast(t, cli, 8<<10)
-			_, percent = goal(m)
+			_, percent := goal(m)
 			return percent > 100
-		}, 30*time.Second, time.Millisecond, "fast writes to a small heap left GOGC at %v", percent)
+		}, 30*time.Second, time.Millisecond, "fast writes to a small heap left GOGC at 100")
 		// The raft log's last hundred-odd entries of 128 KiB each are
 		// live: twice that is past the floor.
 		require.Eventually(t, func() bool {
 			writeFast(t, cli, 128<<10)
-			_, percent = goal(m)
+			_, percent := goal(m)
 			return percent == 100
-		}, 30*time.Second, time.Millisecond, "GOGC stayed at %v", percent)
+		}, 30*time.Second, time.Millisecond, "GOGC stayed above 100")
 	})
 }
 

@@ -21,7 +21,8 @@
 //
 // Reads never block on the writer: the key index answers which revision of
 // each key is visible at a revision, and values come from the write buffer,
-// an LRU cache keyed by revision, or one engine GetMany per range.
+// a cache keyed by revision (evicting by the clock algorithm), or one
+// engine GetMany per range.
 // Keys-only and count-only ranges never touch the engine.
 //
 // Its ~3,900 lines in 24 files are one job, keeping the revisions of every

@@ -29,10 +29,10 @@ import (
 // Rather than a fixed GOGC, which would multiply a large heap too, the
 // floor sets GOGC after each cycle from the live heap and the allocation
 // rate (see next and gcPercentFor): the next cycle starts once the heap
-// has grown by what the recent rate allocates in half a second
+// has grown by what the recent rate allocates in a quarter second
 // (gcMinInterval), at most up to the floor, and never sooner than Go's
 // default (GOGC=100) would start it. A member under load, which allocates
-// tens of MB a second or more, collects at the floor; one that allocates
+// a hundred MB a second or more, collects at the floor; one that allocates
 // little (an idle member, or one serving a few large reads from pooled
 // memory) collects at twice its live heap, as without a floor, instead of
 // growing to the floor. Once twice the live heap passes the floor, GOGC is
@@ -43,11 +43,15 @@ import (
 //
 // The rate is averaged over about rateWindow, so a burst of a few tens of
 // milliseconds (a member starting, a client's first writes) barely moves
-// it, while a sustained load reaches the floor within a quarter second.
+// it, while a sustained load reaches the floor within half a second.
 // Measured on range-1000 (twenty clients reading 1,000 keys each), the
 // rate of the last interval alone let the start's burst set the heap at
 // 23 MB for a second of reads that keep 6 to 8 MB live; the run's peak RSS
-// was then 50 to 51 MiB, against 47 to 48 with no floor.
+// was then 50 to 51 MiB, against 47 to 48 with no floor. Growth by half a
+// second's allocation rather than a quarter's still left range-1000 at 48
+// to 50 MiB, against 45 to 47 (four alternating runs each); linearizable
+// ranges and txn-put, which allocate 80 and 180 MB a second, spent the
+// same CPU per call within the runs' spread.
 
 const (
 	// defaultGCHeapFloor is the floor when none is configured.
@@ -58,7 +62,7 @@ const (
 	runtimeHeapMinimum = 4 << 20
 	// gcMinInterval is how long, at the recent allocation rate, the heap
 	// may grow between two cycles while under the floor.
-	gcMinInterval = 500 * time.Millisecond
+	gcMinInterval = 250 * time.Millisecond
 	// rateWindow is the time constant of the rate's average: an interval
 	// of rateWindow weighs 1-1/e of it.
 	rateWindow = 500 * time.Millisecond

@@ -238,17 +238,17 @@ func (s *kvSlab) release() {
 	kvSlabs[kvSlabClass(len(s.slab))].Put(s)
 }
 
-// fillValues sets the values of kvs, read at rev: from tw's own changes,
-// the write buffer, the value cache, and the rest with one GetMany.
 // fillBatch is how many keys fillValues looks up under one hold of the
 // write buffer's and the value cache's read locks. With an exclusive lock
 // taken once a key (the cache's, before it shared reads), concurrent
 // large ranges contended on every key: readers parked midway, others
-// started theirs, and under twenty clients of 1,000-key ranges up to
-// seventeen half-built replies were held at once, where two processors
+// started theirs, and under twenty clients of 1,000-key ranges up to all
+// twenty half-built replies were held at once, where two processors
 // build two.
 const fillBatch = 256
 
+// fillValues sets the values of kvs, read at rev: from tw's own changes,
+// the write buffer, the value cache, and the rest with one GetMany.
 func (s *Store) fillValues(ctx context.Context, rev int64, metas []keyMeta, kvs []*mvccpb.KeyValue, tw *TxnWrite) error {
 	var (
 		missing    []int

@@ -310,17 +310,19 @@ func TestTxnPutIntoFromKeyDeleteSurvivesCompaction(t *testing.T) {
 }
 
 // TestConcurrentLargeRanges: replies of many keys, whose KVs the member
-// takes from a pool and hands back once each reply is marshalled, come
-// out whole and right while other large ranges and writes run beside them.
-// A reply whose KVs went back to the pool before it was written would
-// carry another range's keys or none.
+// takes from a pool and hands back once each reply is marshalled, and
+// which it writes in pooled pieces that gRPC frees as it sends them (each
+// reply here is about 85 KB, three pieces), come out whole and right
+// while other large ranges and writes run beside them. A reply whose KVs
+// or pieces went back to the pool before it was written would carry
+// another range's keys or none.
 func TestConcurrentLargeRanges(t *testing.T) {
 	m := hosttest.StartMember(t)
 	cli := m.Client(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	const prefixes, keys = 4, 300
-	value := func(p, i int) string { return fmt.Sprintf("p%d-%d-%s", p, i, strings.Repeat("v", 100)) }
+	value := func(p, i int) string { return fmt.Sprintf("p%d-%d-%s", p, i, strings.Repeat("v", 250)) }
 	for p := range prefixes {
 		for i := range keys {
 			_, err := cli.Put(ctx, fmt.Sprintf("p%d/%04d", p, i), value(p, i))

@@ -65,16 +65,6 @@ func (c *valueCache) fill(metas []keyMeta, kvs []*mvccpb.KeyValue, idx, missing 
 	return missing
 }
 
-// add stores the value of rev, evicting entries beyond the limit.
-func (c *valueCache) add(rev revision, value []byte) {
-	if c.max <= 0 {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.addLocked(rev, value)
-}
-
 // addFilled stores the values fill missed at the indexes missing, once
 // read from the engine, under one hold of the lock.
 func (c *valueCache) addFilled(metas []keyMeta, kvs []*mvccpb.KeyValue, missing []int) {

@@ -114,6 +114,11 @@ func TestValueCacheKeepsWhatIsRead(t *testing.T) {
 	require.LessOrEqual(t, len(c.ring), 2*c.len()+65, "holes are compacted")
 }
 
+// add stores the value of rev, through addAll.
+func (c *valueCache) add(rev revision, value []byte) {
+	c.addAll(map[revision][]byte{rev: value})
+}
+
 // get returns the cached value of rev, through fill.
 func (c *valueCache) get(rev revision) ([]byte, bool) {
 	kv := &mvccpb.KeyValue{}

@@ -14,9 +14,9 @@ type MemoryConfig struct {
 	// GCHeapFloor is the heap size, in bytes, up to which the garbage
 	// collector lets the heap grow between cycles while the live heap is
 	// less than half of it: after each cycle GOGC is set so that the next
-	// starts once the heap has grown by what half a second allocates at
-	// the last rate, at most to the floor and never before twice the live
-	// heap (GOGC=100). 0: the default, 32 MiB;
+	// starts once the heap has grown by what a quarter second allocates
+	// at the recent rate (averaged over half a second), at most to the
+	// floor and never before twice the live heap (GOGC=100). 0: the default, 32 MiB;
 	// negative: none. A GOGC environment variable turns it off.
 	GCHeapFloor int64 `koanf:"gc-heap-floor"`
 }

@@ -50,6 +50,9 @@ func TestConcurrentReadersSeeWholeTxns(t *testing.T) {
 			}
 		}()
 	}
+	// The writes start once every reader has read: on a loaded machine
+	// the writer could otherwise finish before any reader ran.
+	require.Eventually(t, func() bool { return reads.Load() >= 4 }, 10*time.Second, time.Millisecond)
 	for i := 1; i <= 300; i++ {
 		tw := s.Write(uint64(i))
 		if i%17 == 0 {

@@ -22,11 +22,10 @@ type valueCache struct {
 	size    int64 // bytes held, entries' overhead included
 	entries map[revision]*cacheEntry
 	// ring holds the entries in the order they came in, nil where one was
-	// removed (holes of them, compacted away once they are half the ring);
-	// hand is where the sweep goes on from.
-	ring  []*cacheEntry
-	holes int
-	hand  int
+	// removed (holes, compacted away once they are half the ring); hand is
+	// where the sweep goes on from.
+	ring []*cacheEntry
+	hand int
 }
 
 // cacheEntryOverhead is what an entry costs beside its value: the entry,
@@ -134,10 +133,9 @@ func entryCost(value []byte) int64 { return int64(cap(value)) + cacheEntryOverhe
 
 func (c *valueCache) removeLocked(e *cacheEntry) {
 	c.ring[e.slot] = nil
-	c.holes++
 	delete(c.entries, e.rev)
 	c.size -= entryCost(e.value)
-	if c.holes > 64 && c.holes > len(c.ring)/2 {
+	if holes := len(c.ring) - len(c.entries); holes > 64 && holes > len(c.ring)/2 {
 		c.compactRingLocked()
 	}
 }
@@ -160,7 +158,7 @@ func (c *valueCache) compactRingLocked() {
 		hand = kept
 	}
 	clear(c.ring[kept:])
-	c.ring, c.holes, c.hand = c.ring[:kept], 0, hand
+	c.ring, c.hand = c.ring[:kept], hand
 }
 
 // remove drops the given revisions.
@@ -179,7 +177,7 @@ func (c *valueCache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	clear(c.entries)
-	c.ring, c.holes, c.hand, c.size = nil, 0, 0, 0
+	c.ring, c.hand, c.size = nil, 0, 0
 }
 
 // len returns the number of cached values.

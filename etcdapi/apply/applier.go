@@ -204,12 +204,32 @@ func (a *Applier) applyCompaction(index uint64, r *pb.CompactionRequest) Result 
 	return Result{Resp: resp, Physc: physc}
 }
 
+// putTxn and deleteTxn are a txn of one put or one delete, each in one
+// allocation where its four pieces took four.
+type putTxn struct {
+	txn pb.TxnRequest
+	ops [1]*pb.RequestOp
+	op  pb.RequestOp
+	put pb.RequestOp_RequestPut
+}
+
+type deleteTxn struct {
+	txn pb.TxnRequest
+	ops [1]*pb.RequestOp
+	op  pb.RequestOp
+	del pb.RequestOp_RequestDeleteRange
+}
+
 func putAsTxn(p *pb.PutRequest) *pb.TxnRequest {
-	return &pb.TxnRequest{Success: []*pb.RequestOp{{Request: &pb.RequestOp_RequestPut{RequestPut: p}}}}
+	t := &putTxn{}
+	t.put.RequestPut, t.op.Request, t.ops[0], t.txn.Success = p, &t.put, &t.op, t.ops[:]
+	return &t.txn
 }
 
 func deleteAsTxn(d *pb.DeleteRangeRequest) *pb.TxnRequest {
-	return &pb.TxnRequest{Success: []*pb.RequestOp{{Request: &pb.RequestOp_RequestDeleteRange{RequestDeleteRange: d}}}}
+	t := &deleteTxn{}
+	t.del.RequestDeleteRange, t.op.Request, t.ops[0], t.txn.Success = d, &t.del, &t.op, t.ops[:]
+	return &t.txn
 }
 
 func unwrapPut(t *pb.TxnResponse) proto.Message {

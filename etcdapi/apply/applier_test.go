@@ -23,7 +23,7 @@ import (
 
 // log drives an applier one entry at a time, as the raft loop does.
 type log struct {
-	t       *testing.T
+	t       testing.TB
 	a       *Applier
 	store   *mvcc.Store
 	index   uint64
@@ -31,7 +31,7 @@ type log struct {
 	ops     []string
 }
 
-func newLog(t *testing.T) *log {
+func newLog(t testing.TB) *log {
 	lg := zaptest.NewLogger(t)
 	eng := memory.New()
 	_, err := eng.Open(context.Background(), storage.OpenRequest{Dir: t.TempDir()})

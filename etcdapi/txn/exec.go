@@ -89,33 +89,46 @@ func checkPut(rd Reader, leases Leases, p *pb.PutRequest) error {
 	return nil
 }
 
-// NewResponse builds the response skeleton for the taken path, with one
-// empty response per op, nested txns included.
+// NewResponse builds the response skeleton for the taken path: the
+// header, one ResponseOp per op, and the nested txns' responses; Execute
+// sets the others' results.
 func NewResponse(r *pb.TxnRequest, path []bool) *pb.TxnResponse {
 	resp, _ := newTxnResponseAt(r, path)
 	return resp
 }
 
+// txnResponseOne holds in one allocation the pieces of the response of a
+// txn of one op, the shape of every put and delete (each applied as a
+// txn of one op) and of most txns: one allocation where there were five.
+type txnResponseOne struct {
+	resp   pb.TxnResponse
+	header pb.ResponseHeader
+	ptrs   [1]*pb.ResponseOp
+	ops    [1]pb.ResponseOp
+}
+
 func newTxnResponseAt(r *pb.TxnRequest, path []bool) (*pb.TxnResponse, int) {
 	ops := branch(r, path[0])
-	resp := &pb.TxnResponse{
-		Succeeded: path[0],
-		Responses: make([]*pb.ResponseOp, len(ops)),
-		Header:    &pb.ResponseHeader{},
+	var resp *pb.TxnResponse
+	var outs []pb.ResponseOp
+	if len(ops) == 1 {
+		one := &txnResponseOne{}
+		one.resp.Header, one.resp.Responses, one.ptrs[0] = &one.header, one.ptrs[:], &one.ops[0]
+		resp, outs = &one.resp, one.ops[:]
+	} else {
+		resp = &pb.TxnResponse{Header: &pb.ResponseHeader{}, Responses: make([]*pb.ResponseOp, len(ops))}
+		outs = make([]pb.ResponseOp, len(ops))
+		for i := range outs {
+			resp.Responses[i] = &outs[i]
+		}
 	}
+	resp.Succeeded = path[0]
 	used := 0
 	rest := path[1:]
 	for i, op := range ops {
-		switch v := op.GetRequest().(type) {
-		case *pb.RequestOp_RequestRange:
-			resp.Responses[i] = &pb.ResponseOp{Response: &pb.ResponseOp_ResponseRange{}}
-		case *pb.RequestOp_RequestPut:
-			resp.Responses[i] = &pb.ResponseOp{Response: &pb.ResponseOp_ResponsePut{}}
-		case *pb.RequestOp_RequestDeleteRange:
-			resp.Responses[i] = &pb.ResponseOp{Response: &pb.ResponseOp_ResponseDeleteRange{}}
-		case *pb.RequestOp_RequestTxn:
+		if v, ok := op.GetRequest().(*pb.RequestOp_RequestTxn); ok {
 			nested, n := newTxnResponseAt(v.RequestTxn, rest)
-			resp.Responses[i] = &pb.ResponseOp{Response: &pb.ResponseOp_ResponseTxn{ResponseTxn: nested}}
+			outs[i].Response = &pb.ResponseOp_ResponseTxn{ResponseTxn: nested}
 			rest = rest[n+1:]
 			used += n + 1
 		}
@@ -150,7 +163,7 @@ func execute(ctx context.Context, tw Writer, r *pb.TxnRequest, path []bool, resp
 			if err != nil {
 				return 0, fmt.Errorf("txn put: %w", err)
 			}
-			out.Response = &pb.ResponseOp_ResponsePut{ResponsePut: pr}
+			out.Response = &pr.op
 		case *pb.RequestOp_RequestDeleteRange:
 			dr, err := executeDelete(ctx, tw, v.RequestDeleteRange)
 			if err != nil {
@@ -169,8 +182,18 @@ func execute(ctx context.Context, tw Writer, r *pb.TxnRequest, path []bool, resp
 	return used, nil
 }
 
-func executePut(ctx context.Context, tw Writer, p *pb.PutRequest) (*pb.PutResponse, error) {
-	resp := &pb.PutResponse{Header: &pb.ResponseHeader{}}
+// putResponse holds in one allocation a put's response, its header and
+// the ResponseOp's field that carries it.
+type putResponse struct {
+	resp   pb.PutResponse
+	header pb.ResponseHeader
+	op     pb.ResponseOp_ResponsePut
+}
+
+func executePut(ctx context.Context, tw Writer, p *pb.PutRequest) (*putResponse, error) {
+	pr := &putResponse{}
+	resp := &pr.resp
+	resp.Header, pr.op.ResponsePut = &pr.header, resp
 	var prev *mvccpb.KeyValue
 	if p.PrevKv || p.IgnoreValue || p.IgnoreLease {
 		rr, err := tw.Range(ctx, p.Key, nil, mvcc.RangeOptions{})
@@ -192,7 +215,7 @@ func executePut(ctx context.Context, tw Writer, p *pb.PutRequest) (*pb.PutRespon
 		resp.PrevKv = prev
 	}
 	resp.Header.Revision = tw.Put(p.Key, value, lease)
-	return resp, nil
+	return pr, nil
 }
 
 func executeDelete(ctx context.Context, tw Writer, d *pb.DeleteRangeRequest) (*pb.DeleteRangeResponse, error) {

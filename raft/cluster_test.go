@@ -20,8 +20,10 @@ type memNetwork struct {
 	mu     sync.Mutex
 	nodes  map[uint64]*Node
 	queues map[uint64]chan *raftpb.Message
-	wg     sync.WaitGroup
-	stopc  chan struct{}
+	// sent, when set, sees every message sent, before it is queued.
+	sent  func(*raftpb.Message)
+	wg    sync.WaitGroup
+	stopc chan struct{}
 }
 
 func newMemNetwork(t *testing.T, ids ...uint64) *memNetwork {
@@ -71,7 +73,13 @@ func (net *memNetwork) transport() Transport { return memTransport{net} }
 type memTransport struct{ net *memNetwork }
 
 func (tr memTransport) Send(msgs []*raftpb.Message) {
+	tr.net.mu.Lock()
+	sent := tr.net.sent
+	tr.net.mu.Unlock()
 	for _, m := range msgs {
+		if sent != nil {
+			sent(m)
+		}
 		select {
 		case tr.net.queues[m.GetTo()] <- proto.Clone(m).(*raftpb.Message):
 		default:
@@ -157,6 +165,54 @@ func TestThreeMembersReplicate(t *testing.T) {
 		require.Equal(t, []string{"a", "b", "c"}, c.appliers[id].normal(), "member %d", id)
 		require.False(t, n.Status().IsLearner)
 	}
+}
+
+// TestForwardedProposalBatchesAreBounded: proposals queued on a follower
+// while its raft loop is busy are stepped into raft together and
+// forwarded to the leader in messages of at most MaxSizePerMsg bytes of
+// entries, in the order they were made.
+func TestForwardedProposalBatchesAreBounded(t *testing.T) {
+	c := newTestCluster(t, nil)
+	f := c.follower()
+	lead := waitLeader(t, c.running()...)
+	var mu sync.Mutex
+	var batches [][]string
+	c.net.mu.Lock()
+	c.net.sent = func(m *raftpb.Message) {
+		if m.GetType() != raftpb.MsgProp || m.GetTo() != lead {
+			return
+		}
+		var b []string
+		for _, e := range m.GetEntries() {
+			b = append(b, string(e.GetData()[:3]))
+		}
+		mu.Lock()
+		batches = append(batches, b)
+		mu.Unlock()
+	}
+	c.net.mu.Unlock()
+
+	const n, size = 10, 300 << 10 // three fit in DefaultMaxSizePerMsg
+	var want []string
+	release := holdRaftLoop(t, f)
+	for i := range n {
+		data := make([]byte, size)
+		copy(data, fmt.Sprintf("p%02d", i))
+		want = append(want, string(data[:3]))
+		require.NoError(t, f.ProposeQueued(testContext(t), data, nil, func(err error) { t.Errorf("proposal %d dropped: %v", i, err) }))
+	}
+	close(release)
+	require.Eventually(t, func() bool { return len(c.appliers[lead].normal()) == n }, 10*time.Second, 5*time.Millisecond)
+
+	mu.Lock()
+	defer mu.Unlock()
+	var got []string
+	for _, b := range batches {
+		require.LessOrEqual(t, len(b)*size, DefaultMaxSizePerMsg, "batch %v", b)
+		got = append(got, b...)
+	}
+	require.Equal(t, want, got)
+	require.Len(t, batches, 4, "ten proposals of 300 KiB go in batches of three")
 }
 
 func TestFollowerReadIndexSeesLeaderWrites(t *testing.T) {

@@ -33,7 +33,9 @@
 // removes that layer and lets the loop decide what goes into a Ready: it
 // steps every proposal and message that queued up while the previous Ready
 // was being fsynced, then takes one Ready, so however many proposals arrive
-// during an fsync they share the next one (group commit). It also makes the
+// during an fsync they share the next one (group commit). The proposals go
+// into raft as one proposal message of many entries (at most MaxSizePerMsg
+// bytes of them), not a message each. It also makes the
 // order of persist, send, hand-off and Advance explicit code rather than a
 // contract between goroutines, and raft's state is never touched
 // concurrently. In raft v3.7 a leader's own entries count towards the

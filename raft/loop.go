@@ -52,7 +52,7 @@ func (n *Node) processEvents(tick <-chan time.Time, block bool) bool {
 		case <-tick:
 			n.rn.Tick()
 		case p := <-n.propc:
-			n.propose(p)
+			n.take(p)
 		case m := <-n.recvc:
 			n.step(m)
 		case f := <-n.ctlc:
@@ -69,7 +69,7 @@ func (n *Node) processEvents(tick <-chan time.Time, block bool) bool {
 		took := false
 		select {
 		case p := <-n.propc:
-			n.propose(p)
+			n.take(p)
 			i, took = i+1, true
 		default:
 		}
@@ -83,6 +83,7 @@ func (n *Node) processEvents(tick <-chan time.Time, block bool) bool {
 			break
 		}
 	}
+	n.proposeBatch()
 	select {
 	case <-tick:
 		n.rn.Tick()
@@ -102,13 +103,48 @@ func (n *Node) processEvents(tick <-chan time.Time, block bool) bool {
 	return !n.stopped()
 }
 
-func (n *Node) propose(p proposal) {
-	var err error
+// take adds p to the batch the raft loop steps into raft at once. A conf
+// change is stepped alone, after the proposals taken before it.
+func (n *Node) take(p proposal) {
 	if p.cc != nil {
-		err = n.rn.ProposeConfChange(p.cc)
-	} else {
-		err = n.rn.Propose(p.data)
+		n.proposeBatch()
+		n.proposed(p, n.rn.ProposeConfChange(p.cc))
+		return
 	}
+	if len(n.batch) > 0 && n.batchBytes+uint64(len(p.data)) > n.cfg.MaxSizePerMsg {
+		n.proposeBatch()
+	}
+	n.batch = append(n.batch, p)
+	n.batchBytes += uint64(len(p.data))
+}
+
+// proposeBatch steps the batch into raft as one proposal message of
+// many entries, which raft takes or drops whole. raft allocates a message
+// and the leader's own acknowledgement for each message it is stepped,
+// and a few pointers for each: under 500 clients' puts, stepping each
+// proposal on its own made a seventh of everything a member allocated.
+// The batch is bounded by MaxSizePerMsg, as a follower forwards it to the
+// leader in one message.
+func (n *Node) proposeBatch() {
+	if len(n.batch) == 0 {
+		return
+	}
+	entries := make([]raftpb.Entry, len(n.batch))
+	ptrs := make([]*raftpb.Entry, len(n.batch))
+	for i := range n.batch {
+		entries[i].Data = n.batch[i].data
+		ptrs[i] = &entries[i]
+	}
+	err := n.rn.Step(&raftpb.Message{Type: raftpb.MsgProp.Enum(), From: new(n.md.MemberID), Entries: ptrs})
+	for i := range n.batch {
+		n.proposed(n.batch[i], err)
+	}
+	clear(n.batch)
+	n.batch, n.batchBytes = n.batch[:0], 0
+}
+
+// proposed tells p's caller what raft did with it.
+func (n *Node) proposed(p proposal, err error) {
 	if p.trace != nil && err == nil {
 		n.walTraces = append(n.walTraces, *p.trace)
 	}

@@ -50,10 +50,15 @@ type Node struct {
 	lead       uint64
 	campaigned bool
 
-	propc  chan proposal
-	recvc  chan *raftpb.Message
-	ctlc   chan func(*etcdraft.RawNode)
-	applyc chan applyTask
+	propc chan proposal
+	// batch holds the proposals taken from propc since the raft loop last
+	// stepped them into raft, and batchBytes their data's size (raft loop
+	// only).
+	batch      []proposal
+	batchBytes uint64
+	recvc      chan *raftpb.Message
+	ctlc       chan func(*etcdraft.RawNode)
+	applyc     chan applyTask
 
 	applied   appliedIndex
 	status    atomic.Pointer[Status]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -294,9 +295,10 @@ func TestLeaderChanged(t *testing.T) {
 	require.EqualValues(t, 1, waitLeader(t, n))
 }
 
-// TestProposeQueuedToldOfDrop: a queued proposal raft drops (no leader)
-// is reported to its dropped callback, which is how the API fails the
-// request at once instead of at its timeout.
+// TestProposeQueuedToldOfDrop: queued proposals raft drops (no leader)
+// are each reported to their dropped callback, which is how the API fails
+// the request at once instead of at its timeout; proposals stepped into
+// raft together are dropped together.
 func TestProposeQueuedToldOfDrop(t *testing.T) {
 	c := newTestCluster(t, nil)
 	f := c.follower()
@@ -306,14 +308,48 @@ func TestProposeQueuedToldOfDrop(t *testing.T) {
 		}
 	}
 	require.Eventually(t, func() bool { return f.Status().Leader == 0 }, 5*time.Second, 10*time.Millisecond)
-	got := make(chan error, 1)
-	require.NoError(t, f.ProposeQueued(testContext(t), []byte("x"), nil, func(err error) { got <- err }))
-	select {
-	case err := <-got:
-		require.ErrorIs(t, err, ErrProposalDropped)
-	case <-time.After(5 * time.Second):
-		t.Fatal("the drop was not reported")
+	const n = 50
+	got := make(chan error, n)
+	release := holdRaftLoop(t, f)
+	for range n {
+		require.NoError(t, f.ProposeQueued(testContext(t), []byte("x"), nil, func(err error) { got <- err }))
 	}
+	close(release)
+	for i := range n {
+		select {
+		case err := <-got:
+			require.ErrorIs(t, err, ErrProposalDropped)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%d of %d drops were reported", i, n)
+		}
+	}
+}
+
+// TestBatchedProposalsKeepTheirOrder: proposals queued while the raft
+// loop is busy are appended in the order they were made.
+func TestBatchedProposalsKeepTheirOrder(t *testing.T) {
+	a := &testApplier{}
+	n := startNode(t, testConfig(t, t.TempDir()), a, 0)
+	proposeAndWait(t, n, "warm-up")
+	var want []string
+	release := holdRaftLoop(t, n)
+	for i := range 500 {
+		want = append(want, strconv.Itoa(i))
+		require.NoError(t, n.ProposeQueued(testContext(t), []byte(want[i]), nil, func(err error) { t.Errorf("proposal %d dropped: %v", i, err) }))
+	}
+	close(release)
+	require.Eventually(t, func() bool { return len(a.normal()) == len(want)+1 }, 10*time.Second, time.Millisecond)
+	require.Equal(t, want, a.normal()[1:])
+}
+
+// holdRaftLoop keeps n's raft loop busy until the returned channel is
+// closed, so that what is queued meanwhile is taken at once.
+func holdRaftLoop(t *testing.T, n *Node) chan struct{} {
+	t.Helper()
+	held, release := make(chan struct{}), make(chan struct{})
+	require.True(t, n.control(func(*etcdraft.RawNode) { close(held); <-release }))
+	<-held
+	return release
 }
 
 // TestCommittedEntriesApplyWhileTheNextAreWritten holds the WAL's second

@@ -119,12 +119,12 @@ func (n *Node) take(p proposal) {
 }
 
 // proposeBatch steps the batch into raft as one proposal message of
-// many entries, which raft takes or drops whole. raft allocates a message
-// and the leader's own acknowledgement for each message it is stepped,
-// and a few pointers for each: under 500 clients' puts, stepping each
-// proposal on its own made a seventh of everything a member allocated.
-// The batch is bounded by MaxSizePerMsg, as a follower forwards it to the
-// leader in one message.
+// many entries, which raft takes or drops whole. For each message stepped
+// raft allocates the message, the leader's acknowledgement of its own
+// append and a few pointers: under 500 clients' puts, a message for each
+// proposal made an eighth of everything a member allocated. The batch is
+// bounded by MaxSizePerMsg, as a follower forwards it to the leader in
+// one message.
 func (n *Node) proposeBatch() {
 	if len(n.batch) == 0 {
 		return

@@ -205,7 +205,7 @@ func (a *Applier) applyCompaction(index uint64, r *pb.CompactionRequest) Result 
 }
 
 // putTxn and deleteTxn are a txn of one put or one delete, each in one
-// allocation where its four pieces took four.
+// allocation instead of four.
 type putTxn struct {
 	txn pb.TxnRequest
 	ops [1]*pb.RequestOp

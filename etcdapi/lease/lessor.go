@@ -113,6 +113,7 @@ type Lease struct {
 
 	// Primary only.
 	expiry  time.Time // zero when this member is not the primary
+	due     time.Time // what lessor.expiries orders it by, at most expiry
 	heapIdx int       // position in lessor.expiries, -1 when absent
 	// cpLogged: the log may hold a non-zero checkpoint of the lease, which
 	// a renewal must reset.

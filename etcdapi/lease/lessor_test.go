@@ -2,12 +2,14 @@ package lease
 
 import (
 	"context"
+	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 )
 
@@ -101,4 +103,81 @@ func TestPrimaryCountsTime(t *testing.T) {
 	require.ErrorIs(t, err, ErrNotFound)
 	le.SetPrimary(false)
 	assert.False(t, le.IsPrimary())
+}
+
+// TestExpiredFollowsRenewals: leases granted, renewed, promoted with the
+// extension and offered for revocation in a random order are offered by
+// Expired exactly when their expiry has passed, earliest expiry first, as
+// a lessor that reorders on every renewal would offer them.
+func TestExpiredFollowsRenewals(t *testing.T) {
+	now := time.Unix(1000, 0)
+	le := newTestLessor(t, &now)
+	le.SetPrimary(true)
+	rng := rand.New(rand.NewPCG(1, 2))
+	expiry := map[int64]time.Time{} // what each lease's expiry must be
+	retry := le.Config().RevokeRetry
+	for step := range 2000 {
+		switch op := rng.IntN(10); {
+		case op == 0 && len(expiry) < 40:
+			id := int64(len(expiry) + 1)
+			_, err := le.Grant(id, 5+id)
+			require.NoError(t, err)
+			expiry[id] = now.Add(time.Duration(5+id) * time.Second)
+		case op < 6 && len(expiry) > 0:
+			id := int64(rng.IntN(len(expiry)) + 1)
+			if !expiry[id].After(now) {
+				// Expired: Renew would wait for the revocation, which
+				// this test never applies.
+				continue
+			}
+			ttl, err := le.Renew(context.Background(), id)
+			require.NoError(t, err)
+			expiry[id] = now.Add(time.Duration(ttl) * time.Second)
+		case op < 8:
+			now = now.Add(time.Duration(rng.IntN(3000)) * time.Millisecond)
+		case op == 8 && rng.IntN(10) == 0:
+			// A new term: every lease gets its TTL plus the extension,
+			// so a renewal right after moves its expiry earlier.
+			le.SetPrimary(false)
+			le.SetPrimary(true)
+			for id := range expiry {
+				expiry[id] = now.Add(time.Duration(5+id)*time.Second + le.Config().PromoteExtension)
+			}
+		default:
+			var want []int64
+			for id, e := range expiry {
+				if !e.After(now) {
+					want = append(want, id)
+				}
+			}
+			got := le.Expired(len(expiry) + 1)
+			require.ElementsMatch(t, want, got, "step %d", step)
+			for i := 1; i < len(got); i++ {
+				require.False(t, expiry[got[i]].Before(expiry[got[i-1]]), "step %d: earliest first: %v", step, got)
+			}
+			for _, id := range got {
+				expiry[id] = now.Add(retry)
+			}
+		}
+	}
+}
+
+// BenchmarkRenew renews, one after another, 100 leases of a primary, as
+// lease-keepalive's 100 clients do.
+func BenchmarkRenew(b *testing.B) {
+	now := time.Unix(1000, 0)
+	le := New(zap.NewNop(), Config{MinTTL: 5}, func() time.Time { return now })
+	le.SetPrimary(true)
+	for id := int64(1); id <= 100; id++ {
+		if _, err := le.Grant(id, 60); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		now = now.Add(time.Microsecond)
+		if _, err := le.Renew(context.Background(), int64(i%100)+1); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -14,7 +14,12 @@ import (
 // refresh sets l to expire secs seconds plus extend from now; the caller
 // holds mu and this member is primary.
 func (le *Lessor) refresh(l *Lease, secs int64, extend time.Duration) {
-	l.expiry = le.now().Add(extend + time.Duration(secs)*time.Second)
+	le.refreshAt(l, le.now(), secs, extend)
+}
+
+// refreshAt is refresh with now read by the caller.
+func (le *Lessor) refreshAt(l *Lease, now time.Time, secs int64, extend time.Duration) {
+	l.expiry = now.Add(extend + time.Duration(secs)*time.Second)
 	le.expiries.update(l)
 }
 
@@ -68,7 +73,8 @@ func (le *Lessor) Renew(ctx context.Context, id int64) (int64, error) {
 		le.mu.Unlock()
 		return 0, ErrNotFound
 	}
-	if !l.expiry.After(le.now()) {
+	now := le.now()
+	if !l.expiry.After(now) {
 		revoked, demoted := l.revoked, le.demoted
 		le.mu.Unlock()
 		select {
@@ -86,7 +92,7 @@ func (le *Lessor) Renew(ctx context.Context, id int64) (int64, error) {
 		done = make(chan error, 1)
 		le.queueCheckpoints([]*pb.LeaseCheckpoint{{ID: id, Remaining_TTL: 0}}, done)
 	}
-	le.refresh(l, l.ttl, 0)
+	le.refreshAt(l, now, l.ttl, 0)
 	ttl := l.ttl
 	le.mu.Unlock()
 	if done != nil {
@@ -139,12 +145,16 @@ func (le *Lessor) Expired(limit int) []int64 {
 	var ids []int64
 	for len(ids) < limit {
 		l := le.expiries.peek()
-		if l == nil || l.expiry.After(now) {
+		if l == nil || l.due.After(now) {
 			break
+		}
+		if l.due.Before(l.expiry) { // renewed since it was placed
+			le.expiries.reorder(l)
+			continue
 		}
 		ids = append(ids, l.id)
 		l.expiry = now.Add(le.cfg.RevokeRetry)
-		le.expiries.update(l)
+		le.expiries.reorder(l)
 	}
 	return ids
 }

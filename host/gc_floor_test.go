@@ -26,12 +26,14 @@ func TestGCPercentFor(t *testing.T) {
 		{live: 0, floor: 64 * mib, grow: fast, want: 1600},
 		{live: 2 * mib, floor: 32 * mib, grow: fast, want: 800},
 		// Allocating slowly: the next cycle once the heap has grown by
-		// grow, not at the floor, but never before twice the live heap.
-		{live: 8 * mib, floor: 32 * mib, grow: 4 * mib, want: 100},  // at 16 MiB, Go's default
+		// grow, not at the floor, but never before one and a half times
+		// the live heap.
+		{live: 8 * mib, floor: 32 * mib, grow: 1 * mib, want: 50},   // at 12 MiB
+		{live: 8 * mib, floor: 32 * mib, grow: 6 * mib, want: 75},   // at 14 MiB
 		{live: 8 * mib, floor: 32 * mib, grow: 12 * mib, want: 150}, // at 20 MiB
 		{live: 8 * mib, floor: 32 * mib, grow: 30 * mib, want: 300}, // capped at the floor
 		{live: 2 * mib, floor: 32 * mib, grow: 6 * mib, want: 200},  // at 8 MiB: the minimum heap at GOGC=200
-		{live: 0, floor: 32 * mib, grow: 0, want: 100},              // an empty heap: the runtime's minimum, 4 MiB
+		{live: 0, floor: 32 * mib, grow: 0, want: 50},               // an empty heap: the runtime's minimum, 2 MiB at GOGC=50
 		{live: 20 * mib, floor: 32 * mib, grow: 0, want: 100},       // past half the floor: GOGC=100 whatever the rate
 	} {
 		assert.Equal(t, tt.want, gcPercentFor(tt.live, tt.floor, tt.grow), "live %d grow %d", tt.live, tt.grow)
@@ -46,9 +48,9 @@ func TestHeadroomAt(t *testing.T) {
 
 // TestGCFloorFollowsTheRate drives the floor through cycles as the runtime
 // would run them: a burst of a few tens of milliseconds leaves the next
-// cycle at twice the live heap; a sustained fast allocator reaches the
-// floor within half a second and stays there however long it runs;
-// quiet brings the next cycle back to twice the live heap.
+// cycle far from the floor; a sustained fast allocator reaches the floor
+// within half a second and stays there however long it runs; quiet brings
+// the next cycle back to one and a half times the live heap.
 func TestGCFloorFollowsTheRate(t *testing.T) {
 	const mib = 1 << 20
 	const floor, live = 32 * mib, 6 * mib
@@ -73,7 +75,7 @@ func TestGCFloorFollowsTheRate(t *testing.T) {
 	for range 20 {
 		percent = cycle(percent, 20*mib)
 	}
-	require.Equal(t, 100, percent, "20 MB/s grows the heap by 5 MB: less than twice the live heap, far from the floor")
+	require.Equal(t, 83, percent, "20 MB/s grows the heap by 5 MB: less than the live heap, far from the floor")
 
 	// 200 MB/s, for a while.
 	from := now
@@ -100,5 +102,5 @@ func TestGCFloorFollowsTheRate(t *testing.T) {
 
 	// Quiet: 1 MB/s.
 	percent = cycle(percent, 1*mib)
-	require.Equal(t, 100, percent, "the next cycle at twice the live heap")
+	require.Equal(t, 50, percent, "the next cycle at one and a half times the live heap")
 }

@@ -16,7 +16,8 @@ type MemoryConfig struct {
 	// less than half of it: after each cycle GOGC is set so that the next
 	// starts once the heap has grown by what a quarter second allocates
 	// at the recent rate (averaged over half a second), at most to the
-	// floor and never before twice the live heap (GOGC=100). 0: the default, 32 MiB;
+	// floor and never before one and a half times the live heap
+	// (GOGC=50). 0: the default, 32 MiB;
 	// negative: none. A GOGC environment variable turns it off.
 	GCHeapFloor int64 `koanf:"gc-heap-floor"`
 }

@@ -54,9 +54,9 @@ func TestGCHeapFloor(t *testing.T) {
 				require.NoError(t, err)
 				time.Sleep(20 * time.Millisecond)
 			}
-			next, _ := goal(m)
-			return next < floor-4*mib
-		}, 30*time.Second, time.Millisecond, "a slow writer's next cycle stayed at the floor")
+			next, percent := goal(m)
+			return next < floor-4*mib && percent == 50
+		}, 30*time.Second, time.Millisecond, "a slow writer's next cycle did not come down to one and a half times the live heap (GOGC=50)")
 	})
 	t.Run("off", func(t *testing.T) {
 		m := hosttest.StartMember(t, hosttest.WithArgs("--gc-heap-floor", "-1"))

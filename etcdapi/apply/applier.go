@@ -204,32 +204,32 @@ func (a *Applier) applyCompaction(index uint64, r *pb.CompactionRequest) Result 
 	return Result{Resp: resp, Physc: physc}
 }
 
-// putTxn and deleteTxn are a txn of one put or one delete, each in one
-// allocation instead of four.
-type putTxn struct {
+// oneOpTxn is a txn of one put or one delete in one allocation instead
+// of four.
+type oneOpTxn struct {
 	txn pb.TxnRequest
 	ops [1]*pb.RequestOp
 	op  pb.RequestOp
 	put pb.RequestOp_RequestPut
-}
-
-type deleteTxn struct {
-	txn pb.TxnRequest
-	ops [1]*pb.RequestOp
-	op  pb.RequestOp
 	del pb.RequestOp_RequestDeleteRange
 }
 
-func putAsTxn(p *pb.PutRequest) *pb.TxnRequest {
-	t := &putTxn{}
-	t.put.RequestPut, t.op.Request, t.ops[0], t.txn.Success = p, &t.put, &t.op, t.ops[:]
+// request returns the txn of t.op.
+func (t *oneOpTxn) request() *pb.TxnRequest {
+	t.ops[0], t.txn.Success = &t.op, t.ops[:]
 	return &t.txn
 }
 
+func putAsTxn(p *pb.PutRequest) *pb.TxnRequest {
+	t := &oneOpTxn{}
+	t.put.RequestPut, t.op.Request = p, &t.put
+	return t.request()
+}
+
 func deleteAsTxn(d *pb.DeleteRangeRequest) *pb.TxnRequest {
-	t := &deleteTxn{}
-	t.del.RequestDeleteRange, t.op.Request, t.ops[0], t.txn.Success = d, &t.del, &t.op, t.ops[:]
-	return &t.txn
+	t := &oneOpTxn{}
+	t.del.RequestDeleteRange, t.op.Request = d, &t.del
+	return t.request()
 }
 
 func unwrapPut(t *pb.TxnResponse) proto.Message {

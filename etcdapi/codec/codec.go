@@ -101,15 +101,20 @@ func unmarshalFast(b []byte, v any) bool {
 // Marshal encodes v: the messages of the fast path directly, the others
 // with protobuf.
 func (c *Codec) Marshal(v any) (mem.BufferSlice, error) {
+	var pooled bool
 	if r, ok := v.(*pb.RangeResponse); ok {
 		if release := recycling.take(r); release != nil {
 			defer release() // once its bytes are written
+			pooled = true
 		}
 	}
 	m, ok := fastMessageOf(v)
 	if !ok {
 		return c.protoMarshal(v)
 	}
+	// A pooled reply was built by the server, none of it decoded
+	// (ReleaseAfterMarshal), so it holds no unknown fields.
+	m.check = !pooled
 	size, ok := m.size()
 	if !ok {
 		return c.protoMarshal(v)
@@ -184,7 +189,7 @@ func marshalRangeInChunks(m *pb.RangeResponse, size int) (mem.BufferSlice, error
 	next(0)
 	b = appendField(b, 1, m.Header, sizeHeader, appendHeader)
 	for _, kv := range m.Kvs {
-		n, _ := sizeKV(kv)
+		n, _ := sizeKV(kv, false)
 		if need := sizeMessage(2, n); len(b)+need > cap(b) {
 			next(need)
 		}

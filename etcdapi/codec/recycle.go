@@ -10,7 +10,10 @@ import (
 // ReleaseAfterMarshal has release called once a server's Codec has
 // marshalled resp, the reply of one call: gRPC reads nothing of resp after
 // that, so release may reuse the memory resp points to (mvcc's pooled
-// KVs). The caller must hand resp to gRPC and to nothing that keeps it;
+// KVs). resp and every message it holds must have been built, not
+// decoded from bytes: the codec writes it without looking for fields
+// unknown to its type, which only decoding leaves. The caller must hand
+// resp to gRPC and to nothing that keeps it;
 // gRPC itself would keep it only with its request tracing
 // (grpc.EnableTracing) or a stats handler that keeps payloads, neither of
 // which MetaStore sets. A reply that is never marshalled (its call failed

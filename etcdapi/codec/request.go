@@ -16,7 +16,7 @@ import (
 
 // MarshalRaftRequest returns r's protobuf encoding.
 func MarshalRaftRequest(r *pb.InternalRaftRequest) ([]byte, error) {
-	n, ok := sizeRaftRequest(r)
+	n, ok := sizeRaftRequest(r, true)
 	if !ok {
 		return proto.Marshal(r)
 	}
@@ -63,18 +63,18 @@ const (
 	compareRangeEnd = 64
 )
 
-func sizeRaftRequest(r *pb.InternalRaftRequest) (int, bool) {
-	if !onlyKVWrite(r) || hasUnknown(r) {
+func sizeRaftRequest(r *pb.InternalRaftRequest, check bool) (int, bool) {
+	if !onlyKVWrite(r) || check && hasUnknown(r) {
 		return 0, false
 	}
-	put, ok1 := sizeField(raftPut, r.Put, sizePutRequest)
-	del, ok2 := sizeField(raftDeleteRange, r.DeleteRange, sizeDeleteRequest)
-	txn, ok3 := sizeField(raftTxn, r.Txn, sizeTxnRequest)
+	put, ok1 := sizeField(raftPut, r.Put, check, sizePutRequest)
+	del, ok2 := sizeField(raftDeleteRange, r.DeleteRange, check, sizeDeleteRequest)
+	txn, ok3 := sizeField(raftTxn, r.Txn, check, sizeTxnRequest)
 	hdr := 0
 	ok4 := true
 	if r.Header != nil {
 		var n int
-		n, ok4 = sizeRequestHeader(r.Header)
+		n, ok4 = sizeRequestHeader(r.Header, check)
 		hdr = protowire.SizeTag(raftHeader) + protowire.SizeBytes(n)
 	}
 	return sizeVarint(raftID, r.ID) + put + del + txn + hdr, ok1 && ok2 && ok3 && ok4
@@ -86,15 +86,15 @@ func appendRaftRequest(b []byte, r *pb.InternalRaftRequest) []byte {
 	b = appendField(b, raftDeleteRange, r.DeleteRange, sizeDeleteRequest, appendDeleteRequest)
 	b = appendField(b, raftTxn, r.Txn, sizeTxnRequest, appendTxnRequest)
 	if r.Header != nil {
-		n, _ := sizeRequestHeader(r.Header)
+		n, _ := sizeRequestHeader(r.Header, false)
 		b = protowire.AppendTag(b, raftHeader, protowire.BytesType)
 		b = appendRequestHeader(varint(b, uint64(n)), r.Header)
 	}
 	return b
 }
 
-func sizeRequestHeader(h *pb.RequestHeader) (int, bool) {
-	if hasUnknown(h) {
+func sizeRequestHeader(h *pb.RequestHeader, check bool) (int, bool) {
+	if check && hasUnknown(h) {
 		return 0, false
 	}
 	return sizeVarint(1, h.ID) + sizeBytes(2, len(h.Username)) + sizeVarint(3, h.AuthRevision), true
@@ -106,8 +106,8 @@ func appendRequestHeader(b []byte, h *pb.RequestHeader) []byte {
 	return appendVarint(b, 3, h.AuthRevision)
 }
 
-func sizePutRequest(m *pb.PutRequest) (int, bool) {
-	if hasUnknown(m) {
+func sizePutRequest(m *pb.PutRequest, check bool) (int, bool) {
+	if check && hasUnknown(m) {
 		return 0, false
 	}
 	return sizeBytes(1, len(m.Key)) + sizeBytes(2, len(m.Value)) + sizeVarint(3, uint64(m.Lease)) +
@@ -124,8 +124,8 @@ func appendPutRequest(b []byte, m *pb.PutRequest) []byte {
 	return appendVarint(b, 6, boolValue(m.IgnoreLease))
 }
 
-func sizeRangeRequest(m *pb.RangeRequest) (int, bool) {
-	if hasUnknown(m) {
+func sizeRangeRequest(m *pb.RangeRequest, check bool) (int, bool) {
+	if check && hasUnknown(m) {
 		return 0, false
 	}
 	return sizeBytes(1, len(m.Key)) + sizeBytes(2, len(m.RangeEnd)) + sizeVarint(3, uint64(m.Limit)) +
@@ -152,8 +152,8 @@ func appendRangeRequest(b []byte, m *pb.RangeRequest) []byte {
 	return appendVarint(b, 13, uint64(m.MaxCreateRevision))
 }
 
-func sizeDeleteRequest(m *pb.DeleteRangeRequest) (int, bool) {
-	if hasUnknown(m) {
+func sizeDeleteRequest(m *pb.DeleteRangeRequest, check bool) (int, bool) {
+	if check && hasUnknown(m) {
 		return 0, false
 	}
 	return sizeBytes(1, len(m.Key)) + sizeBytes(2, len(m.RangeEnd)) + sizeVarint(3, boolValue(m.PrevKv)), true
@@ -165,13 +165,13 @@ func appendDeleteRequest(b []byte, m *pb.DeleteRangeRequest) []byte {
 	return appendVarint(b, 3, boolValue(m.PrevKv))
 }
 
-func sizeTxnRequest(m *pb.TxnRequest) (int, bool) {
-	if hasUnknown(m) {
+func sizeTxnRequest(m *pb.TxnRequest, check bool) (int, bool) {
+	if check && hasUnknown(m) {
 		return 0, false
 	}
-	cmps, ok1 := sizeRepeated(1, m.Compare, sizeCompare)
-	succ, ok2 := sizeRepeated(2, m.Success, sizeRequestOp)
-	fail, ok3 := sizeRepeated(3, m.Failure, sizeRequestOp)
+	cmps, ok1 := sizeRepeated(1, m.Compare, check, sizeCompare)
+	succ, ok2 := sizeRepeated(2, m.Success, check, sizeRequestOp)
+	fail, ok3 := sizeRepeated(3, m.Failure, check, sizeRequestOp)
 	return cmps + succ + fail, ok1 && ok2 && ok3
 }
 
@@ -184,8 +184,8 @@ func appendTxnRequest(b []byte, m *pb.TxnRequest) []byte {
 // sizeCompare sizes a Compare; its target, a oneof, is written whenever
 // set, zero or not, and, as protobuf writes it, after range_end (64)
 // though numbered 4 to 8.
-func sizeCompare(c *pb.Compare) (int, bool) {
-	if hasUnknown(c) {
+func sizeCompare(c *pb.Compare, check bool) (int, bool) {
+	if check && hasUnknown(c) {
 		return 0, false
 	}
 	n := sizeVarint(1, uint64(int64(c.Result))) + sizeVarint(2, uint64(int64(c.Target))) + sizeBytes(3, len(c.Key))
@@ -233,21 +233,21 @@ func appendCompare(b []byte, c *pb.Compare) []byte {
 	return b
 }
 
-func sizeRequestOp(op *pb.RequestOp) (int, bool) {
-	if hasUnknown(op) {
+func sizeRequestOp(op *pb.RequestOp, check bool) (int, bool) {
+	if check && hasUnknown(op) {
 		return 0, false
 	}
 	switch r := op.Request.(type) {
 	case nil:
 		return 0, true
 	case *pb.RequestOp_RequestRange:
-		return sizeOneof(1, r.RequestRange, sizeRangeRequest)
+		return sizeOneof(1, r.RequestRange, check, sizeRangeRequest)
 	case *pb.RequestOp_RequestPut:
-		return sizeOneof(2, r.RequestPut, sizePutRequest)
+		return sizeOneof(2, r.RequestPut, check, sizePutRequest)
 	case *pb.RequestOp_RequestDeleteRange:
-		return sizeOneof(3, r.RequestDeleteRange, sizeDeleteRequest)
+		return sizeOneof(3, r.RequestDeleteRange, check, sizeDeleteRequest)
 	case *pb.RequestOp_RequestTxn:
-		return sizeOneof(4, r.RequestTxn, sizeTxnRequest)
+		return sizeOneof(4, r.RequestTxn, check, sizeTxnRequest)
 	}
 	return 0, false
 }

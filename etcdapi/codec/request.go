@@ -16,7 +16,7 @@ import (
 
 // MarshalRaftRequest returns r's protobuf encoding.
 func MarshalRaftRequest(r *pb.InternalRaftRequest) ([]byte, error) {
-	n, ok := sizeRaftRequest(r, true)
+	n, ok := sizeRaftRequest(r)
 	if !ok {
 		return proto.Marshal(r)
 	}
@@ -63,18 +63,20 @@ const (
 	compareRangeEnd = 64
 )
 
-func sizeRaftRequest(r *pb.InternalRaftRequest, check bool) (int, bool) {
-	if !onlyKVWrite(r) || check && hasUnknown(r) {
+// sizeRaftRequest sizes r, whose parts a client's request may have
+// brought with unknown fields, so it looks for them in every part.
+func sizeRaftRequest(r *pb.InternalRaftRequest) (int, bool) {
+	if !onlyKVWrite(r) || hasUnknown(r) {
 		return 0, false
 	}
-	put, ok1 := sizeField(raftPut, r.Put, check, sizePutRequest)
-	del, ok2 := sizeField(raftDeleteRange, r.DeleteRange, check, sizeDeleteRequest)
-	txn, ok3 := sizeField(raftTxn, r.Txn, check, sizeTxnRequest)
+	put, ok1 := sizeField(raftPut, r.Put, true, sizePutRequest)
+	del, ok2 := sizeField(raftDeleteRange, r.DeleteRange, true, sizeDeleteRequest)
+	txn, ok3 := sizeField(raftTxn, r.Txn, true, sizeTxnRequest)
 	hdr := 0
 	ok4 := true
 	if r.Header != nil {
 		var n int
-		n, ok4 = sizeRequestHeader(r.Header, check)
+		n, ok4 = sizeRequestHeader(r.Header, true)
 		hdr = protowire.SizeTag(raftHeader) + protowire.SizeBytes(n)
 	}
 	return sizeVarint(raftID, r.ID) + put + del + txn + hdr, ok1 && ok2 && ok3 && ok4

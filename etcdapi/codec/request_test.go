@@ -89,7 +89,7 @@ func TestRaftRequestsAsProtobuf(t *testing.T) {
 		r := g.raftReq()
 		want, err := proto.Marshal(r)
 		require.NoError(t, err)
-		_, fast := sizeRaftRequest(r, true)
+		_, fast := sizeRaftRequest(r)
 		require.True(t, fast, "request %d: %v", i, r)
 		got, err := MarshalRaftRequest(r)
 		require.NoError(t, err)

@@ -2,11 +2,16 @@ package host
 
 import (
 	"math"
+	"runtime"
+	"runtime/debug"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+
+	"github.com/metastore/metastore/host/config"
 )
 
 func TestGCPercentFor(t *testing.T) {
@@ -46,52 +51,66 @@ func TestHeadroomAt(t *testing.T) {
 	assert.Equal(t, uint64(math.MaxUint64), headroomAt(math.Inf(1)))
 }
 
-// TestGCFloorFollowsTheRate drives the floor through cycles as the runtime
-// would run them: a burst of a few tens of milliseconds leaves the next
-// cycle far from the floor; a sustained fast allocator reaches the floor
-// within half a second and stays there however long it runs; quiet brings
-// the next cycle back to one and a half times the live heap.
+// TestGCFloorFollowsTheRate drives the floor as the runtime and the ticker
+// would, a millisecond at a time: a cycle whenever the heap reaches the
+// goal GOGC sets, and a tune every tuneEvery between them. A sustained
+// fast allocator reaches the floor within a tenth of a second and stays
+// there however long it runs; a burst's raised goal comes down within a
+// few tunes once it ends; quiet brings the next cycle back to one and a
+// half times the live heap.
 func TestGCFloorFollowsTheRate(t *testing.T) {
 	const mib = 1 << 20
 	const floor, live = 32 * mib, 6 * mib
 	f := &gcFloor{floor: floor, at: time.Unix(0, 0)}
-	start := f.at
 	now, allocated := f.at, uint64(0)
-	// cycle runs the next cycle once the heap has grown to the goal that
-	// percent sets, at rate bytes a second.
-	cycle := func(percent int, rate float64) int {
+	percent, grown := 100, uint64(0) // grown: allocated since the last cycle
+	sinceTune := time.Duration(0)
+	goal := func() uint64 {
 		p := uint64(percent)
-		goal := max(runtimeHeapMinimum*p/100, live*(100+p)/100)
-		grow := goal - live
-		allocated += grow
-		now = now.Add(time.Duration(float64(grow) / rate * float64(time.Second)))
-		return f.next(live, allocated, now)
+		return max(runtimeHeapMinimum*p/100, live*(100+p)/100)
+	}
+	// run allocates at rate bytes a second for d, cycling and tuning on
+	// the way, and returns the largest heap it reached.
+	run := func(rate float64, d time.Duration) (peak uint64) {
+		for range d / time.Millisecond {
+			b := uint64(rate / 1000)
+			now = now.Add(time.Millisecond)
+			allocated += b
+			grown += b
+			peak = max(peak, live+grown)
+			if sinceTune += time.Millisecond; sinceTune >= tuneEvery {
+				sinceTune = 0
+				percent = f.next(live, allocated, now)
+			}
+			if live+grown >= goal() {
+				percent = f.next(live, allocated, now)
+				grown = 0
+			}
+		}
+		return peak
 	}
 	atFloor := gcPercentFor(live, floor, floor)
 
 	// A member starting: 12 MB in 40 ms, then 20 MB/s.
-	percent := cycle(cycle(100, 300*mib), 300*mib)
-	require.Less(t, percent, 200, "a burst of 40 ms does not set the next cycle at the floor")
-	for range 20 {
-		percent = cycle(percent, 20*mib)
-	}
+	run(300*mib, 40*time.Millisecond)
+	require.LessOrEqual(t, run(20*mib, time.Second)-live, uint64(12*mib),
+		"the burst's goal comes down within a few tunes, long before the heap grows to the floor")
+	run(20*mib, time.Second)
 	require.Equal(t, 83, percent, "20 MB/s grows the heap by 5 MB: less than the live heap, far from the floor")
 
 	// 200 MB/s, for a while.
-	from := now
 	var reached time.Duration
-	for range 1000 {
-		percent = cycle(percent, 200*mib)
+	for step := time.Duration(0); step < 10*time.Second; step += time.Millisecond {
+		run(200*mib, time.Millisecond)
 		if percent == atFloor && reached == 0 {
-			reached = now.Sub(from)
+			reached = step
 		}
 		if reached > 0 {
 			require.Equal(t, atFloor, percent, "the floor is kept once reached")
 		}
 	}
 	require.NotZero(t, reached, "the floor is reached")
-	require.Less(t, reached, 500*time.Millisecond, "within half a second")
-	require.Greater(t, now.Sub(start), 10*time.Second)
+	require.Less(t, reached, 150*time.Millisecond, "within a tenth of a second or so")
 
 	// Cycles with no time between them (a coarse clock) change nothing,
 	// however many.
@@ -101,6 +120,20 @@ func TestGCFloorFollowsTheRate(t *testing.T) {
 	}
 
 	// Quiet: 1 MB/s.
-	percent = cycle(percent, 1*mib)
+	run(1*mib, time.Second)
 	require.Equal(t, 50, percent, "the next cycle at one and a half times the live heap")
+}
+
+// TestGCFloorStop checks that a stopped floor leaves GOGC at Go's default
+// and is no longer tuned.
+func TestGCFloorStop(t *testing.T) {
+	stop := applyGCHeapFloor(zap.NewNop(), config.MemoryConfig{}, nil)
+	runtime.GC() // a cycle tunes the floor
+	runtime.GC()
+	stop()
+	require.Equal(t, 100, debug.SetGCPercent(100), "GOGC back at Go's default")
+	runtime.GC() // the finalizer of the armed cycle runs, and tunes nothing
+	runtime.GC()
+	time.Sleep(2 * tuneEvery)
+	require.Equal(t, 100, debug.SetGCPercent(100), "nothing tuned after the stop")
 }

@@ -69,7 +69,8 @@ func Main(args []string, environ []string, stdout, stderr io.Writer) int {
 		lg.Info("loaded config file", zap.String("path", opts.ConfigFile), zap.String("format", opts.ConfigFileFormat))
 	}
 	applyMemoryLimit(lg, cfg.MemoryConfig, environ)
-	applyGCHeapFloor(lg, cfg.MemoryConfig, environ)
+	stopGCHeapFloor := applyGCHeapFloor(lg, cfg.MemoryConfig, environ)
+	defer stopGCHeapFloor()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

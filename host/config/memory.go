@@ -13,11 +13,12 @@ type MemoryConfig struct {
 	MemoryLimit int64 `koanf:"memory-limit"`
 	// GCHeapFloor is the heap size, in bytes, up to which the garbage
 	// collector lets the heap grow between cycles while the live heap is
-	// less than half of it: after each cycle GOGC is set so that the next
-	// starts once the heap has grown by what a quarter second allocates
-	// at the recent rate (averaged over half a second), at most to the
-	// floor and never before one and a half times the live heap
-	// (GOGC=50). 0: the default, 32 MiB;
+	// less than half of it: after each cycle, and every tenth of a second
+	// between them, GOGC is set so that the next starts once the heap has
+	// grown by what a quarter second allocates at the recent rate (an
+	// average that follows a rise within 50 ms and a fall within 150 ms),
+	// at most to the floor and never before one and a half times the live
+	// heap (GOGC=50). 0: the default, 32 MiB;
 	// negative: none. A GOGC environment variable turns it off.
 	GCHeapFloor int64 `koanf:"gc-heap-floor"`
 }

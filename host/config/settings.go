@@ -176,7 +176,7 @@ var settingGroups = []Group{
 		{Key: "value-cache-bytes", Help: "Bytes of recently read and written values kept in memory (0: 16 MiB; negative: no cache)."},
 		{Key: "memory-limit", Help: "Soft memory limit of the Go runtime in bytes (0: GOMEMLIMIT if set, else 90% of the cgroup's memory limit if any; negative: none)."},
 		{Key: "gc-heap-floor", Help: "Heap size in bytes up to which the garbage collector lets the heap grow between cycles while the live heap " +
-			"is small: by what a quarter second allocates at the recent rate (averaged over half a second), never less than half the live heap (GOGC=50) " +
+			"is small: by what a quarter second allocates at the recent rate (tuned every tenth of a second), never less than half the live heap (GOGC=50) " +
 			"(0: 32 MiB; negative: none, GOGC alone; a GOGC environment variable turns it off)."},
 	}},
 	{GroupAliases, []Setting{

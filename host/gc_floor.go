@@ -60,7 +60,7 @@ import (
 // that rose within 50 or 150 ms let range-1000's start (twenty clients
 // reading 1,000 keys each, after a preload) set the heap's goal at 24 MB
 // for most of a second of reads that keep 7 to 9 MB live, and the run's
-// peak RSS rose from 38–42 MiB to 46–51 (three runs each). With it,
+// peak RSS rose from 39–42 MiB to 46–51 (three runs each). With it,
 // range-1000's peak RSS was 40–41 MiB against 38–41 (five alternating runs
 // each). Short runs of workloads that allocate fast (watch-fanout,
 // lease-keepalive) now reach the floor before they end, and their peak RSS

@@ -28,19 +28,19 @@ import (
 // (28.7, 22.0, 52.7) for about 100 MiB of RSS.
 //
 // Rather than a fixed GOGC, which would multiply a large heap too, the
-// floor sets GOGC after each cycle, and between cycles, from the live
-// heap and the allocation rate (see next and gcPercentFor): the next cycle
+// floor sets GOGC after each cycle, and between cycles, from the live heap
+// and the allocation rate (see next and gcPercentFor): the next cycle
 // starts once the heap has grown by what the recent rate allocates in a
 // quarter second (gcMinInterval), at most up to the floor, and not before
-// it has grown by half the live heap (minGCPercent). A member under load, which
-// allocates a hundred MB a second or more, collects at the floor; one that
-// allocates little (an idle member, or one serving a few large reads from
-// pooled memory) collects at one and a half times its live heap, instead
-// of growing to the floor. Once twice the live heap passes the floor, GOGC
-// is 100: a store of a million keys collects as it would without a floor.
-// The Go runtime's memory limit (--memory-limit) still bounds the heap
-// whatever GOGC says. TiDB's GOGC tuner likewise sets GOGC after each
-// cycle from the heap in use.
+// it has grown by half the live heap (minGCPercent). A member under load,
+// which allocates a hundred MB a second or more, collects at the floor; one
+// that allocates little (an idle member, or one serving a few large reads
+// from pooled memory) collects at one and a half times its live heap,
+// instead of growing to the floor. Once twice the live heap passes the
+// floor, GOGC is 100: a store of a million keys collects as it would
+// without a floor. The Go runtime's memory limit (--memory-limit) still
+// bounds the heap whatever GOGC says. TiDB's GOGC tuner likewise sets GOGC
+// after each cycle from the heap in use.
 //
 // The rate is an average that follows a rising rate within riseWindow and a
 // falling one within fallWindow, and the floor is tuned every tuneEvery as
@@ -48,10 +48,10 @@ import (
 // puts thus collects at the floor from its third cycle, 0.14 s after the
 // load starts (GODEBUG=gctrace=1): with one average of half a second for
 // both directions, tuned only after each cycle, it took a third of a second
-// and a dozen cycles at heaps of 3 to 27 MB, whose
-// marking and assists made the first puts' latency the run's tail. Measured
-// with metastore-bench put-500c beside etcd, five rounds each: MetaStore's
-// p99 63.8–86.5 ms before, 53.8–59.2 after.
+// and a dozen cycles at heaps of 3 to 27 MB, whose marking and assists made
+// the first puts' latency the run's tail. Measured with metastore-bench
+// put-500c beside etcd, five rounds each: MetaStore's p99 63.8–86.5 ms
+// before, 53.8–59.2 after.
 //
 // Tuning between cycles is what makes a fast rise affordable: when a burst
 // (a member starting, a client's first writes) has raised the target and
@@ -74,7 +74,10 @@ const (
 	// a tiny live heap must not raise it past the goal.
 	runtimeHeapMinimum = 4 << 20
 	// gcMinInterval is how long, at the recent allocation rate, the heap
-	// may grow between two cycles while under the floor.
+	// may grow between two cycles while under the floor. Half a second
+	// left range-1000's peak RSS at 48–50 MiB where a quarter left it at
+	// 45–47 (four alternating runs each), the CPU per linearizable range
+	// and per txn within the runs' spread.
 	gcMinInterval = 250 * time.Millisecond
 	// riseWindow and fallWindow are the time constants of the rate's
 	// average when the rate is above it and below it: an interval of that

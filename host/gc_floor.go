@@ -139,25 +139,19 @@ func applyGCHeapFloor(lg *zap.Logger, c config.MemoryConfig, environ []string) (
 		f.allocated, f.at = f.samples[1].Value.Uint64(), time.Now()
 	}
 	f.arm()
-	done := make(chan struct{})
-	go f.tuneUntil(done)
+	go f.tuneOnTicks()
 	lg.Info("garbage collector heap floor", zap.Int64("bytes", floor))
-	return func() {
-		close(done)
-		f.stop()
-	}
+	return f.stop
 }
 
-// tuneUntil tunes the floor every tuneEvery until done is closed.
-func (f *gcFloor) tuneUntil(done <-chan struct{}) {
+// tuneOnTicks tunes the floor every tuneEvery, until the first tick after
+// it is stopped.
+func (f *gcFloor) tuneOnTicks() {
 	t := time.NewTicker(tuneEvery)
 	defer t.Stop()
-	for {
-		select {
-		case <-done:
+	for range t.C {
+		if !f.tune() {
 			return
-		case <-t.C:
-			f.tune()
 		}
 	}
 }

@@ -34,8 +34,8 @@ func TestWaitsFailAtTheirDeadlineAndAtStop(t *testing.T) {
 	w := newWaitRegistry()
 	d := newDeadlines(30*time.Millisecond, w.expire)
 	dl := d.after()
-	answered := w.registerUntil(1, dl)
-	late := w.registerUntil(2, dl)
+	answered := w.registerUntil(1, dl, nil)
+	late := w.registerUntil(2, dl, nil)
 	w.trigger(1, apply.Result{Err: apply.ErrCorrupt})
 	require.Equal(t, apply.ErrCorrupt, (<-answered).Err)
 
@@ -46,7 +46,7 @@ func TestWaitsFailAtTheirDeadlineAndAtStop(t *testing.T) {
 	w.trigger(2, apply.Result{}) // a result after the timeout is dropped
 	require.Empty(t, late)
 
-	waiting := w.registerUntil(3, d.after())
+	waiting := w.registerUntil(3, d.after(), nil)
 	w.stop()
 	require.Equal(t, dropped{ErrStopped}, (<-waiting).Err)
 	require.Equal(t, dropped{ErrStopped}, (<-w.register(4)).Err, "a wait after stop fails at once")

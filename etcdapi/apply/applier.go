@@ -37,6 +37,11 @@ type Deps struct {
 	// proposal id (its header's ID, or a conf change's ID), for the
 	// request waiting on it.
 	Done func(id uint64, res Result)
+	// Proposed, when set, returns the request this member proposed under
+	// a proposal id while its proposer waits for the result, nil
+	// otherwise. The applier reads it, and changes nothing in it, in
+	// place of decoding the entry it was encoded into.
+	Proposed func(id uint64) *pb.InternalRaftRequest
 	// Tracer, when set, traces the apply of each request whose proposal
 	// TraceOf knows the span of, as that span's child; the store's next
 	// flush continues the apply's span. Nil traces nothing.
@@ -56,6 +61,7 @@ type Applier struct {
 	auth      *auth.Store
 	leaseRole func() bool
 	done      func(id uint64, res Result)
+	proposed  func(id uint64) *pb.InternalRaftRequest
 	observe   atomic.Pointer[Observer]
 	tracer    trace.Tracer
 	traceOf   func(id uint64) (trace.SpanContext, bool)
@@ -65,7 +71,8 @@ type Applier struct {
 func New(d Deps) *Applier {
 	return &Applier{
 		lg: d.Log, store: d.Store, leases: d.Leases, members: d.Members, alarms: d.Alarms,
-		auth: d.Auth, leaseRole: d.LeaseRole, done: d.Done, tracer: d.Tracer, traceOf: d.TraceOf,
+		auth: d.Auth, leaseRole: d.LeaseRole, done: d.Done, proposed: d.Proposed, tracer: d.Tracer,
+		traceOf: d.TraceOf,
 	}
 }
 
@@ -86,22 +93,37 @@ func (a *Applier) Apply(entries []*raftpb.Entry) {
 			a.store.SetConsistentIndex(index)
 			continue
 		}
-		var r pb.InternalRaftRequest
-		if err := codec.UnmarshalRaftRequest(e.GetData(), &r); err != nil {
-			// The entry was marshalled by this package and passed the WAL
-			// checksum: failing to decode it is a bug, not bad input.
-			a.lg.Panic("cannot decode committed entry", zap.Uint64("index", index), zap.Error(err))
-		}
+		r := a.request(e)
 		start := time.Now()
 		var res Result
 		if a.tracer != nil {
-			res = a.applyTraced(index, &r)
+			res = a.applyTraced(index, r)
 		} else {
-			res = a.applyRequest(index, &r)
+			res = a.applyRequest(index, r)
 		}
-		a.observed(&r, res, start)
+		a.observed(r, res, start)
 		a.done(r.GetHeader().GetID(), res)
 	}
+}
+
+// request returns the request entry e carries: the one its proposer
+// waits with (Deps.Proposed), if this member proposed it, else decoded
+// from the entry.
+func (a *Applier) request(e *raftpb.Entry) *pb.InternalRaftRequest {
+	if a.proposed != nil {
+		if id, ok := codec.RaftRequestID(e.GetData()); ok {
+			if r := a.proposed(id); r != nil {
+				return r
+			}
+		}
+	}
+	r := new(pb.InternalRaftRequest)
+	if err := codec.UnmarshalRaftRequest(e.GetData(), r); err != nil {
+		// The entry was marshalled by this package and passed the WAL
+		// checksum: failing to decode it is a bug, not bad input.
+		a.lg.Panic("cannot decode committed entry", zap.Uint64("index", e.GetIndex()), zap.Error(err))
+	}
+	return r
 }
 
 // applyRequest applies one request, in this order, each step's side

@@ -131,3 +131,76 @@ func TestApplySkipsWhatTheStoreHolds(t *testing.T) {
 	require.EqualValues(t, 2, l.store.ConsistentIndex())
 	require.EqualValues(t, 2, l.store.Rev())
 }
+
+// TestApplyInPlaceAsDecoded: a member applies the key space writes it
+// proposed from the proposer's own requests (Deps.Proposed), its peers
+// decode them from the entries; both must end in the same state, with the
+// same results. The requests hold what decoding would leave otherwise:
+// empty but present bytes, a comparison with an empty value, nested txns.
+func TestApplyInPlaceAsDecoded(t *testing.T) {
+	decoded, inPlace := newLog(t), newLog(t)
+	proposed := map[uint64]*pb.InternalRaftRequest{}
+	used := 0
+	inPlace.a.proposed = func(id uint64) *pb.InternalRaftRequest {
+		r := proposed[id]
+		if r != nil {
+			used++
+		}
+		return r
+	}
+	put := func(k, v string, o ...func(*pb.PutRequest)) *pb.RequestOp {
+		p := &pb.PutRequest{Key: []byte(k), Value: []byte(v)}
+		for _, f := range o {
+			f(p)
+		}
+		return &pb.RequestOp{Request: &pb.RequestOp_RequestPut{RequestPut: p}}
+	}
+	prevKV := func(p *pb.PutRequest) { p.PrevKv = true }
+	ignoreValue := func(p *pb.PutRequest) { p.IgnoreValue, p.Value = true, []byte{} }
+	del := func(k, end string, prev bool) *pb.RequestOp {
+		return &pb.RequestOp{Request: &pb.RequestOp_RequestDeleteRange{
+			RequestDeleteRange: &pb.DeleteRangeRequest{Key: []byte(k), RangeEnd: []byte(end), PrevKv: prev}}}
+	}
+	get := func(k, end string) *pb.RequestOp {
+		return &pb.RequestOp{Request: &pb.RequestOp_RequestRange{
+			RequestRange: &pb.RangeRequest{Key: []byte(k), RangeEnd: []byte(end)}}}
+	}
+	valueIs := func(k, v string) *pb.Compare {
+		return &pb.Compare{Key: []byte(k), Target: pb.Compare_VALUE, Result: pb.Compare_EQUAL,
+			TargetUnion: &pb.Compare_Value{Value: []byte(v)}}
+	}
+	versionIs := func(k string, v int64, end string) *pb.Compare {
+		return &pb.Compare{Key: []byte(k), RangeEnd: []byte(end), Target: pb.Compare_VERSION,
+			Result: pb.Compare_EQUAL, TargetUnion: &pb.Compare_Version{Version: v}}
+	}
+	txnOf := func(cmps []*pb.Compare, then, els []*pb.RequestOp) *pb.TxnRequest {
+		return &pb.TxnRequest{Compare: cmps, Success: then, Failure: els}
+	}
+	requests := []*pb.InternalRaftRequest{
+		{Put: put("a", "1").GetRequestPut()},
+		{Put: put("b", "", prevKV).GetRequestPut()},
+		{Put: put("a", "", ignoreValue, prevKV).GetRequestPut()},
+		{Put: put("missing", "", ignoreValue).GetRequestPut()}, // fails: no key to keep the value of
+		{Txn: txnOf([]*pb.Compare{valueIs("b", "")}, []*pb.RequestOp{put("c", "3"), get("a", "z")}, nil)},
+		{Txn: txnOf([]*pb.Compare{versionIs("a", 0, "")}, []*pb.RequestOp{put("x", "no")},
+			[]*pb.RequestOp{del("c", "", true), {Request: &pb.RequestOp_RequestTxn{RequestTxn: txnOf(
+				[]*pb.Compare{versionIs("a", 2, "\x00")}, []*pb.RequestOp{put("d", "4", prevKV)}, nil)}}})},
+		{DeleteRange: &pb.DeleteRangeRequest{Key: []byte("a"), RangeEnd: []byte{}, PrevKv: true}},
+		{DeleteRange: &pb.DeleteRangeRequest{Key: []byte("b"), RangeEnd: []byte("\x00")}},
+		{Put: put("e", "5").GetRequestPut()},
+	}
+	for i, r := range requests {
+		want := decoded.apply(proto.Clone(r).(*pb.InternalRaftRequest), "", 0)
+		proposed[1000+inPlace.index+1] = r
+		got := inPlace.apply(r, "", 0)
+		require.Equal(t, want.Err, got.Err, "request %d: %v", i, r)
+		require.True(t, proto.Equal(want.Resp, got.Resp), "request %d: %v\nwant %v\ngot  %v", i, r, want.Resp, got.Resp)
+	}
+	require.Equal(t, len(requests), used, "every request was applied in place")
+	wantHash, _, _, err := decoded.store.HashKV(0)
+	require.NoError(t, err)
+	gotHash, _, _, err := inPlace.store.HashKV(0)
+	require.NoError(t, err)
+	require.Equal(t, wantHash, gotHash)
+	require.Equal(t, decoded.store.Rev(), inPlace.store.Rev())
+}

@@ -274,6 +274,26 @@ func appendRequestOp(b []byte, op *pb.RequestOp) []byte {
 // merges).
 
 // unmarshalRaftRequest reads an InternalRaftRequest of the fast path.
+// RaftRequestID returns the proposal id in the header of the
+// InternalRaftRequest encoded in b without decoding the rest, as protobuf
+// would read it (the last one given wins); false if there is none or b
+// is not one the fast path reads.
+func RaftRequestID(b []byte) (uint64, bool) {
+	var id uint64
+	read := true
+	for f := range fields(b, &read) {
+		if !f.is(raftHeader, protowire.BytesType) {
+			continue
+		}
+		for h := range fields(f.bytes, &read) {
+			if h.is(1, protowire.VarintType) {
+				id = h.value
+			}
+		}
+	}
+	return id, read && id != 0
+}
+
 func unmarshalRaftRequest(b []byte, r *pb.InternalRaftRequest) bool {
 	var (
 		id         uint64

@@ -196,3 +196,30 @@ func BenchmarkRaftRequestTxn(b *testing.B) {
 		}
 	})
 }
+
+// TestRaftRequestID: the proposal id is read from the header of a
+// proposal however it was encoded, and malformed bytes are refused
+// without a panic.
+func TestRaftRequestID(t *testing.T) {
+	g := gen{rand.New(rand.NewPCG(11, 12))}
+	for i := range 3000 {
+		r := g.raftReq()
+		b, err := MarshalRaftRequest(r)
+		require.NoError(t, err)
+		if i%2 == 1 {
+			b = g.wireVariant(b)
+		}
+		var want pb.InternalRaftRequest
+		if proto.Unmarshal(b, &want) != nil {
+			_, _ = RaftRequestID(b)
+			continue
+		}
+		id, ok := RaftRequestID(b)
+		if wantID := want.GetHeader().GetID(); wantID != 0 {
+			require.True(t, ok, "request %d: %x", i, b)
+			require.Equal(t, wantID, id, "request %d: %x", i, b)
+		} else {
+			require.False(t, ok, "request %d without an id: %x", i, b)
+		}
+	}
+}

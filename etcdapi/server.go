@@ -274,7 +274,7 @@ func (s *Server) propose(ctx context.Context, r *pb.InternalRaftRequest) (apply.
 		defer end()
 	}
 	dl := s.deadlines.after()
-	ch := s.waits.registerUntil(id, dl, applicableInPlace(r))
+	ch := s.waits.registerUntil(id, dl, applicableInPlace(r), data)
 	onDrop := func(err error) { s.waits.trigger(id, apply.Result{Err: dropped{err}}) }
 	if err := s.raft.ProposeQueued(ctx, data, dl.expired, onDrop); err != nil {
 		s.waits.cancel(id)

@@ -1,6 +1,7 @@
 package etcdapi
 
 import (
+	"bytes"
 	"context"
 	"sync"
 	"sync/atomic"
@@ -27,11 +28,12 @@ type waitRegistry struct {
 }
 
 // waiter is who waits for a proposal's result: the channel it comes on,
-// and the request proposed, if the applier may read it instead of
-// decoding the entry (see proposed).
+// and the request proposed with its encoding, if the applier may read it
+// instead of decoding the entry (see proposed).
 type waiter struct {
-	ch  chan apply.Result
-	req *pb.InternalRaftRequest
+	ch   chan apply.Result
+	req  *pb.InternalRaftRequest
+	data []byte
 }
 
 func newWaitRegistry() *waitRegistry {
@@ -41,17 +43,18 @@ func newWaitRegistry() *waitRegistry {
 // register returns the channel id's result will come on. Once the result
 // has been received from it, release it for reuse.
 func (w *waitRegistry) register(id uint64) chan apply.Result {
-	return w.registerUntil(id, nil, nil)
+	return w.registerUntil(id, nil, nil, nil)
 }
 
 // registerUntil is register, with the result dropped{timeout} sent when
 // dl, if not nil, passes first, and req, if not nil, handed to the
-// applier by proposed while the id waits. A proposal's wait is then a
+// applier by proposed while the id waits, for an entry of data, its
+// encoding. A proposal's wait is then a
 // receive from one channel (and the caller's context) instead of a select
 // that also watches the deadline and the server's stop: under 500
 // clients, locking those two channels, shared by every waiter, took 4% of
 // a put's CPU.
-func (w *waitRegistry) registerUntil(id uint64, dl *deadline, req *pb.InternalRaftRequest) chan apply.Result {
+func (w *waitRegistry) registerUntil(id uint64, dl *deadline, req *pb.InternalRaftRequest, data []byte) chan apply.Result {
 	ch, _ := w.chans.Get().(chan apply.Result)
 	if ch == nil {
 		ch = make(chan apply.Result, 1)
@@ -62,7 +65,7 @@ func (w *waitRegistry) registerUntil(id uint64, dl *deadline, req *pb.InternalRa
 		ch <- apply.Result{Err: dropped{ErrStopped}}
 		return ch
 	}
-	w.m[id] = waiter{ch: ch, req: req}
+	w.m[id] = waiter{ch: ch, req: req, data: data}
 	if dl != nil {
 		dl.ids = append(dl.ids, id)
 	}
@@ -125,18 +128,25 @@ func (w *waitRegistry) trigger(id uint64, res apply.Result) {
 }
 
 // proposed returns the request proposed under id while its proposer
-// waits, nil once it stopped waiting or if it registered none. The
-// applier reads it in place of the committed entry it was encoded into,
-// whose decoding gives back what it holds (codec's round-trip tests):
-// decoding the txn again took 5% of the member's CPU under 100 clients'
-// txns, and without it the CPU per txn went from 51.0 to 48.3 µs
-// (medians of seven alternating runs of metastore-bench's txn-put). The
-// proposer does not touch it while it waits, nor after, and the applier
-// only reads it. The other members decode the entry, as etcd does.
-func (w *waitRegistry) proposed(id uint64) *pb.InternalRaftRequest {
+// waits, if data, a committed entry's, is what it was encoded into; nil
+// otherwise, or if it registered none. The applier reads it in place of
+// decoding the entry, which gives back what it holds (the codec's
+// round-trip tests): decoding the txn again took 5% of the member's CPU
+// under 100 clients' txns, and without it the CPU per txn went from 51.0
+// to 48.3 µs (medians of seven alternating runs of metastore-bench's
+// txn-put). Comparing the bytes makes it exact even if another member's
+// proposal ids met this one's (they share the member id's low 16 bits):
+// the entry is then not the request. The proposer does not touch the
+// request while it waits, nor after, and the applier only reads it. The
+// other members decode the entry, as etcd does.
+func (w *waitRegistry) proposed(id uint64, data []byte) *pb.InternalRaftRequest {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.m[id].req
+	wt := w.m[id]
+	w.mu.Unlock()
+	if wt.req == nil || !bytes.Equal(wt.data, data) {
+		return nil
+	}
+	return wt.req
 }
 
 // deadlines hands out the request timeout as channels closed when it has

@@ -38,10 +38,11 @@ type Deps struct {
 	// request waiting on it.
 	Done func(id uint64, res Result)
 	// Proposed, when set, returns the request this member proposed under
-	// a proposal id while its proposer waits for the result, nil
-	// otherwise. The applier reads it, and changes nothing in it, in
-	// place of decoding the entry it was encoded into.
-	Proposed func(id uint64) *pb.InternalRaftRequest
+	// a proposal id while its proposer waits for the result, if data (a
+	// committed entry's) is what it was encoded into; nil otherwise. The
+	// applier reads it, and changes nothing in it, in place of decoding
+	// the entry.
+	Proposed func(id uint64, data []byte) *pb.InternalRaftRequest
 	// Tracer, when set, traces the apply of each request whose proposal
 	// TraceOf knows the span of, as that span's child; the store's next
 	// flush continues the apply's span. Nil traces nothing.
@@ -61,7 +62,7 @@ type Applier struct {
 	auth      *auth.Store
 	leaseRole func() bool
 	done      func(id uint64, res Result)
-	proposed  func(id uint64) *pb.InternalRaftRequest
+	proposed  func(id uint64, data []byte) *pb.InternalRaftRequest
 	observe   atomic.Pointer[Observer]
 	tracer    trace.Tracer
 	traceOf   func(id uint64) (trace.SpanContext, bool)
@@ -112,7 +113,7 @@ func (a *Applier) Apply(entries []*raftpb.Entry) {
 func (a *Applier) request(e *raftpb.Entry) *pb.InternalRaftRequest {
 	if a.proposed != nil {
 		if id, ok := codec.RaftRequestID(e.GetData()); ok {
-			if r := a.proposed(id); r != nil {
+			if r := a.proposed(id, e.GetData()); r != nil {
 				return r
 			}
 		}

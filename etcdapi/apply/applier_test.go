@@ -141,7 +141,7 @@ func TestApplyInPlaceAsDecoded(t *testing.T) {
 	decoded, inPlace := newLog(t), newLog(t)
 	proposed := map[uint64]*pb.InternalRaftRequest{}
 	used := 0
-	inPlace.a.proposed = func(id uint64) *pb.InternalRaftRequest {
+	inPlace.a.proposed = func(id uint64, _ []byte) *pb.InternalRaftRequest {
 		r := proposed[id]
 		if r != nil {
 			used++

@@ -273,7 +273,6 @@ func appendRequestOp(b []byte, op *pb.RequestOp) []byte {
 // know, including a singular message field given twice (which protobuf
 // merges).
 
-// unmarshalRaftRequest reads an InternalRaftRequest of the fast path.
 // RaftRequestID returns the proposal id in the header of the
 // InternalRaftRequest encoded in b without decoding the rest, as protobuf
 // would read it (the last one given wins); false if there is none or b
@@ -294,6 +293,7 @@ func RaftRequestID(b []byte) (uint64, bool) {
 	return id, read && id != 0
 }
 
+// unmarshalRaftRequest reads an InternalRaftRequest of the fast path.
 func unmarshalRaftRequest(b []byte, r *pb.InternalRaftRequest) bool {
 	var (
 		id         uint64

@@ -125,7 +125,9 @@ func (k *KVServer) readOnlyTxn(ctx context.Context, r *pb.TxnRequest) (resp *pb.
 }
 
 // Compact discards revisions below r.Revision; with r.Physical it returns
-// once they are gone from the engine.
+// once they are gone from the engine. A physical compaction of a revision
+// compacted already is refused once the compactions before it have
+// finished, as etcd refuses it: a HashKV after it then finds their hashes.
 func (k *KVServer) Compact(ctx context.Context, r *pb.CompactionRequest) (*pb.CompactionResponse, error) {
 	res, err := k.s.propose(ctx, &pb.InternalRaftRequest{Compaction: r})
 	if err == nil && r.Physical && res.Physc != nil {

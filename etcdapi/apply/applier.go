@@ -221,7 +221,11 @@ func (a *Applier) applyCompaction(index uint64, r *pb.CompactionRequest) Result 
 	physc, err := a.store.Compact(index, r.Revision)
 	if err != nil {
 		a.store.SetConsistentIndex(index)
-		return Result{Err: err}
+		// A revision compacted already comes with a barrier that closes
+		// once the compactions before it have finished: a physical
+		// compaction refused so still waits for them, as etcd's does,
+		// and a HashKV after it finds their hashes.
+		return Result{Err: err, Physc: physc}
 	}
 	resp := &pb.CompactionResponse{Header: &pb.ResponseHeader{Revision: a.store.Rev()}}
 	return Result{Resp: resp, Physc: physc}

@@ -204,3 +204,31 @@ func TestApplyInPlaceAsDecoded(t *testing.T) {
 	require.Equal(t, wantHash, gotHash)
 	require.Equal(t, decoded.store.Rev(), inPlace.store.Rev())
 }
+
+// TestCompactionOfACompactedRevisionWaitsForTheOnesBefore: a compaction
+// of a revision compacted already is refused with a barrier that closes
+// only once the compactions before it have finished, so that a physical
+// one waits for them, as etcd's does (a HashKV after it then finds their
+// hashes).
+func TestCompactionOfACompactedRevisionWaitsForTheOnesBefore(t *testing.T) {
+	l := newLog(t)
+	for i := range 50 {
+		l.apply(putReq(string(rune('a'+i%26))), "", 0)
+	}
+	first := l.apply(&pb.InternalRaftRequest{Compaction: &pb.CompactionRequest{Revision: 40}}, "", 0)
+	require.NoError(t, first.Err)
+	require.NotNil(t, first.Physc)
+	again := l.apply(&pb.InternalRaftRequest{Compaction: &pb.CompactionRequest{Revision: 40, Physical: true}}, "", 0)
+	require.ErrorIs(t, again.Err, mvcc.ErrCompacted)
+	require.NotNil(t, again.Physc, "a refused compaction still says when the ones before it are done")
+	select {
+	case <-again.Physc:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the barrier never closed")
+	}
+	select {
+	case <-first.Physc:
+	default:
+		t.Fatal("the barrier closed before the compaction queued before it finished")
+	}
+}

@@ -274,7 +274,7 @@ func (s *Server) propose(ctx context.Context, r *pb.InternalRaftRequest) (apply.
 		defer end()
 	}
 	dl := s.deadlines.after()
-	ch := s.waits.registerUntil(id, dl, applicableInPlace(r), data)
+	ch := s.waits.registerUntil(id, dl, r, data)
 	onDrop := func(err error) { s.waits.trigger(id, apply.Result{Err: dropped{err}}) }
 	if err := s.raft.ProposeQueued(ctx, data, dl.expired, onDrop); err != nil {
 		s.waits.cancel(id)
@@ -293,17 +293,6 @@ func (s *Server) propose(ctx context.Context, r *pb.InternalRaftRequest) (apply.
 		s.waits.cancel(id)
 		return apply.Result{}, ctx.Err()
 	}
-}
-
-// applicableInPlace returns r if the applier may read it in place of
-// the entry it is encoded into (see waitRegistry.proposed): the key space
-// writes, which clients send most and whose apply reads them and nothing
-// else. Other requests are decoded from the entry, nil here.
-func applicableInPlace(r *pb.InternalRaftRequest) *pb.InternalRaftRequest {
-	if r.Put != nil || r.DeleteRange != nil || r.Txn != nil {
-		return r
-	}
-	return nil
 }
 
 // dropped carries, in place of an apply result, why raft dropped a

@@ -28,7 +28,7 @@ type waitRegistry struct {
 }
 
 // waiter is who waits for a proposal's result: the channel it comes on,
-// and the request proposed with its encoding, if the applier may read it
+// and the request proposed with its encoding, which the applier may read
 // instead of decoding the entry (see proposed).
 type waiter struct {
 	ch   chan apply.Result

@@ -40,8 +40,8 @@ type Deps struct {
 	// Proposed, when set, returns the request this member proposed under
 	// a proposal id while its proposer waits for the result, if data (a
 	// committed entry's) is what it was encoded into; nil otherwise. The
-	// applier reads it, and changes nothing in it, in place of decoding
-	// the entry.
+	// applier reads a key space write so, and changes nothing in it, in
+	// place of decoding the entry; other kinds it decodes.
 	Proposed func(id uint64, data []byte) *pb.InternalRaftRequest
 	// Tracer, when set, traces the apply of each request whose proposal
 	// TraceOf knows the span of, as that span's child; the store's next
@@ -108,12 +108,13 @@ func (a *Applier) Apply(entries []*raftpb.Entry) {
 }
 
 // request returns the request entry e carries: the one its proposer
-// waits with (Deps.Proposed), if this member proposed it, else decoded
-// from the entry.
+// waits with (Deps.Proposed), if this member proposed it and it is a key
+// space write, whose apply reads it and changes nothing in it, else
+// decoded from the entry.
 func (a *Applier) request(e *raftpb.Entry) *pb.InternalRaftRequest {
 	if a.proposed != nil {
 		if id, ok := codec.RaftRequestID(e.GetData()); ok {
-			if r := a.proposed(id, e.GetData()); r != nil {
+			if r := a.proposed(id, e.GetData()); r != nil && (r.Put != nil || r.DeleteRange != nil || r.Txn != nil) {
 				return r
 			}
 		}

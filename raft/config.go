@@ -18,6 +18,7 @@ const (
 	DefaultMaxSizePerMsg          = 1 << 20
 	DefaultMaxInflightMsgs        = 512
 	DefaultReadIndexTimeout       = 5 * time.Second
+	DefaultCommitHold             = time.Millisecond
 )
 
 // Peer is an initial voter of a new cluster.
@@ -93,6 +94,11 @@ type Config struct {
 	// WALSegmentSize is the size past which a new WAL segment is cut;
 	// 0 means the wal package default (64 MiB).
 	WALSegmentSize int64
+	// CommitHold is how long a leader may hold an append that only
+	// tells a follower a newer commit index, for the next append to
+	// carry it instead (see commitHolds); 0 means DefaultCommitHold,
+	// a negative value holds none.
+	CommitHold time.Duration
 }
 
 // withDefaults returns cfg with zero fields set to their defaults.
@@ -123,6 +129,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.ReadIndexTimeout <= 0 {
 		cfg.ReadIndexTimeout = DefaultReadIndexTimeout
+	}
+	if cfg.CommitHold == 0 {
+		cfg.CommitHold = DefaultCommitHold
 	}
 	return cfg
 }

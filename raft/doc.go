@@ -25,6 +25,18 @@
 //     advances the applied index that WaitApplied waits on.
 //   - the read loop (readIndexBatcher) serves ReadIndex.
 //
+// # Commit indexes held for the next append
+//
+// A leader whose acknowledgements advance the commit index does not send
+// each follower an append without entries that only carries the new
+// commit index, as raft asks, if the next append to that follower comes
+// within Config.CommitHold (1 ms by default): the next append carries it
+// (commitHolds). Under a lone client that halves a replicated write's
+// messages (the append of the commit and its acknowledgement, both ways,
+// for each follower). A follower that forwarded entries is told their
+// commit at once, its client waiting on its apply; followers' linearizable
+// reads learn the commit from the leader's heartbeats as before.
+//
 // # Why RawNode and not raft.Node
 //
 // raft.Node is RawNode behind a goroutine and channels: each Propose is a

@@ -57,6 +57,8 @@ func (n *Node) processEvents(tick <-chan time.Time, block bool) bool {
 			n.step(m)
 		case f := <-n.ctlc:
 			f(n.rn)
+		case <-n.holds.expired():
+			n.cfg.Transport.Send(n.holds.release())
 		case <-n.stopc:
 			return false
 		}
@@ -87,6 +89,11 @@ func (n *Node) processEvents(tick <-chan time.Time, block bool) bool {
 	select {
 	case <-tick:
 		n.rn.Tick()
+	default:
+	}
+	select {
+	case <-n.holds.expired():
+		n.cfg.Transport.Send(n.holds.release())
 	default:
 	}
 	for range maxEventsPerReady {
@@ -162,6 +169,9 @@ func (n *Node) proposed(p proposal, err error) {
 
 func (n *Node) step(m *raftpb.Message) {
 	n.activity.note(m.GetFrom(), time.Now(), n.electionTimeout())
+	if m.GetType() == raftpb.MsgProp {
+		n.holds.noteForwarded(m.GetFrom())
+	}
 	if err := n.rn.Step(m); err != nil {
 		n.lg.Debug("raft: dropped message", zap.Stringer("type", m.GetType()),
 			zap.Stringer("from", types.ID(m.GetFrom())), zap.Error(err))
@@ -181,6 +191,11 @@ func (n *Node) handleReady() error {
 	rd := n.rn.Ready()
 	msgs, heldBack := n.holdBackSnapshots(rd.Messages)
 	early := n.leadsAfter(rd)
+	var last uint64
+	if k := len(rd.Entries); k > 0 {
+		last = rd.Entries[k-1].GetIndex()
+	}
+	msgs = n.holds.filter(msgs, early, last)
 	if early {
 		n.cfg.Transport.Send(msgs)
 	}

@@ -69,6 +69,7 @@ type Node struct {
 	// persisted, when the node traces (raft loop only).
 	walTraces []trace.SpanContext
 	activity  peerActivity // raft messages received, by peer
+	holds     *commitHolds // raft loop only
 	reached   peerActivity // probes answered, by peer
 
 	stopc    chan struct{}
@@ -154,6 +155,7 @@ func newNode(cfg Config, applier Applier, appliedIndex uint64, r *restored, rn *
 	n.applied.init(appliedIndex)
 	n.leaderCh.init()
 	n.reads = newReadIndexBatcher(n)
+	n.holds = newCommitHolds(cfg.CommitHold)
 	n.updateLearner(n.confs.current())
 	n.publishStatus()
 	return n

@@ -7,7 +7,11 @@
 //
 // Each peer has an ordered queue that Send fills without blocking and one
 // goroutine that drains it into a long-lived connection, a batch of
-// messages per frame. A full queue drops messages (raft retransmits); a
+// messages per frame. When nothing is queued for a peer, Send writes its
+// messages on the message connection itself, if the socket takes the
+// frame without waiting (peer.sendNow): a replicated write's append and
+// its acknowledgement then go out without waking the sender goroutine.
+// A full queue drops messages (raft retransmits); a
 // failed connection is reported to raft as an unreachable peer and
 // reopened after a short pause. MsgSnap messages travel apart, on a gRPC
 // stream of their own that carries the state behind the snapshot in chunks

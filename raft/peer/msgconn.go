@@ -10,11 +10,13 @@ import (
 	"io"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/soheilhy/cmux"
 	"go.etcd.io/etcd/client/pkg/v3/types"
 	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -25,8 +27,8 @@ import (
 // HTTP/2's framing and two more goroutines on each side (the stream's
 // writer and the connection's reader), which cost a replicated write more
 // than a loopback round trip does. On a connection of its own a batch is
-// written by the peer's sender and read by one goroutine that steps it
-// into raft.
+// written by the peer's sender, or by Send itself when the peer is idle,
+// and read by one goroutine that steps it into raft.
 //
 // The connection starts with msgConnPreface, by which the listener tells
 // it from gRPC's, and the sender's cluster id, its member id and the id
@@ -225,8 +227,11 @@ type msgSender interface {
 
 // msgConn is the sending side of a message connection.
 type msgConn struct {
-	p   *peer
-	c   net.Conn
+	p *peer
+	c net.Conn
+	// raw is the socket of a plain TCP connection, for trySend; nil over
+	// TLS.
+	raw syscall.RawConn
 	hdr []byte
 }
 
@@ -251,7 +256,13 @@ func (p *peer) dialMsgConn() (*msgConn, error) {
 		return nil, err
 	}
 	_ = c.SetDeadline(time.Time{})
-	return &msgConn{p: p, c: c}, nil
+	m := &msgConn{p: p, c: c}
+	if tc, ok := c.(*net.TCPConn); ok {
+		if raw, err := tc.SyscallConn(); err == nil {
+			m.raw = raw
+		}
+	}
+	return m, nil
 }
 
 // readAnswer writes the header and reads the receiver's answer.
@@ -290,6 +301,46 @@ func (m *msgConn) send(b []byte) error {
 	_ = m.c.SetWriteDeadline(time.Now().Add(msgConnWriteTimeout))
 	bufs := net.Buffers{m.hdr, b}
 	_, err := bufs.WriteTo(m.c)
+	// No deadline while idle: trySend's write would fail on an expired
+	// one.
+	_ = m.c.SetWriteDeadline(time.Time{})
+	return err
+}
+
+// trySend writes the frame of b with one writev that does not wait for
+// room in the socket's buffer. It returns false if nothing was written,
+// and else what of the frame is left to write (nil when all of it went).
+func (m *msgConn) trySend(b []byte) (rest []byte, ok bool) {
+	m.hdr = binary.AppendUvarint(m.hdr[:0], uint64(len(b)))
+	var n int
+	var werr error
+	err := m.raw.Write(func(fd uintptr) bool {
+		for {
+			n, werr = unix.Writev(int(fd), [][]byte{m.hdr, b})
+			if werr != unix.EINTR {
+				return true
+			}
+		}
+	})
+	if err != nil || werr != nil || n <= 0 {
+		return nil, false
+	}
+	if n == len(m.hdr)+len(b) {
+		return nil, true
+	}
+	rest = make([]byte, 0, len(m.hdr)+len(b)-n)
+	if n < len(m.hdr) {
+		rest = append(rest, m.hdr[n:]...)
+		return append(rest, b...), true
+	}
+	return append(rest, b[n-len(m.hdr):]...), true
+}
+
+// write writes b, the rest of a frame trySend began.
+func (m *msgConn) write(b []byte) error {
+	_ = m.c.SetWriteDeadline(time.Now().Add(msgConnWriteTimeout))
+	_, err := m.c.Write(b)
+	_ = m.c.SetWriteDeadline(time.Time{})
 	return err
 }
 

@@ -188,3 +188,42 @@ func TestSilentPeerIsSeenUnreachable(t *testing.T) {
 	require.GreaterOrEqual(t, time.Since(start), msgConnIdleTimeout/2)
 	require.Equal(t, uint64(1), statsOf(a, 2).Disconnects)
 }
+
+// Messages handed to an idle peer are written at once from the caller's
+// goroutine, and a frame the socket takes only in part is finished before
+// anything queued after it: with the receiver stalled until the sockets
+// are full, every message still arrives, once, in order.
+func TestMessagesWrittenAtOnceKeepTheirOrderWhenTheSocketFills(t *testing.T) {
+	a, _, _, _ := servedTransport(t, 1)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	b := New(Config{RetryInterval: 10 * time.Millisecond})
+	rb := &stepRecorder{id: 2, steps: make(chan *raftpb.Message, 1)} // stalls the reader
+	b.SetRaft(rb)
+	srv := grpc.NewServer(ServerOptions()...)
+	b.Register(srv)
+	go func() { _ = b.Serve(l, srv) }()
+	t.Cleanup(func() { srv.Stop(); _ = l.Close() })
+	t.Cleanup(b.Stop)
+	a.SetPeer(2, []string{"http://" + l.Addr().String()})
+	requireDelivered(t, a, rb, "warm-up")
+
+	const n, size = 400, 64 << 10 // 25 MiB, more than loopback sockets hold
+	payload := make([]byte, size)
+	for i := range n {
+		m := app(1, 2, "")
+		m.Index = new(uint64(i))
+		m.Entries[0].Data = payload
+		a.Send([]*raftpb.Message{m})
+	}
+	for i := range n {
+		select {
+		case m := <-rb.steps:
+			require.Equal(t, uint64(i), m.GetIndex(), "message %d", i)
+			require.Len(t, m.GetEntries()[0].GetData(), size)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("message %d never arrived (%d sent failures)", i, statsOf(a, 2).SentFailures)
+		}
+	}
+	require.Zero(t, statsOf(a, 2).SentFailures)
+}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/client/pkg/v3/types"
@@ -44,6 +45,14 @@ type peer struct {
 	stopOnce    sync.Once
 
 	stats *peerCounters
+
+	// queued counts the messages queued for the sender and not yet
+	// written, and a frame sendNow began and a goroutine of its own
+	// finishes (see sendNow).
+	queued atomic.Int64
+	// writing is held while a frame is written to the message
+	// connection: by the sender, or by sendNow and what it starts.
+	writing sync.Mutex
 
 	mu    sync.Mutex
 	urls  []string
@@ -83,9 +92,11 @@ func (p *peer) enqueue(m *raftpb.Message) {
 		}
 		return
 	}
+	p.queued.Add(1)
 	select {
 	case p.msgc <- m:
 	default:
+		p.queued.Add(-1)
 		p.stats.sentFailures.Add(1)
 		select {
 		case p.unreachable <- struct{}{}:
@@ -252,29 +263,97 @@ func (p *peer) runMessages() {
 			return
 		}
 		batch := p.drain(first)
-		b, err := encodeBatch(batch)
+		err := p.sendBatch(&s, batch)
+		p.queued.Add(-int64(len(batch)))
 		if err != nil {
 			p.stats.sentFailures.Add(uint64(len(batch)))
-			p.lg.Error("peer: dropping messages", zap.Error(err))
-			continue
-		}
-		if s == nil {
-			if s, err = p.openSender(); err != nil {
-				p.stats.sentFailures.Add(uint64(len(batch)))
-				p.failed(err)
+			if errors.Is(err, errEncode) {
+				p.lg.Error("peer: dropping messages", zap.Error(err))
 				continue
 			}
-		}
-		if err := s.send(b); err != nil {
-			p.stats.sentFailures.Add(uint64(len(batch)))
-			s.close()
-			s = nil
+			if s != nil {
+				s.close()
+				s = nil
+			}
 			p.failed(err)
 			continue
 		}
-		p.stats.sentBytes.Add(uint64(len(b)))
 		p.succeeded()
 	}
+}
+
+// errEncode marks a batch that could not be encoded.
+var errEncode = errors.New("peer: encode")
+
+// sendBatch writes batch as one frame on *s, opening it first if nil.
+func (p *peer) sendBatch(s *msgSender, batch []*raftpb.Message) error {
+	b, err := encodeBatch(batch)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errEncode, err)
+	}
+	if *s == nil {
+		if *s, err = p.openSender(); err != nil {
+			return err
+		}
+	}
+	p.writing.Lock()
+	defer p.writing.Unlock()
+	if err := (*s).send(b); err != nil {
+		return err
+	}
+	p.stats.sentBytes.Add(uint64(len(b)))
+	return nil
+}
+
+// idle reports whether nothing is queued for the peer nor being written.
+func (p *peer) idle() bool { return p.queued.Load() == 0 }
+
+// sendNow writes msgs as one frame on the open message connection, from
+// the caller's goroutine (the raft loop), when the peer is idle and the
+// socket takes at least part of the frame without waiting; it reports
+// whether it did, and else the caller queues msgs. This saves a
+// replicated write the wake-up of the sender goroutine at each hop: the
+// leader's appends and the followers' acknowledgements go out at once.
+// A frame only partly taken is finished by a goroutine of its own, which
+// holds writing (so the sender's next frame follows it) and counts in
+// queued (so later messages queue behind it). A connection over TLS has
+// no such write and always queues.
+func (p *peer) sendNow(msgs []*raftpb.Message) bool {
+	for _, m := range msgs {
+		if m.GetType() == raftpb.MsgSnap {
+			return false
+		}
+	}
+	p.mu.Lock()
+	c := p.msgConn
+	p.mu.Unlock()
+	if c == nil || c.raw == nil || !p.writing.TryLock() {
+		return false
+	}
+	b, err := encodeBatch(msgs)
+	if err != nil {
+		p.writing.Unlock()
+		return false
+	}
+	rest, ok := c.trySend(b)
+	if !ok {
+		p.writing.Unlock()
+		return false
+	}
+	p.stats.sentBytes.Add(uint64(len(b)))
+	if rest == nil {
+		p.writing.Unlock()
+		return true
+	}
+	p.queued.Add(1)
+	go func() {
+		defer p.writing.Unlock()
+		defer p.queued.Add(-1)
+		if err := c.write(rest); err != nil {
+			c.close()
+		}
+	}()
+	return true
 }
 
 // msgStream is an open gRPC message stream and the cancel that closes it.

@@ -99,6 +99,7 @@ type Transport struct {
 
 	mu    sync.Mutex
 	peers map[uint64]*peer
+	batch []*raftpb.Message // Send's scratch
 	stopc chan struct{}
 	wg    sync.WaitGroup
 }
@@ -130,18 +131,56 @@ func (t *Transport) node() Raft {
 	return nil
 }
 
-// Send queues msgs for their peers without blocking. Messages to unknown
-// peers, or beyond a full queue, are dropped; raft retransmits.
+// Send hands msgs to their peers without blocking: a peer with nothing
+// queued takes its messages of the call as one frame written at once, if
+// its message connection's socket has room for it (see peer.sendNow);
+// otherwise they queue for the peer's sender. Messages to unknown peers,
+// or beyond a full queue, are dropped; raft retransmits.
 func (t *Transport) Send(msgs []*raftpb.Message) {
 	observe := t.onSend.Load()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, m := range msgs {
-		if observe != nil {
+	if observe != nil {
+		for _, m := range msgs {
 			(*observe)(m)
 		}
-		if p := t.peers[m.GetTo()]; p != nil {
-			p.enqueue(m)
+	}
+	for i, m := range msgs {
+		if m == nil {
+			continue // taken with an earlier one to the same peer
+		}
+		p := t.peers[m.GetTo()]
+		if p == nil {
+			continue
+		}
+		if p.idle() {
+			// The peer's messages of this call, in order, from m on;
+			// they go out together or queue together.
+			batch := append(t.batch[:0], m)
+			for _, o := range msgs[i+1:] {
+				if o != nil && o.GetTo() == m.GetTo() {
+					batch = append(batch, o)
+				}
+			}
+			t.batch = batch
+			if p.sendNow(batch) {
+				if len(batch) > 1 {
+					dropSent(msgs[i+1:], m.GetTo())
+				}
+				clear(t.batch)
+				continue
+			}
+			clear(t.batch)
+		}
+		p.enqueue(m)
+	}
+}
+
+// dropSent clears the messages to id from msgs.
+func dropSent(msgs []*raftpb.Message, id uint64) {
+	for j, o := range msgs {
+		if o != nil && o.GetTo() == id {
+			msgs[j] = nil
 		}
 	}
 }

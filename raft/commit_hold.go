@@ -1,6 +1,7 @@
 package raft
 
 import (
+	"slices"
 	"time"
 
 	"go.etcd.io/raft/v3/raftpb"
@@ -38,9 +39,10 @@ type commitHolds struct {
 	holdFor time.Duration
 	// held is the held append by recipient.
 	held map[uint64]*raftpb.Message
-	// awaits is, by follower, the last index of the entries it forwarded
-	// whose commit it has not been sent yet.
-	awaits map[uint64]uint64
+	// awaits is, by follower, the ascending last indexes of the Readies
+	// that appended entries it forwarded, whose commit it has not been
+	// sent yet.
+	awaits map[uint64][]uint64
 	// forwarded lists the followers whose proposals were stepped into
 	// raft since the last Ready.
 	forwarded []uint64
@@ -54,19 +56,16 @@ func newCommitHolds(holdFor time.Duration) *commitHolds {
 	return &commitHolds{
 		holdFor: holdFor,
 		held:    map[uint64]*raftpb.Message{},
-		awaits:  map[uint64]uint64{},
+		awaits:  map[uint64][]uint64{},
 		timer:   t,
 	}
 }
 
 // noteForwarded records that a proposal from follower from was stepped.
 func (h *commitHolds) noteForwarded(from uint64) {
-	for _, f := range h.forwarded {
-		if f == from {
-			return
-		}
+	if !slices.Contains(h.forwarded, from) {
+		h.forwarded = append(h.forwarded, from)
 	}
-	h.forwarded = append(h.forwarded, from)
 }
 
 // expired is the channel the raft loop waits on for the held appends to
@@ -78,14 +77,20 @@ func (h *commitHolds) expired() <-chan time.Time {
 	return h.timer.C
 }
 
-// filter returns the messages of a Ready to send now: held appends that a
-// message of the Ready does not replace go out before it, and the leader's
-// appends that only advance a commit index are held. lastIndex is the last
-// index of the Ready's entries (0 if none).
+// filter returns the messages of a Ready to send now, and holds the
+// leader's appends that only advance a commit index. A held append stays
+// held until it falls due, unless a message to its follower tells as
+// much (it is then dropped) or is of a later term (the held one is stale);
+// a second one to hold sends the first. lastIndex is the last index of
+// the Ready's entries (0 if none).
 func (h *commitHolds) filter(msgs []*raftpb.Message, leader bool, lastIndex uint64) []*raftpb.Message {
-	if lastIndex > 0 {
+	if !leader {
+		clear(h.awaits)
+	} else if lastIndex > 0 {
 		for _, f := range h.forwarded {
-			h.awaits[f] = lastIndex
+			if q := h.awaits[f]; len(q) == 0 || q[len(q)-1] < lastIndex {
+				h.awaits[f] = append(q, lastIndex)
+			}
 		}
 	}
 	h.forwarded = h.forwarded[:0]
@@ -96,14 +101,16 @@ func (h *commitHolds) filter(msgs []*raftpb.Message, leader bool, lastIndex uint
 	out := make([]*raftpb.Message, 0, len(msgs)+len(h.held))
 	for _, m := range msgs {
 		to := m.GetTo()
-		if prev, ok := h.held[to]; ok {
+		prev, holding := h.held[to]
+		if holding && (replaces(m, prev) || m.GetTerm() > prev.GetTerm()) {
 			delete(h.held, to)
-			if !replaces(m, prev) {
-				out = append(out, prev)
-			}
+			holding = false
 		}
 		if leader && commitOnly(m) {
-			if a := h.awaits[to]; a == 0 || m.GetCommit() < a {
+			if q := h.awaits[to]; len(q) == 0 || tellsCommit(m) < q[0] {
+				if holding {
+					out = append(out, prev)
+				}
 				h.held[to] = m
 				continue
 			}
@@ -142,14 +149,26 @@ func (h *commitHolds) disarm() {
 	}
 }
 
-// noteSent forgets what followers await once a message tells them.
+// noteSent forgets the commits followers await once a message tells
+// them.
 func (h *commitHolds) noteSent(msgs []*raftpb.Message) {
 	if len(h.awaits) == 0 {
 		return
 	}
 	for _, m := range msgs {
-		if a, ok := h.awaits[m.GetTo()]; ok && tellsCommit(m) >= a {
+		q, ok := h.awaits[m.GetTo()]
+		if !ok {
+			continue
+		}
+		c := tellsCommit(m)
+		i := 0
+		for i < len(q) && q[i] <= c {
+			i++
+		}
+		if i == len(q) {
 			delete(h.awaits, m.GetTo())
+		} else if i > 0 {
+			h.awaits[m.GetTo()] = q[i:]
 		}
 	}
 }

@@ -39,16 +39,27 @@ func TestCommitHoldsReplaceHeldAppendsOnlyWithOnesThatTellMore(t *testing.T) {
 		name string
 		then *raftpb.Message
 	}{
-		{"a heartbeat tells less", heartbeatMsg(3, 1, 7)},
-		{"an append of another term", appMsg(3, 2, 8, 8, 1)},
+		{"a heartbeat that tells less", heartbeatMsg(3, 1, 7)},
 		{"an append below the held one's index", appMsg(3, 1, 4, 8, 1)},
 		{"an append with an older commit index", appMsg(3, 1, 8, 7, 1)},
 	} {
 		held := appMsg(3, 1, 8, 8, 0)
 		require.Empty(t, h.filter([]*raftpb.Message{held}, true, 0))
-		require.Equal(t, []*raftpb.Message{held, tc.then}, h.filter([]*raftpb.Message{tc.then}, true, 0), tc.name)
-		require.Nil(t, h.expired(), tc.name)
+		require.Equal(t, []*raftpb.Message{tc.then}, h.filter([]*raftpb.Message{tc.then}, true, 0), tc.name)
+		require.NotNil(t, h.expired(), "%s: the held append stays held", tc.name)
+		require.Equal(t, []*raftpb.Message{held}, h.release(), tc.name)
 	}
+
+	stale := appMsg(3, 1, 8, 8, 0)
+	require.Empty(t, h.filter([]*raftpb.Message{stale}, true, 0))
+	newTerm := appMsg(3, 2, 8, 8, 1)
+	require.Equal(t, []*raftpb.Message{newTerm}, h.filter([]*raftpb.Message{newTerm}, true, 0), "a later term drops the held append")
+	require.Nil(t, h.expired())
+
+	first, lower := appMsg(3, 1, 8, 8, 0), appMsg(3, 1, 6, 8, 0)
+	require.Empty(t, h.filter([]*raftpb.Message{first}, true, 0))
+	require.Equal(t, []*raftpb.Message{first}, h.filter([]*raftpb.Message{lower}, true, 0), "one held append per follower")
+	require.Equal(t, []*raftpb.Message{lower}, h.release())
 
 	held := appMsg(3, 1, 8, 8, 0)
 	require.Empty(t, h.filter([]*raftpb.Message{held}, true, 0))
@@ -82,16 +93,28 @@ func TestCommitHoldsDoNotHoldAForwardersCommit(t *testing.T) {
 	h.noteForwarded(2)
 	h.noteForwarded(2)
 	require.Empty(t, h.filter(nil, true, 9), "the Ready that appends the forwarded entries, up to 9")
+	h.noteForwarded(2)
+	require.Empty(t, h.filter(nil, true, 12), "more of them, up to 12, before the first commit")
 
-	before := appMsg(2, 1, 9, 8, 0)
+	before := appMsg(2, 1, 12, 8, 0)
 	require.Empty(t, h.filter([]*raftpb.Message{before}, true, 0), "commit below the forwarded entries: held")
-	covers := appMsg(2, 1, 9, 9, 0)
-	other := appMsg(3, 1, 9, 9, 0)
+	covers := appMsg(2, 1, 12, 9, 0)
+	other := appMsg(3, 1, 12, 9, 0)
 	require.Equal(t, []*raftpb.Message{covers}, h.filter([]*raftpb.Message{covers, other}, true, 0),
-		"the commit of its entries goes at once (and replaces the held one); the other follower's waits")
+		"the commit of its first entries goes at once (and replaces the held one); the other follower's waits")
 
-	later := appMsg(2, 1, 9, 10, 0)
-	require.Empty(t, h.filter([]*raftpb.Message{later}, true, 0), "told once, the follower awaits nothing more")
+	between := appMsg(2, 1, 12, 11, 0)
+	require.Empty(t, h.filter([]*raftpb.Message{between}, true, 0), "below the next forwarded entries: held")
+	rest := appMsg(2, 1, 12, 12, 0)
+	require.Equal(t, []*raftpb.Message{rest}, h.filter([]*raftpb.Message{rest}, true, 0), "the commit of the next ones goes at once")
+
+	later := appMsg(2, 1, 12, 13, 0)
+	require.Empty(t, h.filter([]*raftpb.Message{later}, true, 0), "told all, the follower awaits nothing more")
+
+	h.noteForwarded(2)
+	require.Empty(t, h.filter(nil, true, 20))
+	require.Empty(t, h.filter(nil, false, 0), "a member that stops leading forgets what followers await")
+	require.Empty(t, h.awaits)
 }
 
 // In a cluster with a leader that holds commit indexes for an hour, the

@@ -46,8 +46,8 @@ type commitHolds struct {
 	// forwarded lists the followers whose proposals were stepped into
 	// raft since the last Ready.
 	forwarded []uint64
-	timer     *time.Timer
-	armed     bool
+	// timer runs while an append is held, from the first one held.
+	timer *time.Timer
 }
 
 func newCommitHolds(holdFor time.Duration) *commitHolds {
@@ -71,7 +71,7 @@ func (h *commitHolds) noteForwarded(from uint64) {
 // expired is the channel the raft loop waits on for the held appends to
 // fall due; nil while none are held.
 func (h *commitHolds) expired() <-chan time.Time {
-	if !h.armed {
+	if len(h.held) == 0 {
 		return nil
 	}
 	return h.timer.C
@@ -98,6 +98,7 @@ func (h *commitHolds) filter(msgs []*raftpb.Message, leader bool, lastIndex uint
 		h.noteSent(msgs)
 		return msgs
 	}
+	wasHolding := len(h.held) > 0
 	out := make([]*raftpb.Message, 0, len(msgs)+len(h.held))
 	for _, m := range msgs {
 		to := m.GetTo()
@@ -118,21 +119,21 @@ func (h *commitHolds) filter(msgs []*raftpb.Message, leader bool, lastIndex uint
 		out = append(out, m)
 	}
 	h.noteSent(out)
-	if len(h.held) == 0 {
-		h.disarm()
-	} else if !h.armed {
+	switch holding := len(h.held) > 0; {
+	case holding && !wasHolding:
 		h.timer.Reset(h.holdFor)
-		h.armed = true
+	case !holding && wasHolding:
+		h.timer.Stop()
 	}
 	return out
 }
 
 // release returns every held append, to be sent now.
 func (h *commitHolds) release() []*raftpb.Message {
-	h.disarm()
 	if len(h.held) == 0 {
 		return nil
 	}
+	h.timer.Stop()
 	out := make([]*raftpb.Message, 0, len(h.held))
 	for to, m := range h.held {
 		out = append(out, m)
@@ -140,13 +141,6 @@ func (h *commitHolds) release() []*raftpb.Message {
 	}
 	h.noteSent(out)
 	return out
-}
-
-func (h *commitHolds) disarm() {
-	if h.armed {
-		h.timer.Stop()
-		h.armed = false
-	}
 }
 
 // noteSent forgets the commits followers await once a message tells

@@ -297,26 +297,36 @@ func readAnswer(c net.Conn, hdr []byte) error {
 }
 
 func (m *msgConn) send(b []byte) error {
+	return m.write(m.header(b), b)
+}
+
+// header returns the frame header of b, in m.hdr.
+func (m *msgConn) header(b []byte) []byte {
 	m.hdr = binary.AppendUvarint(m.hdr[:0], uint64(len(b)))
+	return m.hdr
+}
+
+// write writes bufs, failing after msgConnWriteTimeout. It leaves no
+// deadline behind: trySend's write would fail on an expired one.
+func (m *msgConn) write(bufs ...[]byte) error {
 	_ = m.c.SetWriteDeadline(time.Now().Add(msgConnWriteTimeout))
-	bufs := net.Buffers{m.hdr, b}
-	_, err := bufs.WriteTo(m.c)
-	// No deadline while idle: trySend's write would fail on an expired
-	// one.
+	nb := net.Buffers(bufs)
+	_, err := nb.WriteTo(m.c)
 	_ = m.c.SetWriteDeadline(time.Time{})
 	return err
 }
 
 // trySend writes the frame of b with one writev that does not wait for
 // room in the socket's buffer. It returns false if nothing was written,
-// and else what of the frame is left to write (nil when all of it went).
-func (m *msgConn) trySend(b []byte) (rest []byte, ok bool) {
-	m.hdr = binary.AppendUvarint(m.hdr[:0], uint64(len(b)))
+// and else what of the frame is left to write (nil when all of it went),
+// which write finishes; until then nobody else may write to m.
+func (m *msgConn) trySend(b []byte) (rest [][]byte, ok bool) {
+	bufs := [][]byte{m.header(b), b}
 	var n int
 	var werr error
 	err := m.raw.Write(func(fd uintptr) bool {
 		for {
-			n, werr = unix.Writev(int(fd), [][]byte{m.hdr, b})
+			n, werr = unix.Writev(int(fd), bufs)
 			if werr != unix.EINTR {
 				return true
 			}
@@ -325,23 +335,15 @@ func (m *msgConn) trySend(b []byte) (rest []byte, ok bool) {
 	if err != nil || werr != nil || n <= 0 {
 		return nil, false
 	}
-	if n == len(m.hdr)+len(b) {
+	for len(bufs) > 0 && n >= len(bufs[0]) {
+		n -= len(bufs[0])
+		bufs = bufs[1:]
+	}
+	if len(bufs) == 0 {
 		return nil, true
 	}
-	rest = make([]byte, 0, len(m.hdr)+len(b)-n)
-	if n < len(m.hdr) {
-		rest = append(rest, m.hdr[n:]...)
-		return append(rest, b...), true
-	}
-	return append(rest, b[n-len(m.hdr):]...), true
-}
-
-// write writes b, the rest of a frame trySend began.
-func (m *msgConn) write(b []byte) error {
-	_ = m.c.SetWriteDeadline(time.Now().Add(msgConnWriteTimeout))
-	_, err := m.c.Write(b)
-	_ = m.c.SetWriteDeadline(time.Time{})
-	return err
+	bufs[0] = bufs[0][n:]
+	return bufs, true
 }
 
 func (m *msgConn) close() {

@@ -349,7 +349,7 @@ func (p *peer) sendNow(msgs []*raftpb.Message) bool {
 	go func() {
 		defer p.writing.Unlock()
 		defer p.queued.Add(-1)
-		if err := c.write(rest); err != nil {
+		if err := c.write(rest...); err != nil {
 			c.close()
 		}
 	}()
